@@ -1,0 +1,11 @@
+import { crc32 } from 'node:zlib';
+import { createHash } from 'node:crypto';
+
+/** CRC-32 as 8 lower-case hex digits (zlib's native implementation: cheap enough per log line). */
+export function crc32Hex(data: string | Buffer): string {
+  return crc32(data).toString(16).padStart(8, '0');
+}
+
+export function sha256Hex(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
