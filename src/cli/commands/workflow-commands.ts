@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { SoftlogicError } from '../../core/errors.js';
+import type { WorkflowStatus } from '../../core/records.js';
+import { parseNumber, print, progressBar, withStore } from '../output.js';
+
+const STATUSES: WorkflowStatus[] = ['pending', 'processing', 'completed', 'failed', 'cancelled', 'rolled_back'];
+
+export function registerWorkflowCommands(program: Command): void {
+  const workflows = program.command('workflows').description('durable batch workflows');
+
+  workflows
+    .command('list')
+    .option('--status <s>', `one of ${STATUSES.join(', ')}`)
+    .action((opts: { status?: string }, cmd: Command) =>
+      withStore(cmd, (store) => {
+        if (opts.status !== undefined && !STATUSES.includes(opts.status as WorkflowStatus)) {
+          throw new SoftlogicError('INVALID_INPUT', `--status must be one of ${STATUSES.join(', ')}`, { field: 'status' });
+        }
+        print(cmd, { workflows: store.workflows.list(opts.status as WorkflowStatus | undefined) });
+      }),
+    );
+
+  workflows.command('show <id>').action((id: string, _o, cmd: Command) => withStore(cmd, (store) => print(cmd, store.workflows.get(id))));
+
+  workflows
+    .command('create <file>')
+    .description('validate and stage analogies as a pending workflow')
+    .option('--context <name>', 'context', 'default')
+    .option('--workflow-id <id>')
+    .option('--lenient', 'stage the valid lines, reject the rest to a file')
+    .action((file: string, opts: { context: string; workflowId?: string; lenient?: boolean }, cmd: Command) =>
+      withStore(cmd, async (store) => print(cmd, await store.workflows.createFromFile(file, opts))),
+    );
+
+  workflows
+    .command('process <id>')
+    .option('--batch-size <n>', 'items per commit', parseNumber('batch-size', 1, 1_000_000, true))
+    .action((id: string, opts: { batchSize?: number }, cmd: Command) =>
+      withStore(cmd, async (store) => {
+        const bar = progressBar(cmd);
+        if (bar) store.events.on('progress', bar);
+        print(cmd, await store.workflows.process(id, opts));
+      }),
+    );
+
+  workflows.command('cancel <id>').action((id: string, _o, cmd: Command) => withStore(cmd, (store) => print(cmd, store.workflows.cancel(id))));
+  workflows.command('rollback <id>').action((id: string, _o, cmd: Command) => withStore(cmd, (store) => print(cmd, store.workflows.rollback(id))));
+  workflows
+    .command('resume')
+    .description('finish every workflow a dead process left processing')
+    .action((_o, cmd: Command) => withStore(cmd, async (store) => print(cmd, { resumed: await store.workflows.resume() })));
+}

@@ -1,0 +1,77 @@
+import { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { toSoftlogicError, SoftlogicError } from '../core/errors.js';
+import { defaultStoreDir } from '../store/embedded/layout.js';
+import { Store } from '../store/store.js';
+import type { ProgressEvent } from '../workflows/progress.js';
+
+/** Options every command takes. */
+export interface GlobalOptions {
+  store?: string;
+  json?: boolean;
+}
+
+export function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals<GlobalOptions>();
+}
+
+export function storeDir(cmd: Command): string {
+  return globals(cmd).store ?? defaultStoreDir();
+}
+
+export async function withStore<T>(cmd: Command, fn: (store: Store) => Promise<T> | T): Promise<T> {
+  const store = await Store.open(storeDir(cmd));
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+/** Prints a result: one JSON document with --json, otherwise the human text (or pretty JSON). */
+export function print(cmd: Command, value: unknown, human?: string): void {
+  if (globals(cmd).json || human === undefined) process.stdout.write(JSON.stringify(value, null, globals(cmd).json ? 0 : 2) + '\n');
+  else process.stdout.write(human + '\n');
+}
+
+/** A progress bar on stderr, only on a terminal and never with --json. */
+export function progressBar(cmd: Command): ((e: ProgressEvent) => void) | undefined {
+  if (globals(cmd).json || !process.stderr.isTTY) return undefined;
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: ' {bar} {percentage}% | {value}/{total} | {rate}/s | ETA {eta_s}s', hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return (e) => {
+    if (!started) {
+      bar.start(e.items_total, e.items_processed, { rate: e.rate, eta_s: e.eta_seconds ?? '?' });
+      started = true;
+    }
+    bar.update(e.items_processed, { rate: e.rate, eta_s: e.eta_seconds ?? '?' });
+    if (e.final) bar.stop();
+  };
+}
+
+export function reportError(err: unknown, json: boolean): number {
+  const e = toSoftlogicError(err);
+  if (json) process.stdout.write(JSON.stringify({ error: e.toJSON() }) + '\n');
+  else {
+    process.stderr.write(`softlogic: ${e.message} [${e.code}]\n`);
+    const issues = (e.details as { issues?: Array<{ line?: number; field: string; reason: string }> }).issues;
+    if (Array.isArray(issues)) {
+      for (const i of issues.slice(0, 50)) process.stderr.write(`  ${i.line !== undefined ? `line ${i.line}: ` : ''}${i.field}: ${i.reason}\n`);
+      if (issues.length > 50) process.stderr.write(`  ... ${issues.length - 50} more (use --json for all)\n`);
+    }
+  }
+  return e.exitCode;
+}
+
+export function parseNumber(name: string, min: number, max: number, integer = false): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      throw new SoftlogicError('INVALID_INPUT', `--${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got '${value}'`, { field: name });
+    }
+    return n;
+  };
+}

@@ -1,0 +1,85 @@
+import { createReadStream, existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { SoftlogicError } from './errors.js';
+import { LIMITS } from './schemas.js';
+
+/**
+ * Reads records from a user's file: JSON lines or one JSON array, optionally gzip'd (detected by
+ * its magic bytes, not its name). Yields each value with its 1-based line (or array index + 1),
+ * or the reason it could not be parsed; blank lines are skipped. Lines are streamed, so memory
+ * stays flat however large the file.
+ */
+export type InputItem = { line: number; raw: string; value: unknown } | { line: number; raw: string; error: string };
+
+function isGzip(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function assertReadableFile(path: string): void {
+  if (!existsSync(path)) throw new SoftlogicError('FILE_NOT_FOUND', `no such file: ${path}`, { path });
+  if (!statSync(path).isFile()) throw new SoftlogicError('INVALID_INPUT', `not a regular file: ${path}`, { path });
+}
+
+function openText(path: string): Readable {
+  const raw = createReadStream(path);
+  return isGzip(path) ? raw.pipe(createGunzip()) : raw;
+}
+
+export async function* readInputRecords(path: string): AsyncGenerator<InputItem> {
+  assertReadableFile(path);
+  const rl = createInterface({ input: openText(path), crlfDelay: Infinity });
+  let lineNo = 0;
+  let arrayText: string[] | null = null;
+  let decided = false;
+  try {
+    for await (const line of rl) {
+      lineNo += 1;
+      if (arrayText) {
+        arrayText.push(line);
+        continue;
+      }
+      const trimmed = line.trim();
+      if (trimmed.length === 0) continue;
+      if (!decided) {
+        decided = true;
+        if (trimmed.startsWith('[')) {
+          arrayText = [line];
+          continue;
+        }
+      }
+      if (line.length > LIMITS.recordBytes) {
+        yield { line: lineNo, raw: line, error: `line is ${line.length} characters, over the ${LIMITS.recordBytes} limit` };
+        continue;
+      }
+      try {
+        yield { line: lineNo, raw: line, value: JSON.parse(line) as unknown };
+      } catch (err) {
+        yield { line: lineNo, raw: line, error: `malformed JSON: ${(err as Error).message}` };
+      }
+    }
+  } catch (err) {
+    throw new SoftlogicError('UNSUPPORTED_FORMAT', `cannot read ${path}: ${(err as Error).message}`, { path });
+  }
+  if (arrayText) {
+    let values: unknown;
+    try {
+      values = JSON.parse(arrayText.join('\n'));
+    } catch (err) {
+      throw new SoftlogicError('INVALID_INPUT', `${path} is not a valid JSON array: ${(err as Error).message}`, { path });
+    }
+    if (!Array.isArray(values)) throw new SoftlogicError('INVALID_INPUT', `${path}: expected a JSON array`, { path });
+    let i = 0;
+    for (const value of values) {
+      i += 1;
+      yield { line: i, raw: JSON.stringify(value), value };
+    }
+  }
+}

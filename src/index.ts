@@ -1,0 +1,24 @@
+/**
+ * softlogic's library API. `openStore(dir)` opens (or with `{ create: true }` creates) a store;
+ * every capability of the CLI and the service is a typed method of the returned Store.
+ */
+import { Store, type OpenOptions } from './store/store.js';
+
+export { Store, type OpenOptions };
+export { SoftlogicError, ERROR_CATALOG, type ErrorCode, isSoftlogicError } from './core/errors.js';
+export type * from './core/records.js';
+export type { AnalogyFilter, AnalogyInput, FieldIssue } from './core/schemas.js';
+export type { VerifyReport, VerifyIssue } from './store/embedded/verify.js';
+export type { CompactionReport } from './store/embedded/compact.js';
+export type { StoreStats } from './store/embedded/stats.js';
+export type { RebuildReport } from './store/embedded/rebuild.js';
+export type { ProgressEvent } from './workflows/progress.js';
+export type { ImportOptions, ImportResult } from './methods/analogies/import.js';
+
+export function openStore(dir: string, options?: OpenOptions): Promise<Store> {
+  return Store.open(dir, options);
+}
+
+export function initStore(dir: string): Store {
+  return Store.init(dir);
+}

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { SoftlogicError } from '../../core/errors.js';
+import type { Analogy } from '../../core/records.js';
+import { analogyInput, LIMITS, type FieldIssue, type ValidAnalogyInput } from '../../core/schemas.js';
+import { compileValidator } from '../../core/validator.js';
+
+export const validateAnalogy = compileValidator(analogyInput);
+
+/** A line of the original system's shape: {"type":"analogy",...} or {"type":"deletion",...}. */
+export type StagedItem = { op: 'put'; record: ValidAnalogyInput & { id: string } } | { op: 'delete'; id: string };
+
+const KNOWN = new Set(Object.keys(analogyInput.shape));
+
+/**
+ * The original system wrote `{"type":"analogy", ...}` lines whose fields outside our schema
+ * (source_pair, reasoning, relation...) are kept under metadata.legacy rather than refused.
+ * `{"type":"deletion","target_id":X}` becomes a delete of X.
+ */
+export function normaliseLegacyShape(value: unknown): { deletion: string } | { record: unknown } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !('type' in value)) return { record: value };
+  const { type, ...rest } = value as Record<string, unknown>;
+  if (type === 'deletion') {
+    const target = rest.target_id ?? rest.id;
+    return { deletion: typeof target === 'string' ? target : '' };
+  }
+  if (type !== 'analogy') return { record: value };
+  const record: Record<string, unknown> = {};
+  const legacy: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rest)) (KNOWN.has(k) ? record : legacy)[k] = v;
+  if (Object.keys(legacy).length > 0) {
+    const meta = typeof record.metadata === 'object' && record.metadata !== null ? (record.metadata as Record<string, unknown>) : {};
+    record.metadata = { ...meta, legacy };
+  }
+  // The original used `context` for free text ("fantasy character-tool relationships"), not a scope.
+  if (typeof record.context === 'string' && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/.test(record.context)) {
+    legacy.context = record.context;
+    delete record.context;
+  }
+  return { record };
+}
+
+/** Validates one input value into a staged item, or the issues that refuse it. */
+export function stageAnalogyValue(value: unknown, line: number): { item: StagedItem } | { issues: FieldIssue[] } {
+  const shaped = normaliseLegacyShape(value);
+  if ('deletion' in shaped) {
+    if (!shaped.deletion) return { issues: [{ line, field: 'target_id', reason: 'a deletion needs a target_id' }] };
+    return { item: { op: 'delete', id: shaped.deletion } };
+  }
+  const result = validateAnalogy(shaped.record, line);
+  if (!result.ok) return { issues: result.issues };
+  const record = result.value as ValidAnalogyInput;
+  if (record.id === undefined) record.id = randomUUID();
+  return { item: { op: 'put', record: record as ValidAnalogyInput & { id: string } } };
+}
+
+/** The stored record for an input, given the version it supersedes (if any). */
+export function buildAnalogy(input: ValidAnalogyInput & { id: string }, context: string, now: string, previous: { version: number } | undefined, workflowId: string | null): Analogy {
+  const record: Analogy = {
+    id: input.id,
+    context,
+    source_domain: input.source_domain,
+    target_domain: input.target_domain,
+    quality_score: input.quality_score,
+    concept_mappings: input.concept_mappings,
+    frame_mappings: input.frame_mappings,
+    tags: input.tags,
+    metadata: input.metadata as Analogy['metadata'],
+    workflow_id: workflowId ?? input.workflow_id ?? null,
+    created_at: input.created_at ?? now,
+    updated_at: now,
+    version: previous ? previous.version + 1 : (input.version ?? 1),
+    deleted_at: null,
+  };
+  return record;
+}
+
+export function assertRecordSize(json: string, id: string): void {
+  if (json.length > LIMITS.recordBytes) {
+    throw new SoftlogicError('INVALID_RECORD', `record ${id} serialises to ${json.length} bytes, over the ${LIMITS.recordBytes} limit`, { id });
+  }
+}

@@ -1,0 +1,42 @@
+import type { Workflow } from '../../core/records.js';
+import type { AnalogyFilter } from '../../core/schemas.js';
+import { DEFAULT_CONTEXT } from '../../core/names.js';
+import { SoftlogicError } from '../../core/errors.js';
+import type { Engine } from '../../workflows/engine.js';
+import { createWorkflow } from '../../workflows/create.js';
+import { processWorkflow } from '../../workflows/process.js';
+import { filterSql } from './filter-sql.js';
+
+export interface DeleteMatchingOptions {
+  dryRun?: boolean;
+  batchSize?: number;
+  workflowId?: string;
+}
+
+export type DeleteMatchingResult = { dry_run: true; matched: number } | { dry_run: false; matched: number; workflow: Workflow };
+
+/**
+ * Deletes every active analogy matching all the given criteria through a deletion_batch
+ * workflow (staged ids, so the run is resumable and auditable). Refuses an empty criteria set:
+ * deleting a whole context is not something to do by omission.
+ */
+export async function deleteMatchingAnalogies(engine: Engine, filter: AnalogyFilter, options: DeleteMatchingOptions = {}): Promise<DeleteMatchingResult> {
+  const { context: _c, limit: _l, include_deleted: _i, ...criteria } = filter;
+  if (Object.values(criteria).every((v) => v === undefined)) {
+    throw new SoftlogicError('INVALID_INPUT', 'give at least one criterion (--domain, --max-quality, --tag, --frame-type, --created-before, --created-after)');
+  }
+  const context = filter.context ?? DEFAULT_CONTEXT;
+  const ctx = engine.store.context(context);
+  const { where, params } = filterSql(ctx?.ctx ?? -1, { ...filter, include_deleted: false });
+  const select = engine.store.db.prepare(`SELECT a.id FROM analogies a WHERE ${where} ORDER BY a.key`).pluck();
+  if (options.dryRun || !ctx) {
+    const matched = ctx ? (engine.store.db.prepare(`SELECT COUNT(*) FROM analogies a WHERE ${where}`).pluck().get(...params) as number) : 0;
+    return { dry_run: true, matched };
+  }
+  const staged = await createWorkflow(engine, { workflowType: 'deletion_batch', context, workflowId: options.workflowId, metadata: { criteria } }, (writer) => {
+    for (const id of select.iterate(...params) as IterableIterator<string>) writer.add({ id });
+  });
+  const workflow = await processWorkflow(engine, staged.workflow_id, { batchSize: options.batchSize });
+  engine.store.audit.record({ event: 'analogies_deleted', workflow_id: workflow.workflow_id, context, criteria, matched: staged.items_total });
+  return { dry_run: false, matched: staged.items_total, workflow };
+}

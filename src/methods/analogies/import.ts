@@ -1,0 +1,88 @@
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { SoftlogicError } from '../../core/errors.js';
+import { readInputRecords } from '../../core/input-files.js';
+import type { Workflow } from '../../core/records.js';
+import type { FieldIssue } from '../../core/schemas.js';
+import type { Engine } from '../../workflows/engine.js';
+import { createWorkflow } from '../../workflows/create.js';
+import { processWorkflow } from '../../workflows/process.js';
+import { stageAnalogyValue } from './analogy-record.js';
+
+export interface ImportOptions {
+  context?: string;
+  workflowId?: string;
+  batchSize?: number;
+  lenient?: boolean;
+}
+
+export interface ImportResult {
+  workflow: Workflow;
+  imported: number;
+  rejected: number;
+  rejects_file: string | null;
+}
+
+/** How many refused lines an error report lists before it only counts them. */
+export const LISTED_ISSUES = 1000;
+
+/**
+ * Stages every line of FILE as an analogy_creation workflow and processes it. Strict (the
+ * default): one invalid line refuses the whole file, and every bad line is reported. Lenient:
+ * valid lines are committed, invalid ones are copied unchanged to a rejects file.
+ */
+export async function stageAnalogyFile(engine: Engine, file: string, options: ImportOptions): Promise<{ workflow: Workflow; rejected: number; rejectsFile: string | null }> {
+  const issues: FieldIssue[] = [];
+  let rejected = 0;
+  let rejectsFd: number | null = null;
+  let rejectsFile: string | null = null;
+  const workflow = await createWorkflow(
+    engine,
+    { workflowType: 'analogy_creation', context: options.context, workflowId: options.workflowId, metadata: { source: file, lenient: options.lenient ?? false } },
+    async (writer) => {
+      for await (const input of readInputRecords(file)) {
+        const staged = 'error' in input ? { issues: [{ line: input.line, field: '(line)', reason: input.error }] } : stageAnalogyValue(input.value, input.line);
+        if ('item' in staged) {
+          if (rejected === 0 || options.lenient) writer.add(staged.item);
+          continue;
+        }
+        rejected += 1;
+        if (issues.length < LISTED_ISSUES) issues.push(...staged.issues.slice(0, LISTED_ISSUES - issues.length));
+        if (options.lenient) {
+          if (rejectsFd === null) {
+            const dir = join(engine.store.layout.root, 'rejects');
+            mkdirSync(dir, { recursive: true });
+            rejectsFile = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.jsonl`);
+            rejectsFd = openSync(rejectsFile, 'w');
+          }
+          writeSync(rejectsFd, input.raw + '\n');
+        }
+      }
+      if (rejectsFd !== null) closeSync(rejectsFd);
+      if (rejected > 0 && !options.lenient) {
+        throw new SoftlogicError('IMPORT_REJECTED', `${file}: ${rejected} invalid line(s); nothing was imported (use --lenient to import the valid lines)`, {
+          file,
+          rejected,
+          issues,
+          issues_omitted: Math.max(0, rejected - issues.length),
+        });
+      }
+      if (writer.count === 0) {
+        throw new SoftlogicError('EMPTY_INPUT', rejected > 0 ? `${file}: no valid records (${rejected} rejected, see ${rejectsFile})` : `${file} holds no records`, {
+          file,
+          rejected,
+          rejects_file: rejectsFile,
+          issues,
+        });
+      }
+    },
+  );
+  if (rejected > 0) engine.store.audit.record({ event: 'import_rejected_lines', workflow_id: workflow.workflow_id, file, rejected, rejects_file: rejectsFile });
+  return { workflow, rejected, rejectsFile };
+}
+
+export async function importAnalogies(engine: Engine, file: string, options: ImportOptions = {}): Promise<ImportResult> {
+  const staged = await stageAnalogyFile(engine, file, options);
+  const workflow = await processWorkflow(engine, staged.workflow.workflow_id, { batchSize: options.batchSize });
+  return { workflow, imported: workflow.items_processed - workflow.error_count, rejected: staged.rejected, rejects_file: staged.rejectsFile };
+}

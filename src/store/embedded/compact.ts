@@ -1,0 +1,159 @@
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { LogOp, RecordKind } from '../../core/records.js';
+import { fsyncDir } from './fs-durable.js';
+import { readLines } from './log-reader.js';
+import { decodeLine, encodeCommitLine, encodeRecordLine } from './log-format.js';
+import { seqOfKey } from './sqlite-schema.js';
+import type { ContextRow, EmbeddedStore } from './embedded-store.js';
+
+export interface CompactionReport {
+  context: string;
+  records_removed: number;
+  active_records: number;
+  lines_before: number;
+  bytes_before: number;
+  bytes_after: number;
+}
+
+interface LiveRow {
+  table: 'analogies' | 'entities';
+  key: number;
+  off: number;
+  len: number;
+  deleted_at: number | null;
+}
+
+const COMMIT_EVERY = 10_000;
+
+/**
+ * Rewrites a context's log keeping only the current line of every live record (same seq, no
+ * `prev` chain), then swaps it in:
+ *   1. write log.jsonl.compacting and fsync it;
+ *   2. one SQLite transaction points every row at its new line, drops deleted rows into
+ *      `purged`, moves the watermark and sets `compacting = 1`;
+ *   3. rename over log.jsonl, fsync the directory, clear the flag.
+ * A crash before 2 leaves the old log and index (the stray file is overwritten next time); after
+ * 2, whoever opens the context next sees the flag and completes 3. Never neither log.
+ */
+export function compactContext(store: EmbeddedStore, name: string): CompactionReport {
+  const report = store.transaction(() => rewriteLog(store, name));
+  store.transaction(() => {
+    const row = store.requireContext(name);
+    if (row.compacting) finishInterruptedCompaction(store, row);
+  });
+  store.audit.record({ event: 'compacted', ...report });
+  return report;
+}
+
+function rewriteLog(store: EmbeddedStore, name: string): CompactionReport {
+  {
+    const row = store.catchUp(store.requireContext(name));
+    const log = store.log(name);
+    const path = store.layout.log(name);
+    const bytesBefore = log.size();
+    const live = store.db
+      .prepare(
+        `SELECT 'analogies' AS "table", key, off, len, deleted_at FROM analogies WHERE ctx = ?
+         UNION ALL SELECT 'entities', key, off, len, deleted_at FROM entities WHERE ctx = ? ORDER BY key`,
+      )
+      .all(row.ctx, row.ctx) as LiveRow[];
+    const linesBefore = countRecordLines(store, row);
+    const target = store.layout.compactingLog(name);
+    const fd = openSync(target, 'w');
+    const moves: Array<{ table: string; key: number; off: number; len: number }> = [];
+    const removed: Array<{ table: string; key: number }> = [];
+    let off = 0;
+    let pendingLines: string[] = [];
+    let pendingBytes = 0;
+    let pendingCount = 0;
+    let lastSeq = 0;
+    const flush = () => {
+      pendingLines.push(encodeCommitLine(lastSeq, pendingCount, null));
+      const data = Buffer.from(pendingLines.join(''));
+      writeSync(fd, data, 0, data.length, off);
+      off += data.length;
+      pendingLines = [];
+      pendingBytes = 0;
+      pendingCount = 0;
+    };
+    try {
+      for (const r of live) {
+        if (r.deleted_at !== null) {
+          removed.push({ table: r.table, key: r.key });
+          continue;
+        }
+        const seq = seqOfKey(r.key);
+        const decoded = decodeLine(log.readLine(r.off, r.len, seq));
+        if (!decoded || decoded.type !== 'record') throw new Error(`unreadable line at ${r.off} in ${path}`);
+        const line = encodeRecordLine(seq, decoded.op as LogOp, decoded.kind as RecordKind, decoded.recordJson, null);
+        const len = Buffer.byteLength(line);
+        moves.push({ table: r.table, key: r.key, off: off + pendingBytes, len });
+        pendingLines.push(line);
+        pendingBytes += len;
+        pendingCount += 1;
+        lastSeq = seq;
+        if (pendingCount >= COMMIT_EVERY) flush();
+      }
+      // The last commit line carries the watermark, so new appends continue the seq.
+      if (pendingCount > 0) flush();
+      if (lastSeq !== row.applied_seq || moves.length === 0) {
+        pendingLines.push(encodeCommitLine(row.applied_seq, 0, null));
+        const data = Buffer.from(pendingLines.join(''));
+        writeSync(fd, data, 0, data.length, off);
+        off += data.length;
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    const now = new Date().toISOString();
+    const updA = store.db.prepare('UPDATE analogies SET off = ?, len = ? WHERE key = ?');
+    const updE = store.db.prepare('UPDATE entities SET off = ?, len = ? WHERE key = ?');
+    for (const m of moves) (m.table === 'analogies' ? updA : updE).run(m.off, m.len, m.key);
+    const purgeA = store.db.prepare(`INSERT OR REPLACE INTO purged(ctx, kind, id, purged_at) SELECT ctx, 'analogy', id, ? FROM analogies WHERE key = ?`);
+    const purgeE = store.db.prepare(`INSERT OR REPLACE INTO purged(ctx, kind, id, purged_at) SELECT ctx, kind, id, ? FROM entities WHERE key = ?`);
+    const delA = store.db.prepare('DELETE FROM analogies WHERE key = ?');
+    const delE = store.db.prepare('DELETE FROM entities WHERE key = ?');
+    for (const r of removed) {
+      if (r.table === 'analogies') {
+        purgeA.run(now, r.key);
+        delA.run(r.key);
+      } else {
+        purgeE.run(now, r.key);
+        delE.run(r.key);
+      }
+    }
+    store.db.prepare('UPDATE contexts SET applied_off = ?, compacting = 1 WHERE ctx = ?').run(off, row.ctx);
+    const report: CompactionReport = {
+      context: name,
+      records_removed: linesBefore - moves.length,
+      active_records: moves.length,
+      lines_before: linesBefore,
+      bytes_before: bytesBefore,
+      bytes_after: off,
+    };
+    return report;
+  }
+}
+
+function countRecordLines(store: EmbeddedStore, row: ContextRow): number {
+  // Superseded versions are reachable only through the log: count its record lines.
+  let n = 0;
+  for (const line of readLines(store.layout.log(row.name))) if (line.text.startsWith('{"seq":')) n += 1;
+  return n;
+}
+
+/** Step 3 of compaction, also run by whoever finds the flag set after a crash. */
+export function finishInterruptedCompaction(store: EmbeddedStore, row: ContextRow): ContextRow {
+  const target = store.layout.compactingLog(row.name);
+  const path = store.layout.log(row.name);
+  if (existsSync(target)) {
+    renameSync(target, path);
+    fsyncDir(dirname(path));
+  }
+  store.log(row.name).close();
+  store.db.prepare('UPDATE contexts SET compacting = 0 WHERE ctx = ?').run(row.ctx);
+  store.audit.record({ event: 'compaction_completed', context: row.name });
+  return { ...row, compacting: 0 };
+}

@@ -1,0 +1,88 @@
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { SoftlogicError } from '../../core/errors.js';
+import { seqOf } from './log-format.js';
+
+/**
+ * File handles onto one context's log. Appends go to an explicit position (the watermark the
+ * writer holds under SQLite's write lock), never O_APPEND, so a torn tail is overwritten rather
+ * than followed. Reads verify the line's seq, which catches a snapshot whose offsets belong to a
+ * log that compaction has since replaced.
+ */
+export class ContextLog {
+  private fd: number | null = null;
+  private ino = -1;
+
+  constructor(readonly path: string) {}
+
+  private handle(): number {
+    if (this.fd === null) {
+      this.fd = openSync(this.path, 'a+');
+      this.ino = fstatSync(this.fd).ino;
+    }
+    return this.fd;
+  }
+
+  /** Re-open when the file was replaced (compaction renames a new log into place). */
+  refresh(): void {
+    if (this.fd === null) return;
+    let currentIno = -1;
+    try {
+      currentIno = statSync(this.path).ino;
+    } catch {
+      currentIno = -1;
+    }
+    if (currentIno !== this.ino) this.close();
+  }
+
+  size(): number {
+    return fstatSync(this.handle()).size;
+  }
+
+  /** One write and one fdatasync for a whole batch; on failure the partial tail is cut off. */
+  append(data: Buffer, position: number): void {
+    const fd = this.handle();
+    try {
+      let written = 0;
+      while (written < data.length) written += writeSync(fd, data, written, data.length - written, position + written);
+      fdatasyncSync(fd);
+    } catch (err) {
+      try {
+        ftruncateSync(fd, position);
+      } catch {
+        // The next writer truncates an uncommitted tail anyway.
+      }
+      throw err;
+    }
+  }
+
+  truncate(length: number): void {
+    const fd = this.handle();
+    ftruncateSync(fd, length);
+    fdatasyncSync(fd);
+  }
+
+  readAt(off: number, len: number): string {
+    const buf = Buffer.allocUnsafe(len);
+    const n = readSync(this.handle(), buf, 0, len, off);
+    return buf.toString('utf8', 0, n - (buf[n - 1] === 10 ? 1 : 0));
+  }
+
+  /** Reads the line at (off, len) and checks it is the line with `seq`. */
+  readLine(off: number, len: number, seq: number): string {
+    let line = this.readAt(off, len);
+    if (seqOf(line) !== seq) {
+      this.close();
+      line = this.readAt(off, len);
+      if (seqOf(line) !== seq) {
+        throw new SoftlogicError('CONFLICT', 'the log changed under this read (compaction); retry', { path: this.path, off, seq });
+      }
+    }
+    return line;
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    this.ino = -1;
+  }
+}

@@ -1,0 +1,301 @@
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { SoftlogicError, toSoftlogicError } from '../../core/errors.js';
+import { assertContextName } from '../../core/names.js';
+import type { Analogy, LogOp, RecordKind } from '../../core/records.js';
+import { AuditLog } from '../audit.js';
+import { AnalogyIndex } from './analogy-index.js';
+import { ContextLog } from './context-log.js';
+import { EntityIndex, type EntityRecord } from './entity-index.js';
+import { fsyncDir, writeFileAtomic } from './fs-durable.js';
+import { storeLayout, STORE_FORMAT_VERSION, type StoreLayout } from './layout.js';
+import { encodeCommitLine, encodeRecordLine } from './log-format.js';
+import { replayContext } from './replay.js';
+import { configureConnection, createSchema, rowKey } from './sqlite-schema.js';
+import { finishInterruptedCompaction } from './compact.js';
+
+export interface ContextRow {
+  ctx: number;
+  name: string;
+  parent: string | null;
+  description: string | null;
+  created_at: string;
+  applied_seq: number;
+  applied_off: number;
+  compacting: number;
+}
+
+export interface StoreFile {
+  format_version: number;
+  created_at: string;
+  settings: Record<string, unknown>;
+}
+
+/** Progress a batch carries for its workflow, committed with it (and in its commit line). */
+export interface BatchProgress {
+  workflowId: string;
+  processedUpTo: number;
+}
+
+/** What a write callback may do inside one batch: every call becomes one log line. */
+export interface WriteBatch {
+  readonly context: ContextRow;
+  append(kind: RecordKind, op: LogOp, record: Analogy | EntityRecord, prev: number | null): number;
+  setProgress(progress: BatchProgress): void;
+  readonly size: number;
+}
+
+const BUSY_TIMEOUT_MS = 15_000;
+
+/**
+ * The embedded backend: a directory of per-context JSONL logs indexed by one SQLite database.
+ * Every write is one batch: BEGIN IMMEDIATE (SQLite's write lock, which also serialises log
+ * appends across processes), catch the context's log up, apply rows, append + fsync the batch's
+ * lines and its commit line, advance the watermark, COMMIT.
+ */
+export class EmbeddedStore {
+  readonly layout: StoreLayout;
+  readonly db: Database.Database;
+  readonly audit: AuditLog;
+  readonly analogies: AnalogyIndex;
+  readonly entities: EntityIndex;
+  private readonly logs = new Map<string, ContextLog>();
+  private readonly contextByName: Database.Statement;
+  private readonly contextById: Database.Statement;
+  private readonly setWatermark: Database.Statement;
+  private readonly setProgressStmt: Database.Statement;
+  private closed = false;
+
+  private constructor(layout: StoreLayout) {
+    this.layout = layout;
+    this.audit = new AuditLog(layout.audit);
+    this.db = new Database(layout.sqlite, { timeout: BUSY_TIMEOUT_MS });
+    configureConnection(this.db);
+    createSchema(this.db);
+    this.analogies = new AnalogyIndex(this.db);
+    this.entities = new EntityIndex(this.db);
+    this.contextByName = this.db.prepare('SELECT * FROM contexts WHERE name = ?');
+    this.contextById = this.db.prepare('SELECT * FROM contexts WHERE ctx = ?');
+    this.setWatermark = this.db.prepare('UPDATE contexts SET applied_seq = ?, applied_off = ? WHERE ctx = ?');
+    this.setProgressStmt = this.db.prepare(
+      `UPDATE workflows SET items_processed = MAX(items_processed, ?), updated_at = ? WHERE workflow_id = ?`,
+    );
+  }
+
+  static init(dir: string): EmbeddedStore {
+    const layout = storeLayout(dir);
+    if (existsSync(layout.storeJson)) throw new SoftlogicError('STORE_EXISTS', `a store already exists at ${layout.root}`, { store: layout.root });
+    for (const d of [layout.root, layout.contextsDir, layout.pendingDir, layout.backupsDir]) mkdirSync(d, { recursive: true });
+    const file: StoreFile = { format_version: STORE_FORMAT_VERSION, created_at: new Date().toISOString(), settings: {} };
+    const store = new EmbeddedStore(layout);
+    writeFileAtomic(layout.storeJson, JSON.stringify(file, null, 2) + '\n');
+    return store;
+  }
+
+  static open(dir: string, options: { create?: boolean } = {}): EmbeddedStore {
+    const layout = storeLayout(dir);
+    if (!existsSync(layout.storeJson)) {
+      if (options.create) return EmbeddedStore.init(dir);
+      throw new SoftlogicError('STORE_NOT_FOUND', `no softlogic store at ${layout.root} (run 'softlogic init' or pass --store DIR)`, {
+        store: layout.root,
+      });
+    }
+    const file = JSON.parse(readFileSync(layout.storeJson, 'utf8')) as StoreFile;
+    if (file.format_version !== STORE_FORMAT_VERSION) {
+      throw new SoftlogicError('STORE_FORMAT', `store format ${file.format_version} is not supported (expected ${STORE_FORMAT_VERSION})`);
+    }
+    const store = new EmbeddedStore(layout);
+    store.recover();
+    return store;
+  }
+
+  /** Finish interrupted compactions and replay every context's log tail, if we get the lock. */
+  private recover(): void {
+    try {
+      for (const row of this.listContexts()) {
+        this.transaction(() => {
+          this.catchUp(this.contextById.get(row.ctx) as ContextRow);
+        });
+      }
+    } catch (err) {
+      const e = toSoftlogicError(err);
+      // Another writer holds the lock and will catch up itself; corruption is for verify to report.
+      if (e.code !== 'STORE_BUSY' && e.code !== 'CORRUPT_LOG') throw e;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const log of this.logs.values()) log.close();
+    this.logs.clear();
+    this.db.close();
+  }
+
+  assertOpen(): void {
+    if (this.closed) throw new SoftlogicError('STORE_CLOSED');
+  }
+
+  log(context: string): ContextLog {
+    let log = this.logs.get(context);
+    if (!log) {
+      log = new ContextLog(this.layout.log(context));
+      this.logs.set(context, log);
+    }
+    return log;
+  }
+
+  listContexts(): ContextRow[] {
+    return this.db.prepare('SELECT * FROM contexts ORDER BY name').all() as ContextRow[];
+  }
+
+  context(name: string): ContextRow | undefined {
+    return this.contextByName.get(name) as ContextRow | undefined;
+  }
+
+  contextById_(ctx: number): ContextRow | undefined {
+    return this.contextById.get(ctx) as ContextRow | undefined;
+  }
+
+  requireContext(name: string): ContextRow {
+    const row = this.context(assertContextName(name));
+    if (!row) throw new SoftlogicError('CONTEXT_NOT_FOUND', `context '${name}' does not exist`, { context: name });
+    return row;
+  }
+
+  /** The context and its ancestors, nearest first (lookups fall back along this chain). */
+  contextChain(name: string): ContextRow[] {
+    const chain: ContextRow[] = [];
+    let row: ContextRow | undefined = this.requireContext(name);
+    while (row && chain.length < 64) {
+      chain.push(row);
+      row = row.parent ? this.context(row.parent) : undefined;
+    }
+    return chain;
+  }
+
+  /** Creates a context (directory, metadata.json, row) unless it exists; needs the write lock. */
+  ensureContext(name: string, options: { parent?: string | null; description?: string | null } = {}): ContextRow {
+    assertContextName(name);
+    const existing = this.context(name);
+    if (existing) return existing;
+    if (options.parent) {
+      assertContextName(options.parent);
+      if (!this.context(options.parent)) {
+        throw new SoftlogicError('CONTEXT_NOT_FOUND', `parent context '${options.parent}' does not exist`, { context: options.parent });
+      }
+    }
+    return this.transaction(() => {
+      const again = this.context(name);
+      if (again) return again;
+      const dir = this.layout.contextDir(name);
+      mkdirSync(dir, { recursive: true });
+      const created_at = new Date().toISOString();
+      const meta = { name, parent: options.parent ?? null, description: options.description ?? null, created_at };
+      writeFileAtomic(this.layout.contextMetadata(name), JSON.stringify(meta, null, 2) + '\n');
+      this.log(name).size(); // creates log.jsonl
+      fsyncDir(dir);
+      this.db
+        .prepare('INSERT INTO contexts(name, parent, description, created_at) VALUES (?, ?, ?, ?)')
+        .run(name, meta.parent, meta.description, created_at);
+      this.audit.record({ event: 'context_created', context: name, parent: meta.parent });
+      return this.context(name) as ContextRow;
+    });
+  }
+
+  /** Runs fn inside BEGIN IMMEDIATE (or inside the already-open transaction). */
+  transaction<T>(fn: () => T): T {
+    this.assertOpen();
+    if (this.db.inTransaction) return fn();
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      this.analogies.resetCache();
+      throw toSoftlogicError(err);
+    }
+  }
+
+  /** Applies any committed log tail past the watermark (a writer that died before COMMIT). */
+  catchUp(current: ContextRow): ContextRow {
+    const row = current.compacting ? finishInterruptedCompaction(this, current) : current;
+    const log = this.log(row.name);
+    log.refresh();
+    const size = log.size();
+    if (size === row.applied_off) return row;
+    if (size < row.applied_off) {
+      throw new SoftlogicError('CORRUPT_LOG', `log of context '${row.name}' is shorter (${size} B) than its applied watermark (${row.applied_off} B)`, {
+        context: row.name,
+      });
+    }
+    const result = replayContext(log.path, row, row.applied_off, (kind, op, record, key, off, len) => this.applyRow(row.ctx, kind, op, record, key, off, len), (p) =>
+      this.setProgressStmt.run(p.processedUpTo, new Date().toISOString(), p.workflowId),
+    );
+    if (result.tornBytes > 0) {
+      log.truncate(result.appliedOff);
+      this.audit.record({
+        event: 'torn_tail_truncated',
+        context: row.name,
+        offset: result.appliedOff,
+        bytes: result.tornBytes,
+        lines: result.tornLines,
+        reason: result.tornReason,
+      });
+    }
+    this.setWatermark.run(result.appliedSeq, result.appliedOff, row.ctx);
+    return { ...row, applied_seq: result.appliedSeq, applied_off: result.appliedOff };
+  }
+
+  applyRow(ctx: number, kind: RecordKind, op: LogOp, record: Analogy | EntityRecord, key: number, off: number, len: number): void {
+    if (kind === 'analogy') this.analogies.apply(ctx, key, off, len, op, record as Analogy);
+    else this.entities.apply(ctx, key, off, len, kind, op, record as EntityRecord);
+  }
+
+  /**
+   * One durable batch in one context. `fn` looks up current rows and appends lines; rows are
+   * applied as lines are appended (inside the open SQLite transaction), the log is written and
+   * fsync'd once, then the transaction commits. Any failure rolls back both.
+   */
+  write<T>(contextName: string, fn: (batch: WriteBatch) => T): T {
+    const ctxRow = this.context(contextName) ?? this.ensureContext(contextName);
+    return this.transaction(() => {
+      const row = this.catchUp(this.contextById.get(ctxRow.ctx) as ContextRow);
+      const log = this.log(row.name);
+      const chunks: string[] = [];
+      let seq = row.applied_seq;
+      let off = row.applied_off;
+      let progress: BatchProgress | null = null;
+      const batch: WriteBatch = {
+        context: row,
+        append: (kind, op, record, prev) => {
+          seq += 1;
+          const line = encodeRecordLine(seq, op, kind, JSON.stringify(record), prev);
+          const len = Buffer.byteLength(line);
+          this.applyRow(row.ctx, kind, op, record, rowKey(row.ctx, seq), off, len);
+          chunks.push(line);
+          const at = off;
+          off += len;
+          return at;
+        },
+        setProgress: (p) => {
+          progress = p;
+        },
+        get size() {
+          return chunks.length;
+        },
+      };
+      const result = fn(batch);
+      const p = progress as BatchProgress | null;
+      if (chunks.length === 0) {
+        // Nothing to log (every item of the chunk was refused): progress alone is committed.
+        if (p) this.setProgressStmt.run(p.processedUpTo, new Date().toISOString(), p.workflowId);
+        return result;
+      }
+      chunks.push(encodeCommitLine(seq, chunks.length, p));
+      const data = Buffer.from(chunks.join(''));
+      log.append(data, row.applied_off);
+      this.setWatermark.run(seq, row.applied_off + data.length, row.ctx);
+      if (p) this.setProgressStmt.run(p.processedUpTo, new Date().toISOString(), p.workflowId);
+      return result;
+    });
+  }
+}

@@ -1,0 +1,98 @@
+import { crc32Hex } from '../../core/checksum.js';
+import type { LogOp, RecordKind } from '../../core/records.js';
+
+/**
+ * One change-log line:
+ *   {"seq":N,"op":"put","kind":"analogy","prev":O,"record":{...},"crc":"xxxxxxxx"}
+ * and after every batch one commit line:
+ *   {"op":"commit","last":N,"n":K,"crc":"xxxxxxxx"}
+ * The CRC-32 covers every byte before `,"crc":`, so a line is checked without parsing it, and
+ * the record's JSON text can be sliced out without re-serialising it. `prev` is the byte offset
+ * of the line holding the previous version of the same record: history follows that chain.
+ * A batch counts only once its commit line is on disk: a crash mid-append leaves a tail
+ * without one, which the next writer truncates.
+ */
+const CRC_SUFFIX_LENGTH = ',"crc":"xxxxxxxx"}'.length;
+const RECORD_KEY = ',"record":';
+
+export interface RecordLine {
+  type: 'record';
+  seq: number;
+  op: LogOp;
+  kind: RecordKind;
+  prev: number | null;
+  recordJson: string;
+}
+
+export interface CommitLine {
+  type: 'commit';
+  last: number;
+  n: number;
+  /** workflow progress committed with this batch */
+  wf: string | null;
+  upto: number | null;
+}
+
+export type LogLine = RecordLine | CommitLine;
+
+function seal(body: string): string {
+  return `${body},"crc":"${crc32Hex(body)}"}\n`;
+}
+
+export function encodeRecordLine(seq: number, op: LogOp, kind: RecordKind, recordJson: string, prev: number | null): string {
+  const prevPart = prev === null ? '' : `,"prev":${prev}`;
+  return seal(`{"seq":${seq},"op":"${op}","kind":"${kind}"${prevPart}${RECORD_KEY}${recordJson}`);
+}
+
+export function encodeCommitLine(last: number, n: number, progress: { workflowId: string; processedUpTo: number } | null): string {
+  const wf = progress ? `,"wf":${JSON.stringify(progress.workflowId)},"upto":${progress.processedUpTo}` : '';
+  return seal(`{"op":"commit","last":${last},"n":${n}${wf}`);
+}
+
+/** Whether the line (without its newline) carries a valid checksum. */
+export function checksumOk(line: string): boolean {
+  if (line.length <= CRC_SUFFIX_LENGTH || !line.endsWith('"}')) return false;
+  const body = line.slice(0, line.length - CRC_SUFFIX_LENGTH);
+  const suffix = line.slice(line.length - CRC_SUFFIX_LENGTH);
+  return suffix.startsWith(',"crc":"') && suffix.slice(8, 16) === crc32Hex(body);
+}
+
+/** The record's JSON text, sliced out of a record line without parsing the wrapper. */
+export function recordJsonOf(line: string): string {
+  const start = line.indexOf(RECORD_KEY);
+  return line.slice(start + RECORD_KEY.length, line.length - CRC_SUFFIX_LENGTH);
+}
+
+/** Parses a line whose checksum was verified; null when it is not a line of this format. */
+export function decodeLine(line: string): LogLine | null {
+  if (line.startsWith('{"op":"commit"')) {
+    const parsed = JSON.parse(line) as { last?: unknown; n?: unknown; wf?: unknown; upto?: unknown };
+    if (typeof parsed.last !== 'number' || typeof parsed.n !== 'number') return null;
+    return {
+      type: 'commit',
+      last: parsed.last,
+      n: parsed.n,
+      wf: typeof parsed.wf === 'string' ? parsed.wf : null,
+      upto: typeof parsed.upto === 'number' ? parsed.upto : null,
+    };
+  }
+  const recordAt = line.indexOf(RECORD_KEY);
+  if (!line.startsWith('{"seq":') || recordAt < 0) return null;
+  const head = JSON.parse(`${line.slice(0, recordAt)}}`) as { seq?: unknown; op?: unknown; kind?: unknown; prev?: unknown };
+  if (typeof head.seq !== 'number' || typeof head.op !== 'string' || typeof head.kind !== 'string') return null;
+  return {
+    type: 'record',
+    seq: head.seq,
+    op: head.op as LogOp,
+    kind: head.kind as RecordKind,
+    prev: typeof head.prev === 'number' ? head.prev : null,
+    recordJson: recordJsonOf(line),
+  };
+}
+
+/** Reads the seq of a record line cheaply (for checking a pread landed on the right line). */
+export function seqOf(line: string): number {
+  if (!line.startsWith('{"seq":')) return -1;
+  const end = line.indexOf(',', 7);
+  return Number(line.slice(7, end));
+}

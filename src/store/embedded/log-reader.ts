@@ -1,0 +1,55 @@
+import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
+
+/**
+ * Sequential reader of a change log from a byte offset: yields each complete line with its
+ * offset, and reports a trailing piece without a newline (a torn append) separately. Reads in
+ * large chunks so a 500 MB log streams at disk speed in constant memory.
+ */
+export interface RawLine {
+  offset: number;
+  /** byte length including the newline */
+  length: number;
+  text: string;
+}
+
+export interface TornTail {
+  offset: number;
+  length: number;
+}
+
+const CHUNK = 4 * 1024 * 1024;
+
+export function* readLines(path: string, from = 0, onTorn?: (tail: TornTail) => void): Generator<RawLine> {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    let position = from;
+    let carry: Buffer = Buffer.alloc(0);
+    let carryOffset = from;
+    const chunk = Buffer.allocUnsafe(CHUNK);
+    while (position < size) {
+      const n = readSync(fd, chunk, 0, Math.min(CHUNK, size - position), position);
+      if (n <= 0) break;
+      position += n;
+      const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      let start = 0;
+      let nl = data.indexOf(10, start);
+      while (nl >= 0) {
+        yield { offset: carryOffset + start, length: nl - start + 1, text: data.toString('utf8', start, nl) };
+        start = nl + 1;
+        nl = data.indexOf(10, start);
+      }
+      carryOffset += start;
+      carry = Buffer.from(data.subarray(start));
+    }
+    if (carry.length > 0) onTorn?.({ offset: carryOffset, length: carry.length });
+  } finally {
+    closeSync(fd);
+  }
+}

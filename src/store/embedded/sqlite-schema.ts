@@ -1,0 +1,107 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * knowledge.sqlite: the index over the logs. Rows hold the columns that queries filter and sort
+ * on plus the (offset, length) of the record's current line in its context's log; record bodies
+ * live only in the log, which keeps the store small (DESIGN: the log is the truth).
+ * Row keys are `ctx << 36 | seq`, so a context's rows in key order are its log in order: a
+ * stream is a sequential read of the log, and a range scan finds one context's rows.
+ */
+export const SCHEMA_VERSION = 1;
+export const SEQ_BITS = 36;
+export const SEQ_SPAN = 2 ** SEQ_BITS;
+
+export function rowKey(ctx: number, seq: number): number {
+  return ctx * SEQ_SPAN + seq;
+}
+
+export function seqOfKey(key: number): number {
+  return key % SEQ_SPAN;
+}
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS contexts(
+  ctx INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  parent TEXT,
+  description TEXT,
+  created_at TEXT NOT NULL,
+  applied_seq INTEGER NOT NULL DEFAULT 0,
+  applied_off INTEGER NOT NULL DEFAULT 0,
+  compacting INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS analogies(
+  key INTEGER PRIMARY KEY,
+  ctx INTEGER NOT NULL,
+  id TEXT NOT NULL,
+  off INTEGER NOT NULL,
+  len INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  source_domain TEXT NOT NULL,
+  target_domain TEXT NOT NULL,
+  quality REAL NOT NULL,
+  created_at INTEGER NOT NULL,
+  deleted_at INTEGER,
+  wf INTEGER,
+  tags TEXT,
+  frames TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS analogies_id ON analogies(ctx, id);
+CREATE INDEX IF NOT EXISTS analogies_quality ON analogies(ctx, quality) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS analogies_source ON analogies(ctx, source_domain, quality) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS analogies_target ON analogies(ctx, target_domain, quality) WHERE deleted_at IS NULL;
+CREATE TABLE IF NOT EXISTS entities(
+  key INTEGER PRIMARY KEY,
+  ctx INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  off INTEGER NOT NULL,
+  len INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  deleted_at INTEGER,
+  name TEXT,
+  search TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS entities_id ON entities(ctx, kind, id);
+CREATE INDEX IF NOT EXISTS entities_name ON entities(ctx, kind, name);
+CREATE TABLE IF NOT EXISTS purged(
+  ctx INTEGER NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, purged_at TEXT NOT NULL,
+  PRIMARY KEY(ctx, kind, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS workflow_keys(wf INTEGER PRIMARY KEY, workflow_id TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS workflows(
+  workflow_id TEXT PRIMARY KEY,
+  workflow_type TEXT NOT NULL,
+  status TEXT NOT NULL,
+  context TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  items_total INTEGER NOT NULL,
+  items_processed INTEGER NOT NULL DEFAULT 0,
+  error_count INTEGER NOT NULL DEFAULT 0,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  error_log TEXT NOT NULL DEFAULT '[]',
+  error_log_omitted INTEGER NOT NULL DEFAULT 0,
+  staged_crc TEXT,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  owner_pid INTEGER,
+  seqno INTEGER
+);
+CREATE INDEX IF NOT EXISTS workflows_status ON workflows(status, created_at);
+CREATE INDEX IF NOT EXISTS workflows_created ON workflows(created_at);
+`;
+
+export function configureConnection(db: Database.Database): void {
+  db.pragma('journal_mode = WAL');
+  // The log is fsync'd per batch and replayed on open, so SQLite need not fsync every commit.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('cache_size = -65536');
+  db.pragma('temp_store = MEMORY');
+  db.pragma('foreign_keys = OFF');
+}
+
+export function createSchema(db: Database.Database): void {
+  db.exec(DDL);
+  db.prepare('INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+}

@@ -1,0 +1,138 @@
+import { statSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { checksumOk, decodeLine } from './log-format.js';
+import { readLines } from './log-reader.js';
+import { seqOfKey } from './sqlite-schema.js';
+import type { ContextRow, EmbeddedStore } from './embedded-store.js';
+import { recordJsonOf, seqOf } from './log-format.js';
+
+export interface VerifyIssue {
+  context?: string;
+  check: 'sqlite_integrity' | 'log_checksum' | 'log_structure' | 'torn_tail' | 'watermark' | 'count_mismatch' | 'content_mismatch' | 'row_pointer';
+  message: string;
+  offset?: number;
+}
+
+export interface ContextVerification {
+  context: string;
+  log_lines: number;
+  active_in_log: number;
+  active_in_index: number;
+  content_hash_log: string;
+  content_hash_index: string;
+}
+
+export interface VerifyReport {
+  valid: boolean;
+  issues: VerifyIssue[];
+  contexts: ContextVerification[];
+}
+
+/** Order-independent digest of a set of records: sum of CRC-32s of `kind\0id\0json`, mod 2^48. */
+class SetDigest {
+  private sum = 0;
+  count = 0;
+  add(kind: string, json: string): void {
+    this.sum = (this.sum + crc32(`${kind}\0${json}`)) % 2 ** 48;
+    this.count += 1;
+  }
+  get hex(): string {
+    return this.sum.toString(16).padStart(12, '0');
+  }
+}
+
+/**
+ * Checks everything a store promises: SQLite's own integrity, every log line's checksum and
+ * order, watermarks against the logs, and that the index holds exactly the log's active records
+ * (count and content digest, computed independently from each side).
+ */
+export function verifyStore(store: EmbeddedStore): VerifyReport {
+  const issues: VerifyIssue[] = [];
+  const integrity = store.db.pragma('integrity_check') as Array<{ integrity_check: string }>;
+  for (const r of integrity) if (r.integrity_check !== 'ok') issues.push({ check: 'sqlite_integrity', message: r.integrity_check });
+  const contexts = store.listContexts().map((row) => verifyContext(store, row, issues));
+  return { valid: issues.length === 0, issues, contexts };
+}
+
+interface Latest {
+  seq: number;
+  kind: string;
+  deleted: boolean;
+  json: string;
+}
+
+function verifyContext(store: EmbeddedStore, row: ContextRow, issues: VerifyIssue[]): ContextVerification {
+  const context = row.name;
+  const path = store.layout.log(context);
+  const latest = new Map<string, Latest>();
+  let lines = 0;
+  let lastSeq = 0;
+  let committedSeq = 0;
+  let committedOff = 0;
+  let pendingSince: number | null = null;
+  let torn: number | null = null;
+  for (const raw of readLines(path, 0, (t) => (torn = t.offset))) {
+    lines += 1;
+    if (!checksumOk(raw.text)) {
+      issues.push({ context, check: 'log_checksum', message: `line ${lines} (byte ${raw.offset}) fails its checksum`, offset: raw.offset });
+      continue;
+    }
+    const line = decodeLine(raw.text);
+    if (!line) {
+      issues.push({ context, check: 'log_structure', message: `line ${lines} (byte ${raw.offset}) is not a log line`, offset: raw.offset });
+      continue;
+    }
+    if (line.type === 'commit') {
+      committedSeq = line.last;
+      committedOff = raw.offset + raw.length;
+      pendingSince = null;
+      continue;
+    }
+    if (line.seq <= lastSeq) issues.push({ context, check: 'log_structure', message: `line ${lines}: seq ${line.seq} does not follow ${lastSeq}`, offset: raw.offset });
+    lastSeq = line.seq;
+    pendingSince ??= raw.offset;
+    const record = JSON.parse(line.recordJson) as { id: string; deleted_at: string | null };
+    latest.set(`${line.kind}\0${record.id}`, { seq: line.seq, kind: line.kind, deleted: record.deleted_at !== null, json: line.recordJson });
+  }
+  if (torn !== null) issues.push({ context, check: 'torn_tail', message: `incomplete last line at byte ${torn}`, offset: torn });
+  if (pendingSince !== null) issues.push({ context, check: 'torn_tail', message: `records from byte ${pendingSince} lack a commit line`, offset: pendingSince });
+  const size = statSync(path).size;
+  if (row.applied_off !== committedOff || row.applied_seq !== committedSeq) {
+    issues.push({
+      context,
+      check: 'watermark',
+      message: `index watermark (seq ${row.applied_seq}, byte ${row.applied_off}) differs from the log's last commit (seq ${committedSeq}, byte ${committedOff}; file ${size} B)`,
+    });
+  }
+  const fromLog = new SetDigest();
+  for (const l of latest.values()) if (!l.deleted) fromLog.add(l.kind, l.json);
+  const fromIndex = new SetDigest();
+  const log = store.log(context);
+  const rows = store.db
+    .prepare(
+      `SELECT 'analogy' AS kind, key, off, len FROM analogies WHERE ctx = ? AND deleted_at IS NULL
+       UNION ALL SELECT kind, key, off, len FROM entities WHERE ctx = ? AND deleted_at IS NULL`,
+    )
+    .iterate(row.ctx, row.ctx) as IterableIterator<{ kind: string; key: number; off: number; len: number }>;
+  for (const r of rows) {
+    const text = log.readAt(r.off, r.len);
+    if (seqOf(text) !== seqOfKey(r.key) || !checksumOk(text)) {
+      issues.push({ context, check: 'row_pointer', message: `index row ${r.kind} seq ${seqOfKey(r.key)} points at byte ${r.off}, which is not its line` });
+      continue;
+    }
+    fromIndex.add(r.kind, recordJsonOf(text));
+  }
+  if (fromLog.count !== fromIndex.count) {
+    issues.push({ context, check: 'count_mismatch', message: `log has ${fromLog.count} active records, index has ${fromIndex.count}` });
+  } else if (fromLog.hex !== fromIndex.hex) {
+    issues.push({ context, check: 'content_mismatch', message: `content digest of active records differs (log ${fromLog.hex}, index ${fromIndex.hex})` });
+  }
+  return {
+    context,
+    log_lines: lines,
+    active_in_log: fromLog.count,
+    active_in_index: fromIndex.count,
+    content_hash_log: fromLog.hex,
+    content_hash_index: fromIndex.hex,
+  };
+}

@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
+import { assertContextName, assertId, DEFAULT_CONTEXT } from '../core/names.js';
+import type { JsonObject, WorkflowType } from '../core/records.js';
+import { SoftlogicError } from '../core/errors.js';
+import type { Engine } from './engine.js';
+import { StagingWriter } from './staging.js';
+import { publicWorkflow } from './workflow-repo.js';
+import type { Workflow } from '../core/records.js';
+
+export interface CreateWorkflowOptions {
+  workflowType: WorkflowType;
+  context?: string;
+  workflowId?: string;
+  metadata?: JsonObject;
+}
+
+/**
+ * Stages already-validated items to workflows/pending/<id>.jsonl (fsync'd) and records the
+ * workflow `pending` with the staged file's SHA-256. `fill` writes the items; if it throws,
+ * nothing is recorded and the staged file is removed.
+ */
+export async function createWorkflow(engine: Engine, options: CreateWorkflowOptions, fill: (writer: StagingWriter) => Promise<void> | void): Promise<Workflow> {
+  const workflowId = options.workflowId === undefined ? randomUUID() : assertId(options.workflowId, 'workflow id');
+  const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
+  if (engine.workflows.find(workflowId)) throw new SoftlogicError('CONFLICT', `workflow ${workflowId} already exists`, { workflow_id: workflowId });
+  const path = engine.store.layout.pending(workflowId);
+  const writer = new StagingWriter(path);
+  let sha: string;
+  try {
+    await fill(writer);
+    sha = writer.finish();
+  } catch (err) {
+    writer.abort();
+    unlinkSync(path);
+    throw err;
+  }
+  try {
+    engine.store.ensureContext(context);
+    engine.store.transaction(() =>
+      engine.workflows.insert({ workflow_id: workflowId, workflow_type: options.workflowType, context, items_total: writer.count, metadata: options.metadata ?? {}, staged_crc: sha }),
+    );
+  } catch (err) {
+    unlinkSync(path);
+    throw err;
+  }
+  engine.store.audit.record({ event: 'workflow_created', workflow_id: workflowId, workflow_type: options.workflowType, context, items_total: writer.count });
+  return publicWorkflow(engine.workflows.get(workflowId));
+}

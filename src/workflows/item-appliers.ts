@@ -1,0 +1,30 @@
+import type { WorkflowType } from '../core/records.js';
+import type { EmbeddedStore, WriteBatch } from '../store/embedded/embedded-store.js';
+import type { StagedItem } from '../methods/analogies/analogy-record.js';
+import { putAnalogy, softDeleteAnalogy } from '../methods/analogies/mutations.js';
+
+/**
+ * How each workflow type applies one staged item inside a batch. A thrown SoftlogicError refuses
+ * that item only (it is counted in error_count); anything else fails the batch.
+ */
+export type ItemApplier = (store: EmbeddedStore, batch: WriteBatch, item: unknown, now: string, workflowId: string) => void;
+
+const appliers = new Map<WorkflowType, ItemApplier>();
+
+export function registerItemApplier(type: WorkflowType, applier: ItemApplier): void {
+  appliers.set(type, applier);
+}
+
+export function itemApplier(type: WorkflowType): ItemApplier | undefined {
+  return appliers.get(type);
+}
+
+registerItemApplier('analogy_creation', (store, batch, item, now, workflowId) => {
+  const staged = item as StagedItem;
+  if (staged.op === 'put') putAnalogy(store, batch, staged.record, now, workflowId);
+  else softDeleteAnalogy(store, batch, staged.id, now);
+});
+
+registerItemApplier('deletion_batch', (store, batch, item, now) => {
+  softDeleteAnalogy(store, batch, (item as { id: string }).id, now);
+});

@@ -1,0 +1,27 @@
+import type { Workflow } from '../core/records.js';
+import type { Engine } from './engine.js';
+import { processWorkflow, type ProcessOptions } from './process.js';
+
+/** Whether the process that owns a workflow is still running (same machine: embedded store). */
+export function ownerAlive(pid: number | null): boolean {
+  if (pid === null) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Finishes every workflow left `processing` by a process that is gone. */
+export async function resumeWorkflows(engine: Engine, options: ProcessOptions = {}): Promise<Workflow[]> {
+  const resumed: Workflow[] = [];
+  for (const wf of engine.workflows.list('processing')) {
+    const stored = engine.workflows.get(wf.workflow_id);
+    if (ownerAlive(stored.owner_pid) && stored.owner_pid !== process.pid) continue;
+    engine.store.audit.record({ event: 'workflow_resumed', workflow_id: wf.workflow_id, items_processed: wf.items_processed, items_total: wf.items_total });
+    resumed.push(await processWorkflow(engine, wf.workflow_id, options));
+  }
+  return resumed;
+}
