@@ -1,8 +1,9 @@
 /**
- * `npm run bench -- vectors [--limit N] [--queries Q] [--m M] [--efc E] [--ef 32,64,...] [--lib both|hnswlib|usearch]`
+ * `npm run bench -- vectors [--limit N] [--queries Q] [--m M] [--efc E] [--ef 32,64,...] [--lib all|both|hnswlib|usearch|softlogic]`
  *
  * Over the GloVe vocabulary (all 341,479 words by default): builds an HNSW index with hnswlib-node
- * and with usearch (same M / efConstruction, one thread each), then for ~1000 sampled vocabulary
+ * and with usearch (same M / efConstruction, one thread each), then the shipped HnswVectorIndex
+ * (usearch, bulk build on all cores, string ids), then for ~1000 sampled vocabulary
  * words compares their top-10 neighbours (the query word itself excluded) with exact search, and
  * reports recall@10, queries per second against the exact search's QPS measured in this same run,
  * build time and index size on disk.
@@ -10,11 +11,16 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import hnswlib from 'hnswlib-node';
-import usearch from 'usearch';
 import { GloveProvider } from '../src/embeddings/glove-provider.js';
 import { VectorSpace } from '../src/embeddings/vector-space.js';
 import { exactSearch } from '../src/embeddings/exact-search.js';
+import { HnswVectorIndex } from '../src/embeddings/hnsw-index.js';
+
+// The CommonJS entry, as in src/embeddings/hnsw-index.ts (the ESM one is fragile to load).
+const usearch = createRequire(import.meta.url)('usearch') as typeof import('usearch');
 
 interface Options {
   limit: number;
@@ -31,14 +37,14 @@ function parseArgs(args: string[]): Options {
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  const lib = get('lib') ?? 'both';
+  const lib = get('lib') ?? 'all';
   return {
     limit: Number(get('limit') ?? Infinity),
     queries: Number(get('queries') ?? 1000),
     m: Number(get('m') ?? 16),
     efConstruction: Number(get('efc') ?? 200),
-    efs: (get('ef') ?? '16,32,64,128,256').split(',').map(Number),
-    libs: lib === 'both' ? ['hnswlib', 'usearch'] : [lib],
+    efs: (get('ef') ?? '32,64,96,128,192,256').split(',').map(Number),
+    libs: lib === 'all' ? ['hnswlib', 'usearch', 'softlogic'] : lib === 'both' ? ['hnswlib', 'usearch'] : [lib],
     cacheDir: get('cache-dir'),
   };
 }
@@ -144,6 +150,32 @@ function buildUsearch(space: VectorSpace, o: Options, dir: string): Built {
   };
 }
 
+/** The shipped implementation (usearch underneath), bulk-built with all cores as `rebuild` would. */
+function buildSoftlogic(space: VectorSpace, o: Options, dir: string): Built & { threads: number } {
+  const threads = availableParallelism();
+  const make = (ef: number) => new HnswVectorIndex(space.dimension, { m: o.m, efConstruction: o.efConstruction, efSearch: ef, threads });
+  const index = make(64);
+  const t0 = performance.now();
+  index.addAll(space.ids, space.matrix);
+  const buildSeconds = (performance.now() - t0) / 1000;
+  const file = join(dir, 'softlogic.index');
+  index.save(file);
+  return {
+    threads,
+    buildSeconds,
+    indexBytes: statSync(file).size + statSync(`${file}.meta.json`).size,
+    run(ef, queries) {
+      const idx = make(ef);
+      idx.load(file);
+      const vecs = queries.map((q) => space.row(q).slice());
+      const found: number[][] = [];
+      const t = performance.now();
+      for (let i = 0; i < queries.length; i++) found.push(top10(idx.search(vecs[i], 11).map((h) => space.indexOf(h.id)), queries[i]));
+      return { found, seconds: (performance.now() - t) / 1000 };
+    },
+  };
+}
+
 export default async function vectors(args: string[]): Promise<void> {
   const o = parseArgs(args);
   const t0 = performance.now();
@@ -167,8 +199,9 @@ export default async function vectors(args: string[]): Promise<void> {
   const results: Array<Record<string, number | string | boolean>> = [];
   try {
     for (const lib of o.libs) {
-      const built = lib === 'hnswlib' ? buildHnswlib(space, o, dir) : buildUsearch(space, o, dir);
-      console.log(`${lib}: built in ${built.buildSeconds.toFixed(1)} s (1 thread, M=${o.m}, efConstruction=${o.efConstruction}), ${(built.indexBytes / 1e6).toFixed(1)} MB on disk`);
+      const built = lib === 'hnswlib' ? buildHnswlib(space, o, dir) : lib === 'usearch' ? buildUsearch(space, o, dir) : buildSoftlogic(space, o, dir);
+      const threads = 'threads' in built ? built.threads : 1;
+      console.log(`${lib}: built in ${built.buildSeconds.toFixed(1)} s (${threads} thread(s), M=${o.m}, efConstruction=${o.efConstruction}), ${(built.indexBytes / 1e6).toFixed(1)} MB on disk`);
       for (const ef of o.efs) {
         built.run(ef, queries.slice(0, 50)); // warm-up
         const { found, seconds } = built.run(ef, queries);
@@ -181,6 +214,7 @@ export default async function vectors(args: string[]): Promise<void> {
           qps: Number(qps.toFixed(1)),
           speedupVsExact: Number((qps / exactQps).toFixed(1)),
           buildSeconds: Number(built.buildSeconds.toFixed(1)),
+          buildThreads: threads,
           indexBytes: built.indexBytes,
           meetsTarget: r >= 0.95 && qps >= 20 * exactQps,
         };

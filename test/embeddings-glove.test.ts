@@ -16,6 +16,7 @@ import { complete } from '../src/embeddings/analogy-completion.js';
 import type { AnalogyMethod } from '../src/embeddings/analogy-completion.js';
 import { evaluateAnalogies, parseQuestions } from '../src/embeddings/analogy-eval.js';
 import type { VectorSpace } from '../src/embeddings/vector-space.js';
+import { createProvider } from '../src/embeddings/providers.js';
 
 const SHARED_CACHE = join(tmpdir(), 'softlogic-test-glove-cache');
 const glove = GloveProvider.open({ cacheDir: SHARED_CACHE });
@@ -73,6 +74,11 @@ test('embed: lower-case lookup, multi-word mean, compounds, deterministic fallba
   assert.deepEqual(glove.embed('qzxqzxq blorfle'), glove.embed('qzxqzxq blorfle'));
   assert.equal(glove.embed('the qzxqzxq').fallback, false);
   assert.equal(code(() => glove.embed('  ')), 'INVALID_INPUT');
+});
+
+test('createProvider: glove is 100-d; another recorded dimension is refused', () => {
+  assert.equal(createProvider({ name: 'glove', cacheDir: SHARED_CACHE }).dimension, 100);
+  assert.equal(code(() => createProvider({ name: 'glove', dimension: 50, cacheDir: SHARED_CACHE })), 'DIMENSION_MISMATCH');
 });
 
 test('vocabulary-wide similarity search', () => {

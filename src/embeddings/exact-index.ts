@@ -38,6 +38,13 @@ export class ExactVectorIndex implements VectorIndex {
     this.space.add(id, vector);
   }
 
+  addAll(ids: readonly string[], matrix: Float32Array): void {
+    if (matrix.length !== ids.length * this.dimension) {
+      throw new SoftlogicError('DIMENSION_MISMATCH', `${ids.length} ids need ${ids.length * this.dimension} values, got ${matrix.length}`);
+    }
+    this.fill(ids, matrix);
+  }
+
   remove(id: string): boolean {
     return this.space.remove(id);
   }

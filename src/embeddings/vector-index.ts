@@ -24,8 +24,13 @@ export interface VectorIndex {
   has(id: string): boolean;
   /** Adds or replaces the vector of `id` (stored unit-normalised). */
   add(id: string, vector: Vector): void;
+  /** Adds or replaces many (row-major N x D); HNSW builds these with several threads. */
+  addAll(ids: readonly string[], matrix: Float32Array): void;
   remove(id: string): boolean;
-  /** Best first; k <= 0 is INVALID_INPUT, k beyond size clamps. */
+  /**
+   * Best first; k <= 0 is INVALID_INPUT, k beyond size clamps. HNSW is approximate: asked for
+   * nearly the whole index it may return a few fewer than k (nodes its search did not reach).
+   */
   search(vector: Vector, k: number): IndexHit[];
   /** Persists atomically. */
   save(path: string): void;
@@ -45,7 +50,7 @@ export interface CreateIndexOptions extends HnswOptions {
 export function createVectorIndex(dimension: number, options: CreateIndexOptions = {}): VectorIndex {
   const threshold = options.threshold ?? EXACT_THRESHOLD;
   if ((options.expectedSize ?? 0) < threshold) return new ExactVectorIndex(dimension);
-  return new HnswVectorIndex(dimension, { ...options, capacity: options.capacity ?? options.expectedSize });
+  return new HnswVectorIndex(dimension, options);
 }
 
 /** Opens whatever kind of index `save` left at `path` (HNSW leaves a metadata sidecar). */

@@ -25,7 +25,7 @@ export class ContextLog {
   /** Re-open when the file was replaced (compaction renames a new log into place). */
   refresh(): void {
     if (this.fd === null) return;
-    let currentIno = -1;
+    let currentIno: number;
     try {
       currentIno = statSync(this.path).ino;
     } catch {
