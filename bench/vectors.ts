@@ -200,7 +200,7 @@ export default async function vectors(args: string[]): Promise<void> {
   try {
     for (const lib of o.libs) {
       const built = lib === 'hnswlib' ? buildHnswlib(space, o, dir) : lib === 'usearch' ? buildUsearch(space, o, dir) : buildSoftlogic(space, o, dir);
-      const threads = 'threads' in built ? built.threads : 1;
+      const threads = 'threads' in built && typeof built.threads === 'number' ? built.threads : 1;
       console.log(`${lib}: built in ${built.buildSeconds.toFixed(1)} s (${threads} thread(s), M=${o.m}, efConstruction=${o.efConstruction}), ${(built.indexBytes / 1e6).toFixed(1)} MB on disk`);
       for (const ef of o.efs) {
         built.run(ef, queries.slice(0, 50)); // warm-up

@@ -126,6 +126,9 @@ test('round trip without numpy: encode then decode is exact', () => {
   const arr = parseNpy(encodeNpy({ dtype: 'float64', shape: [2, 2], data: new Float64Array([1, 2, 3, 4]) }));
   assert.equal(arr.dtype, 'float64');
   assert.deepEqual(arr.shape, [2, 2]);
+  // Vocabulary-sized tables (no argument-spread limits).
+  const many = Array.from({ length: 200_000 }, (_, i) => `w${i}`);
+  assert.deepEqual(readEmbeddingsNpz(encodeEmbeddingsNpz({ ids: many, dimension: 1, vectors: new Float32Array(200_000) })).ids, many);
   // Empty tables are legal (an empty context).
   assert.deepEqual(readEmbeddingsNpz(encodeEmbeddingsNpz({ ids: [], dimension: 5, vectors: new Float32Array(0) })).ids, []);
 });

@@ -121,7 +121,9 @@ export function encodeNpy(array: NpyArray): Uint8Array {
   let body: Uint8Array;
   if (array.dtype === 'unicode') {
     const points = array.data.map((s) => Array.from(s, (ch) => ch.codePointAt(0) ?? 0));
-    const width = Math.max(1, ...points.map((p) => p.length));
+    // A loop, not Math.max(...spread): a vocabulary of 10^5+ ids would overflow the call stack.
+    let width = 1;
+    for (const p of points) if (p.length > width) width = p.length;
     descr = `<U${width}`;
     const out = Buffer.alloc(count * width * 4);
     points.forEach((p, i) => p.forEach((cp, c) => out.writeUInt32LE(cp, (i * width + c) * 4)));

@@ -21,7 +21,7 @@ export function itemApplier(type: WorkflowType): ItemApplier | undefined {
 
 registerItemApplier('analogy_creation', (store, batch, item, now, workflowId) => {
   const staged = item as StagedItem;
-  if (staged.op === 'put') putAnalogy(store, batch, staged.record, now, workflowId);
+  if (staged.op === 'put') putAnalogy(store, batch, staged.record, now, workflowId, staged.fresh === true);
   else softDeleteAnalogy(store, batch, staged.id, now);
 });
 

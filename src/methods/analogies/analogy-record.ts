@@ -7,7 +7,7 @@ import { compileValidator } from '../../core/validator.js';
 export const validateAnalogy = compileValidator(analogyInput);
 
 /** A line of the original system's shape: {"type":"analogy",...} or {"type":"deletion",...}. */
-export type StagedItem = { op: 'put'; record: ValidAnalogyInput & { id: string } } | { op: 'delete'; id: string };
+export type StagedItem = { op: 'put'; record: ValidAnalogyInput & { id: string }; fresh?: boolean } | { op: 'delete'; id: string };
 
 const KNOWN = new Set(Object.keys(analogyInput.shape));
 
@@ -49,7 +49,11 @@ export function stageAnalogyValue(value: unknown, line: number): { item: StagedI
   const result = validateAnalogy(shaped.record, line);
   if (!result.ok) return { issues: result.issues };
   const record = result.value as ValidAnalogyInput;
-  if (record.id === undefined) record.id = randomUUID();
+  // A uuid we assign cannot exist yet: the item is marked fresh and skips the existence lookup.
+  if (record.id === undefined) {
+    record.id = randomUUID();
+    return { item: { op: 'put', record: record as ValidAnalogyInput & { id: string }, fresh: true } };
+  }
   return { item: { op: 'put', record: record as ValidAnalogyInput & { id: string } } };
 }
 

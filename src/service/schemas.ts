@@ -1,0 +1,137 @@
+/**
+ * JSON schemas shared by the routes: Fastify validates requests and serialises responses with
+ * them, and @fastify/swagger turns them into the OpenAPI document.
+ */
+export const NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,255}$';
+
+export const nameString = { type: 'string', pattern: NAME_PATTERN } as const;
+
+export const idParams = {
+  type: 'object',
+  required: ['id'],
+  additionalProperties: false,
+  properties: { id: nameString },
+} as const;
+
+export const contextQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { context: nameString },
+} as const;
+
+export const errorResponse = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        details: { type: 'object', additionalProperties: true },
+      },
+    },
+  },
+} as const;
+
+export const errorResponses = { '4xx': errorResponse, '5xx': errorResponse } as const;
+
+const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
+const nullableString = { type: ['string', 'null'] } as const;
+
+export const analogySchema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    id: { type: 'string' },
+    context: { type: 'string' },
+    source_domain: { type: 'string' },
+    target_domain: { type: 'string' },
+    quality_score: { type: 'number' },
+    concept_mappings: stringMap,
+    frame_mappings: stringMap,
+    tags: { type: 'array', items: { type: 'string' } },
+    metadata: { type: 'object', additionalProperties: true },
+    workflow_id: nullableString,
+    created_at: { type: 'string' },
+    updated_at: { type: 'string' },
+    version: { type: 'integer' },
+    deleted_at: nullableString,
+  },
+} as const;
+
+export const analogyInputSchema = {
+  type: 'object',
+  required: ['source_domain', 'target_domain', 'quality_score'],
+  additionalProperties: false,
+  properties: {
+    id: nameString,
+    context: nameString,
+    source_domain: { type: 'string', minLength: 1, maxLength: 512 },
+    target_domain: { type: 'string', minLength: 1, maxLength: 512 },
+    quality_score: { type: 'number', minimum: 0, maximum: 1 },
+    concept_mappings: stringMap,
+    frame_mappings: stringMap,
+    tags: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 128 } },
+    metadata: { type: 'object', additionalProperties: true },
+    workflow_id: { anyOf: [nameString, { type: 'null' }] },
+    created_at: { type: 'string' },
+    updated_at: { type: 'string' },
+    version: { type: 'integer', minimum: 1 },
+    deleted_at: { type: ['string', 'null'] },
+  },
+} as const;
+
+export const workflowStatuses = ['pending', 'processing', 'completed', 'failed', 'cancelled', 'rolled_back'] as const;
+
+export const workflowSchema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    workflow_id: { type: 'string' },
+    workflow_type: { type: 'string' },
+    status: { type: 'string', enum: workflowStatuses },
+    context: { type: 'string' },
+    created_at: { type: 'string' },
+    updated_at: { type: 'string' },
+    items_total: { type: 'integer' },
+    items_processed: { type: 'integer' },
+    error_count: { type: 'integer' },
+    metadata: { type: 'object', additionalProperties: true },
+    error_log: { type: 'array', items: { type: 'string' } },
+    error_log_omitted: { type: 'integer' },
+  },
+} as const;
+
+/** Analogy filter fields, as a querystring (snake_case, the library's names). */
+export const filterProperties = {
+  context: nameString,
+  domain: { type: 'string', minLength: 1, maxLength: 512 },
+  min_quality: { type: 'number', minimum: 0, maximum: 1 },
+  max_quality: { type: 'number', minimum: 0, maximum: 1 },
+  tag: { type: 'string', minLength: 1, maxLength: 128 },
+  frame_type: { type: 'string', minLength: 1, maxLength: 512 },
+  created_after: { type: 'string', maxLength: 64 },
+  created_before: { type: 'string', maxLength: 64 },
+} as const;
+
+export const limitProperty = { limit: { type: 'integer', minimum: 1, maximum: 1_000_000 } } as const;
+
+export interface FilterQuery {
+  context?: string;
+  domain?: string;
+  min_quality?: number;
+  max_quality?: number;
+  tag?: string;
+  frame_type?: string;
+  created_after?: string;
+  created_before?: string;
+  limit?: number;
+}
+
+export const filterQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { ...filterProperties, ...limitProperty },
+} as const;
+
+export const FINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled', 'rolled_back']);

@@ -1,0 +1,187 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import rateLimit from '@fastify/rate-limit';
+import { SoftlogicError, type Store } from '../index.js';
+import { packageVersion, type ServiceContext } from './context.js';
+import { healthRoutes } from './routes/health.js';
+import { contextRoutes } from './routes/contexts.js';
+import { analogyRoutes } from './routes/analogies.js';
+import { workflowRoutes } from './routes/workflows.js';
+import { maintenanceRoutes } from './routes/maintenance.js';
+import { websocketRoutes } from './routes/websockets.js';
+
+export interface RateLimitOptions {
+  /** requests per client per window */
+  max: number;
+  /** window in milliseconds */
+  timeWindow: number;
+}
+
+export interface ServerOptions {
+  store: Store;
+  /** when set, every route but /health needs `Authorization: Bearer <apiKey>` */
+  apiKey?: string;
+  /** maximum request body in bytes (default 1 MiB) */
+  bodyLimit?: number;
+  /** per-client rate limit; false disables it (default 1000 requests per second) */
+  rateLimit?: RateLimitOptions | false;
+  /** pino level; default $LOG_LEVEL or 'info', 'silent' under `node --test` */
+  logLevel?: string;
+}
+
+interface ErrorBody {
+  error: { code: string; message: string; details: Record<string, unknown> };
+}
+
+function errorBody(code: string, message: string, details: Record<string, unknown> = {}): ErrorBody {
+  return { error: { code, message, details } };
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** Constant-time check of an `Authorization: Bearer <key>` header. */
+export function bearerMatches(header: string | undefined, expected: Buffer): boolean {
+  if (typeof header !== 'string') return false;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) return false;
+  return timingSafeEqual(digest(m[1]), expected);
+}
+
+interface ValidationIssue {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+function fieldOf(issue: ValidationIssue): string {
+  const path = issue.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  const extra =
+    typeof issue.params.missingProperty === 'string'
+      ? issue.params.missingProperty
+      : typeof issue.params.additionalProperty === 'string'
+        ? issue.params.additionalProperty
+        : '';
+  return [path, extra].filter(Boolean).join('.') || '(root)';
+}
+
+function mapError(err: FastifyError | SoftlogicError | Error): { status: number; body: ErrorBody } {
+  if (err instanceof SoftlogicError) return { status: err.httpStatus, body: { error: err.toJSON() } };
+  const fe = err as FastifyError & { validation?: ValidationIssue[]; validationContext?: string };
+  if (Array.isArray(fe.validation)) {
+    const where = fe.validationContext ?? 'request';
+    const issues = fe.validation.map((v) => ({ field: fieldOf(v), reason: v.message ?? v.keyword }));
+    const first = issues[0];
+    return {
+      status: 400,
+      body: errorBody('INVALID_INPUT', first ? `${where}.${first.field}: ${first.reason}` : `invalid ${where}`, { location: where, field: first?.field, issues }),
+    };
+  }
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, body: errorBody('PAYLOAD_TOO_LARGE', 'Request body too large') };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { status: 400, body: errorBody('INVALID_INPUT', `malformed JSON body: ${fe.message}`, { field: 'body' }) };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, body: errorBody('UNSUPPORTED_FORMAT', 'Unsupported content type: send application/json') };
+  }
+  if (err instanceof SyntaxError && (fe.statusCode ?? 500) === 400) {
+    return { status: 400, body: errorBody('INVALID_INPUT', `malformed JSON body: ${err.message}`, { field: 'body' }) };
+  }
+  const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
+  if (status === 404) return { status, body: errorBody('NOT_FOUND', fe.message) };
+  if (status === 429) return { status, body: errorBody('RATE_LIMITED', 'Too many requests') };
+  if (status >= 400 && status < 500) return { status, body: errorBody('INVALID_INPUT', fe.message) };
+  return { status: 500, body: errorBody('INTERNAL', 'Internal error') };
+}
+
+function defaultLogLevel(): string {
+  if (process.env.LOG_LEVEL) return process.env.LOG_LEVEL;
+  if (process.env.NODE_TEST_CONTEXT) return 'silent';
+  return 'info';
+}
+
+/** The HTTP + WebSocket face of a store: every route calls a Store method and nothing else. */
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const { store } = options;
+  const app = Fastify({
+    logger: { level: options.logLevel ?? defaultLogLevel() },
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    return503OnClosing: true,
+  });
+  const ctx: ServiceContext = { store, startedAt: Date.now(), version: packageVersion(), background: new Map() };
+
+  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const { status, body } = mapError(err);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.info({ code: body.error.code, status }, body.error.message);
+    if (err instanceof SoftlogicError && err.code === 'RATE_LIMITED') {
+      const retry = err.details.retry_after_seconds;
+      if (typeof retry === 'number') reply.header('retry-after', String(retry));
+    }
+    return reply.code(status).send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(errorBody('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`)),
+  );
+
+  if (options.apiKey) {
+    const expected = digest(options.apiKey);
+    app.addHook('onRequest', async (request) => {
+      const path = request.url.split('?')[0];
+      if (path === '/health') return;
+      if (!bearerMatches(request.headers.authorization, expected)) {
+        throw new SoftlogicError('UNAUTHORIZED', 'Missing or wrong API key: send Authorization: Bearer <key>');
+      }
+    });
+  }
+
+  if (options.rateLimit !== false) {
+    const rl = options.rateLimit ?? { max: 1000, timeWindow: 1000 };
+    await app.register(rateLimit, {
+      max: rl.max,
+      timeWindow: rl.timeWindow,
+      errorResponseBuilder: (_req, context) => {
+        const e = new SoftlogicError('RATE_LIMITED', `Too many requests: at most ${context.max} per ${context.after}`, {
+          retry_after_seconds: Math.ceil(context.ttl / 1000),
+        });
+        return Object.assign(e, { statusCode: 429 });
+      },
+    });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'softlogic', description: 'Knowledge store and reasoning service for soft-logic knowledge', version: ctx.version },
+      components: options.apiKey ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : undefined,
+      security: options.apiKey ? [{ bearer: [] }] : undefined,
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  healthRoutes(app, ctx);
+  contextRoutes(app, ctx);
+  analogyRoutes(app, ctx);
+  workflowRoutes(app, ctx);
+  maintenanceRoutes(app, ctx);
+  websocketRoutes(app, ctx);
+
+  app.addHook('onClose', async () => {
+    // Background processing commits batch by batch; let the running ones finish cleanly.
+    await Promise.allSettled([...ctx.background.values()]);
+  });
+
+  return app;
+}
