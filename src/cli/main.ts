@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerStoreCommands } from './commands/store-commands.js';
 import { registerAnalogyCommands } from './commands/analogy-commands.js';
 import { registerWorkflowCommands } from './commands/workflow-commands.js';
+import { registerServeCommand } from './commands/serve-command.js';
 import { reportError } from './output.js';
 
 /** The `softlogic` command: parsing and printing only; every operation is a Store method. */
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerStoreCommands(program);
   registerAnalogyCommands(program);
   registerWorkflowCommands(program);
+  registerServeCommand(program);
   return program;
 }
 

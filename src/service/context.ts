@@ -10,6 +10,24 @@ export interface ServiceContext {
   version: string;
   /** workflows being processed in the background by this server, awaited on close */
   background: Map<string, Promise<unknown>>;
+  /** streams in flight (NDJSON and WebSocket): aborted and awaited on close, before the store closes */
+  streams: Set<ActiveStream>;
+}
+
+export interface ActiveStream {
+  abort(): void;
+  done: Promise<void>;
+}
+
+/** Registers a stream for the server's close; returns the function to call when it ends. */
+export function trackStream(ctx: ServiceContext, abort: () => void): () => void {
+  let finish: () => void = () => {};
+  const entry: ActiveStream = { abort, done: new Promise<void>((resolve) => (finish = resolve)) };
+  ctx.streams.add(entry);
+  return () => {
+    ctx.streams.delete(entry);
+    finish();
+  };
 }
 
 /** The package version, found by walking up from this file (works from src/ and dist/src/). */

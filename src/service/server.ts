@@ -115,8 +115,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
+    // Long ids reach the schema (and its 400 naming the field) instead of the router's 414.
+    routerOptions: { maxParamLength: 1024 },
+    frameworkErrors: (error, _request, reply) => {
+      const { status, body } = mapError(error);
+      return (reply as FastifyReply).code(status >= 500 ? 400 : status).send(body);
+    },
   });
-  const ctx: ServiceContext = { store, startedAt: Date.now(), version: packageVersion(), background: new Map() };
+  const ctx: ServiceContext = { store, startedAt: Date.now(), version: packageVersion(), background: new Map(), streams: new Set() };
 
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body } = mapError(err);
@@ -132,6 +138,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(errorBody('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`)),
   );
+
+  // A refused WebSocket upgrade (401, 404, 400...) leaves a raw socket that the HTTP server does
+  // not track; end it so it neither lingers nor holds up close().
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.headers.upgrade && reply.statusCode !== 101) request.raw.socket.destroySoon();
+  });
 
   if (options.apiKey) {
     const expected = digest(options.apiKey);
@@ -177,6 +189,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   workflowRoutes(app, ctx);
   maintenanceRoutes(app, ctx);
   websocketRoutes(app, ctx);
+
+  app.addHook('preClose', async () => {
+    // Streams hold a read snapshot of the store: end them before the store can close.
+    const streams = [...ctx.streams];
+    for (const s of streams) s.abort();
+    await Promise.all(streams.map((s) => s.done));
+  });
 
   app.addHook('onClose', async () => {
     // Background processing commits batch by batch; let the running ones finish cleanly.

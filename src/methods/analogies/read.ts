@@ -11,7 +11,7 @@ export interface LocatedRow {
 
 /** The record a row points at, read from its context's log. */
 export function readRecordJson(store: EmbeddedStore, context: string, row: LocatedRow): string {
-  return recordJsonOf(store.log(context).readLine(row.off, row.len, seqOfKey(row.key)));
+  return recordJsonOf(store.readLogLine(context, row.off, row.len, seqOfKey(row.key)));
 }
 
 export function readAnalogy(store: EmbeddedStore, context: string, row: LocatedRow): Analogy {

@@ -13,7 +13,8 @@ const WINDOW = 4 * 1024 * 1024;
 
 /**
  * Every matching active analogy as JSON text, in log order, from one consistent snapshot: the
- * rows come from one SQLite read statement (a snapshot in WAL mode) in key order, which is log
+ * rows come from one read statement on a connection of its own (a WAL snapshot that does not
+ * block writers, however slowly the consumer reads) in key order, which is log
  * order, so the log is read front to back through a sliding window. Memory is the window, not
  * the result; deleted records never appear.
  */
@@ -24,9 +25,10 @@ export function* streamAnalogyJson(store: EmbeddedStore, filter: AnalogyFilter =
   if (!ctx) return;
   // Open the log first: a compaction after this point makes the seq check below fail loudly.
   const fd = openSync(store.layout.log(context), 'r');
+  const reader = store.openReader();
   try {
     const limit = parsed.limit ?? -1;
-    const rows = store.db.prepare(`SELECT a.key, a.off, a.len FROM analogies a WHERE ${where} ORDER BY a.key LIMIT ?`).iterate(...params, limit) as IterableIterator<LocatedRow>;
+    const rows = reader.prepare(`SELECT a.key, a.off, a.len FROM analogies a WHERE ${where} ORDER BY a.key LIMIT ?`).iterate(...params, limit) as IterableIterator<LocatedRow>;
     let buf = Buffer.allocUnsafe(WINDOW);
     let winStart = 0;
     let winEnd = 0;
@@ -44,6 +46,7 @@ export function* streamAnalogyJson(store: EmbeddedStore, filter: AnalogyFilter =
       yield recordJsonOf(line);
     }
   } finally {
+    reader.close();
     closeSync(fd);
   }
 }

@@ -65,6 +65,8 @@ export class EmbeddedStore {
   private readonly setWatermark: Database.Statement;
   private readonly setProgressStmt: Database.Statement;
   private closed = false;
+  /** Lines of the batch being built, by offset: readable before they reach the file. */
+  private pendingLines: { context: string; lines: Map<number, string> } | null = null;
 
   private constructor(layout: StoreLayout) {
     this.layout = layout;
@@ -124,6 +126,17 @@ export class EmbeddedStore {
     }
   }
 
+  /**
+   * A separate read-only connection for long reads (streams): its WAL snapshot stays consistent
+   * for as long as it is read, and it never holds the main connection busy, so writes go on.
+   */
+  openReader(): Database.Database {
+    this.assertOpen();
+    const reader = new Database(this.layout.sqlite, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+    reader.pragma('cache_size = -16384');
+    return reader;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -143,6 +156,13 @@ export class EmbeddedStore {
       this.logs.set(context, log);
     }
     return log;
+  }
+
+  /** Reads the line at (off, len) of a context's log, including lines of the open batch. */
+  readLogLine(context: string, off: number, len: number, seq: number): string {
+    const pending = this.pendingLines?.context === context ? this.pendingLines.lines.get(off) : undefined;
+    if (pending !== undefined) return pending.slice(0, -1);
+    return this.log(context).readLine(off, len, seq);
   }
 
   listContexts(): ContextRow[] {
@@ -264,6 +284,8 @@ export class EmbeddedStore {
       let seq = row.applied_seq;
       let off = row.applied_off;
       let progress: BatchProgress | null = null;
+      const pendingLines = new Map<number, string>();
+      this.pendingLines = { context: row.name, lines: pendingLines };
       const batch: WriteBatch = {
         context: row,
         append: (kind, op, record, prev) => {
@@ -272,6 +294,7 @@ export class EmbeddedStore {
           const len = Buffer.byteLength(line);
           this.applyRow(row.ctx, kind, op, record, rowKey(row.ctx, seq), off, len);
           chunks.push(line);
+          pendingLines.set(off, line);
           const at = off;
           off += len;
           return at;
@@ -283,7 +306,12 @@ export class EmbeddedStore {
           return chunks.length;
         },
       };
-      const result = fn(batch);
+      let result: T;
+      try {
+        result = fn(batch);
+      } finally {
+        this.pendingLines = null;
+      }
       const p = progress as BatchProgress | null;
       if (chunks.length === 0) {
         // Nothing to log (every item of the chunk was refused): progress alone is committed.

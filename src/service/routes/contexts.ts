@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify';
+import type { ServiceContext } from '../context.js';
+import { errorResponses, nameString } from '../schemas.js';
+
+const contextSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    parent: { type: ['string', 'null'] },
+    description: { type: ['string', 'null'] },
+    created_at: { type: 'string' },
+  },
+} as const;
+
+interface CreateBody {
+  name: string;
+  parent?: string;
+  description?: string;
+}
+
+export function contextRoutes(app: FastifyInstance, ctx: ServiceContext): void {
+  app.get(
+    '/api/contexts',
+    { schema: { summary: 'List contexts', tags: ['contexts'], response: { 200: { type: 'array', items: contextSchema }, ...errorResponses } } },
+    async () => ctx.store.contexts.list(),
+  );
+
+  app.post<{ Body: CreateBody }>(
+    '/api/contexts',
+    {
+      schema: {
+        summary: 'Create a context',
+        tags: ['contexts'],
+        body: {
+          type: 'object',
+          required: ['name'],
+          additionalProperties: false,
+          properties: { name: nameString, parent: nameString, description: { type: 'string', maxLength: 16384 } },
+        },
+        response: { 201: contextSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { name, ...rest } = request.body;
+      return reply.code(201).send(ctx.store.contexts.create(name, rest));
+    },
+  );
+}

@@ -1,0 +1,135 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { initStore, openStore } from '../src/index.js';
+import { cli, cliOk, cliSpawn, genAnalogies, rng, tempDir, writeJsonl } from './helpers.js';
+
+test('SIGKILL mid-import: after reopening, every committed batch is there exactly once and verify is valid', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  const storeDir = join(dir, 'store');
+  const n = 40_000;
+  const batch = 2000;
+  const file = writeJsonl(join(dir, 'data.jsonl'), genAnalogies(n, 600, 'c'));
+  initStore(storeDir).close();
+  const r = rng(99);
+  const importArgs = ['analogies', 'import', file, '--workflow-id', 'crash', '--batch-size', String(batch)];
+  const exists = async () => {
+    const s = await openStore(storeDir, { resume: false });
+    try {
+      return s.workflows.list().some((w) => w.workflow_id === 'crash');
+    } finally {
+      s.close();
+    }
+  };
+  for (let k = 0; k < 3; k++) {
+    const fresh = !(await exists());
+    const args = fresh ? importArgs : ['workflows', 'resume'];
+    const child = cliSpawn(storeDir, args);
+    child.stdout?.resume();
+    child.stderr?.resume();
+    const delay = (fresh ? 800 : 500) + r() * 1200;
+    const exited = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve(false);
+      }, delay);
+      child.on('exit', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+    if (!exited) await new Promise((resolve) => child.on('exit', resolve));
+    const store = await openStore(storeDir, { resume: false });
+    try {
+      const wf = store.workflows.list().find((w) => w.workflow_id === 'crash');
+      const count = store.analogies.count();
+      const processed = wf?.items_processed ?? 0;
+      assert.equal(count, processed, `after kill ${k + 1}: ${count} records, items_processed ${processed}`);
+      assert.ok(processed % batch === 0 || processed === n);
+      const versions = [...store.analogies.stream()].filter((a) => a.version !== 1).length;
+      assert.equal(versions, 0);
+      const report = store.verify();
+      assert.equal(report.valid, true, JSON.stringify(report.issues));
+    } finally {
+      store.close();
+    }
+  }
+  if (!(await exists())) cliOk(storeDir, importArgs);
+  const done = cliOk(storeDir, ['workflows', 'resume']);
+  assert.ok(Array.isArray(done.resumed));
+  const wf = cliOk(storeDir, ['workflows', 'show', 'crash']);
+  if (wf.status === 'pending') cliOk(storeDir, ['workflows', 'process', 'crash']);
+  const final = cliOk(storeDir, ['workflows', 'show', 'crash']);
+  assert.equal(final.status, 'completed');
+  assert.equal(final.items_processed, n);
+  assert.equal(cliOk(storeDir, ['analogies', 'query', '--limit', '1']).count, 1);
+  const store = await openStore(storeDir);
+  try {
+    assert.equal(store.analogies.count(), n);
+    assert.equal(store.verify().valid, true);
+  } finally {
+    store.close();
+  }
+});
+
+test('a full disk (2-4 MB tmpfs): the import fails with NO_SPACE, the store stays consistent, and resumes once space is freed', async (t) => {
+  const dir = tempDir();
+  const mnt = join(dir, 'mnt');
+  mkdirSync(mnt);
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt], { encoding: 'utf8' });
+  if (mount.status !== 0) {
+    t.skip(`cannot mount a tmpfs to simulate a full disk (needs root and mount): ${(mount.stderr || String(mount.error)).trim()}`);
+    return;
+  }
+  try {
+    const storeDir = join(mnt, 'store');
+    cliOk(storeDir, ['init']);
+    const small = genAnalogies(100, 601, 'small-');
+    cliOk(storeDir, ['analogies', 'import', writeJsonl(join(dir, 'small.jsonl'), small)]);
+    // leave ~1.6 MB free, then import ~1 MB staged / ~1.4 MB of log
+    const filler = join(mnt, 'filler');
+    const df = spawnSync('df', ['-B1', '--output=avail', mnt], { encoding: 'utf8' });
+    const avail = Number(df.stdout.trim().split('\n').pop());
+    writeFileSync(filler, Buffer.alloc(Math.max(0, avail - 1_600_000)));
+    const big = genAnalogies(3000, 602, 'big-');
+    const bigFile = writeJsonl(join(dir, 'big.jsonl'), big);
+    const r = cli(storeDir, ['analogies', 'import', bigFile, '--workflow-id', 'full', '--batch-size', '250']);
+    const err = (r.json as { error?: { code: string } }).error;
+    assert.ok(err, `expected the import to fail on a full disk: ${r.stdout.slice(0, 500)}`);
+    assert.equal(err.code, 'NO_SPACE', r.stdout.slice(0, 500));
+    assert.equal(r.status, 1);
+
+    // what was committed is consistent (free a little room first: verify/open may need to write)
+    rmSync(filler);
+    const store = await openStore(storeDir, { resume: false });
+    try {
+      const report = store.verify();
+      assert.equal(report.valid, true, JSON.stringify(report.issues));
+      for (const a of small) assert.equal(store.analogies.get(a.id).deleted_at, null);
+      const wf = store.workflows.list().find((w) => w.workflow_id === 'full');
+      const count = store.analogies.count();
+      if (wf) assert.equal(count, 100 + wf.items_processed);
+      else assert.equal(count, 100);
+    } finally {
+      store.close();
+    }
+    // with space again, the interrupted workflow finishes (or the import can be run again)
+    const resumed = cliOk(storeDir, ['workflows', 'resume']);
+    assert.ok(Array.isArray(resumed.resumed));
+    const shown = cli(storeDir, ['workflows', 'show', 'full']);
+    if (shown.status !== 0) cliOk(storeDir, ['analogies', 'import', bigFile, '--workflow-id', 'full2', '--batch-size', '250']);
+    else assert.equal((shown.json as { status: string }).status, 'completed');
+    assert.equal(cliOk(storeDir, ['analogies', 'query', '--limit', '1']).count, 1);
+    const after = await openStore(storeDir);
+    try {
+      assert.equal(after.analogies.count(), 3100);
+      assert.equal(after.verify().valid, true);
+    } finally {
+      after.close();
+    }
+  } finally {
+    spawnSync('umount', ['-l', mnt]);
+  }
+});
