@@ -4,6 +4,7 @@ import { registerStoreCommands } from './commands/store-commands.js';
 import { registerAnalogyCommands } from './commands/analogy-commands.js';
 import { registerWorkflowCommands } from './commands/workflow-commands.js';
 import { registerServeCommand } from './commands/serve-command.js';
+import { registerBackupCommands } from './commands/backup-commands.js';
 import { reportError } from './output.js';
 
 /** The `softlogic` command: parsing and printing only; every operation is a Store method. */
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerAnalogyCommands(program);
   registerWorkflowCommands(program);
   registerServeCommand(program);
+  registerBackupCommands(program);
   return program;
 }
 

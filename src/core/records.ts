@@ -36,7 +36,7 @@ export interface ContextInfo {
   created_at: string;
 }
 
-export type WorkflowType = 'analogy_creation' | 'deletion_batch' | 'concept_batch' | 'frame_expansion' | 'cluster_update';
+export type WorkflowType = 'analogy_creation' | 'deletion_batch' | 'concept_batch' | 'frame_expansion' | 'cluster_update' | 'knowledge_import';
 export type WorkflowStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled' | 'rolled_back';
 
 export interface Workflow {

@@ -10,7 +10,9 @@
  * @param rowStart first row of the block
  * @param rowEnd one past the last row
  * @param q row-major queries (nq x dim), Float64 so that scores do not lose precision
- * @param out (rowEnd-rowStart) x nq scores, row-major
+ * @param out scores, query-major: out[j * stride + (r - rowStart)], so that the per-question pass
+ *   that follows reads one contiguous run per query
+ * @param stride distance between queries' runs in out (>= rowEnd - rowStart)
  */
 export function scoreBlock(
   x: Float32Array,
@@ -20,14 +22,14 @@ export function scoreBlock(
   q: Float64Array,
   nq: number,
   out: Float64Array,
+  stride: number,
 ): void {
   const q4 = nq - (nq % 4);
   let r = rowStart;
   for (; r + 1 < rowEnd; r += 2) {
     const x0 = r * dim;
     const x1 = x0 + dim;
-    const o0 = (r - rowStart) * nq;
-    const o1 = o0 + nq;
+    const i0 = r - rowStart;
     let j = 0;
     for (; j < q4; j += 4) {
       const qa = j * dim;
@@ -51,14 +53,15 @@ export function scoreBlock(
         s12 += b * vc;
         s13 += b * vd;
       }
-      out[o0 + j] = s00;
-      out[o0 + j + 1] = s01;
-      out[o0 + j + 2] = s02;
-      out[o0 + j + 3] = s03;
-      out[o1 + j] = s10;
-      out[o1 + j + 1] = s11;
-      out[o1 + j + 2] = s12;
-      out[o1 + j + 3] = s13;
+      const c0 = j * stride + i0;
+      out[c0] = s00;
+      out[c0 + stride] = s01;
+      out[c0 + 2 * stride] = s02;
+      out[c0 + 3 * stride] = s03;
+      out[c0 + 1] = s10;
+      out[c0 + stride + 1] = s11;
+      out[c0 + 2 * stride + 1] = s12;
+      out[c0 + 3 * stride + 1] = s13;
     }
     for (; j < nq; j++) {
       const qa = j * dim;
@@ -67,18 +70,17 @@ export function scoreBlock(
         s0 += x[x0 + d] * q[qa + d];
         s1 += x[x1 + d] * q[qa + d];
       }
-      out[o0 + j] = s0;
-      out[o1 + j] = s1;
+      out[j * stride + i0] = s0;
+      out[j * stride + i0 + 1] = s1;
     }
   }
   for (; r < rowEnd; r++) {
     const x0 = r * dim;
-    const o0 = (r - rowStart) * nq;
     for (let j = 0; j < nq; j++) {
       const qa = j * dim;
       let s = 0;
       for (let d = 0; d < dim; d++) s += x[x0 + d] * q[qa + d];
-      out[o0 + j] = s;
+      out[j * stride + (r - rowStart)] = s;
     }
   }
 }

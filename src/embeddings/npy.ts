@@ -92,17 +92,21 @@ export function parseNpy(bytes: Uint8Array, name = 'array'): NpyArray {
   }
   if (kind === 'U' && (order === '<' || order === '|' || order === '=')) {
     fits(size * 4);
+    // One aligned copy, then read code points through a Uint32Array (little-endian hosts only,
+    // which is every platform Node supports in practice).
+    const cps = new Uint32Array(count * size);
+    new Uint8Array(cps.buffer).set(body.subarray(0, count * size * 4));
     const data: string[] = new Array(count);
-    const codes: number[] = [];
     for (let i = 0; i < count; i++) {
-      codes.length = 0;
-      for (let c = 0; c < size; c++) {
-        const cp = body.readUInt32LE((i * size + c) * 4);
-        if (cp === 0) break; // NumPy pads with NULs and strips them on read
-        if (cp > 0x10ffff) throw unsupported(`${name}: invalid code point at element ${i}`);
-        codes.push(cp);
+      let end = i * size;
+      const stop = end + size;
+      while (end < stop && cps[end] !== 0) end++; // NumPy pads with NULs and strips them on read
+      let s = '';
+      for (let c = i * size; c < end; c++) {
+        if (cps[c] > 0x10ffff) throw unsupported(`${name}: invalid code point at element ${i}`);
+        s += String.fromCodePoint(cps[c]);
       }
-      data[i] = String.fromCodePoint(...codes);
+      data[i] = s;
     }
     return { dtype: 'unicode', shape: header.shape, data };
   }
@@ -120,14 +124,19 @@ export function encodeNpy(array: NpyArray): Uint8Array {
   let descr: string;
   let body: Uint8Array;
   if (array.dtype === 'unicode') {
-    const points = array.data.map((s) => Array.from(s, (ch) => ch.codePointAt(0) ?? 0));
-    // A loop, not Math.max(...spread): a vocabulary of 10^5+ ids would overflow the call stack.
     let width = 1;
-    for (const p of points) if (p.length > width) width = p.length;
+    for (const str of array.data) {
+      let n = 0;
+      for (const _ of str) n++;
+      if (n > width) width = n;
+    }
     descr = `<U${width}`;
-    const out = Buffer.alloc(count * width * 4);
-    points.forEach((p, i) => p.forEach((cp, c) => out.writeUInt32LE(cp, (i * width + c) * 4)));
-    body = out;
+    const out = new Uint32Array(count * width);
+    array.data.forEach((str, i) => {
+      let c = i * width;
+      for (const ch of str) out[c++] = ch.codePointAt(0) ?? 0;
+    });
+    body = new Uint8Array(out.buffer);
   } else {
     descr = array.dtype === 'float32' ? '<f4' : '<f8';
     body = new Uint8Array(array.data.buffer, array.data.byteOffset, array.data.byteLength);

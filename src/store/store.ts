@@ -13,6 +13,8 @@ import { processWorkflow, type ProcessOptions } from '../workflows/process.js';
 import { cancelWorkflow } from '../workflows/cancel.js';
 import { rollbackWorkflow } from '../workflows/rollback.js';
 import { resumeWorkflows } from '../workflows/resume.js';
+// Registers the knowledge_import item applier, so any process can resume such a workflow.
+import '../methods/knowledge/import-applier.js';
 import { importAnalogies, stageAnalogyFile, type ImportOptions, type ImportResult } from '../methods/analogies/import.js';
 import { getAnalogy, analogyHistory } from '../methods/analogies/get.js';
 import { deleteAnalogy, restoreDeletedAnalogy, saveAnalogy } from '../methods/analogies/single.js';

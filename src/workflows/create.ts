@@ -8,11 +8,15 @@ import { StagingWriter } from './staging.js';
 import { publicWorkflow } from './workflow-repo.js';
 import type { Workflow } from '../core/records.js';
 
+export const MAX_WORKFLOW_ID = 128;
+
 export interface CreateWorkflowOptions {
   workflowType: WorkflowType;
   context?: string;
   workflowId?: string;
   metadata?: JsonObject;
+  /** processed right away by this process (an import): resumed if the process dies first */
+  autoProcess?: boolean;
 }
 
 /**
@@ -22,6 +26,10 @@ export interface CreateWorkflowOptions {
  */
 export async function createWorkflow(engine: Engine, options: CreateWorkflowOptions, fill: (writer: StagingWriter) => Promise<void> | void): Promise<Workflow> {
   const workflowId = options.workflowId === undefined ? randomUUID() : assertId(options.workflowId, 'workflow id');
+  // The id names a file (<id>.jsonl): stay well inside the file system's 255-byte name limit.
+  if (workflowId.length > MAX_WORKFLOW_ID) {
+    throw new SoftlogicError('INVALID_NAME', `workflow id is ${workflowId.length} characters; at most ${MAX_WORKFLOW_ID} are allowed`, { field: 'workflow id' });
+  }
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
   if (engine.workflows.find(workflowId)) throw new SoftlogicError('CONFLICT', `workflow ${workflowId} already exists`, { workflow_id: workflowId });
   const path = engine.store.layout.pending(workflowId);
@@ -38,7 +46,15 @@ export async function createWorkflow(engine: Engine, options: CreateWorkflowOpti
   try {
     engine.store.ensureContext(context);
     engine.store.transaction(() =>
-      engine.workflows.insert({ workflow_id: workflowId, workflow_type: options.workflowType, context, items_total: writer.count, metadata: options.metadata ?? {}, staged_crc: sha }),
+      engine.workflows.insert({
+        workflow_id: workflowId,
+        workflow_type: options.workflowType,
+        context,
+        items_total: writer.count,
+        metadata: { ...(options.metadata ?? {}), ...(options.autoProcess ? { auto_process: true } : {}) },
+        staged_crc: sha,
+        owner_pid: options.autoProcess ? process.pid : null,
+      }),
     );
   } catch (err) {
     unlinkSync(path);

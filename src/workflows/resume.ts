@@ -14,10 +14,15 @@ export function ownerAlive(pid: number | null): boolean {
   }
 }
 
-/** Finishes every workflow left `processing` by a process that is gone. */
+/**
+ * Finishes every workflow left `processing` by a process that is gone, and every import that
+ * died between staging and processing (pending, marked auto_process, owner gone). Workflows
+ * staged with `workflows create` stay pending until someone processes them.
+ */
 export async function resumeWorkflows(engine: Engine, options: ProcessOptions = {}): Promise<Workflow[]> {
   const resumed: Workflow[] = [];
-  for (const wf of engine.workflows.list('processing')) {
+  const interruptedImports = engine.workflows.list('pending').filter((w) => w.metadata.auto_process === true);
+  for (const wf of [...engine.workflows.list('processing'), ...interruptedImports]) {
     const stored = engine.workflows.get(wf.workflow_id);
     if (ownerAlive(stored.owner_pid) && stored.owner_pid !== process.pid) continue;
     engine.store.audit.record({ event: 'workflow_resumed', workflow_id: wf.workflow_id, items_processed: wf.items_processed, items_total: wf.items_total });

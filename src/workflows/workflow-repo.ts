@@ -71,15 +71,15 @@ export class WorkflowRepo {
     return rows.map((r) => publicWorkflow(toWorkflow(r)));
   }
 
-  insert(w: { workflow_id: string; workflow_type: WorkflowType; context: string; items_total: number; metadata: JsonObject; staged_crc: string | null }): void {
+  insert(w: { workflow_id: string; workflow_type: WorkflowType; context: string; items_total: number; metadata: JsonObject; staged_crc: string | null; owner_pid?: number | null }): void {
     const now = new Date().toISOString();
     try {
       this.db
         .prepare(
-          `INSERT INTO workflows(workflow_id, workflow_type, status, context, created_at, updated_at, items_total, metadata, staged_crc, seqno)
-           VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seqno), 0) + 1 FROM workflows))`,
+          `INSERT INTO workflows(workflow_id, workflow_type, status, context, created_at, updated_at, items_total, metadata, staged_crc, owner_pid, seqno)
+           VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seqno), 0) + 1 FROM workflows))`,
         )
-        .run(w.workflow_id, w.workflow_type, w.context, now, now, w.items_total, JSON.stringify(w.metadata), w.staged_crc);
+        .run(w.workflow_id, w.workflow_type, w.context, now, now, w.items_total, JSON.stringify(w.metadata), w.staged_crc, w.owner_pid ?? null);
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
         throw new SoftlogicError('CONFLICT', `workflow ${w.workflow_id} already exists`, { workflow_id: w.workflow_id });

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { SoftlogicError } from '../../core/errors.js';
 import type { Analogy } from '../../core/records.js';
 import { analogyInput, LIMITS, type FieldIssue, type ValidAnalogyInput } from '../../core/schemas.js';
 import { compileValidator } from '../../core/validator.js';
@@ -49,6 +48,10 @@ export function stageAnalogyValue(value: unknown, line: number): { item: StagedI
   const result = validateAnalogy(shaped.record, line);
   if (!result.ok) return { issues: result.issues };
   const record = result.value as ValidAnalogyInput;
+  const size = JSON.stringify(record).length;
+  if (size > LIMITS.recordBytes) {
+    return { issues: [{ line, field: '(record)', reason: `serialises to ${size} bytes, over the ${LIMITS.recordBytes}-byte limit` }] };
+  }
   // A uuid we assign cannot exist yet: the item is marked fresh and skips the existence lookup.
   if (record.id === undefined) {
     record.id = randomUUID();
@@ -78,8 +81,3 @@ export function buildAnalogy(input: ValidAnalogyInput & { id: string }, context:
   return record;
 }
 
-export function assertRecordSize(json: string, id: string): void {
-  if (json.length > LIMITS.recordBytes) {
-    throw new SoftlogicError('INVALID_RECORD', `record ${id} serialises to ${json.length} bytes, over the ${LIMITS.recordBytes} limit`, { id });
-  }
-}

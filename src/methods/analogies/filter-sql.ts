@@ -1,4 +1,5 @@
 import { SoftlogicError } from '../../core/errors.js';
+import { assertContextName } from '../../core/names.js';
 import { analogyFilter, fieldIssues, type AnalogyFilter } from '../../core/schemas.js';
 
 /**
@@ -21,12 +22,13 @@ export function parseFilter(filter: AnalogyFilter): ReturnType<typeof analogyFil
 }
 
 export function filterSql(ctx: number, filter: AnalogyFilter): FilterSql {
+  if (filter.context !== undefined) assertContextName(filter.context);
   const f = parseFilter(filter);
   const clauses = ['a.ctx = ?'];
   const params: Array<string | number> = [ctx];
   if (!f.include_deleted) clauses.push('a.deleted_at IS NULL');
   if (f.domain !== undefined) {
-    clauses.push('(a.source_domain = ? OR a.target_domain = ?)');
+    clauses.push('(a.src = (SELECT dom FROM domains WHERE name = ?) OR a.tgt = (SELECT dom FROM domains WHERE name = ?))');
     params.push(f.domain, f.domain);
   }
   if (f.min_quality !== undefined) {

@@ -14,6 +14,8 @@ export interface ImportOptions {
   workflowId?: string;
   batchSize?: number;
   lenient?: boolean;
+  /** set by import (create + process in one): a crash before processing is resumed */
+  autoProcess?: boolean;
 }
 
 export interface ImportResult {
@@ -38,7 +40,13 @@ export async function stageAnalogyFile(engine: Engine, file: string, options: Im
   let rejectsFile: string | null = null;
   const workflow = await createWorkflow(
     engine,
-    { workflowType: 'analogy_creation', context: options.context, workflowId: options.workflowId, metadata: { source: file, lenient: options.lenient ?? false } },
+    {
+      workflowType: 'analogy_creation',
+      context: options.context,
+      workflowId: options.workflowId,
+      metadata: { source: file, lenient: options.lenient ?? false },
+      autoProcess: options.autoProcess,
+    },
     async (writer) => {
       for await (const input of readInputRecords(file)) {
         const staged = 'error' in input ? { issues: [{ line: input.line, field: '(line)', reason: input.error }] } : stageAnalogyValue(input.value, input.line);
@@ -82,7 +90,7 @@ export async function stageAnalogyFile(engine: Engine, file: string, options: Im
 }
 
 export async function importAnalogies(engine: Engine, file: string, options: ImportOptions = {}): Promise<ImportResult> {
-  const staged = await stageAnalogyFile(engine, file, options);
+  const staged = await stageAnalogyFile(engine, file, { ...options, autoProcess: true });
   const workflow = await processWorkflow(engine, staged.workflow.workflow_id, { batchSize: options.batchSize });
   return { workflow, imported: workflow.items_processed - workflow.error_count, rejected: staged.rejected, rejects_file: staged.rejectsFile };
 }

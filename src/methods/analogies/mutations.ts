@@ -14,7 +14,7 @@ export function putAnalogy(store: EmbeddedStore, batch: WriteBatch, input: Valid
   const previous = fresh ? undefined : store.analogies.get(ctx.ctx, input.id);
   const record = buildAnalogy(input, ctx.name, now, previous, workflowId);
   if (previous) record.created_at = input.created_at ?? readAnalogy(store, ctx.name, previous).created_at;
-  batch.append('analogy', 'put', record, previous ? previous.off : null);
+  batch.append('analogy', 'put', record, previous ? previous.off : null, fresh);
   return record;
 }
 

@@ -8,7 +8,8 @@ import { putAnalogy, restoreAnalogy, softDeleteAnalogy } from './mutations.js';
 
 /** Create or update one analogy (a batch of one). */
 export function saveAnalogy(store: EmbeddedStore, input: unknown, context?: string): Analogy {
-  const staged = stageAnalogyValue(input, 1);
+  // Validation fills defaults in place: work on a copy, never on the caller's object.
+  const staged = stageAnalogyValue(structuredClone(input), 1);
   if ('issues' in staged) {
     throw new SoftlogicError('INVALID_RECORD', `invalid analogy: ${staged.issues.map((i) => `${i.field}: ${i.reason}`).join('; ')}`, { issues: staged.issues });
   }

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Analogy, LogOp } from '../../core/records.js';
+import { idHash } from '../../core/id-hash.js';
 
 /**
  * The analogies table: maps an analogy record (at a log position) onto its index row. Used by
@@ -17,23 +18,30 @@ export interface AnalogyRow {
 
 export class AnalogyIndex {
   private readonly upsertStmt: Database.Statement;
+  private readonly deleteByIdStmt: Database.Statement;
   private readonly byIdStmt: Database.Statement;
   private readonly wfKeyStmt: Database.Statement;
   private readonly wfInsertStmt: Database.Statement;
+  private readonly domainStmt: Database.Statement;
+  private readonly domainInsertStmt: Database.Statement;
   private readonly wfCache = new Map<string, number>();
+  private readonly domainCache = new Map<string, number>();
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
     this.upsertStmt = db.prepare(
-      `INSERT OR REPLACE INTO analogies(key, ctx, id, off, len, version, source_domain, target_domain, quality, created_at, deleted_at, wf, tags, frames)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO analogies(key, ctx, idh, id, off, len, version, src, tgt, quality, created_at, deleted_at, wf, tags, frames)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.byIdStmt = db.prepare('SELECT key, ctx, id, off, len, version, deleted_at FROM analogies WHERE ctx = ? AND id = ?');
+    this.deleteByIdStmt = db.prepare('DELETE FROM analogies WHERE ctx = ? AND idh = ? AND id = ?');
+    this.byIdStmt = db.prepare('SELECT key, ctx, id, off, len, version, deleted_at FROM analogies WHERE ctx = ? AND idh = ? AND id = ?');
     this.wfKeyStmt = db.prepare('SELECT wf FROM workflow_keys WHERE workflow_id = ?').pluck();
     this.wfInsertStmt = db.prepare('INSERT INTO workflow_keys(workflow_id) VALUES (?)');
+    this.domainStmt = db.prepare('SELECT dom FROM domains WHERE name = ?').pluck();
+    this.domainInsertStmt = db.prepare('INSERT INTO domains(name) VALUES (?)');
   }
 
   get(ctx: number, id: string): AnalogyRow | undefined {
-    return this.byIdStmt.get(ctx, id) as AnalogyRow | undefined;
+    return this.byIdStmt.get(ctx, idHash(id), id) as AnalogyRow | undefined;
   }
 
   workflowKey(workflowId: string): number {
@@ -45,22 +53,39 @@ export class AnalogyIndex {
     return key;
   }
 
-  /** Forget cached workflow keys (after a rolled-back transaction may have dropped new ones). */
-  resetCache(): void {
-    this.wfCache.clear();
+  domainKey(name: string): number {
+    const cached = this.domainCache.get(name);
+    if (cached !== undefined) return cached;
+    let key = this.domainStmt.get(name) as number | undefined;
+    if (key === undefined) key = Number(this.domainInsertStmt.run(name).lastInsertRowid);
+    this.domainCache.set(name, key);
+    return key;
   }
 
-  apply(ctx: number, key: number, off: number, len: number, _op: LogOp, record: Analogy): void {
+  /** Forget cached keys (a rolled-back transaction may have dropped new ones). */
+  resetCache(): void {
+    this.wfCache.clear();
+    this.domainCache.clear();
+  }
+
+  /**
+   * The row for the record's new line. `replaces` says the id may already have a row (any
+   * version after the first, or a first version whose id the caller did not mint itself).
+   */
+  apply(ctx: number, key: number, off: number, len: number, _op: LogOp, record: Analogy, replaces = true): void {
+    const h = idHash(record.id);
+    if (replaces) this.deleteByIdStmt.run(ctx, h, record.id);
     const frames = Object.keys(record.frame_mappings);
     this.upsertStmt.run(
       key,
       ctx,
+      h,
       record.id,
       off,
       len,
       record.version,
-      record.source_domain,
-      record.target_domain,
+      this.domainKey(record.source_domain),
+      this.domainKey(record.target_domain),
       record.quality_score,
       Date.parse(record.created_at),
       record.deleted_at === null ? null : Date.parse(record.deleted_at),

@@ -40,7 +40,8 @@ export interface BatchProgress {
 /** What a write callback may do inside one batch: every call becomes one log line. */
 export interface WriteBatch {
   readonly context: ContextRow;
-  append(kind: RecordKind, op: LogOp, record: Analogy | EntityRecord, prev: number | null): number;
+  /** `fresh`: the caller minted this id in this batch, so no earlier row can exist. */
+  append(kind: RecordKind, op: LogOp, record: Analogy | EntityRecord, prev: number | null, fresh?: boolean): number;
   setProgress(progress: BatchProgress): void;
   readonly size: number;
 }
@@ -265,8 +266,8 @@ export class EmbeddedStore {
     return { ...row, applied_seq: result.appliedSeq, applied_off: result.appliedOff };
   }
 
-  applyRow(ctx: number, kind: RecordKind, op: LogOp, record: Analogy | EntityRecord, key: number, off: number, len: number): void {
-    if (kind === 'analogy') this.analogies.apply(ctx, key, off, len, op, record as Analogy);
+  applyRow(ctx: number, kind: RecordKind, op: LogOp, record: Analogy | EntityRecord, key: number, off: number, len: number, fresh = false): void {
+    if (kind === 'analogy') this.analogies.apply(ctx, key, off, len, op, record as Analogy, !fresh);
     else this.entities.apply(ctx, key, off, len, kind, op, record as EntityRecord);
   }
 
@@ -288,11 +289,11 @@ export class EmbeddedStore {
       this.pendingLines = { context: row.name, lines: pendingLines };
       const batch: WriteBatch = {
         context: row,
-        append: (kind, op, record, prev) => {
+        append: (kind, op, record, prev, fresh = false) => {
           seq += 1;
           const line = encodeRecordLine(seq, op, kind, JSON.stringify(record), prev);
           const len = Buffer.byteLength(line);
-          this.applyRow(row.ctx, kind, op, record, rowKey(row.ctx, seq), off, len);
+          this.applyRow(row.ctx, kind, op, record, rowKey(row.ctx, seq), off, len, fresh);
           chunks.push(line);
           pendingLines.set(off, line);
           const at = off;

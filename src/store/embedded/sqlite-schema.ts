@@ -6,6 +6,9 @@ import type Database from 'better-sqlite3';
  * live only in the log, which keeps the store small (DESIGN: the log is the truth).
  * Row keys are `ctx << 36 | seq`, so a context's rows in key order are its log in order: a
  * stream is a sequential read of the log, and a range scan finds one context's rows.
+ * Index keys are kept small because every index costs on every insert: ids are indexed by a
+ * 53-bit hash (the id text is compared on lookup, so collisions are harmless) and domains are
+ * interned integers.
  */
 export const SCHEMA_VERSION = 1;
 export const SEQ_BITS = 36;
@@ -31,15 +34,17 @@ CREATE TABLE IF NOT EXISTS contexts(
   applied_off INTEGER NOT NULL DEFAULT 0,
   compacting INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS domains(dom INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS analogies(
   key INTEGER PRIMARY KEY,
   ctx INTEGER NOT NULL,
+  idh INTEGER NOT NULL,
   id TEXT NOT NULL,
   off INTEGER NOT NULL,
   len INTEGER NOT NULL,
   version INTEGER NOT NULL,
-  source_domain TEXT NOT NULL,
-  target_domain TEXT NOT NULL,
+  src INTEGER NOT NULL,
+  tgt INTEGER NOT NULL,
   quality REAL NOT NULL,
   created_at INTEGER NOT NULL,
   deleted_at INTEGER,
@@ -47,10 +52,10 @@ CREATE TABLE IF NOT EXISTS analogies(
   tags TEXT,
   frames TEXT
 );
-CREATE UNIQUE INDEX IF NOT EXISTS analogies_id ON analogies(ctx, id);
+CREATE INDEX IF NOT EXISTS analogies_id ON analogies(ctx, idh);
 CREATE INDEX IF NOT EXISTS analogies_quality ON analogies(ctx, quality) WHERE deleted_at IS NULL;
-CREATE INDEX IF NOT EXISTS analogies_source ON analogies(ctx, source_domain, quality) WHERE deleted_at IS NULL;
-CREATE INDEX IF NOT EXISTS analogies_target ON analogies(ctx, target_domain, quality) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS analogies_source ON analogies(ctx, src, quality) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS analogies_target ON analogies(ctx, tgt, quality) WHERE deleted_at IS NULL;
 CREATE TABLE IF NOT EXISTS entities(
   key INTEGER PRIMARY KEY,
   ctx INTEGER NOT NULL,
@@ -96,7 +101,7 @@ export function configureConnection(db: Database.Database): void {
   db.pragma('journal_mode = WAL');
   // The log is fsync'd per batch and replayed on open, so SQLite need not fsync every commit.
   db.pragma('synchronous = NORMAL');
-  db.pragma('cache_size = -65536');
+  db.pragma('cache_size = -262144');
   db.pragma('temp_store = MEMORY');
   db.pragma('foreign_keys = OFF');
 }

@@ -1,0 +1,296 @@
+import { randomUUID } from 'node:crypto';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { SoftlogicError, toSoftlogicError } from '../../core/errors.js';
+import { assertReadableFile } from '../../core/input-files.js';
+import { assertContextName, DEFAULT_CONTEXT, isValidId } from '../../core/names.js';
+import type { JsonObject, RecordKind, Workflow } from '../../core/records.js';
+import { LIMITS, type FieldIssue } from '../../core/schemas.js';
+import type { Store } from '../../store/store.js';
+import { cancelWorkflow } from '../../workflows/cancel.js';
+import { createWorkflow } from '../../workflows/create.js';
+import type { Engine } from '../../workflows/engine.js';
+import { processWorkflow } from '../../workflows/process.js';
+import { WorkflowRepo } from '../../workflows/workflow-repo.js';
+import { validateAnalogy } from '../analogies/analogy-record.js';
+import { LISTED_ISSUES } from '../analogies/import.js';
+import { emptyTally, importTallies, MERGE_STRATEGIES, type ImportTally, type KnowledgeItem, type MergeStrategy } from './import-applier.js';
+
+export interface KnowledgeImportOptions {
+  /** put every record into this context (default: the context each record was exported from) */
+  context?: string;
+  merge?: MergeStrategy;
+  batchSize?: number;
+}
+
+export interface KnowledgeImportResult {
+  file: string;
+  merge: MergeStrategy;
+  records: number;
+  workflows: Workflow[];
+  applied: ImportTally;
+  contexts: string[];
+}
+
+const KINDS = new Set<RecordKind>(['analogy', 'concept', 'frame', 'frame_instance', 'frame_relation', 'cluster', 'semantic_field']);
+
+/** The engine a Store's methods work with, for operations built outside the Store class. */
+export function engineOf(store: Store): Engine {
+  return { store: store.backend, workflows: new WorkflowRepo(store.backend.db), events: store.events };
+}
+
+export function assertMerge(value: unknown): MergeStrategy {
+  if (typeof value === 'string' && (MERGE_STRATEGIES as readonly string[]).includes(value)) return value as MergeStrategy;
+  throw new SoftlogicError('INVALID_INPUT', `--merge must be one of ${MERGE_STRATEGIES.join(', ')}, got '${String(value)}'`, { field: 'merge' });
+}
+
+function isGzip(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+type ExportLine =
+  | { line: number; context: { name: string; parent: string | null; description: string | null } }
+  | { line: number; kind: RecordKind; contextName: string | null; record: unknown }
+  | { line: number; error: string };
+
+/**
+ * Reads an export (JSON lines, or the JSON document `export --format json` writes, one record
+ * per line; gzip'd or not) line by line. A bare analogy object on a line is read as an analogy.
+ */
+async function* readExport(path: string): AsyncGenerator<ExportLine> {
+  assertReadableFile(path);
+  const raw = createReadStream(path);
+  const input: Readable = isGzip(path) ? raw.pipe(createGunzip()) : raw;
+  const rl = createInterface({ input, crlfDelay: Infinity });
+  let lineNo = 0;
+  let documentMode: boolean | null = null;
+  let closed = false;
+  try {
+    for await (const text of rl) {
+      lineNo += 1;
+      const line = text.trim();
+      if (line.length === 0) continue;
+      if (documentMode === null) {
+        documentMode = line.startsWith('{"format":"softlogic-export"');
+        if (documentMode) {
+          if (!line.endsWith('"contexts":{')) {
+            yield { line: lineNo, error: 'a softlogic-export JSON document must have one record per line, as `export --format json` writes it' };
+            return;
+          }
+          continue;
+        }
+        if (line.startsWith('[')) {
+          yield { line: lineNo, error: 'a JSON array is not an export; import exports written by `softlogic export` (or use `analogies import`)' };
+          return;
+        }
+      }
+      if (line.length > LIMITS.recordBytes + 1024) {
+        yield { line: lineNo, error: `line is ${line.length} characters, over the record size limit` };
+        continue;
+      }
+      if (documentMode) {
+        if (line.startsWith('{"kind":')) {
+          const body = line.endsWith(',') ? line.slice(0, -1) : line;
+          yield parseRecordLine(body, lineNo);
+          continue;
+        }
+        const header = /^,?("(?:[^"\\]|\\.)*"):\{"parent":.*,"records":\[$/.exec(line);
+        if (header) {
+          try {
+            const parsed = JSON.parse(`{${line.replace(/^,/, '')}]}}`) as Record<string, { parent: string | null; description: string | null }>;
+            const [name, meta] = Object.entries(parsed)[0];
+            yield { line: lineNo, context: { name, parent: meta.parent ?? null, description: meta.description ?? null } };
+          } catch (err) {
+            yield { line: lineNo, error: `malformed context header: ${(err as Error).message}` };
+          }
+          continue;
+        }
+        if (line === ']}' || line.startsWith('},"counts":')) {
+          if (line.startsWith('},"counts":')) closed = true;
+          continue;
+        }
+        yield { line: lineNo, error: 'unexpected line in an export document' };
+        continue;
+      }
+      yield parseRecordLine(line, lineNo);
+    }
+  } catch (err) {
+    throw new SoftlogicError('UNSUPPORTED_FORMAT', `cannot read ${path}: ${(err as Error).message}`, { path });
+  }
+  if (documentMode && !closed) yield { line: lineNo, error: 'the export document is truncated (no closing counts line)' };
+}
+
+function parseRecordLine(text: string, line: number): ExportLine {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { line, error: `malformed JSON: ${(err as Error).message}` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { line, error: 'expected a JSON object' };
+  const v = value as Record<string, unknown>;
+  if (!('kind' in v)) return { line, kind: 'analogy', contextName: null, record: v };
+  const contextName = typeof v.context === 'string' ? v.context : null;
+  if (v.kind === 'context') {
+    const r = v.record as Record<string, unknown> | undefined;
+    if (!r || typeof r.name !== 'string') return { line, error: 'a context line needs record.name' };
+    return { line, context: { name: r.name, parent: typeof r.parent === 'string' ? r.parent : null, description: typeof r.description === 'string' ? r.description : null } };
+  }
+  if (typeof v.kind !== 'string' || !KINDS.has(v.kind as RecordKind)) return { line, error: `unknown kind ${JSON.stringify(v.kind)}` };
+  return { line, kind: v.kind as RecordKind, contextName, record: v.record };
+}
+
+/** Validates one exported record into a staged item, or the reasons it is refused. */
+export function stageKnowledgeRecord(kind: RecordKind, record: unknown, merge: MergeStrategy, line: number): { item: KnowledgeItem } | { issues: FieldIssue[] } {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return { issues: [{ line, field: 'record', reason: 'must be a JSON object' }] };
+  if (kind === 'analogy') {
+    const { context: _c, ...rest } = record as Record<string, unknown>;
+    const result = validateAnalogy(rest, line);
+    if (!result.ok) return { issues: result.issues };
+    const v = result.value as Record<string, unknown>;
+    v.id ??= randomUUID();
+    v.workflow_id ??= null;
+    v.deleted_at ??= null;
+    return { item: { op: 'put', kind, merge, record: v as Record<string, unknown> & { id: string } } };
+  }
+  const r = record as Record<string, unknown>;
+  if (typeof r.id !== 'string' || !isValidId(r.id)) return { issues: [{ line, field: 'record.id', reason: 'an entity record needs an id of [A-Za-z0-9_.:-]' }] };
+  if (r.version !== undefined && (!Number.isInteger(r.version) || (r.version as number) < 1)) return { issues: [{ line, field: 'record.version', reason: 'must be an integer >= 1' }] };
+  if (JSON.stringify(r).length > LIMITS.recordBytes) return { issues: [{ line, field: 'record', reason: `over the ${LIMITS.recordBytes}-byte record limit` }] };
+  return { item: { op: 'put', kind, merge, record: { ...r, id: r.id, deleted_at: r.deleted_at ?? null } } };
+}
+
+/** A stream of staged items with their target context; consecutive runs become one workflow each. */
+export interface StagedSource {
+  next(): Promise<{ context: string; item: KnowledgeItem } | null>;
+}
+
+/**
+ * Stages items into one `knowledge_import` workflow per run of consecutive items of the same
+ * context, then processes them in order. `issuesOf` reports validation failures found while
+ * staging: if any, every staged workflow is cancelled (nothing was applied) and the import is
+ * refused with every issue listed.
+ */
+export async function stageAndProcess(
+  engine: Engine,
+  source: StagedSource,
+  meta: Record<string, unknown>,
+  issuesOf: () => { issues: FieldIssue[]; rejected: number },
+  batchSize?: number,
+): Promise<{ workflows: Workflow[]; applied: ImportTally; records: number; contexts: string[] }> {
+  const staged: Workflow[] = [];
+  let carry = await source.next();
+  let records = 0;
+  let segment = 0;
+  try {
+    while (carry) {
+      const first: { context: string; item: KnowledgeItem } = carry;
+      segment += 1;
+      const wf = await createWorkflow(engine, { workflowType: 'knowledge_import', context: first.context, metadata: { ...meta, segment } as unknown as JsonObject }, async (writer) => {
+        writer.add(first.item);
+        for (;;) {
+          const n = await source.next();
+          if (!n || n.context !== first.context) {
+            carry = n;
+            return;
+          }
+          writer.add(n.item);
+        }
+      });
+      records += wf.items_total;
+      staged.push(wf);
+    }
+    const { issues, rejected } = issuesOf();
+    if (rejected > 0) {
+      throw new SoftlogicError('IMPORT_REJECTED', `${rejected} invalid record(s); nothing was imported`, { rejected, issues, issues_omitted: Math.max(0, rejected - issues.length) });
+    }
+  } catch (err) {
+    for (const wf of staged) {
+      try {
+        cancelWorkflow(engine, wf.workflow_id);
+      } catch {
+        // best effort: a pending workflow that cannot be cancelled is left for `workflows cancel`
+      }
+    }
+    throw toSoftlogicError(err);
+  }
+  const done: Workflow[] = [];
+  const applied = emptyTally();
+  for (const wf of staged) {
+    done.push(await processWorkflow(engine, wf.workflow_id, { batchSize }));
+    const t = importTallies.get(wf.workflow_id);
+    if (t) for (const k of Object.keys(applied) as Array<keyof ImportTally>) applied[k] += t[k];
+    importTallies.delete(wf.workflow_id);
+  }
+  return { workflows: done, applied, records, contexts: [...new Set(staged.map((w) => w.context))] };
+}
+
+/**
+ * `import FILE [--context C] [--merge overwrite|merge|skip]`: an export back into a store, as
+ * workflows (staged then processed, resumable with `workflows resume`, with progress events).
+ * Strict: one invalid record refuses the whole file before anything is applied.
+ */
+export async function importKnowledge(store: Store, file: string, options: KnowledgeImportOptions = {}): Promise<KnowledgeImportResult> {
+  const merge = assertMerge(options.merge ?? 'merge');
+  const override = options.context === undefined ? undefined : assertContextName(options.context);
+  const engine = engineOf(store);
+  const issues: FieldIssue[] = [];
+  let rejected = 0;
+  const refuse = (found: FieldIssue[]) => {
+    rejected += 1;
+    if (issues.length < LISTED_ISSUES) issues.push(...found.slice(0, LISTED_ISSUES - issues.length));
+  };
+  assertReadableFile(file);
+  const lines = readExport(file)[Symbol.asyncIterator]();
+  const source: StagedSource = {
+    next: async () => {
+      for (;;) {
+        const r = await lines.next();
+        if (r.done) return null;
+        const l = r.value;
+        if ('error' in l) {
+          refuse([{ line: l.line, field: '(line)', reason: l.error }]);
+          continue;
+        }
+        if ('context' in l) {
+          if (override !== undefined) continue;
+          try {
+            const name = assertContextName(l.context.name);
+            const parent = l.context.parent && engine.store.context(l.context.parent) ? l.context.parent : null;
+            engine.store.ensureContext(name, { parent, description: l.context.description });
+          } catch (err) {
+            refuse([{ line: l.line, field: 'context', reason: toSoftlogicError(err).message }]);
+          }
+          continue;
+        }
+        let context: string;
+        try {
+          const fromRecord = typeof (l.record as { context?: unknown } | null)?.context === 'string' ? ((l.record as { context: string }).context) : null;
+          context = override ?? assertContextName(l.contextName ?? fromRecord ?? DEFAULT_CONTEXT);
+        } catch (err) {
+          refuse([{ line: l.line, field: 'context', reason: toSoftlogicError(err).message }]);
+          continue;
+        }
+        const staged = stageKnowledgeRecord(l.kind, l.record, merge, l.line);
+        if ('issues' in staged) {
+          refuse(staged.issues);
+          continue;
+        }
+        if (rejected > 0) continue; // keep reading to report every issue, stage nothing more
+        return { context, item: staged.item };
+      }
+    },
+  };
+  const result = await stageAndProcess(engine, source, { source: file, merge }, () => ({ issues, rejected }), options.batchSize);
+  if (result.records === 0 && rejected === 0) throw new SoftlogicError('EMPTY_INPUT', `${file} holds no records`, { file });
+  engine.store.audit.record({ event: 'knowledge_imported', file, merge, records: result.records, workflows: result.workflows.map((w) => w.workflow_id), applied: result.applied });
+  return { file, merge, ...result };
+}

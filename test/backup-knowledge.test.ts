@@ -1,0 +1,158 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { Analogy } from '../src/core/records.js';
+import { Store } from '../src/store/store.js';
+import { exportKnowledge } from '../src/methods/knowledge/export.js';
+import { importKnowledge } from '../src/methods/knowledge/import.js';
+import { asyncErr, byId, genAnalogies, tempDir, writeJsonl } from './helpers.js';
+import { backupCliPath } from './backup-cli.js';
+
+function run(store: string, args: string[]) {
+  const r = spawnSync(process.execPath, [backupCliPath(), '--store', store, '--json', ...args], { encoding: 'utf8', timeout: 60_000 });
+  let json: unknown;
+  try {
+    json = JSON.parse(r.stdout);
+  } catch {
+    json = undefined;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON shapes
+  return { status: r.status, json: json as any, stdout: r.stdout };
+}
+
+const all = (s: Store, context = 'default'): Analogy[] => byId([...s.analogies.stream({ context })]);
+
+test('export (jsonl, json, gzip) and import into an empty store reproduce every record exactly', async () => {
+  const root = tempDir();
+  const a = await Store.open(join(root, 'a'), { create: true });
+  await a.analogies.import(writeJsonl(join(root, 'in.jsonl'), genAnalogies(300, 1)));
+  a.contexts.create('child', { parent: 'default', description: 'sub' });
+  await a.analogies.import(writeJsonl(join(root, 'in2.jsonl'), genAnalogies(40, 2)), { context: 'child' });
+  a.analogies.delete('s1-0');
+  a.analogies.save({ ...genAnalogies(1, 1)[0], id: 's1-1', tags: ['changed'] });
+  for (const [format, gzip] of [['jsonl', false], ['json', false], ['json', true], ['jsonl', true]] as const) {
+    const out = join(root, `e-${format}-${gzip}`);
+    const e = await exportKnowledge(a, { out, format, gzip });
+    assert.equal(e.records, 299 + 40);
+    const text = gzip ? gunzipSync(readFileSync(out)).toString() : readFileSync(out, 'utf8');
+    if (format === 'json') {
+      const doc = JSON.parse(text);
+      assert.equal(doc.format, 'softlogic-export');
+      assert.equal(doc.contexts.default.records.length, 299);
+      assert.equal(doc.contexts.child.records.length, 40);
+    } else {
+      const lines = text.trim().split('\n').map((l) => JSON.parse(l));
+      assert.equal(lines.filter((l) => l.kind === 'analogy').length, 339);
+    }
+    const b = await Store.open(join(root, `b-${format}-${gzip}`), { create: true });
+    const r = await importKnowledge(b, out);
+    assert.equal(r.records, 339);
+    assert.equal(r.applied.created, 339);
+    assert.deepEqual(all(b), all(a));
+    assert.deepEqual(all(b, 'child'), all(a, 'child'));
+    assert.equal(b.contexts.list().find((c) => c.name === 'child')?.parent, 'default');
+    assert.equal(b.verify().valid, true);
+    b.close();
+  }
+  a.close();
+});
+
+test('import merge strategies, record by record', async () => {
+  const root = tempDir();
+  const base = genAnalogies(30, 5);
+  // target store: ids 0..19 exist; 10..14 have been edited (version 2); 15 deleted
+  const mk = async (name: string) => {
+    const s = await Store.open(join(root, name), { create: true });
+    await s.analogies.import(writeJsonl(join(root, `${name}.jsonl`), base.slice(0, 20)));
+    for (let i = 10; i < 15; i++) s.analogies.save({ ...base[i], tags: ['local', 'core'] });
+    s.analogies.delete('s5-15');
+    return s;
+  };
+  // the incoming export: ids 5..29; 5..9 at version 3 with new tags, the rest version 1
+  const src = await Store.open(join(root, 'src'), { create: true });
+  await src.analogies.import(writeJsonl(join(root, 'src.jsonl'), base.slice(5)));
+  for (let i = 5; i < 10; i++) {
+    src.analogies.save({ ...base[i], quality_score: 0.123, tags: ['remote'] });
+    src.analogies.save({ ...base[i], quality_score: 0.123, tags: ['remote'] });
+  }
+  const file = join(root, 'export.jsonl');
+  await exportKnowledge(src, { out: file });
+  const incoming = new Map(all(src).map((r) => [r.id, r]));
+  src.close();
+
+  for (const merge of ['overwrite', 'skip', 'merge'] as const) {
+    const s = await mk(`t-${merge}`);
+    const before = new Map(byId([...s.analogies.stream({ include_deleted: true })]).map((r) => [r.id, r]));
+    const deletedBefore = s.analogies.get('s5-15');
+    await importKnowledge(s, file, { merge });
+    for (let i = 0; i < 30; i++) {
+      const id = `s5-${i}`;
+      const now = s.analogies.get(id);
+      const old = before.get(id) ?? (id === 's5-15' ? deletedBefore : undefined);
+      const inc = incoming.get(id);
+      const label = `${merge} ${id}`;
+      if (!inc) {
+        assert.deepEqual(now, old, label); // untouched
+        continue;
+      }
+      if (!old) {
+        assert.deepEqual(now, { ...inc }, label); // new: stored as exported
+        continue;
+      }
+      const content = (r: Analogy) => [r.source_domain, r.target_domain, r.quality_score, r.concept_mappings, r.metadata];
+      if (merge === 'overwrite' || (merge === 'skip' && old.deleted_at !== null)) {
+        assert.deepEqual(content(now), content(inc), label);
+        assert.deepEqual(now.tags, inc.tags, label);
+        assert.equal(now.version, old.version + 1, label);
+        assert.equal(now.deleted_at, null, label);
+      } else if (merge === 'skip') {
+        assert.deepEqual(now, old, label);
+      } else {
+        const incomingWins = inc.version > old.version || (inc.version === old.version && Date.parse(inc.updated_at) > Date.parse(old.updated_at));
+        if (old.deleted_at !== null) {
+          if (incomingWins) assert.equal(now.deleted_at, null, label);
+          else assert.deepEqual(now, old, label);
+          continue;
+        }
+        const union = [...new Set(incomingWins ? [...inc.tags, ...old.tags] : [...old.tags, ...inc.tags])];
+        assert.deepEqual(now.tags, union, label);
+        assert.deepEqual(content(now), content(incomingWins ? inc : old), label);
+        if (incomingWins) assert.equal(now.version, Math.max(inc.version, old.version + 1), label);
+        else assert.equal(now.version, union.length > old.tags.length ? old.version + 1 : old.version, label);
+      }
+    }
+    assert.equal(s.verify().valid, true);
+    s.close();
+  }
+});
+
+test('import: bad input is refused before anything is applied', async () => {
+  const root = tempDir();
+  const s = await Store.open(join(root, 's'), { create: true });
+  assert.equal((await asyncErr(() => importKnowledge(s, join(root, 'missing.jsonl')))).code, 'FILE_NOT_FOUND');
+  const bad = join(root, 'bad.jsonl');
+  writeFileSync(bad, [
+    JSON.stringify({ kind: 'analogy', record: genAnalogies(1, 9)[0] }),
+    '{not json',
+    JSON.stringify({ kind: 'analogy', context: '../../etc', record: genAnalogies(1, 8)[0] }),
+    JSON.stringify({ kind: 'weird', record: {} }),
+    JSON.stringify({ kind: 'analogy', record: { ...genAnalogies(1, 7)[0], quality_score: 7 } }),
+  ].join('\n') + '\n');
+  const e = await asyncErr(() => importKnowledge(s, bad));
+  assert.equal(e.code, 'IMPORT_REJECTED');
+  assert.deepEqual((e.details.issues as Array<{ line: number }>).map((i) => i.line), [2, 3, 4, 5]);
+  assert.equal(s.analogies.count({}), 0);
+  assert.ok(s.workflows.list().every((w) => w.status === 'cancelled'));
+  assert.equal((await asyncErr(() => importKnowledge(s, bad, { merge: 'bogus' as never }))).code, 'INVALID_INPUT');
+  s.close();
+  assert.equal(run(join(root, 's'), ['import', bad, '--merge', 'nope']).json.error.code, 'INVALID_INPUT');
+  assert.equal(run(join(root, 's'), ['import']).json.error.code, 'INVALID_INPUT');
+  assert.equal(run(join(root, 's'), ['export', '--out', join(root, 'x', 'y.jsonl')]).json.error.code, 'FILE_NOT_FOUND');
+  assert.equal(run(join(root, 's'), ['export', '--out', join(root, 'e.jsonl'), '--context', '../x']).json.error.code, 'INVALID_NAME');
+  const ok = run(join(root, 's'), ['export', '--out', join(root, 'e.jsonl'), '--format', 'json']);
+  assert.equal(ok.status, 0, ok.stdout);
+  assert.equal(run(join(root, 's'), ['export', '--out', join(root, 'e.jsonl')]).json.error.code, 'INVALID_INPUT'); // exists
+});
