@@ -2,8 +2,8 @@
  * `npm run bench -- vectors [--limit N] [--queries Q] [--m M] [--efc E] [--ef 32,64,...] [--lib all|both|hnswlib|usearch|softlogic]`
  *
  * Over the GloVe vocabulary (all 341,479 words by default): builds an HNSW index with hnswlib-node
- * and with usearch (same M / efConstruction, one thread each), then the shipped HnswVectorIndex
- * (usearch, bulk build on all cores, string ids), then for ~1000 sampled vocabulary
+ * and with usearch (same M / efConstruction, one thread each), and the shipped HnswVectorIndex
+ * (hnswlib-node underneath, string ids), then for ~1000 sampled vocabulary
  * words compares their top-10 neighbours (the query word itself excluded) with exact search, and
  * reports recall@10, queries per second against the exact search's QPS measured in this same run
  * (median of interleaved rounds, so load from other processes hits every contender alike),
@@ -13,14 +13,13 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
 import hnswlib from 'hnswlib-node';
 import { GloveProvider } from '../src/embeddings/glove-provider.js';
 import { VectorSpace } from '../src/embeddings/vector-space.js';
 import { exactSearch } from '../src/embeddings/exact-search.js';
 import { HnswVectorIndex } from '../src/embeddings/hnsw-index.js';
 
-// The CommonJS entry, as in src/embeddings/hnsw-index.ts (the ESM one is fragile to load).
+// usearch's CommonJS entry: its ESM entry locates the native addon from a stack trace, which fails in some hosts.
 const usearch = createRequire(import.meta.url)('usearch') as typeof import('usearch');
 
 interface Options {
@@ -153,10 +152,10 @@ function buildUsearch(space: VectorSpace, o: Options, dir: string): Built {
   };
 }
 
-/** The shipped implementation (usearch underneath), bulk-built with all cores as `rebuild` would. */
+/** The shipped implementation (hnswlib-node underneath, string ids), bulk-built as `rebuild` would. */
 function buildSoftlogic(space: VectorSpace, o: Options, dir: string): Built & { threads: number } {
-  const threads = availableParallelism();
-  const make = (ef: number) => new HnswVectorIndex(space.dimension, { m: o.m, efConstruction: o.efConstruction, efSearch: ef, threads });
+  const threads = 1;
+  const make = (ef: number) => new HnswVectorIndex(space.dimension, { m: o.m, efConstruction: o.efConstruction, efSearch: ef, capacity: space.size });
   const index = make(64);
   const t0 = performance.now();
   index.addAll(space.ids, space.matrix);

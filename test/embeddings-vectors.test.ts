@@ -117,7 +117,7 @@ for (const kind of ['exact', 'hnsw'] as const) {
     const dim = 24;
     const n = 2000;
     const data = randomVectors(n, dim, 3);
-    const index = kind === 'exact' ? new ExactVectorIndex(dim) : new HnswVectorIndex(dim, { efSearch: 64 });
+    const index = kind === 'exact' ? new ExactVectorIndex(dim) : new HnswVectorIndex(dim, { capacity: 100 });
     // Half one by one, half in bulk (the rebuild path).
     for (let i = 0; i < n / 2; i++) index.add(`w${i}`, data.subarray(i * dim, (i + 1) * dim));
     index.addAll(Array.from({ length: n / 2 }, (_, i) => `w${n / 2 + i}`), data.subarray((n / 2) * dim));

@@ -1,8 +1,22 @@
+import { randomBytes } from 'node:crypto';
+
 /**
- * A 53-bit hash of an id (two 32-bit FNV-1a style lanes), a safe JavaScript integer and a
- * compact SQLite integer key. Not cryptographic: lookups compare the id text as well.
+ * Ids and their index keys. Index keys are 53-bit integers (safe in JavaScript, 8 bytes in
+ * SQLite). For ids this store mints, UUIDv7 (time-ordered, RFC 9562), the key is the id's own
+ * time and counter bits, so new rows append at the right edge of the id index instead of landing
+ * on a random page: at a million rows that is the difference between a cheap and an expensive
+ * insert. Any other id is hashed (two 32-bit FNV-1a style lanes). Keys are not unique: lookups
+ * compare the id text as well.
  */
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
 export function idHash(id: string): number {
+  if (id.length === 36 && UUID_V7.test(id)) {
+    // 41 low bits of the millisecond time (69 years) then the 12-bit counter of rand_a.
+    const ms = parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+    const counter = parseInt(id.slice(15, 18), 16);
+    return (ms % 2 ** 41) * 4096 + counter;
+  }
   let a = 0x811c9dc5 | 0;
   let b = 0x9747b28c | 0;
   for (let i = 0; i < id.length; i++) {
@@ -12,4 +26,40 @@ export function idHash(id: string): number {
     b ^= b >>> 15;
   }
   return (a >>> 0) * 2097152 + ((b >>> 0) & 0x1fffff);
+}
+
+let lastMs = 0;
+let counter = 0;
+// Random bytes are drawn in bulk: one randomBytes call per id costs more than the rest of it.
+let pool = randomBytes(0);
+let poolAt = 0;
+
+function random8(): Buffer {
+  if (poolAt + 8 > pool.length) {
+    pool = randomBytes(8 * 4096);
+    poolAt = 0;
+  }
+  poolAt += 8;
+  return pool.subarray(poolAt - 8, poolAt);
+}
+
+/** A new UUIDv7, monotonic within this process (a 12-bit counter per millisecond). */
+export function mintId(): string {
+  let ms = Date.now();
+  if (ms <= lastMs) {
+    counter += 1;
+    if (counter > 0xfff) {
+      lastMs += 1;
+      counter = 0;
+    }
+    ms = lastMs;
+  } else {
+    lastMs = ms;
+    counter = 0;
+  }
+  const rand = random8();
+  const hex = ms.toString(16).padStart(12, '0');
+  const variant = (8 + (rand[0] & 3)).toString(16);
+  const tail = rand.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${counter.toString(16).padStart(3, '0')}-${variant}${tail.slice(1, 4)}-${tail.slice(4, 16)}`;
 }

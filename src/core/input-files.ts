@@ -1,6 +1,6 @@
 import { createReadStream, existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { createInterface } from 'node:readline';
+import { splitLines } from './line-splitter.js';
 import type { Readable } from 'node:stream';
 import { SoftlogicError } from './errors.js';
 import { LIMITS } from './schemas.js';
@@ -29,13 +29,13 @@ export function assertReadableFile(path: string): void {
 }
 
 function openText(path: string): Readable {
-  const raw = createReadStream(path);
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
   return isGzip(path) ? raw.pipe(createGunzip()) : raw;
 }
 
 export async function* readInputRecords(path: string): AsyncGenerator<InputItem> {
   assertReadableFile(path);
-  const rl = createInterface({ input: openText(path), crlfDelay: Infinity });
+  const rl = splitLines(openText(path));
   let lineNo = 0;
   let arrayText: string[] | null = null;
   let decided = false;

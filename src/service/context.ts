@@ -12,6 +12,52 @@ export interface ServiceContext {
   background: Map<string, Promise<unknown>>;
   /** streams in flight (NDJSON and WebSocket): aborted and awaited on close, before the store closes */
   streams: Set<ActiveStream>;
+  /** set when the server starts closing: no new uploads or background work are accepted */
+  closing: boolean;
+  /** maximum uploaded body (batch, workflow, import routes) in bytes */
+  uploadLimit: number;
+  /** items per commit for workflows this server processes */
+  batchSize: number;
+}
+
+/**
+ * Runs work in the background under `key`, so the server's close waits for it (see server.ts,
+ * "graceful shutdown"). Failures are logged by `onError`, never left unhandled.
+ */
+export function runInBackground<T>(ctx: ServiceContext, key: string, work: Promise<T>, onError: (err: unknown) => void): Promise<T | undefined> {
+  const run = work
+    .catch((err: unknown) => {
+      onError(err);
+      return undefined;
+    })
+    .finally(() => {
+      if (ctx.background.get(key) === run) ctx.background.delete(key);
+    });
+  ctx.background.set(key, run);
+  return run;
+}
+
+/** How a background processor's end by error is logged: a stop by the shutdown is expected. */
+export function logStopped(ctx: ServiceContext, log: { warn(o: object, m: string): void; error(o: object, m: string): void }, workflowId: string, err: unknown): void {
+  if (ctx.closing) log.warn({ workflow_id: workflowId }, 'processing stopped by the shutdown at a commit boundary; it resumes on the next start');
+  else log.error({ err, workflow_id: workflowId }, 'background processing failed');
+}
+
+/**
+ * Tracks work a request awaits itself (a synchronous import), so the server's close waits for it
+ * too; the request still sees its result or error.
+ */
+export async function trackWork<T>(ctx: ServiceContext, key: string, work: Promise<T>): Promise<T> {
+  const settled = work.then(
+    () => undefined,
+    () => undefined,
+  );
+  ctx.background.set(key, settled);
+  try {
+    return await work;
+  } finally {
+    if (ctx.background.get(key) === settled) ctx.background.delete(key);
+  }
 }
 
 export interface ActiveStream {

@@ -12,6 +12,9 @@ import { analogyRoutes } from './routes/analogies.js';
 import { workflowRoutes } from './routes/workflows.js';
 import { maintenanceRoutes } from './routes/maintenance.js';
 import { websocketRoutes } from './routes/websockets.js';
+import { knowledgeRoutes } from './routes/knowledge.js';
+import { uploadRoutes } from './routes/uploads.js';
+import { DEFAULT_UPLOAD_LIMIT, removeStaleTemporaries } from './uploads.js';
 
 export interface RateLimitOptions {
   /** requests per client per window */
@@ -30,7 +33,19 @@ export interface ServerOptions {
   rateLimit?: RateLimitOptions | false;
   /** pino level; default $LOG_LEVEL or 'info', 'silent' under `node --test` */
   logLevel?: string;
+  /** maximum uploaded body (batch, workflow and import routes) in bytes (default 256 MiB) */
+  uploadLimit?: number;
+  /** items per commit for the workflows this server processes (default 2000: short commits keep queries fast) */
+  batchSize?: number;
+  /**
+   * On close, how long background work (workflows being processed, imports in flight) may run
+   * on before it is stopped at its next commit boundary (ms, default 10000). See close below.
+   */
+  shutdownGraceMs?: number;
 }
+
+export const DEFAULT_SERVICE_BATCH_SIZE = 2000;
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 interface ErrorBody {
   error: { code: string; message: string; details: Record<string, unknown> };
@@ -89,7 +104,7 @@ function mapError(err: FastifyError | SoftlogicError | Error): { status: number;
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { status: 400, body: errorBody('INVALID_INPUT', `malformed JSON body: ${fe.message}`, { field: 'body' }) };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { status: 415, body: errorBody('UNSUPPORTED_FORMAT', 'Unsupported content type: send application/json') };
+      return { status: 415, body: errorBody('UNSUPPORTED_FORMAT', 'Unsupported content type: /openapi.json lists what each route accepts') };
   }
   if (err instanceof SyntaxError && (fe.statusCode ?? 500) === 400) {
     return { status: 400, body: errorBody('INVALID_INPUT', `malformed JSON body: ${err.message}`, { field: 'body' }) };
@@ -122,10 +137,24 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       return (reply as FastifyReply).code(status >= 500 ? 400 : status).send(body);
     },
   });
-  const ctx: ServiceContext = { store, startedAt: Date.now(), version: packageVersion(), background: new Map(), streams: new Set() };
+  const ctx: ServiceContext = {
+    store,
+    startedAt: Date.now(),
+    version: packageVersion(),
+    background: new Map(),
+    streams: new Set(),
+    closing: false,
+    uploadLimit: options.uploadLimit ?? DEFAULT_UPLOAD_LIMIT,
+    batchSize: options.batchSize ?? DEFAULT_SERVICE_BATCH_SIZE,
+  };
+  removeStaleTemporaries(store);
 
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const { status, body } = mapError(err);
+    let { status, body } = mapError(err);
+    if (status >= 500 && ctx.closing && status !== 507) {
+      // Work stopped by the shutdown (the store closed under it): say so rather than 500.
+      ({ status, body } = { status: 503, body: errorBody('STORE_CLOSED', 'the server is shutting down; retry once it is back', {}) });
+    }
     if (status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: body.error.code, status }, body.error.message);
     if (err instanceof SoftlogicError && err.code === 'RATE_LIMITED') {
@@ -189,17 +218,39 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   workflowRoutes(app, ctx);
   maintenanceRoutes(app, ctx);
   websocketRoutes(app, ctx);
+  knowledgeRoutes(app, ctx);
+  await uploadRoutes(app, ctx);
 
+  /*
+   * Graceful shutdown. preClose: refuse new uploads and background work, end the streams (they
+   * hold a read snapshot), and start the grace timer. Fastify then stops accepting connections
+   * and waits for the requests in flight; onClose waits for the background work. Every commit
+   * is one synchronous SQLite transaction + log append, so no close can land inside one: work
+   * that ends within the grace period completes; work still running when it expires is stopped
+   * by closing the store, which makes the processor fail at its next chunk boundary with every
+   * committed chunk kept. The workflow stays `processing` (owner: this process, about to exit),
+   * so the next open of the store (`serve`, the CLI, the library) resumes it exactly where it
+   * stopped. (The core has no "stop without cancelling" signal for processWorkflow; with one,
+   * the store would not need closing early. cancel() would mark the workflow cancelled.)
+   */
+  let graceTimer: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
-    // Streams hold a read snapshot of the store: end them before the store can close.
+    ctx.closing = true;
+    graceTimer = setTimeout(() => {
+      if (ctx.background.size === 0) return;
+      app.log.warn({ work: [...ctx.background.keys()] }, 'shutdown grace period over: stopping background work at its next commit boundary (it resumes on the next start)');
+      store.close();
+    }, options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
+    graceTimer.unref();
     const streams = [...ctx.streams];
     for (const s of streams) s.abort();
     await Promise.all(streams.map((s) => s.done));
   });
 
   app.addHook('onClose', async () => {
-    // Background processing commits batch by batch; let the running ones finish cleanly.
-    await Promise.allSettled([...ctx.background.values()]);
+    // Loop: work that was starting when close began may register more (staging -> processing).
+    while (ctx.background.size > 0) await Promise.allSettled([...ctx.background.values()]);
+    clearTimeout(graceTimer);
   });
 
   return app;

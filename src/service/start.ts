@@ -11,6 +11,12 @@ export interface StartOptions {
   apiKey?: string;
   bodyLimit?: number;
   rateLimit?: RateLimitOptions | false;
+  /** maximum uploaded body in bytes (default $SOFTLOGIC_UPLOAD_LIMIT or 256 MiB) */
+  uploadLimit?: number;
+  /** items per commit of background processing (default 2000) */
+  batchSize?: number;
+  /** how long shutdown lets background work run on (ms, default $SOFTLOGIC_SHUTDOWN_GRACE_MS or 10000) */
+  shutdownGraceMs?: number;
   /** install SIGTERM / SIGINT handlers that close the server and the store, then exit 0 (default true) */
   handleSignals?: boolean;
 }
@@ -28,6 +34,14 @@ export function isLoopback(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || h === '::ffff:127.0.0.1';
 }
 
+function envNumber(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new SoftlogicError('INVALID_INPUT', `${name} must be a non-negative integer, got '${raw}'`, { field: name });
+  return n;
+}
+
 /** `softlogic serve`: opens (creating on first start) the store and serves it. */
 export async function startService(options: StartOptions): Promise<RunningService> {
   const host = options.host ?? '127.0.0.1';
@@ -43,7 +57,15 @@ export async function startService(options: StartOptions): Promise<RunningServic
   const store = await Store.open(options.storeDir, { create: true });
   let app: FastifyInstance;
   try {
-    app = await buildServer({ store, apiKey, bodyLimit: options.bodyLimit, rateLimit: options.rateLimit });
+    app = await buildServer({
+      store,
+      apiKey,
+      bodyLimit: options.bodyLimit,
+      rateLimit: options.rateLimit,
+      uploadLimit: options.uploadLimit ?? envNumber('SOFTLOGIC_UPLOAD_LIMIT'),
+      batchSize: options.batchSize,
+      shutdownGraceMs: options.shutdownGraceMs ?? envNumber('SOFTLOGIC_SHUTDOWN_GRACE_MS'),
+    });
     await app.listen({ host, port });
   } catch (err) {
     store.close();

@@ -24,7 +24,18 @@ export interface CreateWorkflowOptions {
  * workflow `pending` with the staged file's SHA-256. `fill` writes the items; if it throws,
  * nothing is recorded and the staged file is removed.
  */
-export async function createWorkflow(engine: Engine, options: CreateWorkflowOptions, fill: (writer: StagingWriter) => Promise<void> | void): Promise<Workflow> {
+export interface StagingTarget {
+  workflowId: string;
+  context: string;
+  /** the staging time: records minted while staging carry it as created_at */
+  now: string;
+}
+
+export async function createWorkflow(
+  engine: Engine,
+  options: CreateWorkflowOptions,
+  fill: (writer: StagingWriter, target: StagingTarget) => Promise<void> | void,
+): Promise<Workflow> {
   const workflowId = options.workflowId === undefined ? randomUUID() : assertId(options.workflowId, 'workflow id');
   // The id names a file (<id>.jsonl): stay well inside the file system's 255-byte name limit.
   if (workflowId.length > MAX_WORKFLOW_ID) {
@@ -36,7 +47,7 @@ export async function createWorkflow(engine: Engine, options: CreateWorkflowOpti
   const writer = new StagingWriter(path);
   let sha: string;
   try {
-    await fill(writer);
+    await fill(writer, { workflowId, context, now: new Date().toISOString() });
     sha = writer.finish();
   } catch (err) {
     writer.abort();

@@ -1,13 +1,13 @@
 import type { WorkflowType } from '../core/records.js';
 import type { EmbeddedStore, WriteBatch } from '../store/embedded/embedded-store.js';
-import type { StagedItem } from '../methods/analogies/analogy-record.js';
+import { freshRecordJson, type StagedItem } from '../methods/analogies/analogy-record.js';
 import { putAnalogy, softDeleteAnalogy } from '../methods/analogies/mutations.js';
 
 /**
  * How each workflow type applies one staged item inside a batch. A thrown SoftlogicError refuses
  * that item only (it is counted in error_count); anything else fails the batch.
  */
-export type ItemApplier = (store: EmbeddedStore, batch: WriteBatch, item: unknown, now: string, workflowId: string) => void;
+export type ItemApplier = (store: EmbeddedStore, batch: WriteBatch, item: unknown, now: string, workflowId: string, json: string) => void;
 
 const appliers = new Map<WorkflowType, ItemApplier>();
 
@@ -19,10 +19,11 @@ export function itemApplier(type: WorkflowType): ItemApplier | undefined {
   return appliers.get(type);
 }
 
-registerItemApplier('analogy_creation', (store, batch, item, now, workflowId) => {
+registerItemApplier('analogy_creation', (store, batch, item, now, workflowId, json) => {
   const staged = item as StagedItem;
-  if (staged.op === 'put') putAnalogy(store, batch, staged.record, now, workflowId, staged.fresh === true);
-  else softDeleteAnalogy(store, batch, staged.id, now);
+  if (staged.op === 'delete') softDeleteAnalogy(store, batch, staged.id, now);
+  else if ('fresh' in staged) batch.append('analogy', 'put', staged.record, null, true, freshRecordJson(json));
+  else putAnalogy(store, batch, staged.record, now, workflowId);
 });
 
 registerItemApplier('deletion_batch', (store, batch, item, now) => {

@@ -82,7 +82,7 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
   const meter = new RateMeter(processed);
   emit(engine, wf, 'processing', processed, errors, meter, false);
 
-  const commitChunk = (chunk: unknown[]): boolean => {
+  const commitChunk = (chunk: Array<{ item: unknown; json: string }>): boolean => {
     if (engine.workflows.get(workflowId).cancel_requested) return false;
     const messages: string[] = [];
     const start = processed;
@@ -92,9 +92,9 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
         throw new SoftlogicError('CONFLICT', `workflow ${workflowId} is being processed elsewhere (at ${current}, expected ${start})`);
       }
       const now = new Date().toISOString();
-      chunk.forEach((item, i) => {
+      chunk.forEach(({ item, json }, i) => {
         try {
-          apply(engine.store, batch, item, now, workflowId);
+          apply(engine.store, batch, item, now, workflowId, json);
         } catch (err) {
           if (!isSoftlogicError(err) || err.httpStatus >= 500) throw err;
           messages.push(`item ${start + i + 1}: ${err.message}`);
@@ -110,9 +110,9 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
   };
 
   try {
-    let chunk: unknown[] = [];
-    for await (const { item } of readStaged<unknown>(path, processed)) {
-      chunk.push(item);
+    let chunk: Array<{ item: unknown; json: string }> = [];
+    for await (const staged of readStaged<unknown>(path, processed)) {
+      chunk.push(staged);
       if (chunk.length >= batchSize) {
         if (!commitChunk(chunk)) return cancelled(engine, wf, processed, errors, meter);
         chunk = [];

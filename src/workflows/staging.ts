@@ -1,6 +1,6 @@
 import { closeSync, createReadStream, fsyncSync, openSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { createInterface } from 'node:readline';
+import { splitLines } from '../core/line-splitter.js';
 import { crc32Hex } from '../core/checksum.js';
 import { SoftlogicError } from '../core/errors.js';
 
@@ -21,7 +21,11 @@ export class StagingWriter {
   }
 
   add(item: unknown): void {
-    const json = JSON.stringify(item);
+    this.addJson(JSON.stringify(item));
+  }
+
+  /** Adds an item already serialised (the caller's JSON text is staged byte for byte). */
+  addJson(json: string): void {
     const line = `${crc32Hex(json)} ${json}\n`;
     this.parts.push(line);
     this.bytes += line.length;
@@ -62,16 +66,15 @@ export async function hashFile(path: string): Promise<string> {
 }
 
 /** Yields staged items from index `from` (0-based), checking each line's CRC. */
-export async function* readStaged<T>(path: string, from: number): AsyncGenerator<{ index: number; item: T }> {
-  const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+export async function* readStaged<T>(path: string, from: number): AsyncGenerator<{ index: number; item: T; json: string }> {
   let index = -1;
-  for await (const line of rl) {
+  for await (const line of splitLines(createReadStream(path, { highWaterMark: 1 << 20 }))) {
     index += 1;
     if (index < from) continue;
     const json = line.slice(9);
     if (line[8] !== ' ' || crc32Hex(json) !== line.slice(0, 8)) {
       throw new SoftlogicError('STAGED_CORRUPT', `staged item ${index + 1} of ${path} fails its checksum`, { path, item: index + 1 });
     }
-    yield { index, item: JSON.parse(json) as T };
+    yield { index, item: JSON.parse(json) as T, json };
   }
 }

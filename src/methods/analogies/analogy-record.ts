@@ -2,11 +2,26 @@ import { randomUUID } from 'node:crypto';
 import type { Analogy } from '../../core/records.js';
 import { analogyInput, LIMITS, type FieldIssue, type ValidAnalogyInput } from '../../core/schemas.js';
 import { compileValidator } from '../../core/validator.js';
+import type { StagingTarget } from '../../workflows/create.js';
 
 export const validateAnalogy = compileValidator(analogyInput);
 
 /** A line of the original system's shape: {"type":"analogy",...} or {"type":"deletion",...}. */
-export type StagedItem = { op: 'put'; record: ValidAnalogyInput & { id: string }; fresh?: boolean } | { op: 'delete'; id: string };
+export type StagedItem =
+  | { op: 'put'; record: ValidAnalogyInput & { id: string } }
+  | { op: 'put'; fresh: true; record: Analogy }
+  | { op: 'delete'; id: string };
+
+/**
+ * A put of an id minted while staging is staged as its final record, so processing writes the
+ * staged JSON text to the log as it is, without parsing and serialising it again.
+ */
+export const FRESH_PUT_PREFIX = '{"op":"put","fresh":true,"record":';
+
+export function freshRecordJson(stagedJson: string): string {
+  return stagedJson.slice(FRESH_PUT_PREFIX.length, -1);
+}
+
 
 const KNOWN = new Set(Object.keys(analogyInput.shape));
 
@@ -38,8 +53,11 @@ export function normaliseLegacyShape(value: unknown): { deletion: string } | { r
   return { record };
 }
 
-/** Validates one input value into a staged item, or the issues that refuse it. */
-export function stageAnalogyValue(value: unknown, line: number): { item: StagedItem } | { issues: FieldIssue[] } {
+/**
+ * Validates one input value into a staged item, or the issues that refuse it. With a target,
+ * an item without an id gets one and is returned as its final record, serialised (`json`).
+ */
+export function stageAnalogyValue(value: unknown, line: number, target?: StagingTarget): { item: StagedItem; json?: string } | { issues: FieldIssue[] } {
   const shaped = normaliseLegacyShape(value);
   if ('deletion' in shaped) {
     if (!shaped.deletion) return { issues: [{ line, field: 'target_id', reason: 'a deletion needs a target_id' }] };
@@ -47,17 +65,20 @@ export function stageAnalogyValue(value: unknown, line: number): { item: StagedI
   }
   const result = validateAnalogy(shaped.record, line);
   if (!result.ok) return { issues: result.issues };
-  const record = result.value as ValidAnalogyInput;
-  const size = JSON.stringify(record).length;
-  if (size > LIMITS.recordBytes) {
-    return { issues: [{ line, field: '(record)', reason: `serialises to ${size} bytes, over the ${LIMITS.recordBytes}-byte limit` }] };
+  const input = result.value as ValidAnalogyInput;
+  const tooBig = (json: string) => json.length > LIMITS.recordBytes;
+  const sizeIssue = (json: string): FieldIssue[] => [{ line, field: '(record)', reason: `serialises to ${json.length} bytes, over the ${LIMITS.recordBytes}-byte limit` }];
+  // A uuid we assign cannot exist yet: such an item skips the existence lookup when applied.
+  if (input.id === undefined && target) {
+    const record = buildAnalogy({ ...input, id: randomUUID() }, target.context, target.now, undefined, target.workflowId);
+    const json = JSON.stringify(record);
+    if (tooBig(json)) return { issues: sizeIssue(json) };
+    return { item: { op: 'put', fresh: true, record }, json: `${FRESH_PUT_PREFIX}${json}}` };
   }
-  // A uuid we assign cannot exist yet: the item is marked fresh and skips the existence lookup.
-  if (record.id === undefined) {
-    record.id = randomUUID();
-    return { item: { op: 'put', record: record as ValidAnalogyInput & { id: string }, fresh: true } };
-  }
-  return { item: { op: 'put', record: record as ValidAnalogyInput & { id: string } } };
+  const check = JSON.stringify(input);
+  if (tooBig(check)) return { issues: sizeIssue(check) };
+  if (input.id === undefined) input.id = randomUUID();
+  return { item: { op: 'put', record: input as ValidAnalogyInput & { id: string } } };
 }
 
 /** The stored record for an input, given the version it supersedes (if any). */

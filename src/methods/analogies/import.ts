@@ -47,11 +47,14 @@ export async function stageAnalogyFile(engine: Engine, file: string, options: Im
       metadata: { source: file, lenient: options.lenient ?? false },
       autoProcess: options.autoProcess,
     },
-    async (writer) => {
+    async (writer, target) => {
       for await (const input of readInputRecords(file)) {
-        const staged = 'error' in input ? { issues: [{ line: input.line, field: '(line)', reason: input.error }] } : stageAnalogyValue(input.value, input.line);
+        const staged = 'error' in input ? { issues: [{ line: input.line, field: '(line)', reason: input.error }] } : stageAnalogyValue(input.value, input.line, target);
         if ('item' in staged) {
-          if (rejected === 0 || options.lenient) writer.add(staged.item);
+          if (rejected === 0 || options.lenient) {
+            if (staged.json !== undefined) writer.addJson(staged.json);
+            else writer.add(staged.item);
+          }
           continue;
         }
         rejected += 1;

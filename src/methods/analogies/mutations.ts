@@ -9,12 +9,12 @@ import { readAnalogy } from './read.js';
  * The three analogy mutations, each one log line inside a batch. Shared by single-record
  * methods, import and workflows so a version bump or a tombstone is made one way only.
  */
-export function putAnalogy(store: EmbeddedStore, batch: WriteBatch, input: ValidAnalogyInput & { id: string }, now: string, workflowId: string | null, fresh = false): Analogy {
+export function putAnalogy(store: EmbeddedStore, batch: WriteBatch, input: ValidAnalogyInput & { id: string }, now: string, workflowId: string | null): Analogy {
   const ctx = batch.context;
-  const previous = fresh ? undefined : store.analogies.get(ctx.ctx, input.id);
+  const previous = store.analogies.get(ctx.ctx, input.id);
   const record = buildAnalogy(input, ctx.name, now, previous, workflowId);
   if (previous) record.created_at = input.created_at ?? readAnalogy(store, ctx.name, previous).created_at;
-  batch.append('analogy', 'put', record, previous ? previous.off : null, fresh);
+  batch.append('analogy', 'put', record, previous ? previous.off : null);
   return record;
 }
 

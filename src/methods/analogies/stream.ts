@@ -4,19 +4,31 @@ import type { Analogy } from '../../core/records.js';
 import type { AnalogyFilter } from '../../core/schemas.js';
 import { DEFAULT_CONTEXT } from '../../core/names.js';
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
-import { recordJsonOf, seqOf } from '../../store/embedded/log-format.js';
-import { seqOfKey } from '../../store/embedded/sqlite-schema.js';
+import { SEQ_SPAN } from '../../store/embedded/sqlite-schema.js';
 import { filterSql } from './filter-sql.js';
-import type { LocatedRow } from './read.js';
 
 const WINDOW = 4 * 1024 * 1024;
+const RECORD_KEY = Buffer.from(',"record":');
+const CRC_SUFFIX_LENGTH = ',"crc":"xxxxxxxx"}'.length;
+const SEQ_PREFIX_LENGTH = '{"seq":'.length;
+
+/** The seq a line starts with, read from its bytes (no string is made). */
+function seqAt(buf: Buffer, start: number): number {
+  let seq = 0;
+  for (let i = start + SEQ_PREFIX_LENGTH; i < buf.length; i++) {
+    const c = buf[i];
+    if (c < 48 || c > 57) break;
+    seq = seq * 10 + (c - 48);
+  }
+  return seq;
+}
 
 /**
  * Every matching active analogy as JSON text, in log order, from one consistent snapshot: the
  * rows come from one read statement on a connection of its own (a WAL snapshot that does not
- * block writers, however slowly the consumer reads) in key order, which is log
- * order, so the log is read front to back through a sliding window. Memory is the window, not
- * the result; deleted records never appear.
+ * block writers, however slowly the consumer reads) in key order, which is log order, so the
+ * log is read front to back through a sliding window. Memory is the window, not the result;
+ * deleted records never appear. Only the record's bytes are decoded.
  */
 export function* streamAnalogyJson(store: EmbeddedStore, filter: AnalogyFilter = {}): Generator<string> {
   const context = filter.context ?? DEFAULT_CONTEXT;
@@ -28,22 +40,26 @@ export function* streamAnalogyJson(store: EmbeddedStore, filter: AnalogyFilter =
   const reader = store.openReader();
   try {
     const limit = parsed.limit ?? -1;
-    const rows = reader.prepare(`SELECT a.key, a.off, a.len FROM analogies a WHERE ${where} ORDER BY a.key LIMIT ?`).iterate(...params, limit) as IterableIterator<LocatedRow>;
+    const rows = reader
+      .prepare(`SELECT a.key, a.off, a.len FROM analogies a WHERE ${where} ORDER BY a.key LIMIT ?`)
+      .raw(true)
+      .iterate(...params, limit) as IterableIterator<[number, number, number]>;
     let buf = Buffer.allocUnsafe(WINDOW);
     let winStart = 0;
     let winEnd = 0;
-    for (const row of rows) {
-      if (row.off < winStart || row.off + row.len > winEnd) {
-        if (row.len > buf.length) buf = Buffer.allocUnsafe(row.len);
-        winStart = row.off;
-        winEnd = row.off + readSync(fd, buf, 0, buf.length, row.off);
+    for (const [key, off, len] of rows) {
+      if (off < winStart || off + len > winEnd) {
+        if (len > buf.length) buf = Buffer.allocUnsafe(len);
+        winStart = off;
+        winEnd = off + readSync(fd, buf, 0, buf.length, off);
       }
-      const start = row.off - winStart;
-      const line = buf.toString('utf8', start, start + row.len - 1);
-      if (seqOf(line) !== seqOfKey(row.key)) {
+      const start = off - winStart;
+      const end = start + len - 1; // without the newline
+      if (seqAt(buf, start) !== key % SEQ_SPAN) {
         throw new SoftlogicError('CONFLICT', `the log of '${context}' was compacted during this stream; run it again`, { context });
       }
-      yield recordJsonOf(line);
+      const recordAt = buf.indexOf(RECORD_KEY, start);
+      yield buf.toString('utf8', recordAt + RECORD_KEY.length, end - CRC_SUFFIX_LENGTH);
     }
   } finally {
     reader.close();

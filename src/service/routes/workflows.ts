@@ -1,10 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { SoftlogicError } from '../../index.js';
 import type { WorkflowStatus } from '../../index.js';
-import type { ServiceContext } from '../context.js';
+import { logStopped, runInBackground, trackWork, type ServiceContext } from '../context.js';
 import { errorResponses, FINAL_STATUSES, idParams, workflowSchema, workflowStatuses } from '../schemas.js';
 
 type IdRoute = { Params: { id: string } };
+
+const batchSizeQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { batch_size: { type: 'integer', minimum: 1, maximum: 1_000_000, description: "items per commit (default: the server's)" } },
+} as const;
 
 export function workflowRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   const { store } = ctx;
@@ -28,13 +34,37 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServiceContext): void 
     async (request) => store.workflows.get(request.params.id),
   );
 
-  app.post<IdRoute>(
+  app.post<{ Querystring: { batch_size?: number } }>(
+    '/api/workflows/resume',
+    {
+      schema: {
+        summary: 'Finish every workflow a stopped process left processing, and every import it staged but did not start; answers when they are done',
+        tags: ['workflows'],
+        querystring: batchSizeQuery,
+        response: { 200: { type: 'object', properties: { resumed: { type: 'array', items: workflowSchema } } }, ...errorResponses },
+      },
+    },
+    async (request) => {
+      if (ctx.closing) throw new SoftlogicError('STORE_CLOSED', 'the server is shutting down', {});
+      // The core's resume also takes up this process's own workflows (owner = this pid): while
+      // this server is processing any, resuming would race with it, so it is refused.
+      const busy = [...ctx.background.keys()];
+      if (busy.length > 0) {
+        throw new SoftlogicError('CONFLICT', 'this server is still processing work in the background: resume once it is done', { busy: busy.slice(0, 20) });
+      }
+      const resumed = await trackWork(ctx, 'resume', store.workflows.resume({ batchSize: request.query.batch_size ?? ctx.batchSize }));
+      return { resumed };
+    },
+  );
+
+  app.post<IdRoute & { Querystring: { batch_size?: number } }>(
     '/api/workflows/:id/process',
     {
       schema: {
         summary: 'Process a workflow in the background (follow it on /ws/workflows/:id)',
         tags: ['workflows'],
         params: idParams,
+        querystring: batchSizeQuery,
         response: { 202: workflowSchema, ...errorResponses },
       },
     },
@@ -47,11 +77,10 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServiceContext): void 
       if (ctx.background.has(id)) {
         throw new SoftlogicError('CONFLICT', `workflow ${id} is already being processed by this server`, { workflow_id: id });
       }
-      const run = store.workflows
-        .process(id)
-        .catch((err: unknown) => request.log.error({ err, workflow_id: id }, 'background processing failed'))
-        .finally(() => ctx.background.delete(id));
-      ctx.background.set(id, run);
+      if (ctx.closing) throw new SoftlogicError('STORE_CLOSED', 'the server is shutting down', {});
+      runInBackground(ctx, id, store.workflows.process(id, { batchSize: request.query.batch_size ?? ctx.batchSize }), (err) =>
+        logStopped(ctx, request.log, id, err),
+      );
       return reply.code(202).send(store.workflows.get(id));
     },
   );

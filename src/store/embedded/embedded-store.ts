@@ -41,7 +41,7 @@ export interface BatchProgress {
 export interface WriteBatch {
   readonly context: ContextRow;
   /** `fresh`: the caller minted this id in this batch, so no earlier row can exist. */
-  append(kind: RecordKind, op: LogOp, record: Analogy | EntityRecord, prev: number | null, fresh?: boolean): number;
+  append(kind: RecordKind, op: LogOp, record: Analogy | EntityRecord, prev: number | null, fresh?: boolean, json?: string): number;
   setProgress(progress: BatchProgress): void;
   readonly size: number;
 }
@@ -289,9 +289,9 @@ export class EmbeddedStore {
       this.pendingLines = { context: row.name, lines: pendingLines };
       const batch: WriteBatch = {
         context: row,
-        append: (kind, op, record, prev, fresh = false) => {
+        append: (kind, op, record, prev, fresh = false, json) => {
           seq += 1;
-          const line = encodeRecordLine(seq, op, kind, JSON.stringify(record), prev);
+          const line = encodeRecordLine(seq, op, kind, json ?? JSON.stringify(record), prev);
           const len = Buffer.byteLength(line);
           this.applyRow(row.ctx, kind, op, record, rowKey(row.ctx, seq), off, len, fresh);
           chunks.push(line);

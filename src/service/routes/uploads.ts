@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Ajv } from 'ajv';
+import { SoftlogicError } from '../../index.js';
+import type { Workflow } from '../../index.js';
+import { stageAnalogyFile } from '../../methods/analogies/import.js';
+import { engineOf, importKnowledge } from '../../methods/knowledge/import.js';
+import type { MergeStrategy } from '../../methods/knowledge/import-applier.js';
+import { logStopped, runInBackground, trackWork, type ServiceContext } from '../context.js';
+import { analogyInputSchema, errorResponses, nameString, workflowSchema } from '../schemas.js';
+import { receiveUpload, scrubPath, UPLOAD_CONTENT_TYPES } from '../uploads.js';
+
+const batchSizeProperty = { batch_size: { type: 'integer', minimum: 1, maximum: 1_000_000, description: 'items per commit (default: the server\'s)' } } as const;
+
+const stagingProperties = {
+  context: nameString,
+  lenient: { type: 'boolean', description: 'commit the valid lines and set the invalid ones aside (default: one invalid line refuses the whole body)' },
+  workflow_id: { ...nameString, maxLength: 128 },
+} as const;
+
+/** Documents the body in OpenAPI; the body itself arrives as a stream (see the validator below). */
+const analogyBody = {
+  description: 'analogies as JSON lines (application/x-ndjson) or one JSON array (application/json), optionally gzip\'d (application/gzip)',
+  type: 'array',
+  items: analogyInputSchema,
+} as const;
+
+const stagingResult = {
+  rejected: { type: 'integer', description: 'invalid lines set aside (lenient) or refused' },
+  rejects_file: { type: ['string', 'null'], description: 'where the server copied the rejected lines (lenient)' },
+} as const;
+
+interface StagingQuery {
+  context?: string;
+  lenient?: boolean;
+  workflow_id?: string;
+  batch_size?: number;
+  async?: boolean;
+}
+
+/**
+ * Routes whose body is an uploaded file (a batch of analogies, a workflow's items, an export to
+ * import). They live in their own plugin scope: every accepted content type is passed through
+ * as a stream (see uploads.ts) instead of being parsed, and the body schema documents the
+ * payload without validating it, since the core validates each record with its line number.
+ */
+export async function uploadRoutes(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser(UPLOAD_CONTENT_TYPES, (_request, payload, done) => done(null, payload));
+    // Same options as the server's validator for params and querystrings; bodies are streams.
+    const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+    scope.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? () => true : ajv.compile(schema)));
+    register(scope, ctx);
+  });
+}
+
+function register(app: FastifyInstance, ctx: ServiceContext): void {
+  const { store } = ctx;
+  const engine = engineOf(store);
+
+  const refuseWhenClosing = () => {
+    if (ctx.closing) throw new SoftlogicError('STORE_CLOSED', 'the server is shutting down', {});
+  };
+
+  /** Streams the body to a temporary file, stages it as an analogy_creation workflow, removes the file. */
+  async function stage(request: FastifyRequest<{ Querystring: StagingQuery }>, reply: FastifyReply, autoProcess: boolean) {
+    refuseWhenClosing();
+    const path = await receiveUpload(ctx, request, reply);
+    try {
+      const q = request.query;
+      return await trackWork(ctx, `upload:${randomUUID()}`, scrubPath(stageAnalogyFile(engine, path, { context: q.context, lenient: q.lenient === true, workflowId: q.workflow_id, autoProcess }), path));
+    } finally {
+      rmSync(path, { force: true });
+    }
+  }
+
+  app.post<{ Querystring: StagingQuery }>(
+    '/api/analogies/batch',
+    {
+      schema: {
+        summary: 'Create many analogies as one analogy_creation workflow (async=true: process in the background, follow it on /ws/workflows/:id)',
+        tags: ['analogies'],
+        consumes: UPLOAD_CONTENT_TYPES,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            ...stagingProperties,
+            ...batchSizeProperty,
+            async: { type: 'boolean', description: 'answer 202 once staged and process in the background' },
+          },
+        },
+        body: analogyBody,
+        response: {
+          201: {
+            description: 'imported (processed to the end)',
+            type: 'object',
+            properties: { workflow: workflowSchema, imported: { type: 'integer' }, ...stagingResult },
+          },
+          202: {
+            description: 'staged; processing in the background',
+            type: 'object',
+            properties: { workflow: workflowSchema, ...stagingResult },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const staged = await stage(request, reply, true);
+      const id = staged.workflow.workflow_id;
+      const extra = { rejected: staged.rejected, rejects_file: staged.rejectsFile };
+      const processIt = () => store.workflows.process(id, { batchSize: request.query.batch_size ?? ctx.batchSize });
+      if (request.query.async === true) {
+        // Staged with auto_process: if the server stops before processing it, the next start resumes it.
+        if (!ctx.closing) runInBackground(ctx, id, processIt(), (err) => logStopped(ctx, request.log, id, err));
+        return reply.code(202).send({ workflow: store.workflows.get(id), ...extra });
+      }
+      const workflow: Workflow = await trackWork(ctx, id, processIt());
+      return reply.code(201).send({ workflow, imported: workflow.items_processed - workflow.error_count, ...extra });
+    },
+  );
+
+  app.post<{ Querystring: StagingQuery }>(
+    '/api/workflows',
+    {
+      schema: {
+        summary: 'Stage the uploaded analogies as a pending analogy_creation workflow (process it with /api/workflows/:id/process)',
+        tags: ['workflows'],
+        consumes: UPLOAD_CONTENT_TYPES,
+        querystring: { type: 'object', additionalProperties: false, properties: stagingProperties },
+        body: analogyBody,
+        response: {
+          201: { ...workflowSchema, properties: { ...workflowSchema.properties, ...stagingResult } },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const staged = await stage(request, reply, false);
+      return reply.code(201).send({ ...staged.workflow, rejected: staged.rejected, rejects_file: staged.rejectsFile });
+    },
+  );
+
+  app.post<{ Querystring: { context?: string; merge?: MergeStrategy; batch_size?: number } }>(
+    '/api/import',
+    {
+      schema: {
+        summary: 'Import an export (as written by GET /api/export or `softlogic export`) as knowledge_import workflows',
+        tags: ['knowledge'],
+        consumes: UPLOAD_CONTENT_TYPES,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            context: { ...nameString, description: 'put every record into this context (default: the one it was exported from)' },
+            merge: { type: 'string', enum: ['overwrite', 'merge', 'skip'] },
+            ...batchSizeProperty,
+          },
+        },
+        body: {
+          description: 'an export: JSON lines, or the JSON document `export --format json` writes; gzip\'d or not',
+          type: 'string',
+        },
+        response: {
+          201: {
+            type: 'object',
+            properties: {
+              merge: { type: 'string' },
+              records: { type: 'integer' },
+              workflows: { type: 'array', items: workflowSchema },
+              applied: { type: 'object', additionalProperties: { type: 'integer' } },
+              contexts: { type: 'array', items: { type: 'string' } },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      refuseWhenClosing();
+      const path = await receiveUpload(ctx, request, reply);
+      try {
+        const q = request.query;
+        const result = await trackWork(ctx, `import:${randomUUID()}`, scrubPath(importKnowledge(store, path, { context: q.context, merge: q.merge, batchSize: q.batch_size ?? ctx.batchSize }), path));
+        return reply.code(201).send(result);
+      } finally {
+        rmSync(path, { force: true });
+      }
+    },
+  );
+}

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { SoftlogicError, type Store } from '../index.js';
+import type { ServiceContext } from './context.js';
+
+/**
+ * Uploaded bodies (batch of analogies, workflow items, knowledge imports) are streamed to a
+ * temporary file under the store, `<store>/tmp/upload-<uuid>.<ext>`, which the core then reads
+ * like any input file (JSON lines or one JSON array, gzip'd or not: detected from the bytes), and
+ * removed afterwards. Memory stays flat whatever the body size; the upload limit is enforced
+ * while streaming (413), before the core sees anything.
+ */
+
+/** Content types the upload routes accept; the body is passed through as a stream. */
+export const UPLOAD_CONTENT_TYPES = ['application/json', 'application/x-ndjson', 'application/jsonl', 'application/gzip', 'application/octet-stream', 'text/plain'];
+
+export const DEFAULT_UPLOAD_LIMIT = 256 * 1024 * 1024;
+
+export function uploadDir(store: Store): string {
+  return join(store.root, 'tmp');
+}
+
+/** A temporary path under the store for a file the service writes (uploads, exports). */
+export function tempPath(store: Store, prefix: string, ext: string): string {
+  const dir = uploadDir(store);
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `${prefix}-${randomUUID()}.${ext}`);
+}
+
+/** Removes temporary files a previous server left behind (it died mid-request). */
+export function removeStaleTemporaries(store: Store): void {
+  const dir = uploadDir(store);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (/^(upload|export)-[0-9a-f-]{36}\./.test(name)) rmSync(join(dir, name), { force: true });
+  }
+}
+
+function tooLarge(limit: number): SoftlogicError {
+  return new SoftlogicError('PAYLOAD_TOO_LARGE', `Request body too large: at most ${limit} bytes`, { limit });
+}
+
+/**
+ * Streams the request body to a temporary file and returns its path (the caller removes it).
+ * An absent or empty body is a 400 EMPTY_INPUT; a body over the limit a 413.
+ */
+export async function receiveUpload(ctx: ServiceContext, request: FastifyRequest, reply: FastifyReply): Promise<string> {
+  const body = request.body as Readable | undefined;
+  const limit = ctx.uploadLimit;
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    reply.header('connection', 'close');
+    throw tooLarge(limit);
+  }
+  if (!body || typeof (body as Partial<Readable>).pipe !== 'function') {
+    throw new SoftlogicError('EMPTY_INPUT', 'the request has no body: send analogies as JSON lines (application/x-ndjson) or a JSON array', { field: 'body' });
+  }
+  const path = tempPath(ctx.store, 'upload', 'jsonl');
+  let bytes = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      if (bytes > limit) done(tooLarge(limit));
+      else done(null, chunk);
+    },
+  });
+  // The body is piped by hand (not part of the pipeline) so that an oversized one is left
+  // unread rather than destroyed: the 413 then reaches the client before the connection closes.
+  body.on('error', (err) => counter.destroy(err));
+  body.pipe(counter);
+  try {
+    await pipeline(counter, createWriteStream(path, { flags: 'wx' }));
+  } catch (err) {
+    body.unpipe(counter);
+    rmSync(path, { force: true });
+    if (err instanceof SoftlogicError) {
+      reply.header('connection', 'close');
+      throw err;
+    }
+    throw new SoftlogicError('INVALID_INPUT', `the upload was interrupted: ${(err as Error).message}`, { field: 'body' });
+  }
+  if (bytes === 0) {
+    rmSync(path, { force: true });
+    throw new SoftlogicError('EMPTY_INPUT', 'the request body is empty', { field: 'body' });
+  }
+  return path;
+}
+
+/**
+ * The core names the file it read in its messages; for an upload that is a temporary file of the
+ * server's, so the client is told about "the request body" instead.
+ */
+export function scrubPath<T>(work: Promise<T>, path: string): Promise<T> {
+  return work.catch((err: unknown) => {
+    if (!(err instanceof SoftlogicError)) throw err;
+    const details = JSON.parse(JSON.stringify(err.details).split(JSON.stringify(path).slice(1, -1)).join('request body')) as Record<string, unknown>;
+    throw new SoftlogicError(err.code, err.message.split(path).join('request body'), details);
+  });
+}
