@@ -5,6 +5,10 @@ import { registerAnalogyCommands } from './commands/analogy-commands.js';
 import { registerWorkflowCommands } from './commands/workflow-commands.js';
 import { registerServeCommand } from './commands/serve-command.js';
 import { registerBackupCommands } from './commands/backup-commands.js';
+import { registerConceptCommands } from './commands/concept-commands.js';
+import { registerEmbeddingCommands } from './commands/embedding-commands.js';
+import { registerFrameCommands } from './commands/frame-commands.js';
+import { registerFieldCommands } from './commands/field-commands.js';
 import { reportError } from './output.js';
 
 /** The `softlogic` command: parsing and printing only; every operation is a Store method. */
@@ -21,6 +25,10 @@ export function buildProgram(): Command {
   registerWorkflowCommands(program);
   registerServeCommand(program);
   registerBackupCommands(program);
+  registerConceptCommands(program);
+  registerEmbeddingCommands(program);
+  registerFrameCommands(program);
+  registerFieldCommands(program);
   return program;
 }
 

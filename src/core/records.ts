@@ -25,6 +25,9 @@ export interface Analogy extends VersionFields {
   workflow_id: string | null;
 }
 
+/** What a soft delete writes: the changed fields only (see methods/analogies/read.ts). */
+export type AnalogyTombstone = Pick<Analogy, 'id' | 'context' | 'version' | 'updated_at' | 'deleted_at'>;
+
 export type RecordKind = 'analogy' | 'concept' | 'frame' | 'frame_instance' | 'frame_relation' | 'cluster' | 'semantic_field';
 
 export type LogOp = 'put' | 'delete' | 'restore';

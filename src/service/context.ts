@@ -2,6 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Store } from '../index.js';
+import type { Processor } from './processor.js';
 
 /** What every route group gets: the store and the server's bookkeeping. */
 export interface ServiceContext {
@@ -18,6 +19,8 @@ export interface ServiceContext {
   uploadLimit: number;
   /** items per commit for workflows this server processes */
   batchSize: number;
+  /** where staging, processing and imports run (a worker thread by default) */
+  processor: Processor;
 }
 
 /**

@@ -15,6 +15,7 @@ import { websocketRoutes } from './routes/websockets.js';
 import { knowledgeRoutes } from './routes/knowledge.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { DEFAULT_UPLOAD_LIMIT, removeStaleTemporaries } from './uploads.js';
+import { inProcessProcessor, workerProcessor } from './processor.js';
 
 export interface RateLimitOptions {
   /** requests per client per window */
@@ -42,6 +43,11 @@ export interface ServerOptions {
    * on before it is stopped at its next commit boundary (ms, default 10000). See close below.
    */
   shutdownGraceMs?: number;
+  /**
+   * Stage and process in a worker thread with its own connection to the store (default true),
+   * so that commits never block the event loop that answers queries.
+   */
+  processInWorker?: boolean;
 }
 
 export const DEFAULT_SERVICE_BATCH_SIZE = 2000;
@@ -146,6 +152,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     closing: false,
     uploadLimit: options.uploadLimit ?? DEFAULT_UPLOAD_LIMIT,
     batchSize: options.batchSize ?? DEFAULT_SERVICE_BATCH_SIZE,
+    processor: options.processInWorker === false ? inProcessProcessor(store) : workerProcessor(store),
   };
   removeStaleTemporaries(store);
 
@@ -227,7 +234,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
    * and waits for the requests in flight; onClose waits for the background work. Every commit
    * is one synchronous SQLite transaction + log append, so no close can land inside one: work
    * that ends within the grace period completes; work still running when it expires is stopped
-   * by closing the store, which makes the processor fail at its next chunk boundary with every
+   * by closing the store connection it writes with (the worker's, or the server's own when
+   * processing in-process), which makes the processor fail at its next chunk boundary with every
    * committed chunk kept. The workflow stays `processing` (owner: this process, about to exit),
    * so the next open of the store (`serve`, the CLI, the library) resumes it exactly where it
    * stopped. (The core has no "stop without cancelling" signal for processWorkflow; with one,
@@ -239,7 +247,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     graceTimer = setTimeout(() => {
       if (ctx.background.size === 0) return;
       app.log.warn({ work: [...ctx.background.keys()] }, 'shutdown grace period over: stopping background work at its next commit boundary (it resumes on the next start)');
-      store.close();
+      ctx.processor.stop();
     }, options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
     graceTimer.unref();
     const streams = [...ctx.streams];
@@ -251,6 +259,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     // Loop: work that was starting when close began may register more (staging -> processing).
     while (ctx.background.size > 0) await Promise.allSettled([...ctx.background.values()]);
     clearTimeout(graceTimer);
+    await ctx.processor.close();
   });
 
   return app;

@@ -15,6 +15,18 @@ import { rollbackWorkflow } from '../workflows/rollback.js';
 import { resumeWorkflows } from '../workflows/resume.js';
 // Registers the knowledge_import item applier, so any process can resume such a workflow.
 import '../methods/knowledge/import-applier.js';
+// Registers the concept_batch, frame_expansion and cluster_update item appliers.
+import '../methods/knowledge-appliers.js';
+import { addConcept, deleteConcept, findConcept, getConcept, listConcepts, restoreConcept, searchConcepts, type AddConceptOptions, type SearchOptions } from '../methods/concepts/single.js';
+import type { ConceptInput, ConceptRecord } from '../methods/concepts/concept-record.js';
+import { importConcepts, type ConceptImportOptions, type ConceptImportResult } from '../methods/concepts/batch.js';
+import { completeAnalogy, evalAnalogies, similarConcepts, similarity, type Scope, type SimilarityMethod } from '../methods/embeddings/reasoning.js';
+import { exportEmbeddings, importEmbeddings, writeContextNpz } from '../methods/embeddings/npz-io.js';
+import { effectiveSettings } from '../methods/embeddings/settings.js';
+import { indexInfo, rebuildIndexes, syncIndex } from '../methods/embeddings/index-store.js';
+import { addFrames, frameInstances, getFrame, listFrames, queryInstances, type FrameInstanceRecord, type FrameRecord, type FrameRelationRecord } from '../methods/frames/frames.js';
+import { crossDomain, discoverFields, listFields, type CrossDomainCommandOptions, type DiscoverOptions, type StoredCluster, type StoredField } from '../methods/fields/fields.js';
+import { deleteEntityById, restoreEntityById } from '../methods/entities/single.js';
 import { importAnalogies, stageAnalogyFile, type ImportOptions, type ImportResult } from '../methods/analogies/import.js';
 import { getAnalogy, analogyHistory } from '../methods/analogies/get.js';
 import { deleteAnalogy, restoreDeletedAnalogy, saveAnalogy } from '../methods/analogies/single.js';
@@ -116,8 +128,61 @@ export class Store {
   rebuild(): RebuildReport {
     const { store, report } = rebuildStore(this.engine.store);
     this.engine = { store, workflows: new WorkflowRepo(store.db), events: this.engine.events };
+    this.rebuildVectorIndexes();
     return report;
   }
+
+  /** Rebuilds every context's concept vector index and embeddings.npz from the concept records. */
+  rebuildVectorIndexes(): Array<{ context: string; kind: string; size: number }> {
+    const out = rebuildIndexes(this.engine.store);
+    for (const r of out) writeContextNpz(this.engine.store, r.context, this.engine.store.layout.embeddings(r.context));
+    return out;
+  }
+
+  readonly concepts = {
+    add: (input: ConceptInput, options?: AddConceptOptions): ConceptRecord => addConcept(this.engine.store, input, options),
+    get: (id: string, context?: string): ConceptRecord => getConcept(this.engine.store, id, context),
+    find: (nameOrId: string, context = DEFAULT_CONTEXT): ConceptRecord | undefined => findConcept(this.engine.store, nameOrId, context),
+    search: (text: string, options?: SearchOptions): ConceptRecord[] => searchConcepts(this.engine.store, text, options),
+    list: (context = DEFAULT_CONTEXT, options?: { includeDeleted?: boolean; limit?: number }): ConceptRecord[] => listConcepts(this.engine.store, context, options),
+    delete: (id: string, context?: string): ConceptRecord => deleteConcept(this.engine.store, id, context),
+    restore: (id: string, context?: string): ConceptRecord => restoreConcept(this.engine.store, id, context),
+    import: (file: string, options?: ConceptImportOptions): Promise<ConceptImportResult> => importConcepts(this.engine, file, options),
+    similar: (term: string, options?: { context?: string; k?: number; scope?: Scope }) => similarConcepts(this.engine.store, term, options),
+  };
+
+  readonly embeddings = {
+    similarity: (a: string, b: string, options?: { context?: string; method?: SimilarityMethod }) => similarity(this.engine.store, a, b, options),
+    complete: (a: string, b: string, c: string, options?: { context?: string; k?: number; method?: string; scope?: Scope }) => completeAnalogy(this.engine.store, a, b, c, options),
+    evaluate: (file: string, options?: { top?: number; method?: string }) => evalAnalogies(file, options),
+    export: (out: string, context?: string) => exportEmbeddings(this.engine.store, out, context),
+    import: (file: string, context?: string, batchSize?: number) => importEmbeddings(this.engine, file, context, batchSize),
+    settings: (context = DEFAULT_CONTEXT) => effectiveSettings(this.engine.store, context) ?? null,
+    index: (context = DEFAULT_CONTEXT) => {
+      syncIndex(this.engine.store, context);
+      return indexInfo(this.engine.store, context) ?? null;
+    },
+  };
+
+  readonly frames = {
+    add: (file: string, options?: { context?: string }) => addFrames(this.engine, file, options),
+    get: (name: string, context?: string): FrameRecord & { relations: FrameRelationRecord[] } => getFrame(this.engine.store, name, context),
+    list: (context?: string): FrameRecord[] => listFrames(this.engine.store, context),
+    instances: (name: string, context?: string): FrameInstanceRecord[] => frameInstances(this.engine.store, name, context),
+    query: (options: { context?: string; element?: string; concept?: string; frame?: string }): FrameInstanceRecord[] => queryInstances(this.engine.store, options),
+    delete: (name: string, context?: string): FrameRecord => deleteEntityById<FrameRecord>(this.engine.store, 'frame', name, context),
+    restore: (name: string, context?: string): FrameRecord => restoreEntityById<FrameRecord>(this.engine.store, 'frame', name, context),
+    deleteInstance: (id: string, context?: string): FrameInstanceRecord => deleteEntityById<FrameInstanceRecord>(this.engine.store, 'frame_instance', id, context),
+    restoreInstance: (id: string, context?: string): FrameInstanceRecord => restoreEntityById<FrameInstanceRecord>(this.engine.store, 'frame_instance', id, context),
+  };
+
+  readonly fields = {
+    discover: (options: DiscoverOptions) => discoverFields(this.engine, options),
+    list: (context?: string): { clusters: StoredCluster[]; fields: StoredField[] } => listFields(this.engine.store, context),
+    crossDomain: (options?: CrossDomainCommandOptions) => crossDomain(this.engine, options),
+    delete: (id: string, context?: string): StoredField => deleteEntityById<StoredField>(this.engine.store, 'semantic_field', id, context),
+    restore: (id: string, context?: string): StoredField => restoreEntityById<StoredField>(this.engine.store, 'semantic_field', id, context),
+  };
 
   stats(): StoreStats {
     return storeStats(this.engine.store);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { mintId } from '../core/id-hash.js';
 import { unlinkSync } from 'node:fs';
 import { assertContextName, assertId, DEFAULT_CONTEXT } from '../core/names.js';
 import type { JsonObject, WorkflowType } from '../core/records.js';
@@ -36,7 +36,7 @@ export async function createWorkflow(
   options: CreateWorkflowOptions,
   fill: (writer: StagingWriter, target: StagingTarget) => Promise<void> | void,
 ): Promise<Workflow> {
-  const workflowId = options.workflowId === undefined ? randomUUID() : assertId(options.workflowId, 'workflow id');
+  const workflowId = options.workflowId === undefined ? mintId() : assertId(options.workflowId, 'workflow id');
   // The id names a file (<id>.jsonl): stay well inside the file system's 255-byte name limit.
   if (workflowId.length > MAX_WORKFLOW_ID) {
     throw new SoftlogicError('INVALID_NAME', `workflow id is ${workflowId.length} characters; at most ${MAX_WORKFLOW_ID} are allowed`, { field: 'workflow id' });

@@ -11,7 +11,15 @@ export const DEFAULT_BATCH_SIZE = 10_000;
 
 export interface ProcessOptions {
   batchSize?: number;
+  /**
+   * Stops at the next chunk boundary without cancelling: the workflow stays `processing` with
+   * every committed chunk, and is resumed by the next open of the store (used on shutdown).
+   */
+  signal?: AbortSignal;
 }
+
+/** Lets timers, sockets and other requests run between two chunk commits. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function emit(engine: Engine, wf: StoredWorkflow, status: WorkflowStatus, processed: number, errors: number, meter: RateMeter, final: boolean): void {
   const { rate, eta_seconds } = meter.measure(processed, wf.items_total);
@@ -111,14 +119,26 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
 
   try {
     let chunk: Array<{ item: unknown; json: string }> = [];
+    const commitNext = async (): Promise<'go' | 'cancelled' | 'stopped'> => {
+      await yieldToEventLoop();
+      if (options.signal?.aborted) return 'stopped';
+      const go = commitChunk(chunk);
+      chunk = [];
+      return go ? 'go' : 'cancelled';
+    };
     for await (const staged of readStaged<unknown>(path, processed)) {
       chunk.push(staged);
       if (chunk.length >= batchSize) {
-        if (!commitChunk(chunk)) return cancelled(engine, wf, processed, errors, meter);
-        chunk = [];
+        const next = await commitNext();
+        if (next === 'cancelled') return cancelled(engine, wf, processed, errors, meter);
+        if (next === 'stopped') return stopped(engine, wf);
       }
     }
-    if (chunk.length > 0 && !commitChunk(chunk)) return cancelled(engine, wf, processed, errors, meter);
+    if (chunk.length > 0) {
+      const next = await commitNext();
+      if (next === 'cancelled') return cancelled(engine, wf, processed, errors, meter);
+      if (next === 'stopped') return stopped(engine, wf);
+    }
   } catch (err) {
     const e = toSoftlogicError(err);
     if (e.code === 'STAGED_CORRUPT') fail(engine, wf, e);
@@ -127,6 +147,11 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
   const done = finish(engine, wf, 'completed');
   emit(engine, wf, 'completed', done.items_processed, done.error_count, meter, true);
   return done;
+}
+
+function stopped(engine: Engine, wf: StoredWorkflow): Workflow {
+  engine.store.audit.record({ event: 'workflow_stopped', workflow_id: wf.workflow_id, reason: 'stop requested; resumable' });
+  return publicWorkflow(engine.workflows.get(wf.workflow_id));
 }
 
 function cancelled(engine: Engine, wf: StoredWorkflow, processed: number, errors: number, meter: RateMeter): Workflow {

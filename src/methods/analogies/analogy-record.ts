@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { mintId } from '../../core/id-hash.js';
 import type { Analogy } from '../../core/records.js';
 import { analogyInput, LIMITS, type FieldIssue, type ValidAnalogyInput } from '../../core/schemas.js';
 import { compileValidator } from '../../core/validator.js';
@@ -70,14 +70,14 @@ export function stageAnalogyValue(value: unknown, line: number, target?: Staging
   const sizeIssue = (json: string): FieldIssue[] => [{ line, field: '(record)', reason: `serialises to ${json.length} bytes, over the ${LIMITS.recordBytes}-byte limit` }];
   // A uuid we assign cannot exist yet: such an item skips the existence lookup when applied.
   if (input.id === undefined && target) {
-    const record = buildAnalogy({ ...input, id: randomUUID() }, target.context, target.now, undefined, target.workflowId);
+    const record = buildAnalogy({ ...input, id: mintId() }, target.context, target.now, undefined, target.workflowId);
     const json = JSON.stringify(record);
     if (tooBig(json)) return { issues: sizeIssue(json) };
     return { item: { op: 'put', fresh: true, record }, json: `${FRESH_PUT_PREFIX}${json}}` };
   }
   const check = JSON.stringify(input);
   if (tooBig(check)) return { issues: sizeIssue(check) };
-  if (input.id === undefined) input.id = randomUUID();
+  if (input.id === undefined) input.id = mintId();
   return { item: { op: 'put', record: input as ValidAnalogyInput & { id: string } } };
 }
 

@@ -1,5 +1,6 @@
 import { SoftlogicError } from '../../core/errors.js';
 import { assertContextName } from '../../core/names.js';
+import { qualityBucket } from '../../store/embedded/sqlite-schema.js';
 import { analogyFilter, fieldIssues, type AnalogyFilter } from '../../core/schemas.js';
 
 /**
@@ -7,10 +8,16 @@ import { analogyFilter, fieldIssues, type AnalogyFilter } from '../../core/schem
  * query, stream and delete-by-criteria so "matches" means the same thing everywhere.
  */
 export interface FilterSql {
+  /** every criterion, the domain as (source OR target) */
   where: string;
   params: Array<string | number>;
+  /** every criterion but the domain, for queries that search source and target separately */
+  baseWhere: string;
+  baseParams: Array<string | number>;
   parsed: ReturnType<typeof analogyFilter.parse>;
 }
+
+const DOMAIN_KEY = '(SELECT dom FROM domains WHERE name = ?)';
 
 export function parseFilter(filter: AnalogyFilter): ReturnType<typeof analogyFilter.parse> {
   const result = analogyFilter.safeParse(filter);
@@ -27,17 +34,14 @@ export function filterSql(ctx: number, filter: AnalogyFilter): FilterSql {
   const clauses = ['a.ctx = ?'];
   const params: Array<string | number> = [ctx];
   if (!f.include_deleted) clauses.push('a.deleted_at IS NULL');
-  if (f.domain !== undefined) {
-    clauses.push('(a.src = (SELECT dom FROM domains WHERE name = ?) OR a.tgt = (SELECT dom FROM domains WHERE name = ?))');
-    params.push(f.domain, f.domain);
-  }
+  // The bucket bounds let SQLite range-scan the (qb) indexes; the exact bounds then decide.
   if (f.min_quality !== undefined) {
-    clauses.push('a.quality >= ?');
-    params.push(f.min_quality);
+    clauses.push('a.qb >= ? AND a.quality >= ?');
+    params.push(qualityBucket(f.min_quality), f.min_quality);
   }
   if (f.max_quality !== undefined) {
-    clauses.push('a.quality <= ?');
-    params.push(f.max_quality);
+    clauses.push('a.qb <= ? AND a.quality <= ?');
+    params.push(qualityBucket(f.max_quality), f.max_quality);
   }
   if (f.tag !== undefined) {
     clauses.push('a.tags IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(a.tags) WHERE value = ?)');
@@ -55,5 +59,13 @@ export function filterSql(ctx: number, filter: AnalogyFilter): FilterSql {
     clauses.push('a.created_at < ?');
     params.push(Date.parse(f.created_before));
   }
-  return { where: clauses.join(' AND '), params, parsed: f };
+  const baseWhere = clauses.join(' AND ');
+  if (f.domain === undefined) return { where: baseWhere, params, baseWhere, baseParams: params, parsed: f };
+  return {
+    where: `${baseWhere} AND (a.src = ${DOMAIN_KEY} OR a.tgt = ${DOMAIN_KEY})`,
+    params: [...params, f.domain, f.domain],
+    baseWhere,
+    baseParams: params,
+    parsed: f,
+  };
 }

@@ -1,5 +1,5 @@
 import { SoftlogicError } from '../../core/errors.js';
-import type { Analogy } from '../../core/records.js';
+import type { Analogy, AnalogyTombstone } from '../../core/records.js';
 import type { ValidAnalogyInput } from '../../core/schemas.js';
 import type { EmbeddedStore, WriteBatch } from '../../store/embedded/embedded-store.js';
 import { buildAnalogy } from './analogy-record.js';
@@ -18,15 +18,14 @@ export function putAnalogy(store: EmbeddedStore, batch: WriteBatch, input: Valid
   return record;
 }
 
-export function softDeleteAnalogy(store: EmbeddedStore, batch: WriteBatch, id: string, now: string): Analogy {
+export function softDeleteAnalogy(store: EmbeddedStore, batch: WriteBatch, id: string, now: string): AnalogyTombstone {
   const ctx = batch.context;
   const row = store.analogies.get(ctx.ctx, id);
   if (!row) throw new SoftlogicError('NOT_FOUND', `analogy ${id} not found in context '${ctx.name}'`, { id, context: ctx.name });
   if (row.deleted_at !== null) throw new SoftlogicError('ALREADY_DELETED', `analogy ${id} is already deleted`, { id });
-  const current = readAnalogy(store, ctx.name, row);
-  const record: Analogy = { ...current, version: current.version + 1, updated_at: now, deleted_at: now };
-  batch.append('analogy', 'delete', record, row.off);
-  return record;
+  const tombstone: AnalogyTombstone = { id, context: ctx.name, version: row.version + 1, updated_at: now, deleted_at: now };
+  batch.append('analogy', 'delete', tombstone, row.off);
+  return tombstone;
 }
 
 export function restoreAnalogy(store: EmbeddedStore, batch: WriteBatch, id: string, now: string): Analogy {

@@ -7,17 +7,27 @@ import { readAnalogy, type LocatedRow } from './read.js';
 
 export const DEFAULT_QUERY_LIMIT = 100;
 
+const ORDER = 'ORDER BY qb DESC, quality DESC, key';
+const COLUMNS = 'a.key AS key, a.off AS off, a.len AS len, a.qb AS qb, a.quality AS quality';
+
 /**
- * Matching active analogies, best quality first, served from the (ctx, quality) and
- * (ctx, domain, quality) indexes; with a domain the two domain indexes are unioned.
+ * Matching active analogies, best quality first, served from the (ctx, qb) and
+ * (ctx, domain, qb) indexes. With a domain, the source-side and target-side searches each take
+ * their own index and the best of both are merged, rather than one OR that no index can order.
  */
 export function queryAnalogies(store: EmbeddedStore, filter: AnalogyFilter = {}): Analogy[] {
   const context = filter.context ?? DEFAULT_CONTEXT;
   const ctx = store.context(context);
-  const { where, params, parsed } = filterSql(ctx?.ctx ?? -1, filter);
+  const { where, params, baseWhere, baseParams, parsed } = filterSql(ctx?.ctx ?? -1, filter);
   if (!ctx) return [];
   const limit = parsed.limit ?? DEFAULT_QUERY_LIMIT;
-  const rows = store.db.prepare(`SELECT a.key, a.off, a.len FROM analogies a WHERE ${where} ORDER BY a.quality DESC, a.key LIMIT ?`).all(...params, limit) as LocatedRow[];
+  const side = (column: string) =>
+    `SELECT * FROM (SELECT ${COLUMNS} FROM analogies a WHERE ${baseWhere} AND a.${column} = (SELECT dom FROM domains WHERE name = ?) ${ORDER} LIMIT ?)`;
+  const rows = (
+    parsed.domain === undefined
+      ? store.db.prepare(`SELECT ${COLUMNS} FROM analogies a WHERE ${where} ${ORDER} LIMIT ?`).all(...params, limit)
+      : store.db.prepare(`${side('src')} UNION ${side('tgt')} ${ORDER} LIMIT ?`).all(...baseParams, parsed.domain, limit, ...baseParams, parsed.domain, limit, limit)
+  ) as LocatedRow[];
   return rows.map((row) => readAnalogy(store, context, row));
 }
 

@@ -1,5 +1,5 @@
-import type { Analogy } from '../../core/records.js';
-import { recordJsonOf } from '../../store/embedded/log-format.js';
+import type { Analogy, AnalogyTombstone } from '../../core/records.js';
+import { decodeLine } from '../../store/embedded/log-format.js';
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
 import { seqOfKey } from '../../store/embedded/sqlite-schema.js';
 
@@ -9,11 +9,33 @@ export interface LocatedRow {
   len: number;
 }
 
-/** The record a row points at, read from its context's log. */
-export function readRecordJson(store: EmbeddedStore, context: string, row: LocatedRow): string {
-  return recordJsonOf(store.readLogLine(context, row.off, row.len, seqOfKey(row.key)));
+/**
+ * A tombstone line holds only what a delete changes (version, updated_at, deleted_at); the
+ * rest of the record is the version its `prev` points at. Merging the two gives the full
+ * deleted record, so a delete costs one short line instead of a copy of the record.
+ */
+export function isTombstone(record: Analogy | AnalogyTombstone): record is AnalogyTombstone {
+  return !('source_domain' in record);
+}
+
+function mergeTombstone(store: EmbeddedStore, context: string, tombstone: AnalogyTombstone, prev: number | null): Analogy {
+  if (prev === null) throw new Error(`tombstone of ${tombstone.id} has no previous version`);
+  const line = decodeLine(store.readLogLineAt(context, prev));
+  if (!line || line.type !== 'record') throw new Error(`previous version of ${tombstone.id} is unreadable`);
+  const previous = JSON.parse(line.recordJson) as Analogy | AnalogyTombstone;
+  const full = isTombstone(previous) ? mergeTombstone(store, context, previous, line.prev) : previous;
+  return { ...full, ...tombstone };
+}
+
+/** The full record of a log line (tombstones merged with the version they delete). */
+export function analogyOfLine(store: EmbeddedStore, context: string, lineText: string): { record: Analogy; op: string; prev: number | null } {
+  const line = decodeLine(lineText);
+  if (!line || line.type !== 'record') throw new Error('not a record line');
+  const parsed = JSON.parse(line.recordJson) as Analogy | AnalogyTombstone;
+  const record = isTombstone(parsed) ? mergeTombstone(store, context, parsed, line.prev) : parsed;
+  return { record, op: line.op, prev: line.prev };
 }
 
 export function readAnalogy(store: EmbeddedStore, context: string, row: LocatedRow): Analogy {
-  return JSON.parse(readRecordJson(store, context, row)) as Analogy;
+  return analogyOfLine(store, context, store.readLogLine(context, row.off, row.len, seqOfKey(row.key))).record;
 }

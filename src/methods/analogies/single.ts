@@ -4,6 +4,7 @@ import { SoftlogicError } from '../../core/errors.js';
 
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
 import { stageAnalogyValue } from './analogy-record.js';
+import { getAnalogy } from './get.js';
 import { putAnalogy, restoreAnalogy, softDeleteAnalogy } from './mutations.js';
 
 /** Create or update one analogy (a batch of one). */
@@ -22,9 +23,9 @@ export function saveAnalogy(store: EmbeddedStore, input: unknown, context?: stri
 export function deleteAnalogy(store: EmbeddedStore, id: string, context = DEFAULT_CONTEXT): Analogy {
   assertId(id);
   store.requireContext(context);
-  const record = store.write(context, (batch) => softDeleteAnalogy(store, batch, id, new Date().toISOString()));
-  store.audit.record({ event: 'analogy_deleted', context, id, version: record.version });
-  return record;
+  const tombstone = store.write(context, (batch) => softDeleteAnalogy(store, batch, id, new Date().toISOString()));
+  store.audit.record({ event: 'analogy_deleted', context, id, version: tombstone.version });
+  return getAnalogy(store, id, context);
 }
 
 export function restoreDeletedAnalogy(store: EmbeddedStore, id: string, context = DEFAULT_CONTEXT): Analogy {

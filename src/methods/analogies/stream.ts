@@ -6,11 +6,14 @@ import { DEFAULT_CONTEXT } from '../../core/names.js';
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
 import { SEQ_SPAN } from '../../store/embedded/sqlite-schema.js';
 import { filterSql } from './filter-sql.js';
+import { analogyOfLine } from './read.js';
 
 const WINDOW = 4 * 1024 * 1024;
 const RECORD_KEY = Buffer.from(',"record":');
 const CRC_SUFFIX_LENGTH = ',"crc":"xxxxxxxx"}'.length;
 const SEQ_PREFIX_LENGTH = '{"seq":'.length;
+const OP_KEY = Buffer.from(',"op":"');
+const DELETE_OP = Buffer.from(',"op":"delete"');
 
 /** The seq a line starts with, read from its bytes (no string is made). */
 function seqAt(buf: Buffer, start: number): number {
@@ -59,6 +62,11 @@ export function* streamAnalogyJson(store: EmbeddedStore, filter: AnalogyFilter =
         throw new SoftlogicError('CONFLICT', `the log of '${context}' was compacted during this stream; run it again`, { context });
       }
       const recordAt = buf.indexOf(RECORD_KEY, start);
+      if (parsed.include_deleted && buf.indexOf(DELETE_OP, start) === buf.indexOf(OP_KEY, start)) {
+        // Only with include_deleted: a tombstone is merged with the version it deletes.
+        yield JSON.stringify(analogyOfLine(store, context, buf.toString('utf8', start, end)).record);
+        continue;
+      }
       yield buf.toString('utf8', recordAt + RECORD_KEY.length, end - CRC_SUFFIX_LENGTH);
     }
   } finally {

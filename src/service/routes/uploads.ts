@@ -4,8 +4,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Ajv } from 'ajv';
 import { SoftlogicError } from '../../index.js';
 import type { Workflow } from '../../index.js';
-import { stageAnalogyFile } from '../../methods/analogies/import.js';
-import { engineOf, importKnowledge } from '../../methods/knowledge/import.js';
 import type { MergeStrategy } from '../../methods/knowledge/import-applier.js';
 import { logStopped, runInBackground, trackWork, type ServiceContext } from '../context.js';
 import { analogyInputSchema, errorResponses, nameString, workflowSchema } from '../schemas.js';
@@ -58,7 +56,6 @@ export async function uploadRoutes(app: FastifyInstance, ctx: ServiceContext): P
 
 function register(app: FastifyInstance, ctx: ServiceContext): void {
   const { store } = ctx;
-  const engine = engineOf(store);
 
   const refuseWhenClosing = () => {
     if (ctx.closing) throw new SoftlogicError('STORE_CLOSED', 'the server is shutting down', {});
@@ -70,7 +67,7 @@ function register(app: FastifyInstance, ctx: ServiceContext): void {
     const path = await receiveUpload(ctx, request, reply);
     try {
       const q = request.query;
-      return await trackWork(ctx, `upload:${randomUUID()}`, scrubPath(stageAnalogyFile(engine, path, { context: q.context, lenient: q.lenient === true, workflowId: q.workflow_id, autoProcess }), path));
+      return await trackWork(ctx, `upload:${randomUUID()}`, scrubPath(ctx.processor.stage(path, { context: q.context, lenient: q.lenient === true, workflowId: q.workflow_id, autoProcess }), path));
     } finally {
       rmSync(path, { force: true });
     }
@@ -112,7 +109,7 @@ function register(app: FastifyInstance, ctx: ServiceContext): void {
       const staged = await stage(request, reply, true);
       const id = staged.workflow.workflow_id;
       const extra = { rejected: staged.rejected, rejects_file: staged.rejectsFile };
-      const processIt = () => store.workflows.process(id, { batchSize: request.query.batch_size ?? ctx.batchSize });
+      const processIt = () => ctx.processor.process(id, request.query.batch_size ?? ctx.batchSize);
       if (request.query.async === true) {
         // Staged with auto_process: if the server stops before processing it, the next start resumes it.
         if (!ctx.closing) runInBackground(ctx, id, processIt(), (err) => logStopped(ctx, request.log, id, err));
@@ -184,7 +181,7 @@ function register(app: FastifyInstance, ctx: ServiceContext): void {
       const path = await receiveUpload(ctx, request, reply);
       try {
         const q = request.query;
-        const result = await trackWork(ctx, `import:${randomUUID()}`, scrubPath(importKnowledge(store, path, { context: q.context, merge: q.merge, batchSize: q.batch_size ?? ctx.batchSize }), path));
+        const result = await trackWork(ctx, `import:${randomUUID()}`, scrubPath(ctx.processor.importKnowledge(path, { context: q.context, merge: q.merge, batchSize: q.batch_size ?? ctx.batchSize }), path));
         return reply.code(201).send(result);
       } finally {
         rmSync(path, { force: true });

@@ -52,7 +52,7 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServiceContext): void 
       if (busy.length > 0) {
         throw new SoftlogicError('CONFLICT', 'this server is still processing work in the background: resume once it is done', { busy: busy.slice(0, 20) });
       }
-      const resumed = await trackWork(ctx, 'resume', store.workflows.resume({ batchSize: request.query.batch_size ?? ctx.batchSize }));
+      const resumed = await trackWork(ctx, 'resume', ctx.processor.resume(request.query.batch_size ?? ctx.batchSize));
       return { resumed };
     },
   );
@@ -78,7 +78,7 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServiceContext): void 
         throw new SoftlogicError('CONFLICT', `workflow ${id} is already being processed by this server`, { workflow_id: id });
       }
       if (ctx.closing) throw new SoftlogicError('STORE_CLOSED', 'the server is shutting down', {});
-      runInBackground(ctx, id, store.workflows.process(id, { batchSize: request.query.batch_size ?? ctx.batchSize }), (err) =>
+      runInBackground(ctx, id, ctx.processor.process(id, request.query.batch_size ?? ctx.batchSize), (err) =>
         logStopped(ctx, request.log, id, err),
       );
       return reply.code(202).send(store.workflows.get(id));

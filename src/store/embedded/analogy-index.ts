@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
-import type { Analogy, LogOp } from '../../core/records.js';
+import type { Analogy, AnalogyTombstone, LogOp } from '../../core/records.js';
 import { idHash } from '../../core/id-hash.js';
+import { qualityBucket } from './sqlite-schema.js';
 
 /**
  * The analogies table: maps an analogy record (at a log position) onto its index row. Used by
@@ -19,6 +20,7 @@ export interface AnalogyRow {
 export class AnalogyIndex {
   private readonly upsertStmt: Database.Statement;
   private readonly deleteByIdStmt: Database.Statement;
+  private readonly tombstoneStmt: Database.Statement;
   private readonly byIdStmt: Database.Statement;
   private readonly wfKeyStmt: Database.Statement;
   private readonly wfInsertStmt: Database.Statement;
@@ -29,10 +31,11 @@ export class AnalogyIndex {
 
   constructor(db: Database.Database) {
     this.upsertStmt = db.prepare(
-      `INSERT INTO analogies(key, ctx, idh, id, off, len, version, src, tgt, quality, created_at, deleted_at, wf, tags, frames)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO analogies(key, ctx, idh, id, off, len, version, src, tgt, quality, qb, created_at, deleted_at, wf, tags, frames)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.deleteByIdStmt = db.prepare('DELETE FROM analogies WHERE ctx = ? AND idh = ? AND id = ?');
+    this.tombstoneStmt = db.prepare('UPDATE analogies SET key = ?, off = ?, len = ?, version = ?, deleted_at = ? WHERE ctx = ? AND idh = ? AND id = ?');
     this.byIdStmt = db.prepare('SELECT key, ctx, id, off, len, version, deleted_at FROM analogies WHERE ctx = ? AND idh = ? AND id = ?');
     this.wfKeyStmt = db.prepare('SELECT wf FROM workflow_keys WHERE workflow_id = ?').pluck();
     this.wfInsertStmt = db.prepare('INSERT INTO workflow_keys(workflow_id) VALUES (?)');
@@ -72,8 +75,14 @@ export class AnalogyIndex {
    * The row for the record's new line. `replaces` says the id may already have a row (any
    * version after the first, or a first version whose id the caller did not mint itself).
    */
-  apply(ctx: number, key: number, off: number, len: number, _op: LogOp, record: Analogy, replaces = true): void {
+  apply(ctx: number, key: number, off: number, len: number, op: LogOp, record: Analogy | AnalogyTombstone, replaces = true): void {
     const h = idHash(record.id);
+    if (!('source_domain' in record)) {
+      // A tombstone: the row keeps its columns and moves to the tombstone's line.
+      const changed = this.tombstoneStmt.run(key, off, len, record.version, Date.parse(record.deleted_at ?? record.updated_at), ctx, h, record.id).changes;
+      if (changed !== 1) throw new Error(`${op} of analogy ${record.id}, which has no row`);
+      return;
+    }
     if (replaces) this.deleteByIdStmt.run(ctx, h, record.id);
     const frames = Object.keys(record.frame_mappings);
     this.upsertStmt.run(
@@ -87,6 +96,7 @@ export class AnalogyIndex {
       this.domainKey(record.source_domain),
       this.domainKey(record.target_domain),
       record.quality_score,
+      qualityBucket(record.quality_score),
       Date.parse(record.created_at),
       record.deleted_at === null ? null : Date.parse(record.deleted_at),
       record.workflow_id ? this.workflowKey(record.workflow_id) : null,

@@ -2,14 +2,15 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { SoftlogicError, toSoftlogicError } from '../../core/errors.js';
 import { assertContextName } from '../../core/names.js';
-import type { Analogy, LogOp, RecordKind } from '../../core/records.js';
+import type { Analogy, AnalogyTombstone, LogOp, RecordKind } from '../../core/records.js';
 import { AuditLog } from '../audit.js';
 import { AnalogyIndex } from './analogy-index.js';
 import { ContextLog } from './context-log.js';
 import { EntityIndex, type EntityRecord } from './entity-index.js';
 import { fsyncDir, writeFileAtomic } from './fs-durable.js';
 import { storeLayout, STORE_FORMAT_VERSION, type StoreLayout } from './layout.js';
-import { encodeCommitLine, encodeRecordLine } from './log-format.js';
+import { checksumOk, encodeCommitLine, encodeRecordLine } from './log-format.js';
+import { LIMITS } from '../../core/schemas.js';
 import { replayContext } from './replay.js';
 import { configureConnection, createSchema, rowKey } from './sqlite-schema.js';
 import { finishInterruptedCompaction } from './compact.js';
@@ -41,7 +42,7 @@ export interface BatchProgress {
 export interface WriteBatch {
   readonly context: ContextRow;
   /** `fresh`: the caller minted this id in this batch, so no earlier row can exist. */
-  append(kind: RecordKind, op: LogOp, record: Analogy | EntityRecord, prev: number | null, fresh?: boolean, json?: string): number;
+  append(kind: RecordKind, op: LogOp, record: Analogy | AnalogyTombstone | EntityRecord, prev: number | null, fresh?: boolean, json?: string): number;
   setProgress(progress: BatchProgress): void;
   readonly size: number;
 }
@@ -166,6 +167,18 @@ export class EmbeddedStore {
     return this.log(context).readLine(off, len, seq);
   }
 
+  /** Reads the line starting at `off` when its length is not known (a `prev` pointer). */
+  readLogLineAt(context: string, off: number): string {
+    const pending = this.pendingLines?.context === context ? this.pendingLines.lines.get(off) : undefined;
+    if (pending !== undefined) return pending.slice(0, -1);
+    // A line is at most a record (LIMITS.recordBytes) plus its wrapper.
+    const text = this.log(context).readAt(off, LIMITS.recordBytes + 4096);
+    const nl = text.indexOf('\n');
+    const line = nl >= 0 ? text.slice(0, nl) : text;
+    if (!checksumOk(line)) throw new SoftlogicError('CORRUPT_LOG', `no valid log line at byte ${off} of context '${context}'`, { context, offset: off });
+    return line;
+  }
+
   listContexts(): ContextRow[] {
     return this.db.prepare('SELECT * FROM contexts ORDER BY name').all() as ContextRow[];
   }
@@ -266,8 +279,8 @@ export class EmbeddedStore {
     return { ...row, applied_seq: result.appliedSeq, applied_off: result.appliedOff };
   }
 
-  applyRow(ctx: number, kind: RecordKind, op: LogOp, record: Analogy | EntityRecord, key: number, off: number, len: number, fresh = false): void {
-    if (kind === 'analogy') this.analogies.apply(ctx, key, off, len, op, record as Analogy, !fresh);
+  applyRow(ctx: number, kind: RecordKind, op: LogOp, record: Analogy | AnalogyTombstone | EntityRecord, key: number, off: number, len: number, fresh = false): void {
+    if (kind === 'analogy') this.analogies.apply(ctx, key, off, len, op, record as Analogy | AnalogyTombstone, !fresh);
     else this.entities.apply(ctx, key, off, len, kind, op, record as EntityRecord);
   }
 

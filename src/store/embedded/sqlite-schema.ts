@@ -6,10 +6,19 @@ import type Database from 'better-sqlite3';
  * live only in the log, which keeps the store small (DESIGN: the log is the truth).
  * Row keys are `ctx << 36 | seq`, so a context's rows in key order are its log in order: a
  * stream is a sequential read of the log, and a range scan finds one context's rows.
- * Index keys are kept small because every index costs on every insert: ids are indexed by a
- * 53-bit hash (the id text is compared on lookup, so collisions are harmless) and domains are
- * interned integers.
+ * Every index costs on every insert, and a random-key insert into a large B-tree costs most
+ * (a cold page, dirtied and written to the WAL per batch). So index keys are small and mostly
+ * ordered: ids by a 53-bit key that is time-ordered for the UUIDv7 ids the store mints (see
+ * core/id-hash.ts), domains as interned integers, and quality as a bucket `qb` =
+ * floor(quality * 1000): within a bucket new rows append at its end, so an import touches ~1000
+ * hot pages per index instead of random ones. Queries order by (qb, quality): SQLite walks the
+ * buckets in index order and sorts only inside the buckets it needs.
  */
+export const QUALITY_BUCKETS = 1000;
+
+export function qualityBucket(quality: number): number {
+  return Math.floor(quality * QUALITY_BUCKETS);
+}
 export const SCHEMA_VERSION = 1;
 export const SEQ_BITS = 36;
 export const SEQ_SPAN = 2 ** SEQ_BITS;
@@ -46,6 +55,7 @@ CREATE TABLE IF NOT EXISTS analogies(
   src INTEGER NOT NULL,
   tgt INTEGER NOT NULL,
   quality REAL NOT NULL,
+  qb INTEGER NOT NULL,
   created_at INTEGER NOT NULL,
   deleted_at INTEGER,
   wf INTEGER,
@@ -53,9 +63,9 @@ CREATE TABLE IF NOT EXISTS analogies(
   frames TEXT
 );
 CREATE INDEX IF NOT EXISTS analogies_id ON analogies(ctx, idh);
-CREATE INDEX IF NOT EXISTS analogies_quality ON analogies(ctx, quality) WHERE deleted_at IS NULL;
-CREATE INDEX IF NOT EXISTS analogies_source ON analogies(ctx, src, quality) WHERE deleted_at IS NULL;
-CREATE INDEX IF NOT EXISTS analogies_target ON analogies(ctx, tgt, quality) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS analogies_quality ON analogies(ctx, qb) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS analogies_source ON analogies(ctx, src, qb) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS analogies_target ON analogies(ctx, tgt, qb) WHERE deleted_at IS NULL;
 CREATE TABLE IF NOT EXISTS entities(
   key INTEGER PRIMARY KEY,
   ctx INTEGER NOT NULL,

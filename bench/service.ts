@@ -1,0 +1,171 @@
+/**
+ * npm run bench -- service [--n 1000000] [--seconds 30] [--connections 50] [--chunk 50000]
+ *
+ * The HTTP service under load, on loopback only. The server runs as a child process (`serve` on
+ * a fresh store, rate limit off). One client imports N analogies through POST
+ * /api/analogies/batch (NDJSON chunks of --chunk lines, one after the other, each answered when
+ * committed) while autocannon keeps --connections connections querying
+ * GET /api/analogies?domain=<one of the generator's domains>&limit=20 for --seconds (starting
+ * once the first chunk is in, so that queries find data). Reports requests/s, latency
+ * percentiles, errors and non-2xx answers, and whether the import completed with the exact
+ * count. The target: p99 < 50 ms and zero errors.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { startService } from '../src/service/start.js';
+import { generateAnalogy, prng, writeAnalogyFile } from './data.js';
+import { argValue, cleanup, report, scratchDir } from './util.js';
+
+const HOST = '127.0.0.1';
+
+/** Child mode: `service --serve DIR` serves DIR and prints its URL as one JSON line. */
+async function serveChild(dir: string): Promise<void> {
+  const service = await startService({ storeDir: dir, host: HOST, port: 0, rateLimit: false });
+  process.stdout.write(JSON.stringify({ url: service.url }) + '\n');
+  await new Promise<never>(() => {});
+}
+
+function startServer(dir: string): Promise<{ url: string; stop: () => Promise<number | null> }> {
+  const runner = fileURLToPath(new URL('./run.js', import.meta.url));
+  const child = spawn(process.execPath, [runner, 'service', '--serve', dir], { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        const { url } = JSON.parse(out.slice(0, nl)) as { url: string };
+        resolve({
+          url,
+          stop: async () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening`)));
+  });
+}
+
+/** The generator's domains (the values `domain=` can match). */
+function generatorDomains(): string[] {
+  const rand = prng(7);
+  const seen = new Set<string>();
+  for (let i = 0; i < 2000; i++) {
+    const a = generateAnalogy(rand, i);
+    seen.add(a.source_domain as string);
+    seen.add(a.target_domain as string);
+  }
+  return [...seen].sort();
+}
+
+async function uploadChunk(url: string, file: string, expected: number): Promise<void> {
+  const res = await fetch(`${url}/api/analogies/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson', 'content-length': String(statSync(file).size) },
+    body: Readable.toWeb(createReadStream(file, { highWaterMark: 1 << 20 })) as ReadableStream,
+    duplex: 'half',
+  } as RequestInit);
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`batch upload answered ${res.status}: ${text.slice(0, 500)}`);
+  const body = JSON.parse(text) as { imported: number; workflow: { status: string } };
+  if (body.imported !== expected || body.workflow.status !== 'completed') throw new Error(`batch imported ${body.imported} of ${expected} (${body.workflow.status})`);
+}
+
+export default async function service(args: string[]): Promise<void> {
+  const serveAt = args.indexOf('--serve');
+  if (serveAt >= 0) return serveChild(args[serveAt + 1]);
+
+  const n = argValue(args, 'n', 1_000_000);
+  const seconds = argValue(args, 'seconds', 30);
+  const connections = argValue(args, 'connections', 50);
+  const chunk = argValue(args, 'chunk', 50_000);
+  const dir = scratchDir('service');
+  try {
+    // The import's data, written before the load starts so that generating it does not compete
+    // with the query client for this process's event loop.
+    const chunks: Array<{ file: string; count: number }> = [];
+    for (let i = 0, c = 0; i < n; i += chunk, c++) {
+      const count = Math.min(chunk, n - i);
+      const file = join(dir, `chunk-${c}.jsonl`);
+      await writeAnalogyFile(file, count, 42 + c);
+      chunks.push({ file, count });
+    }
+    const server = await startServer(join(dir, 'store'));
+    const domains = generatorDomains();
+    try {
+      const t0 = performance.now();
+      await uploadChunk(server.url, chunks[0].file, chunks[0].count);
+      let imported = chunks[0].count;
+      let importedDuringQueries = 0;
+      let querying = true;
+      const importing = (async () => {
+        for (const c of chunks.slice(1)) {
+          await uploadChunk(server.url, c.file, c.count);
+          imported += c.count;
+          if (querying) importedDuringQueries += c.count;
+        }
+        return (performance.now() - t0) / 1000;
+      })();
+      importing.catch(() => {});
+
+      const load = await autocannon({
+        url: server.url,
+        connections,
+        duration: seconds,
+        // Bounded in count too: at most 100k requests per second over the duration.
+        amount: undefined,
+        maxOverallRequests: seconds * 100_000,
+        timeout: 10,
+        requests: domains.map((d) => ({ method: 'GET' as const, path: `/api/analogies?domain=${encodeURIComponent(d)}&limit=20` })),
+      } as autocannon.Options);
+      querying = false;
+      const analogiesWhenQueriesEnded = imported;
+      const importSeconds = await importing;
+
+      const status = (await (await fetch(`${server.url}/status`)).json()) as { counts: { analogies_active: number } };
+      const verify = (await (await fetch(`${server.url}/api/verify`)).json()) as { valid: boolean };
+      const exitCode = await server.stop();
+      const count = status.counts.analogies_active;
+      const errors = load.errors + load.timeouts + load.non2xx;
+      report('service', {
+        n,
+        cpus: (await import('node:os')).availableParallelism(),
+        queries: {
+          connections,
+          seconds: load.duration,
+          requests: load.requests.total,
+          requests_per_second: Math.round(load.requests.average),
+          latency_ms: { p50: load.latency.p50, p90: load.latency.p90, p99: load.latency.p99, max: load.latency.max, mean: load.latency.mean },
+          errors: load.errors,
+          timeouts: load.timeouts,
+          non_2xx: load.non2xx,
+          query: `/api/analogies?domain=<${domains.length} domains in turn>&limit=20`,
+        },
+        import: {
+          chunk,
+          seconds: +importSeconds.toFixed(2),
+          per_second: Math.round(n / importSeconds),
+          imported_while_querying: importedDuringQueries,
+          in_store_when_queries_ended: analogiesWhenQueriesEnded,
+          store_count: count,
+          exact: count === n,
+          verify_valid: verify.valid,
+        },
+        server_exit_code: exitCode,
+        target: { p99_under_50ms: load.latency.p99 < 50, zero_errors: errors === 0, met: load.latency.p99 < 50 && errors === 0 && count === n },
+      });
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+  } finally {
+    cleanup(dir);
+  }
+}

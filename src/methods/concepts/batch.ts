@@ -1,0 +1,176 @@
+import { SoftlogicError, isSoftlogicError } from '../../core/errors.js';
+import { assertContextName, DEFAULT_CONTEXT } from '../../core/names.js';
+import { readInputRecords } from '../../core/input-files.js';
+import type { JsonObject, Workflow } from '../../core/records.js';
+import type { FieldIssue } from '../../core/schemas.js';
+import type { EmbeddingProvider } from '../../embeddings/index.js';
+import type { EmbeddedStore, WriteBatch } from '../../store/embedded/embedded-store.js';
+import type { Engine } from '../../workflows/engine.js';
+import { createWorkflow } from '../../workflows/create.js';
+import { processWorkflow } from '../../workflows/process.js';
+import { putEntity } from '../entities/mutations.js';
+import { readEntity } from '../entities/read.js';
+import { encodeVector, type StoredEmbedding } from '../embeddings/codec.js';
+import { effectiveSettings, parseProviderName, providerFor, settingsForWrite, type EmbeddingSettings } from '../embeddings/settings.js';
+import { conceptId, MAX_DESCRIPTION, normalizeConceptName, resolveSynset, type ConceptFields, type ConceptRecord } from './concept-record.js';
+
+/**
+ * The concept_batch workflow: concepts validated and WordNet-resolved while staging, embedded and
+ * written when processed (one store batch per chunk, vectors included).
+ *
+ * Staged items:
+ *   {"op":"put","name":...,"synset_id":...,"disambiguation":...,"description":...,"metadata":{...}}
+ *   {"op":"vector","name":...,"id":...,"embedding":{provider,dimension,fallback,b64}}  (NPZ import:
+ *     the vector of an existing concept is replaced; a missing concept is created with it)
+ */
+export type ConceptItem =
+  | { op: 'put'; name: string; synset_id: string | null; disambiguation: string | null; description: string | null; metadata?: JsonObject }
+  | { op: 'vector'; name: string; id: string; embedding: StoredEmbedding };
+
+const KNOWN_FIELDS = new Set(['name', 'synset', 'synset_id', 'description', 'metadata']);
+
+/** Validates one input line into a staged item (WordNet senses resolved), or its issues. */
+export function stageConceptValue(value: unknown, line: number): { item: ConceptItem } | { issues: FieldIssue[] } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { issues: [{ line, field: '(record)', reason: 'expected an object {name, synset?, description?}' }] };
+  const v = value as Record<string, unknown>;
+  const unknown = Object.keys(v).filter((k) => !KNOWN_FIELDS.has(k));
+  if (unknown.length > 0) return { issues: unknown.map((k) => ({ line, field: k, reason: 'unknown field' })) };
+  try {
+    const name = normalizeConceptName(v.name);
+    const synsetArg = v.synset ?? v.synset_id;
+    if (synsetArg !== undefined && synsetArg !== null && typeof synsetArg !== 'string') return { issues: [{ line, field: 'synset', reason: 'must be a string' }] };
+    if (v.description !== undefined && v.description !== null && (typeof v.description !== 'string' || v.description.length > MAX_DESCRIPTION)) {
+      return { issues: [{ line, field: 'description', reason: `must be a string of at most ${MAX_DESCRIPTION} characters` }] };
+    }
+    if (v.metadata !== undefined && (typeof v.metadata !== 'object' || v.metadata === null || Array.isArray(v.metadata))) {
+      return { issues: [{ line, field: 'metadata', reason: 'must be an object' }] };
+    }
+    const synset = resolveSynset(name, synsetArg as string | null | undefined);
+    const item: ConceptItem = {
+      op: 'put',
+      name,
+      synset_id: synset?.id ?? null,
+      disambiguation: synset?.gloss ?? null,
+      description: (v.description as string | null | undefined) ?? null,
+    };
+    if (v.metadata !== undefined) item.metadata = v.metadata as JsonObject;
+    return { item };
+  } catch (err) {
+    if (!isSoftlogicError(err)) throw err;
+    return { issues: [{ line, field: typeof err.details.field === 'string' ? err.details.field : '(record)', reason: err.message }] };
+  }
+}
+
+const providers = new Map<string, { settings: EmbeddingSettings; provider: EmbeddingProvider | null }>();
+
+/** Settings never change once recorded, so a process keeps them per (store, context). */
+function contextProvider(store: EmbeddedStore, context: string): { settings: EmbeddingSettings; provider: EmbeddingProvider | null } {
+  const key = `${store.layout.root}\0${context}`;
+  let p = providers.get(key);
+  if (!p) {
+    const settings = effectiveSettings(store, context);
+    if (!settings) throw new SoftlogicError('INVALID_INPUT', `context '${context}' has no embedding provider recorded`, { context });
+    p = { settings, provider: settings.provider === 'imported' ? null : providerFor(settings) };
+    providers.set(key, p);
+  }
+  return p;
+}
+
+export function applyConceptItem(store: EmbeddedStore, batch: WriteBatch, raw: unknown, now: string): ConceptRecord {
+  const item = raw as ConceptItem;
+  const context = batch.context.name;
+  const { settings, provider } = contextProvider(store, context);
+  if (item.op === 'vector') {
+    if (item.embedding.dimension !== settings.dimension) {
+      throw new SoftlogicError('DIMENSION_MISMATCH', `vector of ${item.id} has ${item.embedding.dimension} dimensions, context '${context}' holds ${settings.dimension}-d vectors`);
+    }
+    const row = store.entities.get(batch.context.ctx, 'concept', item.id);
+    const base: ConceptFields = row
+      ? (() => {
+          const { version: _v, deleted_at: _d, updated_at: _u, ...rest } = readEntity<ConceptRecord>(store, context, row);
+          return rest as ConceptFields;
+        })()
+      : {
+          id: item.id,
+          name: item.name,
+          context,
+          synset_id: null,
+          disambiguation: null,
+          description: null,
+          frame_roles: [],
+          cluster_memberships: {},
+          metadata: {},
+          embedding: null,
+        };
+    return putEntity<ConceptRecord>(store, batch, 'concept', { ...base, embedding: item.embedding }, now);
+  }
+  if (!provider) providerFor(settings);
+  const p = provider as EmbeddingProvider;
+  const embedded = p.embed(item.name);
+  const fields: ConceptFields = {
+    id: conceptId(context, item.name, item.synset_id),
+    name: item.name,
+    context,
+    synset_id: item.synset_id,
+    disambiguation: item.disambiguation,
+    description: item.description,
+    frame_roles: [],
+    cluster_memberships: {},
+    metadata: item.metadata ?? {},
+    embedding: { provider: p.name, dimension: p.dimension, fallback: embedded.fallback, b64: encodeVector(embedded.vector) },
+  };
+  return putEntity<ConceptRecord>(store, batch, 'concept', fields, now);
+}
+
+export interface ConceptImportOptions {
+  context?: string;
+  provider?: string;
+  batchSize?: number;
+  workflowId?: string;
+}
+
+export interface ConceptImportResult {
+  workflow: Workflow;
+  imported: number;
+}
+
+const LISTED_ISSUES = 1000;
+
+/** Stages a JSON-lines (or JSON array) file of concepts as a concept_batch workflow; strict. */
+export async function stageConceptFile(engine: Engine, file: string, options: ConceptImportOptions = {}): Promise<Workflow> {
+  const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
+  settingsForWrite(engine.store, context, { provider: options.provider === undefined ? undefined : parseProviderName(options.provider) });
+  return createWorkflow(engine, { workflowType: 'concept_batch', context, workflowId: options.workflowId, metadata: { source: file }, autoProcess: true }, async (writer) => {
+    const issues: FieldIssue[] = [];
+    let rejected = 0;
+    for await (const input of readInputRecords(file)) {
+      const staged = 'error' in input ? { issues: [{ line: input.line, field: '(line)', reason: input.error }] } : stageConceptValue(input.value, input.line);
+      if ('item' in staged) {
+        if (rejected === 0) writer.add(staged.item);
+        continue;
+      }
+      rejected += 1;
+      if (issues.length < LISTED_ISSUES) issues.push(...staged.issues.slice(0, LISTED_ISSUES - issues.length));
+    }
+    if (rejected > 0) {
+      throw new SoftlogicError('IMPORT_REJECTED', `${file}: ${rejected} invalid line(s); nothing was imported`, { file, rejected, issues });
+    }
+    if (writer.count === 0) throw new SoftlogicError('EMPTY_INPUT', `${file} holds no concepts`, { file });
+  });
+}
+
+export async function importConcepts(engine: Engine, file: string, options: ConceptImportOptions = {}): Promise<ConceptImportResult> {
+  const staged = await stageConceptFile(engine, file, options);
+  const workflow = await processWorkflow(engine, staged.workflow_id, { batchSize: options.batchSize });
+  // The vector cache and index catch up with a batch lazily, on the next search (or rebuild).
+  return { workflow, imported: workflow.items_processed - workflow.error_count };
+}
+
+/** Stages already-built items (NPZ import) as a concept_batch workflow and processes it. */
+export async function runConceptItems(engine: Engine, context: string, items: Iterable<ConceptItem>, metadata: JsonObject, batchSize?: number): Promise<Workflow> {
+  const wf = await createWorkflow(engine, { workflowType: 'concept_batch', context, metadata, autoProcess: true }, (writer) => {
+    for (const item of items) writer.add(item);
+    if (writer.count === 0) throw new SoftlogicError('EMPTY_INPUT', 'no vectors to import');
+  });
+  return processWorkflow(engine, wf.workflow_id, { batchSize });
+}

@@ -1,0 +1,115 @@
+import { Worker } from 'node:worker_threads';
+import { SoftlogicError, type Store, type Workflow, type ImportOptions, type ProgressEvent } from '../index.js';
+import { stageAnalogyFile } from '../methods/analogies/import.js';
+import { engineOf, importKnowledge, type KnowledgeImportOptions, type KnowledgeImportResult } from '../methods/knowledge/import.js';
+
+export interface Staged {
+  workflow: Workflow;
+  rejected: number;
+  rejectsFile: string | null;
+}
+
+/**
+ * Where the service's heavy work runs: staging uploads, processing workflows, resuming, knowledge
+ * imports. Each is a call to the core; only the thread differs.
+ */
+export interface Processor {
+  stage(file: string, options: ImportOptions): Promise<Staged>;
+  process(workflowId: string, batchSize: number): Promise<Workflow>;
+  resume(batchSize: number): Promise<Workflow[]>;
+  importKnowledge(file: string, options: KnowledgeImportOptions): Promise<KnowledgeImportResult>;
+  /** Shutdown past its grace period: stop the work at its next commit boundary (it stays resumable). */
+  stop(): void;
+  /** Releases the thread (after the work has settled). */
+  close(): Promise<void>;
+}
+
+/**
+ * In the server's own thread, on the server's Store. Simple, but every commit (a synchronous
+ * SQLite transaction and fsync'd log append) and every staging stretch blocks the event loop,
+ * and the core's processing loop does not yield between chunks: queries wait up to hundreds of
+ * milliseconds while a large batch is processed.
+ */
+export function inProcessProcessor(store: Store): Processor {
+  return {
+    stage: (file, options) => stageAnalogyFile(engineOf(store), file, options),
+    process: (id, batchSize) => store.workflows.process(id, { batchSize }),
+    resume: (batchSize) => store.workflows.resume({ batchSize }),
+    importKnowledge: (file, options) => importKnowledge(store, file, options),
+    stop: () => store.close(),
+    close: async () => {},
+  };
+}
+
+type Op = 'stage' | 'process' | 'resume' | 'importKnowledge';
+
+export interface WorkerRequest {
+  id: number;
+  op: Op | 'stop';
+  args: unknown[];
+}
+
+export type WorkerReply =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { code: string; message: string; details: Record<string, unknown> } }
+  | { progress: ProgressEvent };
+
+/**
+ * In a worker thread with its own connection to the same store (the embedded store takes
+ * several writers, as it does several processes). The server's event loop only parses requests
+ * and answers queries; the worker's progress events are re-emitted on the server's Store, so
+ * /ws/workflows/:id sees them as they happen. Started on first use.
+ */
+export function workerProcessor(store: Store): Processor {
+  let worker: Worker | null = null;
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+
+  const failAll = (err: SoftlogicError) => {
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+
+  const start = (): Worker => {
+    if (worker) return worker;
+    const w = new Worker(new URL('./processor-worker.js', import.meta.url), { workerData: { storeDir: store.root } });
+    w.on('message', (msg: WorkerReply) => {
+      if ('progress' in msg) {
+        store.events.emit('progress', msg.progress);
+        return;
+      }
+      const p = pending.get(msg.id);
+      if (!p) return;
+      pending.delete(msg.id);
+      if (msg.ok) p.resolve(msg.result);
+      else p.reject(new SoftlogicError(msg.error.code as SoftlogicError['code'], msg.error.message, msg.error.details));
+    });
+    w.on('error', (err) => failAll(new SoftlogicError('INTERNAL', `processing thread failed: ${err.message}`)));
+    w.on('exit', () => {
+      if (worker === w) worker = null;
+      failAll(new SoftlogicError('STORE_CLOSED', 'the processing thread stopped'));
+    });
+    worker = w;
+    return w;
+  };
+
+  const call = <T>(op: Op, ...args: unknown[]): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      start().postMessage({ id, op, args } satisfies WorkerRequest);
+    });
+
+  return {
+    stage: (file, options) => call<Staged>('stage', file, options),
+    process: (id, batchSize) => call<Workflow>('process', id, batchSize),
+    resume: (batchSize) => call<Workflow[]>('resume', batchSize),
+    importKnowledge: (file, options) => call<KnowledgeImportResult>('importKnowledge', file, options),
+    stop: () => worker?.postMessage({ id: 0, op: 'stop', args: [] } satisfies WorkerRequest),
+    close: async () => {
+      const w = worker;
+      worker = null;
+      if (w) await w.terminate();
+    },
+  };
+}
