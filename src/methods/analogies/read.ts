@@ -1,4 +1,5 @@
 import type { Analogy, AnalogyTombstone } from '../../core/records.js';
+import { SoftlogicError } from '../../core/errors.js';
 import { decodeLine } from '../../store/embedded/log-format.js';
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
 import { seqOfKey } from '../../store/embedded/sqlite-schema.js';
@@ -36,6 +37,10 @@ export function analogyOfLine(store: EmbeddedStore, context: string, lineText: s
   return { record, op: line.op, prev: line.prev };
 }
 
-export function readAnalogy(store: EmbeddedStore, context: string, row: LocatedRow): Analogy {
-  return analogyOfLine(store, context, store.readLogLine(context, row.off, row.len, seqOfKey(row.key))).record;
+export function readAnalogy(store: EmbeddedStore, context: string, row: LocatedRow & { id?: string }): Analogy {
+  const record = analogyOfLine(store, context, store.readLogLine(context, row.off, row.len, seqOfKey(row.key))).record;
+  if (row.id !== undefined && record.id !== row.id) {
+    throw new SoftlogicError('CONFLICT', `the log of '${context}' changed under this read (compaction); retry`, { context, id: row.id });
+  }
+  return record;
 }

@@ -58,7 +58,9 @@ export function* streamAnalogyJson(store: EmbeddedStore, filter: AnalogyFilter =
       }
       const start = off - winStart;
       const end = start + len - 1; // without the newline
-      if (seqAt(buf, start) !== key % SEQ_SPAN) {
+      // Active rows point at the line of their own seq; a tombstone (include_deleted) at a later one.
+      const seq = seqAt(buf, start);
+      if (seq !== key % SEQ_SPAN && !(parsed.include_deleted && seq > key % SEQ_SPAN)) {
         throw new SoftlogicError('CONFLICT', `the log of '${context}' was compacted during this stream; run it again`, { context });
       }
       const recordAt = buf.indexOf(RECORD_KEY, start);

@@ -16,6 +16,8 @@ import { blobToVector } from './codec.js';
  * never interleave; `softlogic rebuild` rebuilds it from scratch.
  */
 export interface IndexState {
+  /** the context's number in the index database: keys are only comparable within it */
+  ctx: number;
   last_key: number;
   kind: 'exact' | 'hnsw';
   dimension: number;
@@ -73,7 +75,9 @@ export function syncIndex(store: EmbeddedStore, context: string): VectorIndex | 
   const newest = syncVectorCache(store, context);
   const cacheKey = `${store.layout.root}\0${context}`;
   const memo = loaded.get(cacheKey);
-  const onDisk = readState(store, context);
+  const saved = readState(store, context);
+  // A state from another numbering (a restored or rebuilt index) or ahead of the log is not trusted.
+  const onDisk = saved && saved.ctx === ctx.ctx && saved.last_key <= newest ? saved : undefined;
   if (memo && onDisk && memo.state.last_key === onDisk.last_key && onDisk.last_key === newest) return memo.index;
   let index: VectorIndex | undefined;
   if (onDisk && onDisk.dimension === settings.dimension) {
@@ -101,10 +105,10 @@ export function syncIndex(store: EmbeddedStore, context: string): VectorIndex | 
     return index;
   }
   const built = index;
-  const state: IndexState = { last_key: newest, kind: built.kind, dimension: settings.dimension, size: built.size };
+  const state: IndexState = { ctx: ctx.ctx, last_key: newest, kind: built.kind, dimension: settings.dimension, size: built.size };
   store.transaction(() => {
     const current = readState(store, context);
-    if (current && current.last_key >= newest && current.kind === built.kind && current.dimension === settings.dimension) return;
+    if (current && current.ctx === ctx.ctx && current.last_key >= newest && current.kind === built.kind && current.dimension === settings.dimension) return;
     if (!current || current.kind !== built.kind) removeIndexFiles(store, context);
     built.save(indexPath(store, context));
     writeFileAtomic(statePath(store, context), JSON.stringify(state) + '\n');

@@ -35,7 +35,9 @@ export class AnalogyIndex {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.deleteByIdStmt = db.prepare('DELETE FROM analogies WHERE ctx = ? AND idh = ? AND id = ?');
-    this.tombstoneStmt = db.prepare('UPDATE analogies SET key = ?, off = ?, len = ?, version = ?, deleted_at = ? WHERE ctx = ? AND idh = ? AND id = ?');
+    // The row keeps its key (moving a row costs a delete and an insert in every index); only
+    // active rows need key == the seq of their line, for streams in log order.
+    this.tombstoneStmt = db.prepare('UPDATE analogies SET off = ?, len = ?, version = ?, deleted_at = ? WHERE ctx = ? AND idh = ? AND id = ?');
     this.byIdStmt = db.prepare('SELECT key, ctx, id, off, len, version, deleted_at FROM analogies WHERE ctx = ? AND idh = ? AND id = ?');
     this.wfKeyStmt = db.prepare('SELECT wf FROM workflow_keys WHERE workflow_id = ?').pluck();
     this.wfInsertStmt = db.prepare('INSERT INTO workflow_keys(workflow_id) VALUES (?)');
@@ -79,7 +81,7 @@ export class AnalogyIndex {
     const h = idHash(record.id);
     if (!('source_domain' in record)) {
       // A tombstone: the row keeps its columns and moves to the tombstone's line.
-      const changed = this.tombstoneStmt.run(key, off, len, record.version, Date.parse(record.deleted_at ?? record.updated_at), ctx, h, record.id).changes;
+      const changed = this.tombstoneStmt.run(off, len, record.version, Date.parse(record.deleted_at ?? record.updated_at), ctx, h, record.id).changes;
       if (changed !== 1) throw new Error(`${op} of analogy ${record.id}, which has no row`);
       return;
     }

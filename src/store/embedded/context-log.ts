@@ -1,6 +1,6 @@
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { SoftlogicError } from '../../core/errors.js';
-import { seqOf } from './log-format.js';
+import { checksumOk, seqOf } from './log-format.js';
 
 /**
  * File handles onto one context's log. Appends go to an explicit position (the watermark the
@@ -67,13 +67,18 @@ export class ContextLog {
     return buf.toString('utf8', 0, n - (buf[n - 1] === 10 ? 1 : 0));
   }
 
-  /** Reads the line at (off, len) and checks it is the line with `seq`. */
+  /**
+   * Reads the line at (off, len) and checks it is an intact line of this row: its checksum
+   * holds and its seq is the row's (or later: a tombstone moves a row to a later line but keeps
+   * its key). A stale offset after a compaction fails this check.
+   */
   readLine(off: number, len: number, seq: number): string {
+    const fits = (text: string) => seqOf(text) >= seq && checksumOk(text);
     let line = this.readAt(off, len);
-    if (seqOf(line) !== seq) {
+    if (!fits(line)) {
       this.close();
       line = this.readAt(off, len);
-      if (seqOf(line) !== seq) {
+      if (!fits(line)) {
         throw new SoftlogicError('CONFLICT', 'the log changed under this read (compaction); retry', { path: this.path, off, seq });
       }
     }
