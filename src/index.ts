@@ -14,6 +14,15 @@ export type { StoreStats } from './store/embedded/stats.js';
 export type { RebuildReport } from './store/embedded/rebuild.js';
 export type { ProgressEvent } from './workflows/progress.js';
 export type { ImportOptions, ImportResult } from './methods/analogies/import.js';
+export type { DeleteMatchingOptions, DeleteMatchingResult } from './methods/analogies/delete-matching.js';
+export type { ConceptInput, ConceptRecord } from './methods/concepts/concept-record.js';
+export type { ConceptImportOptions, ConceptImportResult } from './methods/concepts/batch.js';
+export type { Scope, SimilarityMethod } from './methods/embeddings/reasoning.js';
+export type { FrameRecord, FrameRelationRecord, FrameInstanceRecord } from './methods/frames/frames.js';
+export type { StoredCluster, StoredField, DiscoverOptions, CrossDomainCommandOptions } from './methods/fields/fields.js';
+export type { ProcessOptions } from './workflows/process.js';
+export { buildServer } from './service/server.js';
+export { startService } from './service/start.js';
 
 export function openStore(dir: string, options?: OpenOptions): Promise<Store> {
   return Store.open(dir, options);

@@ -135,3 +135,50 @@ export const filterQuery = {
 } as const;
 
 export const FINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled', 'rolled_back']);
+
+/**
+ * A term of the reasoning routes: a concept id or name, or a word (spaces allowed, as in "ice
+ * cream"); no control characters, slashes or quotes.
+ */
+export const TERM_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_ .:'-]{0,255}$";
+
+export const termString = { type: 'string', pattern: TERM_PATTERN } as const;
+
+/** k of the nearest-neighbour routes (the core's MAX_K). */
+export const kProperty = { type: 'integer', minimum: 1, maximum: 10_000 } as const;
+
+export const looseObject = { type: 'object', additionalProperties: true } as const;
+
+export const versionProperties = {
+  created_at: { type: 'string' },
+  updated_at: { type: 'string' },
+  version: { type: 'integer' },
+  deleted_at: nullableString,
+} as const;
+
+export const conceptSchema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    context: { type: 'string' },
+    synset_id: nullableString,
+    disambiguation: nullableString,
+    description: nullableString,
+    frame_roles: { type: 'array', items: { type: 'string' } },
+    cluster_memberships: { type: 'object', additionalProperties: { type: 'number' } },
+    metadata: looseObject,
+    embedding: {
+      type: ['object', 'null'],
+      additionalProperties: true,
+      properties: { provider: { type: 'string' }, dimension: { type: 'integer' }, fallback: { type: 'boolean' }, b64: { type: 'string' } },
+    },
+    ...versionProperties,
+  },
+} as const;
+
+export const conceptList = {
+  type: 'object',
+  properties: { count: { type: 'integer' }, concepts: { type: 'array', items: conceptSchema } },
+} as const;

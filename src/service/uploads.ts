@@ -3,7 +3,8 @@ import { createWriteStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Ajv } from 'ajv';
 import { SoftlogicError, type Store } from '../index.js';
 import type { ServiceContext } from './context.js';
 
@@ -49,11 +50,18 @@ function tooLarge(limit: number): SoftlogicError {
   return new SoftlogicError('PAYLOAD_TOO_LARGE', `Request body too large: at most ${limit} bytes`, { limit });
 }
 
+export interface UploadOptions {
+  /** extension of the temporary file (the core reads some formats off it); default jsonl */
+  ext?: string;
+  /** what the body should hold, for the message of an absent body */
+  expected?: string;
+}
+
 /**
  * Streams the request body to a temporary file and returns its path (the caller removes it).
  * An absent or empty body is a 400 EMPTY_INPUT; a body over the limit a 413.
  */
-export async function receiveUpload(ctx: ServiceContext, request: FastifyRequest, reply: FastifyReply): Promise<string> {
+export async function receiveUpload(ctx: ServiceContext, request: FastifyRequest, reply: FastifyReply, options: UploadOptions = {}): Promise<string> {
   const body = request.body as Readable | undefined;
   const limit = ctx.uploadLimit;
   const declared = Number(request.headers['content-length']);
@@ -62,9 +70,9 @@ export async function receiveUpload(ctx: ServiceContext, request: FastifyRequest
     throw tooLarge(limit);
   }
   if (!body || typeof (body as Partial<Readable>).pipe !== 'function') {
-    throw new SoftlogicError('EMPTY_INPUT', 'the request has no body: send analogies as JSON lines (application/x-ndjson) or a JSON array', { field: 'body' });
+    throw new SoftlogicError('EMPTY_INPUT', `the request has no body: send ${options.expected ?? 'analogies as JSON lines (application/x-ndjson) or a JSON array'}`, { field: 'body' });
   }
-  const path = tempPath(ctx.store, 'upload', 'jsonl');
+  const path = tempPath(ctx.store, 'upload', options.ext ?? 'jsonl');
   let bytes = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -105,4 +113,47 @@ export function scrubPath<T>(work: Promise<T>, path: string): Promise<T> {
     const details = JSON.parse(JSON.stringify(err.details).split(JSON.stringify(path).slice(1, -1)).join('request body')) as Record<string, unknown>;
     throw new SoftlogicError(err.code, err.message.split(path).join('request body'), details);
   });
+}
+
+/** Replaces a temporary path in a result (e.g. a workflow's metadata.source) with "request body". */
+export function scrubResult<T>(result: T, path: string): T {
+  const text = JSON.stringify(result);
+  if (!text.includes(path)) return result;
+  return JSON.parse(text.split(JSON.stringify(path).slice(1, -1)).join('request body')) as T;
+}
+
+/** The media type of a request, lower case, without parameters ('' when absent). */
+export function mediaType(request: FastifyRequest): string {
+  const header = request.headers['content-type'];
+  return (typeof header === 'string' ? header : '').split(';')[0].trim().toLowerCase();
+}
+
+/**
+ * Registers routes whose bodies are uploaded files in their own plugin scope: each of `types` is
+ * passed through as a stream (receiveUpload writes it to a temporary file) instead of being
+ * parsed, and body schemas only document the payload (the core validates the file).
+ */
+export async function withUploadScope(app: FastifyInstance, types: readonly string[], register: (scope: FastifyInstance) => void): Promise<void> {
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser([...types], (_request, payload, done) => done(null, payload));
+    // Same options as the server's validator for params and querystrings; bodies are streams.
+    const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+    scope.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? () => true : ajv.compile(schema)));
+    register(scope);
+  });
+}
+
+/** 415 unless the request's media type is one of `accepted`. */
+export function requireMediaType(request: FastifyRequest, accepted: readonly string[]): string {
+  const type = mediaType(request);
+  if (!accepted.includes(type)) {
+    throw new SoftlogicError('UNSUPPORTED_FORMAT', `content type ${JSON.stringify(type || '(none)')} is not accepted here: send ${accepted.join(', ')}`, { field: 'content-type', accepted });
+  }
+  return type;
+}
+
+/** Refuses new uploads and heavy work once the server is closing. */
+export function refuseWhenClosing(ctx: ServiceContext): void {
+  if (ctx.closing) throw new SoftlogicError('STORE_CLOSED', 'the server is shutting down', {});
 }

@@ -32,6 +32,11 @@ import { getAnalogy, analogyHistory } from '../methods/analogies/get.js';
 import { deleteAnalogy, restoreDeletedAnalogy, saveAnalogy } from '../methods/analogies/single.js';
 import { countAnalogies, queryAnalogies } from '../methods/analogies/query.js';
 import { streamAnalogies, streamAnalogyJson } from '../methods/analogies/stream.js';
+import { backupStore, type BackupOptions, type BackupResult } from './embedded/backup.js';
+import { restoreStore, type RestoreOptions, type RestoreResult } from './embedded/restore.js';
+import { exportKnowledge, type ExportOptions, type ExportResult } from '../methods/knowledge/export.js';
+import { importKnowledge, type KnowledgeImportOptions, type KnowledgeImportResult } from '../methods/knowledge/import.js';
+import { importLegacy, type LegacyOptions, type LegacyResult } from '../methods/knowledge/legacy.js';
 import { deleteMatchingAnalogies, type DeleteMatchingOptions, type DeleteMatchingResult } from '../methods/analogies/delete-matching.js';
 
 export interface OpenOptions {
@@ -114,6 +119,31 @@ export class Store {
     },
     list: (status?: WorkflowStatus): Workflow[] => this.engine.workflows.list(status),
   };
+
+  /** One file holding a consistent snapshot of the store (safe while writers run). */
+  backup(options?: BackupOptions): Promise<BackupResult> {
+    return backupStore(this.engine.store, options);
+  }
+
+  /** Restores a backup into `dir` (empty or absent, or replaced with `force`). */
+  static restore(file: string, dir: string, options?: RestoreOptions): RestoreResult {
+    return restoreStore(file, dir, options);
+  }
+
+  /** The knowledge base of a context (or all) as JSON lines or one JSON document, streamed. */
+  export(options: ExportOptions): Promise<ExportResult> {
+    return exportKnowledge(this, options);
+  }
+
+  /** Imports an export with a merge strategy, as a resumable workflow. */
+  import(file: string, options?: KnowledgeImportOptions): Promise<KnowledgeImportResult> {
+    return importKnowledge(this, file, options);
+  }
+
+  /** Migrates a storage directory of the original Python system. */
+  importLegacy(dir: string, options?: LegacyOptions): Promise<LegacyResult> {
+    return importLegacy(this, dir, options);
+  }
 
   compact(context?: string): CompactionReport[] {
     const names = context ? [assertContextName(context)] : this.engine.store.listContexts().map((c) => c.name);
