@@ -14,6 +14,10 @@ import { maintenanceRoutes } from './routes/maintenance.js';
 import { websocketRoutes } from './routes/websockets.js';
 import { knowledgeRoutes } from './routes/knowledge.js';
 import { uploadRoutes } from './routes/uploads.js';
+import { conceptRoutes } from './routes/concepts.js';
+import { embeddingRoutes } from './routes/embeddings.js';
+import { frameRoutes } from './routes/frames.js';
+import { fieldRoutes } from './routes/fields.js';
 import { DEFAULT_UPLOAD_LIMIT, removeStaleTemporaries } from './uploads.js';
 import { inProcessProcessor, workerProcessor } from './processor.js';
 
@@ -227,6 +231,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   websocketRoutes(app, ctx);
   knowledgeRoutes(app, ctx);
   await uploadRoutes(app, ctx);
+  await conceptRoutes(app, ctx);
+  await embeddingRoutes(app, ctx);
+  await frameRoutes(app, ctx);
+  fieldRoutes(app, ctx);
 
   /*
    * Graceful shutdown. preClose: refuse new uploads and background work, end the streams (they

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Scope } from '../../methods/embeddings/reasoning.js';
+import type { ConceptInput } from '../../methods/concepts/concept-record.js';
 import { trackWork, type ServiceContext } from '../context.js';
 import { conceptList, conceptSchema, contextQuery, errorResponses, idParams, kProperty, looseObject, nameString, termString, workflowSchema } from '../schemas.js';
 import { receiveUpload, refuseWhenClosing, scrubPath, scrubResult, UPLOAD_CONTENT_TYPES, withUploadScope } from '../uploads.js';
@@ -9,14 +10,7 @@ import { receiveUpload, refuseWhenClosing, scrubPath, scrubResult, UPLOAD_CONTEN
 const providerProperty = { type: 'string', enum: ['glove', 'hash'], description: "embedding provider of the context, recorded on first use (default glove)" } as const;
 const limitProperty = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const;
 
-interface ConceptBody {
-  name: string;
-  synset?: string | null;
-  description?: string | null;
-  metadata?: Record<string, unknown>;
-  provider?: string;
-  context?: string;
-}
+type ConceptBody = ConceptInput & { provider?: string; context?: string };
 
 type IdRoute = { Params: { id: string }; Querystring: { context?: string } };
 
@@ -115,13 +109,13 @@ export async function conceptRoutes(app: FastifyInstance, ctx: ServiceContext): 
     async (request) => store.concepts.restore(request.params.id, request.query.context),
   );
 
-  app.get<{ Params: { id: string }; Querystring: { context?: string; k?: number; scope?: Scope } }>(
-    '/api/concepts/:id/similar',
+  app.get<{ Params: { name: string }; Querystring: { context?: string; k?: number; scope?: Scope } }>(
+    '/api/concepts/:name/similar',
     {
       schema: {
         summary: 'Nearest concepts of the registry (or words of the GloVe vocabulary) to a concept name, id or word, by cosine',
         tags: ['concepts'],
-        params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { ...termString, description: 'concept name or id, or a word' } } },
+        params: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { ...termString, description: 'concept name or id, or a word' } } },
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -143,7 +137,7 @@ export async function conceptRoutes(app: FastifyInstance, ctx: ServiceContext): 
         },
       },
     },
-    async (request) => store.concepts.similar(request.params.id, { context: request.query.context ?? 'default', k: request.query.k, scope: request.query.scope }),
+    async (request) => store.concepts.similar(request.params.name, { context: request.query.context ?? 'default', k: request.query.k, scope: request.query.scope }),
   );
 
   await withUploadScope(app, UPLOAD_CONTENT_TYPES, (scope) => {
