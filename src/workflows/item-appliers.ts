@@ -22,10 +22,11 @@ export function itemApplier(type: WorkflowType): ItemApplier | undefined {
 registerItemApplier('analogy_creation', (store, batch, item, now, workflowId, json) => {
   const staged = item as StagedItem;
   if (staged.op === 'delete') softDeleteAnalogy(store, batch, staged.id, now);
-  else if ('fresh' in staged) batch.append('analogy', 'put', staged.record, null, true, freshRecordJson(json));
+  else if ('fresh' in staged) batch.append('analogy', 'put', staged.record, null, { fresh: true, json: freshRecordJson(json) });
   else putAnalogy(store, batch, staged.record, now, workflowId);
 });
 
 registerItemApplier('deletion_batch', (store, batch, item, now) => {
-  softDeleteAnalogy(store, batch, (item as { id: string }).id, now);
+  const { id, key } = item as { id: string; key?: number };
+  softDeleteAnalogy(store, batch, id, now, key);
 });

@@ -7,7 +7,7 @@ import { RateMeter } from './progress.js';
 import { hashFile, readStaged } from './staging.js';
 import { assertTransition, publicWorkflow, type StoredWorkflow } from './workflow-repo.js';
 
-export const DEFAULT_BATCH_SIZE = 10_000;
+export const DEFAULT_BATCH_SIZE = 50_000;
 
 export interface ProcessOptions {
   batchSize?: number;

@@ -7,6 +7,8 @@ import { createWorkflow } from '../../workflows/create.js';
 import { processWorkflow } from '../../workflows/process.js';
 import { filterSql } from './filter-sql.js';
 
+export const DELETE_BATCH_SIZE = 100_000;
+
 export interface DeleteMatchingOptions {
   dryRun?: boolean;
   batchSize?: number;
@@ -28,15 +30,18 @@ export async function deleteMatchingAnalogies(engine: Engine, filter: AnalogyFil
   const context = filter.context ?? DEFAULT_CONTEXT;
   const ctx = engine.store.context(context);
   const { where, params } = filterSql(ctx?.ctx ?? -1, { ...filter, include_deleted: false });
-  const select = engine.store.db.prepare(`SELECT a.id FROM analogies a WHERE ${where} ORDER BY a.key`).pluck();
+  // Key order: consecutive deletes then touch neighbouring table pages.
+  const select = engine.store.db.prepare(`SELECT a.id, a.key FROM analogies a WHERE ${where} ORDER BY a.key`).raw(true);
   if (options.dryRun || !ctx) {
     const matched = ctx ? (engine.store.db.prepare(`SELECT COUNT(*) FROM analogies a WHERE ${where}`).pluck().get(...params) as number) : 0;
     return { dry_run: true, matched };
   }
   const staged = await createWorkflow(engine, { workflowType: 'deletion_batch', context, workflowId: options.workflowId, metadata: { criteria } }, (writer) => {
-    for (const id of select.iterate(...params) as IterableIterator<string>) writer.add({ id });
+    // The key rides along so processing finds each row by rowid; the id guards against reuse.
+    for (const [id, key] of select.iterate(...params) as IterableIterator<[string, number]>) writer.addJson(`{"id":${JSON.stringify(id)},"key":${key}}`);
   });
-  const workflow = await processWorkflow(engine, staged.workflow_id, { batchSize: options.batchSize });
+  // Tombstones are small, so chunks can be large: fewer commits rewrite fewer table pages.
+  const workflow = await processWorkflow(engine, staged.workflow_id, { batchSize: options.batchSize ?? DELETE_BATCH_SIZE });
   engine.store.audit.record({ event: 'analogies_deleted', workflow_id: workflow.workflow_id, context, criteria, matched: staged.items_total });
   return { dry_run: false, matched: staged.items_total, workflow };
 }

@@ -18,13 +18,15 @@ export function putAnalogy(store: EmbeddedStore, batch: WriteBatch, input: Valid
   return record;
 }
 
-export function softDeleteAnalogy(store: EmbeddedStore, batch: WriteBatch, id: string, now: string): AnalogyTombstone {
+/** `key`: the row's key when the caller selected it (a deletion workflow), to skip the id search. */
+export function softDeleteAnalogy(store: EmbeddedStore, batch: WriteBatch, id: string, now: string, key?: number): AnalogyTombstone {
   const ctx = batch.context;
-  const row = store.analogies.get(ctx.ctx, id);
+  const byKey = key === undefined ? undefined : store.analogies.getByKey(key, id);
+  const row = byKey ?? store.analogies.get(ctx.ctx, id);
   if (!row) throw new SoftlogicError('NOT_FOUND', `analogy ${id} not found in context '${ctx.name}'`, { id, context: ctx.name });
   if (row.deleted_at !== null) throw new SoftlogicError('ALREADY_DELETED', `analogy ${id} is already deleted`, { id });
   const tombstone: AnalogyTombstone = { id, context: ctx.name, version: row.version + 1, updated_at: now, deleted_at: now };
-  batch.append('analogy', 'delete', tombstone, row.off);
+  batch.append('analogy', 'delete', tombstone, row.off, { rowKey: row.key });
   return tombstone;
 }
 

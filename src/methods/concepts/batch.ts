@@ -128,7 +128,7 @@ export function applyConceptItem(store: EmbeddedStore, batch: WriteBatch, raw: u
     version: row ? row.version + 1 : 1,
     deleted_at: null,
   };
-  batch.append('concept', 'put', record as unknown as EntityRecord, row ? row.off : null, row === undefined);
+  batch.append('concept', 'put', record as unknown as EntityRecord, row ? row.off : null, { fresh: row === undefined });
   return record;
 }
 

@@ -20,7 +20,7 @@ export function putEntity<T = EntityRecord>(store: EmbeddedStore, batch: WriteBa
   let created: string = typeof input.created_at === 'string' ? input.created_at : now;
   if (row && input.created_at === undefined) created = (readEntity<EntityRecord>(store, batch.context.name, row).created_at as string | undefined) ?? now;
   const record = { ...input, created_at: created, updated_at: now, version: row ? row.version + 1 : 1, deleted_at: null } as unknown as T;
-  batch.append(kind, 'put', record as unknown as EntityRecord, row ? row.off : null, row === undefined);
+  batch.append(kind, 'put', record as unknown as EntityRecord, row ? row.off : null, { fresh: row === undefined });
   return record;
 }
 

@@ -21,6 +21,8 @@ export class AnalogyIndex {
   private readonly upsertStmt: Database.Statement;
   private readonly deleteByIdStmt: Database.Statement;
   private readonly tombstoneStmt: Database.Statement;
+  private readonly tombstoneByKeyStmt: Database.Statement;
+  private readonly byKeyStmt: Database.Statement;
   private readonly byIdStmt: Database.Statement;
   private readonly wfKeyStmt: Database.Statement;
   private readonly wfInsertStmt: Database.Statement;
@@ -38,6 +40,8 @@ export class AnalogyIndex {
     // The row keeps its key (moving a row costs a delete and an insert in every index); only
     // active rows need key == the seq of their line, for streams in log order.
     this.tombstoneStmt = db.prepare('UPDATE analogies SET off = ?, len = ?, version = ?, deleted_at = ? WHERE ctx = ? AND idh = ? AND id = ?');
+    this.tombstoneByKeyStmt = db.prepare('UPDATE analogies SET off = ?, len = ?, version = ?, deleted_at = ? WHERE key = ? AND id = ?');
+    this.byKeyStmt = db.prepare('SELECT key, ctx, id, off, len, version, deleted_at FROM analogies WHERE key = ?');
     this.byIdStmt = db.prepare('SELECT key, ctx, id, off, len, version, deleted_at FROM analogies WHERE ctx = ? AND idh = ? AND id = ?');
     this.wfKeyStmt = db.prepare('SELECT wf FROM workflow_keys WHERE workflow_id = ?').pluck();
     this.wfInsertStmt = db.prepare('INSERT INTO workflow_keys(workflow_id) VALUES (?)');
@@ -47,6 +51,12 @@ export class AnalogyIndex {
 
   get(ctx: number, id: string): AnalogyRow | undefined {
     return this.byIdStmt.get(ctx, idHash(id), id) as AnalogyRow | undefined;
+  }
+
+  /** The row with this key, if it still holds `id` (a cheaper lookup than by id). */
+  getByKey(key: number, id: string): AnalogyRow | undefined {
+    const row = this.byKeyStmt.get(key) as AnalogyRow | undefined;
+    return row && row.id === id ? row : undefined;
   }
 
   workflowKey(workflowId: string): number {
@@ -77,11 +87,16 @@ export class AnalogyIndex {
    * The row for the record's new line. `replaces` says the id may already have a row (any
    * version after the first, or a first version whose id the caller did not mint itself).
    */
-  apply(ctx: number, key: number, off: number, len: number, op: LogOp, record: Analogy | AnalogyTombstone, replaces = true): void {
+  apply(ctx: number, key: number, off: number, len: number, op: LogOp, record: Analogy | AnalogyTombstone, options: { replaces?: boolean; rowKey?: number } = {}): void {
+    const replaces = options.replaces ?? true;
     const h = idHash(record.id);
     if (!('source_domain' in record)) {
-      // A tombstone: the row keeps its columns and moves to the tombstone's line.
-      const changed = this.tombstoneStmt.run(off, len, record.version, Date.parse(record.deleted_at ?? record.updated_at), ctx, h, record.id).changes;
+      // A tombstone: the row keeps its columns and points at the tombstone's line.
+      const deletedAt = Date.parse(record.deleted_at ?? record.updated_at);
+      const changed =
+        options.rowKey !== undefined
+          ? this.tombstoneByKeyStmt.run(off, len, record.version, deletedAt, options.rowKey, record.id).changes
+          : this.tombstoneStmt.run(off, len, record.version, deletedAt, ctx, h, record.id).changes;
       if (changed !== 1) throw new Error(`${op} of analogy ${record.id}, which has no row`);
       return;
     }

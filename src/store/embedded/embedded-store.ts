@@ -38,11 +38,19 @@ export interface BatchProgress {
   processedUpTo: number;
 }
 
+export interface AppendOptions {
+  /** the caller minted this id in this batch, so no earlier row can exist */
+  fresh?: boolean;
+  /** the record already serialised (written to the log byte for byte) */
+  json?: string;
+  /** the key of the row this line supersedes, when the caller has it (saves an index search) */
+  rowKey?: number;
+}
+
 /** What a write callback may do inside one batch: every call becomes one log line. */
 export interface WriteBatch {
   readonly context: ContextRow;
-  /** `fresh`: the caller minted this id in this batch, so no earlier row can exist. */
-  append(kind: RecordKind, op: LogOp, record: Analogy | AnalogyTombstone | EntityRecord, prev: number | null, fresh?: boolean, json?: string): number;
+  append(kind: RecordKind, op: LogOp, record: Analogy | AnalogyTombstone | EntityRecord, prev: number | null, options?: AppendOptions): number;
   setProgress(progress: BatchProgress): void;
   readonly size: number;
 }
@@ -279,8 +287,8 @@ export class EmbeddedStore {
     return { ...row, applied_seq: result.appliedSeq, applied_off: result.appliedOff };
   }
 
-  applyRow(ctx: number, kind: RecordKind, op: LogOp, record: Analogy | AnalogyTombstone | EntityRecord, key: number, off: number, len: number, fresh = false): void {
-    if (kind === 'analogy') this.analogies.apply(ctx, key, off, len, op, record as Analogy | AnalogyTombstone, !fresh);
+  applyRow(ctx: number, kind: RecordKind, op: LogOp, record: Analogy | AnalogyTombstone | EntityRecord, key: number, off: number, len: number, options: AppendOptions = {}): void {
+    if (kind === 'analogy') this.analogies.apply(ctx, key, off, len, op, record as Analogy | AnalogyTombstone, { replaces: !options.fresh, rowKey: options.rowKey });
     else this.entities.apply(ctx, key, off, len, kind, op, record as EntityRecord);
   }
 
@@ -302,11 +310,11 @@ export class EmbeddedStore {
       this.pendingLines = { context: row.name, lines: pendingLines };
       const batch: WriteBatch = {
         context: row,
-        append: (kind, op, record, prev, fresh = false, json) => {
+        append: (kind, op, record, prev, options = {}) => {
           seq += 1;
-          const line = encodeRecordLine(seq, op, kind, json ?? JSON.stringify(record), prev);
+          const line = encodeRecordLine(seq, op, kind, options.json ?? JSON.stringify(record), prev);
           const len = Buffer.byteLength(line);
-          this.applyRow(row.ctx, kind, op, record, rowKey(row.ctx, seq), off, len, fresh);
+          this.applyRow(row.ctx, kind, op, record, rowKey(row.ctx, seq), off, len, options);
           chunks.push(line);
           pendingLines.set(off, line);
           const at = off;
