@@ -13,7 +13,7 @@ export function baselineIngest(file: string, dir: string): number {
   db.exec(`CREATE TABLE analogies(key INTEGER PRIMARY KEY, ctx INTEGER, idh INTEGER, id TEXT, off INTEGER, len INTEGER, version INTEGER,
     src INTEGER, tgt INTEGER, quality REAL, qb INTEGER, created_at INTEGER, deleted_at INTEGER, wf INTEGER, tags TEXT, frames TEXT);
     CREATE INDEX a_id ON analogies(ctx, idh);
-    CREATE INDEX a_q ON analogies(ctx, qb) WHERE deleted_at IS NULL;
+    CREATE INDEX a_q ON analogies(ctx, qb, quality) WHERE deleted_at IS NULL;
     CREATE INDEX a_s ON analogies(ctx, src, qb) WHERE deleted_at IS NULL;
     CREATE INDEX a_t ON analogies(ctx, tgt, qb) WHERE deleted_at IS NULL;`);
   const insert = db.prepare('INSERT INTO analogies VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)');

@@ -92,6 +92,10 @@ test('library: context inheritance for lookups; a child inherits the provider', 
   assert.equal(store.concepts.get('base:money', 'finance').id, 'base:money');
   assert.equal(store.concepts.find('money', 'finance')?.id, 'base:money');
   assert.equal(store.concepts.find('bank', 'base'), undefined);
+  // get by bare name or by the child's own id form falls back to the parent's concept
+  assert.equal(store.concepts.get('money', 'finance').id, 'base:money');
+  assert.equal(store.concepts.get('finance:money', 'finance').id, 'base:money');
+  assert.equal(await code(() => store.concepts.get('money', 'base').id && store.concepts.get('bank', 'base')), 'NOT_FOUND');
   // the gloss of the finance sense mentions money too
   assert.deepEqual(store.concepts.search('money', { context: 'finance' }).map((c) => c.id).sort(), ['base:money', 'finance:bank:depository_financial_institution.n.01']);
   assert.deepEqual(store.concepts.search('money', { context: 'base' }).map((c) => c.id), ['base:money']);

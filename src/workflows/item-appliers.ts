@@ -1,4 +1,5 @@
 import type { WorkflowType } from '../core/records.js';
+import { SoftlogicError } from '../core/errors.js';
 import type { EmbeddedStore, WriteBatch } from '../store/embedded/embedded-store.js';
 import { freshRecordJson, type StagedItem } from '../methods/analogies/analogy-record.js';
 import { putAnalogy, softDeleteAnalogy } from '../methods/analogies/mutations.js';
@@ -27,6 +28,12 @@ registerItemApplier('analogy_creation', (store, batch, item, now, workflowId, js
 });
 
 registerItemApplier('deletion_batch', (store, batch, item, now) => {
-  const { id, key } = item as { id: string; key?: number };
-  softDeleteAnalogy(store, batch, id, now, key);
+  const { id, key } = item as { id?: string; key?: number };
+  if (id !== undefined) {
+    softDeleteAnalogy(store, batch, id, now);
+    return;
+  }
+  const row = key === undefined ? undefined : store.analogies.getRowByKey(key);
+  if (!row || row.ctx !== batch.context.ctx) throw new SoftlogicError('CONFLICT', `the analogy selected as row ${key} was changed or deleted after the selection; left as it is`, { key });
+  softDeleteAnalogy(store, batch, row.id, now, row);
 });

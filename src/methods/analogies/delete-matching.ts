@@ -30,15 +30,16 @@ export async function deleteMatchingAnalogies(engine: Engine, filter: AnalogyFil
   const context = filter.context ?? DEFAULT_CONTEXT;
   const ctx = engine.store.context(context);
   const { where, params } = filterSql(ctx?.ctx ?? -1, { ...filter, include_deleted: false });
-  // Key order: consecutive deletes then touch neighbouring table pages.
-  const select = engine.store.db.prepare(`SELECT a.id, a.key FROM analogies a WHERE ${where} ORDER BY a.key`).raw(true);
+  // Only keys are staged: a key names one version of one record (a later version gets a new
+  // key), and a quality-only selection is then answered from the (ctx, qb, quality) index
+  // alone. Key order makes consecutive deletes touch neighbouring table pages.
+  const select = engine.store.db.prepare(`SELECT a.key FROM analogies a WHERE ${where} ORDER BY a.key`).pluck();
   if (options.dryRun || !ctx) {
     const matched = ctx ? (engine.store.db.prepare(`SELECT COUNT(*) FROM analogies a WHERE ${where}`).pluck().get(...params) as number) : 0;
     return { dry_run: true, matched };
   }
   const staged = await createWorkflow(engine, { workflowType: 'deletion_batch', context, workflowId: options.workflowId, metadata: { criteria } }, (writer) => {
-    // The key rides along so processing finds each row by rowid; the id guards against reuse.
-    for (const [id, key] of select.iterate(...params) as IterableIterator<[string, number]>) writer.addJson(`{"id":${JSON.stringify(id)},"key":${key}}`);
+    for (const key of select.iterate(...params) as IterableIterator<number>) writer.addJson(`{"key":${key}}`);
   });
   // Tombstones are small, so chunks can be large: fewer commits rewrite fewer table pages.
   const workflow = await processWorkflow(engine, staged.workflow_id, { batchSize: options.batchSize ?? DELETE_BATCH_SIZE });

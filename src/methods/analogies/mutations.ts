@@ -2,6 +2,7 @@ import { SoftlogicError } from '../../core/errors.js';
 import type { Analogy, AnalogyTombstone } from '../../core/records.js';
 import type { ValidAnalogyInput } from '../../core/schemas.js';
 import type { EmbeddedStore, WriteBatch } from '../../store/embedded/embedded-store.js';
+import type { AnalogyRow } from '../../store/embedded/analogy-index.js';
 import { buildAnalogy } from './analogy-record.js';
 import { readAnalogy } from './read.js';
 
@@ -18,11 +19,10 @@ export function putAnalogy(store: EmbeddedStore, batch: WriteBatch, input: Valid
   return record;
 }
 
-/** `key`: the row's key when the caller selected it (a deletion workflow), to skip the id search. */
-export function softDeleteAnalogy(store: EmbeddedStore, batch: WriteBatch, id: string, now: string, key?: number): AnalogyTombstone {
+/** `known`: the row when the caller already looked it up (a deletion workflow, by key). */
+export function softDeleteAnalogy(store: EmbeddedStore, batch: WriteBatch, id: string, now: string, known?: AnalogyRow): AnalogyTombstone {
   const ctx = batch.context;
-  const byKey = key === undefined ? undefined : store.analogies.getByKey(key, id);
-  const row = byKey ?? store.analogies.get(ctx.ctx, id);
+  const row = known ?? store.analogies.get(ctx.ctx, id);
   if (!row) throw new SoftlogicError('NOT_FOUND', `analogy ${id} not found in context '${ctx.name}'`, { id, context: ctx.name });
   if (row.deleted_at !== null) throw new SoftlogicError('ALREADY_DELETED', `analogy ${id} is already deleted`, { id });
   const tombstone: AnalogyTombstone = { id, context: ctx.name, version: row.version + 1, updated_at: now, deleted_at: now };

@@ -33,9 +33,14 @@ function lookupContext(store: EmbeddedStore, id: string, context?: string): stri
 export function getConcept(store: EmbeddedStore, id: string, context?: string): ConceptRecord {
   assertId(id, 'concept id');
   const ctx = lookupContext(store, id, context);
-  const found = findEntity<ConceptRecord>(store, 'concept', id, ctx);
+  const found = findEntity<ConceptRecord>(store, 'concept', id, ctx) ?? wrapFound(findConcept(store, id, ctx));
   if (!found) throw new SoftlogicError('NOT_FOUND', `concept ${id} not found in context '${ctx}' or its parents`, { id, context: ctx });
   return found.record;
+}
+
+/** A bare name (or an id of another context) resolves by name along the context chain. */
+function wrapFound(record: ConceptRecord | undefined): { record: ConceptRecord } | undefined {
+  return record ? { record } : undefined;
 }
 
 /**
@@ -44,12 +49,16 @@ export function getConcept(store: EmbeddedStore, id: string, context?: string): 
  */
 export function findConcept(store: EmbeddedStore, nameOrId: string, context: string): ConceptRecord | undefined {
   if (nameOrId.includes(':')) {
+    // `c:name[:synset]` not in c falls back to `p:name[:synset]` for each parent p of c.
     const ctx = contextOfId(nameOrId);
+    const rest = nameOrId.slice(nameOrId.indexOf(':') + 1);
     const chain = store.contextChain(context).map((c) => c.name);
-    const where = ctx && store.context(ctx) ? [ctx, ...chain] : chain;
+    const where = ctx && store.context(ctx) ? [...store.contextChain(ctx).map((c) => c.name), ...chain] : chain;
     for (const c of where) {
-      const row = store.entities.get(store.requireContext(c).ctx, 'concept', nameOrId);
-      if (row && row.deleted_at === null) return readEntity<ConceptRecord>(store, c, row);
+      for (const id of [nameOrId, `${c}:${rest}`]) {
+        const row = store.entities.get(store.requireContext(c).ctx, 'concept', id);
+        if (row && row.deleted_at === null) return readEntity<ConceptRecord>(store, c, row);
+      }
     }
     return undefined;
   }

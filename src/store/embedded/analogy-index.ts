@@ -53,10 +53,9 @@ export class AnalogyIndex {
     return this.byIdStmt.get(ctx, idHash(id), id) as AnalogyRow | undefined;
   }
 
-  /** The row with this key, if it still holds `id` (a cheaper lookup than by id). */
-  getByKey(key: number, id: string): AnalogyRow | undefined {
-    const row = this.byKeyStmt.get(key) as AnalogyRow | undefined;
-    return row && row.id === id ? row : undefined;
+  /** The row with this key (a rowid lookup, cheaper than by id). */
+  getRowByKey(key: number): AnalogyRow | undefined {
+    return this.byKeyStmt.get(key) as AnalogyRow | undefined;
   }
 
   workflowKey(workflowId: string): number {
