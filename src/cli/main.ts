@@ -9,6 +9,7 @@ import { registerConceptCommands } from './commands/concept-commands.js';
 import { registerEmbeddingCommands } from './commands/embedding-commands.js';
 import { registerFrameCommands } from './commands/frame-commands.js';
 import { registerFieldCommands } from './commands/field-commands.js';
+import { registerStreamCommand } from './commands/stream-command.js';
 import { reportError } from './output.js';
 
 /** The `softlogic` command: parsing and printing only; every operation is a Store method. */
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerAnalogyCommands(program);
   registerWorkflowCommands(program);
   registerServeCommand(program);
+  registerStreamCommand(program);
   registerBackupCommands(program);
   registerConceptCommands(program);
   registerEmbeddingCommands(program);

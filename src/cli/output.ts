@@ -52,6 +52,22 @@ export function progressBar(cmd: Command): ((e: ProgressEvent) => void) | undefi
   };
 }
 
+/** Writes JSON lines to stdout in blocks, waiting for 'drain' so memory stays flat. */
+export async function writeJsonLines(lines: Iterable<string>): Promise<void> {
+  let buffer: string[] = [];
+  const flush = async () => {
+    if (buffer.length === 0) return;
+    const ok = process.stdout.write(buffer.join('\n') + '\n');
+    buffer = [];
+    if (!ok) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
+  };
+  for (const line of lines) {
+    buffer.push(line);
+    if (buffer.length >= 1000) await flush();
+  }
+  await flush();
+}
+
 export function reportError(err: unknown, json: boolean): number {
   const e = toSoftlogicError(err);
   if (json) process.stdout.write(JSON.stringify({ error: e.toJSON() }) + '\n');

@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { splitLines } from './line-splitter.js';
 import type { Readable } from 'node:stream';
@@ -13,13 +13,24 @@ import { LIMITS } from './schemas.js';
  */
 export type InputItem = { line: number; raw: string; value: unknown } | { line: number; raw: string; error: string };
 
-function isGzip(path: string): boolean {
+/** Whether the file starts with gzip's magic bytes (names can lie). */
+export function isGzip(path: string): boolean {
   const fd = openSync(path, 'r');
   try {
     const head = Buffer.alloc(2);
     return readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
   } finally {
     closeSync(fd);
+  }
+}
+
+/** A whole text file, or FILE_NOT_FOUND naming it. */
+export function readTextFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SoftlogicError('FILE_NOT_FOUND', `${path} does not exist`, { file: path });
+    throw err;
   }
 }
 

@@ -37,6 +37,7 @@ import { restoreStore, type RestoreOptions, type RestoreResult } from './embedde
 import { exportKnowledge, type ExportOptions, type ExportResult } from '../methods/knowledge/export.js';
 import { importKnowledge, type KnowledgeImportOptions, type KnowledgeImportResult } from '../methods/knowledge/import.js';
 import { importLegacy, type LegacyOptions, type LegacyResult } from '../methods/knowledge/legacy.js';
+import { streamEntityJson } from '../methods/entities/stream.js';
 import { deleteMatchingAnalogies, type DeleteMatchingOptions, type DeleteMatchingResult } from '../methods/analogies/delete-matching.js';
 
 export interface OpenOptions {
@@ -119,6 +120,18 @@ export class Store {
     },
     list: (status?: WorkflowStatus): Workflow[] => this.engine.workflows.list(status),
   };
+
+  /**
+   * Every active record of one kind (concept, frame, frame_instance, frame_relation, cluster,
+   * semantic_field) in a context, in log order and constant memory.
+   */
+  *stream<T = Record<string, unknown>>(kind: string, context = DEFAULT_CONTEXT): Generator<T> {
+    for (const json of streamEntityJson(this.engine.store, kind, context)) yield JSON.parse(json) as T;
+  }
+
+  streamJson(kind: string, context = DEFAULT_CONTEXT): Generator<string> {
+    return streamEntityJson(this.engine.store, kind, context);
+  }
 
   /** One file holding a consistent snapshot of the store (safe while writers run). */
   backup(options?: BackupOptions): Promise<BackupResult> {

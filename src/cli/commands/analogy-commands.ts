@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { AnalogyFilter } from '../../core/schemas.js';
-import { parseNumber, print, progressBar, withStore } from '../output.js';
+import { parseNumber, print, progressBar, withStore, writeJsonLines } from '../output.js';
 
 interface FilterFlags {
   context?: string;
@@ -71,20 +71,7 @@ export function registerAnalogyCommands(program: Command): void {
   );
 
   filterOptions(analogies.command('stream').description('every matching active analogy as JSON lines, in constant memory'), true).action((opts: FilterFlags, cmd: Command) =>
-    withStore(cmd, async (store) => {
-      let buffer: string[] = [];
-      const flush = async () => {
-        if (buffer.length === 0) return;
-        const ok = process.stdout.write(buffer.join('\n') + '\n');
-        buffer = [];
-        if (!ok) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
-      };
-      for (const json of store.analogies.streamJson(toFilter(opts))) {
-        buffer.push(json);
-        if (buffer.length >= 1000) await flush();
-      }
-      await flush();
-    }),
+    withStore(cmd, (store) => writeJsonLines(store.analogies.streamJson(toFilter(opts)))),
   );
 
   analogies

@@ -1,30 +1,17 @@
-import { closeSync, openSync, readSync } from 'node:fs';
 import { SoftlogicError } from '../../core/errors.js';
 import type { Analogy } from '../../core/records.js';
 import type { AnalogyFilter } from '../../core/schemas.js';
 import { DEFAULT_CONTEXT } from '../../core/names.js';
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
 import { SEQ_SPAN } from '../../store/embedded/sqlite-schema.js';
+import { LogWindow } from '../../store/embedded/log-window.js';
 import { filterSql } from './filter-sql.js';
 import { analogyOfLine } from './read.js';
 
-const WINDOW = 4 * 1024 * 1024;
 const RECORD_KEY = Buffer.from(',"record":');
 const CRC_SUFFIX_LENGTH = ',"crc":"xxxxxxxx"}'.length;
-const SEQ_PREFIX_LENGTH = '{"seq":'.length;
 const OP_KEY = Buffer.from(',"op":"');
 const DELETE_OP = Buffer.from(',"op":"delete"');
-
-/** The seq a line starts with, read from its bytes (no string is made). */
-function seqAt(buf: Buffer, start: number): number {
-  let seq = 0;
-  for (let i = start + SEQ_PREFIX_LENGTH; i < buf.length; i++) {
-    const c = buf[i];
-    if (c < 48 || c > 57) break;
-    seq = seq * 10 + (c - 48);
-  }
-  return seq;
-}
 
 /**
  * Every matching active analogy as JSON text, in log order, from one consistent snapshot: the
@@ -39,7 +26,7 @@ export function* streamAnalogyJson(store: EmbeddedStore, filter: AnalogyFilter =
   const { where, params, parsed } = filterSql(ctx?.ctx ?? -1, filter);
   if (!ctx) return;
   // Open the log first: a compaction after this point makes the seq check below fail loudly.
-  const fd = openSync(store.layout.log(context), 'r');
+  const log = new LogWindow(store.layout.log(context));
   const reader = store.openReader();
   try {
     const limit = parsed.limit ?? -1;
@@ -47,19 +34,12 @@ export function* streamAnalogyJson(store: EmbeddedStore, filter: AnalogyFilter =
       .prepare(`SELECT a.key, a.off, a.len FROM analogies a WHERE ${where} ORDER BY a.key LIMIT ?`)
       .raw(true)
       .iterate(...params, limit) as IterableIterator<[number, number, number]>;
-    let buf = Buffer.allocUnsafe(WINDOW);
-    let winStart = 0;
-    let winEnd = 0;
     for (const [key, off, len] of rows) {
-      if (off < winStart || off + len > winEnd) {
-        if (len > buf.length) buf = Buffer.allocUnsafe(len);
-        winStart = off;
-        winEnd = off + readSync(fd, buf, 0, buf.length, off);
-      }
-      const start = off - winStart;
+      const start = log.locate(off, len);
+      const buf = log.buf;
       const end = start + len - 1; // without the newline
       // Active rows point at the line of their own seq; a tombstone (include_deleted) at a later one.
-      const seq = seqAt(buf, start);
+      const seq = log.seqAt(start);
       if (seq !== key % SEQ_SPAN && !(parsed.include_deleted && seq > key % SEQ_SPAN)) {
         throw new SoftlogicError('CONFLICT', `the log of '${context}' was compacted during this stream; run it again`, { context });
       }
@@ -73,7 +53,7 @@ export function* streamAnalogyJson(store: EmbeddedStore, filter: AnalogyFilter =
     }
   } finally {
     reader.close();
-    closeSync(fd);
+    log.close();
   }
 }
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../../core/input-files.js';
 import { SoftlogicError } from '../../core/errors.js';
 import { assertContextName, DEFAULT_CONTEXT } from '../../core/names.js';
 import {
@@ -221,13 +221,7 @@ export function completeAnalogy(
 
 /** Questions-words accuracy over the GloVe vocabulary restricted to its `top` most frequent words. */
 export function evalAnalogies(file: string, options: { top?: number; method?: string } = {}): EvalResult {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SoftlogicError('FILE_NOT_FOUND', `${file} does not exist`, { file });
-    throw err;
-  }
+  const text = readTextFile(file);
   const sections = parseQuestions(text);
   const g = createProvider({ name: 'glove' }) as GloveProvider;
   return evaluateAnalogies(g.vocabularySpace, sections, { top: options.top ?? 30_000, method: parseMethod(options.method ?? 'cosadd') });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../../core/input-files.js';
 import { SoftlogicError } from '../../core/errors.js';
 import { assertContextName, DEFAULT_CONTEXT } from '../../core/names.js';
 import type { RecordKind, Workflow } from '../../core/records.js';
@@ -88,13 +88,7 @@ export interface AddFramesResult {
 /** Parses FILE (JSON or YAML), checks everything against the document and the store, stores it. */
 export async function addFrames(engine: Engine, file: string, options: { context?: string } = {}): Promise<AddFramesResult> {
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SoftlogicError('FILE_NOT_FOUND', `${file} does not exist`, { file });
-    throw err;
-  }
+  const text = readTextFile(file);
   const doc = parseFramesDocument(text, formatFromPath(file), file);
   const store = engine.store;
   store.ensureContext(context);

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { SoftlogicError, toSoftlogicError } from '../../core/errors.js';
-import { assertReadableFile } from '../../core/input-files.js';
+import { assertReadableFile, isGzip } from '../../core/input-files.js';
 import { assertContextName, DEFAULT_CONTEXT, isValidId } from '../../core/names.js';
 import type { JsonObject, RecordKind, Workflow } from '../../core/records.js';
 import { LIMITS, type FieldIssue } from '../../core/schemas.js';
@@ -44,16 +44,6 @@ export function engineOf(store: Store): Engine {
 export function assertMerge(value: unknown): MergeStrategy {
   if (typeof value === 'string' && (MERGE_STRATEGIES as readonly string[]).includes(value)) return value as MergeStrategy;
   throw new SoftlogicError('INVALID_INPUT', `--merge must be one of ${MERGE_STRATEGIES.join(', ')}, got '${String(value)}'`, { field: 'merge' });
-}
-
-function isGzip(path: string): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const head = Buffer.alloc(2);
-    return readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 type ExportLine =

@@ -1,0 +1,12 @@
+import type { Command } from 'commander';
+import { withStore, writeJsonLines } from '../output.js';
+import { ENTITY_KINDS } from '../../methods/entities/stream.js';
+
+/** `softlogic stream KIND`: every active record of one kind as JSON lines (analogies: `analogies stream`). */
+export function registerStreamCommand(program: Command): void {
+  program
+    .command('stream <kind>')
+    .description(`every active record of one kind as JSON lines, in constant memory (${ENTITY_KINDS.join(', ')})`)
+    .option('--context <name>', 'context', 'default')
+    .action((kind: string, opts: { context: string }, cmd: Command) => withStore(cmd, (store) => writeJsonLines(store.streamJson(kind, opts.context))));
+}

@@ -1,0 +1,42 @@
+import { SoftlogicError } from '../../core/errors.js';
+import { assertContextName, DEFAULT_CONTEXT } from '../../core/names.js';
+import type { RecordKind } from '../../core/records.js';
+import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
+import { LogWindow } from '../../store/embedded/log-window.js';
+import { recordJsonOf } from '../../store/embedded/log-format.js';
+import { SEQ_SPAN } from '../../store/embedded/sqlite-schema.js';
+
+export const ENTITY_KINDS: readonly RecordKind[] = ['concept', 'frame', 'frame_instance', 'frame_relation', 'cluster', 'semantic_field'];
+
+export function assertEntityKind(kind: string): RecordKind {
+  if ((ENTITY_KINDS as readonly string[]).includes(kind)) return kind as RecordKind;
+  throw new SoftlogicError('INVALID_INPUT', `unknown kind '${kind}': one of ${ENTITY_KINDS.join(', ')} (analogies: analogies stream)`, { field: 'kind' });
+}
+
+/**
+ * Every active record of one kind in one context as JSON text, in log order, from one snapshot
+ * (its own read connection) in constant memory: the same windowed log scan as analogy streams.
+ */
+export function* streamEntityJson(store: EmbeddedStore, kind: string, context = DEFAULT_CONTEXT): Generator<string> {
+  const k = assertEntityKind(kind);
+  const ctx = store.context(assertContextName(context));
+  if (!ctx) return;
+  const log = new LogWindow(store.layout.log(context));
+  const reader = store.openReader();
+  try {
+    const rows = reader
+      .prepare('SELECT key, off, len FROM entities WHERE ctx = ? AND kind = ? AND deleted_at IS NULL ORDER BY key')
+      .raw(true)
+      .iterate(ctx.ctx, k) as IterableIterator<[number, number, number]>;
+    for (const [key, off, len] of rows) {
+      const start = log.locate(off, len);
+      if (log.seqAt(start) !== key % SEQ_SPAN) {
+        throw new SoftlogicError('CONFLICT', `the log of '${context}' was compacted during this stream; run it again`, { context });
+      }
+      yield recordJsonOf(log.buf.toString('utf8', start, start + len - 1));
+    }
+  } finally {
+    reader.close();
+    log.close();
+  }
+}
