@@ -14,8 +14,8 @@ export function baselineIngest(file: string, dir: string): number {
     src INTEGER, tgt INTEGER, quality REAL, qb INTEGER, created_at INTEGER, deleted_at INTEGER, wf INTEGER, tags TEXT, frames TEXT);
     CREATE INDEX a_id ON analogies(ctx, idh);
     CREATE INDEX a_q ON analogies(ctx, qb, quality) WHERE deleted_at IS NULL;
-    CREATE INDEX a_s ON analogies(ctx, src, qb) WHERE deleted_at IS NULL;
-    CREATE INDEX a_t ON analogies(ctx, tgt, qb) WHERE deleted_at IS NULL;`);
+    CREATE INDEX a_s ON analogies(ctx, src, qb, quality) WHERE deleted_at IS NULL;
+    CREATE INDEX a_t ON analogies(ctx, tgt, qb, quality) WHERE deleted_at IS NULL;`);
   const insert = db.prepare('INSERT INTO analogies VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)');
   const domains = new Map<string, number>();
   const domain = (name: string) => domains.get(name) ?? (domains.set(name, domains.size + 1), domains.size);

@@ -7,8 +7,9 @@ import { readAnalogy, type LocatedRow } from './read.js';
 
 export const DEFAULT_QUERY_LIMIT = 100;
 
-const ORDER = 'ORDER BY qb DESC, quality DESC, key';
-const COLUMNS = 'a.key AS key, a.off AS off, a.len AS len, a.qb AS qb, a.quality AS quality';
+// One direction throughout, so the index order is the result order (no sort step).
+const ORDER = 'ORDER BY qb DESC, quality DESC, key DESC';
+const RANK = 'a.key AS key, a.qb AS qb, a.quality AS quality';
 
 /**
  * Matching active analogies, best quality first, served from the (ctx, qb) and
@@ -21,13 +22,17 @@ export function queryAnalogies(store: EmbeddedStore, filter: AnalogyFilter = {})
   const { where, params, baseWhere, baseParams, parsed } = filterSql(ctx?.ctx ?? -1, filter);
   if (!ctx) return [];
   const limit = parsed.limit ?? DEFAULT_QUERY_LIMIT;
+  // Ranking reads (key, qb, quality) only, which the (ctx[, domain], qb, quality) indexes cover
+  // for plain quality/domain queries; the rows themselves are fetched for the winners alone.
   const side = (column: string) =>
-    `SELECT * FROM (SELECT ${COLUMNS} FROM analogies a WHERE ${baseWhere} AND a.${column} = (SELECT dom FROM domains WHERE name = ?) ${ORDER} LIMIT ?)`;
-  const rows = (
+    `SELECT * FROM (SELECT ${RANK} FROM analogies a WHERE ${baseWhere} AND a.${column} = (SELECT dom FROM domains WHERE name = ?) ${ORDER} LIMIT ?)`;
+  const ranked =
     parsed.domain === undefined
-      ? store.db.prepare(`SELECT ${COLUMNS} FROM analogies a WHERE ${where} ${ORDER} LIMIT ?`).all(...params, limit)
-      : store.db.prepare(`${side('src')} UNION ${side('tgt')} ${ORDER} LIMIT ?`).all(...baseParams, parsed.domain, limit, ...baseParams, parsed.domain, limit, limit)
-  ) as LocatedRow[];
+      ? { sql: `SELECT ${RANK} FROM analogies a WHERE ${where} ${ORDER} LIMIT ?`, args: [...params, limit] }
+      : { sql: `${side('src')} UNION ${side('tgt')} ${ORDER} LIMIT ?`, args: [...baseParams, parsed.domain, limit, ...baseParams, parsed.domain, limit, limit] };
+  const rows = store
+    .statement(`SELECT r.key AS key, a.off AS off, a.len AS len FROM (${ranked.sql}) r JOIN analogies a ON a.key = r.key ${ORDER.replace(/(qb|quality|key)/g, 'r.$1')}`)
+    .all(...ranked.args) as LocatedRow[];
   return rows.map((row) => readAnalogy(store, context, row));
 }
 
@@ -35,5 +40,5 @@ export function countAnalogies(store: EmbeddedStore, filter: AnalogyFilter = {})
   const ctx = store.context(filter.context ?? DEFAULT_CONTEXT);
   const { where, params } = filterSql(ctx?.ctx ?? -1, filter);
   if (!ctx) return 0;
-  return store.db.prepare(`SELECT COUNT(*) FROM analogies a WHERE ${where}`).pluck().get(...params) as number;
+  return store.statement(`SELECT COUNT(*) FROM analogies a WHERE ${where}`).pluck().get(...params) as number;
 }

@@ -168,6 +168,22 @@ export class EmbeddedStore {
     return log;
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /**
+   * A prepared statement for SQL built at run time (filters), kept for reuse: preparing a
+   * query costs more than running it. Bounded: the cache is dropped when it grows past 512.
+   */
+  statement(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      if (this.statements.size >= 512) this.statements.clear();
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
   /** Reads the line at (off, len) of a context's log, including lines of the open batch. */
   readLogLine(context: string, off: number, len: number, seq: number): string {
     const pending = this.pendingLines?.context === context ? this.pendingLines.lines.get(off) : undefined;

@@ -64,8 +64,8 @@ CREATE TABLE IF NOT EXISTS analogies(
 );
 CREATE INDEX IF NOT EXISTS analogies_id ON analogies(ctx, idh);
 CREATE INDEX IF NOT EXISTS analogies_quality ON analogies(ctx, qb, quality) WHERE deleted_at IS NULL;
-CREATE INDEX IF NOT EXISTS analogies_source ON analogies(ctx, src, qb) WHERE deleted_at IS NULL;
-CREATE INDEX IF NOT EXISTS analogies_target ON analogies(ctx, tgt, qb) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS analogies_source ON analogies(ctx, src, qb, quality) WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS analogies_target ON analogies(ctx, tgt, qb, quality) WHERE deleted_at IS NULL;
 CREATE TABLE IF NOT EXISTS entities(
   key INTEGER PRIMARY KEY,
   ctx INTEGER NOT NULL,
