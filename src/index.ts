@@ -21,6 +21,7 @@ export type { Scope, SimilarityMethod } from './methods/embeddings/reasoning.js'
 export type { FrameRecord, FrameRelationRecord, FrameInstanceRecord } from './methods/frames/frames.js';
 export type { StoredCluster, StoredField, DiscoverOptions, CrossDomainCommandOptions } from './methods/fields/fields.js';
 export type { ProcessOptions } from './workflows/process.js';
+export { wordnet, WordNet, type Synset } from './reasoning/wordnet.js';
 export { buildServer } from './service/server.js';
 export { startService } from './service/start.js';
 

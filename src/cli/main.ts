@@ -10,6 +10,7 @@ import { registerEmbeddingCommands } from './commands/embedding-commands.js';
 import { registerFrameCommands } from './commands/frame-commands.js';
 import { registerFieldCommands } from './commands/field-commands.js';
 import { registerStreamCommand } from './commands/stream-command.js';
+import { registerWordnetCommands } from './commands/wordnet-commands.js';
 import { reportError } from './output.js';
 
 /** The `softlogic` command: parsing and printing only; every operation is a Store method. */
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerWorkflowCommands(program);
   registerServeCommand(program);
   registerStreamCommand(program);
+  registerWordnetCommands(program);
   registerBackupCommands(program);
   registerConceptCommands(program);
   registerEmbeddingCommands(program);
