@@ -31,8 +31,8 @@ export function queryAnalogies(store: EmbeddedStore, filter: AnalogyFilter = {})
       ? { sql: `SELECT ${RANK} FROM analogies a WHERE ${where} ${ORDER} LIMIT ?`, args: [...params, limit] }
       : { sql: `${side('src')} UNION ${side('tgt')} ${ORDER} LIMIT ?`, args: [...baseParams, parsed.domain, limit, ...baseParams, parsed.domain, limit, limit] };
   const rows = store
-    .statement(`SELECT r.key AS key, a.off AS off, a.len AS len FROM (${ranked.sql}) r JOIN analogies a ON a.key = r.key ${ORDER.replace(/(qb|quality|key)/g, 'r.$1')}`)
-    .all(...ranked.args) as LocatedRow[];
+    .statement(`SELECT r.key AS key, a.id AS id, a.off AS off, a.len AS len FROM (${ranked.sql}) r JOIN analogies a ON a.key = r.key ${ORDER.replace(/(qb|quality|key)/g, 'r.$1')}`)
+    .all(...ranked.args) as Array<LocatedRow & { id: string }>;
   return rows.map((row) => readAnalogy(store, context, row));
 }
 
