@@ -156,10 +156,15 @@ export const versionProperties = {
   deleted_at: nullableString,
 } as const;
 
-export const conceptSchema = {
-  type: 'object',
-  additionalProperties: true,
-  properties: {
+/**
+ * Response schema of a stored record: its own properties plus the version fields; extra fields
+ * pass through (records may carry metadata the schema does not name).
+ */
+export function recordSchema<const P extends Record<string, unknown>>(properties: P) {
+  return { type: 'object', additionalProperties: true, properties: { ...properties, ...versionProperties } } as const;
+}
+
+export const conceptSchema = recordSchema({
     id: { type: 'string' },
     name: { type: 'string' },
     context: { type: 'string' },
@@ -174,9 +179,7 @@ export const conceptSchema = {
       additionalProperties: true,
       properties: { provider: { type: 'string' }, dimension: { type: 'integer' }, fallback: { type: 'boolean' }, b64: { type: 'string' } },
     },
-    ...versionProperties,
-  },
-} as const;
+});
 
 export const conceptList = {
   type: 'object',

@@ -2,12 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { refuseWhenClosing } from '../uploads.js';
 import { trackWork, type ServiceContext } from '../context.js';
-import { analogySchema, contextQuery, errorResponses, nameString, versionProperties, workflowSchema } from '../schemas.js';
+import { analogySchema, contextQuery, errorResponses, nameString, recordSchema, workflowSchema } from '../schemas.js';
 
-const clusterSchema = {
-  type: 'object',
-  additionalProperties: true,
-  properties: {
+const clusterSchema = recordSchema({
     id: { type: 'string' },
     cluster_id: { type: 'string' },
     name: { type: 'string' },
@@ -16,14 +13,9 @@ const clusterSchema = {
     members: { type: 'object', additionalProperties: { type: 'number' } },
     coherence_score: { type: 'number' },
     distinctiveness: { type: 'number' },
-    ...versionProperties,
-  },
-} as const;
+});
 
-const fieldSchema = {
-  type: 'object',
-  additionalProperties: true,
-  properties: {
+const fieldSchema = recordSchema({
     id: { type: 'string' },
     name: { type: 'string' },
     context: { type: 'string' },
@@ -33,9 +25,7 @@ const fieldSchema = {
     domain: { type: 'string' },
     cluster_id: { type: 'string' },
     hypernym: { type: 'string' },
-    ...versionProperties,
-  },
-} as const;
+});
 
 const fieldRef = { type: 'string', minLength: 1, maxLength: 256, description: 'field name or id' } as const;
 

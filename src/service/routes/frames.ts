@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { rmSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { trackWork, type ServiceContext } from '../context.js';
-import { contextQuery, errorResponses, looseObject, nameString, versionProperties, workflowSchema } from '../schemas.js';
+import { contextQuery, errorResponses, looseObject, nameString, recordSchema, workflowSchema } from '../schemas.js';
 import { receiveUpload, refuseWhenClosing, requireMediaType, scrubPath, scrubResult, withUploadScope } from '../uploads.js';
 
 export const YAML_CONTENT_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
@@ -10,10 +10,7 @@ export const FRAME_CONTENT_TYPES = ['application/json', ...YAML_CONTENT_TYPES];
 
 const element = { type: 'object', additionalProperties: true, properties: { name: { type: 'string' }, type: { type: ['string', 'null'] } } } as const;
 
-const frameSchema = {
-  type: 'object',
-  additionalProperties: true,
-  properties: {
+const frameSchema = recordSchema({
     id: { type: 'string' },
     name: { type: 'string' },
     context: { type: 'string' },
@@ -22,36 +19,24 @@ const frameSchema = {
     peripheral_elements: { type: 'array', items: element },
     lexical_units: { type: 'array', items: { type: 'string' } },
     inherits_from: { type: 'array', items: { type: 'string' } },
-    ...versionProperties,
-  },
-} as const;
+});
 
-const relationSchema = {
-  type: 'object',
-  additionalProperties: true,
-  properties: {
+const relationSchema = recordSchema({
     id: { type: 'string' },
     source: { type: 'string' },
     target: { type: 'string' },
     type: { type: 'string' },
     element_mappings: { type: 'object', additionalProperties: { type: 'string' } },
-    ...versionProperties,
-  },
-} as const;
+});
 
-const instanceSchema = {
-  type: 'object',
-  additionalProperties: true,
-  properties: {
+const instanceSchema = recordSchema({
     id: { type: 'string' },
     instance_id: { type: 'string' },
     frame_name: { type: 'string' },
     element_bindings: { type: 'object', additionalProperties: { type: 'string' } },
     confidence: { type: 'number' },
     context: { type: 'string' },
-    ...versionProperties,
-  },
-} as const;
+});
 
 const instanceList = { type: 'object', properties: { frame: { type: 'string' }, count: { type: 'integer' }, instances: { type: 'array', items: instanceSchema } } } as const;
 
