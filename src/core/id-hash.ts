@@ -30,36 +30,38 @@ export function idHash(id: string): number {
 
 let lastMs = 0;
 let counter = 0;
-// Random bytes are drawn in bulk: one randomBytes call per id costs more than the rest of it.
-let pool = randomBytes(0);
+let msHex = '';
+// Random hex is drawn in bulk: one randomBytes call per id costs more than the rest of it.
+let pool = '';
 let poolAt = 0;
 
-function random8(): Buffer {
-  if (poolAt + 8 > pool.length) {
-    pool = randomBytes(8 * 4096);
+function random16Hex(): string {
+  if (poolAt + 16 > pool.length) {
+    pool = randomBytes(8 * 4096).toString('hex');
     poolAt = 0;
   }
-  poolAt += 8;
-  return pool.subarray(poolAt - 8, poolAt);
+  poolAt += 16;
+  return pool.slice(poolAt - 16, poolAt);
 }
+
+const VARIANT = ['8', '9', 'a', 'b'];
 
 /** A new UUIDv7, monotonic within this process (a 12-bit counter per millisecond). */
 export function mintId(): string {
-  let ms = Date.now();
+  const ms = Date.now();
   if (ms <= lastMs) {
     counter += 1;
     if (counter > 0xfff) {
       lastMs += 1;
       counter = 0;
+      msHex = lastMs.toString(16).padStart(12, '0');
     }
-    ms = lastMs;
   } else {
     lastMs = ms;
     counter = 0;
+    msHex = ms.toString(16).padStart(12, '0');
   }
-  const rand = random8();
-  const hex = ms.toString(16).padStart(12, '0');
-  const variant = (8 + (rand[0] & 3)).toString(16);
-  const tail = rand.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${counter.toString(16).padStart(3, '0')}-${variant}${tail.slice(1, 4)}-${tail.slice(4, 16)}`;
+  const tail = random16Hex();
+  const variant = VARIANT[parseInt(tail[0], 16) & 3];
+  return `${msHex.slice(0, 8)}-${msHex.slice(8, 12)}-7${counter.toString(16).padStart(3, '0')}-${variant}${tail.slice(1, 4)}-${tail.slice(4, 16)}`;
 }

@@ -44,6 +44,31 @@ function openText(path: string): Readable {
   return isGzip(path) ? raw.pipe(createGunzip()) : raw;
 }
 
+/** One line of a JSON-lines file (not blank) as an input item. */
+export function parseInputLine(line: string, lineNo: number): InputItem {
+  if (line.length > LIMITS.recordBytes) return { line: lineNo, raw: line, error: `line is ${line.length} characters, over the ${LIMITS.recordBytes} limit` };
+  try {
+    return { line: lineNo, raw: line, value: JSON.parse(line) as unknown };
+  } catch (err) {
+    return { line: lineNo, raw: line, error: `malformed JSON: ${(err as Error).message}` };
+  }
+}
+
+/** Whether a file is plain JSON lines (not gzip'd, not one JSON array): it can be split by bytes. */
+export function isPlainJsonLines(path: string): boolean {
+  assertReadableFile(path);
+  if (isGzip(path)) return false;
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(64 * 1024);
+    const n = readSync(fd, head, 0, head.length, 0);
+    const first = head.subarray(0, n).toString('latin1').trimStart();
+    return first.length > 0 && first[0] !== '[';
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function* readInputRecords(path: string): AsyncGenerator<InputItem> {
   assertReadableFile(path);
   const rl = splitLines(openText(path));
@@ -66,15 +91,7 @@ export async function* readInputRecords(path: string): AsyncGenerator<InputItem>
           continue;
         }
       }
-      if (line.length > LIMITS.recordBytes) {
-        yield { line: lineNo, raw: line, error: `line is ${line.length} characters, over the ${LIMITS.recordBytes} limit` };
-        continue;
-      }
-      try {
-        yield { line: lineNo, raw: line, value: JSON.parse(line) as unknown };
-      } catch (err) {
-        yield { line: lineNo, raw: line, error: `malformed JSON: ${(err as Error).message}` };
-      }
+      yield parseInputLine(line, lineNo);
     }
   } catch (err) {
     throw new SoftlogicError('UNSUPPORTED_FORMAT', `cannot read ${path}: ${(err as Error).message}`, { path });

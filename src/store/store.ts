@@ -17,6 +17,7 @@ import { resumeWorkflows } from '../workflows/resume.js';
 import '../methods/knowledge/import-applier.js';
 // Registers the concept_batch, frame_expansion and cluster_update item appliers.
 import '../methods/knowledge-appliers.js';
+import '../methods/analogies/prepared-chunks.js';
 import { addConcept, deleteConcept, findConcept, getConcept, listConcepts, restoreConcept, searchConcepts, type AddConceptOptions, type SearchOptions } from '../methods/concepts/single.js';
 import type { ConceptInput, ConceptRecord } from '../methods/concepts/concept-record.js';
 import { importConcepts, type ConceptImportOptions, type ConceptImportResult } from '../methods/concepts/batch.js';

@@ -1,29 +1,40 @@
 import type { WorkflowType } from '../core/records.js';
 import { SoftlogicError } from '../core/errors.js';
 import type { EmbeddedStore, WriteBatch } from '../store/embedded/embedded-store.js';
-import { freshRecordJson, type StagedItem } from '../methods/analogies/analogy-record.js';
+import { decodeFreshPut, FRESH_PUT_PREFIX, type StagedItem } from '../methods/analogies/analogy-record.js';
 import { putAnalogy, softDeleteAnalogy } from '../methods/analogies/mutations.js';
 
 /**
  * How each workflow type applies one staged item inside a batch. A thrown SoftlogicError refuses
  * that item only (it is counted in error_count); anything else fails the batch.
  */
-export type ItemApplier = (store: EmbeddedStore, batch: WriteBatch, item: unknown, now: string, workflowId: string, json: string) => void;
+export type ItemApplier = (store: EmbeddedStore, batch: WriteBatch, item: unknown, now: string, workflowId: string) => void;
 
-const appliers = new Map<WorkflowType, ItemApplier>();
+/** An applier given the staged item's JSON text, for types that can avoid parsing all of it. */
+export type RawItemApplier = (store: EmbeddedStore, batch: WriteBatch, json: string, now: string, workflowId: string) => void;
+
+const appliers = new Map<WorkflowType, RawItemApplier>();
 
 export function registerItemApplier(type: WorkflowType, applier: ItemApplier): void {
+  appliers.set(type, (store, batch, json, now, workflowId) => applier(store, batch, JSON.parse(json) as unknown, now, workflowId));
+}
+
+export function registerRawItemApplier(type: WorkflowType, applier: RawItemApplier): void {
   appliers.set(type, applier);
 }
 
-export function itemApplier(type: WorkflowType): ItemApplier | undefined {
+export function itemApplier(type: WorkflowType): RawItemApplier | undefined {
   return appliers.get(type);
 }
 
-registerItemApplier('analogy_creation', (store, batch, item, now, workflowId, json) => {
-  const staged = item as StagedItem;
+registerRawItemApplier('analogy_creation', (store, batch, json, now, workflowId) => {
+  if (json.startsWith(FRESH_PUT_PREFIX)) {
+    const { columns, recordJson } = decodeFreshPut(json, batch.context.name);
+    batch.appendLine('analogy', 'put', recordJson, null, (key, off, len) => store.analogies.insert(batch.context.ctx, key, off, len, columns));
+    return;
+  }
+  const staged = JSON.parse(json) as StagedItem;
   if (staged.op === 'delete') softDeleteAnalogy(store, batch, staged.id, now);
-  else if ('fresh' in staged) batch.append('analogy', 'put', staged.record, null, { fresh: true, json: freshRecordJson(json) });
   else putAnalogy(store, batch, staged.record, now, workflowId);
 });
 

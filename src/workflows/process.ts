@@ -3,11 +3,15 @@ import { SoftlogicError, isSoftlogicError, toSoftlogicError } from '../core/erro
 import type { Workflow, WorkflowStatus } from '../core/records.js';
 import type { Engine } from './engine.js';
 import { itemApplier } from './item-appliers.js';
+import { chunkPipeline, type PreparedChunk } from './chunk-pipelines.js';
 import { RateMeter } from './progress.js';
+import { beginBulkLoad, bulkLoadWorthwhile, endBulkLoad } from '../store/embedded/bulk-load.js';
 import { hashFile, readStaged } from './staging.js';
 import { assertTransition, publicWorkflow, type StoredWorkflow } from './workflow-repo.js';
 
 export const DEFAULT_BATCH_SIZE = 50_000;
+/** Below this many items a pipeline's thread costs more than it saves. */
+const PIPELINE_MIN_ITEMS = 20_000;
 
 export interface ProcessOptions {
   batchSize?: number;
@@ -66,7 +70,11 @@ function fail(engine: Engine, wf: StoredWorkflow, err: SoftlogicError): never {
  * advances items_processed (checked inside the transaction, so two processors can never apply
  * the same chunk). Stops at a chunk boundary when cancelled.
  */
-export async function processWorkflow(engine: Engine, workflowId: string, options: ProcessOptions = {}): Promise<Workflow> {
+/**
+ * `justStaged`: the caller staged the items in this process a moment ago (an import), so the
+ * whole-file checksum it just computed is not read back again; every line's CRC still is.
+ */
+export async function processWorkflow(engine: Engine, workflowId: string, options: ProcessOptions = {}, justStaged = false): Promise<Workflow> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1_000_000) {
     throw new SoftlogicError('INVALID_INPUT', `batch size must be an integer in [1, 1000000], got ${batchSize}`, { field: 'batch_size' });
@@ -77,7 +85,7 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
   if (!apply) throw new SoftlogicError('INVALID_INPUT', `workflow type ${wf.workflow_type} cannot be processed here`, { workflow_type: wf.workflow_type });
   const path = engine.store.layout.pending(workflowId);
   if (!existsSync(path)) fail(engine, wf, new SoftlogicError('STAGED_CORRUPT', `staged items of workflow ${workflowId} are missing (${path})`));
-  if ((await hashFile(path)) !== wf.staged_crc) {
+  if (!justStaged && (await hashFile(path)) !== wf.staged_crc) {
     fail(engine, wf, new SoftlogicError('STAGED_CORRUPT', `staged items of workflow ${workflowId} were modified after staging (checksum mismatch); nothing more was applied`, { path }));
   }
   engine.store.transaction(() => {
@@ -90,7 +98,7 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
   const meter = new RateMeter(processed);
   emit(engine, wf, 'processing', processed, errors, meter, false);
 
-  const commitChunk = (chunk: Array<{ item: unknown; json: string }>): boolean => {
+  const commitChunk = (chunk: Array<{ json: string }>): boolean => {
     if (engine.workflows.get(workflowId).cancel_requested) return false;
     const messages: string[] = [];
     const start = processed;
@@ -100,9 +108,9 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
         throw new SoftlogicError('CONFLICT', `workflow ${workflowId} is being processed elsewhere (at ${current}, expected ${start})`);
       }
       const now = new Date().toISOString();
-      chunk.forEach(({ item, json }, i) => {
+      chunk.forEach(({ json }, i) => {
         try {
-          apply(engine.store, batch, item, now, workflowId, json);
+          apply(engine.store, batch, json, now, workflowId);
         } catch (err) {
           if (!isSoftlogicError(err) || err.httpStatus >= 500) throw err;
           messages.push(`item ${start + i + 1}: ${err.message}`);
@@ -117,8 +125,41 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
     return true;
   };
 
+  // A large analogy import into a store not much larger than itself builds the query indexes once at its end.
+  const bulk = wf.workflow_type === 'analogy_creation' && bulkLoadWorthwhile(engine.store, wf.items_total - processed);
+  if (bulk) beginBulkLoad(engine.store, workflowId);
+  /** A chunk encoded by a pipeline; false when the log moved under it (it is then done item by item). */
+  const commitPrepared = (prepared: PreparedChunk): 'go' | 'cancelled' | 'moved' => {
+    if (engine.workflows.get(workflowId).cancel_requested) return 'cancelled';
+    const start = processed;
+    if (prepared.start !== start) return 'moved';
+    const progress = { workflowId, processedUpTo: start + prepared.count };
+    const committed = engine.store.writePrepared(wf.context, { ...prepared, progress }, (row) => {
+      const current = engine.workflows.processedCount(workflowId);
+      if (current !== start) throw new SoftlogicError('CONFLICT', `workflow ${workflowId} is being processed elsewhere (at ${current}, expected ${start})`);
+      prepared.applyRows(engine.store, row.ctx);
+    });
+    if (!committed) return 'moved';
+    processed += prepared.count;
+    emit(engine, wf, 'processing', processed, errors, meter, false);
+    return 'go';
+  };
+
   try {
-    let chunk: Array<{ item: unknown; json: string }> = [];
+    const pipeline = chunkPipeline(wf.workflow_type);
+    const context = engine.store.context(wf.context);
+    if (pipeline && context && wf.items_total - processed >= PIPELINE_MIN_ITEMS) {
+      const chunks = pipeline({ path, from: processed, batchSize, context: wf.context, workflowId, seq: context.applied_seq, off: context.applied_off });
+      for await (const prepared of chunks) {
+        if (prepared === null) break;
+        await yieldToEventLoop();
+        if (options.signal?.aborted) return stopped(engine, wf);
+        const outcome = commitPrepared(prepared);
+        if (outcome === 'cancelled') return cancelled(engine, wf, processed, errors, meter);
+        if (outcome === 'moved') break;
+      }
+    }
+    let chunk: Array<{ json: string }> = [];
     const commitNext = async (): Promise<'go' | 'cancelled' | 'stopped'> => {
       await yieldToEventLoop();
       if (options.signal?.aborted) return 'stopped';
@@ -126,7 +167,7 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
       chunk = [];
       return go ? 'go' : 'cancelled';
     };
-    for await (const staged of readStaged<unknown>(path, processed)) {
+    for await (const staged of readStaged(path, processed)) {
       chunk.push(staged);
       if (chunk.length >= batchSize) {
         const next = await commitNext();
@@ -143,6 +184,8 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
     const e = toSoftlogicError(err);
     if (e.code === 'STAGED_CORRUPT') fail(engine, wf, e);
     throw e;
+  } finally {
+    if (bulk) endBulkLoad(engine.store);
   }
   const done = finish(engine, wf, 'completed');
   emit(engine, wf, 'completed', done.items_processed, done.error_count, meter, true);

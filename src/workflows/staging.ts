@@ -1,6 +1,6 @@
 import { closeSync, createReadStream, fsyncSync, openSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { splitLines } from '../core/line-splitter.js';
+import { crc32 } from 'node:zlib';
 import { crc32Hex } from '../core/checksum.js';
 import { SoftlogicError } from '../core/errors.js';
 
@@ -9,6 +9,46 @@ import { SoftlogicError } from '../core/errors.js';
  * `<crc32> <json>`. The whole file's SHA-256 is recorded with the workflow, so tampering after
  * staging is caught before anything is applied; the per-line CRC names the line.
  */
+/** A staged line: `<crc32> <json>\n`. */
+export function encodeStagedLine(json: string): string {
+  return `${crc32Hex(json)} ${json}\n`;
+}
+
+/**
+ * Staged lines encoded straight into one Buffer: each JSON text is encoded to UTF-8 once and its
+ * CRC taken over those bytes (the same lines encodeStagedLine makes).
+ */
+export class StagedLines {
+  private buf: Buffer;
+  length = 0;
+  count = 0;
+
+  constructor(expectedBytes = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(Math.max(4096, expectedBytes));
+  }
+
+  add(json: string): void {
+    const need = this.length + 10 + json.length * 3;
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    const start = this.length + 9;
+    const end = start + this.buf.write(json, start, 'utf8');
+    this.buf.write(crc32(this.buf.subarray(start, end)).toString(16).padStart(8, '0') + ' ', this.length, 'latin1');
+    this.buf[end] = 10;
+    this.length = end + 1;
+    this.count += 1;
+  }
+
+  /** The bytes as a view that owns its memory (transferable to another thread without a copy). */
+  transferable(): Uint8Array {
+    const owns = this.buf.byteOffset === 0 && this.buf.buffer.byteLength === this.buf.length;
+    return owns ? new Uint8Array(this.buf.buffer, 0, this.length) : new Uint8Array(this.buf.subarray(0, this.length));
+  }
+}
+
 export class StagingWriter {
   private readonly fd: number;
   private readonly hash = createHash('sha256');
@@ -26,11 +66,19 @@ export class StagingWriter {
 
   /** Adds an item already serialised (the caller's JSON text is staged byte for byte). */
   addJson(json: string): void {
-    const line = `${crc32Hex(json)} ${json}\n`;
+    const line = encodeStagedLine(json);
     this.parts.push(line);
     this.bytes += line.length;
     this.count += 1;
     if (this.bytes > 4 * 1024 * 1024) this.flush();
+  }
+
+  /** Adds `count` items already encoded as staged lines (encodeStagedLine), in order. */
+  addEncoded(data: Buffer, count: number): void {
+    this.flush();
+    this.hash.update(data);
+    writeSync(this.fd, data);
+    this.count += count;
   }
 
   private flush(): void {
@@ -65,16 +113,60 @@ export async function hashFile(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Yields staged items from index `from` (0-based), checking each line's CRC. */
-export async function* readStaged<T>(path: string, from: number): AsyncGenerator<{ index: number; item: T; json: string }> {
+/** A staged item's JSON text as bytes: data[start, end). */
+export interface StagedSpan {
+  index: number;
+  data: Buffer;
+  start: number;
+  end: number;
+}
+
+/**
+ * Yields staged items from index `from` (0-based) as byte spans, checking each line's CRC on its
+ * bytes. A span's buffer is only valid until the next item is asked for.
+ */
+export async function* readStagedSpans(path: string, from: number): AsyncGenerator<StagedSpan> {
   let index = -1;
-  for await (const line of splitLines(createReadStream(path, { highWaterMark: 1 << 20 }))) {
-    index += 1;
-    if (index < from) continue;
-    const json = line.slice(9);
-    if (line[8] !== ' ' || crc32Hex(json) !== line.slice(0, 8)) {
-      throw new SoftlogicError('STAGED_CORRUPT', `staged item ${index + 1} of ${path} fails its checksum`, { path, item: index + 1 });
+  let carry: Buffer | null = null;
+  const bad = () => new SoftlogicError('STAGED_CORRUPT', `staged item ${index + 1} of ${path} fails its checksum`, { path, item: index + 1 });
+  const span: StagedSpan = { index: 0, data: Buffer.alloc(0), start: 0, end: 0 };
+  // The items of the whole lines in data[start, end), which ends with a newline.
+  function* lines(data: Buffer, start: number, end: number): Generator<StagedSpan> {
+    for (let nl = data.indexOf(10, start); nl >= 0 && nl < end; nl = data.indexOf(10, start)) {
+      index += 1;
+      if (index >= from) {
+        if (nl - start < 10 || data[start + 8] !== 32) throw bad();
+        const crc = parseInt(data.toString('latin1', start, start + 8), 16);
+        if (crc32(data.subarray(start + 9, nl)) !== crc) throw bad();
+        span.index = index;
+        span.data = data;
+        span.start = start + 9;
+        span.end = nl;
+        yield span;
+      }
+      start = nl + 1;
     }
-    yield { index, item: JSON.parse(json) as T, json };
   }
+  for await (const piece of createReadStream(path, { highWaterMark: 1 << 22 })) {
+    const data = piece as Buffer;
+    const first = data.indexOf(10);
+    const last = data.lastIndexOf(10);
+    if (first < 0) {
+      carry = carry ? Buffer.concat([carry, data]) : data;
+      continue;
+    }
+    // Only the line spanning two pieces is copied, never a whole piece.
+    if (carry) yield* lines(Buffer.concat([carry, data.subarray(0, first + 1)]), 0, Infinity);
+    yield* lines(data, carry ? first + 1 : 0, last + 1);
+    carry = last + 1 < data.length ? data.subarray(last + 1) : null;
+  }
+  if (carry && carry.length > 0) {
+    index += 1;
+    throw bad();
+  }
+}
+
+/** Yields staged items' JSON text from index `from` (0-based), checking each line's CRC. */
+export async function* readStaged(path: string, from: number): AsyncGenerator<{ index: number; json: string }> {
+  for await (const span of readStagedSpans(path, from)) yield { index: span.index, json: span.data.toString('utf8', span.start, span.end) };
 }

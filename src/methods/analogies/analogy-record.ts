@@ -1,5 +1,6 @@
 import { mintId } from '../../core/id-hash.js';
 import type { Analogy } from '../../core/records.js';
+import { analogyIndexColumns, type AnalogyIndexColumns, type IndexedFields } from '../../store/embedded/analogy-index.js';
 import { analogyInput, LIMITS, type FieldIssue, type ValidAnalogyInput } from '../../core/schemas.js';
 import { compileValidator } from '../../core/validator.js';
 import type { StagingTarget } from '../../workflows/create.js';
@@ -9,21 +10,113 @@ export const validateAnalogy = compileValidator(analogyInput);
 /** A line of the original system's shape: {"type":"analogy",...} or {"type":"deletion",...}. */
 export type StagedItem =
   | { op: 'put'; record: ValidAnalogyInput & { id: string } }
-  | { op: 'put'; fresh: true; record: Analogy }
   | { op: 'delete'; id: string };
 
 /**
- * A put of an id minted while staging is staged as its final record, so processing writes the
- * staged JSON text to the log as it is, without parsing and serialising it again.
+ * A put of an id minted while staging is staged with the columns of its index row first:
+ * `{"op":"put","fresh":true,"index":[...],"record":{...}}` holds its final record;
+ * `{"op":"put","fresh":true,"index":[...],"input":{...}}` holds the input line's own text, when
+ * that is the middle of the record (see holdsOnlyContentFields). Processing writes the record's
+ * JSON text to the log and fills the row from the small `index` array, without parsing or
+ * serialising the record again.
  */
-export const FRESH_PUT_PREFIX = '{"op":"put","fresh":true,"record":';
+export const FRESH_PUT_PREFIX = '{"op":"put","fresh":true,"index":';
+const RECORD_KEY = '"record":';
+const INPUT_KEY = '"input":';
 
-export function freshRecordJson(stagedJson: string): string {
-  return stagedJson.slice(FRESH_PUT_PREFIX.length, -1);
+export function encodeFreshPut(record: IndexedFields, recordJson: string): string {
+  return `${FRESH_PUT_PREFIX}${JSON.stringify(analogyIndexColumns(record))},${RECORD_KEY}${recordJson}}`;
 }
 
+function encodeVerbatimPut(record: IndexedFields, inputJson: string): string {
+  return `${FRESH_PUT_PREFIX}${JSON.stringify(analogyIndexColumns(record))},${INPUT_KEY}${inputJson}}`;
+}
+
+const PREFIX_BYTES = Buffer.from(FRESH_PUT_PREFIX);
+
+/**
+ * decodeFreshPut on the staged bytes data[start, end): the record is `head` + data[bodyStart,
+ * bodyEnd) + `tail`, so its bulk is copied to the log without being decoded. Null when the item
+ * is not a fresh put.
+ */
+export function decodeFreshPutBytes(
+  data: Buffer,
+  start: number,
+  end: number,
+  context: string,
+): { columns: AnalogyIndexColumns; head: string; bodyStart: number; bodyEnd: number; tail: string } | null {
+  if (data.compare(PREFIX_BYTES, 0, PREFIX_BYTES.length, start, start + PREFIX_BYTES.length) !== 0) return null;
+  const close = data.indexOf('],"', start + PREFIX_BYTES.length) + 1;
+  const columns = JSON.parse(data.toString('utf8', start + PREFIX_BYTES.length, close)) as AnalogyIndexColumns;
+  const body = close + 1;
+  if (data[body + 1] === 0x72 /* "record": */) return { columns, head: '', bodyStart: body + RECORD_KEY.length, bodyEnd: end - 1, tail: '' };
+  const [id, , , , , createdAt, workflowId] = columns;
+  const target = { context, workflowId: workflowId ?? '', now: isoTime(createdAt) };
+  // "input":{...}} : the input object's braces are dropped, its members kept.
+  return { columns, head: verbatimHead(id, target), bodyStart: body + INPUT_KEY.length + 1, bodyEnd: end - 2, tail: verbatimTail(target) };
+}
+
+// Every item staged by one workflow carries the same staging time: convert it once.
+let lastMs = NaN;
+let lastIso = '';
+function isoTime(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
+/**
+ * Splits a staged fresh put of a workflow in `context`. The index array is flat and holds only
+ * numbers, null and JSON strings (in which a quote is always escaped), so the first `],"` ends it.
+ */
+export function decodeFreshPut(json: string, context: string): { columns: AnalogyIndexColumns; recordJson: string } {
+  const end = json.indexOf('],"', FRESH_PUT_PREFIX.length) + 1;
+  const columns = JSON.parse(json.slice(FRESH_PUT_PREFIX.length, end)) as AnalogyIndexColumns;
+  const body = end + 1;
+  if (json.startsWith(RECORD_KEY, body)) return { columns, recordJson: json.slice(body + RECORD_KEY.length, -1) };
+  const [id, , , , , createdAt, workflowId] = columns;
+  const target = { context, workflowId: workflowId ?? '', now: isoTime(createdAt) };
+  return { columns, recordJson: verbatimRecordJson(id, target, json.slice(body + INPUT_KEY.length, -1)) };
+}
 
 const KNOWN = new Set(Object.keys(analogyInput.shape));
+const CONTENT_FIELDS = ['source_domain', 'target_domain', 'quality_score', 'concept_mappings', 'frame_mappings', 'tags', 'metadata'];
+const CONTENT = new Set(CONTENT_FIELDS);
+
+/**
+ * Whether a value holds exactly the analogy's content fields (every one, and nothing the store
+ * sets itself: no id, context, times, version or workflow). Such a line's own JSON text, once
+ * validated, is the middle of its stored record: it is embedded as it is instead of being
+ * parsed into an object and serialised again, which costs more than all the rest of staging.
+ */
+function holdsOnlyContentFields(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  let n = 0;
+  for (const key in value) {
+    if (!CONTENT.has(key)) return false;
+    n += 1;
+  }
+  return n === CONTENT_FIELDS.length;
+}
+
+/**
+ * The stored record of a fresh put from its input line's text (see holdsOnlyContentFields):
+ * head + the text between the input object's braces + tail.
+ */
+function verbatimRecordJson(id: string, target: StagingTarget, raw: string): string {
+  const body = raw.trim();
+  return verbatimHead(id, target) + body.slice(1, -1) + verbatimTail(target);
+}
+
+function verbatimHead(id: string, target: StagingTarget): string {
+  return `{"id":"${id}","context":${JSON.stringify(target.context)},`;
+}
+
+function verbatimTail(target: StagingTarget): string {
+  return `,"workflow_id":${JSON.stringify(target.workflowId)},"created_at":"${target.now}","updated_at":"${target.now}","version":1,"deleted_at":null}`;
+}
 
 /**
  * The original system wrote `{"type":"analogy", ...}` lines whose fields outside our schema
@@ -57,7 +150,9 @@ export function normaliseLegacyShape(value: unknown): { deletion: string } | { r
  * Validates one input value into a staged item, or the issues that refuse it. With a target,
  * an item without an id gets one and is returned as its final record, serialised (`json`).
  */
-export function stageAnalogyValue(value: unknown, line: number, target?: StagingTarget): { item: StagedItem; json?: string } | { issues: FieldIssue[] } {
+export function stageAnalogyValue(value: unknown, line: number, target?: StagingTarget, raw?: string): { item: StagedItem } | { json: string } | { issues: FieldIssue[] } {
+  // Decided before validation, which fills in defaults in place.
+  const verbatim = raw !== undefined && target !== undefined && holdsOnlyContentFields(value);
   const shaped = normaliseLegacyShape(value);
   if ('deletion' in shaped) {
     if (!shaped.deletion) return { issues: [{ line, field: 'target_id', reason: 'a deletion needs a target_id' }] };
@@ -69,11 +164,19 @@ export function stageAnalogyValue(value: unknown, line: number, target?: Staging
   const tooBig = (json: string) => json.length > LIMITS.recordBytes;
   const sizeIssue = (json: string): FieldIssue[] => [{ line, field: '(record)', reason: `serialises to ${json.length} bytes, over the ${LIMITS.recordBytes}-byte limit` }];
   // A uuid we assign cannot exist yet: such an item skips the existence lookup when applied.
+  if (input.id === undefined && target && verbatim) {
+    const id = mintId();
+    const json = verbatimRecordJson(id, target, raw);
+    if (tooBig(json)) return { issues: sizeIssue(json) };
+    const { source_domain, target_domain, quality_score, tags, frame_mappings } = input;
+    const fields = { id, version: 1, source_domain, target_domain, quality_score, created_at: target.now, workflow_id: target.workflowId, tags, frame_mappings };
+    return { json: encodeVerbatimPut(fields, raw.trim()) };
+  }
   if (input.id === undefined && target) {
     const record = buildAnalogy({ ...input, id: mintId() }, target.context, target.now, undefined, target.workflowId);
     const json = JSON.stringify(record);
     if (tooBig(json)) return { issues: sizeIssue(json) };
-    return { item: { op: 'put', fresh: true, record }, json: `${FRESH_PUT_PREFIX}${json}}` };
+    return { json: encodeFreshPut(record, json) };
   }
   const check = JSON.stringify(input);
   if (tooBig(check)) return { issues: sizeIssue(check) };

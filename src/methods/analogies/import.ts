@@ -1,13 +1,14 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { SoftlogicError } from '../../core/errors.js';
-import { readInputRecords } from '../../core/input-files.js';
+import { isPlainJsonLines, readInputRecords } from '../../core/input-files.js';
 import type { Workflow } from '../../core/records.js';
 import type { FieldIssue } from '../../core/schemas.js';
 import type { Engine } from '../../workflows/engine.js';
 import { createWorkflow } from '../../workflows/create.js';
 import { processWorkflow } from '../../workflows/process.js';
-import { stageAnalogyValue } from './analogy-record.js';
+import { stageInput } from './stage-block.js';
+import { PARALLEL_MIN_BYTES, stageInParallel } from './stage-parallel.js';
 
 export interface ImportOptions {
   context?: string;
@@ -48,25 +49,36 @@ export async function stageAnalogyFile(engine: Engine, file: string, options: Im
       autoProcess: options.autoProcess,
     },
     async (writer, target) => {
-      for await (const input of readInputRecords(file)) {
-        const staged = 'error' in input ? { issues: [{ line: input.line, field: '(line)', reason: input.error }] } : stageAnalogyValue(input.value, input.line, target);
-        if ('item' in staged) {
-          if (rejected === 0 || options.lenient) {
-            if (staged.json !== undefined) writer.addJson(staged.json);
-            else writer.add(staged.item);
-          }
-          continue;
+      const reject = (raw: string) => {
+        if (rejectsFd === null) {
+          const dir = join(engine.store.layout.root, 'rejects');
+          mkdirSync(dir, { recursive: true });
+          rejectsFile = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.jsonl`);
+          rejectsFd = openSync(rejectsFile, 'w');
         }
-        rejected += 1;
-        if (issues.length < LISTED_ISSUES) issues.push(...staged.issues.slice(0, LISTED_ISSUES - issues.length));
-        if (options.lenient) {
-          if (rejectsFd === null) {
-            const dir = join(engine.store.layout.root, 'rejects');
-            mkdirSync(dir, { recursive: true });
-            rejectsFile = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.jsonl`);
-            rejectsFd = openSync(rejectsFile, 'w');
+        writeSync(rejectsFd, raw);
+      };
+      const noteIssues = (found: FieldIssue[]) => {
+        if (issues.length < LISTED_ISSUES) issues.push(...found.slice(0, LISTED_ISSUES - issues.length));
+      };
+      if (isPlainJsonLines(file) && statSync(file).size >= PARALLEL_MIN_BYTES) {
+        await stageInParallel(file, target, { lenient: options.lenient ?? false, maxIssues: LISTED_ISSUES }, (block, firstLine) => {
+          // Strict: once a line is refused nothing more is staged (the file is refused as a whole).
+          if (options.lenient || rejected + block.rejected === 0) writer.addEncoded(Buffer.from(block.staged.buffer, block.staged.byteOffset, block.staged.byteLength), block.count);
+          rejected += block.rejected;
+          noteIssues(block.issues.map((issue) => ({ ...issue, line: (issue.line ?? 1) + firstLine - 1 })));
+          if (block.rejects) reject(block.rejects);
+        });
+      } else {
+        for await (const input of readInputRecords(file)) {
+          const staged = stageInput(input, target);
+          if ('json' in staged) {
+            if (rejected === 0 || options.lenient) writer.addJson(staged.json);
+            continue;
           }
-          writeSync(rejectsFd, input.raw + '\n');
+          rejected += 1;
+          noteIssues(staged.issues);
+          if (options.lenient) reject(input.raw + '\n');
         }
       }
       if (rejectsFd !== null) closeSync(rejectsFd);
@@ -94,6 +106,6 @@ export async function stageAnalogyFile(engine: Engine, file: string, options: Im
 
 export async function importAnalogies(engine: Engine, file: string, options: ImportOptions = {}): Promise<ImportResult> {
   const staged = await stageAnalogyFile(engine, file, { ...options, autoProcess: true });
-  const workflow = await processWorkflow(engine, staged.workflow.workflow_id, { batchSize: options.batchSize });
+  const workflow = await processWorkflow(engine, staged.workflow.workflow_id, { batchSize: options.batchSize }, true);
   return { workflow, imported: workflow.items_processed - workflow.error_count, rejected: staged.rejected, rejects_file: staged.rejectsFile };
 }

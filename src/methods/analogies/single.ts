@@ -14,7 +14,7 @@ export function saveAnalogy(store: EmbeddedStore, input: unknown, context?: stri
   if ('issues' in staged) {
     throw new SoftlogicError('INVALID_RECORD', `invalid analogy: ${staged.issues.map((i) => `${i.field}: ${i.reason}`).join('; ')}`, { issues: staged.issues });
   }
-  if (staged.item.op !== 'put') throw new SoftlogicError('INVALID_RECORD', 'expected an analogy, got a deletion');
+  if (!('item' in staged) || staged.item.op !== 'put') throw new SoftlogicError('INVALID_RECORD', 'expected an analogy, got a deletion');
   const ctx = context ?? staged.item.record.context ?? DEFAULT_CONTEXT;
   const record = staged.item.record;
   return store.write(ctx, (batch) => putAnalogy(store, batch, record, new Date().toISOString(), null));

@@ -17,8 +17,49 @@ export interface AnalogyRow {
   deleted_at: number | null;
 }
 
+/**
+ * The columns of an analogy's index row that come from the record itself:
+ * [id, version, source_domain, target_domain, quality, created_at ms, workflow_id, tags JSON,
+ * frame names JSON]. Computed here only, so a row written from a staged fresh put, from a
+ * record, by replay or by rebuild is the same row.
+ */
+export type AnalogyIndexColumns = [string, number, string, string, number, number, string | null, string | null, string | null];
+
+export type IndexedFields = Pick<Analogy, 'id' | 'version' | 'source_domain' | 'target_domain' | 'quality_score' | 'created_at' | 'workflow_id' | 'tags' | 'frame_mappings'>;
+
+// Records staged or applied together mostly share their created_at: parse it once.
+let lastTime = '';
+let lastMs = NaN;
+function timeMs(iso: string): number {
+  if (iso !== lastTime) {
+    lastMs = Date.parse(iso);
+    lastTime = iso;
+  }
+  return lastMs;
+}
+
+export function analogyIndexColumns(record: IndexedFields): AnalogyIndexColumns {
+  const frames = Object.keys(record.frame_mappings);
+  return [
+    record.id,
+    record.version,
+    record.source_domain,
+    record.target_domain,
+    record.quality_score,
+    timeMs(record.created_at),
+    record.workflow_id ?? null,
+    record.tags.length > 0 ? JSON.stringify(record.tags) : null,
+    frames.length > 0 ? JSON.stringify(frames) : null,
+  ];
+}
+
+/** Columns of the analogies table, and rows per multi-row INSERT (insertMany). */
+export const ROW_COLUMNS = 16;
+const INSERT_ROWS = 50;
+
 export class AnalogyIndex {
   private readonly upsertStmt: Database.Statement;
+  private readonly insertManyStmt: Database.Statement;
   private readonly deleteByIdStmt: Database.Statement;
   private readonly tombstoneStmt: Database.Statement;
   private readonly tombstoneByKeyStmt: Database.Statement;
@@ -36,6 +77,7 @@ export class AnalogyIndex {
       `INSERT INTO analogies(key, ctx, idh, id, off, len, version, src, tgt, quality, qb, created_at, deleted_at, wf, tags, frames)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.insertManyStmt = db.prepare(`INSERT INTO analogies VALUES ${Array(INSERT_ROWS).fill(`(${Array(ROW_COLUMNS).fill('?').join(',')})`).join(',')}`);
     this.deleteByIdStmt = db.prepare('DELETE FROM analogies WHERE ctx = ? AND idh = ? AND id = ?');
     // The row keeps its key (moving a row costs a delete and an insert in every index); only
     // active rows need key == the seq of their line, for streams in log order.
@@ -100,24 +142,32 @@ export class AnalogyIndex {
       return;
     }
     if (replaces) this.deleteByIdStmt.run(ctx, h, record.id);
-    const frames = Object.keys(record.frame_mappings);
-    this.upsertStmt.run(
-      key,
-      ctx,
-      h,
-      record.id,
-      off,
-      len,
-      record.version,
-      this.domainKey(record.source_domain),
-      this.domainKey(record.target_domain),
-      record.quality_score,
-      qualityBucket(record.quality_score),
-      Date.parse(record.created_at),
-      record.deleted_at === null ? null : Date.parse(record.deleted_at),
-      record.workflow_id ? this.workflowKey(record.workflow_id) : null,
-      record.tags.length > 0 ? JSON.stringify(record.tags) : null,
-      frames.length > 0 ? JSON.stringify(frames) : null,
-    );
+    this.insert(ctx, key, off, len, analogyIndexColumns(record), record.deleted_at === null ? null : Date.parse(record.deleted_at));
+  }
+
+  /** Inserts the row of a new line from its columns (a fresh id: no earlier row to replace). */
+  insert(ctx: number, key: number, off: number, len: number, columns: AnalogyIndexColumns, deletedAt: number | null = null): void {
+    const [id, version, source, target, quality, createdAt, workflowId, tags, frames] = columns;
+    const row = [key, ctx, idHash(id), id, off, len, version, this.domainKey(source), this.domainKey(target), quality, qualityBucket(quality), createdAt, deletedAt, workflowId ? this.workflowKey(workflowId) : null, tags, frames];
+    this.upsertStmt.run(row);
+  }
+
+  /**
+   * Inserts many new rows, INSERT_ROWS per statement: a multi-row INSERT costs far less per
+   * row than one statement run per row. `fill(i, out, at)` writes row i's ROW_COLUMNS values
+   * (in table order) into out[at...]; see rowValues for what they are.
+   */
+  insertMany(count: number, fill: (i: number, out: unknown[], at: number) => void): void {
+    const values = new Array<unknown>(INSERT_ROWS * ROW_COLUMNS);
+    let i = 0;
+    for (; i + INSERT_ROWS <= count; i += INSERT_ROWS) {
+      for (let r = 0; r < INSERT_ROWS; r++) fill(i + r, values, r * ROW_COLUMNS);
+      this.insertManyStmt.run(values);
+    }
+    const one = new Array<unknown>(ROW_COLUMNS);
+    for (; i < count; i++) {
+      fill(i, one, 0);
+      this.upsertStmt.run(one);
+    }
   }
 }

@@ -9,11 +9,12 @@ import { ContextLog } from './context-log.js';
 import { EntityIndex, type EntityRecord } from './entity-index.js';
 import { fsyncDir, writeFileAtomic } from './fs-durable.js';
 import { storeLayout, STORE_FORMAT_VERSION, type StoreLayout } from './layout.js';
-import { checksumOk, encodeCommitLine, encodeRecordLine } from './log-format.js';
+import { checksumOk, LineBuffer } from './log-format.js';
 import { LIMITS } from '../../core/schemas.js';
 import { replayContext } from './replay.js';
 import { configureConnection, createSchema, rowKey } from './sqlite-schema.js';
 import { finishInterruptedCompaction } from './compact.js';
+import { ensureQueryIndexes } from './bulk-load.js';
 
 export interface ContextRow {
   ctx: number;
@@ -51,6 +52,11 @@ export interface AppendOptions {
 export interface WriteBatch {
   readonly context: ContextRow;
   append(kind: RecordKind, op: LogOp, record: Analogy | AnalogyTombstone | EntityRecord, prev: number | null, options?: AppendOptions): number;
+  /**
+   * Appends a line whose record the caller has only as JSON text; `applyRow` fills the index
+   * row from what the caller knows (the key, offset and length of the new line are given).
+   */
+  appendLine(kind: RecordKind, op: LogOp, recordJson: string, prev: number | null, applyRow: (key: number, off: number, len: number) => void): number;
   setProgress(progress: BatchProgress): void;
   readonly size: number;
 }
@@ -76,7 +82,14 @@ export class EmbeddedStore {
   private readonly setProgressStmt: Database.Statement;
   private closed = false;
   /** Lines of the batch being built, by offset: readable before they reach the file. */
-  private pendingLines: { context: string; lines: Map<number, string> } | null = null;
+  private pendingLines: { context: string; startOff: number; lines: LineBuffer } | null = null;
+
+  /** A line of the batch being built (its log offset is at or past the batch's start). */
+  private pendingLine(context: string, off: number): string | undefined {
+    const pending = this.pendingLines;
+    if (pending?.context !== context || off < pending.startOff) return undefined;
+    return pending.lines.lineAt(off - pending.startOff);
+  }
 
   private constructor(layout: StoreLayout) {
     this.layout = layout;
@@ -92,6 +105,7 @@ export class EmbeddedStore {
     this.setProgressStmt = this.db.prepare(
       `UPDATE workflows SET items_processed = MAX(items_processed, ?), updated_at = ? WHERE workflow_id = ?`,
     );
+    ensureQueryIndexes(this);
   }
 
   static init(dir: string): EmbeddedStore {
@@ -186,15 +200,15 @@ export class EmbeddedStore {
 
   /** Reads the line at (off, len) of a context's log, including lines of the open batch. */
   readLogLine(context: string, off: number, len: number, seq: number): string {
-    const pending = this.pendingLines?.context === context ? this.pendingLines.lines.get(off) : undefined;
-    if (pending !== undefined) return pending.slice(0, -1);
+    const pending = this.pendingLine(context, off);
+    if (pending !== undefined) return pending;
     return this.log(context).readLine(off, len, seq);
   }
 
   /** Reads the line starting at `off` when its length is not known (a `prev` pointer). */
   readLogLineAt(context: string, off: number): string {
-    const pending = this.pendingLines?.context === context ? this.pendingLines.lines.get(off) : undefined;
-    if (pending !== undefined) return pending.slice(0, -1);
+    const pending = this.pendingLine(context, off);
+    if (pending !== undefined) return pending;
     // A line is at most a record (LIMITS.recordBytes) plus its wrapper.
     const text = this.log(context).readAt(off, LIMITS.recordBytes + 4096);
     const nl = text.indexOf('\n');
@@ -309,6 +323,25 @@ export class EmbeddedStore {
   }
 
   /**
+   * Commits a batch whose lines were encoded elsewhere (another thread) for a log standing at
+   * (baseSeq, baseOff): its record lines and commit line as bytes. If the log has moved since
+   * (another writer), nothing is written and false is returned; the caller encodes it again.
+   * `applyRows` fills the rows inside the same transaction.
+   */
+  writePrepared(contextName: string, batch: { baseSeq: number; baseOff: number; count: number; data: Buffer; progress: BatchProgress }, applyRows: (row: ContextRow) => void): boolean {
+    const ctxRow = this.context(contextName) ?? this.ensureContext(contextName);
+    return this.transaction(() => {
+      const row = this.catchUp(this.contextById.get(ctxRow.ctx) as ContextRow);
+      if (row.applied_seq !== batch.baseSeq || row.applied_off !== batch.baseOff) return false;
+      applyRows(row);
+      this.log(row.name).append(batch.data, row.applied_off);
+      this.setWatermark.run(batch.baseSeq + batch.count, row.applied_off + batch.data.length, row.ctx);
+      this.setProgressStmt.run(batch.progress.processedUpTo, new Date().toISOString(), batch.progress.workflowId);
+      return true;
+    });
+  }
+
+  /**
    * One durable batch in one context. `fn` looks up current rows and appends lines; rows are
    * applied as lines are appended (inside the open SQLite transaction), the log is written and
    * fsync'd once, then the transaction commits. Any failure rolls back both.
@@ -318,30 +351,29 @@ export class EmbeddedStore {
     return this.transaction(() => {
       const row = this.catchUp(this.contextById.get(ctxRow.ctx) as ContextRow);
       const log = this.log(row.name);
-      const chunks: string[] = [];
+      const lines = new LineBuffer();
       let seq = row.applied_seq;
       let off = row.applied_off;
       let progress: BatchProgress | null = null;
-      const pendingLines = new Map<number, string>();
-      this.pendingLines = { context: row.name, lines: pendingLines };
+      this.pendingLines = { context: row.name, startOff: row.applied_off, lines };
+      const appendLine: WriteBatch['appendLine'] = (kind, op, recordJson, prev, applyRow) => {
+        seq += 1;
+        const len = lines.addRecord(seq, op, kind, recordJson, prev);
+        applyRow(rowKey(row.ctx, seq), off, len);
+        const at = off;
+        off += len;
+        return at;
+      };
       const batch: WriteBatch = {
         context: row,
-        append: (kind, op, record, prev, options = {}) => {
-          seq += 1;
-          const line = encodeRecordLine(seq, op, kind, options.json ?? JSON.stringify(record), prev);
-          const len = Buffer.byteLength(line);
-          this.applyRow(row.ctx, kind, op, record, rowKey(row.ctx, seq), off, len, options);
-          chunks.push(line);
-          pendingLines.set(off, line);
-          const at = off;
-          off += len;
-          return at;
-        },
+        appendLine,
+        append: (kind, op, record, prev, options = {}) =>
+          appendLine(kind, op, options.json ?? JSON.stringify(record), prev, (key, at, len) => this.applyRow(row.ctx, kind, op, record, key, at, len, options)),
         setProgress: (p) => {
           progress = p;
         },
         get size() {
-          return chunks.length;
+          return lines.lines;
         },
       };
       let result: T;
@@ -351,13 +383,13 @@ export class EmbeddedStore {
         this.pendingLines = null;
       }
       const p = progress as BatchProgress | null;
-      if (chunks.length === 0) {
+      if (lines.lines === 0) {
         // Nothing to log (every item of the chunk was refused): progress alone is committed.
         if (p) this.setProgressStmt.run(p.processedUpTo, new Date().toISOString(), p.workflowId);
         return result;
       }
-      chunks.push(encodeCommitLine(seq, chunks.length, p));
-      const data = Buffer.from(chunks.join(''));
+      lines.addCommit(seq, lines.lines, p);
+      const data = lines.bytes();
       log.append(data, row.applied_off);
       this.setWatermark.run(seq, row.applied_off + data.length, row.ctx);
       if (p) this.setProgressStmt.run(p.processedUpTo, new Date().toISOString(), p.workflowId);

@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { crc32Hex } from '../../core/checksum.js';
 import type { LogOp, RecordKind } from '../../core/records.js';
 
@@ -42,6 +43,87 @@ function seal(body: string): string {
 export function encodeRecordLine(seq: number, op: LogOp, kind: RecordKind, recordJson: string, prev: number | null): string {
   const prevPart = prev === null ? '' : `,"prev":${prev}`;
   return seal(`{"seq":${seq},"op":"${op}","kind":"${kind}"${prevPart}${RECORD_KEY}${recordJson}`);
+}
+
+/**
+ * A batch's lines encoded straight into one growing Buffer: each line is encoded to UTF-8 once,
+ * its CRC is taken over those bytes, and the batch is written from the same memory.
+ */
+export class LineBuffer {
+  private buf: Buffer;
+  length = 0;
+  lines = 0;
+
+  /** `expectedBytes`: about what the batch will hold, so the buffer rarely grows (each growth copies). */
+  constructor(expectedBytes = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(Math.max(4096, expectedBytes));
+  }
+
+  private reserve(bytes: number): void {
+    if (this.length + bytes <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.length + bytes) size *= 2;
+    const bigger = Buffer.allocUnsafe(size);
+    this.buf.copy(bigger, 0, 0, this.length);
+    this.buf = bigger;
+  }
+
+  private seal(start: number): void {
+    const crc = crc32(this.buf.subarray(start, this.length)).toString(16).padStart(8, '0');
+    this.length += this.buf.write(`,"crc":"${crc}"}\n`, this.length, 'latin1');
+    this.lines += 1;
+  }
+
+  /** Appends a record line; returns its byte length (newline included). */
+  addRecord(seq: number, op: LogOp, kind: RecordKind, recordJson: string, prev: number | null): number {
+    const start = this.length;
+    const head = `{"seq":${seq},"op":"${op}","kind":"${kind}"${prev === null ? '' : `,"prev":${prev}`}${RECORD_KEY}`;
+    this.reserve(head.length + recordJson.length * 3 + CRC_SUFFIX_LENGTH + 1);
+    this.length += this.buf.write(head, this.length, 'latin1');
+    this.length += this.buf.write(recordJson, this.length, 'utf8');
+    this.seal(start);
+    return this.length - start;
+  }
+
+  /**
+   * Appends a record line whose record is `head` + body[bodyStart, bodyEnd) + `tail`: JSON text
+   * already encoded as UTF-8 bytes is copied, never decoded and encoded again.
+   */
+  addRecordBytes(seq: number, op: LogOp, kind: RecordKind, head: string, body: Buffer, bodyStart: number, bodyEnd: number, tail: string): number {
+    const start = this.length;
+    const lineHead = `{"seq":${seq},"op":"${op}","kind":"${kind}"${RECORD_KEY}`;
+    this.reserve(lineHead.length + (head.length + tail.length) * 3 + (bodyEnd - bodyStart) + CRC_SUFFIX_LENGTH + 1);
+    this.length += this.buf.write(head ? lineHead + head : lineHead, this.length, 'utf8');
+    this.buf.set(body.subarray(bodyStart, bodyEnd), this.length);
+    this.length += bodyEnd - bodyStart;
+    if (tail) this.length += this.buf.write(tail, this.length, 'utf8');
+    this.seal(start);
+    return this.length - start;
+  }
+
+  addCommit(last: number, n: number, progress: { workflowId: string; processedUpTo: number } | null): void {
+    const line = encodeCommitLine(last, n, progress);
+    this.reserve(Buffer.byteLength(line));
+    this.length += this.buf.write(line, this.length, 'utf8');
+    this.lines += 1;
+  }
+
+  /** The line starting at byte `at` of the buffer, without its newline. */
+  lineAt(at: number): string | undefined {
+    if (at < 0 || at >= this.length) return undefined;
+    const nl = this.buf.indexOf(10, at);
+    return this.buf.toString('utf8', at, nl < 0 || nl > this.length ? this.length : nl);
+  }
+
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+
+  /** The bytes as a view that owns its memory (transferable to another thread without a copy). */
+  transferable(): Uint8Array {
+    const owns = this.buf.byteOffset === 0 && this.buf.buffer.byteLength === this.buf.length;
+    return owns ? new Uint8Array(this.buf.buffer, 0, this.length) : new Uint8Array(this.bytes());
+  }
 }
 
 export function encodeCommitLine(last: number, n: number, progress: { workflowId: string; processedUpTo: number } | null): string {

@@ -5,7 +5,7 @@ import { EntityIndex, type EntityRecord } from './entity-index.js';
 import { EmbeddedStore, type ContextRow } from './embedded-store.js';
 import { fsyncDir } from './fs-durable.js';
 import { replayContext } from './replay.js';
-import { configureConnection, createSchema } from './sqlite-schema.js';
+import { configureConnection, createQueryIndexes, createSchema } from './sqlite-schema.js';
 import type { Analogy } from '../../core/records.js';
 
 export interface RebuildReport {
@@ -68,6 +68,8 @@ export function rebuildStore(store: EmbeddedStore): { store: EmbeddedStore; repo
     })();
     report.contexts.push({ context: row.name, records: result.records, batches: result.batches, torn_bytes: result.tornBytes });
   }
+  // Built once from the loaded rows, which is faster than maintaining them during the replay.
+  createQueryIndexes(db);
   db.close();
   for (const suffix of ['-wal', '-shm']) rmSync(`${layout.sqlite}${suffix}`, { force: true });
   renameSync(target, layout.sqlite);

@@ -63,9 +63,6 @@ CREATE TABLE IF NOT EXISTS analogies(
   frames TEXT
 );
 CREATE INDEX IF NOT EXISTS analogies_id ON analogies(ctx, idh);
-CREATE INDEX IF NOT EXISTS analogies_quality ON analogies(ctx, qb, quality) WHERE deleted_at IS NULL;
-CREATE INDEX IF NOT EXISTS analogies_source ON analogies(ctx, src, qb, quality) WHERE deleted_at IS NULL;
-CREATE INDEX IF NOT EXISTS analogies_target ON analogies(ctx, tgt, qb, quality) WHERE deleted_at IS NULL;
 CREATE TABLE IF NOT EXISTS entities(
   key INTEGER PRIMARY KEY,
   ctx INTEGER NOT NULL,
@@ -119,6 +116,31 @@ export function configureConnection(db: Database.Database): void {
   db.pragma('foreign_keys = OFF');
 }
 
+/**
+ * The analogy query indexes. A bulk load (store/embedded/bulk-load.ts) drops them and builds
+ * them once at its end: SQLite builds an index from sorted keys several times faster than it
+ * maintains one row by row.
+ */
+export const ANALOGY_QUERY_INDEXES: ReadonlyArray<{ name: string; sql: string }> = [
+  { name: 'analogies_quality', sql: 'ON analogies(ctx, qb, quality) WHERE deleted_at IS NULL' },
+  { name: 'analogies_source', sql: 'ON analogies(ctx, src, qb, quality) WHERE deleted_at IS NULL' },
+  { name: 'analogies_target', sql: 'ON analogies(ctx, tgt, qb, quality) WHERE deleted_at IS NULL' },
+];
+
+export function createQueryIndexes(db: Database.Database): void {
+  for (const index of ANALOGY_QUERY_INDEXES) db.exec(`CREATE INDEX IF NOT EXISTS ${index.name} ${index.sql}`);
+}
+
+export function dropQueryIndexes(db: Database.Database): void {
+  for (const index of ANALOGY_QUERY_INDEXES) db.exec(`DROP INDEX IF EXISTS ${index.name}`);
+}
+
+export function missingQueryIndexes(db: Database.Database): string[] {
+  const present = new Set(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'`).pluck().all() as string[]);
+  return ANALOGY_QUERY_INDEXES.map((i) => i.name).filter((name) => !present.has(name));
+}
+
+/** Tables and the indexes writes need; the query indexes are created by the caller. */
 export function createSchema(db: Database.Database): void {
   db.exec(DDL);
   db.prepare('INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));

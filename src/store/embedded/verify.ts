@@ -2,13 +2,14 @@ import { statSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { checksumOk, decodeLine } from './log-format.js';
 import { readLines } from './log-reader.js';
-import { seqOfKey } from './sqlite-schema.js';
+import { missingQueryIndexes, seqOfKey } from './sqlite-schema.js';
+import { bulkLoadRunning } from './bulk-load.js';
 import type { ContextRow, EmbeddedStore } from './embedded-store.js';
 import { recordJsonOf, seqOf } from './log-format.js';
 
 export interface VerifyIssue {
   context?: string;
-  check: 'sqlite_integrity' | 'log_checksum' | 'log_structure' | 'torn_tail' | 'watermark' | 'count_mismatch' | 'content_mismatch' | 'row_pointer';
+  check: 'sqlite_integrity' | 'sqlite_schema' | 'log_checksum' | 'log_structure' | 'torn_tail' | 'watermark' | 'count_mismatch' | 'content_mismatch' | 'row_pointer';
   message: string;
   offset?: number;
 }
@@ -50,6 +51,9 @@ export function verifyStore(store: EmbeddedStore): VerifyReport {
   const issues: VerifyIssue[] = [];
   const integrity = store.db.pragma('integrity_check') as Array<{ integrity_check: string }>;
   for (const r of integrity) if (r.integrity_check !== 'ok') issues.push({ check: 'sqlite_integrity', message: r.integrity_check });
+  if (!bulkLoadRunning(store)) {
+    for (const name of missingQueryIndexes(store.db)) issues.push({ check: 'sqlite_schema', message: `query index ${name} is missing (reopen the store or run rebuild to recreate it)` });
+  }
   const contexts = store.listContexts().map((row) => verifyContext(store, row, issues));
   return { valid: issues.length === 0, issues, contexts };
 }

@@ -1,0 +1,201 @@
+/**
+ * Worker thread of a pipelined analogy_creation workflow (prepared-chunks.ts): reads the staged
+ * items, and for each chunk of fresh puts encodes the batch's log lines (seq, CRC, commit line)
+ * and the columns of its index rows, while the main thread commits the chunk before it.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { readStagedSpans, type StagedSpan } from '../../workflows/staging.js';
+import { LineBuffer } from '../../store/embedded/log-format.js';
+import { isSoftlogicError } from '../../core/errors.js';
+import { idHash } from '../../core/id-hash.js';
+import { decodeFreshPutBytes } from './analogy-record.js';
+
+export interface PrepareWorkerData {
+  path: string;
+  /** index of the first staged item to prepare */
+  from: number;
+  batchSize: number;
+  context: string;
+  workflowId: string;
+  /** the log's state the first chunk starts from; each next chunk starts where the last ended */
+  seq: number;
+  off: number;
+  /** chunks prepared ahead of the one being committed */
+  ahead: number;
+}
+
+/** A chunk of fresh puts ready to commit, or the signal that the pipeline cannot go on. */
+export type PreparedMessage =
+  | {
+      type: 'chunk';
+      start: number;
+      count: number;
+      baseSeq: number;
+      baseOff: number;
+      data: Uint8Array;
+      lens: Int32Array;
+      ids: string[];
+      idHashes: Float64Array;
+      versions: Float64Array;
+      qualities: Float64Array;
+      created: Float64Array;
+      /**
+       * The text columns as indexes into `texts` (-1: null): a chunk holds few distinct domains,
+       * workflows, tag and frame lists, and one string per distinct value crosses threads.
+       */
+      texts: string[];
+      sources: Int32Array;
+      targets: Int32Array;
+      workflows: Int32Array;
+      tags: Int32Array;
+      frames: Int32Array;
+    }
+  | { type: 'not_fresh'; start: number }
+  | { type: 'end' }
+  | { type: 'error'; code: string | null; message: string };
+
+/** Builds one chunk's lines and row columns as its items stream in (nothing is kept per item). */
+class ChunkBuilder {
+  private lines: LineBuffer;
+  private readonly lens: Int32Array;
+  private readonly idHashes: Float64Array;
+  private readonly versions: Float64Array;
+  private readonly qualities: Float64Array;
+  private readonly created: Float64Array;
+  private readonly ids: string[] = [];
+  private readonly texts: string[] = [];
+  private readonly textIndex = new Map<string, number>();
+  private readonly sources: Int32Array;
+  private readonly targets: Int32Array;
+  private readonly workflows: Int32Array;
+  private readonly tags: Int32Array;
+  private readonly frames: Int32Array;
+  count = 0;
+  private seq: number;
+
+  constructor(
+    readonly start: number,
+    size: number,
+    private readonly base: { seq: number; off: number },
+    expectedBytes: number,
+  ) {
+    this.lines = new LineBuffer(expectedBytes);
+    this.lens = new Int32Array(size);
+    this.idHashes = new Float64Array(size);
+    this.versions = new Float64Array(size);
+    this.qualities = new Float64Array(size);
+    this.created = new Float64Array(size);
+    this.sources = new Int32Array(size);
+    this.targets = new Int32Array(size);
+    this.workflows = new Int32Array(size);
+    this.tags = new Int32Array(size);
+    this.frames = new Int32Array(size);
+    this.seq = base.seq;
+  }
+
+  private text(value: string | null): number {
+    if (value === null) return -1;
+    let at = this.textIndex.get(value);
+    if (at === undefined) {
+      at = this.texts.push(value) - 1;
+      this.textIndex.set(value, at);
+    }
+    return at;
+  }
+
+  /** False when the item is not a fresh put (the pipeline stops there). */
+  add(span: StagedSpan, context: string): boolean {
+    const decoded = decodeFreshPutBytes(span.data, span.start, span.end, context);
+    if (!decoded) return false;
+    const { columns, head, bodyStart, bodyEnd, tail } = decoded;
+    const i = this.count++;
+    this.seq += 1;
+    this.lens[i] = this.lines.addRecordBytes(this.seq, 'put', 'analogy', head, span.data, bodyStart, bodyEnd, tail);
+    this.ids.push(columns[0]);
+    this.idHashes[i] = idHash(columns[0]);
+    this.versions[i] = columns[1];
+    this.sources[i] = this.text(columns[2]);
+    this.targets[i] = this.text(columns[3]);
+    this.qualities[i] = columns[4];
+    this.created[i] = columns[5];
+    this.workflows[i] = this.text(columns[6]);
+    this.tags[i] = this.text(columns[7]);
+    this.frames[i] = this.text(columns[8]);
+    return true;
+  }
+
+  finish(workflowId: string): PreparedMessage {
+    const n = this.count;
+    this.lines.addCommit(this.seq, n, { workflowId, processedUpTo: this.start + n });
+    const encoded = this.lines.transferable();
+    const message: PreparedMessage = {
+      type: 'chunk',
+      start: this.start,
+      count: n,
+      baseSeq: this.base.seq,
+      baseOff: this.base.off,
+      data: encoded,
+      lens: this.lens.subarray(0, n),
+      ids: this.ids,
+      idHashes: this.idHashes.subarray(0, n),
+      versions: this.versions.subarray(0, n),
+      qualities: this.qualities.subarray(0, n),
+      created: this.created.subarray(0, n),
+      texts: this.texts,
+      sources: this.sources.subarray(0, n),
+      targets: this.targets.subarray(0, n),
+      workflows: this.workflows.subarray(0, n),
+      tags: this.tags.subarray(0, n),
+      frames: this.frames.subarray(0, n),
+    };
+    this.base.seq = this.seq;
+    this.base.off += encoded.length;
+    return message;
+  }
+}
+
+if (parentPort) {
+  const port = parentPort;
+  const data = workerData as PrepareWorkerData;
+  let credits = data.ahead;
+  let wake: (() => void) | null = null;
+  port.on('message', () => {
+    credits += 1;
+    wake?.();
+  });
+  const send = async (message: PreparedMessage) => {
+    while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
+    wake = null;
+    credits -= 1;
+    const transfer = message.type === 'chunk' ? [message.data, message.lens, message.idHashes, message.versions, message.qualities, message.created, message.sources, message.targets, message.workflows, message.tags, message.frames].map((a) => a.buffer as ArrayBuffer) : [];
+    port.postMessage(message, transfer);
+  };
+  const run = async () => {
+    const base = { seq: data.seq, off: data.off };
+    // Sized from the first chunk's bytes, so the line buffer of the next ones rarely grows.
+    let expectedBytes = 1 << 20;
+    let chunk = new ChunkBuilder(data.from, data.batchSize, base, expectedBytes);
+    for await (const span of readStagedSpans(data.path, data.from)) {
+      if (!chunk.add(span, data.context)) {
+        await send({ type: 'not_fresh', start: data.from });
+        return;
+      }
+      if (chunk.count === data.batchSize) {
+        const next = chunk.start + chunk.count;
+        const message = chunk.finish(data.workflowId);
+        if (message.type === 'chunk') expectedBytes = Math.max(expectedBytes, Math.ceil(message.data.length * 1.05));
+        await send(message);
+        chunk = new ChunkBuilder(next, data.batchSize, base, expectedBytes);
+      }
+    }
+    if (chunk.count > 0) await send(chunk.finish(data.workflowId));
+    await send({ type: 'end' });
+  };
+  run().then(
+    () => port.close(),
+    (err: unknown) => {
+      port.postMessage({ type: 'error', code: isSoftlogicError(err) ? err.code : null, message: (err as Error).message });
+      port.close();
+    },
+  );
+}

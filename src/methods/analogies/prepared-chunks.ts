@@ -1,0 +1,90 @@
+import { Worker } from 'node:worker_threads';
+import { SoftlogicError, type ErrorCode } from '../../core/errors.js';
+import { qualityBucket, rowKey } from '../../store/embedded/sqlite-schema.js';
+import { registerChunkPipeline, type PipelineArgs, type PreparedChunk } from '../../workflows/chunk-pipelines.js';
+import type { PrepareWorkerData, PreparedMessage } from './prepare-worker.js';
+
+/** Chunks prepared ahead of the one being committed (memory: about two chunks of log lines). */
+const AHEAD = 2;
+
+type ChunkMessage = Extract<PreparedMessage, { type: 'chunk' }>;
+
+function preparedChunk(msg: ChunkMessage): PreparedChunk {
+  return {
+    start: msg.start,
+    count: msg.count,
+    baseSeq: msg.baseSeq,
+    baseOff: msg.baseOff,
+    data: Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength),
+    applyRows: (store, ctx) => {
+      const index = store.analogies;
+      // Each distinct text is looked up once: domains and workflows to their keys.
+      const domainKeys: Array<number | undefined> = [];
+      const workflowKeys: Array<number | undefined> = [];
+      const domain = (t: number) => (domainKeys[t] ??= index.domainKey(msg.texts[t]));
+      const workflow = (t: number) => (t < 0 ? null : (workflowKeys[t] ??= index.workflowKey(msg.texts[t])));
+      const offs = new Float64Array(msg.count);
+      for (let i = 0, off = msg.baseOff; i < msg.count; i++) {
+        offs[i] = off;
+        off += msg.lens[i];
+      }
+      const text = (i: number) => (i < 0 ? null : msg.texts[i]);
+      index.insertMany(msg.count, (i, out, at) => {
+        const quality = msg.qualities[i];
+        out[at] = rowKey(ctx, msg.baseSeq + i + 1);
+        out[at + 1] = ctx;
+        out[at + 2] = msg.idHashes[i];
+        out[at + 3] = msg.ids[i];
+        out[at + 4] = offs[i];
+        out[at + 5] = msg.lens[i];
+        out[at + 6] = msg.versions[i];
+        out[at + 7] = domain(msg.sources[i]);
+        out[at + 8] = domain(msg.targets[i]);
+        out[at + 9] = quality;
+        out[at + 10] = qualityBucket(quality);
+        out[at + 11] = msg.created[i];
+        out[at + 12] = null;
+        out[at + 13] = workflow(msg.workflows[i]);
+        out[at + 14] = text(msg.tags[i]);
+        out[at + 15] = text(msg.frames[i]);
+      });
+    },
+  };
+}
+
+/** analogy_creation: fresh puts are encoded by prepare-worker.ts while the main thread commits. */
+async function* analogyChunks(args: PipelineArgs): AsyncGenerator<PreparedChunk | null> {
+  const data: PrepareWorkerData = { ...args, ahead: AHEAD };
+  const worker = new Worker(new URL('./prepare-worker.js', import.meta.url), { workerData: data });
+  const queue: PreparedMessage[] = [];
+  let wake: (() => void) | null = null;
+  let failure: Error | null = null;
+  worker.on('message', (msg: PreparedMessage) => {
+    queue.push(msg);
+    wake?.();
+  });
+  worker.on('error', (err) => {
+    failure = err;
+    wake?.();
+  });
+  try {
+    for (;;) {
+      while (queue.length === 0 && failure === null) await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+      const msg = queue.shift();
+      if (!msg) throw failure ?? new SoftlogicError('INTERNAL', 'the chunk preparing worker stopped');
+      if (msg.type === 'end') return;
+      if (msg.type === 'error') throw msg.code ? new SoftlogicError(msg.code as ErrorCode, msg.message) : new SoftlogicError('INTERNAL', msg.message);
+      if (msg.type === 'not_fresh') {
+        yield null;
+        return;
+      }
+      worker.postMessage('credit');
+      yield preparedChunk(msg);
+    }
+  } finally {
+    await worker.terminate();
+  }
+}
+
+registerChunkPipeline('analogy_creation', analogyChunks);

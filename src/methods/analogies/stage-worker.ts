@@ -1,0 +1,76 @@
+/**
+ * Worker thread of a parallel analogy import (stage-parallel.ts): stages the blocks of the file
+ * it is sent, one at a time, and posts each result back with its bytes transferred.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { StagingTarget } from '../../workflows/create.js';
+import { stageBlock } from './stage-block.js';
+
+export interface StageWorkerData {
+  file: string;
+  size: number;
+  target: StagingTarget;
+  lenient: boolean;
+  maxIssues: number;
+}
+
+export interface StageJob {
+  block: number;
+  start: number;
+  end: number;
+}
+
+function readFully(fd: number, buf: Buffer, position: number): number {
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/**
+ * The lines that start in [start, end): the line running into `start` belongs to the block
+ * before, and the last line is read past `end` to its newline.
+ */
+export function readBlockLines(fd: number, start: number, end: number, size: number): Buffer {
+  const lead = start > 0 ? 1 : 0;
+  const head = Buffer.allocUnsafe(end - start + lead);
+  readFully(fd, head, start - lead);
+  let from = 0;
+  if (lead) {
+    const nl = head.indexOf(10);
+    if (nl < 0 || nl >= head.length - 1) return Buffer.alloc(0);
+    from = nl + 1;
+  }
+  const pieces = [head.subarray(from)];
+  let position = end;
+  let last = head[head.length - 1];
+  while (last !== 10 && position < size) {
+    const more = Buffer.allocUnsafe(Math.min(64 * 1024, size - position));
+    const n = readFully(fd, more, position);
+    const nl = more.subarray(0, n).indexOf(10);
+    pieces.push(more.subarray(0, nl < 0 ? n : nl + 1));
+    position += n;
+    if (nl >= 0 || n === 0) break;
+    last = more[n - 1];
+  }
+  return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+}
+
+if (parentPort) {
+  const port = parentPort;
+  const data = workerData as StageWorkerData;
+  const fd = openSync(data.file, 'r');
+  port.on('message', (job: StageJob | null) => {
+    if (job === null) {
+      closeSync(fd);
+      port.close();
+      return;
+    }
+    const result = stageBlock(job.block, readBlockLines(fd, job.start, job.end, data.size), data.target, data);
+    port.postMessage(result, [result.staged.buffer as ArrayBuffer]);
+  });
+}

@@ -1,0 +1,41 @@
+import type { WorkflowType } from '../core/records.js';
+import type { EmbeddedStore } from '../store/embedded/embedded-store.js';
+
+/**
+ * A chunk whose log lines were encoded off the main thread, assuming the log stands at
+ * (baseSeq, baseOff) when it is committed; `applyRows` fills its index rows.
+ */
+export interface PreparedChunk {
+  start: number;
+  count: number;
+  baseSeq: number;
+  baseOff: number;
+  data: Buffer;
+  applyRows(store: EmbeddedStore, ctx: number): void;
+}
+
+export interface PipelineArgs {
+  path: string;
+  from: number;
+  batchSize: number;
+  context: string;
+  workflowId: string;
+  seq: number;
+  off: number;
+}
+
+/**
+ * Prepares a workflow's chunks ahead of their commits, in another thread. Yields null when it
+ * cannot go on (an item it does not handle): the processor then goes on one item at a time.
+ */
+export type ChunkPipeline = (args: PipelineArgs) => AsyncGenerator<PreparedChunk | null>;
+
+const pipelines = new Map<WorkflowType, ChunkPipeline>();
+
+export function registerChunkPipeline(type: WorkflowType, pipeline: ChunkPipeline): void {
+  pipelines.set(type, pipeline);
+}
+
+export function chunkPipeline(type: WorkflowType): ChunkPipeline | undefined {
+  return pipelines.get(type);
+}
