@@ -1,0 +1,214 @@
+/**
+ * The fast import paths (issue 2): staging a large file on worker threads (line numbers, strict
+ * and lenient outcomes must be exactly those of one sequential pass), input lines embedded
+ * verbatim in their records, chunks encoded on a worker while the main thread commits (and the
+ * fall back to item-by-item processing when it cannot go on), and bulk-built query indexes
+ * (rebuilt by the next open after their owner dies).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openStore } from '../src/index.js';
+import type { Analogy } from '../src/core/records.js';
+import { cli, rng, tempDir } from './helpers.js';
+
+/** Lines of ~300 B; `n` of them make a file past the 8 MB parallel-staging threshold at n >= 30k. */
+function analogyLine(i: number, r: () => number): Record<string, unknown> {
+  return {
+    source_domain: `d${Math.floor(r() * 40)}`,
+    target_domain: `t${Math.floor(r() * 40)}`,
+    quality_score: Math.round(r() * 1000) / 1000,
+    concept_mappings: { [`a${i % 7}`]: 'b', c: `é${i % 3}` },
+    frame_mappings: { [`F${i % 5}`]: 'G' },
+    tags: [`tag${i % 9}`, 'x'],
+    metadata: { i, note: 'a line long enough to make the file cross the parallel staging threshold quickly' },
+  };
+}
+
+interface BigFile {
+  path: string;
+  /** 1-based line numbers of the invalid lines */
+  bad: number[];
+  /** the valid values by metadata.i */
+  valid: Map<number, Record<string, unknown>>;
+  lines: string[];
+}
+
+/**
+ * A file of `n` records with blank lines, CRLF line ends and invalid lines spread over every
+ * block; `bad` lists the invalid lines' numbers as a single pass counts them.
+ */
+function writeBigFile(dir: string, n: number, withBad: boolean): BigFile {
+  const r = rng(99);
+  const lines: string[] = [];
+  const bad: number[] = [];
+  const valid = new Map<number, Record<string, unknown>>();
+  for (let i = 0; i < n; i++) {
+    if (i % 4001 === 17) lines.push('');
+    if (withBad && i % 5003 === 11) {
+      lines.push(i % 2 === 0 ? '{"source_domain": "x", "quality_score": 1.5' : JSON.stringify({ ...analogyLine(i, r), quality_score: 2 }));
+      bad.push(lines.length);
+      continue;
+    }
+    const value = analogyLine(i, r);
+    valid.set(i, value);
+    // Some lines padded, re-ordered or CRLF-terminated: still embedded as they are.
+    if (i % 3001 === 5) lines.push(`  ${JSON.stringify({ metadata: value.metadata, ...value })}  \r`);
+    else lines.push(JSON.stringify(value));
+  }
+  const path = join(dir, withBad ? 'bad.jsonl' : 'big.jsonl');
+  writeFileSync(path, lines.join('\n') + '\n');
+  return { path, bad, valid, lines };
+}
+
+function contentOf(a: Analogy | Record<string, unknown>): Record<string, unknown> {
+  const { source_domain, target_domain, quality_score, concept_mappings, frame_mappings, tags, metadata } = a as Analogy;
+  return { source_domain, target_domain, quality_score, concept_mappings, frame_mappings, tags, metadata };
+}
+
+test('a large file staged on workers: every record exact, strict refusal lists exactly the bad lines, lenient rejects exactly them', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  const clean = writeBigFile(dir, 40_000, false);
+  assert.ok(readFileSync(clean.path).length > 9 * 1024 * 1024, 'the file must cross the parallel threshold');
+  const store = await openStore(join(dir, 'store'), { create: true });
+  try {
+    const result = await store.analogies.import(clean.path, { context: 'clean' });
+    assert.equal(result.imported, clean.valid.size);
+    const seen = new Set<number>();
+    for (const a of store.analogies.stream({ context: 'clean' })) {
+      const i = (a.metadata as { i: number }).i;
+      assert.ok(!seen.has(i), `record ${i} stored twice`);
+      seen.add(i);
+      assert.deepEqual(contentOf(a), contentOf(clean.valid.get(i) as Record<string, unknown>), `record ${i}`);
+      assert.equal(a.version, 1);
+      assert.equal(a.deleted_at, null);
+      assert.equal(a.context, 'clean');
+      assert.equal(a.workflow_id, result.workflow.workflow_id);
+      assert.deepEqual(store.analogies.get(a.id, 'clean'), a);
+    }
+    assert.equal(seen.size, clean.valid.size);
+
+    const dirty = writeBigFile(dir, 40_000, true);
+    await assert.rejects(store.analogies.import(dirty.path, { context: 'strict' }), (err: Error & { code?: string; details?: { issues: Array<{ line: number }>; rejected: number } }) => {
+      assert.equal(err.code, 'IMPORT_REJECTED');
+      assert.equal(err.details?.rejected, dirty.bad.length);
+      assert.deepEqual([...new Set(err.details?.issues.map((i) => i.line))], dirty.bad);
+      return true;
+    });
+    assert.equal(store.analogies.count({ context: 'strict' }), 0, 'a refused file imports nothing');
+
+    const lenient = await store.analogies.import(dirty.path, { context: 'lenient', lenient: true });
+    assert.equal(lenient.imported, dirty.valid.size);
+    assert.equal(lenient.rejected, dirty.bad.length);
+    const rejects = readFileSync(lenient.rejects_file as string, 'utf8').split('\n').filter(Boolean);
+    assert.deepEqual(rejects, dirty.bad.map((n) => dirty.lines[n - 1]));
+    assert.equal(store.analogies.count({ context: 'lenient' }), dirty.valid.size);
+    assert.equal(store.verify().valid, true);
+  } finally {
+    store.close();
+  }
+});
+
+test('a large workflow whose items are not all fresh puts falls back mid-way: every item applied once', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  const store = await openStore(join(dir, 'store'), { create: true });
+  try {
+    const r = rng(5);
+    const values: unknown[] = [];
+    for (let i = 0; i < 30_000; i++) values.push(analogyLine(i, r));
+    // An explicit id (not minted by the store) two thirds in, and a deletion of it at the end.
+    values.splice(20_000, 0, { ...analogyLine(-1, r), id: 'explicit-1' });
+    values.push({ type: 'deletion', target_id: 'explicit-1' });
+    const file = join(dir, 'mixed.jsonl');
+    writeFileSync(file, values.map((v) => JSON.stringify(v)).join('\n') + '\n');
+    const result = await store.analogies.import(file, { batchSize: 4000 });
+    assert.equal(result.workflow.status, 'completed');
+    assert.equal(result.workflow.items_processed, 30_002);
+    assert.equal(result.workflow.error_count, 0);
+    assert.equal(store.analogies.count(), 30_000);
+    assert.notEqual(store.analogies.get('explicit-1').deleted_at, null);
+    const ns = new Set<number>();
+    for (const a of store.analogies.stream()) ns.add((a.metadata as { i: number }).i);
+    assert.equal(ns.size, 30_000);
+    assert.equal(store.verify().valid, true);
+  } finally {
+    store.close();
+  }
+});
+
+test('a write into the same context between two prepared chunks: the chunk is encoded again, nothing lost or doubled', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  const store = await openStore(join(dir, 'store'), { create: true });
+  try {
+    const r = rng(6);
+    const file = join(dir, 'a.jsonl');
+    writeFileSync(file, Array.from({ length: 30_000 }, (_, i) => JSON.stringify(analogyLine(i, r))).join('\n') + '\n');
+    const wf = await store.workflows.createFromFile(file);
+    let interleaved = 0;
+    store.events.on('progress', (p: { items_processed: number; final: boolean }) => {
+      // After the first committed chunk: a write that moves the log under the prepared ones.
+      if (!p.final && p.items_processed === 5000 && interleaved === 0) {
+        interleaved += 1;
+        store.analogies.save({ ...analogyLine(-1, r), id: 'between' });
+      }
+    });
+    const done = await store.workflows.process(wf.workflow_id, { batchSize: 5000 });
+    assert.equal(interleaved, 1);
+    assert.equal(done.items_processed, 30_000);
+    assert.equal(store.analogies.count(), 30_001);
+    assert.equal(store.analogies.get('between').version, 1);
+    const ns = new Set<number>();
+    for (const a of store.analogies.stream()) ns.add((a.metadata as { i: number }).i);
+    assert.equal(ns.size, 30_001);
+    assert.equal(store.verify().valid, true);
+  } finally {
+    store.close();
+  }
+});
+
+test('bulk load: indexes are dropped for a large import and built at its end; a dead owner is recovered by the next open', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  const storeDir = join(dir, 'store');
+  const r = rng(7);
+  const file = join(dir, 'a.jsonl');
+  writeFileSync(file, Array.from({ length: 110_000 }, (_, i) => JSON.stringify(analogyLine(i, r))).join('\n') + '\n');
+  let store = await openStore(storeDir, { create: true });
+  await store.analogies.import(file);
+  const audit = readFileSync(join(storeDir, 'audit.jsonl'), 'utf8');
+  assert.match(audit, /"event":"bulk_load_started"/);
+  assert.match(audit, /"event":"bulk_load_indexed"/);
+  const plan = (store.backend.db.prepare(`EXPLAIN QUERY PLAN SELECT key FROM analogies WHERE ctx = 1 AND deleted_at IS NULL AND qb >= 900 ORDER BY qb DESC, quality DESC LIMIT 5`).all() as Array<{ detail: string }>).map((p) => p.detail).join(' ');
+  assert.match(plan, /analogies_quality/);
+  const top = store.analogies.query({ min_quality: 0.99, limit: 5 });
+  store.close();
+
+  // A bulk load whose owner died: indexes missing, owner recorded with a pid that is gone.
+  const db = new Database(join(storeDir, 'knowledge.sqlite'));
+  db.exec('DROP INDEX analogies_quality; DROP INDEX analogies_source; DROP INDEX analogies_target');
+  db.prepare(`INSERT OR REPLACE INTO meta(key, value) VALUES ('bulk_load', ?)`).run(JSON.stringify({ pid: 2 ** 22 + 12345, owner: 'dead', started_at: new Date().toISOString() }));
+  db.close();
+  store = await openStore(storeDir);
+  try {
+    assert.equal(store.verify().valid, true);
+    assert.deepEqual(store.analogies.query({ min_quality: 0.99, limit: 5 }), top);
+    const present = store.backend.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'analogies_%'`).pluck().all();
+    assert.ok(present.includes('analogies_quality') && present.includes('analogies_source') && present.includes('analogies_target'));
+  } finally {
+    store.close();
+  }
+
+  // An index dropped behind the store's back, with no bulk load running: verify reports it.
+  store = await openStore(storeDir);
+  try {
+    store.backend.db.exec('DROP INDEX analogies_source');
+    const report = store.verify();
+    assert.equal(report.valid, false);
+    assert.ok(report.issues.some((i) => i.check === 'sqlite_schema' && i.message.includes('analogies_source')), JSON.stringify(report.issues));
+  } finally {
+    store.close();
+  }
+  const reopened = cli(storeDir, ['verify']);
+  assert.equal(reopened.status, 0, 'the next open builds the missing index');
+});
