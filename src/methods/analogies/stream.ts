@@ -1,9 +1,10 @@
+import type { Statement } from 'better-sqlite3';
 import { SoftlogicError } from '../../core/errors.js';
 import type { Analogy } from '../../core/records.js';
 import type { AnalogyFilter } from '../../core/schemas.js';
 import { DEFAULT_CONTEXT } from '../../core/names.js';
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
-import { SEQ_SPAN } from '../../store/embedded/sqlite-schema.js';
+import { rowKey, SEQ_SPAN } from '../../store/embedded/sqlite-schema.js';
 import { LogWindow } from '../../store/embedded/log-window.js';
 import { filterSql } from './filter-sql.js';
 import { analogyOfLine } from './read.js';
@@ -28,13 +29,12 @@ export function* streamAnalogyJson(store: EmbeddedStore, filter: AnalogyFilter =
   // Open the log first: a compaction after this point makes the seq check below fail loudly.
   const log = new LogWindow(store.layout.log(context));
   const reader = store.openReader();
+  // One read transaction: every page below comes from the same snapshot.
+  reader.exec('BEGIN');
   try {
-    const limit = parsed.limit ?? -1;
-    const rows = reader
-      .prepare(`SELECT a.key, a.off, a.len FROM analogies a WHERE ${where} ORDER BY a.key LIMIT ?`)
-      .raw(true)
-      .iterate(...params, limit) as IterableIterator<[number, number, number]>;
-    for (const [key, off, len] of rows) {
+    // A range of row keys is one context's rows in log order: a rowid range scan, never a sort.
+    const page = reader.prepare(`SELECT a.key, a.off, a.len FROM analogies a NOT INDEXED WHERE ${where} AND a.key > ? AND a.key < ? ORDER BY a.key LIMIT ?`).raw(true);
+    for (const [key, off, len] of pagedRows(page, params, ctx.ctx, parsed.limit)) {
       const start = log.locate(off, len);
       const buf = log.buf;
       const end = start + len - 1; // without the newline
@@ -54,6 +54,22 @@ export function* streamAnalogyJson(store: EmbeddedStore, filter: AnalogyFilter =
   } finally {
     reader.close();
     log.close();
+  }
+}
+
+/** Rows fetched a page at a time (one native call per page rather than per row), by key. */
+const PAGE_ROWS = 8192;
+
+function* pagedRows(page: Statement, params: unknown[], ctx: number, limit: number | undefined): Generator<[number, number, number]> {
+  let remaining = limit ?? Infinity;
+  let after = rowKey(ctx, 0);
+  const end = rowKey(ctx + 1, 0);
+  while (remaining > 0) {
+    const rows = page.all(...params, after, end, Math.min(PAGE_ROWS, remaining)) as Array<[number, number, number]>;
+    yield* rows;
+    if (rows.length < PAGE_ROWS) return;
+    remaining -= rows.length;
+    after = rows[rows.length - 1][0];
   }
 }
 

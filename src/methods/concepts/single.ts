@@ -1,6 +1,7 @@
 import { SoftlogicError } from '../../core/errors.js';
 import { assertContextName, assertId, DEFAULT_CONTEXT } from '../../core/names.js';
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
+import { CONTEXT_ROWS, contextKeyRange } from '../../store/embedded/sqlite-schema.js';
 import { putEntity, restoreEntity, softDeleteEntity } from '../entities/mutations.js';
 import { findEntity, readEntity } from '../entities/read.js';
 import { parseProviderName, providerFor, settingsForWrite } from '../embeddings/settings.js';
@@ -135,7 +136,7 @@ export function searchConcepts(store: EmbeddedStore, text: string, options: Sear
 export function listConcepts(store: EmbeddedStore, context = DEFAULT_CONTEXT, options: { includeDeleted?: boolean; limit?: number } = {}): ConceptRecord[] {
   const ctx = store.requireContext(context);
   const rows = store.db
-    .prepare(`SELECT key, off, len FROM entities WHERE ctx = ? AND kind = 'concept'${options.includeDeleted ? '' : ' AND deleted_at IS NULL'} ORDER BY key LIMIT ?`)
-    .all(ctx.ctx, options.limit ?? 1_000_000) as Array<{ key: number; off: number; len: number }>;
+    .prepare(`SELECT key, off, len FROM entities NOT INDEXED WHERE ${CONTEXT_ROWS} AND kind = 'concept'${options.includeDeleted ? '' : ' AND deleted_at IS NULL'} ORDER BY key LIMIT ?`)
+    .all(...contextKeyRange(ctx.ctx), options.limit ?? 1_000_000) as Array<{ key: number; off: number; len: number }>;
   return rows.map((r) => readEntity<ConceptRecord>(store, ctx.name, r));
 }

@@ -3,7 +3,7 @@ import type { RecordKind } from '../../core/records.js';
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
 import type { EntityRecord, EntityRow } from '../../store/embedded/entity-index.js';
 import { recordJsonOf } from '../../store/embedded/log-format.js';
-import { seqOfKey } from '../../store/embedded/sqlite-schema.js';
+import { CONTEXT_ROWS, contextKeyRange, seqOfKey } from '../../store/embedded/sqlite-schema.js';
 
 /**
  * Reading entity records (every kind but analogies) through the generic entities index: the row
@@ -38,8 +38,8 @@ export function requireEntity<T = EntityRecord>(store: EmbeddedStore, kind: Reco
 /** Active (or all) records of one kind in one context (not its parents), in log order. */
 export function* listEntities<T = EntityRecord>(store: EmbeddedStore, kind: RecordKind, context: string, includeDeleted = false): Generator<T> {
   const ctx = store.requireContext(context);
-  const sql = `SELECT key, off, len FROM entities WHERE ctx = ? AND kind = ?${includeDeleted ? '' : ' AND deleted_at IS NULL'} ORDER BY key`;
-  const rows = store.db.prepare(sql).all(ctx.ctx, kind) as Array<{ key: number; off: number; len: number }>;
+  const sql = `SELECT key, off, len FROM entities NOT INDEXED WHERE ${CONTEXT_ROWS} AND kind = ?${includeDeleted ? '' : ' AND deleted_at IS NULL'} ORDER BY key`;
+  const rows = store.db.prepare(sql).all(...contextKeyRange(ctx.ctx), kind) as Array<{ key: number; off: number; len: number }>;
   for (const row of rows) yield readEntity<T>(store, ctx.name, row);
 }
 
@@ -48,7 +48,7 @@ export function listEntitiesInChain<T extends { id: string }>(store: EmbeddedSto
   const seen = new Set<string>();
   const out: T[] = [];
   for (const ctx of store.contextChain(context)) {
-    const rows = store.db.prepare('SELECT key, off, len, id, deleted_at FROM entities WHERE ctx = ? AND kind = ? ORDER BY key').all(ctx.ctx, kind) as Array<{
+    const rows = store.db.prepare(`SELECT key, off, len, id, deleted_at FROM entities NOT INDEXED WHERE ${CONTEXT_ROWS} AND kind = ? ORDER BY key`).all(...contextKeyRange(ctx.ctx), kind) as Array<{
       key: number;
       off: number;
       len: number;

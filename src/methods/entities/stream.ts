@@ -4,7 +4,7 @@ import type { RecordKind } from '../../core/records.js';
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
 import { LogWindow } from '../../store/embedded/log-window.js';
 import { recordJsonOf } from '../../store/embedded/log-format.js';
-import { SEQ_SPAN } from '../../store/embedded/sqlite-schema.js';
+import { CONTEXT_ROWS, contextKeyRange, SEQ_SPAN } from '../../store/embedded/sqlite-schema.js';
 
 export const ENTITY_KINDS: readonly RecordKind[] = ['concept', 'frame', 'frame_instance', 'frame_relation', 'cluster', 'semantic_field'];
 
@@ -25,9 +25,9 @@ export function* streamEntityJson(store: EmbeddedStore, kind: string, context = 
   const reader = store.openReader();
   try {
     const rows = reader
-      .prepare('SELECT key, off, len FROM entities WHERE ctx = ? AND kind = ? AND deleted_at IS NULL ORDER BY key')
+      .prepare(`SELECT key, off, len FROM entities NOT INDEXED WHERE ${CONTEXT_ROWS} AND kind = ? AND deleted_at IS NULL ORDER BY key`)
       .raw(true)
-      .iterate(ctx.ctx, k) as IterableIterator<[number, number, number]>;
+      .iterate(...contextKeyRange(ctx.ctx), k) as IterableIterator<[number, number, number]>;
     for (const [key, off, len] of rows) {
       const start = log.locate(off, len);
       if (log.seqAt(start) !== key % SEQ_SPAN) {

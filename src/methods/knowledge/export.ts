@@ -7,7 +7,7 @@ import { assertContextName } from '../../core/names.js';
 import type { Store } from '../../store/store.js';
 import type { ContextRow, EmbeddedStore } from '../../store/embedded/embedded-store.js';
 import { recordJsonOf } from '../../store/embedded/log-format.js';
-import { seqOfKey } from '../../store/embedded/sqlite-schema.js';
+import { CONTEXT_ROWS, contextKeyRange, seqOfKey } from '../../store/embedded/sqlite-schema.js';
 
 /**
  * `export`: every active record of a context (or of all) as JSON lines
@@ -111,7 +111,7 @@ function orderedContexts(store: EmbeddedStore, only?: string): ContextRow[] {
 
 /** Active entity records (every kind but analogies) of a context, as JSON text, in log order. */
 function* entityJson(store: EmbeddedStore, row: ContextRow): Generator<{ kind: string; json: string }> {
-  const rows = store.db.prepare('SELECT kind, key, off, len FROM entities WHERE ctx = ? AND deleted_at IS NULL ORDER BY key').iterate(row.ctx) as IterableIterator<{
+  const rows = store.db.prepare(`SELECT kind, key, off, len FROM entities NOT INDEXED WHERE ${CONTEXT_ROWS} AND deleted_at IS NULL ORDER BY key`).iterate(...contextKeyRange(row.ctx)) as IterableIterator<{
     kind: string;
     key: number;
     off: number;

@@ -4,7 +4,7 @@ import type { LogOp, RecordKind } from '../../core/records.js';
 import { fsyncDir } from './fs-durable.js';
 import { readLines } from './log-reader.js';
 import { decodeLine, encodeCommitLine, encodeRecordLine } from './log-format.js';
-import { seqOfKey } from './sqlite-schema.js';
+import { CONTEXT_ROWS, contextKeyRange, seqOfKey } from './sqlite-schema.js';
 import type { ContextRow, EmbeddedStore } from './embedded-store.js';
 
 export interface CompactionReport {
@@ -54,10 +54,10 @@ function rewriteLog(store: EmbeddedStore, name: string): CompactionReport {
     const bytesBefore = log.size();
     const live = store.db
       .prepare(
-        `SELECT 'analogies' AS "table", key, off, len, deleted_at FROM analogies WHERE ctx = ?
-         UNION ALL SELECT 'entities', key, off, len, deleted_at FROM entities WHERE ctx = ? ORDER BY key`,
+        `SELECT 'analogies' AS "table", key, off, len, deleted_at FROM analogies NOT INDEXED WHERE ${CONTEXT_ROWS}
+         UNION ALL SELECT 'entities', key, off, len, deleted_at FROM entities NOT INDEXED WHERE ${CONTEXT_ROWS} ORDER BY key`,
       )
-      .all(row.ctx, row.ctx) as LiveRow[];
+      .all(...contextKeyRange(row.ctx), ...contextKeyRange(row.ctx)) as LiveRow[];
     const linesBefore = countRecordLines(store, row);
     const target = store.layout.compactingLog(name);
     const fd = openSync(target, 'w');

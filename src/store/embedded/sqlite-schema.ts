@@ -27,6 +27,17 @@ export function rowKey(ctx: number, seq: number): number {
   return ctx * SEQ_SPAN + seq;
 }
 
+/**
+ * One context's rows in log order, as a rowid range: `FROM t NOT INDEXED WHERE ${CONTEXT_ROWS}`
+ * with contextKeyRange(ctx) as its parameters. A `ctx = ?` condition would let SQLite pick an
+ * index on ctx and then sort every row of the context in a temporary B-tree.
+ */
+export const CONTEXT_ROWS = 'key > ? AND key < ?';
+
+export function contextKeyRange(ctx: number): [number, number] {
+  return [rowKey(ctx, 0), rowKey(ctx + 1, 0)];
+}
+
 export function seqOfKey(key: number): number {
   return key % SEQ_SPAN;
 }
