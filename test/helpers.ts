@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { gzipSync, inflateRawSync } from 'node:zlib';
 import { SoftlogicError } from '../src/core/errors.js';
 import type { Analogy } from '../src/core/records.js';
 
@@ -228,11 +228,23 @@ export async function asyncErr(fn: () => Promise<unknown>): Promise<SoftlogicErr
   assert.fail('expected an error, got none');
 }
 
-/** Record lines (not commit lines) of a context's log. */
+/** Record lines (not commit lines) of a context's log, those inside compacted blocks included. */
 export function logRecordLines(store: string, context = 'default'): string[] {
   return readFileSync(join(store, 'contexts', context, 'log.jsonl'), 'utf8')
     .split('\n')
+    .flatMap((l) => (l.startsWith('{"op":"block"') ? blockLines(l) : [l]))
     .filter((l) => l.startsWith('{"seq":'));
+}
+
+/** The lines a compacted block line holds: base64 of raw deflate, decoded here independently of the store. */
+export function blockLines(line: string): string[] {
+  const block = JSON.parse(line) as { op: string; v: number; n: number; z: string };
+  const raw = inflateRawSync(Buffer.from(block.z, 'base64'));
+  assert.equal(raw.length, block.v);
+  const lines = raw.toString('utf8').split('\n');
+  assert.equal(lines.pop(), '');
+  assert.equal(lines.length, block.n);
+  return lines;
 }
 
 /** Audit events of a store. */

@@ -7,6 +7,7 @@ import { isValidId } from '../../core/names.js';
 import type { EmbeddedStore } from './embedded-store.js';
 import { ContainerWriter, type MemberEntry } from './backup-container.js';
 import { decodeLine, checksumOk } from './log-format.js';
+import { readBlock, SegmentMap } from './log-segments.js';
 import { fsyncDir } from './fs-durable.js';
 import { STORE_FORMAT_VERSION } from './layout.js';
 
@@ -91,12 +92,21 @@ export function countsOf(db: Database.Database): { contexts: ContextCounts[]; wo
   };
 }
 
-/** The last line of the first `length` bytes of a log must be the commit line of `seq`. */
-function endsWithCommit(fd: number, length: number, seq: number): boolean {
+/** Whether the log's line ending at virtual offset `length` is the commit line of `seq`. */
+function endsWithCommit(fd: number, map: SegmentMap, length: number, seq: number): boolean {
   if (length === 0) return seq === 0;
-  const span = Math.min(length, 4096);
-  const buf = Buffer.alloc(span);
-  readSync(fd, buf, 0, span, length - span);
+  let buf: Buffer;
+  let span: number;
+  const block = map.find(length - 1);
+  if (block) {
+    // Right after a compaction the last line is the last one of the last block.
+    buf = readBlock(fd, block);
+    span = length - block.v0;
+  } else {
+    span = Math.min(length - map.vTail, 4096);
+    buf = Buffer.alloc(span);
+    readSync(fd, buf, 0, span, map.toPhysical(length - span));
+  }
   if (buf[span - 1] !== 10) return false;
   const start = buf.lastIndexOf(10, span - 2) + 1;
   const text = buf.toString('utf8', start, span - 1);
@@ -200,10 +210,12 @@ async function backupOnce(store: EmbeddedStore, out: string): Promise<Omit<Backu
         held = { fd, ino: fstatSync(fd).ino };
         logFds.set(c.name, held);
       }
-      if (fstatSync(held.fd).size < c.applied_off || !endsWithCommit(held.fd, c.applied_off, c.applied_seq)) {
+      // Offsets are virtual; the copy is of the file's bytes up to the watermark.
+      const map = SegmentMap.scan(held.fd);
+      if (map.toVirtual(fstatSync(held.fd).size) < c.applied_off || c.applied_off < map.vTail || !endsWithCommit(held.fd, map, c.applied_off, c.applied_seq)) {
         throw new SoftlogicError('CONFLICT', `the log of '${c.name}' changed under the snapshot (compaction); retrying`, { context: c.name });
       }
-      writer.addFd(`contexts/${c.name}/log.jsonl`, held.fd, c.applied_off);
+      writer.addFd(`contexts/${c.name}/log.jsonl`, held.fd, map.toPhysical(c.applied_off));
       for (const f of contextFiles(layout.contextDir(c.name))) writer.addFile(`contexts/${c.name}/${f}`, join(layout.contextDir(c.name), f));
     }
     // A log replaced after it was opened: we cannot tell whether before or after the snapshot.

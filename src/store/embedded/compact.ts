@@ -1,8 +1,9 @@
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LogOp, RecordKind } from '../../core/records.js';
 import { fsyncDir } from './fs-durable.js';
 import { readLines } from './log-reader.js';
+import { BlockWriter } from './log-segments.js';
 import { decodeLine, encodeCommitLine, encodeRecordLine } from './log-format.js';
 import { CONTEXT_ROWS, contextKeyRange, seqOfKey } from './sqlite-schema.js';
 import type { ContextRow, EmbeddedStore } from './embedded-store.js';
@@ -28,7 +29,7 @@ const COMMIT_EVERY = 10_000;
 
 /**
  * Rewrites a context's log keeping only the current line of every live record (same seq, no
- * `prev` chain), then swaps it in:
+ * `prev` chain), in compressed blocks (log-segments.ts), then swaps it in:
  *   1. write log.jsonl.compacting and fsync it;
  *   2. one SQLite transaction points every row at its new line, drops deleted rows into
  *      `purged`, moves the watermark and sets `compacting = 1`;
@@ -51,7 +52,7 @@ function rewriteLog(store: EmbeddedStore, name: string): CompactionReport {
     const row = store.catchUp(store.requireContext(name));
     const log = store.log(name);
     const path = store.layout.log(name);
-    const bytesBefore = log.size();
+    const bytesBefore = statSync(path).size;
     const live = store.db
       .prepare(
         `SELECT 'analogies' AS "table", key, off, len, deleted_at FROM analogies NOT INDEXED WHERE ${CONTEXT_ROWS}
@@ -63,20 +64,10 @@ function rewriteLog(store: EmbeddedStore, name: string): CompactionReport {
     const fd = openSync(target, 'w');
     const moves: Array<{ table: string; key: number; off: number; len: number }> = [];
     const removed: Array<{ table: string; key: number }> = [];
-    let off = 0;
-    let pendingLines: string[] = [];
-    let pendingBytes = 0;
+    // The new log is written as compressed blocks; row offsets are virtual (log-segments.ts).
+    const out = new BlockWriter(fd);
     let pendingCount = 0;
     let lastSeq = 0;
-    const flush = () => {
-      pendingLines.push(encodeCommitLine(lastSeq, pendingCount, null));
-      const data = Buffer.from(pendingLines.join(''));
-      writeSync(fd, data, 0, data.length, off);
-      off += data.length;
-      pendingLines = [];
-      pendingBytes = 0;
-      pendingCount = 0;
-    };
     try {
       for (const r of live) {
         if (r.deleted_at !== null) {
@@ -87,26 +78,23 @@ function rewriteLog(store: EmbeddedStore, name: string): CompactionReport {
         const decoded = decodeLine(log.readLine(r.off, r.len, seq));
         if (!decoded || decoded.type !== 'record') throw new Error(`unreadable line at ${r.off} in ${path}`);
         const line = encodeRecordLine(seq, decoded.op as LogOp, decoded.kind as RecordKind, decoded.recordJson, null);
-        const len = Buffer.byteLength(line);
-        moves.push({ table: r.table, key: r.key, off: off + pendingBytes, len });
-        pendingLines.push(line);
-        pendingBytes += len;
+        moves.push({ table: r.table, key: r.key, off: out.add(line), len: Buffer.byteLength(line) });
         pendingCount += 1;
         lastSeq = seq;
-        if (pendingCount >= COMMIT_EVERY) flush();
+        if (pendingCount >= COMMIT_EVERY) {
+          out.add(encodeCommitLine(lastSeq, pendingCount, null));
+          pendingCount = 0;
+        }
       }
+      if (pendingCount > 0) out.add(encodeCommitLine(lastSeq, pendingCount, null));
       // The last commit line carries the watermark, so new appends continue the seq.
-      if (pendingCount > 0) flush();
-      if (lastSeq !== row.applied_seq || moves.length === 0) {
-        pendingLines.push(encodeCommitLine(row.applied_seq, 0, null));
-        const data = Buffer.from(pendingLines.join(''));
-        writeSync(fd, data, 0, data.length, off);
-        off += data.length;
-      }
+      if (lastSeq !== row.applied_seq || moves.length === 0) out.add(encodeCommitLine(row.applied_seq, 0, null));
+      out.flush();
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
+    const off = out.virtual;
     const now = new Date().toISOString();
     const updA = store.db.prepare('UPDATE analogies SET off = ?, len = ? WHERE key = ?');
     const updE = store.db.prepare('UPDATE entities SET off = ?, len = ? WHERE key = ?');
@@ -131,7 +119,7 @@ function rewriteLog(store: EmbeddedStore, name: string): CompactionReport {
       active_records: moves.length,
       lines_before: linesBefore,
       bytes_before: bytesBefore,
-      bytes_after: off,
+      bytes_after: out.physical,
     };
     return report;
   }

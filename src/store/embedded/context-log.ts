@@ -1,6 +1,7 @@
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { SoftlogicError } from '../../core/errors.js';
 import { checksumOk, seqOf } from './log-format.js';
+import { BlockCache, SegmentMap } from './log-segments.js';
 
 /**
  * File handles onto one context's log. Appends go to an explicit position (the watermark the
@@ -11,6 +12,8 @@ import { checksumOk, seqOf } from './log-format.js';
 export class ContextLog {
   private fd: number | null = null;
   private ino = -1;
+  private map: SegmentMap | null = null;
+  private readonly cache = new BlockCache();
 
   constructor(readonly path: string) {}
 
@@ -34,13 +37,21 @@ export class ContextLog {
     if (currentIno !== this.ino) this.close();
   }
 
+  /** Where the compressed blocks of a compacted log end (offsets below are virtual). */
+  segments(): SegmentMap {
+    this.map ??= SegmentMap.scan(this.handle());
+    return this.map;
+  }
+
+  /** The log's size in virtual bytes (as if its blocks were plain lines). */
   size(): number {
-    return fstatSync(this.handle()).size;
+    return this.segments().toVirtual(fstatSync(this.handle()).size);
   }
 
   /** One write and one fdatasync for a whole batch; on failure the partial tail is cut off. */
-  append(data: Buffer, position: number): void {
+  append(data: Buffer, at: number): void {
     const fd = this.handle();
+    const position = this.segments().toPhysical(at);
     try {
       let written = 0;
       while (written < data.length) written += writeSync(fd, data, written, data.length - written, position + written);
@@ -57,13 +68,21 @@ export class ContextLog {
 
   truncate(length: number): void {
     const fd = this.handle();
-    ftruncateSync(fd, length);
+    ftruncateSync(fd, this.segments().toPhysical(length));
     fdatasyncSync(fd);
   }
 
   readAt(off: number, len: number): string {
+    const block = this.segments().find(off);
+    if (block) {
+      // A line never spans two blocks.
+      const raw = this.cache.get(this.handle(), block);
+      const start = off - block.v0;
+      const end = Math.min(raw.length, start + len);
+      return raw.toString('utf8', start, end - (raw[end - 1] === 10 ? 1 : 0));
+    }
     const buf = Buffer.allocUnsafe(len);
-    const n = readSync(this.handle(), buf, 0, len, off);
+    const n = readSync(this.handle(), buf, 0, len, this.segments().toPhysical(off));
     return buf.toString('utf8', 0, n - (buf[n - 1] === 10 ? 1 : 0));
   }
 
@@ -89,5 +108,7 @@ export class ContextLog {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
     this.ino = -1;
+    this.map = null;
+    this.cache.clear();
   }
 }

@@ -1,9 +1,12 @@
 import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
+import { readBlock, SegmentMap } from './log-segments.js';
+import { SoftlogicError } from '../../core/errors.js';
 
 /**
  * Sequential reader of a change log from a byte offset: yields each complete line with its
  * offset, and reports a trailing piece without a newline (a torn append) separately. Reads in
- * large chunks so a 500 MB log streams at disk speed in constant memory.
+ * large chunks so a 500 MB log streams at disk speed in constant memory. Offsets are virtual:
+ * the lines of a compacted log's blocks come first (log-segments.ts).
  */
 export interface RawLine {
   offset: number;
@@ -28,10 +31,21 @@ export function* readLines(path: string, from = 0, onTorn?: (tail: TornTail) => 
     throw err;
   }
   try {
+    // A compacted log starts with compressed blocks: their lines first, at virtual offsets.
+    const map = SegmentMap.scan(fd);
+    for (let block = map.find(from); block; block = map.find(block.v1)) {
+      const raw = readBlock(fd, block);
+      for (let start = 0; start < raw.length; ) {
+        const nl = raw.indexOf(10, start);
+        if (nl < 0) throw new SoftlogicError('CORRUPT_LOG', `compressed block at byte ${block.p0} ends inside a line`, { offset: block.p0 });
+        if (block.v0 + start >= from) yield { offset: block.v0 + start, length: nl - start + 1, text: raw.toString('utf8', start, nl) };
+        start = nl + 1;
+      }
+    }
     const size = fstatSync(fd).size;
-    let position = from;
+    let position = map.toPhysical(Math.max(from, map.vTail));
     let carry: Buffer = Buffer.alloc(0);
-    let carryOffset = from;
+    let carryOffset = map.toVirtual(position);
     const chunk = Buffer.allocUnsafe(CHUNK);
     while (position < size) {
       const n = readSync(fd, chunk, 0, Math.min(CHUNK, size - position), position);

@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
+import { inflateBlock, SegmentMap, type Block } from './log-segments.js';
 
 const WINDOW = 4 * 1024 * 1024;
 const SEQ_PREFIX_LENGTH = '{"seq":'.length;
@@ -11,22 +12,50 @@ const SEQ_PREFIX_LENGTH = '{"seq":'.length;
  */
 export class LogWindow {
   private readonly fd: number;
-  buf = Buffer.allocUnsafe(WINDOW);
+  private readonly map: SegmentMap;
+  /** the bytes `locate` points into: the plain window, or an inflated block of a compacted log */
+  buf: Buffer;
+  private plain = Buffer.allocUnsafe(WINDOW);
   private winStart = 0;
   private winEnd = 0;
 
   constructor(path: string) {
     this.fd = openSync(path, 'r');
+    this.map = SegmentMap.scan(this.fd);
+    this.buf = this.plain;
   }
 
-  /** Brings (off, len) into the window; returns where the line starts in `buf`. */
+  /** Brings (off, len) into the window; returns where the line starts in `buf` (offsets are virtual). */
   locate(off: number, len: number): number {
     if (off < this.winStart || off + len > this.winEnd) {
-      if (len > this.buf.length) this.buf = Buffer.allocUnsafe(len);
-      this.winStart = off;
-      this.winEnd = off + readSync(this.fd, this.buf, 0, this.buf.length, off);
+      const block = this.map.find(off);
+      if (block) {
+        this.buf = this.inflate(block);
+        this.winStart = block.v0;
+        this.winEnd = block.v1;
+      } else {
+        if (len > this.plain.length) this.plain = Buffer.allocUnsafe(len);
+        this.buf = this.plain;
+        this.winStart = off;
+        this.winEnd = off + readSync(this.fd, this.buf, 0, this.buf.length, this.map.toPhysical(off));
+      }
     }
     return off - this.winStart;
+  }
+
+  // Block lines are read ahead a window at a time: a stream reads them in order.
+  private ahead = Buffer.allocUnsafe(0);
+  private aheadStart = 0;
+
+  private inflate(block: Block): Buffer {
+    if (block.p0 < this.aheadStart || block.p1 > this.aheadStart + this.ahead.length) {
+      const want = Math.max(WINDOW, block.p1 - block.p0);
+      const buf = Buffer.allocUnsafe(want);
+      const n = readSync(this.fd, buf, 0, want, block.p0);
+      this.ahead = buf.subarray(0, n);
+      this.aheadStart = block.p0;
+    }
+    return inflateBlock(this.ahead.subarray(block.p0 - this.aheadStart, block.p1 - this.aheadStart), block);
   }
 
   /** The seq a line starts with, read from its bytes (no string is made). */

@@ -1,8 +1,9 @@
 import { statSync } from 'node:fs';
+import { isSoftlogicError } from '../../core/errors.js';
 import { crc32 } from 'node:zlib';
 import { checksumOk, decodeLine } from './log-format.js';
 import { readLines } from './log-reader.js';
-import { missingQueryIndexes, seqOfKey } from './sqlite-schema.js';
+import { CONTEXT_ROWS, contextKeyRange, missingQueryIndexes, seqOfKey } from './sqlite-schema.js';
 import { bulkLoadRunning } from './bulk-load.js';
 import type { ContextRow, EmbeddedStore } from './embedded-store.js';
 import { recordJsonOf, seqOf } from './log-format.js';
@@ -75,28 +76,39 @@ function verifyContext(store: EmbeddedStore, row: ContextRow, issues: VerifyIssu
   let committedOff = 0;
   let pendingSince: number | null = null;
   let torn: number | null = null;
-  for (const raw of readLines(path, 0, (t) => (torn = t.offset))) {
-    lines += 1;
-    if (!checksumOk(raw.text)) {
-      issues.push({ context, check: 'log_checksum', message: `line ${lines} (byte ${raw.offset}) fails its checksum`, offset: raw.offset });
-      continue;
+  const corrupt = (err: unknown): void => {
+    if (!isSoftlogicError(err) || err.code !== 'CORRUPT_LOG') throw err;
+    issues.push({ context, check: 'log_checksum', message: err.message, offset: typeof err.details.offset === 'number' ? err.details.offset : undefined });
+  };
+  try {
+    scanLog();
+  } catch (err) {
+    corrupt(err);
+  }
+  function scanLog(): void {
+    for (const raw of readLines(path, 0, (t) => (torn = t.offset))) {
+      lines += 1;
+      if (!checksumOk(raw.text)) {
+        issues.push({ context, check: 'log_checksum', message: `line ${lines} (byte ${raw.offset}) fails its checksum`, offset: raw.offset });
+        continue;
+      }
+      const line = decodeLine(raw.text);
+      if (!line) {
+        issues.push({ context, check: 'log_structure', message: `line ${lines} (byte ${raw.offset}) is not a log line`, offset: raw.offset });
+        continue;
+      }
+      if (line.type === 'commit') {
+        committedSeq = line.last;
+        committedOff = raw.offset + raw.length;
+        pendingSince = null;
+        continue;
+      }
+      if (line.seq <= lastSeq) issues.push({ context, check: 'log_structure', message: `line ${lines}: seq ${line.seq} does not follow ${lastSeq}`, offset: raw.offset });
+      lastSeq = line.seq;
+      pendingSince ??= raw.offset;
+      const record = JSON.parse(line.recordJson) as { id: string; deleted_at: string | null };
+      latest.set(`${line.kind}\0${record.id}`, { seq: line.seq, kind: line.kind, deleted: record.deleted_at !== null, json: line.recordJson });
     }
-    const line = decodeLine(raw.text);
-    if (!line) {
-      issues.push({ context, check: 'log_structure', message: `line ${lines} (byte ${raw.offset}) is not a log line`, offset: raw.offset });
-      continue;
-    }
-    if (line.type === 'commit') {
-      committedSeq = line.last;
-      committedOff = raw.offset + raw.length;
-      pendingSince = null;
-      continue;
-    }
-    if (line.seq <= lastSeq) issues.push({ context, check: 'log_structure', message: `line ${lines}: seq ${line.seq} does not follow ${lastSeq}`, offset: raw.offset });
-    lastSeq = line.seq;
-    pendingSince ??= raw.offset;
-    const record = JSON.parse(line.recordJson) as { id: string; deleted_at: string | null };
-    latest.set(`${line.kind}\0${record.id}`, { seq: line.seq, kind: line.kind, deleted: record.deleted_at !== null, json: line.recordJson });
   }
   if (torn !== null) issues.push({ context, check: 'torn_tail', message: `incomplete last line at byte ${torn}`, offset: torn });
   if (pendingSince !== null) issues.push({ context, check: 'torn_tail', message: `records from byte ${pendingSince} lack a commit line`, offset: pendingSince });
@@ -114,12 +126,19 @@ function verifyContext(store: EmbeddedStore, row: ContextRow, issues: VerifyIssu
   const log = store.log(context);
   const rows = store.db
     .prepare(
-      `SELECT 'analogy' AS kind, key, off, len FROM analogies WHERE ctx = ? AND deleted_at IS NULL
-       UNION ALL SELECT kind, key, off, len FROM entities WHERE ctx = ? AND deleted_at IS NULL`,
+      // In log order, so a compacted log's blocks are each inflated once.
+      `SELECT 'analogy' AS kind, key, off, len FROM analogies NOT INDEXED WHERE ${CONTEXT_ROWS} AND deleted_at IS NULL
+       UNION ALL SELECT kind, key, off, len FROM entities NOT INDEXED WHERE ${CONTEXT_ROWS} AND deleted_at IS NULL ORDER BY key`,
     )
-    .iterate(row.ctx, row.ctx) as IterableIterator<{ kind: string; key: number; off: number; len: number }>;
+    .iterate(...contextKeyRange(row.ctx), ...contextKeyRange(row.ctx)) as IterableIterator<{ kind: string; key: number; off: number; len: number }>;
   for (const r of rows) {
-    const text = log.readAt(r.off, r.len);
+    let text: string;
+    try {
+      text = log.readAt(r.off, r.len);
+    } catch (err) {
+      corrupt(err);
+      break;
+    }
     if (seqOf(text) !== seqOfKey(r.key) || !checksumOk(text)) {
       issues.push({ context, check: 'row_pointer', message: `index row ${r.kind} seq ${seqOfKey(r.key)} points at byte ${r.off}, which is not its line` });
       continue;
