@@ -6,15 +6,16 @@ import { SoftlogicError } from '../../core/errors.js';
  * Compressed blocks of a compacted log. Compaction writes a context's live lines as block lines
  *   {"op":"block","v":V,"n":N,"zlen":Z,"z":"<base64 of raw deflate>","crc":"xxxxxxxx"}
  * whose payload inflates to exactly V bytes: N whole log lines (record and commit lines, each
- * with its own CRC), so the log stays JSON lines and `zcat`-able per block. Batches appended
- * after a compaction are plain lines after the blocks.
+ * with its own CRC), so the log stays JSON lines, each block readable with base64 + raw inflate
+ * (`zlib.decompress(data, -15)`). Batches appended after a compaction are plain lines after
+ * the blocks.
  *
  * Offsets everywhere (rows, watermarks, `prev`) are virtual: positions in the log as if every
  * block were written out plainly. A block holds about BLOCK_BYTES of lines: small enough that a
- * random read inflates little (~30 us), large enough to compress ~8.5x at deflate level 3 (which
+ * random read inflates little (~20 us), large enough to compress ~7.5x at deflate level 3 (which
  * compresses at ~350 MB/s; base64 then costs a third of that back).
  */
-export const BLOCK_BYTES = 32 * 1024;
+export const BLOCK_BYTES = 16 * 1024;
 const BLOCK_PREFIX = '{"op":"block",';
 const HEADER = /^\{"op":"block","v":(\d+),"n":(\d+),"zlen":(\d+),"z":"/;
 // After the base64 payload: its closing quote, then the CRC as on every log line.
