@@ -156,3 +156,27 @@ test('import: bad input is refused before anything is applied', async () => {
   assert.equal(ok.status, 0, ok.stdout);
   assert.equal(run(join(root, 's'), ['export', '--out', join(root, 'e.jsonl')]).json.error.code, 'INVALID_INPUT'); // exists
 });
+
+test('import: the same record twice in one file merges with the version written earlier in the same batch', async () => {
+  const root = tempDir();
+  const src = Store.init(join(root, 'src'));
+  src.concepts.add({ name: 'river', description: 'first' }, { provider: 'hash' });
+  const file = join(root, 'export.jsonl');
+  await exportKnowledge(src, { out: file });
+  src.close();
+  // The concept line twice: the second one finds the first as the current version (a line of the open batch).
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const concept = lines.find((l) => l.startsWith('{"kind":"concept"')) as string;
+  const second = concept.replace('"description":"first"', '"description":"second"');
+  writeFileSync(file, [...lines, second].join('\n') + '\n');
+  const target = Store.init(join(root, 'target'));
+  try {
+    await importKnowledge(target, file, { merge: 'overwrite' });
+    const river = target.concepts.get('default:river');
+    assert.equal(river.description, 'second');
+    assert.equal(river.version, 2);
+    assert.equal(target.verify().valid, true);
+  } finally {
+    target.close();
+  }
+});

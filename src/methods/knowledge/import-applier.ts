@@ -67,7 +67,8 @@ function current(store: EmbeddedStore, batch: WriteBatch, kind: RecordKind, id: 
   }
   const row = store.entities.get(ctx.ctx, kind, id);
   if (!row) return undefined;
-  const json = recordJsonOf(store.log(ctx.name).readLine(row.off, row.len, seqOfKey(row.key)));
+  // Through the store: the current version may be a line of this very batch.
+  const json = recordJsonOf(store.readLogLine(ctx.name, row.off, row.len, seqOfKey(row.key)));
   return { off: row.off, version: row.version, deleted: row.deleted_at !== null, record: JSON.parse(json) as Record<string, unknown> };
 }
 
