@@ -182,6 +182,11 @@ test('bulk load: indexes are dropped for a large import and built at its end; a 
   const plan = (store.backend.db.prepare(`EXPLAIN QUERY PLAN SELECT key FROM analogies WHERE ctx = 1 AND deleted_at IS NULL AND qb >= 900 ORDER BY qb DESC, quality DESC LIMIT 5`).all() as Array<{ detail: string }>).map((p) => p.detail).join(' ');
   assert.match(plan, /analogies_quality/);
   const top = store.analogies.query({ min_quality: 0.99, limit: 5 });
+  // bulkLoad: false (what the service asks for) keeps the indexes during a large import.
+  const wf = await store.workflows.createFromFile(file, { context: 'second' });
+  await store.workflows.process(wf.workflow_id, { bulkLoad: false });
+  assert.equal(readFileSync(join(storeDir, 'audit.jsonl'), 'utf8').match(/"event":"bulk_load_started"/g)?.length, 1);
+  assert.equal(store.analogies.count({ context: 'second' }), 110_000);
   store.close();
 
   // A bulk load whose owner died: indexes missing, owner recorded with a pid that is gone.

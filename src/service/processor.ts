@@ -33,8 +33,9 @@ export interface Processor {
 export function inProcessProcessor(store: Store): Processor {
   return {
     stage: (file, options) => stageAnalogyFile(engineOf(store), file, options),
-    process: (id, batchSize) => store.workflows.process(id, { batchSize }),
-    resume: (batchSize) => store.workflows.resume({ batchSize }),
+    // Queries go on during imports: keep the query indexes (no bulk load).
+    process: (id, batchSize) => store.workflows.process(id, { batchSize, bulkLoad: false }),
+    resume: (batchSize) => store.workflows.resume({ batchSize, bulkLoad: false }),
     importKnowledge: (file, options) => importKnowledge(store, file, options),
     stop: () => store.close(),
     close: async () => {},

@@ -20,6 +20,13 @@ export interface ProcessOptions {
    * every committed chunk, and is resumed by the next open of the store (used on shutdown).
    */
   signal?: AbortSignal;
+  /**
+   * A large analogy import into a store not much larger than itself drops the query indexes and
+   * builds them once at its end (store/embedded/bulk-load.ts): much faster, but queries running
+   * meanwhile scan instead of seeking. Default true; the service, which answers queries during
+   * imports, passes false.
+   */
+  bulkLoad?: boolean;
 }
 
 /** Lets timers, sockets and other requests run between two chunk commits. */
@@ -126,7 +133,7 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
   };
 
   // A large analogy import into a store not much larger than itself builds the query indexes once at its end.
-  const bulk = wf.workflow_type === 'analogy_creation' && bulkLoadWorthwhile(engine.store, wf.items_total - processed);
+  const bulk = options.bulkLoad !== false && wf.workflow_type === 'analogy_creation' && bulkLoadWorthwhile(engine.store, wf.items_total - processed);
   if (bulk) beginBulkLoad(engine.store, workflowId);
   /** A chunk encoded by a pipeline; false when the log moved under it (it is then done item by item). */
   const commitPrepared = (prepared: PreparedChunk): 'go' | 'cancelled' | 'moved' => {
