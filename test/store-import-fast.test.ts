@@ -89,6 +89,11 @@ test('a large file staged on workers: every record exact, strict refusal lists e
       assert.deepEqual(store.analogies.get(a.id, 'clean'), a);
     }
     assert.equal(seen.size, clean.valid.size);
+    // One thread (what the service asks for): the same records.
+    const sequential = await store.analogies.import(clean.path, { context: 'sequential', parallel: false });
+    assert.equal(sequential.imported, clean.valid.size);
+    const content = (context: string) => [...store.analogies.stream({ context })].map((a) => JSON.stringify(contentOf(a))).sort();
+    assert.deepEqual(content('sequential'), content('clean'));
 
     const dirty = writeBigFile(dir, 40_000, true);
     await assert.rejects(store.analogies.import(dirty.path, { context: 'strict' }), (err: Error & { code?: string; details?: { issues: Array<{ line: number }>; rejected: number } }) => {

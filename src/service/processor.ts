@@ -32,10 +32,11 @@ export interface Processor {
  */
 export function inProcessProcessor(store: Store): Processor {
   return {
-    stage: (file, options) => stageAnalogyFile(engineOf(store), file, options),
-    // Queries go on during imports: keep the query indexes (no bulk load).
-    process: (id, batchSize) => store.workflows.process(id, { batchSize, bulkLoad: false }),
-    resume: (batchSize) => store.workflows.resume({ batchSize, bulkLoad: false }),
+    // Queries go on during imports, on the same cores: one thread for the work, and the query
+    // indexes kept (no bulk load), so query latency stays steady.
+    stage: (file, options) => stageAnalogyFile(engineOf(store), file, { ...options, parallel: false }),
+    process: (id, batchSize) => store.workflows.process(id, { batchSize, bulkLoad: false, pipeline: false }),
+    resume: (batchSize) => store.workflows.resume({ batchSize, bulkLoad: false, pipeline: false }),
     importKnowledge: (file, options) => importKnowledge(store, file, options),
     stop: () => store.close(),
     close: async () => {},

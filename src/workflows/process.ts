@@ -27,6 +27,8 @@ export interface ProcessOptions {
    * imports, passes false.
    */
   bulkLoad?: boolean;
+  /** Encode chunks on a second thread while the main one commits (default true); see ImportOptions.parallel. */
+  pipeline?: boolean;
 }
 
 /** Lets timers, sockets and other requests run between two chunk commits. */
@@ -155,7 +157,7 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
   try {
     const pipeline = chunkPipeline(wf.workflow_type);
     const context = engine.store.context(wf.context);
-    if (pipeline && context && wf.items_total - processed >= PIPELINE_MIN_ITEMS) {
+    if (pipeline && options.pipeline !== false && context && wf.items_total - processed >= PIPELINE_MIN_ITEMS) {
       const chunks = pipeline({ path, from: processed, batchSize, context: wf.context, workflowId, seq: context.applied_seq, off: context.applied_off });
       for await (const prepared of chunks) {
         if (prepared === null) break;

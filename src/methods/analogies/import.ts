@@ -17,6 +17,11 @@ export interface ImportOptions {
   lenient?: boolean;
   /** set by import (create + process in one): a crash before processing is resumed */
   autoProcess?: boolean;
+  /**
+   * Stage a large file on worker threads and process it with a chunk-encoding thread (default
+   * true). A service sharing the cores with queries passes false: one thread, steadier latency.
+   */
+  parallel?: boolean;
 }
 
 export interface ImportResult {
@@ -61,7 +66,7 @@ export async function stageAnalogyFile(engine: Engine, file: string, options: Im
       const noteIssues = (found: FieldIssue[]) => {
         if (issues.length < LISTED_ISSUES) issues.push(...found.slice(0, LISTED_ISSUES - issues.length));
       };
-      if (isPlainJsonLines(file) && statSync(file).size >= PARALLEL_MIN_BYTES) {
+      if (options.parallel !== false && isPlainJsonLines(file) && statSync(file).size >= PARALLEL_MIN_BYTES) {
         await stageInParallel(file, target, { lenient: options.lenient ?? false, maxIssues: LISTED_ISSUES }, (block, firstLine) => {
           // Strict: once a line is refused nothing more is staged (the file is refused as a whole).
           if (options.lenient || rejected + block.rejected === 0) writer.addEncoded(Buffer.from(block.staged.buffer, block.staged.byteOffset, block.staged.byteLength), block.count);
@@ -106,6 +111,6 @@ export async function stageAnalogyFile(engine: Engine, file: string, options: Im
 
 export async function importAnalogies(engine: Engine, file: string, options: ImportOptions = {}): Promise<ImportResult> {
   const staged = await stageAnalogyFile(engine, file, { ...options, autoProcess: true });
-  const workflow = await processWorkflow(engine, staged.workflow.workflow_id, { batchSize: options.batchSize }, true);
+  const workflow = await processWorkflow(engine, staged.workflow.workflow_id, { batchSize: options.batchSize, pipeline: options.parallel }, true);
   return { workflow, imported: workflow.items_processed - workflow.error_count, rejected: staged.rejected, rejects_file: staged.rejectsFile };
 }
