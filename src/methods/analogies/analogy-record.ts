@@ -110,12 +110,27 @@ function verbatimRecordJson(id: string, target: StagingTarget, raw: string): str
   return verbatimHead(id, target) + body.slice(1, -1) + verbatimTail(target);
 }
 
+// The parts every record of one workflow shares are built once (a one-entry cache each).
+let headContext = '';
+let headPart = '';
+let tailKey = '';
+let tailPart = '';
+
 function verbatimHead(id: string, target: StagingTarget): string {
-  return `{"id":"${id}","context":${JSON.stringify(target.context)},`;
+  if (target.context !== headContext) {
+    headPart = `","context":${JSON.stringify(target.context)},`;
+    headContext = target.context;
+  }
+  return `{"id":"${id}${headPart}`;
 }
 
 function verbatimTail(target: StagingTarget): string {
-  return `,"workflow_id":${JSON.stringify(target.workflowId)},"created_at":"${target.now}","updated_at":"${target.now}","version":1,"deleted_at":null}`;
+  const key = `${target.workflowId}\0${target.now}`;
+  if (key !== tailKey) {
+    tailPart = `,"workflow_id":${JSON.stringify(target.workflowId)},"created_at":"${target.now}","updated_at":"${target.now}","version":1,"deleted_at":null}`;
+    tailKey = key;
+  }
+  return tailPart;
 }
 
 /**
@@ -166,8 +181,9 @@ export function stageAnalogyValue(value: unknown, line: number, target?: Staging
   // A uuid we assign cannot exist yet: such an item skips the existence lookup when applied.
   if (input.id === undefined && target && verbatim) {
     const id = mintId();
-    const json = verbatimRecordJson(id, target, raw);
-    if (tooBig(json)) return { issues: sizeIssue(json) };
+    // The record's length without building it: head + the input between its braces + tail.
+    const length = verbatimHead(id, target).length + raw.trim().length - 2 + verbatimTail(target).length;
+    if (length > LIMITS.recordBytes) return { issues: sizeIssue(verbatimRecordJson(id, target, raw)) };
     const { source_domain, target_domain, quality_score, tags, frame_mappings } = input;
     const fields = { id, version: 1, source_domain, target_domain, quality_score, created_at: target.now, workflow_id: target.workflowId, tags, frame_mappings };
     return { json: encodeVerbatimPut(fields, raw.trim()) };

@@ -21,6 +21,8 @@ export interface StageJob {
   end: number;
 }
 
+const SLACK = 64 * 1024;
+
 function readFully(fd: number, buf: Buffer, position: number): number {
   let got = 0;
   while (got < buf.length) {
@@ -37,13 +39,20 @@ function readFully(fd: number, buf: Buffer, position: number): number {
  */
 export function readBlockLines(fd: number, start: number, end: number, size: number): Buffer {
   const lead = start > 0 ? 1 : 0;
-  const head = Buffer.allocUnsafe(end - start + lead);
-  readFully(fd, head, start - lead);
+  // Read a little past the end: the block's last line usually ends there (no second read, no copy).
+  const slack = Math.min(SLACK, size - end);
+  const whole = Buffer.allocUnsafe(end - start + lead + slack);
+  const got = readFully(fd, whole, start - lead);
+  const head = whole.subarray(0, Math.min(got, end - start + lead));
   let from = 0;
   if (lead) {
     const nl = head.indexOf(10);
     if (nl < 0 || nl >= head.length - 1) return Buffer.alloc(0);
     from = nl + 1;
+  }
+  if (head[head.length - 1] !== 10 && slack > 0) {
+    const nl = whole.indexOf(10, head.length);
+    if (nl >= 0 && nl < got) return whole.subarray(from, nl + 1);
   }
   const pieces = [head.subarray(from)];
   let position = end;

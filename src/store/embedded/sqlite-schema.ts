@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { availableParallelism } from 'node:os';
 
 /**
  * knowledge.sqlite: the index over the logs. Rows hold the columns that queries filter and sort
@@ -138,8 +139,26 @@ export const ANALOGY_QUERY_INDEXES: ReadonlyArray<{ name: string; sql: string }>
   { name: 'analogies_target', sql: 'ON analogies(ctx, tgt, qb, quality) WHERE deleted_at IS NULL' },
 ];
 
+/**
+ * Builds missing query indexes. SQLite sorts the keys of a new index in runs of about its cache
+ * size, written to temporary files, and merges them; with a small cache the runs are sorted by
+ * `threads` helper threads. Three indexes over 1M rows (scratch measurements, same machine):
+ * 4.0 s with a 256 MB cache and temp_store = MEMORY (the connection's settings), 1.6 s with an
+ * 8 MB cache, temporary files and 2 threads. The connection's settings are restored after.
+ */
 export function createQueryIndexes(db: Database.Database): void {
-  for (const index of ANALOGY_QUERY_INDEXES) db.exec(`CREATE INDEX IF NOT EXISTS ${index.name} ${index.sql}`);
+  const cache = db.pragma('cache_size', { simple: true }) as number;
+  const tempStore = db.pragma('temp_store', { simple: true }) as number;
+  db.pragma('cache_size = -8192');
+  db.pragma('temp_store = FILE');
+  db.pragma(`threads = ${Math.min(4, availableParallelism())}`);
+  try {
+    for (const index of ANALOGY_QUERY_INDEXES) db.exec(`CREATE INDEX IF NOT EXISTS ${index.name} ${index.sql}`);
+  } finally {
+    db.pragma(`cache_size = ${cache}`);
+    db.pragma(`temp_store = ${tempStore}`);
+    db.pragma('threads = 0');
+  }
 }
 
 export function dropQueryIndexes(db: Database.Database): void {
