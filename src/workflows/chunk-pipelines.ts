@@ -15,11 +15,14 @@ export interface PreparedChunk {
 }
 
 export interface PipelineArgs {
+  /** the staged file */
   path: string;
+  /** index of the first staged item to prepare */
   from: number;
   batchSize: number;
   context: string;
   workflowId: string;
+  /** the log's state the first chunk starts from; each next chunk starts where the last ended */
   seq: number;
   off: number;
 }

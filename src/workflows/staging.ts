@@ -1,6 +1,7 @@
 import { closeSync, createReadStream, fsyncSync, openSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { ByteBuilder } from '../core/byte-builder.js';
 import { crc32Hex } from '../core/checksum.js';
 import { SoftlogicError } from '../core/errors.js';
 
@@ -14,38 +15,18 @@ export function encodeStagedLine(json: string): string {
   return `${crc32Hex(json)} ${json}\n`;
 }
 
-/**
- * Staged lines encoded straight into one Buffer: each JSON text is encoded to UTF-8 once and its
- * CRC taken over those bytes (the same lines encodeStagedLine makes).
- */
-export class StagedLines {
-  private buf: Buffer;
-  length = 0;
+/** Staged lines (encodeStagedLine's), encoded once into one Buffer, each CRC taken over its bytes. */
+export class StagedLines extends ByteBuilder {
   count = 0;
 
-  constructor(expectedBytes = 1 << 20) {
-    this.buf = Buffer.allocUnsafe(Math.max(4096, expectedBytes));
-  }
-
   add(json: string): void {
-    const need = this.length + 10 + json.length * 3;
-    if (need > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
-      this.buf.copy(bigger, 0, 0, this.length);
-      this.buf = bigger;
-    }
+    this.reserve(10 + json.length * 3);
     const start = this.length + 9;
     const end = start + this.buf.write(json, start, 'utf8');
     this.buf.write(crc32(this.buf.subarray(start, end)).toString(16).padStart(8, '0') + ' ', this.length, 'latin1');
     this.buf[end] = 10;
     this.length = end + 1;
     this.count += 1;
-  }
-
-  /** The bytes as a view that owns its memory (transferable to another thread without a copy). */
-  transferable(): Uint8Array {
-    const owns = this.buf.byteOffset === 0 && this.buf.buffer.byteLength === this.buf.length;
-    return owns ? new Uint8Array(this.buf.buffer, 0, this.length) : new Uint8Array(this.buf.subarray(0, this.length));
   }
 }
 

@@ -9,17 +9,9 @@ import { LineBuffer } from '../../store/embedded/log-format.js';
 import { isSoftlogicError } from '../../core/errors.js';
 import { idHash } from '../../core/id-hash.js';
 import { decodeFreshPutBytes } from './analogy-record.js';
+import type { PipelineArgs } from '../../workflows/chunk-pipelines.js';
 
-export interface PrepareWorkerData {
-  path: string;
-  /** index of the first staged item to prepare */
-  from: number;
-  batchSize: number;
-  context: string;
-  workflowId: string;
-  /** the log's state the first chunk starts from; each next chunk starts where the last ended */
-  seq: number;
-  off: number;
+export interface PrepareWorkerData extends PipelineArgs {
   /** chunks prepared ahead of the one being committed */
   ahead: number;
 }

@@ -1,5 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { crc32Hex } from '../../core/checksum.js';
+import { ByteBuilder } from '../../core/byte-builder.js';
 import type { LogOp, RecordKind } from '../../core/records.js';
 
 /**
@@ -45,28 +46,9 @@ export function encodeRecordLine(seq: number, op: LogOp, kind: RecordKind, recor
   return seal(`{"seq":${seq},"op":"${op}","kind":"${kind}"${prevPart}${RECORD_KEY}${recordJson}`);
 }
 
-/**
- * A batch's lines encoded straight into one growing Buffer: each line is encoded to UTF-8 once,
- * its CRC is taken over those bytes, and the batch is written from the same memory.
- */
-export class LineBuffer {
-  private buf: Buffer;
-  length = 0;
+/** A batch's lines, encoded once into one Buffer, each line's CRC taken over its bytes. */
+export class LineBuffer extends ByteBuilder {
   lines = 0;
-
-  /** `expectedBytes`: about what the batch will hold, so the buffer rarely grows (each growth copies). */
-  constructor(expectedBytes = 1 << 20) {
-    this.buf = Buffer.allocUnsafe(Math.max(4096, expectedBytes));
-  }
-
-  private reserve(bytes: number): void {
-    if (this.length + bytes <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.length + bytes) size *= 2;
-    const bigger = Buffer.allocUnsafe(size);
-    this.buf.copy(bigger, 0, 0, this.length);
-    this.buf = bigger;
-  }
 
   private seal(start: number): void {
     const crc = crc32(this.buf.subarray(start, this.length)).toString(16).padStart(8, '0');
@@ -113,16 +95,6 @@ export class LineBuffer {
     if (at < 0 || at >= this.length) return undefined;
     const nl = this.buf.indexOf(10, at);
     return this.buf.toString('utf8', at, nl < 0 || nl > this.length ? this.length : nl);
-  }
-
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.length);
-  }
-
-  /** The bytes as a view that owns its memory (transferable to another thread without a copy). */
-  transferable(): Uint8Array {
-    const owns = this.buf.byteOffset === 0 && this.buf.buffer.byteLength === this.buf.length;
-    return owns ? new Uint8Array(this.buf.buffer, 0, this.length) : new Uint8Array(this.bytes());
   }
 }
 
