@@ -1,3 +1,4 @@
+import { isSoftlogicError } from '../../core/errors.js';
 import type { EmbeddedStore } from './embedded-store.js';
 import { createQueryIndexes, dropQueryIndexes, missingQueryIndexes } from './sqlite-schema.js';
 
@@ -61,12 +62,19 @@ function alive(pid: number): boolean {
   }
 }
 
-/** On open: the query indexes exist, or a live bulk load owns their absence. */
+/**
+ * On open: the query indexes exist, or a live bulk load owns their absence. If another writer
+ * holds the lock meanwhile, the build is left to the next open (queries stay correct).
+ */
 export function ensureQueryIndexes(store: EmbeddedStore): void {
   const owner = currentOwner(store);
   if (owner && alive(owner.pid)) return;
   if (!owner && missingQueryIndexes(store.db).length === 0) return;
-  endBulkLoad(store);
+  try {
+    endBulkLoad(store);
+  } catch (err) {
+    if (!isSoftlogicError(err) || err.code !== 'STORE_BUSY') throw err;
+  }
 }
 
 /** Whether a live bulk load is running (verify does not report its missing indexes). */
