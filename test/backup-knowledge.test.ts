@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -8,20 +7,7 @@ import type { Analogy } from '../src/core/records.js';
 import { Store } from '../src/store/store.js';
 import { exportKnowledge } from '../src/methods/knowledge/export.js';
 import { importKnowledge } from '../src/methods/knowledge/import.js';
-import { asyncErr, byId, genAnalogies, tempDir, writeJsonl } from './helpers.js';
-import { backupCliPath } from './backup-cli.js';
-
-function run(store: string, args: string[]) {
-  const r = spawnSync(process.execPath, [backupCliPath(), '--store', store, '--json', ...args], { encoding: 'utf8', timeout: 60_000 });
-  let json: unknown;
-  try {
-    json = JSON.parse(r.stdout);
-  } catch {
-    json = undefined;
-  }
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON shapes
-  return { status: r.status, json: json as any, stdout: r.stdout };
-}
+import { asyncErr, cliAny, byId, genAnalogies, tempDir, writeJsonl } from './helpers.js';
 
 const all = (s: Store, context = 'default'): Analogy[] => byId([...s.analogies.stream({ context })]);
 
@@ -148,13 +134,13 @@ test('import: bad input is refused before anything is applied', async () => {
   assert.ok(s.workflows.list().every((w) => w.status === 'cancelled'));
   assert.equal((await asyncErr(() => importKnowledge(s, bad, { merge: 'bogus' as never }))).code, 'INVALID_INPUT');
   s.close();
-  assert.equal(run(join(root, 's'), ['import', bad, '--merge', 'nope']).json.error.code, 'INVALID_INPUT');
-  assert.equal(run(join(root, 's'), ['import']).json.error.code, 'INVALID_INPUT');
-  assert.equal(run(join(root, 's'), ['export', '--out', join(root, 'x', 'y.jsonl')]).json.error.code, 'FILE_NOT_FOUND');
-  assert.equal(run(join(root, 's'), ['export', '--out', join(root, 'e.jsonl'), '--context', '../x']).json.error.code, 'INVALID_NAME');
-  const ok = run(join(root, 's'), ['export', '--out', join(root, 'e.jsonl'), '--format', 'json']);
+  assert.equal(cliAny(join(root, 's'), ['import', bad, '--merge', 'nope']).json.error.code, 'INVALID_INPUT');
+  assert.equal(cliAny(join(root, 's'), ['import']).json.error.code, 'INVALID_INPUT');
+  assert.equal(cliAny(join(root, 's'), ['export', '--out', join(root, 'x', 'y.jsonl')]).json.error.code, 'FILE_NOT_FOUND');
+  assert.equal(cliAny(join(root, 's'), ['export', '--out', join(root, 'e.jsonl'), '--context', '../x']).json.error.code, 'INVALID_NAME');
+  const ok = cliAny(join(root, 's'), ['export', '--out', join(root, 'e.jsonl'), '--format', 'json']);
   assert.equal(ok.status, 0, ok.stdout);
-  assert.equal(run(join(root, 's'), ['export', '--out', join(root, 'e.jsonl')]).json.error.code, 'INVALID_INPUT'); // exists
+  assert.equal(cliAny(join(root, 's'), ['export', '--out', join(root, 'e.jsonl')]).json.error.code, 'INVALID_INPUT'); // exists
 });
 
 test('import: the same record twice in one file merges with the version written earlier in the same batch', async () => {

@@ -1,22 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../src/store/store.js';
 import { countLines, importLegacy } from '../src/methods/knowledge/legacy.js';
 import { readEmbeddingsNpz } from '../src/embeddings/npz.js';
 import { encodeNpy } from '../src/embeddings/npy.js';
-import { asyncErr, tempDir } from './helpers.js';
-import { backupCliPath } from './backup-cli.js';
+import { asyncErr, cli, tempDir } from './helpers.js';
 
 const SAMPLE = '/work/shared/legacy-store-sample';
 
 test('legacy sample: every line of every file becomes a record, a deletion, or is reported', { skip: !existsSync(SAMPLE) }, async () => {
   const root = tempDir();
-  const r = spawnSync(process.execPath, [backupCliPath(), '--store', join(root, 's'), '--json', 'init'], { encoding: 'utf8' });
+  const r = cli(join(root, 's'), ['init']);
   assert.equal(r.status, 0, r.stdout);
-  const m = spawnSync(process.execPath, [backupCliPath(), '--store', join(root, 's'), '--json', 'import', '--from-legacy', SAMPLE], { encoding: 'utf8' });
+  const m = cli(join(root, 's'), ['import', '--from-legacy', SAMPLE]);
   assert.equal(m.status, 0, m.stdout + m.stderr);
   const result = JSON.parse(m.stdout);
   const store = await Store.open(join(root, 's'));

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../src/store/store.js';
@@ -9,20 +8,7 @@ import { restoreStore } from '../src/store/embedded/restore.js';
 import { countsOf } from '../src/store/embedded/backup.js';
 import { EmbeddedStore } from '../src/store/embedded/embedded-store.js';
 import { verifyStore } from '../src/store/embedded/verify.js';
-import { asyncErr, errCode, genAnalogies, tempDir, writeJsonl } from './helpers.js';
-import { backupCliPath } from './backup-cli.js';
-
-function run(store: string, args: string[]) {
-  const r = spawnSync(process.execPath, [backupCliPath(), '--store', store, '--json', ...args], { encoding: 'utf8', timeout: 60_000 });
-  let json: unknown;
-  try {
-    json = JSON.parse(r.stdout);
-  } catch {
-    json = undefined;
-  }
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON shapes
-  return { status: r.status, json: json as any, stdout: r.stdout, stderr: r.stderr };
-}
+import { asyncErr, cliAny, cliSpawn, errCode, genAnalogies, tempDir, writeJsonl } from './helpers.js';
 
 async function smallStore(dir: string, n = 500): Promise<Store> {
   const store = await Store.open(dir, { create: true });
@@ -36,7 +22,9 @@ test('backup while a child process imports: the restore verifies and matches the
   const dir = join(root, 'store');
   const store = await smallStore(dir, 200);
   const big = writeJsonl(join(root, 'big.jsonl'), genAnalogies(60_000, 11));
-  const child = spawn(process.execPath, [backupCliPath(), '--store', dir, '--json', 'analogies', 'import', big, '--batch-size', '500'], { stdio: 'ignore' });
+  const child = cliSpawn(dir, ['analogies', 'import', big, '--batch-size', '500']);
+  child.stdout?.resume();
+  child.stderr?.resume();
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   // wait until the import has committed something
   const t0 = Date.now();
@@ -105,12 +93,12 @@ test('restore refuses a flipped byte and a truncated file, naming the member', a
     assert.equal(errCode(() => restoreStore(join(root, 't.slbak'), join(root, 'r3'))), 'BACKUP_INVALID');
   }
   // through the CLI: exit 1 with BACKUP_INVALID
-  const cli = run(join(root, 'r4'), ['restore', join(root, 'flip.slbak')]);
+  const cli = cliAny(join(root, 'r4'), ['restore', join(root, 'flip.slbak')]);
   assert.equal(cli.status, 1);
   assert.equal(cli.json.error.code, 'BACKUP_INVALID');
   assert.match(cli.json.error.message, /contexts\/default\/log\.jsonl/);
   // the intact one restores
-  const ok = run(join(root, 'r5'), ['restore', b.file, '--verify']);
+  const ok = cliAny(join(root, 'r5'), ['restore', b.file, '--verify']);
   assert.equal(ok.status, 0, ok.stdout);
   assert.equal(ok.json.verify.valid, true);
 });
@@ -123,9 +111,9 @@ test('restore: refuses an existing store without --force; --force keeps the old 
   store.close();
   const other = await smallStore(join(root, 'b'), 50);
   other.close();
-  assert.equal(run(join(root, 'b'), ['restore', b.file]).json.error.code, 'STORE_EXISTS');
+  assert.equal(cliAny(join(root, 'b'), ['restore', b.file]).json.error.code, 'STORE_EXISTS');
   writeFileSync(join(root, 'c.txt'), 'x');
-  const r = run(join(root, 'b'), ['restore', b.file, '--force']);
+  const r = cliAny(join(root, 'b'), ['restore', b.file, '--force']);
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.ok(r.json.previous_store.startsWith(join(root, 'b.old-')));
   assert.ok(statSync(join(r.json.previous_store, 'store.json')).isFile());
@@ -139,10 +127,10 @@ test('restore: refuses an existing store without --force; --force keeps the old 
   // a non-empty directory that is not a store, a missing file, a directory as the file
   const junk = tempDir();
   writeFileSync(join(junk, 'keep.txt'), 'mine');
-  assert.equal(run(junk, ['restore', b.file]).json.error.code, 'INVALID_INPUT');
+  assert.equal(cliAny(junk, ['restore', b.file]).json.error.code, 'INVALID_INPUT');
   assert.equal(readFileSync(join(junk, 'keep.txt'), 'utf8'), 'mine');
-  assert.equal(run(join(root, 'z'), ['restore', join(root, 'nope.slbak')]).json.error.code, 'FILE_NOT_FOUND');
-  assert.equal(run(join(root, 'z'), ['restore', root]).json.error.code, 'INVALID_INPUT');
+  assert.equal(cliAny(join(root, 'z'), ['restore', join(root, 'nope.slbak')]).json.error.code, 'FILE_NOT_FOUND');
+  assert.equal(cliAny(join(root, 'z'), ['restore', root]).json.error.code, 'INVALID_INPUT');
   assert.equal((await asyncErr(() => backupStore(EmbeddedStore.open(join(root, 'b')), { out: b.file }))).code, 'INVALID_INPUT');
 });
 

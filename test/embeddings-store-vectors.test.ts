@@ -6,25 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../src/store/store.js';
-import { SoftlogicError } from '../src/core/errors.js';
 import { cosine, encodeNpz, readEmbeddingsNpz, writeEmbeddingsNpz, type NpyArray } from '../src/embeddings/index.js';
 import { decodeVector } from '../src/methods/embeddings/codec.js';
-import { cliErr, cliOk, tempDir } from './helpers.js';
+import { asyncErrCode, cliErr, cliOk, tempDir, useTestGloveCache } from './helpers.js';
 
-process.env.SOFTLOGIC_CACHE_DIR = join(tmpdir(), 'softlogic-test-glove-cache');
+useTestGloveCache();
 
-async function code(fn: () => unknown): Promise<string> {
-  try {
-    await fn();
-  } catch (err) {
-    assert.ok(err instanceof SoftlogicError, `expected SoftlogicError, got ${String(err)}`);
-    return err.code;
-  }
-  assert.fail('expected an error');
-}
+const code = asyncErrCode;
 
 const ROYAL = ['king', 'queen', 'man', 'woman', 'prince', 'princess', 'boy', 'girl', 'apple', 'car', 'dog', 'uncle', 'aunt'];
 

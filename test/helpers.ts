@@ -165,6 +165,12 @@ export function cli(store: string, args: string[], options: { timeout?: number; 
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, json };
 }
 
+/** cli() with its JSON read loosely, for tests that look into error and report shapes. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON shapes
+export function cliAny(store: string, args: string[]): CliResult & { json: any } {
+  return cli(store, args);
+}
+
 /** A CLI call that must succeed (exit 0) and print one JSON document. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON shapes
 export function cliOk(store: string, args: string[]): any {
@@ -218,6 +224,38 @@ export function errCode(fn: () => unknown): string {
 }
 
 /** The SoftlogicError an async call rejects with. */
+/** The code of the SoftlogicError a (possibly async) call throws. */
+export async function asyncErrCode(fn: () => unknown): Promise<string> {
+  return (await asyncErr(async () => fn())).code;
+}
+
+/** Points GloVe's converted-vector cache at one directory shared by every test process. */
+export function useTestGloveCache(): void {
+  process.env.SOFTLOGIC_CACHE_DIR = join(tmpdir(), 'softlogic-test-glove-cache');
+}
+
+/** Two frames, a relation and an instance (YAML), shared by the frame tests of the library and service. */
+export const COMMERCE_FRAMES_YAML = `frames:
+  - name: Commerce
+    definition: an exchange of goods for money
+    core_elements:
+      - {name: Buyer, type: Sentient}
+      - {name: Goods}
+    peripheral_elements:
+      - {name: Seller}
+    lexical_units: [buy.v, purchase.v]
+  - name: Commerce_buy
+    inherits_from: [Commerce]
+    core_elements: [{name: Money}]
+relations:
+  - {source: Commerce_buy, target: Commerce, type: inherits_from, element_mappings: {Buyer: Buyer}}
+instances:
+  - instance_id: sale1
+    frame_name: Commerce_buy
+    element_bindings: {Buyer: "shop:customer", Goods: "shop:bread", Money: "shop:coin"}
+    confidence: 0.9
+`;
+
 export async function asyncErr(fn: () => Promise<unknown>): Promise<SoftlogicError> {
   try {
     await fn();

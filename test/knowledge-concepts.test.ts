@@ -4,23 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../src/store/store.js';
 import { SoftlogicError } from '../src/core/errors.js';
-import { cliErr, cliOk, tempDir, writeJsonl } from './helpers.js';
+import { asyncErrCode, cliErr, cliOk, tempDir, useTestGloveCache, writeJsonl } from './helpers.js';
 
-process.env.SOFTLOGIC_CACHE_DIR = join(tmpdir(), 'softlogic-test-glove-cache');
+useTestGloveCache();
 
-async function code(fn: () => unknown): Promise<string> {
-  try {
-    await fn();
-  } catch (err) {
-    assert.ok(err instanceof SoftlogicError, `expected SoftlogicError, got ${String(err)}`);
-    return err.code;
-  }
-  assert.fail('expected an error');
-}
+const code = asyncErrCode;
 
 test('library: add, get, version, soft delete, restore, search, list (hash provider)', async () => {
   const store = Store.init(join(tempDir(), 's'));

@@ -6,13 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../src/store/store.js';
-import { SoftlogicError } from '../src/core/errors.js';
-import { cliErr, cliOk, tempDir, writeJsonl } from './helpers.js';
+import { asyncErrCode, cliErr, cliOk, tempDir, useTestGloveCache, writeJsonl } from './helpers.js';
 
-process.env.SOFTLOGIC_CACHE_DIR = join(tmpdir(), 'softlogic-test-glove-cache');
+useTestGloveCache();
 
 export const DOMAINS: Record<string, string[]> = {
   animal: ['dog', 'cat', 'horse', 'cow', 'sheep', 'pig', 'lion', 'tiger', 'wolf', 'bear', 'rabbit', 'goat', 'elephant', 'monkey', 'deer', 'fox'],
@@ -20,15 +18,7 @@ export const DOMAINS: Record<string, string[]> = {
   emotion: ['joy', 'sadness', 'anger', 'fear', 'happiness', 'grief', 'love', 'hatred', 'anxiety', 'sorrow', 'delight', 'disgust', 'despair', 'shame'],
 };
 
-async function code(fn: () => Promise<unknown>): Promise<string> {
-  try {
-    await fn();
-  } catch (err) {
-    assert.ok(err instanceof SoftlogicError, `expected SoftlogicError, got ${String(err)}`);
-    return err.code;
-  }
-  assert.fail('expected an error');
-}
+const code = asyncErrCode;
 
 test('fields discover recovers animals / vehicles / emotions from GloVe vectors (purity >= 0.9)', async () => {
   const dir = tempDir();

@@ -8,39 +8,11 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../src/store/store.js';
-import { SoftlogicError } from '../src/core/errors.js';
-import { cliErr, cliOk, tempDir } from './helpers.js';
+import { asyncErr, cliErr, cliOk, COMMERCE_FRAMES_YAML, tempDir } from './helpers.js';
 
-async function error(fn: () => Promise<unknown>): Promise<SoftlogicError> {
-  try {
-    await fn();
-  } catch (err) {
-    assert.ok(err instanceof SoftlogicError, `expected SoftlogicError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected an error');
-}
+const error = asyncErr;
 
-const YAML = `frames:
-  - name: Commerce
-    definition: an exchange of goods for money
-    core_elements:
-      - {name: Buyer, type: Sentient}
-      - {name: Goods}
-    peripheral_elements:
-      - {name: Seller}
-    lexical_units: [buy.v, purchase.v]
-  - name: Commerce_buy
-    inherits_from: [Commerce]
-    core_elements: [{name: Money}]
-relations:
-  - {source: Commerce_buy, target: Commerce, type: inherits_from, element_mappings: {Buyer: Buyer}}
-instances:
-  - instance_id: sale1
-    frame_name: Commerce_buy
-    element_bindings: {Buyer: "shop:customer", Goods: "shop:bread", Money: "shop:coin"}
-    confidence: 0.9
-`;
+const YAML = COMMERCE_FRAMES_YAML;
 
 function seed(store: Store): void {
   for (const n of ['customer', 'bread', 'coin', 'merchant']) store.concepts.add({ name: n }, { provider: 'hash', context: 'shop' });

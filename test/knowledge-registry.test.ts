@@ -7,13 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../src/store/store.js';
 import { readEmbeddingsNpz } from '../src/embeddings/index.js';
-import { cliOk, tempDir, writeJsonl } from './helpers.js';
+import { cliOk, tempDir, useTestGloveCache, writeJsonl } from './helpers.js';
 
-process.env.SOFTLOGIC_CACHE_DIR = join(tmpdir(), 'softlogic-test-glove-cache');
+useTestGloveCache();
 
 const WORDS = ['king', 'queen', 'prince', 'princess', 'ceo', 'chairman', 'executive', 'company', 'dog', 'cat', 'horse', 'joy', 'anger', 'fear'];
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeEmbeddingsNpz, readEmbeddingsNpz } from '../src/embeddings/npz.js';
 import { startHarness, type Harness } from './service-helpers.js';
+import { COMMERCE_FRAMES_YAML } from './helpers.js';
 
 process.env.SOFTLOGIC_CACHE_DIR ??= join(tmpdir(), 'softlogic-test-glove-cache');
 
@@ -219,26 +220,7 @@ test('embeddings: info, export as .npz, import (and NaN / wrong type / empty ref
   fails(tooBig, 413, 'PAYLOAD_TOO_LARGE');
 });
 
-const FRAMES_YAML = `frames:
-  - name: Commerce
-    definition: an exchange of goods for money
-    core_elements:
-      - {name: Buyer, type: Sentient}
-      - {name: Goods}
-    peripheral_elements:
-      - {name: Seller}
-    lexical_units: [buy.v, purchase.v]
-  - name: Commerce_buy
-    inherits_from: [Commerce]
-    core_elements: [{name: Money}]
-relations:
-  - {source: Commerce_buy, target: Commerce, type: inherits_from, element_mappings: {Buyer: Buyer}}
-instances:
-  - instance_id: sale1
-    frame_name: Commerce_buy
-    element_bindings: {Buyer: "shop:customer", Goods: "shop:bread", Money: "shop:coin"}
-    confidence: 0.9
-`;
+const FRAMES_YAML = COMMERCE_FRAMES_YAML;
 
 test('frames: add as YAML and JSON, list, get, instances, query, delete / restore; errors', async () => {
   for (const name of ['customer', 'bread', 'coin']) assert.equal((await send('POST', '/api/concepts', { name, provider: 'hash', context: 'shop' })).status, 201);
