@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, type ProgressEvent } from '../src/index.js';
-import { crc32Hex } from '../src/core/checksum.js';
+import Database from 'better-sqlite3';
+import { crc32Hex, sha256Hex } from '../src/core/checksum.js';
 import { asyncErr, auditEvents, cli, cliErr, cliOk, errCode, genAnalogies, inputFields, tempDir, writeJsonl } from './helpers.js';
 
 test('CLI: pending -> completed -> rolled_back, every illegal transition refused, rollback reversed by restore', () => {
@@ -100,6 +101,26 @@ test('a staged file tampered with after staging is detected: STAGED_CORRUPT, sta
   }
   assert.equal(cliOk(store, ['analogies', 'query']).count, 0);
   assert.equal(cliOk(store, ['verify']).valid, true);
+});
+
+test('a workflow staged by an earlier version (a SHA-256 digest) is still checked and processed', () => {
+  const dir = tempDir();
+  const store = join(dir, 'store');
+  cliOk(store, ['init']);
+  const data = genAnalogies(9, 403);
+  for (const id of ['wf-old', 'wf-old-bad']) cliOk(store, ['workflows', 'create', writeJsonl(join(dir, `${id}.jsonl`), data), '--workflow-id', id]);
+  const staged = (id: string) => readFileSync(join(store, 'workflows', 'pending', `${id}.jsonl`));
+  const db = new Database(join(store, 'knowledge.sqlite'));
+  const digest = db.prepare('SELECT staged_crc FROM workflows WHERE workflow_id = ?').pluck();
+  assert.match(digest.get('wf-old') as string, /^crc32:[0-9a-f]{8}:\d+$/);
+  const setDigest = db.prepare('UPDATE workflows SET staged_crc = ? WHERE workflow_id = ?');
+  setDigest.run(sha256Hex(staged('wf-old')), 'wf-old');
+  // A legacy digest that does not match: the file is refused as modified.
+  setDigest.run(sha256Hex(Buffer.concat([staged('wf-old-bad'), Buffer.from(' ')])), 'wf-old-bad');
+  db.close();
+  assert.equal(cliOk(store, ['workflows', 'process', 'wf-old']).items_processed, 9);
+  assert.equal(cliErr(store, ['workflows', 'process', 'wf-old-bad'], 1).code, 'STAGED_CORRUPT');
+  assert.equal(cliOk(store, ['analogies', 'query']).count, 9);
 });
 
 test('unknown and hostile workflow ids', () => {

@@ -3,6 +3,8 @@
  * once, checksums are taken over its bytes, and the result is written or handed to another
  * thread from the same memory.
  */
+const HEX_DIGITS = Buffer.from('0123456789abcdef');
+
 export class ByteBuilder {
   protected buf: Buffer;
   length = 0;
@@ -20,6 +22,34 @@ export class ByteBuilder {
     const bigger = Buffer.allocUnsafe(size);
     this.buf.copy(bigger, 0, 0, this.length);
     this.buf = bigger;
+  }
+
+  putByte(byte: number): void {
+    if (this.length === this.buf.length) this.reserve(1);
+    this.buf[this.length++] = byte;
+  }
+
+  putBytes(bytes: Buffer, from: number, to: number): void {
+    this.reserve(to - from);
+    if (to - from > 64) {
+      this.length += bytes.copy(this.buf, this.length, from, to);
+      return;
+    }
+    // A few bytes are copied here: cheaper than a call into the native copy.
+    const buf = this.buf;
+    let at = this.length;
+    for (let i = from; i < to; i++) buf[at++] = bytes[i];
+    this.length = at;
+  }
+
+  putText(text: string): void {
+    this.reserve(text.length * 3);
+    this.length += this.buf.write(text, this.length, 'utf8');
+  }
+
+  /** Writes `value` as 8 lower-case hex digits at byte `at` (a CRC-32). */
+  protected putHex8(value: number, at: number): void {
+    for (let shift = 28; shift >= 0; shift -= 4) this.buf[at++] = HEX_DIGITS[(value >>> shift) & 15];
   }
 
   bytes(): Buffer {

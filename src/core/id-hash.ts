@@ -8,15 +8,36 @@ import { randomBytes } from 'node:crypto';
  * insert. Any other id is hashed (two 32-bit FNV-1a style lanes). Keys are not unique: lookups
  * compare the id text as well.
  */
-const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** The value of a lower-case hex digit's char code, or -1. */
+function nibble(c: number): number {
+  return c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+}
+
+/**
+ * The key of a UUIDv7 (`xxxxxxxx-xxxx-7xxx-[89ab]xxx-xxxxxxxxxxxx`, lower case), or -1 for any
+ * other text: 41 low bits of its millisecond time (69 years), then the 12-bit counter of rand_a.
+ */
+function uuid7Key(id: string): number {
+  if (id.length !== 36) return -1;
+  let ms = 0;
+  let counter = 0;
+  for (let i = 0; i < 36; i++) {
+    const c = id.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return -1;
+      continue;
+    }
+    const d = nibble(c);
+    if (d < 0 || (i === 14 && d !== 7) || (i === 19 && (d < 8 || d > 11))) return -1;
+    if (i < 13) ms = ms * 16 + d;
+    else if (i >= 15 && i < 18) counter = counter * 16 + d;
+  }
+  return (ms % 2 ** 41) * 4096 + counter;
+}
 
 export function idHash(id: string): number {
-  if (id.length === 36 && UUID_V7.test(id)) {
-    // 41 low bits of the millisecond time (69 years) then the 12-bit counter of rand_a.
-    const ms = parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
-    const counter = parseInt(id.slice(15, 18), 16);
-    return (ms % 2 ** 41) * 4096 + counter;
-  }
+  const key = uuid7Key(id);
+  if (key >= 0) return key;
   let a = 0x811c9dc5 | 0;
   let b = 0x9747b28c | 0;
   for (let i = 0; i < id.length; i++) {

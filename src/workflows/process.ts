@@ -6,7 +6,8 @@ import { itemApplier } from './item-appliers.js';
 import { chunkPipeline, type PreparedChunk } from './chunk-pipelines.js';
 import { RateMeter } from './progress.js';
 import { beginBulkLoad, bulkLoadWorthwhile, endBulkLoad } from '../store/embedded/bulk-load.js';
-import { hashFile, readStaged } from './staging.js';
+import { readStaged } from './staging.js';
+import { stagedDigestOfFile } from '../core/staged-digest.js';
 import { assertTransition, publicWorkflow, type StoredWorkflow } from './workflow-repo.js';
 
 export const DEFAULT_BATCH_SIZE = 50_000;
@@ -94,7 +95,7 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
   if (!apply) throw new SoftlogicError('INVALID_INPUT', `workflow type ${wf.workflow_type} cannot be processed here`, { workflow_type: wf.workflow_type });
   const path = engine.store.layout.pending(workflowId);
   if (!existsSync(path)) fail(engine, wf, new SoftlogicError('STAGED_CORRUPT', `staged items of workflow ${workflowId} are missing (${path})`));
-  if (!justStaged && (await hashFile(path)) !== wf.staged_crc) {
+  if (!justStaged && (await stagedDigestOfFile(path, wf.staged_crc)) !== wf.staged_crc) {
     fail(engine, wf, new SoftlogicError('STAGED_CORRUPT', `staged items of workflow ${workflowId} were modified after staging (checksum mismatch); nothing more was applied`, { path }));
   }
   engine.store.transaction(() => {

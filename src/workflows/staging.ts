@@ -1,5 +1,5 @@
-import { closeSync, createReadStream, fsyncSync, openSync, writeSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { StagedDigest } from '../core/staged-digest.js';
 import { crc32 } from 'node:zlib';
 import { ByteBuilder } from '../core/byte-builder.js';
 import { crc32Hex } from '../core/checksum.js';
@@ -7,8 +7,8 @@ import { SoftlogicError } from '../core/errors.js';
 
 /**
  * workflows/pending/<id>.jsonl: a workflow's items, validated, one per line as
- * `<crc32> <json>`. The whole file's SHA-256 is recorded with the workflow, so tampering after
- * staging is caught before anything is applied; the per-line CRC names the line.
+ * `<crc32> <json>`. The whole file's digest (staged-digest.ts) is recorded with the workflow, so
+ * a change after staging is caught before anything is applied; the per-line CRC names the line.
  */
 /** A staged line: `<crc32> <json>\n`. */
 export function encodeStagedLine(json: string): string {
@@ -20,19 +20,30 @@ export class StagedLines extends ByteBuilder {
   count = 0;
 
   add(json: string): void {
-    this.reserve(10 + json.length * 3);
-    const start = this.length + 9;
-    const end = start + this.buf.write(json, start, 'utf8');
-    this.buf.write(crc32(this.buf.subarray(start, end)).toString(16).padStart(8, '0') + ' ', this.length, 'latin1');
-    this.buf[end] = 10;
-    this.length = end + 1;
+    const at = this.begin();
+    this.putText(json);
+    this.end(at);
+  }
+
+  /** Starts a line whose JSON the caller then puts (putBytes, putText); end() seals it. */
+  begin(): number {
+    const at = this.length;
+    this.reserve(9);
+    this.length += 9;
+    return at;
+  }
+
+  end(at: number): void {
+    this.putHex8(crc32(this.buf.subarray(at + 9, this.length)), at);
+    this.buf[at + 8] = 32;
+    this.putByte(10);
     this.count += 1;
   }
 }
 
 export class StagingWriter {
   private readonly fd: number;
-  private readonly hash = createHash('sha256');
+  private readonly digest = new StagedDigest();
   private parts: string[] = [];
   private bytes = 0;
   count = 0;
@@ -57,7 +68,7 @@ export class StagingWriter {
   /** Adds `count` items already encoded as staged lines (encodeStagedLine), in order. */
   addEncoded(data: Buffer, count: number): void {
     this.flush();
-    this.hash.update(data);
+    this.digest.update(data);
     writeSync(this.fd, data);
     this.count += count;
   }
@@ -65,18 +76,18 @@ export class StagingWriter {
   private flush(): void {
     if (this.parts.length === 0) return;
     const data = Buffer.from(this.parts.join(''));
-    this.hash.update(data);
+    this.digest.update(data);
     writeSync(this.fd, data);
     this.parts = [];
     this.bytes = 0;
   }
 
-  /** Flushes, fsyncs and returns the file's SHA-256. */
+  /** Flushes, fsyncs and returns the file's digest (staged-digest.ts). */
   finish(): string {
     this.flush();
     fsyncSync(this.fd);
     closeSync(this.fd);
-    return this.hash.digest('hex');
+    return this.digest.value();
   }
 
   abort(): void {
@@ -88,12 +99,6 @@ export class StagingWriter {
   }
 }
 
-export async function hashFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 /** A staged item's JSON text as bytes: data[start, end). */
 export interface StagedSpan {
   index: number;
@@ -102,48 +107,114 @@ export interface StagedSpan {
   end: number;
 }
 
+const READ_BYTES = 1 << 22;
+
+/** The value of 8 lower-case hex digits at data[at], or -1. */
+function hex8(data: Buffer, at: number): number {
+  let v = 0;
+  for (let i = at; i < at + 8; i++) {
+    const c = data[i];
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
 /**
- * Yields staged items from index `from` (0-based) as byte spans, checking each line's CRC on its
- * bytes. A span's buffer is only valid until the next item is asked for.
+ * Reads staged items from index `from` (0-based) as byte spans, synchronously, in blocks of a
+ * few MB, checking each line's CRC on its bytes. A span (and its buffer) is only valid until
+ * the next call of next().
+ */
+export class StagedSpanReader {
+  private readonly fd: number;
+  private buf: Buffer;
+  /** bytes of buf holding file data, and where the next line starts */
+  private filled = 0;
+  private at = 0;
+  private position = 0;
+  private eof = false;
+  private index = -1;
+  private readonly span: StagedSpan = { index: 0, data: Buffer.alloc(0), start: 0, end: 0 };
+
+  /** `bufferBytes`: the read size (a line longer than it grows the buffer). */
+  constructor(
+    private readonly path: string,
+    private readonly from: number,
+    bufferBytes = READ_BYTES,
+  ) {
+    this.buf = Buffer.allocUnsafe(Math.max(16, bufferBytes));
+    this.fd = openSync(path, 'r');
+  }
+
+  private bad(): SoftlogicError {
+    return new SoftlogicError('STAGED_CORRUPT', `staged item ${this.index + 1} of ${this.path} fails its checksum`, { path: this.path, item: this.index + 1 });
+  }
+
+  /** Moves the unread tail to the front (growing the buffer for a line longer than it) and reads more. */
+  private refill(): void {
+    const rest = this.filled - this.at;
+    if (rest === this.buf.length) {
+      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(bigger, 0, this.at, this.filled);
+      this.buf = bigger;
+    } else if (rest > 0) {
+      this.buf.copy(this.buf, 0, this.at, this.filled);
+    }
+    this.filled = rest;
+    this.at = 0;
+    const n = readSync(this.fd, this.buf, rest, this.buf.length - rest, this.position);
+    this.position += n;
+    this.filled += n;
+    if (n === 0) this.eof = true;
+  }
+
+  next(): StagedSpan | null {
+    for (;;) {
+      const nl = this.buf.indexOf(10, this.at);
+      if (nl < 0 || nl >= this.filled) {
+        if (this.eof) {
+          if (this.at < this.filled) {
+            this.index += 1;
+            throw this.bad();
+          }
+          return null;
+        }
+        this.refill();
+        continue;
+      }
+      const start = this.at;
+      this.at = nl + 1;
+      this.index += 1;
+      if (this.index < this.from) continue;
+      if (nl - start < 10 || this.buf[start + 8] !== 32) throw this.bad();
+      if (crc32(this.buf.subarray(start + 9, nl)) !== hex8(this.buf, start)) throw this.bad();
+      this.span.index = this.index;
+      this.span.data = this.buf;
+      this.span.start = start + 9;
+      this.span.end = nl;
+      return this.span;
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/**
+ * Yields staged items from index `from` (0-based) as byte spans (StagedSpanReader's), letting
+ * the event loop run between blocks of items.
  */
 export async function* readStagedSpans(path: string, from: number): AsyncGenerator<StagedSpan> {
-  let index = -1;
-  let carry: Buffer | null = null;
-  const bad = () => new SoftlogicError('STAGED_CORRUPT', `staged item ${index + 1} of ${path} fails its checksum`, { path, item: index + 1 });
-  const span: StagedSpan = { index: 0, data: Buffer.alloc(0), start: 0, end: 0 };
-  // The items of the whole lines in data[start, end), which ends with a newline.
-  function* lines(data: Buffer, start: number, end: number): Generator<StagedSpan> {
-    for (let nl = data.indexOf(10, start); nl >= 0 && nl < end; nl = data.indexOf(10, start)) {
-      index += 1;
-      if (index >= from) {
-        if (nl - start < 10 || data[start + 8] !== 32) throw bad();
-        const crc = parseInt(data.toString('latin1', start, start + 8), 16);
-        if (crc32(data.subarray(start + 9, nl)) !== crc) throw bad();
-        span.index = index;
-        span.data = data;
-        span.start = start + 9;
-        span.end = nl;
-        yield span;
-      }
-      start = nl + 1;
+  const reader = new StagedSpanReader(path, from);
+  try {
+    for (let n = 1, span = reader.next(); span; n++, span = reader.next()) {
+      yield span;
+      if (n % 4096 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
-  }
-  for await (const piece of createReadStream(path, { highWaterMark: 1 << 22 })) {
-    const data = piece as Buffer;
-    const first = data.indexOf(10);
-    const last = data.lastIndexOf(10);
-    if (first < 0) {
-      carry = carry ? Buffer.concat([carry, data]) : data;
-      continue;
-    }
-    // Only the line spanning two pieces is copied, never a whole piece.
-    if (carry) yield* lines(Buffer.concat([carry, data.subarray(0, first + 1)]), 0, Infinity);
-    yield* lines(data, carry ? first + 1 : 0, last + 1);
-    carry = last + 1 < data.length ? data.subarray(last + 1) : null;
-  }
-  if (carry && carry.length > 0) {
-    index += 1;
-    throw bad();
+  } finally {
+    reader.close();
   }
 }
 

@@ -34,26 +34,51 @@ function encodeVerbatimPut(record: IndexedFields, inputJson: string): string {
 
 const PREFIX_BYTES = Buffer.from(FRESH_PUT_PREFIX);
 
+/** A staged fresh put read from its bytes (decodeFreshPutBytes). */
+export interface FreshPutBytes {
+  columns: AnalogyIndexColumns;
+  /**
+   * The staged bytes data[bodyStart, bodyEnd) hold the whole record (`"record":`), or, for a
+   * verbatim put (`"input":`), the members of the input object: the record is then
+   * `{"id":"<id>` + afterId + those bytes + tail (verbatimParts).
+   */
+  verbatim: boolean;
+  bodyStart: number;
+  bodyEnd: number;
+}
+
 /**
- * decodeFreshPut on the staged bytes data[start, end): the record is `head` + data[bodyStart,
- * bodyEnd) + `tail`, so its bulk is copied to the log without being decoded. Null when the item
- * is not a fresh put.
+ * decodeFreshPut on the staged bytes data[start, end): only the small index array is decoded;
+ * the record's bulk is copied to the log as bytes. Null when the item is not a fresh put.
  */
-export function decodeFreshPutBytes(
-  data: Buffer,
-  start: number,
-  end: number,
-  context: string,
-): { columns: AnalogyIndexColumns; head: string; bodyStart: number; bodyEnd: number; tail: string } | null {
+export function decodeFreshPutBytes(data: Buffer, start: number, end: number): FreshPutBytes | null {
   if (data.compare(PREFIX_BYTES, 0, PREFIX_BYTES.length, start, start + PREFIX_BYTES.length) !== 0) return null;
-  const close = data.indexOf('],"', start + PREFIX_BYTES.length) + 1;
+  const close = data.indexOf(INDEX_END, start + PREFIX_BYTES.length) + 1;
   const columns = JSON.parse(data.toString('utf8', start + PREFIX_BYTES.length, close)) as AnalogyIndexColumns;
   const body = close + 1;
-  if (data[body + 1] === 0x72 /* "record": */) return { columns, head: '', bodyStart: body + RECORD_KEY.length, bodyEnd: end - 1, tail: '' };
-  const [id, , , , , createdAt, workflowId] = columns;
-  const target = { context, workflowId: workflowId ?? '', now: isoTime(createdAt) };
+  if (data[body + 1] === 0x72 /* "record": */) return { columns, verbatim: false, bodyStart: body + RECORD_KEY.length, bodyEnd: end - 1 };
   // "input":{...}} : the input object's braces are dropped, its members kept.
-  return { columns, head: verbatimHead(id, target), bodyStart: body + INPUT_KEY.length + 1, bodyEnd: end - 2, tail: verbatimTail(target) };
+  return { columns, verbatim: true, bodyStart: body + INPUT_KEY.length + 1, bodyEnd: end - 2 };
+}
+
+const INDEX_END = Buffer.from('],"');
+export const RECORD_ID_KEY = Buffer.from('{"id":"');
+
+/**
+ * The bytes a verbatim put's record has around its id and its input's members: the same for
+ * every item of one workflow, so encoded once (a one-entry cache).
+ */
+const parts = { context: '', workflowId: '', createdAt: NaN, afterId: Buffer.alloc(0), tail: Buffer.alloc(0) };
+export function verbatimParts(columns: AnalogyIndexColumns, context: string): { afterId: Buffer; tail: Buffer } {
+  const createdAt = columns[5];
+  const workflowId = columns[6] ?? '';
+  if (context !== parts.context || workflowId !== parts.workflowId || createdAt !== parts.createdAt) {
+    const target = { context, workflowId, now: isoTime(createdAt) };
+    parts.afterId = Buffer.from(verbatimHead('', target).slice(RECORD_ID_KEY.length));
+    parts.tail = Buffer.from(verbatimTail(target));
+    Object.assign(parts, { context, workflowId, createdAt });
+  }
+  return parts;
 }
 
 // Every item staged by one workflow carries the same staging time: convert it once.
@@ -116,7 +141,7 @@ let headPart = '';
 let tailKey = '';
 let tailPart = '';
 
-function verbatimHead(id: string, target: StagingTarget): string {
+export function verbatimHead(id: string, target: StagingTarget): string {
   if (target.context !== headContext) {
     headPart = `","context":${JSON.stringify(target.context)},`;
     headContext = target.context;
@@ -124,7 +149,7 @@ function verbatimHead(id: string, target: StagingTarget): string {
   return `{"id":"${id}${headPart}`;
 }
 
-function verbatimTail(target: StagingTarget): string {
+export function verbatimTail(target: StagingTarget): string {
   const key = `${target.workflowId}\0${target.now}`;
   if (key !== tailKey) {
     tailPart = `,"workflow_id":${JSON.stringify(target.workflowId)},"created_at":"${target.now}","updated_at":"${target.now}","version":1,"deleted_at":null}`;

@@ -4,11 +4,11 @@
  * and the columns of its index rows, while the main thread commits the chunk before it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { readStagedSpans, type StagedSpan } from '../../workflows/staging.js';
+import { StagedSpanReader, type StagedSpan } from '../../workflows/staging.js';
 import { LineBuffer } from '../../store/embedded/log-format.js';
 import { isSoftlogicError } from '../../core/errors.js';
 import { idHash } from '../../core/id-hash.js';
-import { decodeFreshPutBytes } from './analogy-record.js';
+import { decodeFreshPutBytes, RECORD_ID_KEY, verbatimParts } from './analogy-record.js';
 import type { PipelineArgs } from '../../workflows/chunk-pipelines.js';
 
 export interface PrepareWorkerData extends PipelineArgs {
@@ -97,12 +97,24 @@ class ChunkBuilder {
 
   /** False when the item is not a fresh put (the pipeline stops there). */
   add(span: StagedSpan, context: string): boolean {
-    const decoded = decodeFreshPutBytes(span.data, span.start, span.end, context);
+    const decoded = decodeFreshPutBytes(span.data, span.start, span.end);
     if (!decoded) return false;
-    const { columns, head, bodyStart, bodyEnd, tail } = decoded;
+    const { columns, bodyStart, bodyEnd } = decoded;
     const i = this.count++;
     this.seq += 1;
-    this.lens[i] = this.lines.addRecordBytes(this.seq, 'put', 'analogy', head, span.data, bodyStart, bodyEnd, tail);
+    const lines = this.lines;
+    const start = lines.beginRecord(this.seq, 'put', 'analogy', bodyEnd - bodyStart + 256);
+    if (decoded.verbatim) {
+      const { afterId, tail } = verbatimParts(columns, context);
+      lines.putBytes(RECORD_ID_KEY, 0, RECORD_ID_KEY.length);
+      lines.putText(columns[0]);
+      lines.putBytes(afterId, 0, afterId.length);
+      lines.putBytes(span.data, bodyStart, bodyEnd);
+      lines.putBytes(tail, 0, tail.length);
+    } else {
+      lines.putBytes(span.data, bodyStart, bodyEnd);
+    }
+    this.lens[i] = lines.endRecord(start);
     this.ids.push(columns[0]);
     this.idHashes[i] = idHash(columns[0]);
     this.versions[i] = columns[1];
@@ -167,18 +179,23 @@ if (parentPort) {
     // Sized from the first chunk's bytes, so the line buffer of the next ones rarely grows.
     let expectedBytes = 1 << 20;
     let chunk = new ChunkBuilder(data.from, data.batchSize, base, expectedBytes);
-    for await (const span of readStagedSpans(data.path, data.from)) {
-      if (!chunk.add(span, data.context)) {
-        await send({ type: 'not_fresh', start: data.from });
-        return;
+    const reader = new StagedSpanReader(data.path, data.from);
+    try {
+      for (let span = reader.next(); span; span = reader.next()) {
+        if (!chunk.add(span, data.context)) {
+          await send({ type: 'not_fresh', start: data.from });
+          return;
+        }
+        if (chunk.count === data.batchSize) {
+          const next = chunk.start + chunk.count;
+          const message = chunk.finish(data.workflowId);
+          if (message.type === 'chunk') expectedBytes = Math.max(expectedBytes, Math.ceil(message.data.length * 1.05));
+          await send(message);
+          chunk = new ChunkBuilder(next, data.batchSize, base, expectedBytes);
+        }
       }
-      if (chunk.count === data.batchSize) {
-        const next = chunk.start + chunk.count;
-        const message = chunk.finish(data.workflowId);
-        if (message.type === 'chunk') expectedBytes = Math.max(expectedBytes, Math.ceil(message.data.length * 1.05));
-        await send(message);
-        chunk = new ChunkBuilder(next, data.batchSize, base, expectedBytes);
-      }
+    } finally {
+      reader.close();
     }
     if (chunk.count > 0) await send(chunk.finish(data.workflowId));
     await send({ type: 'end' });

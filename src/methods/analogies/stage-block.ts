@@ -3,6 +3,8 @@ import type { FieldIssue } from '../../core/schemas.js';
 import type { StagingTarget } from '../../workflows/create.js';
 import { StagedLines } from '../../workflows/staging.js';
 import { stageAnalogyValue } from './analogy-record.js';
+import { stageLineFast } from './stage-fast.js';
+import { mintId } from '../../core/id-hash.js';
 
 /** One input item of an analogy file, staged: its staged JSON text, or the issues refusing it. */
 export function stageInput(input: InputItem, target: StagingTarget): { json: string } | { issues: FieldIssue[] } {
@@ -26,7 +28,8 @@ export interface StagedBlock {
   rejects: string;
 }
 
-export function stageBlock(block: number, data: Buffer, target: StagingTarget, options: { lenient: boolean; maxIssues: number }): StagedBlock {
+/** `fast: false` stages every line by the general path (the differential test compares the two). */
+export function stageBlock(block: number, data: Buffer, target: StagingTarget, options: { lenient: boolean; maxIssues: number; fast?: boolean }): StagedBlock {
   const staged = new StagedLines(Math.ceil(data.length * 1.7));
   const issues: FieldIssue[] = [];
   const rejects: string[] = [];
@@ -37,9 +40,11 @@ export function stageBlock(block: number, data: Buffer, target: StagingTarget, o
     let nl = data.indexOf(10, start);
     if (nl < 0) nl = data.length;
     const end = nl > start && data[nl - 1] === 13 ? nl - 1 : nl;
-    const line = data.toString('utf8', start, end);
+    const from = start;
     start = nl + 1;
     lines += 1;
+    if (options.fast !== false && stageLineFast(data, from, end, target, mintId, staged)) continue;
+    const line = data.toString('utf8', from, end);
     if (line.trim().length === 0) continue;
     const result = stageInput(parseInputLine(line, lines), target);
     if ('json' in result) {

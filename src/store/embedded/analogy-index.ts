@@ -30,7 +30,7 @@ export type IndexedFields = Pick<Analogy, 'id' | 'version' | 'source_domain' | '
 // Records staged or applied together mostly share their created_at: parse it once.
 let lastTime = '';
 let lastMs = NaN;
-function timeMs(iso: string): number {
+export function timeMs(iso: string): number {
   if (iso !== lastTime) {
     lastMs = Date.parse(iso);
     lastTime = iso;

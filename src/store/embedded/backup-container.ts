@@ -77,8 +77,11 @@ export class ContainerWriter {
     return entry;
   }
 
-  /** Copies the first `length` bytes of an open file; throws CONFLICT when it holds fewer. */
-  addFd(name: string, fd: number, length: number): MemberEntry {
+  /**
+   * Copies the first `length` bytes of an open file; throws CONFLICT when it holds fewer.
+   * `observe` sees every byte copied (to check a digest of what went into the backup).
+   */
+  addFd(name: string, fd: number, length: number, observe?: (data: Buffer) => void): MemberEntry {
     this.header(name, length);
     const hash = createHash('sha256');
     let done = 0;
@@ -87,6 +90,7 @@ export class ContainerWriter {
       if (n <= 0) throw new SoftlogicError('CONFLICT', `${name} shrank while it was being backed up`, { member: name });
       const slice = this.buf.subarray(0, n);
       hash.update(slice);
+      observe?.(slice);
       this.write(slice);
       done += n;
     }
@@ -96,10 +100,10 @@ export class ContainerWriter {
   }
 
   /** Copies a whole file as it is now. */
-  addFile(name: string, path: string): MemberEntry {
+  addFile(name: string, path: string, observe?: (data: Buffer) => void): MemberEntry {
     const fd = openSync(path, 'r');
     try {
-      return this.addFd(name, fd, fstatSync(fd).size);
+      return this.addFd(name, fd, fstatSync(fd).size, observe);
     } finally {
       closeSync(fd);
     }

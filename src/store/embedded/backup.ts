@@ -10,6 +10,7 @@ import { decodeLine, checksumOk } from './log-format.js';
 import { readBlock, SegmentMap } from './log-segments.js';
 import { fsyncDir } from './fs-durable.js';
 import { STORE_FORMAT_VERSION } from './layout.js';
+import { StagedDigest } from '../../core/staged-digest.js';
 
 export interface ContextCounts {
   name: string;
@@ -232,8 +233,9 @@ async function backupOnce(store: EmbeddedStore, out: string): Promise<Omit<Backu
         pendingMissing.push(wf.workflow_id);
         continue;
       }
-      const entry = writer.addFile(`workflows/pending/${wf.workflow_id}.jsonl`, source);
-      if (wf.staged_crc && entry.sha256 !== wf.staged_crc) throw new SoftlogicError('CONFLICT', `staged items of workflow ${wf.workflow_id} were still being written`);
+      const digest = new StagedDigest(wf.staged_crc);
+      writer.addFile(`workflows/pending/${wf.workflow_id}.jsonl`, source, (data) => digest.update(data));
+      if (wf.staged_crc && digest.value() !== wf.staged_crc) throw new SoftlogicError('CONFLICT', `staged items of workflow ${wf.workflow_id} were still being written`);
     }
     if (existsSync(layout.audit)) writer.addFile('audit.jsonl', layout.audit);
     const manifest: Omit<BackupManifest, 'members'> = {

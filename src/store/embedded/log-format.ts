@@ -16,6 +16,20 @@ import type { LogOp, RecordKind } from '../../core/records.js';
  */
 const CRC_SUFFIX_LENGTH = ',"crc":"xxxxxxxx"}'.length;
 const RECORD_KEY = ',"record":';
+const SEQ_KEY = Buffer.from('{"seq":');
+const CRC_KEY = Buffer.from(',"crc":"');
+
+// `,"op":"put","kind":"analogy","record":` and the like, as bytes, built once per (op, kind).
+const lineHeads = new Map<string, Buffer>();
+function lineHead(op: LogOp, kind: RecordKind): Buffer {
+  const key = `${op} ${kind}`;
+  let head = lineHeads.get(key);
+  if (!head) {
+    head = Buffer.from(`,"op":"${op}","kind":"${kind}"${RECORD_KEY}`);
+    lineHeads.set(key, head);
+  }
+  return head;
+}
 
 export interface RecordLine {
   type: 'record';
@@ -68,18 +82,35 @@ export class LineBuffer extends ByteBuilder {
   }
 
   /**
-   * Appends a record line whose record is `head` + body[bodyStart, bodyEnd) + `tail`: JSON text
-   * already encoded as UTF-8 bytes is copied, never decoded and encoded again.
+   * Starts a record line whose record the caller then appends as bytes and text (putBytes,
+   * putText): JSON already encoded as UTF-8 is copied, never decoded and encoded again.
+   * endRecord seals it. Returns where the line starts.
    */
-  addRecordBytes(seq: number, op: LogOp, kind: RecordKind, head: string, body: Buffer, bodyStart: number, bodyEnd: number, tail: string): number {
+  beginRecord(seq: number, op: LogOp, kind: RecordKind, reserve: number): number {
     const start = this.length;
-    const lineHead = `{"seq":${seq},"op":"${op}","kind":"${kind}"${RECORD_KEY}`;
-    this.reserve(lineHead.length + (head.length + tail.length) * 3 + (bodyEnd - bodyStart) + CRC_SUFFIX_LENGTH + 1);
-    this.length += this.buf.write(head ? lineHead + head : lineHead, this.length, 'utf8');
-    this.buf.set(body.subarray(bodyStart, bodyEnd), this.length);
-    this.length += bodyEnd - bodyStart;
-    if (tail) this.length += this.buf.write(tail, this.length, 'utf8');
-    this.seal(start);
+    const head = lineHead(op, kind);
+    this.reserve(head.length + 16 + reserve + CRC_SUFFIX_LENGTH + 1);
+    this.buf.set(SEQ_KEY, this.length);
+    this.length += SEQ_KEY.length;
+    this.length += this.buf.write(String(seq), this.length, 'latin1');
+    this.buf.set(head, this.length);
+    this.length += head.length;
+    return start;
+  }
+
+  /** Seals the line begun at `start`; returns its byte length (newline included). */
+  endRecord(start: number): number {
+    this.reserve(CRC_SUFFIX_LENGTH + 1);
+    const crc = crc32(this.buf.subarray(start, this.length));
+    this.buf.set(CRC_KEY, this.length);
+    let at = this.length + CRC_KEY.length;
+    this.putHex8(crc, at);
+    at += 8;
+    this.buf[at++] = 0x22;
+    this.buf[at++] = 0x7d;
+    this.buf[at++] = 10;
+    this.length = at;
+    this.lines += 1;
     return this.length - start;
   }
 

@@ -1,0 +1,382 @@
+import { LIMITS } from '../../core/schemas.js';
+import type { StagingTarget } from '../../workflows/create.js';
+import type { StagedLines } from '../../workflows/staging.js';
+import { FRESH_PUT_PREFIX, verbatimHead, verbatimTail } from './analogy-record.js';
+import { timeMs } from '../../store/embedded/analogy-index.js';
+
+/**
+ * The fast path of staging an analogy line: a byte scanner that validates the common line (an
+ * object of exactly the seven content fields, in plain ASCII) and writes its staged verbatim put
+ * (see encodeVerbatimPut) straight from the line's bytes, without building a string, a parse
+ * tree or the index array as objects. Parsing and validating with JSON.parse and the schema cost
+ * more than everything else staging does.
+ *
+ * It only ever says yes to a line the general path (JSON.parse, then the zod schema) accepts and
+ * stages the same way, and answers "not mine" for anything else: non-ASCII bytes, escapes in the
+ * fields it reads, missing or extra or repeated fields, out-of-range values, keys that JavaScript
+ * objects would reorder. The general path then decides, with its exact messages. The differential
+ * test (test/stage-fast.test.ts) holds the two paths to that.
+ */
+
+const MAX_DEPTH = 64;
+const MAX_FRAME_KEYS = 32;
+
+const Q = 0x22; // "
+const BACKSLASH = 0x5c;
+
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** Scanner state: the line is data[0, end) once set; positions are absolute. */
+let data: Buffer = Buffer.alloc(0);
+let end = 0;
+
+function skipWs(p: number): number {
+  while (p < end && isWs(data[p])) p++;
+  return p;
+}
+
+/** A string without escapes, of printable ASCII: the index after its closing quote, or -1. */
+function plainString(p: number): number {
+  if (data[p] !== Q) return -1;
+  for (let i = p + 1; i < end; i++) {
+    const c = data[i];
+    if (c === Q) return i + 1;
+    if (c < 0x20 || c >= 0x7f || c === BACKSLASH) return -1;
+  }
+  return -1;
+}
+
+/** Any JSON string of ASCII bytes (escapes checked): the index after it, or -1. */
+function anyString(p: number): number {
+  if (data[p] !== Q) return -1;
+  for (let i = p + 1; i < end; i++) {
+    const c = data[i];
+    if (c === Q) return i + 1;
+    if (c < 0x20 || c >= 0x7f) return -1;
+    if (c === BACKSLASH) {
+      const e = data[++i];
+      if (e === 0x75 /* u */) {
+        for (let k = 1; k <= 4; k++) if (!isHex(data[i + k])) return -1;
+        i += 4;
+      } else if (e !== Q && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) {
+        return -1;
+      }
+    }
+  }
+  return -1;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** A JSON number (the grammar exactly): the index after it, or -1. */
+function number(p: number): number {
+  if (data[p] === 0x2d) p++;
+  if (data[p] === 0x30) p++;
+  else if (data[p] >= 0x31 && data[p] <= 0x39) while (isDigit(data[p])) p++;
+  else return -1;
+  if (data[p] === 0x2e) {
+    p++;
+    if (!isDigit(data[p])) return -1;
+    while (isDigit(data[p])) p++;
+  }
+  if (data[p] === 0x65 || data[p] === 0x45) {
+    p++;
+    if (data[p] === 0x2b || data[p] === 0x2d) p++;
+    if (!isDigit(data[p])) return -1;
+    while (isDigit(data[p])) p++;
+  }
+  return p > end ? -1 : p;
+}
+
+function literal(p: number, text: string): number {
+  for (let k = 0; k < text.length; k++) if (data[p + k] !== text.charCodeAt(k)) return -1;
+  return p + text.length;
+}
+
+/** Any JSON value: the index after it, or -1. */
+function value(p: number, depth: number): number {
+  const c = data[p];
+  if (c === Q) return anyString(p);
+  if (c === 0x7b /* { */ || c === 0x5b /* [ */) return container(p, depth + 1);
+  if (c === 0x74) return literal(p, 'true');
+  if (c === 0x66) return literal(p, 'false');
+  if (c === 0x6e) return literal(p, 'null');
+  return number(p);
+}
+
+function container(p: number, depth: number): number {
+  if (depth > MAX_DEPTH) return -1;
+  const object = data[p] === 0x7b;
+  const close = object ? 0x7d : 0x5d;
+  p = skipWs(p + 1);
+  if (data[p] === close) return p + 1;
+  for (;;) {
+    if (object) {
+      p = anyString(p);
+      if (p < 0) return -1;
+      p = skipWs(p);
+      if (data[p] !== 0x3a /* : */) return -1;
+      p = skipWs(p + 1);
+    }
+    p = value(p, depth);
+    if (p < 0) return -1;
+    p = skipWs(p);
+    if (data[p] === close) return p + 1;
+    if (data[p] !== 0x2c /* , */) return -1;
+    p = skipWs(p + 1);
+  }
+}
+
+/** Whether data[a, b) holds the ASCII text. */
+function bytesAre(a: number, b: number, text: string): boolean {
+  if (b - a !== text.length) return false;
+  for (let k = 0; k < text.length; k++) if (data[a + k] !== text.charCodeAt(k)) return false;
+  return true;
+}
+
+function sameBytes(a: number, b: number, c: number, d: number): boolean {
+  if (b - a !== d - c) return false;
+  for (let k = 0; k < b - a; k++) if (data[a + k] !== data[c + k]) return false;
+  return true;
+}
+
+/** A text of 1..max characters, as a quoted span [p, q): its length is q - p - 2. */
+function lengthOk(p: number, q: number, max: number): boolean {
+  return q - p - 2 >= 1 && q - p - 2 <= max;
+}
+
+/**
+ * A key JavaScript keeps in text order and treats as plain data: not an array index (those are
+ * enumerated first, in numeric order) and not `__proto__`.
+ */
+function ordinaryKey(p: number, q: number): boolean {
+  return !isDigit(data[p + 1]) && !bytesAre(p, q, '"__proto__"');
+}
+
+// Spans of the fields the staged line is built from.
+let source0 = 0;
+let source1 = 0;
+let target0 = 0;
+let target1 = 0;
+let quality0 = 0;
+let quality1 = 0;
+let tags0 = 0;
+let tags1 = 0;
+let tagCount = 0;
+const frameKeys = new Int32Array(MAX_FRAME_KEYS * 2);
+let frameCount = 0;
+
+/** A map of short texts (concept_mappings, frame_mappings): the index after it, or -1. */
+function stringMap(p: number, frames: boolean): number {
+  if (data[p] !== 0x7b) return -1;
+  p = skipWs(p + 1);
+  if (frames) frameCount = 0;
+  if (data[p] === 0x7d) return p + 1;
+  for (;;) {
+    const k = plainString(p);
+    if (k < 0 || !lengthOk(p, k, LIMITS.shortText) || !ordinaryKey(p, k)) return -1;
+    if (frames) {
+      // A repeated key would be one key to JSON.parse: leave that to the general path.
+      if (frameCount === MAX_FRAME_KEYS) return -1;
+      for (let j = 0; j < frameCount; j++) if (sameBytes(frameKeys[2 * j], frameKeys[2 * j + 1], p, k)) return -1;
+      frameKeys[2 * frameCount] = p;
+      frameKeys[2 * frameCount + 1] = k;
+      frameCount++;
+    }
+    p = skipWs(k);
+    if (data[p] !== 0x3a) return -1;
+    p = skipWs(p + 1);
+    const v = plainString(p);
+    if (v < 0 || !lengthOk(p, v, LIMITS.shortText)) return -1;
+    p = skipWs(v);
+    if (data[p] === 0x7d) return p + 1;
+    if (data[p] !== 0x2c) return -1;
+    p = skipWs(p + 1);
+  }
+}
+
+/** The tags array, written without whitespace (so its text is JSON.stringify's): the index after it, or -1. */
+function tagArray(p: number): number {
+  if (data[p] !== 0x5b) return -1;
+  tags0 = p;
+  tagCount = 0;
+  p += 1;
+  if (data[p] === 0x5d) {
+    tags1 = p + 1;
+    return tags1;
+  }
+  for (;;) {
+    const q = plainString(p);
+    if (q < 0 || !lengthOk(p, q, LIMITS.tagLength) || ++tagCount > LIMITS.tags) return -1;
+    if (data[q] === 0x5d) {
+      tags1 = q + 1;
+      return tags1;
+    }
+    if (data[q] !== 0x2c) return -1;
+    p = q + 1;
+  }
+}
+
+const FIELDS = ['source_domain', 'target_domain', 'quality_score', 'concept_mappings', 'frame_mappings', 'tags', 'metadata'];
+
+/** Which field the quoted key data[p, q) names (its index in FIELDS), or -1. */
+function fieldOf(p: number, q: number): number {
+  for (let f = 0; f < FIELDS.length; f++) if (q - p - 2 === FIELDS[f].length && bytesAre(p + 1, q - 1, FIELDS[f])) return f;
+  return -1;
+}
+
+/** Scans the line's object; its span [start, close) when it is a line of the fast path, else -1. */
+function scanLine(from: number): number {
+  let p = skipWs(from);
+  if (data[p] !== 0x7b) return -1;
+  const open = p;
+  let seen = 0;
+  p = skipWs(p + 1);
+  for (;;) {
+    const k = plainString(p);
+    if (k < 0) return -1;
+    const f = fieldOf(p, k);
+    if (f < 0 || seen & (1 << f)) return -1;
+    seen |= 1 << f;
+    p = skipWs(k);
+    if (data[p] !== 0x3a) return -1;
+    p = skipWs(p + 1);
+    const v0 = p;
+    switch (f) {
+      case 0:
+      case 1:
+        p = plainString(p);
+        if (p < 0 || !lengthOk(v0, p, LIMITS.shortText)) return -1;
+        if (f === 0) [source0, source1] = [v0, p];
+        else [target0, target1] = [v0, p];
+        break;
+      case 2: {
+        // A minus sign could only be -0, which the general path would store as 0.
+        if (data[p] === 0x2d) return -1;
+        p = number(p);
+        if (p < 0) return -1;
+        const q = Number(data.toString('latin1', v0, p));
+        if (!(q >= 0 && q <= 1)) return -1;
+        [quality0, quality1] = [v0, p];
+        break;
+      }
+      case 3:
+      case 4:
+        p = stringMap(p, f === 4);
+        break;
+      case 5:
+        p = tagArray(p);
+        break;
+      default:
+        p = data[p] === 0x7b ? container(p, 1) : -1;
+    }
+    if (p < 0) return -1;
+    p = skipWs(p);
+    if (data[p] === 0x7d) {
+      const close = p + 1;
+      if (seen !== (1 << FIELDS.length) - 1 || skipWs(close) !== end) return -1;
+      return open;
+    }
+    if (data[p] !== 0x2c) return -1;
+    p = skipWs(p + 1);
+  }
+}
+
+/** The bytes every staged line of one target shares, encoded once (a one-entry cache). */
+interface TargetParts {
+  target: StagingTarget | null;
+  /** `{"op":"put","fresh":true,"index":["` */
+  head: Buffer;
+  /** `",1,` after the id */
+  afterId: Buffer;
+  /** `,<created ms>,<workflow id JSON>,` after the quality */
+  afterQuality: Buffer;
+  /** the record's length less the input's members and the id (see stageAnalogyValue's size check) */
+  recordExtra: number;
+}
+const parts: TargetParts = { target: null, head: Buffer.from(`${FRESH_PUT_PREFIX}["`), afterId: Buffer.from('",1,'), afterQuality: Buffer.alloc(0), recordExtra: 0 };
+const INPUT_KEY = Buffer.from('],"input":');
+const NULL = Buffer.from('null');
+
+function partsFor(target: StagingTarget): TargetParts {
+  if (parts.target !== target) {
+    parts.afterQuality = Buffer.from(`,${timeMs(target.now)},${JSON.stringify(target.workflowId)},`);
+    parts.recordExtra = verbatimHead('', target).length + verbatimTail(target).length;
+    parts.target = target;
+  }
+  return parts;
+}
+
+/** Writes data[p, q), a quoted string without escapes, as a JSON string holding that text. */
+function putQuoted(out: StagedLines, p: number, q: number): void {
+  out.putByte(Q);
+  for (let i = p; i < q; i++) {
+    if (data[i] === Q) out.putByte(BACKSLASH);
+    out.putByte(data[i]);
+  }
+  out.putByte(Q);
+}
+
+/**
+ * Stages line[start, stop) (no newline) as a fresh verbatim put of a new id if it is a line of
+ * the fast path; false leaves it to the general path (which also refuses invalid lines).
+ */
+export function stageLineFast(line: Buffer, start: number, stop: number, target: StagingTarget, mintId: () => string, out: StagedLines): boolean {
+  if (stop - start > LIMITS.recordBytes) return false;
+  data = line;
+  end = stop;
+  const open = scanLine(start);
+  if (open < 0) return false;
+  const close = skipWsBack(stop);
+  const id = mintId();
+  const p = partsFor(target);
+  // The stored record is head + the input's members + tail: the general path's size limit.
+  if (p.recordExtra + id.length + close - open - 2 > LIMITS.recordBytes) return false;
+  const at = out.begin();
+  out.putBytes(p.head, 0, p.head.length);
+  out.putText(id);
+  out.putBytes(p.afterId, 0, p.afterId.length);
+  out.putBytes(line, source0, source1);
+  out.putByte(0x2c);
+  out.putBytes(line, target0, target1);
+  out.putByte(0x2c);
+  out.putBytes(line, quality0, quality1);
+  out.putBytes(p.afterQuality, 0, p.afterQuality.length);
+  if (tagCount === 0) out.putBytes(NULL, 0, NULL.length);
+  else putQuoted(out, tags0, tags1);
+  out.putByte(0x2c);
+  if (frameCount === 0) {
+    out.putBytes(NULL, 0, NULL.length);
+  } else {
+    // JSON.stringify of the frame names: ["k1","k2"], itself as a JSON string.
+    out.putByte(Q);
+    out.putByte(0x5b);
+    for (let j = 0; j < frameCount; j++) {
+      if (j > 0) out.putByte(0x2c);
+      out.putByte(BACKSLASH);
+      out.putBytes(line, frameKeys[2 * j], frameKeys[2 * j + 1] - 1);
+      out.putByte(BACKSLASH);
+      out.putByte(Q);
+    }
+    out.putByte(0x5d);
+    out.putByte(Q);
+  }
+  out.putBytes(INPUT_KEY, 0, INPUT_KEY.length);
+  out.putBytes(line, open, close);
+  out.putByte(0x7d);
+  out.end(at);
+  return true;
+}
+
+function skipWsBack(p: number): number {
+  while (p > 0 && isWs(data[p - 1])) p--;
+  return p;
+}

@@ -1,0 +1,178 @@
+/**
+ * The fast staging path (src/methods/analogies/stage-fast.ts) against the general one: for every
+ * line, valid or not, staging with the fast path must give exactly what the general path gives
+ * (the same verdict, the same issues, the same staged item up to the freshly minted id). The
+ * lines are the shapes the scanner decides on, their edges (limits, escapes, numbers, keys
+ * JavaScript reorders, nesting) and thousands of random byte mutations of them.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { stageBlock, type StagedBlock } from '../src/methods/analogies/stage-block.js';
+import type { StagingTarget } from '../src/workflows/create.js';
+import { rng } from './helpers.js';
+
+const target: StagingTarget = { workflowId: '01a2b3c4-0000-7000-8000-000000000001', context: 'ctx', now: '2026-01-02T03:04:05.678Z' };
+const options = { lenient: true, maxIssues: 1000 };
+
+/** A staged block's items with each minted id replaced, so two stagings compare equal. */
+function normalised(block: StagedBlock): unknown[] {
+  const text = Buffer.from(block.staged).toString('utf8');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const item = JSON.parse(line.slice(9)) as { index?: unknown[]; record?: { id?: string } };
+      if (item.index) item.index[0] = 'ID';
+      if (item.record?.id) item.record.id = 'ID';
+      return item;
+    });
+}
+
+function compare(line: string): 'fast' | 'general' {
+  const data = Buffer.from(line);
+  const fast = stageBlock(0, data, target, { ...options, fast: true });
+  const general = stageBlock(0, data, target, { ...options, fast: false });
+  assert.equal(fast.count, general.count, line);
+  assert.equal(fast.rejected, general.rejected, line);
+  assert.deepEqual(fast.issues, general.issues, line);
+  assert.equal(fast.rejects, general.rejects, line);
+  assert.deepEqual(normalised(fast), normalised(general), line);
+  return fast.count === 1 ? 'fast' : 'general';
+}
+
+const base = {
+  source_domain: 'politics',
+  target_domain: 'warfare',
+  quality_score: 0.8525,
+  concept_mappings: { coach_a: 'chord', army_b: 'river' },
+  frame_mappings: { frame_team: 'frame_patient' },
+  tags: ['tag9', 'bench'],
+  metadata: { origin: 'benchmark', n: 0, note: 'generated', deep: { a: [1, 2.5e-3, true, null, 'x\\"y'] } },
+};
+
+const edgeLines: string[] = [
+  JSON.stringify(base),
+  `  ${JSON.stringify(base)}  `,
+  JSON.stringify(base, null, 1).replace(/\n/g, ' '),
+  JSON.stringify({ ...base, tags: [], frame_mappings: {}, concept_mappings: {}, metadata: {} }),
+  JSON.stringify({ tags: base.tags, metadata: base.metadata, source_domain: base.source_domain, target_domain: base.target_domain, quality_score: base.quality_score, concept_mappings: base.concept_mappings, frame_mappings: base.frame_mappings }),
+  JSON.stringify({ ...base, quality_score: 0 }),
+  JSON.stringify({ ...base, quality_score: 1 }),
+  JSON.stringify(base).replace('0.8525', '0.50'),
+  JSON.stringify(base).replace('0.8525', '1.0'),
+  JSON.stringify(base).replace('0.8525', '1e0'),
+  JSON.stringify(base).replace('0.8525', '5E-1'),
+  JSON.stringify(base).replace('0.8525', '1.0000000000000001'),
+  JSON.stringify(base).replace('0.8525', '-0'),
+  JSON.stringify(base).replace('0.8525', '-0.0'),
+  JSON.stringify(base).replace('0.8525', '1.5'),
+  JSON.stringify(base).replace('0.8525', '01'),
+  JSON.stringify(base).replace('0.8525', '.5'),
+  JSON.stringify(base).replace('0.8525', '0.'),
+  JSON.stringify(base).replace('0.8525', '1e400'),
+  JSON.stringify(base).replace('0.8525', '"0.5"'),
+  JSON.stringify(base).replace('0.8525', 'null'),
+  JSON.stringify({ ...base, source_domain: 'a'.repeat(512) }),
+  JSON.stringify({ ...base, source_domain: 'a'.repeat(513) }),
+  JSON.stringify({ ...base, target_domain: '' }),
+  JSON.stringify({ ...base, source_domain: 'é' }),
+  JSON.stringify({ ...base, source_domain: 'a"b' }),
+  JSON.stringify({ ...base, source_domain: 'a\u0001b' }),
+  JSON.stringify(base).replace('politics', 'pol\\u0069tics'),
+  JSON.stringify({ ...base, tags: Array.from({ length: 64 }, (_, i) => `t${i}`) }),
+  JSON.stringify({ ...base, tags: Array.from({ length: 65 }, (_, i) => `t${i}`) }),
+  JSON.stringify({ ...base, tags: ['x'.repeat(128)] }),
+  JSON.stringify({ ...base, tags: ['x'.repeat(129)] }),
+  JSON.stringify({ ...base, tags: [''] }),
+  JSON.stringify({ ...base, tags: ['a', 1] }),
+  JSON.stringify({ ...base, tags: 'a' }),
+  JSON.stringify(base).replace('["tag9","bench"]', '[ "tag9", "bench" ]'),
+  JSON.stringify(base).replace('{"frame_team":"frame_patient"}', '{"2":"b","1":"a","z":"c"}'),
+  JSON.stringify(base).replace('{"frame_team":"frame_patient"}', '{"z":"b","0x":"a"}'),
+  JSON.stringify({ ...base, frame_mappings: { b: 'x', a: 'y' } }),
+  JSON.stringify(base).replace('{"frame_team":"frame_patient"}', '{"f":"a","f":"b"}'),
+  JSON.stringify(base).replace('{"coach_a":"chord","army_b":"river"}', '{"c":"a","c":"b"}'),
+  JSON.stringify(base).replace('{"coach_a":"chord","army_b":"river"}', '{"__proto__":"x"}'),
+  JSON.stringify(base).replace('{"frame_team":"frame_patient"}', '{"__proto__":"x"}'),
+  JSON.stringify({ ...base, frame_mappings: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`f${i}`, 'g'])) }),
+  JSON.stringify({ ...base, concept_mappings: { a: 'x'.repeat(513) } }),
+  JSON.stringify({ ...base, concept_mappings: { a: '' } }),
+  JSON.stringify({ ...base, concept_mappings: { a: 1 } }),
+  JSON.stringify({ ...base, concept_mappings: [] }),
+  JSON.stringify({ ...base, metadata: [] }),
+  JSON.stringify({ ...base, metadata: null }),
+  JSON.stringify({ ...base, metadata: 'x' }),
+  JSON.stringify({ ...base, metadata: { s: 'x'.repeat(70_000) } }),
+  JSON.stringify({ ...base, metadata: { s: 'x'.repeat(65_000) } }),
+  JSON.stringify({ ...base, metadata: JSON.parse('['.repeat(63) + ']'.repeat(63)) as unknown }),
+  `${JSON.stringify(base).slice(0, -1)},"metadata":{"deep":${'['.repeat(100)}${']'.repeat(100)}}}`.replace('"metadata":{"origin"', '"m2":{"origin"'),
+  JSON.stringify(base).replace('"metadata":{', '"metadata":{"\\ud800":"\\u00e9\\n\\t\\/\\b\\f\\r\\\\",'),
+  JSON.stringify(base).replace('"metadata":{', '"metadata":{"bad":"\\x",'),
+  JSON.stringify(base).replace('"metadata":{', '"metadata":{"bad":"\\u12g4",'),
+  JSON.stringify(base).replace('"metadata":{', '"metadata":{"t":true,"f":false,"n":null,"x":[],"y":{},'),
+  JSON.stringify(base).replace('"metadata":{', '"metadata":{"t":tru,'),
+  JSON.stringify({ ...base, id: 'x1' }),
+  JSON.stringify({ ...base, context: 'c' }),
+  JSON.stringify({ ...base, extra: 1 }),
+  JSON.stringify({ ...base, type: 'analogy' }),
+  JSON.stringify({ source_domain: 'a', target_domain: 'b', quality_score: 0.5 }),
+  JSON.stringify(base).replace('"source_domain"', '"source_domain","source_domain":"x"'),
+  JSON.stringify(base).replace('"target_domain"', '"targ\\u0065t_domain"'),
+  `${JSON.stringify(base)} x`,
+  `${JSON.stringify(base)}}`,
+  `${JSON.stringify(base)}\u000b`,
+  JSON.stringify(base).slice(0, -1),
+  '',
+  '   ',
+  '[]',
+  'null',
+  '{}',
+  JSON.stringify(base).replace('"warfare"', '"war\u007ffare"'),
+];
+
+test('the fast path stages every edge case exactly as the general path does', () => {
+  const outcomes = edgeLines.map(compare);
+  // The scanner must take the common shapes, or it is no fast path at all.
+  assert.equal(outcomes[0], 'fast');
+  assert.equal(outcomes[1], 'fast');
+  assert.equal(outcomes[3], 'fast');
+  assert.ok(outcomes.filter((o) => o === 'fast').length >= 15, `fast on ${outcomes.filter((o) => o === 'fast').length} lines`);
+});
+
+test('the fast path agrees with the general path on random mutations of valid lines', () => {
+  const r = rng(20261126);
+  const alphabet = '{}[]:,"\\ 0123456789.eE+-truefalsnul_aé\t';
+  let fast = 0;
+  let total = 0;
+  for (const seed of edgeLines.slice(0, 12)) {
+    for (let k = 0; k < 400; k++) {
+      let line = seed;
+      const edits = 1 + Math.floor(r() * 3);
+      for (let e = 0; e < edits; e++) {
+        const at = Math.floor(r() * (line.length + 1));
+        const ch = alphabet[Math.floor(r() * alphabet.length)];
+        const kind = Math.floor(r() * 3);
+        if (kind === 0) line = line.slice(0, at) + ch + line.slice(at);
+        else if (kind === 1) line = line.slice(0, at) + line.slice(at + 1);
+        else line = line.slice(0, at) + ch + line.slice(at + 1);
+      }
+      if (line.includes('\n')) continue;
+      if (compare(line) === 'fast') fast += 1;
+      total += 1;
+    }
+  }
+  // Many mutations keep the line valid (a changed digit, a letter in a string): both paths take them.
+  assert.ok(fast > total / 20 && fast < total, `fast on ${fast} of ${total}`);
+});
+
+test('a block mixing fast and general lines keeps its order, line numbers and CRLF handling', () => {
+  const lines = [JSON.stringify(base), '', JSON.stringify({ ...base, source_domain: 'é' }), `${JSON.stringify(base)}\r`, '{"bad":', JSON.stringify(base)];
+  const data = Buffer.from(lines.join('\n'));
+  const fast = stageBlock(0, data, target, { ...options, fast: true });
+  const general = stageBlock(0, data, target, { ...options, fast: false });
+  assert.equal(fast.count, 4);
+  assert.equal(fast.lines, general.lines);
+  assert.deepEqual(fast.issues, general.issues);
+  assert.equal(fast.issues[0].line, 5);
+  assert.deepEqual(normalised(fast), normalised(general));
+});
