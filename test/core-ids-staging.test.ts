@@ -9,6 +9,7 @@ import { idHash, mintId } from '../src/core/id-hash.js';
 import { crc32Hex } from '../src/core/checksum.js';
 import { isSoftlogicError } from '../src/core/errors.js';
 import { StagedSpanReader, encodeStagedLine, readStaged } from '../src/workflows/staging.js';
+import { BytesInterner, readIndexArray, spanText } from '../src/methods/analogies/index-array.js';
 import { rng, tempDir } from './helpers.js';
 
 /** The definition idHash implements: a UUIDv7's time and counter bits, a hash of anything else. */
@@ -87,5 +88,40 @@ test('StagedSpanReader: a bad CRC, a damaged prefix or a torn last line is STAGE
         (e: unknown) => isSoftlogicError(e) && e.code === 'STAGED_CORRUPT' && (e.details as { item?: number }).item === item,
       );
     }
+  }
+});
+
+test('readIndexArray reads what JSON.stringify wrote exactly as JSON.parse does, or declines', () => {
+  const r = rng(11);
+  const texts = ['politics', 'a"b', 'back\\slash', 'é', 'line\u2028sep', '😀', 'tab\there', '', '["tag9","bench"]', 'x'.repeat(300)];
+  const numbers = [0, 1, 0.5, 0.8525, 1e-7, 0.1234567890123456, 5e-324, 0.1 + 0.2, 123456789012345, 1764157518674];
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+  const interner = new BytesInterner([]);
+  const seen = new Map<string, number>();
+  for (let k = 0; k < 3000; k++) {
+    const columns = [mintId(), 1 + Math.floor(r() * 3), pick(texts), pick(texts), pick(numbers), pick(numbers), r() < 0.2 ? null : pick(texts), r() < 0.3 ? null : JSON.stringify([pick(texts)]), r() < 0.3 ? null : pick(texts)];
+    const data = Buffer.from(`xx${JSON.stringify(columns)},"input":{}}`);
+    const got = readIndexArray(data, 2, data.length);
+    assert.ok(got, JSON.stringify(columns));
+    assert.equal(data[got.end - 1], 0x5d);
+    const values = [data.toString('latin1', got.idStart, got.idEnd), got.version, spanText(data, got.source), spanText(data, got.target), got.quality, got.created, spanText(data, got.workflow), spanText(data, got.tags), spanText(data, got.frames)];
+    assert.deepEqual(values, JSON.parse(data.toString('utf8', 2, got.end)));
+    // The same text always gets the same number, different texts different ones.
+    for (const s of [got.source, got.target, got.workflow, got.tags]) {
+      const text = spanText(data, s);
+      const n = interner.intern(data, s);
+      if (text === null) {
+        assert.equal(n, -1);
+        continue;
+      }
+      if (!seen.has(text)) assert.ok(![...seen.values()].includes(n), `${text} shares ${n}`);
+      seen.set(text, seen.get(text) ?? n);
+      assert.equal(n, seen.get(text), text);
+    }
+  }
+  assert.ok(seen.size > 10);
+  // Forms JSON.stringify does not write are declined (the caller falls back to JSON.parse).
+  for (const text of ['[ "id",1,"a","b",0.5,1,null,null,null]', '["id",1,"a","b",0.5,1,null,null]', '["id",1,"a","b",0.5,1,null,null,null,1]', '["i\\"d",1,"a","b",0.5,1,null,null,null]', '["id","1","a","b",0.5,1,null,null,null]', '["id",1,"a","b",x,1,null,null,null]']) {
+    assert.equal(readIndexArray(Buffer.from(text), 0, text.length), null, text);
   }
 });

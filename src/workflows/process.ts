@@ -144,11 +144,17 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
     const start = processed;
     if (prepared.start !== start) return 'moved';
     const progress = { workflowId, processedUpTo: start + prepared.count };
-    const committed = engine.store.writePrepared(wf.context, { ...prepared, progress }, (row) => {
-      const current = engine.workflows.processedCount(workflowId);
-      if (current !== start) throw new SoftlogicError('CONFLICT', `workflow ${workflowId} is being processed elsewhere (at ${current}, expected ${start})`);
-      prepared.applyRows(engine.store, row.ctx);
-    });
+    const committed = engine.store.writePrepared(
+      wf.context,
+      { ...prepared, progress },
+      {
+        check: () => {
+          const current = engine.workflows.processedCount(workflowId);
+          if (current !== start) throw new SoftlogicError('CONFLICT', `workflow ${workflowId} is being processed elsewhere (at ${current}, expected ${start})`);
+        },
+        applyRows: (row) => prepared.applyRows(engine.store, row.ctx),
+      },
+    );
     if (!committed) return 'moved';
     processed += prepared.count;
     emit(engine, wf, 'processing', processed, errors, meter, false);

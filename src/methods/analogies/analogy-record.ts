@@ -37,6 +37,8 @@ const PREFIX_BYTES = Buffer.from(FRESH_PUT_PREFIX);
 /** A staged fresh put read from its bytes (decodeFreshPutBytes). */
 export interface FreshPutBytes {
   columns: AnalogyIndexColumns;
+  /** where the index array ends (after its `]`) */
+  indexEnd: number;
   /**
    * The staged bytes data[bodyStart, bodyEnd) hold the whole record (`"record":`), or, for a
    * verbatim put (`"input":`), the members of the input object: the record is then
@@ -52,13 +54,29 @@ export interface FreshPutBytes {
  * the record's bulk is copied to the log as bytes. Null when the item is not a fresh put.
  */
 export function decodeFreshPutBytes(data: Buffer, start: number, end: number): FreshPutBytes | null {
-  if (data.compare(PREFIX_BYTES, 0, PREFIX_BYTES.length, start, start + PREFIX_BYTES.length) !== 0) return null;
+  if (!isFreshPutBytes(data, start)) return null;
   const close = data.indexOf(INDEX_END, start + PREFIX_BYTES.length) + 1;
   const columns = JSON.parse(data.toString('utf8', start + PREFIX_BYTES.length, close)) as AnalogyIndexColumns;
+  return { columns, indexEnd: close, ...freshPutBody(data, close, end) };
+}
+
+export function isFreshPutBytes(data: Buffer, start: number): boolean {
+  // A loop: for a few dozen bytes, cheaper than a call into the native compare.
+  for (let k = 0; k < PREFIX_BYTES.length; k++) if (data[start + k] !== PREFIX_BYTES[k]) return false;
+  return true;
+}
+
+/** Where the index array of the fresh put at data[start] begins. */
+export function indexArrayStart(start: number): number {
+  return start + PREFIX_BYTES.length;
+}
+
+/** The record part of a staged fresh put whose index array ends at `close` (see FreshPutBytes). */
+export function freshPutBody(data: Buffer, close: number, end: number): { verbatim: boolean; bodyStart: number; bodyEnd: number } {
   const body = close + 1;
-  if (data[body + 1] === 0x72 /* "record": */) return { columns, verbatim: false, bodyStart: body + RECORD_KEY.length, bodyEnd: end - 1 };
+  if (data[body + 1] === 0x72 /* "record": */) return { verbatim: false, bodyStart: body + RECORD_KEY.length, bodyEnd: end - 1 };
   // "input":{...}} : the input object's braces are dropped, its members kept.
-  return { columns, verbatim: true, bodyStart: body + INPUT_KEY.length + 1, bodyEnd: end - 2 };
+  return { verbatim: true, bodyStart: body + INPUT_KEY.length + 1, bodyEnd: end - 2 };
 }
 
 const INDEX_END = Buffer.from('],"');
@@ -69,9 +87,7 @@ export const RECORD_ID_KEY = Buffer.from('{"id":"');
  * every item of one workflow, so encoded once (a one-entry cache).
  */
 const parts = { context: '', workflowId: '', createdAt: NaN, afterId: Buffer.alloc(0), tail: Buffer.alloc(0) };
-export function verbatimParts(columns: AnalogyIndexColumns, context: string): { afterId: Buffer; tail: Buffer } {
-  const createdAt = columns[5];
-  const workflowId = columns[6] ?? '';
+export function verbatimParts(context: string, workflowId: string, createdAt: number): { afterId: Buffer; tail: Buffer } {
   if (context !== parts.context || workflowId !== parts.workflowId || createdAt !== parts.createdAt) {
     const target = { context, workflowId, now: isoTime(createdAt) };
     parts.afterId = Buffer.from(verbatimHead('', target).slice(RECORD_ID_KEY.length));

@@ -8,7 +8,8 @@ import { StagedSpanReader, type StagedSpan } from '../../workflows/staging.js';
 import { LineBuffer } from '../../store/embedded/log-format.js';
 import { isSoftlogicError } from '../../core/errors.js';
 import { idHash } from '../../core/id-hash.js';
-import { decodeFreshPutBytes, RECORD_ID_KEY, verbatimParts } from './analogy-record.js';
+import { decodeFreshPutBytes, freshPutBody, indexArrayStart, isFreshPutBytes, RECORD_ID_KEY, verbatimParts, type FreshPutBytes } from './analogy-record.js';
+import { BytesInterner, readIndexArray } from './index-array.js';
 import type { PipelineArgs } from '../../workflows/chunk-pipelines.js';
 
 export interface PrepareWorkerData extends PipelineArgs {
@@ -57,6 +58,7 @@ class ChunkBuilder {
   private readonly ids: string[] = [];
   private readonly texts: string[] = [];
   private readonly textIndex = new Map<string, number>();
+  private readonly interner = new BytesInterner(this.texts);
   private readonly sources: Int32Array;
   private readonly targets: Int32Array;
   private readonly workflows: Int32Array;
@@ -70,8 +72,9 @@ class ChunkBuilder {
     size: number,
     private readonly base: { seq: number; off: number },
     expectedBytes: number,
+    spare?: ArrayBuffer,
   ) {
-    this.lines = new LineBuffer(expectedBytes);
+    this.lines = new LineBuffer(expectedBytes, spare);
     this.lens = new Int32Array(size);
     this.idHashes = new Float64Array(size);
     this.versions = new Float64Array(size);
@@ -97,26 +100,50 @@ class ChunkBuilder {
 
   /** False when the item is not a fresh put (the pipeline stops there). */
   add(span: StagedSpan, context: string): boolean {
-    const decoded = decodeFreshPutBytes(span.data, span.start, span.end);
-    if (!decoded) return false;
-    const { columns, bodyStart, bodyEnd } = decoded;
+    const { data, start, end } = span;
+    if (!isFreshPutBytes(data, start)) return false;
     const i = this.count++;
+    const close = this.readColumns(i, data, start, end);
+    const id = this.ids[i];
+    const { verbatim, bodyStart, bodyEnd } = freshPutBody(data, close, end);
     this.seq += 1;
     const lines = this.lines;
-    const start = lines.beginRecord(this.seq, 'put', 'analogy', bodyEnd - bodyStart + 256);
-    if (decoded.verbatim) {
-      const { afterId, tail } = verbatimParts(columns, context);
+    const at = lines.beginRecord(this.seq, 'put', 'analogy', bodyEnd - bodyStart + 256);
+    if (verbatim) {
+      const workflow = this.workflows[i];
+      const { afterId, tail } = verbatimParts(context, workflow < 0 ? '' : this.texts[workflow], this.created[i]);
       lines.putBytes(RECORD_ID_KEY, 0, RECORD_ID_KEY.length);
-      lines.putText(columns[0]);
+      lines.putText(id);
       lines.putBytes(afterId, 0, afterId.length);
-      lines.putBytes(span.data, bodyStart, bodyEnd);
+      lines.putBytes(data, bodyStart, bodyEnd);
       lines.putBytes(tail, 0, tail.length);
     } else {
-      lines.putBytes(span.data, bodyStart, bodyEnd);
+      lines.putBytes(data, bodyStart, bodyEnd);
     }
-    this.lens[i] = lines.endRecord(start);
+    this.lens[i] = lines.endRecord(at);
+    this.idHashes[i] = idHash(id);
+    return true;
+  }
+
+  /** Fills item i's columns from its index array; returns where the array ends. */
+  private readColumns(i: number, data: Buffer, start: number, end: number): number {
+    const fields = readIndexArray(data, indexArrayStart(start), end);
+    if (fields) {
+      this.ids.push(data.toString('latin1', fields.idStart, fields.idEnd));
+      this.versions[i] = fields.version;
+      this.sources[i] = this.interner.intern(data, fields.source);
+      this.targets[i] = this.interner.intern(data, fields.target);
+      this.qualities[i] = fields.quality;
+      this.created[i] = fields.created;
+      this.workflows[i] = this.interner.intern(data, fields.workflow);
+      this.tags[i] = this.interner.intern(data, fields.tags);
+      this.frames[i] = this.interner.intern(data, fields.frames);
+      return fields.end;
+    }
+    // Not in JSON.stringify's form: decoded by JSON.parse.
+    const decoded = decodeFreshPutBytes(data, start, end) as FreshPutBytes;
+    const columns = decoded.columns;
     this.ids.push(columns[0]);
-    this.idHashes[i] = idHash(columns[0]);
     this.versions[i] = columns[1];
     this.sources[i] = this.text(columns[2]);
     this.targets[i] = this.text(columns[3]);
@@ -125,7 +152,7 @@ class ChunkBuilder {
     this.workflows[i] = this.text(columns[6]);
     this.tags[i] = this.text(columns[7]);
     this.frames[i] = this.text(columns[8]);
-    return true;
+    return decoded.indexEnd;
   }
 
   finish(workflowId: string): PreparedMessage {
@@ -163,8 +190,10 @@ if (parentPort) {
   const data = workerData as PrepareWorkerData;
   let credits = data.ahead;
   let wake: (() => void) | null = null;
-  port.on('message', () => {
+  const spares: ArrayBuffer[] = [];
+  port.on('message', (credit: { spare: ArrayBuffer | null }) => {
     credits += 1;
+    if (credit.spare) spares.push(credit.spare);
     wake?.();
   });
   const send = async (message: PreparedMessage) => {
@@ -191,7 +220,7 @@ if (parentPort) {
           const message = chunk.finish(data.workflowId);
           if (message.type === 'chunk') expectedBytes = Math.max(expectedBytes, Math.ceil(message.data.length * 1.05));
           await send(message);
-          chunk = new ChunkBuilder(next, data.batchSize, base, expectedBytes);
+          chunk = new ChunkBuilder(next, data.batchSize, base, expectedBytes, spares.pop());
         }
       }
     } finally {

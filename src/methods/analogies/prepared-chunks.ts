@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { chunkBuffers } from '../../core/buffer-pool.js';
 import { SoftlogicError, type ErrorCode } from '../../core/errors.js';
 import { qualityBucket, rowKey } from '../../store/embedded/sqlite-schema.js';
 import { registerChunkPipeline, type PipelineArgs, type PreparedChunk } from '../../workflows/chunk-pipelines.js';
@@ -8,6 +9,11 @@ import type { PrepareWorkerData, PreparedMessage } from './prepare-worker.js';
 const AHEAD = 2;
 
 type ChunkMessage = Extract<PreparedMessage, { type: 'chunk' }>;
+
+function allSame(values: ArrayLike<number>, n: number): boolean {
+  for (let i = 1; i < n; i++) if (values[i] !== values[0]) return false;
+  return true;
+}
 
 function preparedChunk(msg: ChunkMessage): PreparedChunk {
   return {
@@ -29,7 +35,27 @@ function preparedChunk(msg: ChunkMessage): PreparedChunk {
         off += msg.lens[i];
       }
       const text = (i: number) => (i < 0 ? null : msg.texts[i]);
-      index.insertMany(msg.count, (i, out, at) => {
+      const n = msg.count;
+      if (n > 0 && allSame(msg.versions, n) && allSame(msg.created, n) && allSame(msg.workflows, n)) {
+        // A workflow's fresh puts: one version, creation time and workflow (FRESH_COLUMN_NAMES).
+        const shared = { ctx, version: msg.versions[0], createdAt: msg.created[0], wf: workflow(msg.workflows[0]) };
+        index.insertFresh(shared, n, (i, out, at) => {
+          const quality = msg.qualities[i];
+          out[at] = rowKey(ctx, msg.baseSeq + i + 1);
+          out[at + 1] = msg.idHashes[i];
+          out[at + 2] = msg.ids[i];
+          out[at + 3] = offs[i];
+          out[at + 4] = msg.lens[i];
+          out[at + 5] = domain(msg.sources[i]);
+          out[at + 6] = domain(msg.targets[i]);
+          out[at + 7] = quality;
+          out[at + 8] = qualityBucket(quality);
+          out[at + 9] = text(msg.tags[i]);
+          out[at + 10] = text(msg.frames[i]);
+        });
+        return;
+      }
+      index.insertMany(n, (i, out, at) => {
         const quality = msg.qualities[i];
         out[at] = rowKey(ctx, msg.baseSeq + i + 1);
         out[at + 1] = ctx;
@@ -67,6 +93,7 @@ async function* analogyChunks(args: PipelineArgs): AsyncGenerator<PreparedChunk 
     failure = err;
     wake?.();
   });
+  chunkBuffers.open();
   try {
     for (;;) {
       while (queue.length === 0 && failure === null) await new Promise<void>((resolve) => (wake = resolve));
@@ -79,10 +106,13 @@ async function* analogyChunks(args: PipelineArgs): AsyncGenerator<PreparedChunk 
         yield null;
         return;
       }
-      worker.postMessage('credit');
+      // A credit for one more chunk, with memory to build it in if a written one came back.
+      const spare = chunkBuffers.take();
+      worker.postMessage({ spare }, spare ? [spare] : []);
       yield preparedChunk(msg);
     }
   } finally {
+    chunkBuffers.close();
     await worker.terminate();
   }
 }

@@ -29,8 +29,8 @@ export interface StagedBlock {
 }
 
 /** `fast: false` stages every line by the general path (the differential test compares the two). */
-export function stageBlock(block: number, data: Buffer, target: StagingTarget, options: { lenient: boolean; maxIssues: number; fast?: boolean }): StagedBlock {
-  const staged = new StagedLines(Math.ceil(data.length * 1.7));
+export function stageBlock(block: number, data: Buffer, target: StagingTarget, options: { lenient: boolean; maxIssues: number; fast?: boolean }, spare?: ArrayBuffer | null): StagedBlock {
+  const staged = new StagedLines(Math.ceil(data.length * 1.7), spare);
   const issues: FieldIssue[] = [];
   const rejects: string[] = [];
   let rejected = 0;

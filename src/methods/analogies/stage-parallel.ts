@@ -34,6 +34,7 @@ export async function stageInParallel(
     await new Promise<void>((resolve, reject) => {
       const results = new Map<number, StagedBlock>();
       const idle: Worker[] = [];
+      const spares: ArrayBuffer[] = [];
       let next = 0;
       let written = 0;
       let lineBase = 0;
@@ -49,8 +50,8 @@ export async function stageInParallel(
           return;
         }
         const block = next++;
-        const job: StageJob = { block, start: block * BLOCK_BYTES, end: Math.min(size, (block + 1) * BLOCK_BYTES) };
-        worker.postMessage(job);
+        const job: StageJob = { block, start: block * BLOCK_BYTES, end: Math.min(size, (block + 1) * BLOCK_BYTES), spare: spares.pop() ?? null };
+        worker.postMessage(job, job.spare ? [job.spare] : []);
       };
       for (const worker of workers) {
         worker.on('message', (result: StagedBlock) => {
@@ -60,6 +61,8 @@ export async function stageInParallel(
             for (let r = results.get(written); r !== undefined; r = results.get(written)) {
               results.delete(written);
               accept(r, lineBase + 1);
+              // Written: its memory goes back to a worker with a next block.
+              spares.push(r.staged.buffer as ArrayBuffer);
               lineBase += r.lines;
               written += 1;
             }

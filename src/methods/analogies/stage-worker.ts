@@ -19,6 +19,8 @@ export interface StageJob {
   block: number;
   start: number;
   end: number;
+  /** the memory of a block already written, handed back for reuse */
+  spare: ArrayBuffer | null;
 }
 
 const SLACK = 64 * 1024;
@@ -37,11 +39,15 @@ function readFully(fd: number, buf: Buffer, position: number): number {
  * The lines that start in [start, end): the line running into `start` belongs to the block
  * before, and the last line is read past `end` to its newline.
  */
+// The read buffer, reused from block to block (a block's lines are staged before the next read).
+let readBuffer = Buffer.alloc(0);
+
 export function readBlockLines(fd: number, start: number, end: number, size: number): Buffer {
   const lead = start > 0 ? 1 : 0;
   // Read a little past the end: the block's last line usually ends there (no second read, no copy).
   const slack = Math.min(SLACK, size - end);
-  const whole = Buffer.allocUnsafe(end - start + lead + slack);
+  if (readBuffer.length < end - start + lead + slack) readBuffer = Buffer.allocUnsafeSlow(end - start + lead + SLACK);
+  const whole = readBuffer.subarray(0, end - start + lead + slack);
   const got = readFully(fd, whole, start - lead);
   const head = whole.subarray(0, Math.min(got, end - start + lead));
   let from = 0;
@@ -79,7 +85,7 @@ if (parentPort) {
       port.close();
       return;
     }
-    const result = stageBlock(job.block, readBlockLines(fd, job.start, job.end, data.size), data.target, data);
+    const result = stageBlock(job.block, readBlockLines(fd, job.start, job.end, data.size), data.target, data, job.spare);
     port.postMessage(result, [result.staged.buffer as ArrayBuffer]);
   });
 }

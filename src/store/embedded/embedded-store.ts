@@ -15,6 +15,7 @@ import { replayContext } from './replay.js';
 import { configureConnection, createSchema, rowKey } from './sqlite-schema.js';
 import { finishInterruptedCompaction } from './compact.js';
 import { ensureQueryIndexes } from './bulk-load.js';
+import { LogAppendThread } from './log-append-thread.js';
 
 export interface ContextRow {
   ctx: number;
@@ -81,6 +82,7 @@ export class EmbeddedStore {
   private readonly setWatermark: Database.Statement;
   private readonly setProgressStmt: Database.Statement;
   private closed = false;
+  private appendThread: LogAppendThread | null = null;
   /** Lines of the batch being built, by offset: readable before they reach the file. */
   private pendingLines: { context: string; startOff: number; lines: LineBuffer } | null = null;
 
@@ -166,6 +168,8 @@ export class EmbeddedStore {
     this.closed = true;
     for (const log of this.logs.values()) log.close();
     this.logs.clear();
+    void this.appendThread?.close();
+    this.appendThread = null;
     this.db.close();
   }
 
@@ -326,16 +330,35 @@ export class EmbeddedStore {
    * Commits a batch whose lines were encoded elsewhere (another thread) for a log standing at
    * (baseSeq, baseOff): its record lines and commit line as bytes. If the log has moved since
    * (another writer), nothing is written and false is returned; the caller encodes it again.
-   * `applyRows` fills the rows inside the same transaction.
+   * Inside the same transaction `check` may refuse the batch before anything is written, then
+   * `applyRows` fills the rows. The batch's memory is handed to the log writer thread.
    */
-  writePrepared(contextName: string, batch: { baseSeq: number; baseOff: number; count: number; data: Buffer; progress: BatchProgress }, applyRows: (row: ContextRow) => void): boolean {
+  writePrepared(
+    contextName: string,
+    batch: { baseSeq: number; baseOff: number; count: number; data: Buffer; progress: BatchProgress },
+    steps: { check: (row: ContextRow) => void; applyRows: (row: ContextRow) => void },
+  ): boolean {
     const ctxRow = this.context(contextName) ?? this.ensureContext(contextName);
     return this.transaction(() => {
       const row = this.catchUp(this.contextById.get(ctxRow.ctx) as ContextRow);
       if (row.applied_seq !== batch.baseSeq || row.applied_off !== batch.baseOff) return false;
-      applyRows(row);
-      this.log(row.name).append(batch.data, row.applied_off);
-      this.setWatermark.run(batch.baseSeq + batch.count, row.applied_off + batch.data.length, row.ctx);
+      steps.check(row);
+      const log = this.log(row.name);
+      const length = batch.data.length;
+      // The lines are written and fdatasync'd on another thread while the rows go in (we hold
+      // the write lock since BEGIN IMMEDIATE); the commit waits for them to be durable.
+      this.appendThread ??= new LogAppendThread();
+      const append = this.appendThread.start(log.path, log.segments().toPhysical(row.applied_off), batch.data);
+      try {
+        steps.applyRows(row);
+      } catch (err) {
+        append.wait();
+        // The rows roll back: so must the lines, or a replay would apply them.
+        log.truncate(row.applied_off);
+        throw err;
+      }
+      append.wait();
+      this.setWatermark.run(batch.baseSeq + batch.count, row.applied_off + length, row.ctx);
       this.setProgressStmt.run(batch.progress.processedUpTo, new Date().toISOString(), batch.progress.workflowId);
       return true;
     });
