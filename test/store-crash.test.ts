@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -74,25 +74,42 @@ test('SIGKILL mid-import: after reopening, every committed batch is there exactl
   }
 });
 
-test('a full disk (2-4 MB tmpfs): the import fails with NO_SPACE, the store stays consistent, and resumes once space is freed', async (t) => {
+/**
+ * Runs `body` on a store directory inside a tmpfs of `sizeMb` whose free space `fill` shrinks
+ * first; skips when a tmpfs cannot be mounted (needs root).
+ */
+async function onSmallDisk(t: TestContext, sizeMb: number, body: (mnt: string, fill: (leaveBytes: number) => string) => Promise<void>): Promise<void> {
   const dir = tempDir();
   const mnt = join(dir, 'mnt');
   mkdirSync(mnt);
-  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt], { encoding: 'utf8' });
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', mnt], { encoding: 'utf8' });
   if (mount.status !== 0) {
     t.skip(`cannot mount a tmpfs to simulate a full disk (needs root and mount): ${(mount.stderr || String(mount.error)).trim()}`);
     return;
   }
+  const fill = (leaveBytes: number) => {
+    const filler = join(mnt, 'filler');
+    const df = spawnSync('df', ['-B1', '--output=avail', mnt], { encoding: 'utf8' });
+    const avail = Number(df.stdout.trim().split('\n').pop());
+    writeFileSync(filler, Buffer.alloc(Math.max(0, avail - leaveBytes)));
+    return filler;
+  };
   try {
+    await body(mnt, fill);
+  } finally {
+    spawnSync('umount', ['-l', mnt]);
+  }
+}
+
+test('a full disk (2-4 MB tmpfs): the import fails with NO_SPACE, the store stays consistent, and resumes once space is freed', async (t) => {
+  const dir = tempDir();
+  await onSmallDisk(t, 4, async (mnt, fill) => {
     const storeDir = join(mnt, 'store');
     cliOk(storeDir, ['init']);
     const small = genAnalogies(100, 601, 'small-');
     cliOk(storeDir, ['analogies', 'import', writeJsonl(join(dir, 'small.jsonl'), small)]);
     // leave ~1.6 MB free, then import ~1 MB staged / ~1.4 MB of log
-    const filler = join(mnt, 'filler');
-    const df = spawnSync('df', ['-B1', '--output=avail', mnt], { encoding: 'utf8' });
-    const avail = Number(df.stdout.trim().split('\n').pop());
-    writeFileSync(filler, Buffer.alloc(Math.max(0, avail - 1_600_000)));
+    const filler = fill(1_600_000);
     const big = genAnalogies(3000, 602, 'big-');
     const bigFile = writeJsonl(join(dir, 'big.jsonl'), big);
     const r = cli(storeDir, ['analogies', 'import', bigFile, '--workflow-id', 'full', '--batch-size', '250']);
@@ -129,7 +146,44 @@ test('a full disk (2-4 MB tmpfs): the import fails with NO_SPACE, the store stay
     } finally {
       after.close();
     }
-  } finally {
-    spawnSync('umount', ['-l', mnt]);
-  }
+  });
+});
+
+test('a full disk under a pipelined import (the log writer thread): NO_SPACE, the store consistent, resumed once space is freed', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir();
+  await onSmallDisk(t, 64, async (mnt, fill) => {
+    const storeDir = join(mnt, 'store');
+    (await openStore(storeDir, { create: true })).close();
+    const n = 40_000;
+    const r = rng(604);
+    const file = join(dir, 'fresh.jsonl');
+    writeFileSync(file, Array.from({ length: n }, (_, i) => JSON.stringify({ source_domain: `d${i % 9}`, target_domain: 't', quality_score: Math.round(r() * 1000) / 1000, concept_mappings: { a: 'b' }, frame_mappings: {}, tags: ['x'], metadata: { i, pad: 'p'.repeat(200) } })).join('\n') + '\n');
+    // Room for the staged file (~22 MB) and about half the log (~27 MB in all).
+    const filler = fill(36_000_000);
+    const r1 = cli(storeDir, ['analogies', 'import', file, '--workflow-id', 'full-pipe', '--batch-size', '2500']);
+    const err = (r1.json as { error?: { code: string } }).error;
+    assert.equal(err?.code, 'NO_SPACE', r1.stdout.slice(0, 500));
+    rmSync(filler);
+    const store = await openStore(storeDir, { resume: false });
+    try {
+      const wf = store.workflows.get('full-pipe');
+      assert.ok(wf.items_processed > 0 && wf.items_processed < n, `items_processed ${wf.items_processed}`);
+      assert.equal(store.analogies.count(), wf.items_processed);
+      assert.equal(store.verify().valid, true);
+    } finally {
+      store.close();
+    }
+    cliOk(storeDir, ['workflows', 'resume']);
+    const after = await openStore(storeDir);
+    try {
+      assert.equal(after.workflows.get('full-pipe').status, 'completed');
+      assert.equal(after.analogies.count(), n);
+      const seen = new Set<number>();
+      for (const a of after.analogies.stream()) seen.add((a.metadata as { i: number }).i);
+      assert.equal(seen.size, n);
+      assert.equal(after.verify().valid, true);
+    } finally {
+      after.close();
+    }
+  });
 });

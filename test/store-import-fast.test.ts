@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openStore } from '../src/index.js';
 import type { Analogy } from '../src/core/records.js';
-import { cli, rng, tempDir } from './helpers.js';
+import { cli, cliSpawn, rng, tempDir } from './helpers.js';
 
 /** Lines of ~300 B; `n` of them make a file past the 8 MB parallel-staging threshold at n >= 30k. */
 function analogyLine(i: number, r: () => number): Record<string, unknown> {
@@ -221,4 +221,121 @@ test('bulk load: indexes are dropped for a large import and built at its end; a 
   }
   const reopened = cli(storeDir, ['verify']);
   assert.equal(reopened.status, 0, 'the next open builds the missing index');
+});
+
+/** `n` lines of content fields only (fresh puts: staged on the fast path, processed by the pipeline). */
+function freshFile(dir: string, n: number, seed: number, quality?: (i: number) => number | undefined): string {
+  const r = rng(seed);
+  const file = join(dir, `fresh-${seed}.jsonl`);
+  writeFileSync(file, Array.from({ length: n }, (_, i) => JSON.stringify({ ...analogyLine(i, r), ...(quality?.(i) !== undefined ? { quality_score: quality(i) } : {}) })).join('\n') + '\n');
+  return file;
+}
+
+/** Every record's metadata.i, asserting none is there twice. */
+function itemsOnce(store: Awaited<ReturnType<typeof openStore>>): Set<number> {
+  const seen = new Set<number>();
+  for (const a of store.analogies.stream()) {
+    const i = (a.metadata as { i: number }).i;
+    assert.ok(!seen.has(i), `item ${i} is there twice`);
+    seen.add(i);
+  }
+  return seen;
+}
+
+test('rows that fail after a chunk was handed to the log writer: its lines are cut off, so no replay applies them', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  const storeDir = join(dir, 'store');
+  // Item 12,345 carries a quality a trigger refuses: the third chunk of 5,000 fails in its inserts.
+  const file = freshFile(dir, 30_000, 21, (i) => (i === 12_345 ? 0.123456 : undefined));
+  let store = await openStore(storeDir, { create: true });
+  store.close();
+  const db = new Database(join(storeDir, 'knowledge.sqlite'));
+  db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON analogies WHEN NEW.quality = 0.123456 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+  db.close();
+  store = await openStore(storeDir);
+  try {
+    await assert.rejects(store.analogies.import(file, { batchSize: 5000, workflowId: 'trig' }), /refused by the test/);
+  } finally {
+    store.close();
+  }
+  const log = join(storeDir, 'contexts', 'default', 'log.jsonl');
+  const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  assert.equal(lines.length, 10_000 + 2, 'two committed chunks and their commit lines, nothing of the third');
+  const raw = new Database(join(storeDir, 'knowledge.sqlite'));
+  raw.exec('DROP TRIGGER refuse');
+  raw.close();
+  store = await openStore(storeDir, { resume: false });
+  try {
+    assert.equal(store.analogies.count(), 10_000);
+    assert.equal(itemsOnce(store).size, 10_000);
+    assert.equal(store.workflows.get('trig').items_processed, 10_000);
+    assert.equal(store.verify().valid, true);
+    const done = await store.workflows.process('trig');
+    assert.equal(done.items_processed, 30_000);
+    assert.equal(itemsOnce(store).size, 30_000);
+    assert.equal(store.verify().valid, true);
+  } finally {
+    store.close();
+  }
+});
+
+test('SIGKILL during a pipelined import of fresh records: every committed chunk exactly once, then resumed to the end', { timeout: 180_000 }, async () => {
+  const dir = tempDir();
+  const storeDir = join(dir, 'store');
+  const n = 120_000;
+  const batch = 5000;
+  const file = freshFile(dir, n, 22);
+  (await openStore(storeDir, { create: true })).close();
+  const r = rng(23);
+  let killedWhileProcessing = 0;
+  for (let k = 0; k < 4; k++) {
+    const peek = new Database(join(storeDir, 'knowledge.sqlite'), { readonly: true });
+    const started = peek.prepare(`SELECT count(*) FROM workflows WHERE workflow_id = 'kill'`).pluck().get() === 1;
+    peek.close();
+    const child = cliSpawn(storeDir, started ? ['workflows', 'resume'] : ['analogies', 'import', file, '--workflow-id', 'kill', '--batch-size', String(batch)]);
+    child.stdout?.resume();
+    child.stderr?.resume();
+    // The first kill lands at once (staging); the others once a chunk or more is committed.
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    let running = true;
+    void exited.then(() => (running = false));
+    if (k === 0) await new Promise((resolve) => setTimeout(resolve, 300));
+    const target = 1 + Math.floor(r() * 3);
+    while (running && k > 0) {
+      const db = new Database(join(storeDir, 'knowledge.sqlite'), { readonly: true });
+      const row = db.prepare(`SELECT items_processed FROM workflows WHERE workflow_id = 'kill'`).pluck().get() as number | undefined;
+      db.close();
+      if (row !== undefined && row >= target * batch) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const store = await openStore(storeDir, { resume: false });
+    try {
+      const wf = store.workflows.list().find((w) => w.workflow_id === 'kill');
+      const processed = wf?.items_processed ?? 0;
+      if (processed > 0 && processed < n) killedWhileProcessing += 1;
+      assert.equal(store.analogies.count(), processed, `after kill ${k + 1}`);
+      assert.equal(itemsOnce(store).size, processed);
+      assert.ok(processed % batch === 0 || processed === n, `items_processed ${processed}`);
+      const report = store.verify();
+      assert.equal(report.valid, true, JSON.stringify(report.issues));
+    } finally {
+      store.close();
+    }
+  }
+  const store = await openStore(storeDir);
+  try {
+    let wf = store.workflows.list().find((w) => w.workflow_id === 'kill');
+    if (!wf) await store.analogies.import(file, { workflowId: 'kill', batchSize: batch });
+    else if (wf.status === 'pending') await store.workflows.process('kill');
+    wf = store.workflows.get('kill');
+    assert.equal(wf.status, 'completed');
+    assert.equal(store.analogies.count(), n);
+    assert.equal(itemsOnce(store).size, n);
+    assert.equal(store.verify().valid, true);
+  } finally {
+    store.close();
+  }
+  assert.ok(killedWhileProcessing >= 1, 'at least one kill landed mid-processing');
 });
