@@ -123,6 +123,25 @@ test('a workflow staged by an earlier version (a SHA-256 digest) is still checke
   assert.equal(cliOk(store, ['analogies', 'query']).count, 9);
 });
 
+test('a process that died after its last chunk (staged file already removed) is completed by resume, nothing applied twice', () => {
+  const dir = tempDir();
+  const store = join(dir, 'store');
+  cliOk(store, ['init']);
+  cliOk(store, ['analogies', 'import', writeJsonl(join(dir, 'a.jsonl'), genAnalogies(30, 404)), '--workflow-id', 'wf-end', '--batch-size', '10']);
+  assert.ok(!existsSync(join(store, 'workflows', 'pending', 'wf-end.jsonl')));
+  // As the process left it: every item committed, the staged file gone, `completed` not recorded.
+  const db = new Database(join(store, 'knowledge.sqlite'));
+  db.prepare(`UPDATE workflows SET status = 'processing', owner_pid = NULL WHERE workflow_id = 'wf-end'`).run();
+  db.close();
+  // The next open resumes it (whichever command opens the store).
+  cliOk(store, ['workflows', 'resume']);
+  const shown = cliOk(store, ['workflows', 'show', 'wf-end']);
+  assert.equal(shown.status, 'completed');
+  assert.equal(shown.items_processed, 30);
+  assert.equal(cliOk(store, ['analogies', 'query']).count, 30);
+  assert.equal(cliOk(store, ['verify']).valid, true);
+});
+
 test('unknown and hostile workflow ids', () => {
   const dir = tempDir();
   const store = join(dir, 'store');

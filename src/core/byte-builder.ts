@@ -52,6 +52,16 @@ export class ByteBuilder {
     this.length += this.buf.write(text, this.length, 'utf8');
   }
 
+  /** Writes a non-negative safe integer in decimal. */
+  putDecimal(value: number): void {
+    let digits = 1;
+    for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
+    this.reserve(digits);
+    let at = this.length + digits;
+    this.length = at;
+    for (let v = value; at > this.length - digits; v = Math.floor(v / 10)) this.buf[--at] = 0x30 + (v % 10);
+  }
+
   /** Writes `value` as 8 lower-case hex digits at byte `at` (a CRC-32). */
   protected putHex8(value: number, at: number): void {
     for (let shift = 28; shift >= 0; shift -= 4) this.buf[at++] = HEX_DIGITS[(value >>> shift) & 15];

@@ -1,4 +1,5 @@
 import { existsSync, unlinkSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { SoftlogicError, isSoftlogicError, toSoftlogicError } from '../core/errors.js';
 import type { Workflow, WorkflowStatus } from '../core/records.js';
 import type { Engine } from './engine.js';
@@ -94,8 +95,11 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
   const apply = itemApplier(wf.workflow_type);
   if (!apply) throw new SoftlogicError('INVALID_INPUT', `workflow type ${wf.workflow_type} cannot be processed here`, { workflow_type: wf.workflow_type });
   const path = engine.store.layout.pending(workflowId);
-  if (!existsSync(path)) fail(engine, wf, new SoftlogicError('STAGED_CORRUPT', `staged items of workflow ${workflowId} are missing (${path})`));
-  if (!justStaged && (await stagedDigestOfFile(path, wf.staged_crc)) !== wf.staged_crc) {
+  // Every item applied (a process that died just before recording `completed`): the staged file,
+  // removed as soon as the last chunk was committed, is not needed any more.
+  const allApplied = wf.items_processed >= wf.items_total;
+  if (!allApplied && !existsSync(path)) fail(engine, wf, new SoftlogicError('STAGED_CORRUPT', `staged items of workflow ${workflowId} are missing (${path})`));
+  if (!allApplied && !justStaged && (await stagedDigestOfFile(path, wf.staged_crc)) !== wf.staged_crc) {
     fail(engine, wf, new SoftlogicError('STAGED_CORRUPT', `staged items of workflow ${workflowId} were modified after staging (checksum mismatch); nothing more was applied`, { path }));
   }
   engine.store.transaction(() => {
@@ -161,6 +165,7 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
     return 'go';
   };
 
+  let removal: Promise<void> | undefined;
   try {
     const pipeline = chunkPipeline(wf.workflow_type);
     const context = engine.store.context(wf.context);
@@ -183,7 +188,8 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
       chunk = [];
       return go ? 'go' : 'cancelled';
     };
-    for await (const staged of readStaged(path, processed)) {
+    // (After a pipeline that did every item there is nothing left to read.)
+    for await (const staged of processed < wf.items_total ? readStaged(path, processed) : []) {
       chunk.push(staged);
       if (chunk.length >= batchSize) {
         const next = await commitNext();
@@ -196,6 +202,9 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
       if (next === 'cancelled') return cancelled(engine, wf, processed, errors, meter);
       if (next === 'stopped') return stopped(engine, wf);
     }
+    // Every item is committed: the staged file goes (on the I/O thread pool) while the query
+    // indexes are built.
+    removal = unlink(path).catch(() => undefined);
   } catch (err) {
     const e = toSoftlogicError(err);
     if (e.code === 'STAGED_CORRUPT') fail(engine, wf, e);
@@ -203,6 +212,7 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
   } finally {
     if (bulk) endBulkLoad(engine.store);
   }
+  await removal;
   const done = finish(engine, wf, 'completed');
   emit(engine, wf, 'completed', done.items_processed, done.error_count, meter, true);
   return done;

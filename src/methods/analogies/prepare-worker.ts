@@ -66,6 +66,9 @@ class ChunkBuilder {
   private readonly frames: Int32Array;
   count = 0;
   private seq: number;
+  /** the current item's id bytes in its staged line, when they are its text (else 0, 0) */
+  private idStart = 0;
+  private idEnd = 0;
 
   constructor(
     readonly start: number,
@@ -113,7 +116,8 @@ class ChunkBuilder {
       const workflow = this.workflows[i];
       const { afterId, tail } = verbatimParts(context, workflow < 0 ? '' : this.texts[workflow], this.created[i]);
       lines.putBytes(RECORD_ID_KEY, 0, RECORD_ID_KEY.length);
-      lines.putText(id);
+      if (this.idEnd > this.idStart) lines.putBytes(data, this.idStart, this.idEnd);
+      else lines.putText(id);
       lines.putBytes(afterId, 0, afterId.length);
       lines.putBytes(data, bodyStart, bodyEnd);
       lines.putBytes(tail, 0, tail.length);
@@ -130,6 +134,9 @@ class ChunkBuilder {
     const fields = readIndexArray(data, indexArrayStart(start), end);
     if (fields) {
       this.ids.push(data.toString('latin1', fields.idStart, fields.idEnd));
+      // The id's bytes, plain ASCII: copied as they are into the record.
+      this.idStart = fields.idStart;
+      this.idEnd = fields.idEnd;
       this.versions[i] = fields.version;
       this.sources[i] = this.interner.intern(data, fields.source);
       this.targets[i] = this.interner.intern(data, fields.target);
@@ -141,6 +148,7 @@ class ChunkBuilder {
       return fields.end;
     }
     // Not in JSON.stringify's form: decoded by JSON.parse.
+    this.idStart = this.idEnd = 0;
     const decoded = decodeFreshPutBytes(data, start, end) as FreshPutBytes;
     const columns = decoded.columns;
     this.ids.push(columns[0]);

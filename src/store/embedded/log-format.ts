@@ -90,11 +90,9 @@ export class LineBuffer extends ByteBuilder {
     const start = this.length;
     const head = lineHead(op, kind);
     this.reserve(head.length + 16 + reserve + CRC_SUFFIX_LENGTH + 1);
-    this.buf.set(SEQ_KEY, this.length);
-    this.length += SEQ_KEY.length;
-    this.length += this.buf.write(String(seq), this.length, 'latin1');
-    this.buf.set(head, this.length);
-    this.length += head.length;
+    this.putBytes(SEQ_KEY, 0, SEQ_KEY.length);
+    this.putDecimal(seq);
+    this.putBytes(head, 0, head.length);
     return start;
   }
 
