@@ -1,19 +1,10 @@
 import { z } from 'zod';
 import { ID_PATTERN } from './names.js';
 
-/**
- * One schema per entity: the seed's "contracts" (preconditions on every input) live here.
- * Bounds keep a hostile file from blowing up memory or the index: strings are capped, maps and
- * tag lists are bounded, metadata is capped by its serialised size.
- */
-export const LIMITS = {
-  shortText: 512,
-  longText: 16_384,
-  mapEntries: 256,
-  tags: 64,
-  tagLength: 128,
-  recordBytes: 65_536,
-} as const;
+import { LIMITS } from './limits.js';
+
+/** One schema per entity: the seed's "contracts" (preconditions on every input) live here. */
+export { LIMITS };
 
 const shortText = z.string().min(1, 'must not be empty').max(LIMITS.shortText, `must be at most ${LIMITS.shortText} characters`);
 const idText = z.string().regex(ID_PATTERN, "must be 1-256 of [A-Za-z0-9_.:-], not starting with . : or -");

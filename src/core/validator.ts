@@ -15,8 +15,10 @@ export type Validation<T> = { ok: true; value: T } | { ok: false; issues: FieldI
 const ajv = new Ajv2020({ useDefaults: true, strict: false, allErrors: false });
 
 export function compileValidator<S extends z.ZodType>(schema: S): (value: unknown, line?: number) => Validation<z.output<S>> {
-  const fast = ajv.compile(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }));
+  // Compiled on first use: a process (or worker) that never validates this way does not pay for it.
+  let fast: ((value: unknown) => boolean) | null = null;
   return (value, line) => {
+    fast ??= ajv.compile(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }));
     if (fast(value)) return { ok: true, value: value as z.output<S> };
     const result = schema.safeParse(value);
     if (result.success) return { ok: true, value: result.data };

@@ -1,7 +1,8 @@
 import type { WorkflowType } from '../core/records.js';
 import { SoftlogicError } from '../core/errors.js';
 import type { EmbeddedStore, WriteBatch } from '../store/embedded/embedded-store.js';
-import { decodeFreshPut, FRESH_PUT_PREFIX, type StagedItem } from '../methods/analogies/analogy-record.js';
+import type { StagedItem } from '../methods/analogies/analogy-record.js';
+import { decodeFreshPut, FRESH_PUT_PREFIX } from '../methods/analogies/staged-put.js';
 import { putAnalogy, softDeleteAnalogy } from '../methods/analogies/mutations.js';
 
 /**

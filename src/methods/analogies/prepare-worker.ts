@@ -8,7 +8,7 @@ import { StagedSpanReader, type StagedSpan } from '../../workflows/staging.js';
 import { LineBuffer } from '../../store/embedded/log-format.js';
 import { isSoftlogicError } from '../../core/errors.js';
 import { idHash } from '../../core/id-hash.js';
-import { decodeFreshPutBytes, freshPutBody, indexArrayStart, isFreshPutBytes, RECORD_ID_KEY, verbatimParts, type FreshPutBytes } from './analogy-record.js';
+import { decodeFreshPutBytes, freshPutBody, indexArrayStart, isFreshPutBytes, RECORD_ID_KEY, verbatimParts, type FreshPutBytes } from './staged-put.js';
 import { BytesInterner, readIndexArray } from './index-array.js';
 import type { PipelineArgs } from '../../workflows/chunk-pipelines.js';
 

@@ -1,7 +1,7 @@
-import { LIMITS } from '../../core/schemas.js';
+import { LIMITS } from '../../core/limits.js';
 import type { StagingTarget } from '../../workflows/create.js';
 import type { StagedLines } from '../../workflows/staging.js';
-import { FRESH_PUT_PREFIX, verbatimHead, verbatimTail } from './analogy-record.js';
+import { FRESH_PUT_PREFIX, verbatimHead, verbatimTail } from './staged-put.js';
 import { timeMs } from '../../store/embedded/analogy-index.js';
 
 /**

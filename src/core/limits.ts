@@ -1,0 +1,14 @@
+/**
+ * Bounds of every input (schemas.ts), in a module of their own so that code which only needs the
+ * numbers (the fast staging path) does not load the schema library. They keep a hostile file
+ * from blowing up memory or the index: strings are capped, maps and tag lists are bounded,
+ * metadata is capped by its serialised size.
+ */
+export const LIMITS = {
+  shortText: 512,
+  longText: 16_384,
+  mapEntries: 256,
+  tags: 64,
+  tagLength: 128,
+  recordBytes: 65_536,
+} as const;
