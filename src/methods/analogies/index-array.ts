@@ -39,6 +39,11 @@ export interface IndexArray {
 const span = (): TextSpan => ({ start: -1, end: -1, escaped: false });
 const parsed: IndexArray = { idStart: 0, idEnd: 0, version: 0, source: span(), target: span(), quality: 0, created: 0, workflow: span(), tags: span(), frames: span(), end: 0 };
 
+/** The elements after the id, in order (analogyIndexColumns): version, source, target, quality, created, workflow, tags, frames. */
+const LAYOUT = ['number', 'text', 'text', 'number', 'number', 'text or null', 'text or null', 'text or null'] as const;
+const numbers = [0, 0, 0];
+const spans = [parsed.source, parsed.target, parsed.workflow, parsed.tags, parsed.frames];
+
 let data: Buffer = Buffer.alloc(0);
 let limit = 0;
 
@@ -118,27 +123,27 @@ export function readIndexArray(bytes: Buffer, start: number, end: number): Index
   let p = start + 2;
   const idStart = p;
   for (; p < limit && data[p] !== Q; p++) if (data[p] === BACKSLASH || data[p] >= 0x80 || data[p] < 0x20) return null;
+  if (p >= limit) return null;
   parsed.idStart = idStart;
   parsed.idEnd = p;
-  p = comma(p + 1);
-  if (p < 0 || (p = number(p)) < 0) return null;
-  parsed.version = numberValue;
-  p = comma(p);
-  if (p < 0 || (p = text(p, parsed.source)) < 0) return null;
-  p = comma(p);
-  if (p < 0 || (p = text(p, parsed.target)) < 0) return null;
-  p = comma(p);
-  if (p < 0 || (p = number(p)) < 0) return null;
-  parsed.quality = numberValue;
-  p = comma(p);
-  if (p < 0 || (p = number(p)) < 0) return null;
-  parsed.created = numberValue;
-  p = comma(p);
-  if (p < 0 || (p = textOrNull(p, parsed.workflow)) < 0) return null;
-  p = comma(p);
-  if (p < 0 || (p = textOrNull(p, parsed.tags)) < 0) return null;
-  p = comma(p);
-  if (p < 0 || (p = textOrNull(p, parsed.frames)) < 0) return null;
+  p += 1;
+  let n = 0;
+  let t = 0;
+  for (let f = 0; f < LAYOUT.length; f++) {
+    p = comma(p);
+    if (p < 0) return null;
+    const kind = LAYOUT[f];
+    if (kind === 'number') {
+      p = number(p);
+      numbers[n++] = numberValue;
+    } else {
+      p = kind === 'text' ? text(p, spans[t++]) : textOrNull(p, spans[t++]);
+    }
+    if (p < 0) return null;
+  }
+  parsed.version = numbers[0];
+  parsed.quality = numbers[1];
+  parsed.created = numbers[2];
   if (data[p] !== 0x5d) return null;
   parsed.end = p + 1;
   return parsed;
