@@ -48,8 +48,10 @@ export async function createWorkflow(
   let sha: string;
   try {
     await fill(writer, { workflowId, context, now: new Date().toISOString() });
+    await writer.settled();
     sha = writer.finish();
   } catch (err) {
+    await writer.settled();
     writer.abort();
     unlinkSync(path);
     throw err;

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import { StagedDigest } from '../core/staged-digest.js';
 import { crc32 } from 'node:zlib';
 import { ByteBuilder } from '../core/byte-builder.js';
@@ -41,11 +41,15 @@ export class StagedLines extends ByteBuilder {
   }
 }
 
+const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
+
 export class StagingWriter {
   private readonly fd: number;
   private readonly digest = new StagedDigest();
   private parts: string[] = [];
   private bytes = 0;
+  private unsynced = 0;
+  private syncing: Promise<void> | null = null;
   count = 0;
 
   constructor(readonly path: string) {
@@ -71,6 +75,23 @@ export class StagingWriter {
     this.digest.update(data);
     writeSync(this.fd, data);
     this.count += count;
+    this.unsynced += data.length;
+    // A large file is flushed to disk as it grows (on the I/O thread pool, while staging goes
+    // on), so that the fsync of finish() has only the last part left to wait for.
+    if (this.unsynced >= SYNC_EVERY_BYTES && this.syncing === null) {
+      this.unsynced = 0;
+      this.syncing = new Promise<void>((resolve) =>
+        fdatasync(this.fd, () => {
+          this.syncing = null;
+          resolve();
+        }),
+      );
+    }
+  }
+
+  /** Waits for a flush begun by addEncoded (call before finish). */
+  async settled(): Promise<void> {
+    await this.syncing;
   }
 
   private flush(): void {
