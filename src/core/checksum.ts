@@ -9,3 +9,8 @@ export function crc32Hex(data: string | Buffer): string {
 export function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
+
+/** The value of a lower-case hex digit's character code, or -1. */
+export function hexValue(c: number): number {
+  return c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+}

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { hexValue } from './checksum.js';
 
 /**
  * Ids and their index keys. Index keys are 53-bit integers (safe in JavaScript, 8 bytes in
@@ -8,11 +9,6 @@ import { randomBytes } from 'node:crypto';
  * insert. Any other id is hashed (two 32-bit FNV-1a style lanes). Keys are not unique: lookups
  * compare the id text as well.
  */
-/** The value of a lower-case hex digit's char code, or -1. */
-function nibble(c: number): number {
-  return c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
-}
-
 /**
  * The key of a UUIDv7 (`xxxxxxxx-xxxx-7xxx-[89ab]xxx-xxxxxxxxxxxx`, lower case), or -1 for any
  * other text: 41 low bits of its millisecond time (69 years), then the 12-bit counter of rand_a.
@@ -27,7 +23,7 @@ function uuid7Key(id: string): number {
       if (c !== 45) return -1;
       continue;
     }
-    const d = nibble(c);
+    const d = hexValue(c);
     if (d < 0 || (i === 14 && d !== 7) || (i === 19 && (d < 8 || d > 11))) return -1;
     if (i < 13) ms = ms * 16 + d;
     else if (i >= 15 && i < 18) counter = counter * 16 + d;

@@ -2,7 +2,7 @@ import { closeSync, fdatasync, fsyncSync, openSync, readSync, writeSync } from '
 import { StagedDigest } from '../core/staged-digest.js';
 import { crc32 } from 'node:zlib';
 import { ByteBuilder } from '../core/byte-builder.js';
-import { crc32Hex } from '../core/checksum.js';
+import { crc32Hex, hexValue } from '../core/checksum.js';
 import { SoftlogicError } from '../core/errors.js';
 
 /**
@@ -134,8 +134,7 @@ const READ_BYTES = 1 << 22;
 function hex8(data: Buffer, at: number): number {
   let v = 0;
   for (let i = at; i < at + 8; i++) {
-    const c = data[i];
-    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    const d = hexValue(data[i]);
     if (d < 0) return -1;
     v = v * 16 + d;
   }

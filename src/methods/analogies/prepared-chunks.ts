@@ -10,11 +10,6 @@ const AHEAD = 2;
 
 type ChunkMessage = Extract<PreparedMessage, { type: 'chunk' }>;
 
-function allSame(values: ArrayLike<number>, n: number): boolean {
-  for (let i = 1; i < n; i++) if (values[i] !== values[0]) return false;
-  return true;
-}
-
 function preparedChunk(msg: ChunkMessage): PreparedChunk {
   return {
     start: msg.start,
@@ -35,27 +30,7 @@ function preparedChunk(msg: ChunkMessage): PreparedChunk {
         off += msg.lens[i];
       }
       const text = (i: number) => (i < 0 ? null : msg.texts[i]);
-      const n = msg.count;
-      if (n > 0 && allSame(msg.versions, n) && allSame(msg.created, n) && allSame(msg.workflows, n)) {
-        // A workflow's fresh puts: one version, creation time and workflow (FRESH_COLUMN_NAMES).
-        const shared = { ctx, version: msg.versions[0], createdAt: msg.created[0], wf: workflow(msg.workflows[0]) };
-        index.insertFresh(shared, n, (i, out, at) => {
-          const quality = msg.qualities[i];
-          out[at] = rowKey(ctx, msg.baseSeq + i + 1);
-          out[at + 1] = msg.idHashes[i];
-          out[at + 2] = msg.ids[i];
-          out[at + 3] = offs[i];
-          out[at + 4] = msg.lens[i];
-          out[at + 5] = domain(msg.sources[i]);
-          out[at + 6] = domain(msg.targets[i]);
-          out[at + 7] = quality;
-          out[at + 8] = qualityBucket(quality);
-          out[at + 9] = text(msg.tags[i]);
-          out[at + 10] = text(msg.frames[i]);
-        });
-        return;
-      }
-      index.insertMany(n, (i, out, at) => {
+      index.insertMany(msg.count, (i, out, at) => {
         const quality = msg.qualities[i];
         out[at] = rowKey(ctx, msg.baseSeq + i + 1);
         out[at + 1] = ctx;

@@ -56,9 +56,6 @@ export function analogyIndexColumns(record: IndexedFields): AnalogyIndexColumns 
 /** Columns of the analogies table, and rows per multi-row INSERT (insertMany). */
 export const ROW_COLUMNS = 16;
 const INSERT_ROWS = 50;
-/** The columns insertFresh binds per row, in this order. */
-export const FRESH_COLUMN_NAMES = 'key, idh, id, off, len, src, tgt, quality, qb, tags, frames';
-const FRESH_COLUMNS = 11;
 
 export class AnalogyIndex {
   private readonly upsertStmt: Database.Statement;
@@ -74,9 +71,8 @@ export class AnalogyIndex {
   private readonly domainInsertStmt: Database.Statement;
   private readonly wfCache = new Map<string, number>();
   private readonly domainCache = new Map<string, number>();
-  private readonly freshStmts = new Map<string, Database.Statement>();
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
     this.upsertStmt = db.prepare(
       `INSERT INTO analogies(key, ctx, idh, id, off, len, version, src, tgt, quality, qb, created_at, deleted_at, wf, tags, frames)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -154,36 +150,6 @@ export class AnalogyIndex {
     const [id, version, source, target, quality, createdAt, workflowId, tags, frames] = columns;
     const row = [key, ctx, idHash(id), id, off, len, version, this.domainKey(source), this.domainKey(target), quality, qualityBucket(quality), createdAt, deletedAt, workflowId ? this.workflowKey(workflowId) : null, tags, frames];
     this.upsertStmt.run(row);
-  }
-
-  /**
-   * insertMany for rows that share their context, version, creation time and workflow (a
-   * workflow's fresh puts): those go into the statement as constants, so each row binds 11
-   * values instead of 16. `fill(i, out, at)` writes row i's FRESH_COLUMNS values.
-   */
-  insertFresh(shared: { ctx: number; version: number; createdAt: number; wf: number | null }, count: number, fill: (i: number, out: unknown[], at: number) => void): void {
-    const key = `${shared.ctx} ${shared.version} ${shared.createdAt} ${shared.wf}`;
-    let stmt = this.freshStmts.get(key);
-    if (!stmt) {
-      // Numbers only (checked): safe as SQL literals.
-      const constants = [shared.ctx, shared.version, shared.createdAt, shared.wf ?? 'NULL'];
-      if (!constants.every((c) => c === 'NULL' || Number.isSafeInteger(c))) throw new Error(`not integers: ${key}`);
-      const row = `(${Array(FRESH_COLUMNS).fill('?').join(',')},${constants.join(',')},NULL)`;
-      stmt = this.db.prepare(`INSERT INTO analogies(${FRESH_COLUMN_NAMES}, ctx, version, created_at, wf, deleted_at) VALUES ${Array(INSERT_ROWS).fill(row).join(',')}`);
-      if (this.freshStmts.size >= 4) this.freshStmts.clear();
-      this.freshStmts.set(key, stmt);
-    }
-    const values = new Array<unknown>(INSERT_ROWS * FRESH_COLUMNS);
-    let i = 0;
-    for (; i + INSERT_ROWS <= count; i += INSERT_ROWS) {
-      for (let r = 0; r < INSERT_ROWS; r++) fill(i + r, values, r * FRESH_COLUMNS);
-      stmt.run(values);
-    }
-    const one = new Array<unknown>(FRESH_COLUMNS);
-    for (; i < count; i++) {
-      fill(i, one, 0);
-      this.upsertStmt.run(one[0], shared.ctx, one[1], one[2], one[3], one[4], shared.version, one[5], one[6], one[7], one[8], shared.createdAt, null, shared.wf, one[9], one[10]);
-    }
   }
 
   /**
