@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openStore } from '../src/index.js';
@@ -338,4 +338,37 @@ test('SIGKILL during a pipelined import of fresh records: every committed chunk 
     store.close();
   }
   assert.ok(killedWhileProcessing >= 1, 'at least one kill landed mid-processing');
+});
+
+test('chunks encoded while staging: a refused file leaves nothing and no thread behind; a file too small for the pipeline closes it', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  const storeDir = join(dir, 'store');
+  const r = rng(31);
+  // 40,000 fresh lines (> 8 MB: staged on workers, encoded while staging) and one bad line at the end.
+  const lines = Array.from({ length: 40_000 }, (_, i) => JSON.stringify(analogyLine(i, r)));
+  const refused = join(dir, 'refused.jsonl');
+  writeFileSync(refused, [...lines, '{"source_domain": "x", "quality_score": 7}'].join('\n') + '\n');
+  cli(storeDir, ['init']);
+  const started = Date.now();
+  const e = cli(storeDir, ['analogies', 'import', refused, '--batch-size', '5000']);
+  assert.equal(e.status, 2, e.stdout.slice(0, 300));
+  assert.equal((e.json as { error: { code: string } }).error.code, 'IMPORT_REJECTED');
+  // The process exits (no encoder thread left waiting for a file that will never grow).
+  assert.ok(Date.now() - started < 60_000);
+  assert.equal((cli(storeDir, ['analogies', 'query', '--limit', '1']).json as { count: number }).count, 0);
+  const log = join(storeDir, 'contexts', 'default', 'log.jsonl');
+  assert.ok(!existsSync(log) || readFileSync(log, 'utf8').length === 0);
+
+  // ~1 KB lines: over 8 MB but under the pipeline's 20,000 items, so processing goes item by item.
+  const wide = join(dir, 'wide.jsonl');
+  writeFileSync(wide, Array.from({ length: 9000 }, (_, i) => JSON.stringify({ ...analogyLine(i, r), metadata: { i, pad: 'w'.repeat(900) } })).join('\n') + '\n');
+  const store = await openStore(storeDir);
+  try {
+    const result = await store.analogies.import(wide, { batchSize: 1000 });
+    assert.equal(result.imported, 9000);
+    assert.equal(itemsOnce(store).size, 9000);
+    assert.equal(store.verify().valid, true);
+  } finally {
+    store.close();
+  }
 });

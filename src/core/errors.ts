@@ -24,6 +24,7 @@ export const ERROR_CATALOG = {
   WORKFLOW_NOT_FOUND: { exit: 2, http: 404, message: 'Workflow not found' },
   ILLEGAL_TRANSITION: { exit: 2, http: 409, message: 'Illegal workflow transition' },
   STAGED_CORRUPT: { exit: 1, http: 500, message: 'Staged workflow items failed their checksum' },
+  STAGING_ABORTED: { exit: 1, http: 500, message: 'Staging stopped before its end' },
   CORRUPT_LOG: { exit: 1, http: 500, message: 'Corrupt change log' },
   INTEGRITY: { exit: 1, http: 500, message: 'Integrity check failed' },
   CONFLICT: { exit: 2, http: 409, message: 'Conflicting state' },

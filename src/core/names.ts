@@ -14,8 +14,12 @@ function describe(value: unknown): string {
   return JSON.stringify(value);
 }
 
+export function isValidContextName(value: unknown): value is string {
+  return typeof value === 'string' && CONTEXT_RE.test(value) && value !== '.' && value !== '..';
+}
+
 export function assertContextName(value: unknown): string {
-  if (typeof value === 'string' && CONTEXT_RE.test(value) && value !== '.' && value !== '..') return value;
+  if (isValidContextName(value)) return value;
   throw new SoftlogicError('INVALID_NAME', `invalid context name ${describe(value)}: use 1-64 of [A-Za-z0-9_.-], not starting with '.' or '-'`, {
     field: 'context',
   });

@@ -25,13 +25,21 @@ export interface PipelineArgs {
   /** the log's state the first chunk starts from; each next chunk starts where the last ended */
   seq: number;
   off: number;
+  /** the staged file is still being written: its StagedProgress's shared memory */
+  growing?: BigInt64Array;
+}
+
+/** The chunks a pipeline prepares, in order; close() stops it (its thread) at any point. */
+export interface PreparedChunks extends AsyncIterable<PreparedChunk | null> {
+  close(): Promise<void>;
 }
 
 /**
- * Prepares a workflow's chunks ahead of their commits, in another thread. Yields null when it
- * cannot go on (an item it does not handle): the processor then goes on one item at a time.
+ * Prepares a workflow's chunks ahead of their commits, in another thread, which starts at once.
+ * Yields null when it cannot go on (an item it does not handle): the processor then goes on one
+ * item at a time.
  */
-export type ChunkPipeline = (args: PipelineArgs) => AsyncGenerator<PreparedChunk | null>;
+export type ChunkPipeline = (args: PipelineArgs) => PreparedChunks;
 
 const pipelines = new Map<WorkflowType, ChunkPipeline>();
 

@@ -4,7 +4,7 @@ import { assertContextName, assertId, DEFAULT_CONTEXT } from '../core/names.js';
 import type { JsonObject, WorkflowType } from '../core/records.js';
 import { SoftlogicError } from '../core/errors.js';
 import type { Engine } from './engine.js';
-import { StagingWriter } from './staging.js';
+import { StagingWriter, type StagedProgress } from './staging.js';
 import { publicWorkflow } from './workflow-repo.js';
 import type { Workflow } from '../core/records.js';
 
@@ -31,20 +31,28 @@ export interface StagingTarget {
   now: string;
 }
 
-export async function createWorkflow(
-  engine: Engine,
-  options: CreateWorkflowOptions,
-  fill: (writer: StagingWriter, target: StagingTarget) => Promise<void> | void,
-): Promise<Workflow> {
-  const workflowId = options.workflowId === undefined ? mintId() : assertId(options.workflowId, 'workflow id');
+/** The id a new workflow gets: the one asked for (checked: valid, short enough, not taken) or a new one. */
+export function newWorkflowId(engine: Engine, requested: string | undefined): string {
+  const workflowId = requested === undefined ? mintId() : assertId(requested, 'workflow id');
   // The id names a file (<id>.jsonl): stay well inside the file system's 255-byte name limit.
   if (workflowId.length > MAX_WORKFLOW_ID) {
     throw new SoftlogicError('INVALID_NAME', `workflow id is ${workflowId.length} characters; at most ${MAX_WORKFLOW_ID} are allowed`, { field: 'workflow id' });
   }
-  const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
   if (engine.workflows.find(workflowId)) throw new SoftlogicError('CONFLICT', `workflow ${workflowId} already exists`, { workflow_id: workflowId });
+  return workflowId;
+}
+
+/** `progress`: told of every write to the staged file, for a reader that starts before its end. */
+export async function createWorkflow(
+  engine: Engine,
+  options: CreateWorkflowOptions,
+  fill: (writer: StagingWriter, target: StagingTarget) => Promise<void> | void,
+  progress: StagedProgress | null = null,
+): Promise<Workflow> {
+  const workflowId = newWorkflowId(engine, options.workflowId);
+  const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
   const path = engine.store.layout.pending(workflowId);
-  const writer = new StagingWriter(path);
+  const writer = new StagingWriter(path, progress);
   let sha: string;
   try {
     await fill(writer, { workflowId, context, now: new Date().toISOString() });

@@ -4,7 +4,7 @@ import { SoftlogicError, isSoftlogicError, toSoftlogicError } from '../core/erro
 import type { Workflow, WorkflowStatus } from '../core/records.js';
 import type { Engine } from './engine.js';
 import { itemApplier } from './item-appliers.js';
-import { chunkPipeline, type PreparedChunk } from './chunk-pipelines.js';
+import { chunkPipeline, type PreparedChunk, type PreparedChunks } from './chunk-pipelines.js';
 import { RateMeter } from './progress.js';
 import { beginBulkLoad, bulkLoadWorthwhile, endBulkLoad } from '../store/embedded/bulk-load.js';
 import { readStaged } from './staging.js';
@@ -12,6 +12,7 @@ import { stagedDigestOfFile } from '../core/staged-digest.js';
 import { assertTransition, publicWorkflow, type StoredWorkflow } from './workflow-repo.js';
 
 export const DEFAULT_BATCH_SIZE = 50_000;
+export const MAX_BATCH_SIZE = 1_000_000;
 /** Below this many items a pipeline's thread costs more than it saves. */
 const PIPELINE_MIN_ITEMS = 20_000;
 
@@ -82,13 +83,24 @@ function fail(engine: Engine, wf: StoredWorkflow, err: SoftlogicError): never {
  * the same chunk). Stops at a chunk boundary when cancelled.
  */
 /**
- * `justStaged`: the caller staged the items in this process a moment ago (an import), so the
- * whole-file checksum it just computed is not read back again; every line's CRC still is.
+ * `staged`: the caller staged the items in this process a moment ago (an import), so the
+ * whole-file checksum it just computed is not read back again (every line's CRC still is);
+ * `staged.chunks` were prepared from the first item on while the file was being staged. They
+ * are used if the workflow is processed by a pipeline, and closed otherwise.
  */
-export async function processWorkflow(engine: Engine, workflowId: string, options: ProcessOptions = {}, justStaged = false): Promise<Workflow> {
+export async function processWorkflow(engine: Engine, workflowId: string, options: ProcessOptions = {}, staged?: { chunks: PreparedChunks | null }): Promise<Workflow> {
+  try {
+    return await processStaged(engine, workflowId, options, staged);
+  } finally {
+    await staged?.chunks?.close();
+  }
+}
+
+async function processStaged(engine: Engine, workflowId: string, options: ProcessOptions, staged: { chunks: PreparedChunks | null } | undefined): Promise<Workflow> {
+  const justStaged = staged !== undefined;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1_000_000) {
-    throw new SoftlogicError('INVALID_INPUT', `batch size must be an integer in [1, 1000000], got ${batchSize}`, { field: 'batch_size' });
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+    throw new SoftlogicError('INVALID_INPUT', `batch size must be an integer in [1, ${MAX_BATCH_SIZE}], got ${batchSize}`, { field: 'batch_size' });
   }
   const wf = engine.workflows.get(workflowId);
   assertTransition(wf, 'processing', 'process');
@@ -170,7 +182,8 @@ export async function processWorkflow(engine: Engine, workflowId: string, option
     const pipeline = chunkPipeline(wf.workflow_type);
     const context = engine.store.context(wf.context);
     if (pipeline && options.pipeline !== false && context && wf.items_total - processed >= PIPELINE_MIN_ITEMS) {
-      const chunks = pipeline({ path, from: processed, batchSize, context: wf.context, workflowId, seq: context.applied_seq, off: context.applied_off });
+      const ready = staged?.chunks && processed === 0 ? staged.chunks : null;
+      const chunks = ready ?? pipeline({ path, from: processed, batchSize, context: wf.context, workflowId, seq: context.applied_seq, off: context.applied_off });
       for await (const prepared of chunks) {
         if (prepared === null) break;
         await yieldToEventLoop();

@@ -43,6 +43,53 @@ export class StagedLines extends ByteBuilder {
 
 const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 
+/**
+ * How much of a staged file is written, shared with a thread that reads it while it grows (an
+ * import's chunk encoder starts on the first items while the rest are still being staged).
+ * [0]: bytes written; [1]: 0 while staging, COMPLETE once every item is written, ABORTED if
+ * staging failed (the reader then stops with STAGING_ABORTED).
+ */
+const COMPLETE = 1n;
+const ABORTED = 2n;
+
+export class StagedProgress {
+  constructor(readonly shared: BigInt64Array = new BigInt64Array(new SharedArrayBuffer(16))) {}
+
+  advance(bytes: number): void {
+    Atomics.store(this.shared, 0, BigInt(bytes));
+    Atomics.notify(this.shared, 0);
+  }
+
+  private end(state: bigint): void {
+    Atomics.store(this.shared, 1, state);
+    Atomics.notify(this.shared, 0);
+  }
+
+  complete(): void {
+    this.end(COMPLETE);
+  }
+
+  abort(): void {
+    this.end(ABORTED);
+  }
+
+  /** Bytes that may be read: all of them once staging is complete. */
+  readable(): number {
+    return Atomics.load(this.shared, 1) === COMPLETE ? Infinity : Number(Atomics.load(this.shared, 0));
+  }
+
+  /** Blocks (a worker thread only) until more than `position` bytes are readable or staging ended. */
+  waitBeyond(position: number): void {
+    for (;;) {
+      const state = Atomics.load(this.shared, 1);
+      if (state === ABORTED) throw new SoftlogicError('STAGING_ABORTED', 'staging stopped before its end');
+      const written = Atomics.load(this.shared, 0);
+      if (state === COMPLETE || Number(written) > position) return;
+      Atomics.wait(this.shared, 0, written, 1000);
+    }
+  }
+}
+
 export class StagingWriter {
   private readonly fd: number;
   private readonly digest = new StagedDigest();
@@ -52,8 +99,20 @@ export class StagingWriter {
   private syncing: Promise<void> | null = null;
   count = 0;
 
-  constructor(readonly path: string) {
+  private written = 0;
+
+  /** `progress`: told of every write, for a reader on another thread (see StagedProgress). */
+  constructor(
+    readonly path: string,
+    private readonly progress: StagedProgress | null = null,
+  ) {
     this.fd = openSync(path, 'w');
+  }
+
+  private write(data: Buffer): void {
+    writeSync(this.fd, data);
+    this.written += data.length;
+    this.progress?.advance(this.written);
   }
 
   add(item: unknown): void {
@@ -73,7 +132,7 @@ export class StagingWriter {
   addEncoded(data: Buffer, count: number): void {
     this.flush();
     this.digest.update(data);
-    writeSync(this.fd, data);
+    this.write(data);
     this.count += count;
     this.unsynced += data.length;
     // A large file is flushed to disk as it grows (on the I/O thread pool, while staging goes
@@ -98,7 +157,7 @@ export class StagingWriter {
     if (this.parts.length === 0) return;
     const data = Buffer.from(this.parts.join(''));
     this.digest.update(data);
-    writeSync(this.fd, data);
+    this.write(data);
     this.parts = [];
     this.bytes = 0;
   }
@@ -106,12 +165,15 @@ export class StagingWriter {
   /** Flushes, fsyncs and returns the file's digest (staged-digest.ts). */
   finish(): string {
     this.flush();
+    // Every item is written (a reader may go to the end); the fsync follows before any is applied.
+    this.progress?.complete();
     fsyncSync(this.fd);
     closeSync(this.fd);
     return this.digest.value();
   }
 
   abort(): void {
+    this.progress?.abort();
     try {
       closeSync(this.fd);
     } catch {
@@ -147,7 +209,7 @@ function hex8(data: Buffer, at: number): number {
  * the next call of next().
  */
 export class StagedSpanReader {
-  private readonly fd: number;
+  private fd = -1;
   private buf: Buffer;
   /** bytes of buf holding file data, and where the next line starts */
   private filled = 0;
@@ -157,14 +219,18 @@ export class StagedSpanReader {
   private index = -1;
   private readonly span: StagedSpan = { index: 0, data: Buffer.alloc(0), start: 0, end: 0 };
 
-  /** `bufferBytes`: the read size (a line longer than it grows the buffer). */
+  /**
+   * `bufferBytes`: the read size (a line longer than it grows the buffer). `growing`: the file is
+   * still being staged; reads stop at what is written and wait for more (a worker thread only).
+   */
   constructor(
     private readonly path: string,
     private readonly from: number,
     bufferBytes = READ_BYTES,
+    private readonly growing: StagedProgress | null = null,
   ) {
     this.buf = Buffer.allocUnsafe(Math.max(16, bufferBytes));
-    this.fd = openSync(path, 'r');
+    if (!growing) this.fd = openSync(path, 'r');
   }
 
   private bad(): SoftlogicError {
@@ -183,7 +249,14 @@ export class StagedSpanReader {
     }
     this.filled = rest;
     this.at = 0;
-    const n = readSync(this.fd, this.buf, rest, this.buf.length - rest, this.position);
+    let room = this.buf.length - rest;
+    if (this.growing) {
+      this.growing.waitBeyond(this.position);
+      // The file exists once anything was written to it.
+      if (this.fd < 0) this.fd = openSync(this.path, 'r');
+      room = Math.min(room, this.growing.readable() - this.position);
+    }
+    const n = readSync(this.fd, this.buf, rest, room, this.position);
     this.position += n;
     this.filled += n;
     if (n === 0) this.eof = true;
@@ -218,7 +291,7 @@ export class StagedSpanReader {
   }
 
   close(): void {
-    closeSync(this.fd);
+    if (this.fd >= 0) closeSync(this.fd);
   }
 }
 

@@ -5,8 +5,11 @@ import { isPlainJsonLines, readInputRecords } from '../../core/input-files.js';
 import type { Workflow } from '../../core/records.js';
 import type { FieldIssue } from '../../core/schemas.js';
 import type { Engine } from '../../workflows/engine.js';
-import { createWorkflow } from '../../workflows/create.js';
-import { processWorkflow } from '../../workflows/process.js';
+import { createWorkflow, newWorkflowId } from '../../workflows/create.js';
+import { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, processWorkflow } from '../../workflows/process.js';
+import { chunkPipeline, type PreparedChunks } from '../../workflows/chunk-pipelines.js';
+import { StagedProgress } from '../../workflows/staging.js';
+import { DEFAULT_CONTEXT, isValidContextName } from '../../core/names.js';
 import { stageInput } from './stage-block.js';
 import { PARALLEL_MIN_BYTES, stageInParallel } from './stage-parallel.js';
 
@@ -39,7 +42,18 @@ export const LISTED_ISSUES = 1000;
  * default): one invalid line refuses the whole file, and every bad line is reported. Lenient:
  * valid lines are committed, invalid ones are copied unchanged to a rejects file.
  */
-export async function stageAnalogyFile(engine: Engine, file: string, options: ImportOptions): Promise<{ workflow: Workflow; rejected: number; rejectsFile: string | null }> {
+/** Whether a file is staged on worker threads: plain JSON lines of PARALLEL_MIN_BYTES or more. */
+function stagesInParallel(file: string, options: ImportOptions): boolean {
+  return options.parallel !== false && isPlainJsonLines(file) && statSync(file).size >= PARALLEL_MIN_BYTES;
+}
+
+/** `progress`: told of every write to the staged file (see StagedProgress). */
+export async function stageAnalogyFile(
+  engine: Engine,
+  file: string,
+  options: ImportOptions,
+  progress: StagedProgress | null = null,
+): Promise<{ workflow: Workflow; rejected: number; rejectsFile: string | null }> {
   const issues: FieldIssue[] = [];
   let rejected = 0;
   let rejectsFd: number | null = null;
@@ -66,7 +80,7 @@ export async function stageAnalogyFile(engine: Engine, file: string, options: Im
       const noteIssues = (found: FieldIssue[]) => {
         if (issues.length < LISTED_ISSUES) issues.push(...found.slice(0, LISTED_ISSUES - issues.length));
       };
-      if (options.parallel !== false && isPlainJsonLines(file) && statSync(file).size >= PARALLEL_MIN_BYTES) {
+      if (stagesInParallel(file, options)) {
         await stageInParallel(file, target, { lenient: options.lenient ?? false, maxIssues: LISTED_ISSUES }, (block, firstLine) => {
           // Strict: once a line is refused nothing more is staged (the file is refused as a whole).
           if (options.lenient || rejected + block.rejected === 0) writer.addEncoded(Buffer.from(block.staged.buffer, block.staged.byteOffset, block.staged.byteLength), block.count);
@@ -104,13 +118,40 @@ export async function stageAnalogyFile(engine: Engine, file: string, options: Im
         });
       }
     },
+    progress,
   );
   if (rejected > 0) engine.store.audit.record({ event: 'import_rejected_lines', workflow_id: workflow.workflow_id, file, rejected, rejects_file: rejectsFile });
   return { workflow, rejected, rejectsFile };
 }
 
 export async function importAnalogies(engine: Engine, file: string, options: ImportOptions = {}): Promise<ImportResult> {
-  const staged = await stageAnalogyFile(engine, file, { ...options, autoProcess: true });
-  const workflow = await processWorkflow(engine, staged.workflow.workflow_id, { batchSize: options.batchSize, pipeline: options.parallel }, true);
+  const workflowId = newWorkflowId(engine, options.workflowId);
+  const early = stagesInParallel(file, options) ? encodeWhileStaging(engine, workflowId, options) : null;
+  let staged: Awaited<ReturnType<typeof stageAnalogyFile>>;
+  try {
+    staged = await stageAnalogyFile(engine, file, { ...options, workflowId, autoProcess: true }, early?.progress ?? null);
+  } catch (err) {
+    await early?.chunks.close();
+    throw err;
+  }
+  const workflow = await processWorkflow(engine, workflowId, { batchSize: options.batchSize, pipeline: options.parallel }, { chunks: early?.chunks ?? null });
   return { workflow, imported: workflow.items_processed - workflow.error_count, rejected: staged.rejected, rejects_file: staged.rejectsFile };
+}
+
+/**
+ * Starts encoding a large import's chunks from its first staged items while the rest are still
+ * being staged: the encoder thread then has two chunks ready when processing starts, using
+ * time the staging threads leave idle. Nothing is committed before staging ends (and a strict
+ * import may still refuse the file): processWorkflow takes the chunks, or closes them.
+ */
+function encodeWhileStaging(engine: Engine, workflowId: string, options: ImportOptions): { progress: StagedProgress; chunks: PreparedChunks } | null {
+  const pipeline = chunkPipeline('analogy_creation');
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  // Anything processWorkflow or createWorkflow would refuse is left to them to report.
+  if (!pipeline || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE || !isValidContextName(options.context ?? DEFAULT_CONTEXT)) return null;
+  const context = options.context ?? DEFAULT_CONTEXT;
+  const row = engine.store.context(context);
+  const progress = new StagedProgress();
+  const args = { path: engine.store.layout.pending(workflowId), from: 0, batchSize, context, workflowId, seq: row?.applied_seq ?? 0, off: row?.applied_off ?? 0, growing: progress.shared };
+  return { progress, chunks: pipeline(args) };
 }

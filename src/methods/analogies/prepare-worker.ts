@@ -4,7 +4,7 @@
  * and the columns of its index rows, while the main thread commits the chunk before it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { StagedSpanReader, type StagedSpan } from '../../workflows/staging.js';
+import { StagedProgress, StagedSpanReader, type StagedSpan } from '../../workflows/staging.js';
 import { LineBuffer } from '../../store/embedded/log-format.js';
 import { isSoftlogicError } from '../../core/errors.js';
 import { idHash } from '../../core/id-hash.js';
@@ -216,7 +216,7 @@ if (parentPort) {
     // Sized from the first chunk's bytes, so the line buffer of the next ones rarely grows.
     let expectedBytes = 1 << 20;
     let chunk = new ChunkBuilder(data.from, data.batchSize, base, expectedBytes);
-    const reader = new StagedSpanReader(data.path, data.from);
+    const reader = new StagedSpanReader(data.path, data.from, undefined, data.growing ? new StagedProgress(data.growing) : null);
     try {
       for (let span = reader.next(); span; span = reader.next()) {
         if (!chunk.add(span, data.context)) {

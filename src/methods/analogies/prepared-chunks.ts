@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { chunkBuffers } from '../../core/buffer-pool.js';
 import { SoftlogicError, type ErrorCode } from '../../core/errors.js';
 import { qualityBucket, rowKey } from '../../store/embedded/sqlite-schema.js';
-import { registerChunkPipeline, type PipelineArgs, type PreparedChunk } from '../../workflows/chunk-pipelines.js';
+import { registerChunkPipeline, type PipelineArgs, type PreparedChunk, type PreparedChunks } from '../../workflows/chunk-pipelines.js';
 import type { PrepareWorkerData, PreparedMessage } from './prepare-worker.js';
 
 /** Chunks prepared ahead of the one being committed (memory: about two chunks of log lines). */
@@ -54,7 +54,7 @@ function preparedChunk(msg: ChunkMessage): PreparedChunk {
 }
 
 /** analogy_creation: fresh puts are encoded by prepare-worker.ts while the main thread commits. */
-async function* analogyChunks(args: PipelineArgs): AsyncGenerator<PreparedChunk | null> {
+function analogyChunks(args: PipelineArgs): PreparedChunks {
   const data: PrepareWorkerData = { ...args, ahead: AHEAD };
   const worker = new Worker(new URL('./prepare-worker.js', import.meta.url), { workerData: data });
   const queue: PreparedMessage[] = [];
@@ -69,27 +69,36 @@ async function* analogyChunks(args: PipelineArgs): AsyncGenerator<PreparedChunk 
     wake?.();
   });
   chunkBuffers.open();
-  try {
-    for (;;) {
-      while (queue.length === 0 && failure === null) await new Promise<void>((resolve) => (wake = resolve));
-      wake = null;
-      const msg = queue.shift();
-      if (!msg) throw failure ?? new SoftlogicError('INTERNAL', 'the chunk preparing worker stopped');
-      if (msg.type === 'end') return;
-      if (msg.type === 'error') throw msg.code ? new SoftlogicError(msg.code as ErrorCode, msg.message) : new SoftlogicError('INTERNAL', msg.message);
-      if (msg.type === 'not_fresh') {
-        yield null;
-        return;
-      }
-      // A credit for one more chunk, with memory to build it in if a written one came back.
-      const spare = chunkBuffers.take();
-      worker.postMessage({ spare }, spare ? [spare] : []);
-      yield preparedChunk(msg);
-    }
-  } finally {
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
     chunkBuffers.close();
     await worker.terminate();
+  };
+  async function* chunks(): AsyncGenerator<PreparedChunk | null> {
+    try {
+      for (;;) {
+        while (queue.length === 0 && failure === null) await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+        const msg = queue.shift();
+        if (!msg) throw failure ?? new SoftlogicError('INTERNAL', 'the chunk preparing worker stopped');
+        if (msg.type === 'end') return;
+        if (msg.type === 'error') throw msg.code ? new SoftlogicError(msg.code as ErrorCode, msg.message) : new SoftlogicError('INTERNAL', msg.message);
+        if (msg.type === 'not_fresh') {
+          yield null;
+          return;
+        }
+        // A credit for one more chunk, with memory to build it in if a written one came back.
+        const spare = chunkBuffers.take();
+        worker.postMessage({ spare }, spare ? [spare] : []);
+        yield preparedChunk(msg);
+      }
+    } finally {
+      await close();
+    }
   }
+  return { [Symbol.asyncIterator]: chunks, close };
 }
 
 registerChunkPipeline('analogy_creation', analogyChunks);
