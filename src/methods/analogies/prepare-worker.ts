@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { StagedProgress, StagedSpanReader, type StagedSpan } from '../../workflows/staging.js';
 import { LineBuffer } from '../../store/embedded/log-format.js';
 import { isSoftlogicError } from '../../core/errors.js';
-import { idHash } from '../../core/id-hash.js';
+import { ByteBuilder } from '../../core/byte-builder.js';
 import { decodeFreshPutBytes, freshPutBody, indexArrayStart, isFreshPutBytes, RECORD_ID_KEY, verbatimParts, type FreshPutBytes } from './staged-put.js';
 import { BytesInterner, readIndexArray } from './index-array.js';
 import type { PipelineArgs } from '../../workflows/chunk-pipelines.js';
@@ -27,8 +27,9 @@ export type PreparedMessage =
       baseOff: number;
       data: Uint8Array;
       lens: Int32Array;
-      ids: string[];
-      idHashes: Float64Array;
+      /** the ids' UTF-8 bytes, one after the other; item i's end at idEnds[i] */
+      idBytes: Uint8Array;
+      idEnds: Int32Array;
       versions: Float64Array;
       qualities: Float64Array;
       created: Float64Array;
@@ -51,11 +52,15 @@ export type PreparedMessage =
 class ChunkBuilder {
   private lines: LineBuffer;
   private readonly lens: Int32Array;
-  private readonly idHashes: Float64Array;
+  private readonly idBytes = new ByteBuilder(64 * 1024);
+  private readonly idEnds: Int32Array;
+  /** the current item's id: its bytes in the staged line, or its text when JSON.parse read it */
+  private idStart = 0;
+  private idEnd = 0;
+  private idFallback: string | null = null;
   private readonly versions: Float64Array;
   private readonly qualities: Float64Array;
   private readonly created: Float64Array;
-  private readonly ids: string[] = [];
   private readonly texts: string[] = [];
   private readonly textIndex = new Map<string, number>();
   private readonly interner = new BytesInterner(this.texts);
@@ -66,9 +71,6 @@ class ChunkBuilder {
   private readonly frames: Int32Array;
   count = 0;
   private seq: number;
-  /** the current item's id bytes in its staged line, when they are its text (else 0, 0) */
-  private idStart = 0;
-  private idEnd = 0;
 
   constructor(
     readonly start: number,
@@ -79,7 +81,7 @@ class ChunkBuilder {
   ) {
     this.lines = new LineBuffer(expectedBytes, spare);
     this.lens = new Int32Array(size);
-    this.idHashes = new Float64Array(size);
+    this.idEnds = new Int32Array(size);
     this.versions = new Float64Array(size);
     this.qualities = new Float64Array(size);
     this.created = new Float64Array(size);
@@ -107,7 +109,6 @@ class ChunkBuilder {
     if (!isFreshPutBytes(data, start)) return false;
     const i = this.count++;
     const close = this.readColumns(i, data, start, end);
-    const id = this.ids[i];
     const { verbatim, bodyStart, bodyEnd } = freshPutBody(data, close, end);
     this.seq += 1;
     const lines = this.lines;
@@ -116,8 +117,8 @@ class ChunkBuilder {
       const workflow = this.workflows[i];
       const { afterId, tail } = verbatimParts(context, workflow < 0 ? '' : this.texts[workflow], this.created[i]);
       lines.putBytes(RECORD_ID_KEY, 0, RECORD_ID_KEY.length);
-      if (this.idEnd > this.idStart) lines.putBytes(data, this.idStart, this.idEnd);
-      else lines.putText(id);
+      if (this.idFallback === null) lines.putBytes(data, this.idStart, this.idEnd);
+      else lines.putText(this.idFallback);
       lines.putBytes(afterId, 0, afterId.length);
       lines.putBytes(data, bodyStart, bodyEnd);
       lines.putBytes(tail, 0, tail.length);
@@ -125,7 +126,6 @@ class ChunkBuilder {
       lines.putBytes(data, bodyStart, bodyEnd);
     }
     this.lens[i] = lines.endRecord(at);
-    this.idHashes[i] = idHash(id);
     return true;
   }
 
@@ -133,10 +133,12 @@ class ChunkBuilder {
   private readColumns(i: number, data: Buffer, start: number, end: number): number {
     const fields = readIndexArray(data, indexArrayStart(start), end);
     if (fields) {
-      this.ids.push(data.toString('latin1', fields.idStart, fields.idEnd));
-      // The id's bytes, plain ASCII: copied as they are into the record.
+      // The id's bytes (plain ASCII): its text is made by the main thread, which binds it.
+      this.idBytes.putBytes(data, fields.idStart, fields.idEnd);
+      this.idEnds[i] = this.idBytes.length;
       this.idStart = fields.idStart;
       this.idEnd = fields.idEnd;
+      this.idFallback = null;
       this.versions[i] = fields.version;
       this.sources[i] = this.interner.intern(data, fields.source);
       this.targets[i] = this.interner.intern(data, fields.target);
@@ -148,10 +150,11 @@ class ChunkBuilder {
       return fields.end;
     }
     // Not in JSON.stringify's form: decoded by JSON.parse.
-    this.idStart = this.idEnd = 0;
     const decoded = decodeFreshPutBytes(data, start, end) as FreshPutBytes;
     const columns = decoded.columns;
-    this.ids.push(columns[0]);
+    this.idBytes.putText(columns[0]);
+    this.idEnds[i] = this.idBytes.length;
+    this.idFallback = columns[0];
     this.versions[i] = columns[1];
     this.sources[i] = this.text(columns[2]);
     this.targets[i] = this.text(columns[3]);
@@ -175,8 +178,8 @@ class ChunkBuilder {
       baseOff: this.base.off,
       data: encoded,
       lens: this.lens.subarray(0, n),
-      ids: this.ids,
-      idHashes: this.idHashes.subarray(0, n),
+      idBytes: this.idBytes.transferable(),
+      idEnds: this.idEnds.subarray(0, n),
       versions: this.versions.subarray(0, n),
       qualities: this.qualities.subarray(0, n),
       created: this.created.subarray(0, n),
@@ -208,7 +211,7 @@ if (parentPort) {
     while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
     wake = null;
     credits -= 1;
-    const transfer = message.type === 'chunk' ? [message.data, message.lens, message.idHashes, message.versions, message.qualities, message.created, message.sources, message.targets, message.workflows, message.tags, message.frames].map((a) => a.buffer as ArrayBuffer) : [];
+    const transfer = message.type === 'chunk' ? [message.data, message.lens, message.idBytes, message.idEnds, message.versions, message.qualities, message.created, message.sources, message.targets, message.workflows, message.tags, message.frames].map((a) => a.buffer as ArrayBuffer) : [];
     port.postMessage(message, transfer);
   };
   const run = async () => {

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { chunkBuffers } from '../../core/buffer-pool.js';
+import { idHash } from '../../core/id-hash.js';
 import { SoftlogicError, type ErrorCode } from '../../core/errors.js';
 import { qualityBucket, rowKey } from '../../store/embedded/sqlite-schema.js';
 import { registerChunkPipeline, type PipelineArgs, type PreparedChunk, type PreparedChunks } from '../../workflows/chunk-pipelines.js';
@@ -30,12 +31,14 @@ function preparedChunk(msg: ChunkMessage): PreparedChunk {
         off += msg.lens[i];
       }
       const text = (i: number) => (i < 0 ? null : msg.texts[i]);
+      const idBytes = Buffer.from(msg.idBytes.buffer, msg.idBytes.byteOffset, msg.idBytes.byteLength);
       index.insertMany(msg.count, (i, out, at) => {
         const quality = msg.qualities[i];
+        const id = idBytes.toString('utf8', i === 0 ? 0 : msg.idEnds[i - 1], msg.idEnds[i]);
         out[at] = rowKey(ctx, msg.baseSeq + i + 1);
         out[at + 1] = ctx;
-        out[at + 2] = msg.idHashes[i];
-        out[at + 3] = msg.ids[i];
+        out[at + 2] = idHash(id);
+        out[at + 3] = id;
         out[at + 4] = offs[i];
         out[at + 5] = msg.lens[i];
         out[at + 6] = msg.versions[i];
