@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync, inflateRawSync } from 'node:zlib';
 import { SoftlogicError } from '../src/core/errors.js';
 import type { Analogy } from '../src/core/records.js';
+import type { Store } from '../src/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The compiled CLI: tests run from dist/test/, the CLI lives in dist/src/cli/. */
@@ -300,4 +301,15 @@ export function byId<T extends { id: string }>(xs: T[]): T[] {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Every streamed record's metadata.i (test data numbers its records so), asserting none is there twice. */
+export function itemsOnce(store: Store): Set<number> {
+  const seen = new Set<number>();
+  for (const a of store.analogies.stream()) {
+    const i = (a.metadata as { i: number }).i;
+    assert.ok(!seen.has(i), `item ${i} is there twice`);
+    seen.add(i);
+  }
+  return seen;
 }

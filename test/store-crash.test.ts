@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initStore, openStore } from '../src/index.js';
-import { cli, cliOk, cliSpawn, genAnalogies, rng, tempDir, writeJsonl } from './helpers.js';
+import { cli, cliOk, cliSpawn, genAnalogies, itemsOnce, rng, tempDir, writeJsonl } from './helpers.js';
 
 test('SIGKILL mid-import: after reopening, every committed batch is there exactly once and verify is valid', { timeout: 60_000 }, async () => {
   const dir = tempDir();
@@ -178,9 +178,7 @@ test('a full disk under a pipelined import (the log writer thread): NO_SPACE, th
     try {
       assert.equal(after.workflows.get('full-pipe').status, 'completed');
       assert.equal(after.analogies.count(), n);
-      const seen = new Set<number>();
-      for (const a of after.analogies.stream()) seen.add((a.metadata as { i: number }).i);
-      assert.equal(seen.size, n);
+      assert.equal(itemsOnce(after).size, n);
       assert.equal(after.verify().valid, true);
     } finally {
       after.close();

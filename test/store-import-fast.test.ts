@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openStore } from '../src/index.js';
 import type { Analogy } from '../src/core/records.js';
-import { cli, cliSpawn, rng, tempDir } from './helpers.js';
+import { cli, cliSpawn, itemsOnce, rng, tempDir } from './helpers.js';
 
 /** Lines of ~300 B; `n` of them make a file past the 8 MB parallel-staging threshold at n >= 30k. */
 function analogyLine(i: number, r: () => number): Record<string, unknown> {
@@ -134,9 +134,7 @@ test('a large workflow whose items are not all fresh puts falls back mid-way: ev
     assert.equal(result.workflow.error_count, 0);
     assert.equal(store.analogies.count(), 30_000);
     assert.notEqual(store.analogies.get('explicit-1').deleted_at, null);
-    const ns = new Set<number>();
-    for (const a of store.analogies.stream()) ns.add((a.metadata as { i: number }).i);
-    assert.equal(ns.size, 30_000);
+    assert.equal(itemsOnce(store).size, 30_000);
     assert.equal(store.verify().valid, true);
   } finally {
     store.close();
@@ -164,9 +162,7 @@ test('a write into the same context between two prepared chunks: the chunk is en
     assert.equal(done.items_processed, 30_000);
     assert.equal(store.analogies.count(), 30_001);
     assert.equal(store.analogies.get('between').version, 1);
-    const ns = new Set<number>();
-    for (const a of store.analogies.stream()) ns.add((a.metadata as { i: number }).i);
-    assert.equal(ns.size, 30_001);
+    assert.equal(itemsOnce(store).size, 30_001);
     assert.equal(store.verify().valid, true);
   } finally {
     store.close();
@@ -229,17 +225,6 @@ function freshFile(dir: string, n: number, seed: number, quality?: (i: number) =
   const file = join(dir, `fresh-${seed}.jsonl`);
   writeFileSync(file, Array.from({ length: n }, (_, i) => JSON.stringify({ ...analogyLine(i, r), ...(quality?.(i) !== undefined ? { quality_score: quality(i) } : {}) })).join('\n') + '\n');
   return file;
-}
-
-/** Every record's metadata.i, asserting none is there twice. */
-function itemsOnce(store: Awaited<ReturnType<typeof openStore>>): Set<number> {
-  const seen = new Set<number>();
-  for (const a of store.analogies.stream()) {
-    const i = (a.metadata as { i: number }).i;
-    assert.ok(!seen.has(i), `item ${i} is there twice`);
-    seen.add(i);
-  }
-  return seen;
 }
 
 test('rows that fail after a chunk was handed to the log writer: its lines are cut off, so no replay applies them', { timeout: 120_000 }, async () => {
