@@ -1,5 +1,6 @@
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, statSync } from 'node:fs';
 import { SoftlogicError } from '../../core/errors.js';
+import { appendDurably } from './fs-durable.js';
 import { checksumOk, seqOf } from './log-format.js';
 import { BlockCache, SegmentMap } from './log-segments.js';
 
@@ -50,20 +51,7 @@ export class ContextLog {
 
   /** One write and one fdatasync for a whole batch; on failure the partial tail is cut off. */
   append(data: Buffer, at: number): void {
-    const fd = this.handle();
-    const position = this.segments().toPhysical(at);
-    try {
-      let written = 0;
-      while (written < data.length) written += writeSync(fd, data, written, data.length - written, position + written);
-      fdatasyncSync(fd);
-    } catch (err) {
-      try {
-        ftruncateSync(fd, position);
-      } catch {
-        // The next writer truncates an uncommitted tail anyway.
-      }
-      throw err;
-    }
+    appendDurably(this.handle(), data, this.segments().toPhysical(at));
   }
 
   truncate(length: number): void {

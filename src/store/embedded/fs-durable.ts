@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** fsync a directory so that a rename or a new file inside it survives a crash. */
@@ -23,4 +23,23 @@ export function writeFileAtomic(path: string, data: string | Buffer): void {
   }
   renameSync(tmp, path);
   fsyncDir(dirname(path));
+}
+
+/**
+ * Writes `data` at `position` and fdatasyncs it: one write and one flush for a whole batch of log
+ * lines. On failure the partial tail is cut off (best effort) and the error rethrown.
+ */
+export function appendDurably(fd: number, data: Buffer, position: number): void {
+  try {
+    let written = 0;
+    while (written < data.length) written += writeSync(fd, data, written, data.length - written, position + written);
+    fdatasyncSync(fd);
+  } catch (err) {
+    try {
+      ftruncateSync(fd, position);
+    } catch {
+      // The next writer truncates an uncommitted tail anyway.
+    }
+    throw err;
+  }
 }

@@ -3,7 +3,8 @@
  * it, then publishes the outcome in shared memory and wakes the caller, which is blocked in
  * Atomics.wait inside its SQLite transaction (it cannot receive a message).
  */
-import { closeSync, fdatasyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
+import { appendDurably } from './fs-durable.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { APPEND_DONE, APPEND_FAILED, type AppendRequest, type AppendWorkerData, writeOutcome } from './log-append-thread.js';
 
@@ -18,20 +19,10 @@ if (parentPort) {
       // Opened per batch, by path: the caller holds SQLite's write lock, so this is the log it
       // caught up with (compaction may have renamed a new file into place since the last batch).
       fd = openSync(req.path, 'r+');
-      let written = 0;
-      while (written < data.length) written += writeSync(fd, data, written, data.length - written, req.position + written);
-      fdatasyncSync(fd);
+      appendDurably(fd, data, req.position);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       failure = { code: e.code ?? 'EIO', message: e.message };
-      // What was written of the batch is cut off, as ContextLog.append does.
-      if (fd !== null) {
-        try {
-          ftruncateSync(fd, req.position);
-        } catch {
-          // The next writer truncates an uncommitted tail anyway.
-        }
-      }
     } finally {
       if (fd !== null) closeSync(fd);
     }
