@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { insideDir } from '../../core/paths.js';
 
 /** Where each part of an embedded store lives (see DESIGN.md, "The store on disk"). */
 export interface StoreLayout {
@@ -26,7 +27,8 @@ export function defaultStoreDir(): string {
 export function storeLayout(dir: string): StoreLayout {
   const root = resolve(dir);
   const contextsDir = join(root, 'contexts');
-  const contextDir = (context: string) => join(contextsDir, context);
+  // Context names and workflow ids come from data (the index, a backup): never outside the store.
+  const contextDir = (context: string) => insideDir(contextsDir, context);
   return {
     root,
     storeJson: join(root, 'store.json'),
@@ -40,6 +42,6 @@ export function storeLayout(dir: string): StoreLayout {
     compactingLog: (context) => join(contextDir(context), 'log.jsonl.compacting'),
     contextMetadata: (context) => join(contextDir(context), 'metadata.json'),
     embeddings: (context) => join(contextDir(context), 'embeddings.npz'),
-    pending: (workflowId) => join(root, 'workflows', 'pending', `${workflowId}.jsonl`),
+    pending: (workflowId) => insideDir(join(root, 'workflows', 'pending'), `${workflowId}.jsonl`),
   };
 }

@@ -6,6 +6,8 @@ import { EmbeddedStore } from './embedded-store.js';
 import { invalid, openContainer, readMembers, type MemberEntry } from './backup-container.js';
 import { countsOf, type BackupManifest, type ContextCounts } from './backup.js';
 import { fsyncDir } from './fs-durable.js';
+import { assertIndexNames, assertManifestNames } from './backup-names.js';
+import { insideDir } from '../../core/paths.js';
 import { verifyStore, type VerifyReport } from './verify.js';
 
 export interface RestoreOptions {
@@ -88,6 +90,12 @@ export function restoreStore(file: string, dir: string, options: RestoreOptions 
   }
   const container = openContainer(file);
   const manifest = container.manifest as unknown as BackupManifest;
+  try {
+    assertManifestNames(manifest.contexts);
+  } catch (err) {
+    closeSync(container.fd);
+    throw err;
+  }
   const staging = `${target}.restoring-${process.pid}-${timestamp()}`;
   let current: { entry: MemberEntry; fd: number } | null = null;
   try {
@@ -97,7 +105,7 @@ export function restoreStore(file: string, dir: string, options: RestoreOptions 
       container,
       (entry, chunk) => {
         if (!current || current.entry !== entry) {
-          const path = join(staging, entry.name);
+          const path = insideDir(staging, entry.name);
           const parent = dirname(path);
           if (!dirs.has(parent)) {
             mkdirSync(parent, { recursive: true });
@@ -110,7 +118,7 @@ export function restoreStore(file: string, dir: string, options: RestoreOptions 
       },
       (entry) => {
         if (!current || current.entry !== entry) {
-          const path = join(staging, entry.name);
+          const path = insideDir(staging, entry.name);
           mkdirSync(dirname(path), { recursive: true });
           current = { entry, fd: openSync(path, 'wx') }; // an empty member
         }
@@ -123,8 +131,9 @@ export function restoreStore(file: string, dir: string, options: RestoreOptions 
     if (!existsSync(join(staging, 'store.json')) || !existsSync(join(staging, 'knowledge.sqlite'))) {
       throw invalid('backup lacks store.json or knowledge.sqlite', { member: existsSync(join(staging, 'store.json')) ? 'knowledge.sqlite' : 'store.json' });
     }
+    assertIndexNames(join(staging, 'knowledge.sqlite'));
     for (const c of manifest.contexts) {
-      const ctxDir = join(staging, 'contexts', c.name);
+      const ctxDir = insideDir(join(staging, 'contexts'), c.name);
       mkdirSync(ctxDir, { recursive: true });
       if (!existsSync(join(ctxDir, 'log.jsonl'))) closeSync(openSync(join(ctxDir, 'log.jsonl'), 'w'));
     }
