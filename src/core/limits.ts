@@ -11,4 +11,6 @@ export const LIMITS = {
   tags: 64,
   tagLength: 128,
   recordBytes: 65_536,
+  /** levels of nested arrays and objects in a record, the record itself being level 1 (JSON.stringify recurses) */
+  depth: 64,
 } as const;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { fieldIssues, type FieldIssue } from './schemas.js';
+import { depthIssue } from './json-limits.js';
 
 /**
  * Fast validation with zod as the single source of truth: the zod schema is compiled to JSON
@@ -19,6 +20,9 @@ export function compileValidator<S extends z.ZodType>(schema: S): (value: unknow
   let fast: ((value: unknown) => boolean) | null = null;
   return (value, line) => {
     fast ??= ajv.compile(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }));
+    // Before anything that recurses over the value (the validators, JSON.stringify).
+    const deep = depthIssue(value, line);
+    if (deep) return { ok: false, issues: [deep] };
     if (fast(value)) return { ok: true, value: value as z.output<S> };
     const result = schema.safeParse(value);
     if (result.success) return { ok: true, value: result.data };

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { SoftlogicError } from '../core/errors.js';
+import { depthIssue, recordLimitIssue } from '../core/json-limits.js';
 
 /** Names that become ids and keys: the charset DESIGN.md allows for ids, bounded length. */
 const NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -133,9 +134,20 @@ function invalid(item: string, issues: z.core.$ZodIssue[], source?: string): Sof
   return new SoftlogicError('INVALID_INPUT', `${where}${text}`, { item, source, issues: list });
 }
 
+/** A frames item over the record limits (depth, serialised size), refused like any invalid item. */
+function limitError(item: string, issue: { field: string; reason: string }, source?: string): SoftlogicError {
+  const where = source ? `${source}: ` : '';
+  const field = issue.field === '(record)' ? '' : `.${issue.field}`;
+  return new SoftlogicError('INVALID_INPUT', `${where}${item}${field}: ${issue.reason}`, { item, source, issues: [{ field: issue.field, reason: issue.reason }] });
+}
+
 function parseItem<T extends z.ZodType>(schema: T, value: unknown, item: string, source?: string): z.infer<T> {
+  const deep = depthIssue(value);
+  if (deep) throw limitError(item, deep, source);
   const r = schema.safeParse(value);
   if (!r.success) throw invalid(item, r.error.issues, source);
+  const big = recordLimitIssue(r.data);
+  if (big) throw limitError(item, big, source);
   return r.data;
 }
 
@@ -172,7 +184,12 @@ function decode(text: string, format: FramesFormat, source?: string): unknown {
     }
   }
   // prettyErrors (the default) is what fills in linePos.
-  const doc = parseDocument(text);
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text);
+  } catch (err) {
+    throw yamlRefused(err, where, source);
+  }
   const first = doc.errors[0];
   if (first) {
     const pos = first.linePos?.[0];
@@ -184,7 +201,24 @@ function decode(text: string, format: FramesFormat, source?: string): unknown {
       column: pos?.col,
     });
   }
-  return doc.toJS() as unknown;
+  try {
+    // Aliases are expanded by reference here, but every item is serialised later (size check,
+    // log line): few aliases are allowed, so that a small file cannot stand for a huge one.
+    return doc.toJS({ maxAliasCount: YAML_MAX_ALIASES }) as unknown;
+  } catch (err) {
+    throw yamlRefused(err, where, source);
+  }
+}
+
+/** How many alias nodes (`*name`) a YAML frames file may use, and how much each may expand (yaml's own measure). */
+export const YAML_MAX_ALIASES = 50;
+
+/** Billion laughs (the alias limit), or nesting deep enough to exhaust the parser's stack: the file's fault. */
+function yamlRefused(err: unknown, where: string, source?: string): SoftlogicError {
+  if (err instanceof SoftlogicError) return err;
+  const stack = err instanceof RangeError;
+  const reason = stack ? 'nested too deep' : `too many aliases or aliases expanding too far (at most ${YAML_MAX_ALIASES}): ${(err as Error).message}`;
+  return new SoftlogicError('INVALID_INPUT', `${where}YAML refused: ${reason}`, { source, format: 'yaml' });
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

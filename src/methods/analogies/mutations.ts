@@ -14,7 +14,7 @@ export function putAnalogy(store: EmbeddedStore, batch: WriteBatch, input: Valid
   const ctx = batch.context;
   const previous = store.analogies.get(ctx.ctx, input.id);
   const record = buildAnalogy(input, ctx.name, now, previous, workflowId);
-  if (previous) record.created_at = input.created_at ?? readAnalogy(store, ctx.name, previous).created_at;
+  if (previous) record.created_at = input.created_at ?? readAnalogy(store, ctx.name, previous, false).created_at; // a new version may replace an over-deep one
   batch.append('analogy', 'put', record, previous ? previous.off : null);
   return record;
 }

@@ -1,5 +1,6 @@
 import type { Analogy, AnalogyTombstone } from '../../core/records.js';
 import { SoftlogicError } from '../../core/errors.js';
+import { assertStoredDepth } from '../../core/json-limits.js';
 import { decodeLine } from '../../store/embedded/log-format.js';
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
 import { seqOfKey } from '../../store/embedded/sqlite-schema.js';
@@ -29,16 +30,17 @@ function mergeTombstone(store: EmbeddedStore, context: string, tombstone: Analog
 }
 
 /** The full record of a log line (tombstones merged with the version they delete). */
-export function analogyOfLine(store: EmbeddedStore, context: string, lineText: string): { record: Analogy; op: string; prev: number | null } {
+export function analogyOfLine(store: EmbeddedStore, context: string, lineText: string, checkDepth = true): { record: Analogy; op: string; prev: number | null } {
   const line = decodeLine(lineText);
   if (!line || line.type !== 'record') throw new Error('not a record line');
   const parsed = JSON.parse(line.recordJson) as Analogy | AnalogyTombstone;
   const record = isTombstone(parsed) ? mergeTombstone(store, context, parsed, line.prev) : parsed;
-  return { record, op: line.op, prev: line.prev };
+  return { record: checkDepth ? assertStoredDepth(record, { kind: 'analogy', id: record.id, context }) : record, op: line.op, prev: line.prev };
 }
 
-export function readAnalogy(store: EmbeddedStore, context: string, row: LocatedRow & { id?: string }): Analogy {
-  const record = analogyOfLine(store, context, store.readLogLine(context, row.off, row.len, seqOfKey(row.key))).record;
+/** `checkDepth: false` only for a caller that reads a field and never serialises the record. */
+export function readAnalogy(store: EmbeddedStore, context: string, row: LocatedRow & { id?: string }, checkDepth = true): Analogy {
+  const record = analogyOfLine(store, context, store.readLogLine(context, row.off, row.len, seqOfKey(row.key)), checkDepth).record;
   if (row.id !== undefined && record.id !== row.id) {
     throw new SoftlogicError('CONFLICT', `the log of '${context}' changed under this read (compaction); retry`, { context, id: row.id });
   }

@@ -1,16 +1,19 @@
 import { assertId, DEFAULT_CONTEXT } from '../../core/names.js';
 import type { Analogy } from '../../core/records.js';
+import { cutAtDepth, depthIssue } from '../../core/json-limits.js';
 import { SoftlogicError } from '../../core/errors.js';
 
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
 import { stageAnalogyValue } from './analogy-record.js';
-import { getAnalogy } from './get.js';
+import { readAnalogy } from './read.js';
 import { putAnalogy, restoreAnalogy, softDeleteAnalogy } from './mutations.js';
 
 /** Create or update one analogy (a batch of one). */
 export function saveAnalogy(store: EmbeddedStore, input: unknown, context?: string): Analogy {
-  // Validation fills defaults in place: work on a copy, never on the caller's object.
-  const staged = stageAnalogyValue(structuredClone(input), 1);
+  // Validation fills defaults in place: work on a copy, never on the caller's object (and
+  // structuredClone recurses: the depth is checked first).
+  const deep = depthIssue(input);
+  const staged = deep ? { issues: [deep] } : stageAnalogyValue(structuredClone(input), 1);
   if ('issues' in staged) {
     throw new SoftlogicError('INVALID_RECORD', `invalid analogy: ${staged.issues.map((i) => `${i.field}: ${i.reason}`).join('; ')}`, { issues: staged.issues });
   }
@@ -25,7 +28,11 @@ export function deleteAnalogy(store: EmbeddedStore, id: string, context = DEFAUL
   store.requireContext(context);
   const tombstone = store.write(context, (batch) => softDeleteAnalogy(store, batch, id, new Date().toISOString()));
   store.audit.record({ event: 'analogy_deleted', context, id, version: tombstone.version });
-  return getAnalogy(store, id, context);
+  // A record stored before the depth limit cannot be printed whole: the delete is done, so it
+  // answers with the record cut at the limit (the log keeps it whole) rather than failing.
+  const row = store.analogies.get(store.requireContext(context).ctx, id);
+  if (!row) throw new SoftlogicError('NOT_FOUND', `analogy ${id} not found in context '${context}'`, { id, context });
+  return cutAtDepth(readAnalogy(store, context, row, false));
 }
 
 export function restoreDeletedAnalogy(store: EmbeddedStore, id: string, context = DEFAULT_CONTEXT): Analogy {

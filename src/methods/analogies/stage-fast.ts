@@ -18,7 +18,6 @@ import { timeMs } from '../../store/embedded/analogy-index.js';
  * test (test/stage-fast.test.ts) holds the two paths to that.
  */
 
-const MAX_DEPTH = 64;
 const MAX_FRAME_KEYS = 32;
 
 const Q = 0x22; // "
@@ -113,7 +112,7 @@ function value(p: number, depth: number): number {
 }
 
 function container(p: number, depth: number): number {
-  if (depth > MAX_DEPTH) return -1;
+  if (depth > LIMITS.depth) return -1;
   const object = data[p] === 0x7b;
   const close = object ? 0x7d : 0x5d;
   p = skipWs(p + 1);
@@ -276,7 +275,8 @@ function scanLine(from: number): number {
         p = tagArray(p);
         break;
       default:
-        p = data[p] === 0x7b ? container(p, 1) : -1;
+        // metadata is level 2 of the record (LIMITS.depth counts the record as level 1)
+        p = data[p] === 0x7b ? container(p, 2) : -1;
     }
     if (p < 0) return -1;
     p = skipWs(p);

@@ -3,6 +3,7 @@ import type { RecordKind } from '../../core/records.js';
 import type { EmbeddedStore, WriteBatch } from '../../store/embedded/embedded-store.js';
 import type { EntityRecord } from '../../store/embedded/entity-index.js';
 import { readEntity } from './read.js';
+import { recordLimitIssue } from '../../core/json-limits.js';
 
 /**
  * The three entity mutations (put, soft delete, restore), each one log line inside a batch,
@@ -18,8 +19,11 @@ export interface EntityInput {
 export function putEntity<T = EntityRecord>(store: EmbeddedStore, batch: WriteBatch, kind: RecordKind, input: EntityInput, now: string): T {
   const row = store.entities.get(batch.context.ctx, kind, input.id);
   let created: string = typeof input.created_at === 'string' ? input.created_at : now;
-  if (row && input.created_at === undefined) created = (readEntity<EntityRecord>(store, batch.context.name, row).created_at as string | undefined) ?? now;
+  if (row && input.created_at === undefined) created = (readEntity<EntityRecord>(store, batch.context.name, row, false).created_at as string | undefined) ?? now;
   const record = { ...input, created_at: created, updated_at: now, version: row ? row.version + 1 : 1, deleted_at: null } as unknown as T;
+  // Every kind's edge checks its input; this is the bound no record of any kind gets past.
+  const issue = recordLimitIssue(record);
+  if (issue) throw new SoftlogicError('INVALID_RECORD', `${kind.replace('_', ' ')} ${input.id}: ${issue.field}: ${issue.reason}`, { kind, id: input.id, issues: [issue] });
   batch.append(kind, 'put', record as unknown as EntityRecord, row ? row.off : null, { fresh: row === undefined });
   return record;
 }

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { SoftlogicError, toSoftlogicError } from '../../core/errors.js';
 import { assertReadableFile, isGzip } from '../../core/input-files.js';
 import { assertContextName, DEFAULT_CONTEXT, isValidId } from '../../core/names.js';
+import { recordLimitIssue } from '../../core/json-limits.js';
 import type { JsonObject, RecordKind, Workflow } from '../../core/records.js';
 import { LIMITS, type FieldIssue } from '../../core/schemas.js';
 import type { Store } from '../../store/store.js';
@@ -145,6 +146,8 @@ export function stageKnowledgeRecord(kind: RecordKind, record: unknown, merge: M
     const { context: _c, ...rest } = record as Record<string, unknown>;
     const result = validateAnalogy(rest, line);
     if (!result.ok) return { issues: result.issues };
+    const limit = recordLimitIssue(result.value, line);
+    if (limit) return { issues: [limit] };
     const v = result.value as Record<string, unknown>;
     v.id ??= randomUUID();
     v.workflow_id ??= null;
@@ -154,7 +157,8 @@ export function stageKnowledgeRecord(kind: RecordKind, record: unknown, merge: M
   const r = record as Record<string, unknown>;
   if (typeof r.id !== 'string' || !isValidId(r.id)) return { issues: [{ line, field: 'record.id', reason: 'an entity record needs an id of [A-Za-z0-9_.:-]' }] };
   if (r.version !== undefined && (!Number.isInteger(r.version) || (r.version as number) < 1)) return { issues: [{ line, field: 'record.version', reason: 'must be an integer >= 1' }] };
-  if (JSON.stringify(r).length > LIMITS.recordBytes) return { issues: [{ line, field: 'record', reason: `over the ${LIMITS.recordBytes}-byte record limit` }] };
+  const limit = recordLimitIssue(r, line);
+  if (limit) return { issues: [{ ...limit, field: limit.field === '(record)' ? 'record' : `record.${limit.field}` }] };
   return { item: { op: 'put', kind, merge, record: { ...r, id: r.id, deleted_at: r.deleted_at ?? null } } };
 }
 

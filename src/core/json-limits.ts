@@ -1,0 +1,85 @@
+import { SoftlogicError } from './errors.js';
+import { LIMITS } from './limits.js';
+
+/**
+ * Checks of a parsed JSON value that must run before anything recursive touches it:
+ * JSON.stringify, validators and the CLI's printer recurse once per nesting level and overflow
+ * the stack a few thousand levels down, while JSON.parse does not. So the depth is measured here
+ * without recursion (an explicit stack), and only then is a record serialised to check its size.
+ */
+export interface LimitIssue {
+  line?: number;
+  field: string;
+  reason: string;
+}
+
+/** The first value nested deeper than `limit` (the value itself is level 1): its field path, or null. */
+export function tooDeepAt(value: unknown, limit: number = LIMITS.depth): string | null {
+  if (typeof value !== 'object' || value === null) return null;
+  // Entries: a container, its level, and the path (kept for the first levels only: enough to name the field).
+  const stack: Array<{ v: object; depth: number; path: string }> = [{ v: value, depth: 1, path: '' }];
+  while (stack.length > 0) {
+    const { v, depth, path } = stack.pop() as { v: object; depth: number; path: string };
+    if (depth > limit) return path || '(record)';
+    for (const key in v) {
+      const child = (v as Record<string, unknown>)[key];
+      if (typeof child === 'object' && child !== null) stack.push({ v: child, depth: depth + 1, path: depth <= 3 ? (path ? `${path}.${key}` : key) : path });
+    }
+  }
+  return null;
+}
+
+/** A nesting issue for an input record (named by line and field), or null. */
+export function depthIssue(value: unknown, line?: number): LimitIssue | null {
+  const at = tooDeepAt(value);
+  if (at === null) return null;
+  const reason = `nested more than ${LIMITS.depth} levels deep`;
+  return line === undefined ? { field: at, reason } : { line, field: at, reason };
+}
+
+/** Depth, then serialised size (LIMITS.recordBytes), of a record of any kind: the first issue, or null. */
+export function recordLimitIssue(value: unknown, line?: number): LimitIssue | null {
+  const deep = depthIssue(value, line);
+  if (deep) return deep;
+  const bytes = (JSON.stringify(value) ?? '').length;
+  if (bytes <= LIMITS.recordBytes) return null;
+  const reason = `serialises to ${bytes} bytes, over the ${LIMITS.recordBytes}-byte record limit`;
+  return line === undefined ? { field: '(record)', reason } : { line, field: '(record)', reason };
+}
+
+/**
+ * A record read back from a log, checked before it is handed to code that recurses over it:
+ * one stored before the depth limit existed is refused with a clear error instead of
+ * overflowing the stack of whoever prints it. (`stream` serves the stored text as it is.)
+ */
+export function assertStoredDepth<T>(record: T, what: { kind: string; id?: unknown; context: string }): T {
+  const at = tooDeepAt(record);
+  if (at === null) return record;
+  throw new SoftlogicError(
+    'INVALID_RECORD',
+    `stored ${what.kind} ${String(what.id ?? '')} in context '${what.context}' nests more than ${LIMITS.depth} levels deep at ${at} (stored before the limit); stream it as stored, or delete it`,
+    { kind: what.kind, id: what.id, context: what.context, field: at },
+  );
+}
+
+/** What a value nested past the limit is shown as by cutAtDepth. */
+export const CUT_MARK = `(nested more than ${LIMITS.depth} levels deep: stored as is, not shown)`;
+
+/**
+ * The record with every value nested past the limit replaced by CUT_MARK (in place), for an
+ * operation that is done and only echoes the record (a delete of a record stored before the limit).
+ */
+export function cutAtDepth<T>(record: T): T {
+  if (typeof record !== 'object' || record === null) return record;
+  const stack: Array<{ v: Record<string, unknown>; depth: number }> = [{ v: record as Record<string, unknown>, depth: 1 }];
+  while (stack.length > 0) {
+    const { v, depth } = stack.pop() as { v: Record<string, unknown>; depth: number };
+    for (const key in v) {
+      const child = v[key];
+      if (typeof child !== 'object' || child === null) continue;
+      if (depth + 1 > LIMITS.depth) v[key] = CUT_MARK;
+      else stack.push({ v: child as Record<string, unknown>, depth: depth + 1 });
+    }
+  }
+  return record;
+}
