@@ -13,4 +13,6 @@ export const LIMITS = {
   recordBytes: 65_536,
   /** levels of nested arrays and objects in a record, the record itself being level 1 (JSON.stringify recurses) */
   depth: 64,
+  /** bytes an .npz (every member together) may inflate to: 1 GiB, e.g. 800,000 300-d float32 vectors */
+  npzInflatedBytes: 1024 * 1024 * 1024,
 } as const;

@@ -5,7 +5,9 @@
  * and the store's per-context embeddings.npz use.
  */
 import { readFileSync } from 'node:fs';
-import { unzipSync, zipSync } from 'fflate';
+import { zipSync } from 'fflate';
+import { unzipBounded } from './zip-bounded.js';
+import { LIMITS } from '../core/limits.js';
 import type { Zippable } from 'fflate';
 import { SoftlogicError } from '../core/errors.js';
 import { encodeNpy, parseNpy } from './npy.js';
@@ -18,14 +20,9 @@ export function parseNpz(bytes: Uint8Array, label = 'npz file'): Map<string, Npy
   if (bytes.byteLength < 4 || bytes[0] !== 0x50 || bytes[1] !== 0x4b) {
     throw new SoftlogicError('UNSUPPORTED_FORMAT', `${label} is not a zip archive (an .npz is a zip of .npy files)`);
   }
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(bytes);
-  } catch (err) {
-    throw new SoftlogicError('UNSUPPORTED_FORMAT', `${label} is a damaged or truncated zip archive: ${(err as Error).message}`);
-  }
+  const entries = unzipBounded(bytes, { totalBytes: LIMITS.npzInflatedBytes, entries: 64 }, label);
   const out = new Map<string, NpyArray>();
-  for (const [name, data] of Object.entries(entries)) {
+  for (const [name, data] of entries) {
     if (name.endsWith('/')) continue;
     const key = name.endsWith('.npy') ? name.slice(0, -4) : name;
     out.set(key, parseNpy(data, `${label}:${name}`));
