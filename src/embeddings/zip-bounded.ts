@@ -73,8 +73,14 @@ export function unzipBounded(bytes: Uint8Array, limits: ZipLimits, label: string
       const len = u16(x + 2);
       if (id === 0x0001) {
         let p = x + 4;
-        if (usize === 0xffffffff) (usize = u64(p)), (p += 8);
-        if (csize === 0xffffffff) (csize = u64(p)), (p += 8);
+        if (usize === 0xffffffff) {
+          usize = u64(p);
+          p += 8;
+        }
+        if (csize === 0xffffffff) {
+          csize = u64(p);
+          p += 8;
+        }
         if (local === 0xffffffff) local = u64(p);
       }
       x += 4 + len;
