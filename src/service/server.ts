@@ -20,6 +20,7 @@ import { frameRoutes } from './routes/frames.js';
 import { fieldRoutes } from './routes/fields.js';
 import { DEFAULT_UPLOAD_LIMIT, removeStaleTemporaries } from './uploads.js';
 import { inProcessProcessor, workerProcessor } from './processor.js';
+import { registerPathScrub } from './path-scrub.js';
 
 export interface RateLimitOptions {
   /** requests per client per window */
@@ -174,6 +175,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     }
     return reply.code(status).send(body);
   });
+
+  registerPathScrub(app, store.root);
 
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(errorBody('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`)),
