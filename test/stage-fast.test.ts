@@ -128,6 +128,17 @@ const edgeLines: string[] = [
   'null',
   '{}',
   JSON.stringify(base).replace('"warfare"', '"war\u007ffare"'),
+  // issue 13, item 11: repeated keys, numbers out of range, a line's own context
+  JSON.stringify(base).replace('"metadata":{', '"metadata":{"n":1,'),
+  JSON.stringify(base).replace('"deep":{"a":', '"deep":{"b":1,"b":2,"a":'),
+  JSON.stringify(base).replace('"metadata":{', '"metadata":{"a":1,"\\u0061":2,'),
+  JSON.stringify(base).replace('"metadata":{', '"metadata":{"x":{"k":1},"y":{"k":2},'),
+  JSON.stringify(base).replace('"metadata":{', '"metadata":{"x":1e999,'),
+  JSON.stringify(base).replace('"metadata":{', '"metadata":{"x":[-1E400],'),
+  JSON.stringify(base).replace('"metadata":{', `"metadata":{"x":${'9'.repeat(400)},`),
+  JSON.stringify(base).replace('"metadata":{', `"metadata":{"x":${'9'.repeat(300)},`),
+  JSON.stringify(base).replace('"metadata":{', '"metadata":{"x":1e308,"y":2e-400,'),
+  JSON.stringify({ ...base, context: 'ctx' }),
 ];
 
 test('the fast path stages every edge case exactly as the general path does', () => {

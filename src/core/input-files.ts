@@ -4,6 +4,7 @@ import { splitLines } from './line-splitter.js';
 import type { Readable } from 'node:stream';
 import { SoftlogicError } from './errors.js';
 import { LIMITS } from './schemas.js';
+import { duplicateKeyIn } from './json-limits.js';
 
 /**
  * Reads records from a user's file: JSON lines or one JSON array, optionally gzip'd (detected by
@@ -11,7 +12,7 @@ import { LIMITS } from './schemas.js';
  * or the reason it could not be parsed; blank lines are skipped. Lines are streamed, so memory
  * stays flat however large the file.
  */
-export type InputItem = { line: number; raw: string; value: unknown } | { line: number; raw: string; error: string };
+export type InputItem = { line: number; raw: string; value: unknown } | { line: number; raw: string; error: string; field?: string };
 
 /** Whether the file starts with gzip's magic bytes (names can lie). */
 export function isGzip(path: string): boolean {
@@ -47,11 +48,16 @@ function openText(path: string): Readable {
 /** One line of a JSON-lines file (not blank) as an input item. */
 export function parseInputLine(line: string, lineNo: number): InputItem {
   if (line.length > LIMITS.recordBytes) return { line: lineNo, raw: line, error: `line is ${line.length} characters, over the ${LIMITS.recordBytes} limit` };
+  let value: unknown;
   try {
-    return { line: lineNo, raw: line, value: JSON.parse(line) as unknown };
+    value = JSON.parse(line) as unknown;
   } catch (err) {
     return { line: lineNo, raw: line, error: `malformed JSON: ${(err as Error).message}` };
   }
+  // JSON.parse keeps the last of two equal keys: refused rather than half-read.
+  const duplicate = duplicateKeyIn(line);
+  if (duplicate !== null) return { line: lineNo, raw: line, field: duplicate, error: 'duplicate key' };
+  return { line: lineNo, raw: line, value };
 }
 
 /** Whether a file is plain JSON lines (not gzip'd, not one JSON array): it can be split by bytes. */
@@ -100,6 +106,8 @@ export async function* readInputRecords(path: string): AsyncGenerator<InputItem>
     let values: unknown;
     try {
       values = JSON.parse(arrayText.join('\n'));
+      const duplicate = duplicateKeyIn(arrayText.join('\n'));
+      if (duplicate !== null) throw new Error(`duplicate key ${duplicate}`);
     } catch (err) {
       throw new SoftlogicError('INVALID_INPUT', `${path} is not a valid JSON array: ${(err as Error).message}`, { path });
     }

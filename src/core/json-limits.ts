@@ -83,3 +83,71 @@ export function cutAtDepth<T>(record: T): T {
   }
   return record;
 }
+
+/**
+ * The first problem of a parsed value that JSON.parse lets through: nesting past the limit, or a
+ * number that is not finite (`1e999` parses to Infinity, which JSON.stringify writes as null:
+ * stored as text it would read back differently). One pass, no recursion.
+ */
+export function valueIssue(value: unknown, line?: number): LimitIssue | null {
+  const issue = (field: string, reason: string): LimitIssue => (line === undefined ? { field, reason } : { line, field, reason });
+  if (typeof value === 'number') return Number.isFinite(value) ? null : issue('(record)', 'is not a finite number');
+  if (typeof value !== 'object' || value === null) return null;
+  const stack: Array<{ v: object; depth: number; path: string }> = [{ v: value, depth: 1, path: '' }];
+  while (stack.length > 0) {
+    const { v, depth, path } = stack.pop() as { v: object; depth: number; path: string };
+    if (depth > LIMITS.depth) return issue(path || '(record)', `nested more than ${LIMITS.depth} levels deep`);
+    for (const key in v) {
+      const child = (v as Record<string, unknown>)[key];
+      if (typeof child === 'number') {
+        if (!Number.isFinite(child)) return issue(path ? `${path}.${key}` : key, 'is not a finite number (out of range)');
+      } else if (typeof child === 'object' && child !== null) {
+        stack.push({ v: child, depth: depth + 1, path: depth <= 3 ? (path ? `${path}.${key}` : key) : path });
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * The first key that appears twice in one object of a JSON text (which JSON.parse would silently
+ * collapse to its last value), as a dotted path, or null. The text must be valid JSON (call it
+ * after JSON.parse succeeded). Iterative; keys with escapes are compared decoded.
+ */
+export function duplicateKeyIn(text: string): string | null {
+  // Per open container: its keys so far (objects only) and the key it sits under.
+  const stack: Array<{ keys: Set<string> | null; under: string }> = [];
+  let pendingKey = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      const start = i;
+      let escaped = false;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) {
+          escaped = true;
+          i++;
+        } else if (d === 0x22) break;
+      }
+      const top = stack[stack.length - 1];
+      if (top?.keys) {
+        // A string is a key when the next non-blank character is ':'.
+        let j = i + 1;
+        while (j < text.length && (text.charCodeAt(j) === 0x20 || text.charCodeAt(j) === 0x09 || text.charCodeAt(j) === 0x0a || text.charCodeAt(j) === 0x0d)) j++;
+        if (text.charCodeAt(j) === 0x3a) {
+          const key = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i);
+          if (top.keys.has(key)) return [...stack.slice(1).map((s) => s.under), key].filter((s) => s !== '').join('.');
+          top.keys.add(key);
+          pendingKey = key;
+        }
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      const parent = stack[stack.length - 1];
+      stack.push({ keys: c === 0x7b ? new Set() : null, under: parent?.keys ? pendingKey : stack.length > 0 ? '[]' : '' });
+    } else if (c === 0x7d || c === 0x5d) {
+      stack.pop();
+    }
+  }
+  return null;
+}

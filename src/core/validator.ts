@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { fieldIssues, type FieldIssue } from './schemas.js';
-import { depthIssue } from './json-limits.js';
+import { valueIssue } from './json-limits.js';
 
 /**
  * Fast validation with zod as the single source of truth: the zod schema is compiled to JSON
@@ -21,8 +21,8 @@ export function compileValidator<S extends z.ZodType>(schema: S): (value: unknow
   return (value, line) => {
     fast ??= ajv.compile(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }));
     // Before anything that recurses over the value (the validators, JSON.stringify).
-    const deep = depthIssue(value, line);
-    if (deep) return { ok: false, issues: [deep] };
+    const bad = valueIssue(value, line);
+    if (bad) return { ok: false, issues: [bad] };
     if (fast(value)) return { ok: true, value: value as z.output<S> };
     const result = schema.safeParse(value);
     if (result.success) return { ok: true, value: result.data };

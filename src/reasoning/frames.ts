@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { SoftlogicError } from '../core/errors.js';
-import { depthIssue, recordLimitIssue } from '../core/json-limits.js';
+import { duplicateKeyIn, recordLimitIssue, valueIssue } from '../core/json-limits.js';
 
 /** Names that become ids and keys: the charset DESIGN.md allows for ids, bounded length. */
 const NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -142,7 +142,7 @@ function limitError(item: string, issue: { field: string; reason: string }, sour
 }
 
 function parseItem<T extends z.ZodType>(schema: T, value: unknown, item: string, source?: string): z.infer<T> {
-  const deep = depthIssue(value);
+  const deep = valueIssue(value);
   if (deep) throw limitError(item, deep, source);
   const r = schema.safeParse(value);
   if (!r.success) throw invalid(item, r.error.issues, source);
@@ -177,11 +177,16 @@ function decode(text: string, format: FramesFormat, source?: string): unknown {
   const where = source ? `${source}: ` : '';
   const json = format === 'json' || (format === 'auto' && /^\s*[[{]/.test(text) && !/^\s*\{\s*\w+\s*:/.test(text));
   if (json) {
+    let value: unknown;
     try {
-      return JSON.parse(text) as unknown;
+      value = JSON.parse(text) as unknown;
     } catch (err) {
       throw new SoftlogicError('INVALID_INPUT', `${where}malformed JSON: ${(err as Error).message}`, { source, format: 'json' });
     }
+    // YAML refuses duplicate keys itself (uniqueKeys); JSON.parse would keep the last one.
+    const duplicate = duplicateKeyIn(text);
+    if (duplicate !== null) throw new SoftlogicError('INVALID_INPUT', `${where}duplicate key ${duplicate}`, { source, format: 'json', field: duplicate });
+    return value;
   }
   // prettyErrors (the default) is what fills in linePos.
   let doc: ReturnType<typeof parseDocument>;

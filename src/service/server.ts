@@ -21,6 +21,7 @@ import { fieldRoutes } from './routes/fields.js';
 import { DEFAULT_UPLOAD_LIMIT, removeStaleTemporaries } from './uploads.js';
 import { inProcessProcessor, workerProcessor } from './processor.js';
 import { registerPathScrub } from './path-scrub.js';
+import { refuseDuplicateKeys } from './json-body.js';
 
 export interface RateLimitOptions {
   /** requests per client per window */
@@ -177,6 +178,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   registerPathScrub(app, store.root);
+  refuseDuplicateKeys(app);
 
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(errorBody('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`)),

@@ -75,6 +75,10 @@ export function stageAnalogyValue(value: unknown, line: number, target?: Staging
   const result = validateAnalogy(shaped.record, line);
   if (!result.ok) return { issues: result.issues };
   const input = result.value as ValidAnalogyInput;
+  // A line's own context must be the one it is imported into: never silently moved elsewhere.
+  if (target && input.context !== undefined && input.context !== target.context) {
+    return { issues: [{ line, field: 'context', reason: `is '${input.context}' but the import goes into context '${target.context}' (pass --context ${input.context}, or drop the field)` }] };
+  }
   const tooBig = (json: string) => json.length > LIMITS.recordBytes;
   const sizeIssue = (json: string): FieldIssue[] => [{ line, field: '(record)', reason: `serialises to ${json.length} bytes, over the ${LIMITS.recordBytes}-byte limit` }];
   // A uuid we assign cannot exist yet: such an item skips the existence lookup when applied.

@@ -1,6 +1,6 @@
 import { assertId, DEFAULT_CONTEXT } from '../../core/names.js';
 import type { Analogy } from '../../core/records.js';
-import { cutAtDepth, depthIssue } from '../../core/json-limits.js';
+import { cutAtDepth, valueIssue } from '../../core/json-limits.js';
 import { SoftlogicError } from '../../core/errors.js';
 
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
@@ -12,13 +12,17 @@ import { putAnalogy, restoreAnalogy, softDeleteAnalogy } from './mutations.js';
 export function saveAnalogy(store: EmbeddedStore, input: unknown, context?: string): Analogy {
   // Validation fills defaults in place: work on a copy, never on the caller's object (and
   // structuredClone recurses: the depth is checked first).
-  const deep = depthIssue(input);
+  const deep = valueIssue(input);
   const staged = deep ? { issues: [deep] } : stageAnalogyValue(structuredClone(input), 1);
   if ('issues' in staged) {
     throw new SoftlogicError('INVALID_RECORD', `invalid analogy: ${staged.issues.map((i) => `${i.field}: ${i.reason}`).join('; ')}`, { issues: staged.issues });
   }
   if (!('item' in staged) || staged.item.op !== 'put') throw new SoftlogicError('INVALID_RECORD', 'expected an analogy, got a deletion');
-  const ctx = context ?? staged.item.record.context ?? DEFAULT_CONTEXT;
+  const own = staged.item.record.context;
+  if (context !== undefined && own !== undefined && own !== context) {
+    throw new SoftlogicError('INVALID_RECORD', `invalid analogy: context: is '${own}' but the request names context '${context}'`, { issues: [{ field: 'context', reason: 'differs from the requested context' }] });
+  }
+  const ctx = context ?? own ?? DEFAULT_CONTEXT;
   const record = staged.item.record;
   return store.write(ctx, (batch) => putAnalogy(store, batch, record, new Date().toISOString(), null));
 }

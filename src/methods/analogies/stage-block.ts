@@ -8,7 +8,7 @@ import { mintId } from '../../core/id-hash.js';
 
 /** One input item of an analogy file, staged: its staged JSON text, or the issues refusing it. */
 export function stageInput(input: InputItem, target: StagingTarget): { json: string } | { issues: FieldIssue[] } {
-  if ('error' in input) return { issues: [{ line: input.line, field: '(line)', reason: input.error }] };
+  if ('error' in input) return { issues: [{ line: input.line, field: input.field ?? '(line)', reason: input.error }] };
   const staged = stageAnalogyValue(input.value, input.line, target, input.raw);
   if ('issues' in staged) return staged;
   return { json: 'json' in staged ? staged.json : JSON.stringify(staged.item) };

@@ -108,19 +108,47 @@ function value(p: number, depth: number): number {
   if (c === 0x74) return literal(p, 'true');
   if (c === 0x66) return literal(p, 'false');
   if (c === 0x6e) return literal(p, 'null');
-  return number(p);
+  const q = number(p);
+  // 1e999 parses to Infinity, which the general path refuses: not ours.
+  return q >= 0 && !finiteNumber(p, q) ? -1 : q;
+}
+
+/** Whether the number data[p, q) is finite once parsed (only long ones or ones with an exponent can overflow). */
+function finiteNumber(p: number, q: number): boolean {
+  if (q - p < 300) {
+    let exponent = false;
+    for (let i = p; i < q && !exponent; i++) exponent = data[i] === 0x65 || data[i] === 0x45;
+    if (!exponent) return true;
+  }
+  return Number.isFinite(Number(data.toString('latin1', p, q)));
+}
+
+/** Keys of the objects open in metadata (spans), to refuse a repeated key: JSON.parse would keep one. */
+const openKeys = new Int32Array(512);
+let openKeyCount = 0;
+
+/** Adds the key data[p, q) to the object whose keys start at `base`; false if repeated, escaped or too many. */
+function newKey(base: number, p: number, q: number): boolean {
+  for (let i = p + 1; i < q - 1; i++) if (data[i] === BACKSLASH) return false;
+  for (let j = base; j < openKeyCount; j += 2) if (sameBytes(openKeys[j], openKeys[j + 1], p, q)) return false;
+  if (openKeyCount === openKeys.length) return false;
+  openKeys[openKeyCount++] = p;
+  openKeys[openKeyCount++] = q;
+  return true;
 }
 
 function container(p: number, depth: number): number {
   if (depth > LIMITS.depth) return -1;
   const object = data[p] === 0x7b;
   const close = object ? 0x7d : 0x5d;
+  const base = openKeyCount;
   p = skipWs(p + 1);
   if (data[p] === close) return p + 1;
   for (;;) {
     if (object) {
+      const k = p;
       p = anyString(p);
-      if (p < 0) return -1;
+      if (p < 0 || !newKey(base, k, p)) return -1;
       p = skipWs(p);
       if (data[p] !== 0x3a /* : */) return -1;
       p = skipWs(p + 1);
@@ -128,7 +156,10 @@ function container(p: number, depth: number): number {
     p = value(p, depth);
     if (p < 0) return -1;
     p = skipWs(p);
-    if (data[p] === close) return p + 1;
+    if (data[p] === close) {
+      openKeyCount = base;
+      return p + 1;
+    }
     if (data[p] !== 0x2c /* , */) return -1;
     p = skipWs(p + 1);
   }
@@ -178,6 +209,7 @@ function stringMap(p: number, frames: boolean): number {
   if (data[p] !== 0x7b) return -1;
   p = skipWs(p + 1);
   if (frames) frameCount = 0;
+  const mapBase = openKeyCount;
   if (data[p] === 0x7d) return p + 1;
   for (;;) {
     const k = plainString(p);
@@ -189,6 +221,8 @@ function stringMap(p: number, frames: boolean): number {
       frameKeys[2 * frameCount] = p;
       frameKeys[2 * frameCount + 1] = k;
       frameCount++;
+    } else if (!newKey(mapBase, p, k)) {
+      return -1; // concept_mappings: the same (plain keys, so byte equality is key equality)
     }
     p = skipWs(k);
     if (data[p] !== 0x3a) return -1;
@@ -333,6 +367,7 @@ export function stageLineFast(line: Buffer, start: number, stop: number, target:
   if (stop - start > LIMITS.recordBytes) return false;
   data = line;
   end = stop;
+  openKeyCount = 0;
   const open = scanLine(start);
   if (open < 0) return false;
   const close = skipWsBack(stop);

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { SoftlogicError, toSoftlogicError } from '../../core/errors.js';
 import { assertReadableFile, isGzip } from '../../core/input-files.js';
 import { assertContextName, DEFAULT_CONTEXT, isValidId } from '../../core/names.js';
-import { recordLimitIssue } from '../../core/json-limits.js';
+import { duplicateKeyIn, recordLimitIssue, valueIssue } from '../../core/json-limits.js';
 import type { JsonObject, RecordKind, Workflow } from '../../core/records.js';
 import { LIMITS, type FieldIssue } from '../../core/schemas.js';
 import type { Store } from '../../store/store.js';
@@ -127,6 +127,8 @@ function parseRecordLine(text: string, line: number): ExportLine {
     return { line, error: `malformed JSON: ${(err as Error).message}` };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { line, error: 'expected a JSON object' };
+  const duplicate = duplicateKeyIn(text);
+  if (duplicate !== null) return { line, error: `duplicate key ${duplicate}` };
   const v = value as Record<string, unknown>;
   if (!('kind' in v)) return { line, kind: 'analogy', contextName: null, record: v };
   const contextName = typeof v.context === 'string' ? v.context : null;
@@ -157,7 +159,7 @@ export function stageKnowledgeRecord(kind: RecordKind, record: unknown, merge: M
   const r = record as Record<string, unknown>;
   if (typeof r.id !== 'string' || !isValidId(r.id)) return { issues: [{ line, field: 'record.id', reason: 'an entity record needs an id of [A-Za-z0-9_.:-]' }] };
   if (r.version !== undefined && (!Number.isInteger(r.version) || (r.version as number) < 1)) return { issues: [{ line, field: 'record.version', reason: 'must be an integer >= 1' }] };
-  const limit = recordLimitIssue(r, line);
+  const limit = valueIssue(r, line) ?? recordLimitIssue(r, line);
   if (limit) return { issues: [{ ...limit, field: limit.field === '(record)' ? 'record' : `record.${limit.field}` }] };
   return { item: { op: 'put', kind, merge, record: { ...r, id: r.id, deleted_at: r.deleted_at ?? null } } };
 }
