@@ -21,6 +21,8 @@ export interface ServiceContext {
   batchSize: number;
   /** where staging, processing and imports run (a worker thread by default) */
   processor: Processor;
+  /** a WebSocket stream client whose buffer stays full this long (ms) is dropped */
+  streamStallMs: number;
 }
 
 /**

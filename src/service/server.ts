@@ -54,10 +54,13 @@ export interface ServerOptions {
    * so that commits never block the event loop that answers queries.
    */
   processInWorker?: boolean;
+  /** a WebSocket stream client that reads nothing for this long (its buffer full) is dropped (ms, default 30000) */
+  streamStallMs?: number;
 }
 
 export const DEFAULT_SERVICE_BATCH_SIZE = 2000;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+export const DEFAULT_STREAM_STALL_MS = 30_000;
 
 interface ErrorBody {
   error: { code: string; message: string; details: Record<string, unknown> };
@@ -159,6 +162,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     uploadLimit: options.uploadLimit ?? DEFAULT_UPLOAD_LIMIT,
     batchSize: options.batchSize ?? DEFAULT_SERVICE_BATCH_SIZE,
     processor: options.processInWorker === false ? inProcessProcessor(store) : workerProcessor(store),
+    streamStallMs: options.streamStallMs ?? DEFAULT_STREAM_STALL_MS,
   };
   removeStaleTemporaries(store);
 

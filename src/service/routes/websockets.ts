@@ -10,6 +10,8 @@ interface Socket {
   readonly bufferedAmount: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
+  /** drops the connection at once, buffers and all */
+  terminate(): void;
   on(event: 'close', listener: () => void): void;
 }
 
@@ -22,12 +24,20 @@ function errorMessage(err: unknown): string {
   return JSON.stringify({ type: 'error', error: e.toJSON() });
 }
 
-/** Resolves once the socket's buffer is below the high-water mark (or it closed). */
-function drained(socket: Socket): Promise<void> {
+/**
+ * Resolves true once the socket's buffer is below the high-water mark, false if it closed or
+ * stayed full for `stallMs` (a client that stopped reading: the caller drops it, so that a
+ * stalled client holds at most the high-water mark, and not its read snapshot forever).
+ */
+function drained(socket: Socket, stallMs: number): Promise<boolean> {
+  const deadline = Date.now() + stallMs;
   return new Promise((resolve) => {
+    let wait = 2;
     const check = () => {
-      if (socket.readyState !== OPEN || socket.bufferedAmount <= HIGH_WATER_BYTES) resolve();
-      else setTimeout(check, 2);
+      if (socket.readyState !== OPEN) resolve(false);
+      else if (socket.bufferedAmount <= HIGH_WATER_BYTES) resolve(true);
+      else if (Date.now() >= deadline) resolve(false);
+      else setTimeout(check, (wait = Math.min(wait * 2, 100)));
     };
     setImmediate(check);
   });
@@ -108,7 +118,12 @@ export function websocketRoutes(app: FastifyInstance, ctx: ServiceContext): void
         for (const line of lines) {
           if (closed) break;
           if (socket.bufferedAmount > HIGH_WATER_BYTES) {
-            await drained(socket);
+            if (!(await drained(socket, ctx.streamStallMs))) {
+              if (!closed) request.log.info({ sent: count, buffered: socket.bufferedAmount }, 'websocket stream client stalled: dropped');
+              closed = true;
+              socket.terminate();
+              break;
+            }
             if (closed || socket.readyState !== OPEN) break;
           }
           socket.send(line);
