@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../src/store/store.js';
 import { LIMITS } from '../src/core/limits.js';
-import { tooDeepAt } from '../src/core/json-limits.js';
+import { valueIssue } from '../src/core/json-limits.js';
 import { cliAny, cliOk, tempDir } from './helpers.js';
 import { startHarness } from './service-helpers.js';
 
@@ -25,14 +25,14 @@ function issuesOf(json: { error?: { details?: { issues?: Array<{ line?: number; 
   return json.error?.details?.issues ?? [];
 }
 
-test('tooDeepAt measures without recursion and names the field', () => {
+test('valueIssue measures without recursion and names the field', () => {
   let v: unknown = 1;
   for (let i = 0; i < 200_000; i++) v = [v];
-  assert.equal(tooDeepAt({ a: { b: v } }), 'a.b.0');
+  assert.equal(valueIssue({ a: { b: v } })?.field, 'a.b.0');
   let ok: unknown = 1;
   for (let i = 0; i < LIMITS.depth; i++) ok = [ok];
-  assert.equal(tooDeepAt(ok), null);
-  assert.notEqual(tooDeepAt([ok]), null);
+  assert.equal(valueIssue(ok), null);
+  assert.notEqual(valueIssue([ok]), null);
 });
 
 test('CLI analogies import refuses a 32,000-deep line, strict and lenient, with and without id', () => {
@@ -114,12 +114,19 @@ test('a deep record stored before the limit: get/history/query fail clearly, str
   const record = { id: 'old', context: 'default', source_domain: 'a', target_domain: 'b', quality_score: 0.5, concept_mappings: {}, frame_mappings: {}, tags: [], metadata: {}, workflow_id: null, created_at: now, updated_at: now, version: 1, deleted_at: null };
   const json = JSON.stringify(record).replace('"metadata":{}', `"metadata":{"x":${deepArray(DEEP)}}`);
   store.backend.write('default', (batch) => batch.append('analogy', 'put', record, null, { json }));
+  // and one holding 1e999 (stored verbatim by the earlier fast path; it would read back as null)
+  const inf = { ...record, id: 'inf' };
+  store.backend.write('default', (batch) => batch.append('analogy', 'put', inf, null, { json: JSON.stringify(inf).replace('"metadata":{}', '"metadata":{"x":1e999}') }));
   store.close();
+  const infGet = cliAny(dir, ['analogies', 'get', 'inf']);
+  assert.equal(infGet.json.error.code, 'INVALID_RECORD');
+  assert.match(infGet.json.error.message, /metadata\.x: is not a finite number/);
+  cliOk(dir, ['analogies', 'delete', 'inf']);
   for (const args of [['analogies', 'get', 'old'], ['analogies', 'history', 'old'], ['analogies', 'query']]) {
     const r = cliAny(dir, args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout} ${r.stderr.slice(0, 300)}`);
     assert.equal(r.json.error.code, 'INVALID_RECORD');
-    assert.match(r.json.error.message, /stored analogy old .*nests more than 64 levels/);
+    assert.match(r.json.error.message, /stored analogy old .*nested more than 64 levels/);
   }
   const streamed = cliAny(dir, ['analogies', 'stream']);
   assert.equal(streamed.status, 0);

@@ -13,34 +13,10 @@ export interface LimitIssue {
   reason: string;
 }
 
-/** The first value nested deeper than `limit` (the value itself is level 1): its field path, or null. */
-export function tooDeepAt(value: unknown, limit: number = LIMITS.depth): string | null {
-  if (typeof value !== 'object' || value === null) return null;
-  // Entries: a container, its level, and the path (kept for the first levels only: enough to name the field).
-  const stack: Array<{ v: object; depth: number; path: string }> = [{ v: value, depth: 1, path: '' }];
-  while (stack.length > 0) {
-    const { v, depth, path } = stack.pop() as { v: object; depth: number; path: string };
-    if (depth > limit) return path || '(record)';
-    for (const key in v) {
-      const child = (v as Record<string, unknown>)[key];
-      if (typeof child === 'object' && child !== null) stack.push({ v: child, depth: depth + 1, path: depth <= 3 ? (path ? `${path}.${key}` : key) : path });
-    }
-  }
-  return null;
-}
-
-/** A nesting issue for an input record (named by line and field), or null. */
-export function depthIssue(value: unknown, line?: number): LimitIssue | null {
-  const at = tooDeepAt(value);
-  if (at === null) return null;
-  const reason = `nested more than ${LIMITS.depth} levels deep`;
-  return line === undefined ? { field: at, reason } : { line, field: at, reason };
-}
-
-/** Depth, then serialised size (LIMITS.recordBytes), of a record of any kind: the first issue, or null. */
+/** Depth and numbers (valueIssue), then serialised size (LIMITS.recordBytes), of a record of any kind: the first issue, or null. */
 export function recordLimitIssue(value: unknown, line?: number): LimitIssue | null {
-  const deep = depthIssue(value, line);
-  if (deep) return deep;
+  const bad = valueIssue(value, line);
+  if (bad) return bad;
   const bytes = (JSON.stringify(value) ?? '').length;
   if (bytes <= LIMITS.recordBytes) return null;
   const reason = `serialises to ${bytes} bytes, over the ${LIMITS.recordBytes}-byte record limit`;
@@ -48,17 +24,18 @@ export function recordLimitIssue(value: unknown, line?: number): LimitIssue | nu
 }
 
 /**
- * A record read back from a log, checked before it is handed to code that recurses over it:
- * one stored before the depth limit existed is refused with a clear error instead of
- * overflowing the stack of whoever prints it. (`stream` serves the stored text as it is.)
+ * A record read back from a log, checked before it is handed to code that recurses over it or
+ * serialises it: one stored before the limits existed (nested past LIMITS.depth, or holding a
+ * number such as 1e999 that would read back as null) is refused with a clear error instead of
+ * overflowing the stack or disagreeing with the stored text. (`stream` serves that text as it is.)
  */
-export function assertStoredDepth<T>(record: T, what: { kind: string; id?: unknown; context: string }): T {
-  const at = tooDeepAt(record);
-  if (at === null) return record;
+export function assertStoredValue<T>(record: T, what: { kind: string; id?: unknown; context: string }): T {
+  const issue = valueIssue(record);
+  if (issue === null) return record;
   throw new SoftlogicError(
     'INVALID_RECORD',
-    `stored ${what.kind} ${String(what.id ?? '')} in context '${what.context}' nests more than ${LIMITS.depth} levels deep at ${at} (stored before the limit); stream it as stored, or delete it`,
-    { kind: what.kind, id: what.id, context: what.context, field: at },
+    `stored ${what.kind} ${String(what.id ?? '')} in context '${what.context}': ${issue.field}: ${issue.reason} (stored before this limit); stream it as stored, or delete it`,
+    { kind: what.kind, id: what.id, context: what.context, field: issue.field },
   );
 }
 

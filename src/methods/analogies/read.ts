@@ -1,6 +1,6 @@
 import type { Analogy, AnalogyTombstone } from '../../core/records.js';
 import { SoftlogicError } from '../../core/errors.js';
-import { assertStoredDepth } from '../../core/json-limits.js';
+import { assertStoredValue } from '../../core/json-limits.js';
 import { decodeLine } from '../../store/embedded/log-format.js';
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
 import { seqOfKey } from '../../store/embedded/sqlite-schema.js';
@@ -35,7 +35,7 @@ export function analogyOfLine(store: EmbeddedStore, context: string, lineText: s
   if (!line || line.type !== 'record') throw new Error('not a record line');
   const parsed = JSON.parse(line.recordJson) as Analogy | AnalogyTombstone;
   const record = isTombstone(parsed) ? mergeTombstone(store, context, parsed, line.prev) : parsed;
-  return { record: checkDepth ? assertStoredDepth(record, { kind: 'analogy', id: record.id, context }) : record, op: line.op, prev: line.prev };
+  return { record: checkDepth ? assertStoredValue(record, { kind: 'analogy', id: record.id, context }) : record, op: line.op, prev: line.prev };
 }
 
 /** `checkDepth: false` only for a caller that reads a field and never serialises the record. */

@@ -10,7 +10,7 @@ import type { Engine } from '../../workflows/engine.js';
 import { createWorkflow } from '../../workflows/create.js';
 import { processWorkflow } from '../../workflows/process.js';
 import { putEntity } from '../entities/mutations.js';
-import { recordLimitIssue, valueIssue } from '../../core/json-limits.js';
+import { recordLimitIssue } from '../../core/json-limits.js';
 import { readEntity } from '../entities/read.js';
 import { encodeVector, type StoredEmbedding } from '../embeddings/codec.js';
 import { effectiveSettings, parseProviderName, providerFor, settingsForWrite, type EmbeddingSettings } from '../embeddings/settings.js';
@@ -34,7 +34,7 @@ const KNOWN_FIELDS = new Set(['name', 'synset', 'synset_id', 'description', 'met
 /** Validates one input line into a staged item (WordNet senses resolved), or its issues. */
 export function stageConceptValue(value: unknown, line: number): { item: ConceptItem } | { issues: FieldIssue[] } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { issues: [{ line, field: '(record)', reason: 'expected an object {name, synset?, description?}' }] };
-  const limit = valueIssue(value, line) ?? recordLimitIssue(value, line);
+  const limit = recordLimitIssue(value, line);
   if (limit) return { issues: [limit] };
   const v = value as Record<string, unknown>;
   const unknown = Object.keys(v).filter((k) => !KNOWN_FIELDS.has(k));

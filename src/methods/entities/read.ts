@@ -1,5 +1,5 @@
 import { SoftlogicError } from '../../core/errors.js';
-import { assertStoredDepth } from '../../core/json-limits.js';
+import { assertStoredValue } from '../../core/json-limits.js';
 import type { RecordKind } from '../../core/records.js';
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
 import type { EntityRecord, EntityRow } from '../../store/embedded/entity-index.js';
@@ -15,7 +15,7 @@ import { CONTEXT_ROWS, contextKeyRange, seqOfKey } from '../../store/embedded/sq
 export function readEntity<T = EntityRecord>(store: EmbeddedStore, context: string, row: { key: number; off: number; len: number }, checkDepth = true): T {
   const record = JSON.parse(recordJsonOf(store.readLogLine(context, row.off, row.len, seqOfKey(row.key)))) as T & { id?: unknown; kind?: unknown };
   if (!checkDepth) return record;
-  return assertStoredDepth(record, { kind: typeof record.kind === 'string' ? record.kind : 'record', id: record.id, context });
+  return assertStoredValue(record, { kind: typeof record.kind === 'string' ? record.kind : 'record', id: record.id, context });
 }
 
 export interface Located<T> {

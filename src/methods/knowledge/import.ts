@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { SoftlogicError, toSoftlogicError } from '../../core/errors.js';
 import { assertReadableFile, isGzip } from '../../core/input-files.js';
 import { assertContextName, DEFAULT_CONTEXT, isValidId } from '../../core/names.js';
-import { duplicateKeyIn, recordLimitIssue, valueIssue } from '../../core/json-limits.js';
+import { duplicateKeyIn, recordLimitIssue } from '../../core/json-limits.js';
 import type { JsonObject, RecordKind, Workflow } from '../../core/records.js';
 import { LIMITS, type FieldIssue } from '../../core/schemas.js';
 import type { Store } from '../../store/store.js';
@@ -159,7 +159,7 @@ export function stageKnowledgeRecord(kind: RecordKind, record: unknown, merge: M
   const r = record as Record<string, unknown>;
   if (typeof r.id !== 'string' || !isValidId(r.id)) return { issues: [{ line, field: 'record.id', reason: 'an entity record needs an id of [A-Za-z0-9_.:-]' }] };
   if (r.version !== undefined && (!Number.isInteger(r.version) || (r.version as number) < 1)) return { issues: [{ line, field: 'record.version', reason: 'must be an integer >= 1' }] };
-  const limit = valueIssue(r, line) ?? recordLimitIssue(r, line);
+  const limit = recordLimitIssue(r, line);
   if (limit) return { issues: [{ ...limit, field: limit.field === '(record)' ? 'record' : `record.${limit.field}` }] };
   return { item: { op: 'put', kind, merge, record: { ...r, id: r.id, deleted_at: r.deleted_at ?? null } } };
 }
