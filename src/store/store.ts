@@ -1,10 +1,11 @@
 import type { Analogy, ContextInfo, Workflow, WorkflowStatus } from '../core/records.js';
 import type { AnalogyFilter } from '../core/schemas.js';
 import { assertContextName, DEFAULT_CONTEXT } from '../core/names.js';
+import { isSoftlogicError } from '../core/errors.js';
 import { EmbeddedStore } from './embedded/embedded-store.js';
 import { compactContext, type CompactionReport } from './embedded/compact.js';
 import { verifyStore, type VerifyReport } from './embedded/verify.js';
-import { rebuildStore, type RebuildReport } from './embedded/rebuild.js';
+import { rebuildStore, type RebuildOptions, type RebuildReport } from './embedded/rebuild.js';
 import { storeStats, type StoreStats } from './embedded/stats.js';
 import { WorkflowRepo } from '../workflows/workflow-repo.js';
 import { WorkflowEvents } from '../workflows/progress.js';
@@ -65,7 +66,19 @@ export class Store {
 
   static async open(dir: string, options: OpenOptions = {}): Promise<Store> {
     const store = new Store(EmbeddedStore.open(dir, { create: options.create }));
-    if (options.resume ?? true) await store.workflows.resume();
+    if (options.resume ?? true) {
+      try {
+        await store.workflows.resume();
+      } catch (err) {
+        // A damaged log must not keep the store from opening: verify and rebuild need it.
+        // The workflow stays as it is, to be resumed once the log is repaired.
+        if (!isSoftlogicError(err) || err.code !== 'CORRUPT_LOG') {
+          store.close();
+          throw err;
+        }
+        store.backend.audit.record({ event: 'resume_refused', code: err.code, message: err.message, details: err.details });
+      }
+    }
     return store;
   }
 
@@ -169,8 +182,8 @@ export class Store {
     return verifyStore(this.engine.store);
   }
 
-  rebuild(): RebuildReport {
-    const { store, report } = rebuildStore(this.engine.store);
+  rebuild(options?: RebuildOptions): RebuildReport {
+    const { store, report } = rebuildStore(this.engine.store, options);
     this.engine = { store, workflows: new WorkflowRepo(store.db), events: this.engine.events };
     this.rebuildVectorIndexes();
     return report;

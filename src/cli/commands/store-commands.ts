@@ -37,11 +37,24 @@ export function registerStoreCommands(program: Command): void {
 
   program
     .command('rebuild')
-    .description('recreate knowledge.sqlite from the logs (run with no other process on the store)')
-    .action((_opts, cmd: Command) =>
+    .description(
+      'recreate knowledge.sqlite from the logs (run with no other process on the store). A log with a damaged line is refused ' +
+        '(CORRUPT_LOG, nothing changed) unless one of the repair options is given; the bytes they take out go to salvaged/ and audit.jsonl',
+    )
+    .option('--truncate-damaged-tail', 'cut each log from the batch holding its first damaged line to its end (the report says what was lost)')
+    .option('--salvage', 'rewrite damaged logs keeping every line whose checksum passes; set only the damaged lines aside')
+    .action((opts: { truncateDamagedTail?: boolean; salvage?: boolean }, cmd: Command) =>
       withStore(cmd, (store) => {
-        const report = store.rebuild();
-        print(cmd, report, `rebuilt ${report.contexts.length} context(s) in ${report.seconds}s`);
+        const report = store.rebuild({ truncateDamagedTail: opts.truncateDamagedTail, salvage: opts.salvage });
+        const lines = [`rebuilt ${report.contexts.length} context(s) in ${report.seconds}s`];
+        for (const c of report.cut) {
+          lines.push(`  ${c.context}: cut ${c.bytes} bytes from byte ${c.offset} (${c.lines} lines, ${c.records_lost} records lost, seqs ${c.first_seq ?? '-'}..${c.last_seq ?? '-'}; ${c.damage.reason}); kept in ${c.aside?.file ?? '-'}`);
+        }
+        for (const s of report.salvaged) {
+          lines.push(`  ${s.context}: kept ${s.kept_records} records; set aside ${s.damaged_lines} damaged line(s) (${s.damaged_records} records) and ${s.uncommitted_records} uncommitted record(s), ${s.bytes_set_aside} bytes in ${s.aside?.file ?? '-'}`);
+        }
+        for (const w of report.workflows_lost) lines.push(`  workflow ${w.workflow_id} (${w.context}, ${w.items_processed} items) is in the logs but its record is lost`);
+        print(cmd, report, lines.join('\n'));
       }),
     );
 

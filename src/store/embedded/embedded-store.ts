@@ -299,9 +299,12 @@ export class EmbeddedStore {
     const size = log.size();
     if (size === row.applied_off) return row;
     if (size < row.applied_off) {
-      throw new SoftlogicError('CORRUPT_LOG', `log of context '${row.name}' is shorter (${size} B) than its applied watermark (${row.applied_off} B)`, {
-        context: row.name,
-      });
+      throw new SoftlogicError(
+        'CORRUPT_LOG',
+        `log of context '${row.name}' is shorter (${size} B) than its applied watermark (${row.applied_off} B, seq ${row.applied_seq}): committed lines are missing; ` +
+          `run 'softlogic rebuild --salvage' to keep every line whose checksum passes`,
+        { context: row.name, offset: size, seq: row.applied_seq },
+      );
     }
     const result = replayContext(log.path, row, row.applied_off, (kind, op, record, key, off, len) => this.applyRow(row.ctx, kind, op, record, key, off, len), (p) =>
       this.setProgressStmt.run(p.processedUpTo, new Date().toISOString(), p.workflowId),
