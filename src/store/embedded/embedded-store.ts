@@ -5,11 +5,11 @@ import { assertContextName } from '../../core/names.js';
 import type { Analogy, AnalogyTombstone, LogOp, RecordKind } from '../../core/records.js';
 import { AuditLog } from '../audit.js';
 import { AnalogyIndex } from './analogy-index.js';
-import { ContextLog } from './context-log.js';
+import { ContextLog, corruptRecordError } from './context-log.js';
 import { EntityIndex, type EntityRecord } from './entity-index.js';
 import { fsyncDir, writeFileAtomic } from './fs-durable.js';
 import { storeLayout, STORE_FORMAT_VERSION, type StoreLayout } from './layout.js';
-import { checksumOk, LineBuffer } from './log-format.js';
+import { checksumOk, LineBuffer, seqOf } from './log-format.js';
 import { LIMITS } from '../../core/schemas.js';
 import { replayContext } from './replay.js';
 import { configureConnection, createSchema, rowKey } from './sqlite-schema.js';
@@ -217,7 +217,7 @@ export class EmbeddedStore {
     const text = this.log(context).readAt(off, LIMITS.recordBytes + 4096);
     const nl = text.indexOf('\n');
     const line = nl >= 0 ? text.slice(0, nl) : text;
-    if (!checksumOk(line)) throw new SoftlogicError('CORRUPT_LOG', `no valid log line at byte ${off} of context '${context}'`, { context, offset: off });
+    if (!checksumOk(line)) throw corruptRecordError(this.layout.log(context), off, seqOf(line), 'an earlier version fails its checksum');
     return line;
   }
 
