@@ -47,6 +47,8 @@ export interface OpenOptions {
   create?: boolean;
   /** finish workflows a dead process left `processing` (default true) */
   resume?: boolean;
+  /** open a store whose index is missing without rebuilding it (for `rebuild --salvage`) */
+  repair?: boolean;
 }
 
 /**
@@ -65,7 +67,7 @@ export class Store {
   }
 
   static async open(dir: string, options: OpenOptions = {}): Promise<Store> {
-    const store = new Store(EmbeddedStore.open(dir, { create: options.create }));
+    const store = new Store(EmbeddedStore.open(dir, { create: options.create, repair: options.repair }));
     if (options.resume ?? true) {
       try {
         await store.workflows.resume();

@@ -43,8 +43,10 @@ export function registerStoreCommands(program: Command): void {
     )
     .option('--truncate-damaged-tail', 'cut each log from the batch holding its first damaged line to its end (the report says what was lost)')
     .option('--salvage', 'rewrite damaged logs keeping every line whose checksum passes; set only the damaged lines aside')
-    .action((opts: { truncateDamagedTail?: boolean; salvage?: boolean }, cmd: Command) =>
-      withStore(cmd, (store) => {
+    .action(async (opts: { truncateDamagedTail?: boolean; salvage?: boolean }, cmd: Command) => {
+      // Opened as is (no resume, no rebuild of a missing index): rebuilding is what it is for.
+      const store = await Store.open(storeDir(cmd), { repair: true, resume: false });
+      try {
         const report = store.rebuild({ truncateDamagedTail: opts.truncateDamagedTail, salvage: opts.salvage });
         const lines = [`rebuilt ${report.contexts.length} context(s) in ${report.seconds}s`];
         for (const c of report.cut) {
@@ -55,8 +57,10 @@ export function registerStoreCommands(program: Command): void {
         }
         for (const w of report.workflows_lost) lines.push(`  workflow ${w.workflow_id} (${w.context}, ${w.items_processed} items) is in the logs but its record is lost`);
         print(cmd, report, lines.join('\n'));
-      }),
-    );
+      } finally {
+        store.close();
+      }
+    });
 
   program
     .command('stats')

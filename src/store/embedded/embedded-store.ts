@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { SoftlogicError, toSoftlogicError } from '../../core/errors.js';
 import { assertContextName } from '../../core/names.js';
 import type { Analogy, AnalogyTombstone, LogOp, RecordKind } from '../../core/records.js';
@@ -16,6 +16,12 @@ import { configureConnection, createSchema, rowKey } from './sqlite-schema.js';
 import { finishInterruptedCompaction } from './compact.js';
 import { ensureQueryIndexes } from './bulk-load.js';
 import { LogAppendThread } from './log-append-thread.js';
+import { rebuildMissingIndex, type RebuildReport } from './rebuild.js';
+
+/** Context directories that hold a log.jsonl. */
+export function contextsWithLogs(layout: StoreLayout): string[] {
+  return existsSync(layout.contextsDir) ? readdirSync(layout.contextsDir).filter((n) => existsSync(layout.log(n))).sort() : [];
+}
 
 export interface ContextRow {
   ctx: number;
@@ -120,7 +126,15 @@ export class EmbeddedStore {
     return store;
   }
 
-  static open(dir: string, options: { create?: boolean } = {}): EmbeddedStore {
+  /** What open rebuilt because knowledge.sqlite was missing (null when it was there). */
+  rebuiltOnOpen: RebuildReport | null = null;
+
+  /**
+   * Opens a store. A store whose contexts have logs but whose knowledge.sqlite is gone gets its
+   * index rebuilt from the logs (audited, and a warning on stderr), never shown as empty;
+   * `repair` skips that (rebuild --salvage opens a store whose logs cannot be replayed as they are).
+   */
+  static open(dir: string, options: { create?: boolean; repair?: boolean } = {}): EmbeddedStore {
     const layout = storeLayout(dir);
     if (!existsSync(layout.storeJson)) {
       if (options.create) return EmbeddedStore.init(dir);
@@ -132,7 +146,15 @@ export class EmbeddedStore {
     if (file.format_version !== STORE_FORMAT_VERSION) {
       throw new SoftlogicError('STORE_FORMAT', `store format ${file.format_version} is not supported (expected ${STORE_FORMAT_VERSION})`);
     }
+    const rebuilt = !options.repair && !existsSync(layout.sqlite) && contextsWithLogs(layout).length > 0 ? rebuildMissingIndex(layout) : null;
     const store = new EmbeddedStore(layout);
+    if (rebuilt) {
+      store.rebuiltOnOpen = rebuilt;
+      store.audit.record({ event: 'index_rebuilt', reason: 'knowledge.sqlite was missing', contexts: rebuilt.contexts, workflows_lost: rebuilt.workflows_lost });
+      const records = rebuilt.contexts.reduce((n, c) => n + c.active_after, 0);
+      const lost = rebuilt.workflows_lost.length > 0 ? `; the records of ${rebuilt.workflows_lost.length} workflow(s) are lost (${rebuilt.workflows_lost.map((w) => w.workflow_id).join(', ')}): their batches stay` : '';
+      process.emitWarning(`knowledge.sqlite was missing: rebuilt it from the logs of ${rebuilt.contexts.length} context(s), ${records} active records${lost}`, { code: 'SOFTLOGIC_INDEX_REBUILT' });
+    }
     store.recover();
     return store;
   }

@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { SoftlogicError } from '../../core/errors.js';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { isSoftlogicError, SoftlogicError } from '../../core/errors.js';
 import { AnalogyIndex } from './analogy-index.js';
 import { EntityIndex, type EntityRecord } from './entity-index.js';
-import { EmbeddedStore, type ContextRow } from './embedded-store.js';
+import { contextsWithLogs, EmbeddedStore, type ContextRow } from './embedded-store.js';
 import { fsyncDir } from './fs-durable.js';
 import type { StoreLayout } from './layout.js';
 import { ContextLog } from './context-log.js';
@@ -43,6 +43,11 @@ export interface RebuildReport {
   seconds: number;
 }
 
+/** Where a new index is built (per process: two processes may find the index missing at once). */
+function rebuildTarget(layout: StoreLayout): string {
+  return `${layout.sqlite}.rebuild-${process.pid}`;
+}
+
 /** Tables that are not derived from the logs and are carried over from the old index. */
 const CARRIED = ['workflows', 'workflow_keys', 'purged'] as const;
 
@@ -57,7 +62,7 @@ interface Built {
  * workflows and the purge list. A damaged line stops it (CORRUPT_LOG) unless `cut` is asked.
  */
 function buildIndex(layout: StoreLayout, oldContexts: Map<string, ContextRow>, cut: boolean): Built {
-  const target = `${layout.sqlite}.rebuild`;
+  const target = rebuildTarget(layout);
   rmSync(target, { force: true });
   const db = new Database(target);
   try {
@@ -69,7 +74,7 @@ function buildIndex(layout: StoreLayout, oldContexts: Map<string, ContextRow>, c
       for (const table of CARRIED) db.exec(`INSERT INTO main.${table} SELECT * FROM old.${table}`);
       db.exec('DETACH DATABASE old');
     }
-    const names = existsSync(layout.contextsDir) ? readdirSync(layout.contextsDir).filter((n) => existsSync(layout.log(n))) : [];
+    const names = contextsWithLogs(layout);
     const insertCtx = db.prepare('INSERT INTO contexts(ctx, name, parent, description, created_at) VALUES (?, ?, ?, ?, ?)');
     let nextCtx = Math.max(0, ...[...oldContexts.values()].map((c) => c.ctx)) + 1;
     for (const name of names.sort()) {
@@ -124,7 +129,7 @@ function buildIndex(layout: StoreLayout, oldContexts: Map<string, ContextRow>, c
 /** Moves the new index into place (the old one's WAL goes with it). */
 function swapIndex(layout: StoreLayout): void {
   for (const suffix of ['-wal', '-shm']) rmSync(`${layout.sqlite}${suffix}`, { force: true });
-  renameSync(`${layout.sqlite}.rebuild`, layout.sqlite);
+  renameSync(rebuildTarget(layout), layout.sqlite);
   fsyncDir(layout.root);
 }
 
@@ -161,8 +166,22 @@ function activeCounts(db: Database.Database): Map<string, number> {
 /** Rebuilds the index of a store whose knowledge.sqlite is gone (called before it is opened). */
 export function rebuildMissingIndex(layout: StoreLayout): RebuildReport {
   const started = performance.now();
-  const { report } = buildIndex(layout, new Map(), false);
+  let built: Built;
+  try {
+    built = buildIndex(layout, new Map(), false);
+  } catch (err) {
+    if (!isSoftlogicError(err) || err.code !== 'CORRUPT_LOG') throw err;
+    throw new SoftlogicError('CORRUPT_LOG', `knowledge.sqlite is missing and cannot be rebuilt as it is: ${err.message}`, err.details);
+  }
+  const { report } = built;
   swapIndex(layout);
+  const db = new Database(layout.sqlite, { readonly: true });
+  try {
+    const after = activeCounts(db);
+    for (const c of report.contexts) c.active_after = after.get(c.context) ?? 0;
+  } finally {
+    db.close();
+  }
   report.seconds = Math.round(performance.now() - started) / 1000;
   return report;
 }

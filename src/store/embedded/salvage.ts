@@ -6,7 +6,7 @@ import { checksumOk, encodeCommitLine, encodeRecordLine, type RecordLine } from 
 import { readPlainLines } from './log-reader.js';
 import { parseLogLine } from './replay.js';
 import { setAside, type AsideFile, type AsidePiece } from './set-aside.js';
-import type { EmbeddedStore } from './embedded-store.js';
+import { contextsWithLogs, type EmbeddedStore } from './embedded-store.js';
 
 /** What `rebuild --salvage` did to one context's log. */
 export interface SalvageReport {
@@ -234,8 +234,10 @@ function inflateBlockText(text: string, size: number): Buffer | null {
  */
 export function salvageLogs(store: EmbeddedStore): SalvageReport[] {
   const reports: SalvageReport[] = [];
-  for (const row of store.listContexts()) {
-    const report = salvageLog(store, row.name, row.applied_off);
+  // Every context directory with a log, indexed or not (the index may be gone).
+  const committed = new Map(store.listContexts().map((row) => [row.name, row.applied_off]));
+  for (const name of contextsWithLogs(store.layout)) {
+    const report = salvageLog(store, name, committed.get(name) ?? 0);
     if (!report) continue;
     store.audit.record({ event: 'log_salvaged', ...report });
     reports.push(report);
