@@ -88,6 +88,9 @@ export class EmbeddedStore {
   private readonly setWatermark: Database.Statement;
   private readonly setProgressStmt: Database.Statement;
   private closed = false;
+  /** the store generation this process's cached log state belongs to (sqlite-schema.ts) */
+  private generation: number;
+  private readonly generationStmt: Database.Statement;
   private appendThread: LogAppendThread | null = null;
   /** Lines of the batch being built, by offset: readable before they reach the file. */
   private pendingLines: { context: string; startOff: number; lines: LineBuffer } | null = null;
@@ -113,7 +116,34 @@ export class EmbeddedStore {
     this.setProgressStmt = this.db.prepare(
       `UPDATE workflows SET items_processed = MAX(items_processed, ?), updated_at = ? WHERE workflow_id = ?`,
     );
+    this.generationStmt = this.db.prepare(`SELECT value FROM meta WHERE key = 'generation'`).pluck();
+    this.generation = this.readGeneration();
     ensureQueryIndexes(this);
+  }
+
+  private readGeneration(): number {
+    const value = this.generationStmt.get() as string | undefined;
+    return value === undefined ? 0 : Number(value);
+  }
+
+  /**
+   * Another process compacted, rebuilt or restored the store when its generation moved: the
+   * open log files, block maps and caches of this process then belong to replaced logs, so they
+   * are dropped and read again. One indexed read of the meta table; run before every read and
+   * write that uses log offsets.
+   */
+  checkGeneration(): void {
+    const now = this.readGeneration();
+    if (now === this.generation) return;
+    this.generation = now;
+    this.closeLogs();
+  }
+
+  /** Closes every open log file (reopened on the next read). */
+  closeLogs(): void {
+    for (const log of this.logs.values()) log.close();
+    this.logs.clear();
+    this.analogies.resetCache();
   }
 
   static init(dir: string): EmbeddedStore {
@@ -226,6 +256,7 @@ export class EmbeddedStore {
 
   /** Reads the line at (off, len) of a context's log, including lines of the open batch. */
   readLogLine(context: string, off: number, len: number, seq: number): string {
+    if (!this.db.inTransaction) this.checkGeneration();
     const pending = this.pendingLine(context, off);
     if (pending !== undefined) return pending;
     return this.log(context).readLine(off, len, seq);
@@ -233,6 +264,7 @@ export class EmbeddedStore {
 
   /** Reads the line starting at `off` when its length is not known (a `prev` pointer). */
   readLogLineAt(context: string, off: number): string {
+    if (!this.db.inTransaction) this.checkGeneration();
     const pending = this.pendingLine(context, off);
     if (pending !== undefined) return pending;
     // A line is at most a record (LIMITS.recordBytes) plus its wrapper.
@@ -306,7 +338,10 @@ export class EmbeddedStore {
     this.assertOpen();
     if (this.db.inTransaction) return fn();
     try {
-      return this.db.transaction(fn).immediate();
+      return this.db.transaction(() => {
+        this.checkGeneration();
+        return fn();
+      }).immediate();
     } catch (err) {
       this.analogies.resetCache();
       throw toSoftlogicError(err);
