@@ -7,6 +7,7 @@ import { compactContext, type CompactionReport } from './embedded/compact.js';
 import { verifyStore, type VerifyReport } from './embedded/verify.js';
 import { rebuildStore, type RebuildOptions, type RebuildReport } from './embedded/rebuild.js';
 import { storeStats, type StoreStats } from './embedded/stats.js';
+import { findLeftovers, removeLeftovers, type Leftover } from './embedded/leftovers.js';
 import { WorkflowRepo } from '../workflows/workflow-repo.js';
 import { WorkflowEvents } from '../workflows/progress.js';
 import type { Engine } from '../workflows/engine.js';
@@ -242,6 +243,12 @@ export class Store {
     delete: (id: string, context?: string): StoredField => deleteEntityById<StoredField>(this.engine.store, 'semantic_field', id, context),
     restore: (id: string, context?: string): StoredField => restoreEntityById<StoredField>(this.engine.store, 'semantic_field', id, context),
   };
+
+  /** Removes what killed runs left (leftovers.ts) and lists what stays (owners still running). */
+  doctor(): { removed: Leftover[]; remaining: Leftover[] } {
+    const removed = removeLeftovers(this.engine.store);
+    return { removed, remaining: findLeftovers(this.engine.store) };
+  }
 
   stats(): StoreStats {
     return storeStats(this.engine.store);

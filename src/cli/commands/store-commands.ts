@@ -63,6 +63,28 @@ export function registerStoreCommands(program: Command): void {
     });
 
   program
+    .command('doctor')
+    .description(
+      'remove files killed runs left (staged items of gone workflows, backups/.backup-PID-*, *.partial-PID, DIR.restoring-*, ' +
+        'log.jsonl.compacting, interrupted rebuilds) once their owner process is dead; list what stays. Every open does the same quietly',
+    )
+    .action(async (_opts, cmd: Command) => {
+      // Opened as is, so that what it removes is reported here rather than by a quiet open.
+      const store = await Store.open(storeDir(cmd), { repair: true, resume: false });
+      try {
+        const report = store.doctor();
+        const line = (l: { kind: string; path: string; bytes: number }) => `  ${l.kind} ${l.path} (${l.bytes} bytes)`;
+        print(
+          cmd,
+          report,
+          [`removed ${report.removed.length} leftover(s)`, ...report.removed.map(line), ...(report.remaining.length > 0 ? [`kept ${report.remaining.length} (owner still running):`, ...report.remaining.map(line)] : [])].join('\n'),
+        );
+      } finally {
+        store.close();
+      }
+    });
+
+  program
     .command('stats')
     .description('counts per context, kind and status; bytes per file')
     .action((_opts, cmd: Command) => withStore(cmd, (store) => print(cmd, store.stats())));

@@ -10,6 +10,7 @@ import { decodeLine, checksumOk } from './log-format.js';
 import { readBlock, SegmentMap } from './log-segments.js';
 import { fsyncDir } from './fs-durable.js';
 import { assertLogIntact } from './log-check.js';
+import { killPoint } from './kill-point.js';
 import { STORE_FORMAT_VERSION } from './layout.js';
 import { StagedDigest } from '../../core/staged-digest.js';
 
@@ -205,6 +206,7 @@ async function backupOnce(store: EmbeddedStore, out: string): Promise<Omit<Backu
     writer = new ContainerWriter(partial);
     writer.addFile('store.json', layout.storeJson);
     writer.addFile('knowledge.sqlite', snapPath);
+    killPoint('backup-mid-container');
     for (const c of counts.contexts) {
       let held = logFds.get(c.name);
       if (!held) {

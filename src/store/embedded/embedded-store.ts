@@ -17,6 +17,8 @@ import { finishInterruptedCompaction } from './compact.js';
 import { ensureQueryIndexes } from './bulk-load.js';
 import { LogAppendThread } from './log-append-thread.js';
 import { rebuildMissingIndex, type RebuildReport } from './rebuild.js';
+import { removeLeftovers } from './leftovers.js';
+import { completeInterruptedRestore } from './restore.js';
 
 /** Context directories that hold a log.jsonl. */
 export function contextsWithLogs(layout: StoreLayout): string[] {
@@ -162,10 +164,13 @@ export class EmbeddedStore {
   /**
    * Opens a store. A store whose contexts have logs but whose knowledge.sqlite is gone gets its
    * index rebuilt from the logs (audited, and a warning on stderr), never shown as empty;
-   * `repair` skips that (rebuild --salvage opens a store whose logs cannot be replayed as they are).
+   * `repair` skips that (rebuild --salvage opens a store whose logs cannot be replayed as they are)
+   * and the quiet removal of leftovers (doctor reports them).
    */
   static open(dir: string, options: { create?: boolean; repair?: boolean } = {}): EmbeddedStore {
     const layout = storeLayout(dir);
+    // A restore killed between its renames is finished first (restore.ts).
+    completeInterruptedRestore(layout.root);
     if (!existsSync(layout.storeJson)) {
       if (options.create) return EmbeddedStore.init(dir);
       throw new SoftlogicError('STORE_NOT_FOUND', `no softlogic store at ${layout.root} (run 'softlogic init' or pass --store DIR)`, {
@@ -186,6 +191,15 @@ export class EmbeddedStore {
       process.emitWarning(`knowledge.sqlite was missing: rebuilt it from the logs of ${rebuilt.contexts.length} context(s), ${records} active records${lost}`, { code: 'SOFTLOGIC_INDEX_REBUILT' });
     }
     store.recover();
+    try {
+      if (!options.repair) removeLeftovers(store);
+    } catch (err) {
+      // Another writer holds the lock: the files stay for the next open or `softlogic doctor`.
+      if (toSoftlogicError(err).code !== 'STORE_BUSY') {
+        store.close();
+        throw err;
+      }
+    }
     return store;
   }
 

@@ -6,6 +6,7 @@ import { readLines } from './log-reader.js';
 import { CONTEXT_ROWS, contextKeyRange, missingQueryIndexes, seqOfKey } from './sqlite-schema.js';
 import { bulkLoadRunning } from './bulk-load.js';
 import type { ContextRow, EmbeddedStore } from './embedded-store.js';
+import { findLeftovers, type Leftover } from './leftovers.js';
 import { recordJsonOf, seqOf } from './log-format.js';
 
 export interface VerifyIssue {
@@ -28,6 +29,8 @@ export interface VerifyReport {
   valid: boolean;
   issues: VerifyIssue[];
   contexts: ContextVerification[];
+  /** files killed runs left (not issues: `softlogic doctor` removes them) */
+  leftovers: Leftover[];
 }
 
 /** Order-independent digest of a set of records: sum of CRC-32s of `kind\0id\0json`, mod 2^48. */
@@ -68,7 +71,7 @@ function verifyInSnapshot(store: EmbeddedStore, issues: VerifyIssue[]): VerifyRe
     for (const name of missingQueryIndexes(store.db)) issues.push({ check: 'sqlite_schema', message: `query index ${name} is missing (reopen the store or run rebuild to recreate it)` });
   }
   const contexts = store.listContexts().map((row) => verifyContext(store, row, issues));
-  return { valid: issues.length === 0, issues, contexts };
+  return { valid: issues.length === 0, issues, contexts, leftovers: findLeftovers(store) };
 }
 
 interface Latest {
