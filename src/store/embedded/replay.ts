@@ -90,7 +90,27 @@ export function parseLogLine(text: string): { line: LogLine; record: Analogy | E
     return 'record is not JSON';
   }
   if (typeof record !== 'object' || record === null || typeof (record as { id?: unknown }).id !== 'string') return 'record has no id';
+  const problem = recordProblem(line.kind, record as Record<string, unknown>);
+  if (problem) return problem;
   return { line, record: record as Analogy | EntityRecord };
+}
+
+/** Whether a record (whose line's checksum passed) has the fields the index is built from. */
+function recordProblem(kind: string, r: Record<string, unknown>): string | null {
+  if (typeof r.version !== 'number') return 'record has no version';
+  if (r.deleted_at !== undefined && r.deleted_at !== null && typeof r.deleted_at !== 'string') return 'record has a bad deleted_at';
+  if (kind !== 'analogy') return null;
+  if (!('source_domain' in r)) return typeof (r.deleted_at ?? r.updated_at) === 'string' ? null : 'tombstone has no time';
+  const fields =
+    typeof r.source_domain === 'string' &&
+    typeof r.target_domain === 'string' &&
+    typeof r.quality_score === 'number' &&
+    typeof r.created_at === 'string' &&
+    Array.isArray(r.tags) &&
+    typeof r.frame_mappings === 'object' &&
+    r.frame_mappings !== null &&
+    (r.workflow_id === undefined || r.workflow_id === null || typeof r.workflow_id === 'string');
+  return fields ? null : 'analogy record lacks indexed fields';
 }
 
 /**
@@ -147,7 +167,15 @@ export function replayContext(
       } else if (line.n !== pending.length || line.last < lastSeq || (pending.length > 0 && line.last !== lastSeq)) {
         reason = `commit line for ${line.n} records (last ${line.last}) does not match the batch of ${pending.length}`;
       } else {
-        for (const p of pending) apply(p.line.kind, p.line.op, p.record, rowKey(row.ctx, p.line.seq), p.off, p.len);
+        for (const p of pending) {
+          try {
+            apply(p.line.kind, p.line.op, p.record, rowKey(row.ctx, p.line.seq), p.off, p.len);
+          } catch (err) {
+            // An intact line the log's own history contradicts (a deletion of a record it never held).
+            if (err instanceof SoftlogicError) throw err;
+            throw corruptLogError(row.name, { offset: p.off, seq: p.line.seq, after_seq: appliedSeq, reason: `cannot be applied: ${(err as Error).message}` });
+          }
+        }
         if (line.wf !== null && line.upto !== null) onProgress({ workflowId: line.wf, processedUpTo: line.upto });
         records += pending.length;
         batches += 1;

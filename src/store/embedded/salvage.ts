@@ -97,6 +97,8 @@ function salvageLog(store: EmbeddedStore, context: string, committedUpTo: number
   let pending: PendingLine[] = [];
   let lastSeq = 0;
   let rewritten = false;
+  /** kind and id of every record kept so far (a deletion of anything else cannot be applied) */
+  const held = new Set<string>();
 
   const emitPending = (commit: string | null): void => {
     if (pending.length === 0) return;
@@ -130,9 +132,16 @@ function salvageLog(store: EmbeddedStore, context: string, committedUpTo: number
       else aside(phys, length, parsed, text);
       return;
     }
-    const { line } = parsed;
+    const { line, record } = parsed;
     if (line.type === 'record') {
+      const id = `${line.kind}\0${record?.id ?? ''}`;
+      if (line.kind === 'analogy' && record !== null && !('source_domain' in record) && !held.has(id)) {
+        rewritten = true;
+        if (phys !== null) aside(phys, length, 'deletes a record the log does not hold', text);
+        return;
+      }
       if (line.seq > lastSeq) {
+        held.add(id);
         pending.push({ line, text, off, phys, length });
         lastSeq = line.seq;
       } else if (phys !== null) {
