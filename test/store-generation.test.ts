@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { openStore } from '../src/index.js';
 import { buildServer } from '../src/service/server.js';
+import type { SoftlogicError } from '../src/core/errors.js';
 import { byId, cliOk, genAnalogies, inputFields, tempDir, writeJsonl } from './helpers.js';
 
 test('issue 12.5: a store open in this process stays correct after another process compacts and rebuilds it (verify valid, reads right)', async () => {
@@ -41,6 +42,11 @@ test('issue 12.5: a store open in this process stays correct after another proce
     assert.equal(store.analogies.count(), 301);
     assert.equal(store.verify().valid, true);
     assert.equal(cliOk(storeDir, ['verify']).valid, true);
+
+    // A restore replaces the store's files: this process is told so rather than reading the old ones.
+    const backup = cliOk(storeDir, ['backup', '--out', join(dir, 'b.slbak')]) as { file: string };
+    cliOk(storeDir, ['restore', backup.file, '--force']);
+    assert.throws(() => store.analogies.get('after'), (err: SoftlogicError) => err.code === 'CONFLICT' && /replaced/.test(err.message));
   } finally {
     await app.close();
     store.close();

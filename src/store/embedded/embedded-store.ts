@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { SoftlogicError, toSoftlogicError } from '../../core/errors.js';
 import { assertContextName } from '../../core/names.js';
 import type { Analogy, AnalogyTombstone, LogOp, RecordKind } from '../../core/records.js';
@@ -93,6 +93,7 @@ export class EmbeddedStore {
   /** the store generation this process's cached log state belongs to (sqlite-schema.ts) */
   private generation: number;
   private readonly generationStmt: Database.Statement;
+  private readonly sqliteIno: number;
   private appendThread: LogAppendThread | null = null;
   /** Lines of the batch being built, by offset: readable before they reach the file. */
   private pendingLines: { context: string; startOff: number; lines: LineBuffer } | null = null;
@@ -118,6 +119,7 @@ export class EmbeddedStore {
     this.setProgressStmt = this.db.prepare(
       `UPDATE workflows SET items_processed = MAX(items_processed, ?), updated_at = ? WHERE workflow_id = ?`,
     );
+    this.sqliteIno = statSync(layout.sqlite).ino;
     this.generationStmt = this.db.prepare(`SELECT value FROM meta WHERE key = 'generation'`).pluck();
     this.generation = this.readGeneration();
     ensureQueryIndexes(this);
@@ -135,6 +137,17 @@ export class EmbeddedStore {
    * write that uses log offsets.
    */
   checkGeneration(): void {
+    // A restore (or a rebuild that had to write a new file) replaces knowledge.sqlite itself:
+    // this connection then reads a file that is no longer the store's, so say so.
+    let ino = -1;
+    try {
+      ino = statSync(this.layout.sqlite).ino;
+    } catch {
+      // gone: the same as replaced
+    }
+    if (ino !== this.sqliteIno) {
+      throw new SoftlogicError('CONFLICT', `the store at ${this.layout.root} was replaced by another process (restore or rebuild); reopen it`, { store: this.layout.root });
+    }
     const now = this.readGeneration();
     if (now === this.generation) return;
     this.generation = now;
