@@ -99,6 +99,8 @@ export function findLeftovers(store: EmbeddedStore): Leftover[] {
  * writing its file meanwhile) and records what went in the audit log.
  */
 export function removeLeftovers(store: EmbeddedStore): Leftover[] {
+  // Looked for without the lock first: most opens find nothing and need not wait for a writer.
+  if (!findLeftovers(store).some((l) => l.removable)) return [];
   return store.transaction(() => {
     const removed = findLeftovers(store).filter((l) => l.removable);
     for (const l of removed) rmSync(join(store.layout.root, l.path), { recursive: true, force: true });

@@ -54,13 +54,14 @@ class SetDigest {
 export function verifyStore(store: EmbeddedStore): VerifyReport {
   const issues: VerifyIssue[] = [];
   // Read in one snapshot, against the logs that snapshot's offsets belong to.
-  store.db.exec('BEGIN');
+  const own = !store.db.inTransaction;
+  if (own) store.db.exec('BEGIN');
   try {
     store.checkGeneration();
     for (const row of store.listContexts()) store.log(row.name).refresh();
     return verifyInSnapshot(store, issues);
   } finally {
-    store.db.exec('COMMIT');
+    if (own) store.db.exec('COMMIT');
   }
 }
 
