@@ -157,19 +157,20 @@ test('a committed batch past the watermark (crash before the SQLite commit) is r
   await assertIntact(storeDir, [...data, ...genAnalogies(3, 997, 'replayed-')]);
 });
 
-test('a checksum-failing last line (complete, with newline) is truncated like a torn one', async () => {
+test('a checksum-failing last line (complete, with newline) is corruption, not a torn tail: kept, writes refused, verify invalid', async () => {
   const { storeDir, log, data } = await seeded(8, 4, 207);
-  const size = statSync(log).size;
   const seq = lastSeq(log);
   const extra = fullRecord(genAnalogies(1, 996, 'badcrc-')[0]);
   const commit = encodeCommitLine(seq + 1, 1, null).replace(/"crc":"[0-9a-f]{8}"/, '"crc":"00000000"');
   appendFileSync(log, encodeRecordLine(seq + 1, 'put', 'analogy', JSON.stringify(extra), null) + commit);
+  const size = statSync(log).size;
   const store = await openStore(storeDir);
   try {
     assert.equal(store.analogies.count(), 8);
     assert.equal(statSync(log).size, size);
-    assert.ok(auditEvents(storeDir).some((e) => e.event === 'torn_tail_truncated' && e.reason === 'checksum mismatch'));
-    assert.equal(store.verify().valid, true);
+    assert.ok(!auditEvents(storeDir).some((e) => e.event === 'torn_tail_truncated'));
+    assert.equal(errCode(() => store.analogies.save({ source_domain: 'a', target_domain: 'b', quality_score: 0.5 })), 'CORRUPT_LOG');
+    assert.equal(store.verify().valid, false);
   } finally {
     store.close();
   }

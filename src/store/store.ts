@@ -1,11 +1,13 @@
 import type { Analogy, ContextInfo, Workflow, WorkflowStatus } from '../core/records.js';
 import type { AnalogyFilter } from '../core/schemas.js';
 import { assertContextName, DEFAULT_CONTEXT } from '../core/names.js';
+import { isSoftlogicError } from '../core/errors.js';
 import { EmbeddedStore } from './embedded/embedded-store.js';
 import { compactContext, type CompactionReport } from './embedded/compact.js';
 import { verifyStore, type VerifyReport } from './embedded/verify.js';
-import { rebuildStore, type RebuildReport } from './embedded/rebuild.js';
+import { rebuildStore, type RebuildOptions, type RebuildReport } from './embedded/rebuild.js';
 import { storeStats, type StoreStats } from './embedded/stats.js';
+import { findLeftovers, removeLeftovers, type Leftover } from './embedded/leftovers.js';
 import { WorkflowRepo } from '../workflows/workflow-repo.js';
 import { WorkflowEvents } from '../workflows/progress.js';
 import type { Engine } from '../workflows/engine.js';
@@ -46,6 +48,8 @@ export interface OpenOptions {
   create?: boolean;
   /** finish workflows a dead process left `processing` (default true) */
   resume?: boolean;
+  /** open a store whose index is missing without rebuilding it (for `rebuild --salvage`) */
+  repair?: boolean;
 }
 
 /**
@@ -64,8 +68,20 @@ export class Store {
   }
 
   static async open(dir: string, options: OpenOptions = {}): Promise<Store> {
-    const store = new Store(EmbeddedStore.open(dir, { create: options.create }));
-    if (options.resume ?? true) await store.workflows.resume();
+    const store = new Store(EmbeddedStore.open(dir, { create: options.create, repair: options.repair }));
+    if (options.resume ?? true) {
+      try {
+        await store.workflows.resume();
+      } catch (err) {
+        // A damaged log must not keep the store from opening: verify and rebuild need it.
+        // The workflow stays as it is, to be resumed once the log is repaired.
+        if (!isSoftlogicError(err) || err.code !== 'CORRUPT_LOG') {
+          store.close();
+          throw err;
+        }
+        store.backend.audit.record({ event: 'resume_refused', code: err.code, message: err.message, details: err.details });
+      }
+    }
     return store;
   }
 
@@ -169,8 +185,8 @@ export class Store {
     return verifyStore(this.engine.store);
   }
 
-  rebuild(): RebuildReport {
-    const { store, report } = rebuildStore(this.engine.store);
+  rebuild(options?: RebuildOptions): RebuildReport {
+    const { store, report } = rebuildStore(this.engine.store, options);
     this.engine = { store, workflows: new WorkflowRepo(store.db), events: this.engine.events };
     this.rebuildVectorIndexes();
     return report;
@@ -227,6 +243,12 @@ export class Store {
     delete: (id: string, context?: string): StoredField => deleteEntityById<StoredField>(this.engine.store, 'semantic_field', id, context),
     restore: (id: string, context?: string): StoredField => restoreEntityById<StoredField>(this.engine.store, 'semantic_field', id, context),
   };
+
+  /** Removes what killed runs left (leftovers.ts) and lists what stays (owners still running). */
+  doctor(): { removed: Leftover[]; remaining: Leftover[] } {
+    const removed = removeLeftovers(this.engine.store);
+    return { removed, remaining: findLeftovers(this.engine.store) };
+  }
 
   stats(): StoreStats {
     return storeStats(this.engine.store);

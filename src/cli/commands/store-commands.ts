@@ -37,13 +37,52 @@ export function registerStoreCommands(program: Command): void {
 
   program
     .command('rebuild')
-    .description('recreate knowledge.sqlite from the logs (run with no other process on the store)')
-    .action((_opts, cmd: Command) =>
-      withStore(cmd, (store) => {
-        const report = store.rebuild();
-        print(cmd, report, `rebuilt ${report.contexts.length} context(s) in ${report.seconds}s`);
-      }),
-    );
+    .description(
+      'recreate knowledge.sqlite from the logs (run with no other process on the store). A log with a damaged line is refused ' +
+        '(CORRUPT_LOG, nothing changed) unless one of the repair options is given; the bytes they take out go to salvaged/ and audit.jsonl',
+    )
+    .option('--truncate-damaged-tail', 'cut each log from the batch holding its first damaged line to its end (the report says what was lost)')
+    .option('--salvage', 'rewrite damaged logs keeping every line whose checksum passes; set only the damaged lines aside')
+    .action(async (opts: { truncateDamagedTail?: boolean; salvage?: boolean }, cmd: Command) => {
+      // Opened as is (no resume, no rebuild of a missing index): rebuilding is what it is for.
+      const store = await Store.open(storeDir(cmd), { repair: true, resume: false });
+      try {
+        const report = store.rebuild({ truncateDamagedTail: opts.truncateDamagedTail, salvage: opts.salvage });
+        const lines = [`rebuilt ${report.contexts.length} context(s) in ${report.seconds}s`];
+        for (const c of report.cut) {
+          lines.push(`  ${c.context}: cut ${c.bytes} bytes from byte ${c.offset} (${c.lines} lines, ${c.records_lost} records lost, seqs ${c.first_seq ?? '-'}..${c.last_seq ?? '-'}; ${c.damage.reason}); kept in ${c.aside?.file ?? '-'}`);
+        }
+        for (const s of report.salvaged) {
+          lines.push(`  ${s.context}: kept ${s.kept_records} records; set aside ${s.damaged_lines} damaged line(s) (${s.damaged_records} records) and ${s.uncommitted_records} uncommitted record(s), ${s.bytes_set_aside} bytes in ${s.aside?.file ?? '-'}`);
+        }
+        for (const w of report.workflows_lost) lines.push(`  workflow ${w.workflow_id} (${w.context}, ${w.items_processed} items) is in the logs but its record is lost`);
+        print(cmd, report, lines.join('\n'));
+      } finally {
+        store.close();
+      }
+    });
+
+  program
+    .command('doctor')
+    .description(
+      'remove files killed runs left (staged items of gone workflows, backups/.backup-PID-*, *.partial-PID, DIR.restoring-*, ' +
+        'log.jsonl.compacting, interrupted rebuilds) once their owner process is dead; list what stays. Every open does the same quietly',
+    )
+    .action(async (_opts, cmd: Command) => {
+      // Opened as is, so that what it removes is reported here rather than by a quiet open.
+      const store = await Store.open(storeDir(cmd), { repair: true, resume: false });
+      try {
+        const report = store.doctor();
+        const line = (l: { kind: string; path: string; bytes: number }) => `  ${l.kind} ${l.path} (${l.bytes} bytes)`;
+        print(
+          cmd,
+          report,
+          [`removed ${report.removed.length} leftover(s)`, ...report.removed.map(line), ...(report.remaining.length > 0 ? [`kept ${report.remaining.length} (owner still running):`, ...report.remaining.map(line)] : [])].join('\n'),
+        );
+      } finally {
+        store.close();
+      }
+    });
 
   program
     .command('stats')

@@ -6,6 +6,7 @@ import { DEFAULT_CONTEXT } from '../../core/names.js';
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
 import { rowKey, SEQ_SPAN } from '../../store/embedded/sqlite-schema.js';
 import { LogWindow } from '../../store/embedded/log-window.js';
+import { corruptRecordError } from '../../store/embedded/context-log.js';
 import { filterSql } from './filter-sql.js';
 import { analogyOfLine } from './read.js';
 
@@ -38,6 +39,7 @@ export function* streamAnalogyJson(store: EmbeddedStore, filter: AnalogyFilter =
       const start = log.locate(off, len);
       const buf = log.buf;
       const end = start + len - 1; // without the newline
+      if (!log.lineOk(start, len)) throw corruptRecordError(log.path, off, key % SEQ_SPAN, 'the line fails its checksum');
       // Active rows point at the line of their own seq; a tombstone (include_deleted) at a later one.
       const seq = log.seqAt(start);
       if (seq !== key % SEQ_SPAN && !(parsed.include_deleted && seq > key % SEQ_SPAN)) {

@@ -3,6 +3,7 @@ import { assertContextName, DEFAULT_CONTEXT } from '../../core/names.js';
 import type { RecordKind } from '../../core/records.js';
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
 import { LogWindow } from '../../store/embedded/log-window.js';
+import { corruptRecordError } from '../../store/embedded/context-log.js';
 import { recordJsonOf } from '../../store/embedded/log-format.js';
 import { CONTEXT_ROWS, contextKeyRange, SEQ_SPAN } from '../../store/embedded/sqlite-schema.js';
 
@@ -30,6 +31,7 @@ export function* streamEntityJson(store: EmbeddedStore, kind: string, context = 
       .iterate(...contextKeyRange(ctx.ctx), k) as IterableIterator<[number, number, number]>;
     for (const [key, off, len] of rows) {
       const start = log.locate(off, len);
+      if (!log.lineOk(start, len)) throw corruptRecordError(log.path, off, key % SEQ_SPAN, 'the line fails its checksum');
       if (log.seqAt(start) !== key % SEQ_SPAN) {
         throw new SoftlogicError('CONFLICT', `the log of '${context}' was compacted during this stream; run it again`, { context });
       }

@@ -9,6 +9,8 @@ import { ContainerWriter, type MemberEntry } from './backup-container.js';
 import { decodeLine, checksumOk } from './log-format.js';
 import { readBlock, SegmentMap } from './log-segments.js';
 import { fsyncDir } from './fs-durable.js';
+import { assertLogIntact } from './log-check.js';
+import { killPoint } from './kill-point.js';
 import { STORE_FORMAT_VERSION } from './layout.js';
 import { StagedDigest } from '../../core/staged-digest.js';
 
@@ -204,6 +206,7 @@ async function backupOnce(store: EmbeddedStore, out: string): Promise<Omit<Backu
     writer = new ContainerWriter(partial);
     writer.addFile('store.json', layout.storeJson);
     writer.addFile('knowledge.sqlite', snapPath);
+    killPoint('backup-mid-container');
     for (const c of counts.contexts) {
       let held = logFds.get(c.name);
       if (!held) {
@@ -216,6 +219,8 @@ async function backupOnce(store: EmbeddedStore, out: string): Promise<Omit<Backu
       if (map.toVirtual(fstatSync(held.fd).size) < c.applied_off || c.applied_off < map.vTail || !endsWithCommit(held.fd, map, c.applied_off, c.applied_seq)) {
         throw new SoftlogicError('CONFLICT', `the log of '${c.name}' changed under the snapshot (compaction); retrying`, { context: c.name });
       }
+      // A damaged log is refused rather than carried into the backup as if it were good.
+      assertLogIntact(held.fd, map, c.applied_off, c.name);
       writer.addFd(`contexts/${c.name}/log.jsonl`, held.fd, map.toPhysical(c.applied_off));
       for (const f of contextFiles(layout.contextDir(c.name))) writer.addFile(`contexts/${c.name}/${f}`, join(layout.contextDir(c.name), f));
     }

@@ -5,7 +5,7 @@ import { fsyncDir } from './fs-durable.js';
 import { readLines } from './log-reader.js';
 import { BlockWriter } from './log-segments.js';
 import { decodeLine, encodeCommitLine, encodeRecordLine } from './log-format.js';
-import { CONTEXT_ROWS, contextKeyRange, seqOfKey } from './sqlite-schema.js';
+import { bumpGeneration, CONTEXT_ROWS, contextKeyRange, seqOfKey } from './sqlite-schema.js';
 import type { ContextRow, EmbeddedStore } from './embedded-store.js';
 
 export interface CompactionReport {
@@ -113,6 +113,8 @@ function rewriteLog(store: EmbeddedStore, name: string): CompactionReport {
       }
     }
     store.db.prepare('UPDATE contexts SET applied_off = ?, compacting = 1 WHERE ctx = ?').run(off, row.ctx);
+    // Rows now point into the new log: other processes must drop their handles on the old one.
+    bumpGeneration(store.db);
     const report: CompactionReport = {
       context: name,
       records_removed: linesBefore - moves.length,

@@ -1,6 +1,7 @@
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, statSync } from 'node:fs';
 import { SoftlogicError } from '../../core/errors.js';
 import { appendDurably } from './fs-durable.js';
+import { basename, dirname } from 'node:path';
 import { checksumOk, seqOf } from './log-format.js';
 import { BlockCache, SegmentMap } from './log-segments.js';
 
@@ -86,7 +87,9 @@ export class ContextLog {
       this.close();
       line = this.readAt(off, len);
       if (!fits(line)) {
-        throw new SoftlogicError('CONFLICT', 'the log changed under this read (compaction); retry', { path: this.path, off, seq });
+        // An intact line of another seq: the offsets belong to a log compaction replaced.
+        if (checksumOk(line)) throw new SoftlogicError('CONFLICT', 'the log changed under this read (compaction); retry', { path: this.path, off, seq });
+        throw corruptRecordError(this.path, off, seq, line.length === 0 ? 'the line lies past the end of the log' : 'the line fails its checksum');
       }
     }
     return line;
@@ -99,4 +102,14 @@ export class ContextLog {
     this.map = null;
     this.cache.clear();
   }
+}
+
+/** A record's line that cannot be served: named by context, seq and byte offset. */
+export function corruptRecordError(logPath: string, offset: number, seq: number, why: string): SoftlogicError {
+  const context = basename(dirname(logPath));
+  return new SoftlogicError(
+    'CORRUPT_LOG',
+    `log of context '${context}' is damaged: the record of seq ${seq} at byte ${offset}: ${why}. Run 'softlogic verify'; 'softlogic rebuild --salvage' keeps every line whose checksum passes`,
+    { context, seq, offset, reason: why },
+  );
 }

@@ -1,21 +1,29 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { SoftlogicError, toSoftlogicError } from '../../core/errors.js';
 import { assertContextName } from '../../core/names.js';
 import type { Analogy, AnalogyTombstone, LogOp, RecordKind } from '../../core/records.js';
 import { AuditLog } from '../audit.js';
 import { AnalogyIndex } from './analogy-index.js';
-import { ContextLog } from './context-log.js';
+import { ContextLog, corruptRecordError } from './context-log.js';
 import { EntityIndex, type EntityRecord } from './entity-index.js';
 import { fsyncDir, writeFileAtomic } from './fs-durable.js';
 import { storeLayout, STORE_FORMAT_VERSION, type StoreLayout } from './layout.js';
-import { checksumOk, LineBuffer } from './log-format.js';
+import { checksumOk, LineBuffer, seqOf } from './log-format.js';
 import { LIMITS } from '../../core/schemas.js';
 import { replayContext } from './replay.js';
 import { configureConnection, createSchema, rowKey } from './sqlite-schema.js';
 import { finishInterruptedCompaction } from './compact.js';
 import { ensureQueryIndexes } from './bulk-load.js';
 import { LogAppendThread } from './log-append-thread.js';
+import { rebuildMissingIndex, type RebuildReport } from './rebuild.js';
+import { removeLeftovers } from './leftovers.js';
+import { completeInterruptedRestore } from './restore.js';
+
+/** Context directories that hold a log.jsonl. */
+export function contextsWithLogs(layout: StoreLayout): string[] {
+  return existsSync(layout.contextsDir) ? readdirSync(layout.contextsDir).filter((n) => existsSync(layout.log(n))).sort() : [];
+}
 
 export interface ContextRow {
   ctx: number;
@@ -82,6 +90,10 @@ export class EmbeddedStore {
   private readonly setWatermark: Database.Statement;
   private readonly setProgressStmt: Database.Statement;
   private closed = false;
+  /** the store generation this process's cached log state belongs to (sqlite-schema.ts) */
+  private generation: number;
+  private readonly generationStmt: Database.Statement;
+  private readonly sqliteIno: number;
   private appendThread: LogAppendThread | null = null;
   /** Lines of the batch being built, by offset: readable before they reach the file. */
   private pendingLines: { context: string; startOff: number; lines: LineBuffer } | null = null;
@@ -107,7 +119,46 @@ export class EmbeddedStore {
     this.setProgressStmt = this.db.prepare(
       `UPDATE workflows SET items_processed = MAX(items_processed, ?), updated_at = ? WHERE workflow_id = ?`,
     );
+    this.sqliteIno = statSync(layout.sqlite).ino;
+    this.generationStmt = this.db.prepare(`SELECT value FROM meta WHERE key = 'generation'`).pluck();
+    this.generation = this.readGeneration();
     ensureQueryIndexes(this);
+  }
+
+  private readGeneration(): number {
+    const value = this.generationStmt.get() as string | undefined;
+    return value === undefined ? 0 : Number(value);
+  }
+
+  /**
+   * Another process compacted, rebuilt or restored the store when its generation moved: the
+   * open log files, block maps and caches of this process then belong to replaced logs, so they
+   * are dropped and read again. One indexed read of the meta table; run before every read and
+   * write that uses log offsets.
+   */
+  checkGeneration(): void {
+    // A restore (or a rebuild that had to write a new file) replaces knowledge.sqlite itself:
+    // this connection then reads a file that is no longer the store's, so say so.
+    let ino = -1;
+    try {
+      ino = statSync(this.layout.sqlite).ino;
+    } catch {
+      // gone: the same as replaced
+    }
+    if (ino !== this.sqliteIno) {
+      throw new SoftlogicError('CONFLICT', `the store at ${this.layout.root} was replaced by another process (restore or rebuild); reopen it`, { store: this.layout.root });
+    }
+    const now = this.readGeneration();
+    if (now === this.generation) return;
+    this.generation = now;
+    this.closeLogs();
+  }
+
+  /** Closes every open log file (reopened on the next read). */
+  closeLogs(): void {
+    for (const log of this.logs.values()) log.close();
+    this.logs.clear();
+    this.analogies.resetCache();
   }
 
   static init(dir: string): EmbeddedStore {
@@ -120,8 +171,19 @@ export class EmbeddedStore {
     return store;
   }
 
-  static open(dir: string, options: { create?: boolean } = {}): EmbeddedStore {
+  /** What open rebuilt because knowledge.sqlite was missing (null when it was there). */
+  rebuiltOnOpen: RebuildReport | null = null;
+
+  /**
+   * Opens a store. A store whose contexts have logs but whose knowledge.sqlite is gone gets its
+   * index rebuilt from the logs (audited, and a warning on stderr), never shown as empty;
+   * `repair` skips that (rebuild --salvage opens a store whose logs cannot be replayed as they are)
+   * and the quiet removal of leftovers (doctor reports them).
+   */
+  static open(dir: string, options: { create?: boolean; repair?: boolean } = {}): EmbeddedStore {
     const layout = storeLayout(dir);
+    // A restore killed between its renames is finished first (restore.ts).
+    completeInterruptedRestore(layout.root);
     if (!existsSync(layout.storeJson)) {
       if (options.create) return EmbeddedStore.init(dir);
       throw new SoftlogicError('STORE_NOT_FOUND', `no softlogic store at ${layout.root} (run 'softlogic init' or pass --store DIR)`, {
@@ -132,8 +194,25 @@ export class EmbeddedStore {
     if (file.format_version !== STORE_FORMAT_VERSION) {
       throw new SoftlogicError('STORE_FORMAT', `store format ${file.format_version} is not supported (expected ${STORE_FORMAT_VERSION})`);
     }
+    const rebuilt = !options.repair && !existsSync(layout.sqlite) && contextsWithLogs(layout).length > 0 ? rebuildMissingIndex(layout) : null;
     const store = new EmbeddedStore(layout);
+    if (rebuilt) {
+      store.rebuiltOnOpen = rebuilt;
+      store.audit.record({ event: 'index_rebuilt', reason: 'knowledge.sqlite was missing', contexts: rebuilt.contexts, workflows_lost: rebuilt.workflows_lost });
+      const records = rebuilt.contexts.reduce((n, c) => n + c.active_after, 0);
+      const lost = rebuilt.workflows_lost.length > 0 ? `; the records of ${rebuilt.workflows_lost.length} workflow(s) are lost (${rebuilt.workflows_lost.map((w) => w.workflow_id).join(', ')}): their batches stay` : '';
+      process.emitWarning(`knowledge.sqlite was missing: rebuilt it from the logs of ${rebuilt.contexts.length} context(s), ${records} active records${lost}`, { code: 'SOFTLOGIC_INDEX_REBUILT' });
+    }
     store.recover();
+    try {
+      if (!options.repair) removeLeftovers(store);
+    } catch (err) {
+      // Another writer holds the lock: the files stay for the next open or `softlogic doctor`.
+      if (toSoftlogicError(err).code !== 'STORE_BUSY') {
+        store.close();
+        throw err;
+      }
+    }
     return store;
   }
 
@@ -204,6 +283,7 @@ export class EmbeddedStore {
 
   /** Reads the line at (off, len) of a context's log, including lines of the open batch. */
   readLogLine(context: string, off: number, len: number, seq: number): string {
+    if (!this.db.inTransaction) this.checkGeneration();
     const pending = this.pendingLine(context, off);
     if (pending !== undefined) return pending;
     return this.log(context).readLine(off, len, seq);
@@ -211,13 +291,14 @@ export class EmbeddedStore {
 
   /** Reads the line starting at `off` when its length is not known (a `prev` pointer). */
   readLogLineAt(context: string, off: number): string {
+    if (!this.db.inTransaction) this.checkGeneration();
     const pending = this.pendingLine(context, off);
     if (pending !== undefined) return pending;
     // A line is at most a record (LIMITS.recordBytes) plus its wrapper.
     const text = this.log(context).readAt(off, LIMITS.recordBytes + 4096);
     const nl = text.indexOf('\n');
     const line = nl >= 0 ? text.slice(0, nl) : text;
-    if (!checksumOk(line)) throw new SoftlogicError('CORRUPT_LOG', `no valid log line at byte ${off} of context '${context}'`, { context, offset: off });
+    if (!checksumOk(line)) throw corruptRecordError(this.layout.log(context), off, seqOf(line), 'an earlier version fails its checksum');
     return line;
   }
 
@@ -284,7 +365,10 @@ export class EmbeddedStore {
     this.assertOpen();
     if (this.db.inTransaction) return fn();
     try {
-      return this.db.transaction(fn).immediate();
+      return this.db.transaction(() => {
+        this.checkGeneration();
+        return fn();
+      }).immediate();
     } catch (err) {
       this.analogies.resetCache();
       throw toSoftlogicError(err);
@@ -299,9 +383,12 @@ export class EmbeddedStore {
     const size = log.size();
     if (size === row.applied_off) return row;
     if (size < row.applied_off) {
-      throw new SoftlogicError('CORRUPT_LOG', `log of context '${row.name}' is shorter (${size} B) than its applied watermark (${row.applied_off} B)`, {
-        context: row.name,
-      });
+      throw new SoftlogicError(
+        'CORRUPT_LOG',
+        `log of context '${row.name}' is shorter (${size} B) than its applied watermark (${row.applied_off} B, seq ${row.applied_seq}): committed lines are missing; ` +
+          `run 'softlogic rebuild --salvage' to keep every line whose checksum passes`,
+        { context: row.name, offset: size, seq: row.applied_seq },
+      );
     }
     const result = replayContext(log.path, row, row.applied_off, (kind, op, record, key, off, len) => this.applyRow(row.ctx, kind, op, record, key, off, len), (p) =>
       this.setProgressStmt.run(p.processedUpTo, new Date().toISOString(), p.workflowId),

@@ -10,6 +10,8 @@ export interface StoreLayout {
   contextsDir: string;
   pendingDir: string;
   backupsDir: string;
+  /** bytes that rebuild --truncate-damaged-tail / --salvage took out of a log */
+  salvagedDir: string;
   contextDir(context: string): string;
   log(context: string): string;
   compactingLog(context: string): string;
@@ -37,6 +39,7 @@ export function storeLayout(dir: string): StoreLayout {
     contextsDir,
     pendingDir: join(root, 'workflows', 'pending'),
     backupsDir: join(root, 'backups'),
+    salvagedDir: join(root, 'salvaged'),
     contextDir,
     log: (context) => join(contextDir(context), 'log.jsonl'),
     compactingLog: (context) => join(contextDir(context), 'log.jsonl.compacting'),

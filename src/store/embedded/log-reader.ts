@@ -42,28 +42,36 @@ export function* readLines(path: string, from = 0, onTorn?: (tail: TornTail) => 
         start = nl + 1;
       }
     }
-    const size = fstatSync(fd).size;
-    let position = map.toPhysical(Math.max(from, map.vTail));
-    let carry: Buffer = Buffer.alloc(0);
-    let carryOffset = map.toVirtual(position);
-    const chunk = Buffer.allocUnsafe(CHUNK);
-    while (position < size) {
-      const n = readSync(fd, chunk, 0, Math.min(CHUNK, size - position), position);
-      if (n <= 0) break;
-      position += n;
-      const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
-      let start = 0;
-      let nl = data.indexOf(10, start);
-      while (nl >= 0) {
-        yield { offset: carryOffset + start, length: nl - start + 1, text: data.toString('utf8', start, nl) };
-        start = nl + 1;
-        nl = data.indexOf(10, start);
-      }
-      carryOffset += start;
-      carry = Buffer.from(data.subarray(start));
-    }
-    if (carry.length > 0) onTorn?.({ offset: carryOffset, length: carry.length });
+    const start = Math.max(from, map.vTail);
+    yield* readPlainLines(fd, map.toPhysical(start), start, onTorn);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The plain lines of an open log from physical byte `position` to its end, at offsets counted
+ * from `offset` (the virtual offset of `position`). Block lines are yielded as they are.
+ */
+export function* readPlainLines(fd: number, position: number, offset: number, onTorn?: (tail: TornTail) => void): Generator<RawLine> {
+  const size = fstatSync(fd).size;
+  let carry: Buffer = Buffer.alloc(0);
+  let carryOffset = offset;
+  const chunk = Buffer.allocUnsafe(CHUNK);
+  while (position < size) {
+    const n = readSync(fd, chunk, 0, Math.min(CHUNK, size - position), position);
+    if (n <= 0) break;
+    position += n;
+    const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+    let start = 0;
+    let nl = data.indexOf(10, start);
+    while (nl >= 0) {
+      yield { offset: carryOffset + start, length: nl - start + 1, text: data.toString('utf8', start, nl) };
+      start = nl + 1;
+      nl = data.indexOf(10, start);
+    }
+    carryOffset += start;
+    carry = Buffer.from(data.subarray(start));
+  }
+  if (carry.length > 0) onTorn?.({ offset: carryOffset, length: carry.length });
 }

@@ -1,8 +1,14 @@
 import { closeSync, openSync, readSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { hexValue } from '../../core/checksum.js';
 import { inflateBlock, SegmentMap, type Block } from './log-segments.js';
 
 const WINDOW = 4 * 1024 * 1024;
 const SEQ_PREFIX_LENGTH = '{"seq":'.length;
+const CRC_KEY_LENGTH = ',"crc":"'.length;
+// from the first hex digit of the CRC to the newline: 8 digits, `"}`
+const CRC_TAIL = 10;
+const CRC_SUFFIX = ',"crc":"xxxxxxxx"}\n'.length;
 
 /**
  * Reads lines of one log at increasing offsets through a sliding 4 MiB window: a scan in log
@@ -19,7 +25,7 @@ export class LogWindow {
   private winStart = 0;
   private winEnd = 0;
 
-  constructor(path: string) {
+  constructor(readonly path: string) {
     this.fd = openSync(path, 'r');
     this.map = SegmentMap.scan(this.fd);
     this.buf = this.plain;
@@ -56,6 +62,24 @@ export class LogWindow {
       this.aheadStart = block.p0;
     }
     return inflateBlock(this.ahead.subarray(block.p0 - this.aheadStart, block.p1 - this.aheadStart), block);
+  }
+
+  /**
+   * Whether the line at `start` (len bytes with its newline) is intact: its CRC-32 (hardware,
+   * over the bytes before `,"crc":`) matches the 8 hex digits it carries.
+   */
+  lineOk(start: number, len: number): boolean {
+    const buf = this.buf;
+    const end = start + len - 1;
+    const crcAt = end - CRC_TAIL;
+    if (len <= CRC_SUFFIX || start + len > this.winEnd - this.winStart || buf[end] !== 10 || buf[end - 1] !== 0x7d || buf[end - 2] !== 0x22 || buf[crcAt - 1] !== 0x22) return false;
+    let stored = 0;
+    for (let i = crcAt; i < crcAt + 8; i++) {
+      const v = hexValue(buf[i]);
+      if (v < 0) return false;
+      stored = stored * 16 + v;
+    }
+    return crc32(buf.subarray(start, crcAt - CRC_KEY_LENGTH)) === stored;
   }
 
   /** The seq a line starts with, read from its bytes (no string is made). */

@@ -1,11 +1,14 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { SoftlogicError } from '../../core/errors.js';
 import { assertReadableFile } from '../../core/input-files.js';
 import { EmbeddedStore } from './embedded-store.js';
 import { invalid, openContainer, readMembers, type MemberEntry } from './backup-container.js';
 import { countsOf, type BackupManifest, type ContextCounts } from './backup.js';
-import { fsyncDir } from './fs-durable.js';
+import { fsyncDir, writeFileAtomic } from './fs-durable.js';
+import { AuditLog } from '../audit.js';
+import { killPoint } from './kill-point.js';
+import { finishInterruptedRestore, RESTORE_COMPLETE } from './leftovers.js';
 import { assertIndexNames, assertManifestNames } from './backup-names.js';
 import { insideDir } from '../../core/paths.js';
 import { verifyStore, type VerifyReport } from './verify.js';
@@ -77,6 +80,7 @@ export function restoreStore(file: string, dir: string, options: RestoreOptions 
   const t0 = performance.now();
   assertReadableFile(file);
   const target = resolve(dir);
+  completeInterruptedRestore(target);
   let replacing = false;
   if (existsSync(target)) {
     if (!statSync(target).isDirectory()) throw new SoftlogicError('INVALID_INPUT', `${target} exists and is not a directory`, { path: target });
@@ -137,7 +141,8 @@ export function restoreStore(file: string, dir: string, options: RestoreOptions 
       mkdirSync(ctxDir, { recursive: true });
       if (!existsSync(join(ctxDir, 'log.jsonl'))) closeSync(openSync(join(ctxDir, 'log.jsonl'), 'w'));
     }
-    fsyncDir(staging);
+    // Complete and checked: from here a killed restore is finished by the next open or restore.
+    writeFileAtomic(join(staging, RESTORE_COMPLETE), JSON.stringify(manifest));
   } catch (err) {
     const open = current as { fd: number } | null;
     if (open) closeSync(open.fd);
@@ -152,6 +157,7 @@ export function restoreStore(file: string, dir: string, options: RestoreOptions 
     if (replacing) {
       aside = `${target}.old-${timestamp()}`;
       renameSync(target, aside);
+      killPoint('restore-between-renames');
     } else if (existsSync(target)) {
       rmdirSync(target);
     }
@@ -170,6 +176,7 @@ export function restoreStore(file: string, dir: string, options: RestoreOptions 
     if (aside) renameSync(aside, target);
     throw err;
   }
+  rmSync(join(target, RESTORE_COMPLETE), { force: true });
   return {
     store: target,
     backup: resolve(file),
@@ -180,4 +187,18 @@ export function restoreStore(file: string, dir: string, options: RestoreOptions 
     previous_store: aside,
     verify,
   };
+}
+
+/**
+ * Finishes a `restore --force` that was killed between its renames (leftovers.ts): the complete
+ * new store is moved into place and checked against its manifest like any restore. Run by every
+ * open and restore; a no-op when there is nothing to finish.
+ */
+export function completeInterruptedRestore(root: string): boolean {
+  const finished = finishInterruptedRestore(root);
+  if (!finished) return false;
+  check(root, finished.manifest as BackupManifest, true);
+  rmSync(join(root, RESTORE_COMPLETE), { force: true });
+  new AuditLog(join(root, 'audit.jsonl')).record({ event: 'restore_finished', from: basename(finished.staging) });
+  return true;
 }

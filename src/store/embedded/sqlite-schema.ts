@@ -175,3 +175,19 @@ export function createSchema(db: Database.Database): void {
   db.exec(DDL);
   db.prepare('INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
 }
+
+/**
+ * The store generation: bumped by every operation that moves rows to other log offsets or
+ * replaces the index (compact, rebuild, restore). Every process reads it at the start of a read
+ * or write and, when it changed, drops what it cached about the logs (open files, block maps).
+ */
+export function readGeneration(db: Database.Database): number {
+  const value = db.prepare(`SELECT value FROM meta WHERE key = 'generation'`).pluck().get() as string | undefined;
+  return value === undefined ? 0 : Number(value);
+}
+
+export function bumpGeneration(db: Database.Database): number {
+  const next = readGeneration(db) + 1;
+  db.prepare(`INSERT INTO meta(key, value) VALUES ('generation', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(String(next));
+  return next;
+}

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { EmbeddedStore } from './embedded-store.js';
+import { findLeftovers, type Leftover } from './leftovers.js';
 
 export interface StoreStats {
   store: string;
@@ -8,6 +9,8 @@ export interface StoreStats {
   workflows: Record<string, number>;
   files: Record<string, number>;
   total_bytes: number;
+  /** files killed runs left (leftovers.ts): removed on open or by `softlogic doctor` once removable */
+  leftovers: Leftover[];
 }
 
 function filesUnder(dir: string, root: string, out: Record<string, number>): void {
@@ -43,5 +46,5 @@ export function storeStats(store: EmbeddedStore): StoreStats {
   });
   const workflows: Record<string, number> = {};
   for (const w of store.db.prepare('SELECT status, COUNT(*) AS n FROM workflows GROUP BY status').all() as Array<{ status: string; n: number }>) workflows[w.status] = w.n;
-  return { store: store.layout.root, contexts, workflows, files, total_bytes: Object.values(files).reduce((s, n) => s + n, 0) };
+  return { store: store.layout.root, contexts, workflows, files, total_bytes: Object.values(files).reduce((s, n) => s + n, 0), leftovers: findLeftovers(store) };
 }

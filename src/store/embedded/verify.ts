@@ -6,6 +6,7 @@ import { readLines } from './log-reader.js';
 import { CONTEXT_ROWS, contextKeyRange, missingQueryIndexes, seqOfKey } from './sqlite-schema.js';
 import { bulkLoadRunning } from './bulk-load.js';
 import type { ContextRow, EmbeddedStore } from './embedded-store.js';
+import { findLeftovers, type Leftover } from './leftovers.js';
 import { recordJsonOf, seqOf } from './log-format.js';
 
 export interface VerifyIssue {
@@ -28,6 +29,8 @@ export interface VerifyReport {
   valid: boolean;
   issues: VerifyIssue[];
   contexts: ContextVerification[];
+  /** files killed runs left (not issues: `softlogic doctor` removes them) */
+  leftovers: Leftover[];
 }
 
 /** Order-independent digest of a set of records: sum of CRC-32s of `kind\0id\0json`, mod 2^48. */
@@ -50,13 +53,26 @@ class SetDigest {
  */
 export function verifyStore(store: EmbeddedStore): VerifyReport {
   const issues: VerifyIssue[] = [];
+  // Read in one snapshot, against the logs that snapshot's offsets belong to.
+  const own = !store.db.inTransaction;
+  if (own) store.db.exec('BEGIN');
+  try {
+    store.checkGeneration();
+    for (const row of store.listContexts()) store.log(row.name).refresh();
+    return verifyInSnapshot(store, issues);
+  } finally {
+    if (own) store.db.exec('COMMIT');
+  }
+}
+
+function verifyInSnapshot(store: EmbeddedStore, issues: VerifyIssue[]): VerifyReport {
   const integrity = store.db.pragma('integrity_check') as Array<{ integrity_check: string }>;
   for (const r of integrity) if (r.integrity_check !== 'ok') issues.push({ check: 'sqlite_integrity', message: r.integrity_check });
   if (!bulkLoadRunning(store)) {
     for (const name of missingQueryIndexes(store.db)) issues.push({ check: 'sqlite_schema', message: `query index ${name} is missing (reopen the store or run rebuild to recreate it)` });
   }
   const contexts = store.listContexts().map((row) => verifyContext(store, row, issues));
-  return { valid: issues.length === 0, issues, contexts };
+  return { valid: issues.length === 0, issues, contexts, leftovers: findLeftovers(store) };
 }
 
 interface Latest {

@@ -1,0 +1,133 @@
+import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import { ownerAlive } from '../../workflows/resume.js';
+import { fsyncDir } from './fs-durable.js';
+import type { EmbeddedStore } from './embedded-store.js';
+
+/**
+ * Files a killed run leaves behind: staged items of workflows that never started or are gone,
+ * backup work directories and partial outputs, restore staging directories, logs of an
+ * interrupted compaction or salvage, index files of an interrupted rebuild. Each is removable
+ * once its owner (the pid in its name) is dead, or, for staged files, once no live workflow
+ * owns it and it has not been written to for STAGED_GRACE_MS (staging writes the file before
+ * the workflow's row exists).
+ */
+export type LeftoverKind = 'staged_orphan' | 'backup_work' | 'backup_partial' | 'restore_staging' | 'compacting_log' | 'salvage_log' | 'rebuild_index';
+
+export interface Leftover {
+  kind: LeftoverKind;
+  /** relative to the store root (restore staging directories sit beside it: ../NAME) */
+  path: string;
+  bytes: number;
+  owner_pid: number | null;
+  /** whether it can go now (its owner is dead or it belongs to nothing live) */
+  removable: boolean;
+}
+
+export const STAGED_GRACE_MS = 10 * 60 * 1000;
+const FINISHED = new Set(['completed', 'cancelled', 'rolled_back']);
+/** Written into a restore's staging directory once every member is in and checked. */
+export const RESTORE_COMPLETE = 'restore-complete.json';
+
+function bytesOf(path: string): number {
+  const st = lstatSync(path);
+  if (!st.isDirectory()) return st.size;
+  let n = 0;
+  for (const name of readdirSync(path)) n += bytesOf(join(path, name));
+  return n;
+}
+
+function pidIn(name: string, pattern: RegExp): number | null {
+  const m = pattern.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+/** Restore staging directories of `root` (siblings named ROOT.restoring-PID-TIME). */
+export function restoreStagings(root: string): string[] {
+  const parent = dirname(root);
+  const prefix = `${basename(root)}.restoring-`;
+  return existsSync(parent) ? readdirSync(parent).filter((n) => n.startsWith(prefix)).map((n) => join(parent, n)) : [];
+}
+
+export function findLeftovers(store: EmbeddedStore): Leftover[] {
+  const layout = store.layout;
+  const out: Leftover[] = [];
+  const add = (kind: LeftoverKind, path: string, owner: number | null, removable: boolean) =>
+    out.push({ kind, path: relative(layout.root, path), bytes: bytesOf(path), owner_pid: owner, removable });
+
+  if (existsSync(layout.pendingDir)) {
+    const status = store.db.prepare('SELECT status FROM workflows WHERE workflow_id = ?').pluck();
+    for (const name of readdirSync(layout.pendingDir)) {
+      if (!name.endsWith('.jsonl')) continue;
+      const path = join(layout.pendingDir, name);
+      const row = status.get(name.slice(0, -'.jsonl'.length)) as string | undefined;
+      if (row !== undefined && !FINISHED.has(row)) continue;
+      const idle = Date.now() - statSync(path).mtimeMs > STAGED_GRACE_MS;
+      add('staged_orphan', path, null, row !== undefined || idle);
+    }
+  }
+  if (existsSync(layout.backupsDir)) {
+    for (const name of readdirSync(layout.backupsDir)) {
+      const work = pidIn(name, /^\.backup-(\d+)-/);
+      if (work !== null) add('backup_work', join(layout.backupsDir, name), work, !ownerAlive(work));
+      const partial = pidIn(name, /\.partial-(\d+)$/);
+      if (partial !== null) add('backup_partial', join(layout.backupsDir, name), partial, !ownerAlive(partial));
+    }
+  }
+  for (const path of restoreStagings(layout.root)) {
+    const owner = pidIn(basename(path), /\.restoring-(\d+)-/);
+    add('restore_staging', path, owner, !ownerAlive(owner));
+  }
+  const compacting = new Map(store.listContexts().map((c) => [c.name, c.compacting]));
+  if (existsSync(layout.contextsDir)) {
+    for (const name of readdirSync(layout.contextsDir)) {
+      // A set flag means the compaction committed: the next writer renames the file in.
+      if (existsSync(layout.compactingLog(name)) && !compacting.get(name)) add('compacting_log', layout.compactingLog(name), null, true);
+      const salvage = `${layout.log(name)}.salvage`;
+      if (existsSync(salvage)) add('salvage_log', salvage, null, true);
+    }
+  }
+  for (const name of readdirSync(layout.root)) {
+    const owner = pidIn(name, /^knowledge\.sqlite\.rebuild-(\d+)$/);
+    if (owner !== null) add('rebuild_index', join(layout.root, name), owner, !ownerAlive(owner));
+  }
+  return out;
+}
+
+/**
+ * Removes every removable leftover (under the write lock, so no compaction or salvage is
+ * writing its file meanwhile) and records what went in the audit log.
+ */
+export function removeLeftovers(store: EmbeddedStore): Leftover[] {
+  // Looked for without the lock first: most opens find nothing and need not wait for a writer.
+  if (!findLeftovers(store).some((l) => l.removable)) return [];
+  return store.transaction(() => {
+    const removed = findLeftovers(store).filter((l) => l.removable);
+    for (const l of removed) rmSync(join(store.layout.root, l.path), { recursive: true, force: true });
+    if (removed.length > 0) store.audit.record({ event: 'leftovers_removed', leftovers: removed });
+    return removed;
+  });
+}
+
+/**
+ * A `restore --force` killed between its two renames leaves no store at `root`, the old one at
+ * ROOT.old-TIME and the complete new one at ROOT.restoring-PID-TIME (with RESTORE_COMPLETE in
+ * it). This finishes the swap: the complete staging directory is renamed into place (its
+ * manifest is returned, for the caller to check the restored store against). Returns null when
+ * there is nothing to finish.
+ */
+export function finishInterruptedRestore(root: string): { staging: string; manifest: unknown } | null {
+  if (existsSync(join(root, 'store.json'))) return null;
+  if (existsSync(root) && readdirSync(root).length > 0) return null;
+  const complete = restoreStagings(root)
+    .filter((dir) => existsSync(join(dir, RESTORE_COMPLETE)))
+    .sort()
+    .pop();
+  if (!complete) return null;
+  const manifest = JSON.parse(readFileSync(join(complete, RESTORE_COMPLETE), 'utf8')) as unknown;
+  if (existsSync(root)) rmSync(root, { recursive: true });
+  renameSync(complete, root);
+  fsyncDir(dirname(root));
+  return { staging: complete, manifest };
+}
+
