@@ -10,7 +10,7 @@ import { WorkflowRepo } from '../workflows/workflow-repo.js';
 import { WorkflowEvents } from '../workflows/progress.js';
 import type { Engine } from '../workflows/engine.js';
 import { processWorkflow, type ProcessOptions } from '../workflows/process.js';
-import { cancelWorkflow } from '../workflows/cancel.js';
+import { cancelWorkflow, type CancelOptions } from '../workflows/cancel.js';
 import { rollbackWorkflow } from '../workflows/rollback.js';
 import { resumeWorkflows } from '../workflows/resume.js';
 // Registers the knowledge_import item applier, so any process can resume such a workflow.
@@ -112,7 +112,7 @@ export class Store {
   readonly workflows = {
     createFromFile: (file: string, options: ImportOptions = {}): Promise<Workflow> => stageAnalogyFile(this.engine, file, options).then((s) => s.workflow),
     process: (id: string, options?: ProcessOptions): Promise<Workflow> => processWorkflow(this.engine, id, options),
-    cancel: (id: string): Workflow => cancelWorkflow(this.engine, id),
+    cancel: (id: string, options?: CancelOptions): Promise<Workflow> => cancelWorkflow(this.engine, id, options),
     rollback: (id: string) => rollbackWorkflow(this.engine, id),
     resume: (options?: ProcessOptions): Promise<Workflow[]> => resumeWorkflows(this.engine, options),
     get: (id: string): Workflow => {

@@ -17,13 +17,19 @@ export type StoredWorkflow = Workflow & { staged_crc: string | null; cancel_requ
 
 export const ERROR_LOG_LIMIT = 100;
 
-/** The status machine: which status may follow which. */
+/**
+ * The status machine: which status may follow which. `interrupted`: the user stopped it (Ctrl-C);
+ * it is never resumed on its own, only by `workflows resume ID` / `process ID`. `failed` keeps
+ * its staged items, so it too may be processed again once its cause is fixed (a full disk).
+ * Whatever a workflow committed can be rolled back from every status it can stop in.
+ */
 const TRANSITIONS: Record<WorkflowStatus, WorkflowStatus[]> = {
   pending: ['processing', 'cancelled', 'failed'],
-  processing: ['processing', 'completed', 'failed', 'cancelled'],
+  processing: ['processing', 'interrupted', 'completed', 'failed', 'cancelled'],
+  interrupted: ['processing', 'cancelled', 'rolled_back'],
   completed: ['rolled_back'],
-  failed: [],
-  cancelled: [],
+  failed: ['processing', 'cancelled', 'rolled_back'],
+  cancelled: ['rolled_back'],
   rolled_back: [],
 };
 

@@ -3,7 +3,7 @@ import { SoftlogicError } from '../../core/errors.js';
 import type { WorkflowStatus } from '../../core/records.js';
 import { parseNumber, print, progressBar, withStore } from '../output.js';
 
-const STATUSES: WorkflowStatus[] = ['pending', 'processing', 'completed', 'failed', 'cancelled', 'rolled_back'];
+const STATUSES: WorkflowStatus[] = ['pending', 'processing', 'interrupted', 'completed', 'failed', 'cancelled', 'rolled_back'];
 
 export function registerWorkflowCommands(program: Command): void {
   const workflows = program.command('workflows').description('durable batch workflows');
@@ -43,8 +43,14 @@ export function registerWorkflowCommands(program: Command): void {
       }),
     );
 
-  workflows.command('cancel <id>').action((id: string, _o, cmd: Command) => withStore(cmd, (store) => print(cmd, store.workflows.cancel(id))));
-  workflows.command('rollback <id>').action((id: string, _o, cmd: Command) => withStore(cmd, (store) => print(cmd, store.workflows.rollback(id))));
+  workflows
+    .command('cancel <id>')
+    .description('cancel a workflow; one being processed stops at its next chunk boundary (committed chunks stay: roll them back with rollback)')
+    .action((id: string, _o, cmd: Command) => withStore(cmd, async (store) => print(cmd, await store.workflows.cancel(id))));
+  workflows
+    .command('rollback <id>')
+    .description('restore every record the workflow changed to its state before it (created: deleted, deleted: restored, updated: previous content)')
+    .action((id: string, _o, cmd: Command) => withStore(cmd, (store) => print(cmd, store.workflows.rollback(id))));
   workflows
     .command('resume')
     .description('finish every workflow a dead process left processing')

@@ -91,7 +91,7 @@ export interface LegacyResult {
 
 const KNOWN = new Set(Object.keys(analogyInput.shape));
 const CONTEXT_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
-const STATUSES = new Set<WorkflowStatus>(['pending', 'processing', 'completed', 'failed', 'cancelled', 'rolled_back']);
+const STATUSES = new Set<WorkflowStatus>(['pending', 'processing', 'interrupted', 'completed', 'failed', 'cancelled', 'rolled_back']);
 const TYPES = new Set<WorkflowType>(['analogy_creation', 'deletion_batch', 'concept_batch', 'frame_expansion', 'cluster_update', 'knowledge_import']);
 
 function firstExisting(...paths: string[]): string | null {
