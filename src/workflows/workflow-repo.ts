@@ -111,6 +111,17 @@ export class WorkflowRepo {
     return this.db.prepare('SELECT items_processed FROM workflows WHERE workflow_id = ?').pluck().get(workflowId) as number;
   }
 
+  /**
+   * Marks `interrupted` every workflow this process owns that is pending or processing (a user
+   * quitting at once): between two chunk commits, so items_processed is what was committed.
+   */
+  interruptOwnedBy(pid: number): StoredWorkflow[] {
+    const ids = this.db.prepare(`SELECT workflow_id FROM workflows WHERE owner_pid = ? AND status IN ('pending', 'processing')`).pluck().all(pid) as string[];
+    const now = new Date().toISOString();
+    for (const id of ids) this.db.prepare(`UPDATE workflows SET status = 'interrupted', owner_pid = NULL, updated_at = ? WHERE workflow_id = ?`).run(now, id);
+    return ids.map((id) => this.get(id));
+  }
+
   requestCancel(workflowId: string): void {
     this.db.prepare('UPDATE workflows SET cancel_requested = 1, updated_at = ? WHERE workflow_id = ?').run(new Date().toISOString(), workflowId);
   }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { AnalogyFilter } from '../../core/schemas.js';
 import { parseNumber, print, progressBar, withStore, writeJsonLines } from '../output.js';
+import { interruptible, reportInterrupted } from '../interrupt.js';
 
 interface FilterFlags {
   context?: string;
@@ -42,7 +43,8 @@ export function registerAnalogyCommands(program: Command): void {
       withStore(cmd, async (store) => {
         const bar = progressBar(cmd);
         if (bar) store.events.on('progress', bar);
-        const result = await store.analogies.import(file, opts);
+        const result = await interruptible(store, (interrupt) => store.analogies.import(file, { ...opts, interrupt }));
+        reportInterrupted(result.workflow);
         print(
           cmd,
           result,

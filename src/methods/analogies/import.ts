@@ -25,6 +25,8 @@ export interface ImportOptions {
    * true). A service sharing the cores with queries passes false: one thread, steadier latency.
    */
   parallel?: boolean;
+  /** the user asked to stop (Ctrl-C): see ProcessOptions.interrupt */
+  interrupt?: AbortSignal;
 }
 
 export interface ImportResult {
@@ -134,7 +136,7 @@ export async function importAnalogies(engine: Engine, file: string, options: Imp
     await early?.chunks.close();
     throw err;
   }
-  const workflow = await processWorkflow(engine, workflowId, { batchSize: options.batchSize, pipeline: options.parallel }, { chunks: early?.chunks ?? null });
+  const workflow = await processWorkflow(engine, workflowId, { batchSize: options.batchSize, pipeline: options.parallel, interrupt: options.interrupt }, { chunks: early?.chunks ?? null });
   return { workflow, imported: workflow.items_processed - workflow.error_count, rejected: staged.rejected, rejects_file: staged.rejectsFile };
 }
 
