@@ -126,15 +126,18 @@ export class WorkflowRepo {
     this.db.prepare('UPDATE workflows SET cancel_requested = 1, updated_at = ? WHERE workflow_id = ?').run(new Date().toISOString(), workflowId);
   }
 
-  /** Adds errors, keeping at most ERROR_LOG_LIMIT messages and counting the ones left out. */
-  addErrors(workflowId: string, messages: string[]): void {
-    if (messages.length === 0) return;
+  /**
+   * Adds `count` errors (default: one per message), keeping at most ERROR_LOG_LIMIT messages and
+   * counting the ones left out.
+   */
+  addErrors(workflowId: string, messages: string[], count = messages.length): void {
+    if (count === 0) return;
     const wf = this.get(workflowId);
     const room = Math.max(0, ERROR_LOG_LIMIT - wf.error_log.length);
     const kept = [...wf.error_log, ...messages.slice(0, room)];
     this.db
       .prepare('UPDATE workflows SET error_count = error_count + ?, error_log = ?, error_log_omitted = error_log_omitted + ? WHERE workflow_id = ?')
-      .run(messages.length, JSON.stringify(kept), messages.length - Math.min(room, messages.length), workflowId);
+      .run(count, JSON.stringify(kept), count - (kept.length - wf.error_log.length), workflowId);
   }
 }
 
