@@ -21,7 +21,8 @@ test('first lookup on a fresh reader is fast (index loaded lazily, synset read b
   const s = fresh.synset('king.n.01');
   const ms = performance.now() - t0;
   assert.equal(s.id, 'king.n.01');
-  assert.ok(ms < 1000, `first lookup took ${ms.toFixed(0)} ms`);
+  // A margin a loaded 2-core machine keeps: reading the whole database instead takes far longer.
+  assert.ok(ms < 10_000, `first lookup took ${ms.toFixed(0)} ms`);
   fresh.close();
 });
 

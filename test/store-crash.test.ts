@@ -4,14 +4,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initStore, openStore } from '../src/index.js';
-import { cli, cliOk, cliSpawn, genAnalogies, itemsOnce, rng, tempDir, writeJsonl } from './helpers.js';
+import { cli, cliOk, cliSpawn, genAnalogies, inputFields, itemsOnce, rng, tempDir, writeJsonl } from './helpers.js';
 
 test('SIGKILL mid-import: after reopening, every committed batch is there exactly once and verify is valid', { timeout: 60_000 }, async () => {
   const dir = tempDir();
   const storeDir = join(dir, 'store');
   const n = 40_000;
   const batch = 2000;
-  const file = writeJsonl(join(dir, 'data.jsonl'), genAnalogies(n, 600, 'c'));
+  const data = genAnalogies(n, 600, 'c');
+  const file = writeJsonl(join(dir, 'data.jsonl'), data);
   initStore(storeDir).close();
   const r = rng(99);
   const importArgs = ['analogies', 'import', file, '--workflow-id', 'crash', '--batch-size', String(batch)];
@@ -56,11 +57,11 @@ test('SIGKILL mid-import: after reopening, every committed batch is there exactl
       store.close();
     }
   }
+  // Killed before the workflow was even recorded, nothing was imported: the import runs again.
+  // Otherwise the next open resumes it, whatever state the kill left it in (pending or processing).
   if (!(await exists())) cliOk(storeDir, importArgs);
   const done = cliOk(storeDir, ['workflows', 'resume']);
   assert.ok(Array.isArray(done.resumed));
-  const wf = cliOk(storeDir, ['workflows', 'show', 'crash']);
-  if (wf.status === 'pending') cliOk(storeDir, ['workflows', 'process', 'crash']);
   const final = cliOk(storeDir, ['workflows', 'show', 'crash']);
   assert.equal(final.status, 'completed');
   assert.equal(final.items_processed, n);
@@ -68,6 +69,13 @@ test('SIGKILL mid-import: after reopening, every committed batch is there exactl
   const store = await openStore(storeDir);
   try {
     assert.equal(store.analogies.count(), n);
+    const byId = new Map([...store.analogies.stream()].map((a) => [a.id, a]));
+    for (const a of data) {
+      const got = byId.get(a.id);
+      assert.ok(got, `${a.id} missing`);
+      assert.deepEqual(inputFields(got), a);
+      assert.equal(got.version, 1);
+    }
     assert.equal(store.verify().valid, true);
   } finally {
     store.close();
@@ -101,7 +109,7 @@ async function onSmallDisk(t: TestContext, sizeMb: number, body: (mnt: string, f
   }
 }
 
-test('a full disk (2-4 MB tmpfs): the import fails with NO_SPACE, the store stays consistent, and resumes once space is freed', async (t) => {
+test('a full disk (2-4 MB tmpfs): the import fails with NO_SPACE naming its workflow, stays failed across opens, and `workflows resume ID` finishes it once space is freed', async (t) => {
   const dir = tempDir();
   await onSmallDisk(t, 4, async (mnt, fill) => {
     const storeDir = join(mnt, 'store');
@@ -113,10 +121,12 @@ test('a full disk (2-4 MB tmpfs): the import fails with NO_SPACE, the store stay
     const big = genAnalogies(3000, 602, 'big-');
     const bigFile = writeJsonl(join(dir, 'big.jsonl'), big);
     const r = cli(storeDir, ['analogies', 'import', bigFile, '--workflow-id', 'full', '--batch-size', '250']);
-    const err = (r.json as { error?: { code: string } }).error;
+    const err = (r.json as { error?: { code: string; message: string; details: { workflow_id?: string; workflow_status?: string } } }).error;
     assert.ok(err, `expected the import to fail on a full disk: ${r.stdout.slice(0, 500)}`);
     assert.equal(err.code, 'NO_SPACE', r.stdout.slice(0, 500));
     assert.equal(r.status, 1);
+    assert.match(err.message, /workflow full\b/);
+    assert.equal(err.details.workflow_id, 'full');
 
     // what was committed is consistent (free a little room first: verify/open may need to write)
     rmSync(filler);
@@ -125,23 +135,25 @@ test('a full disk (2-4 MB tmpfs): the import fails with NO_SPACE, the store stay
       const report = store.verify();
       assert.equal(report.valid, true, JSON.stringify(report.issues));
       for (const a of small) assert.equal(store.analogies.get(a.id).deleted_at, null);
-      const wf = store.workflows.list().find((w) => w.workflow_id === 'full');
-      const count = store.analogies.count();
-      if (wf) assert.equal(count, 100 + wf.items_processed);
-      else assert.equal(count, 100);
+      const wf = store.workflows.get('full');
+      assert.equal(wf.status, err.details.workflow_status);
+      assert.equal(store.analogies.count(), 100 + wf.items_processed);
     } finally {
       store.close();
     }
-    // with space again, the interrupted workflow finishes (or the import can be run again)
-    const resumed = cliOk(storeDir, ['workflows', 'resume']);
-    assert.ok(Array.isArray(resumed.resumed));
-    const shown = cli(storeDir, ['workflows', 'show', 'full']);
-    if (shown.status !== 0) cliOk(storeDir, ['analogies', 'import', bigFile, '--workflow-id', 'full2', '--batch-size', '250']);
-    else assert.equal((shown.json as { status: string }).status, 'completed');
-    assert.equal(cliOk(storeDir, ['analogies', 'query', '--limit', '1']).count, 1);
+    // What the user was told failed stays failed: no open, no plain `resume` finishes it behind their back.
+    assert.deepEqual(cliOk(storeDir, ['workflows', 'resume']).resumed, []);
+    const shown = cliOk(storeDir, ['workflows', 'show', 'full']);
+    assert.equal(shown.status, 'failed');
+    assert.ok(shown.error_count >= 1 && /space/i.test(shown.error_log.join(' ')), JSON.stringify(shown.error_log));
+    // Asked by name, it applies the rest exactly once.
+    const done = cliOk(storeDir, ['workflows', 'resume', 'full']);
+    assert.equal(done.status, 'completed');
+    assert.equal(done.items_processed, 3000);
     const after = await openStore(storeDir);
     try {
       assert.equal(after.analogies.count(), 3100);
+      for (const a of [...small, ...big]) assert.deepEqual(inputFields(after.analogies.get(a.id)), a);
       assert.equal(after.verify().valid, true);
     } finally {
       after.close();
@@ -164,16 +176,17 @@ test('a full disk under a pipelined import (the log writer thread): NO_SPACE, th
     const err = (r1.json as { error?: { code: string } }).error;
     assert.equal(err?.code, 'NO_SPACE', r1.stdout.slice(0, 500));
     rmSync(filler);
-    const store = await openStore(storeDir, { resume: false });
+    const store = await openStore(storeDir);
     try {
       const wf = store.workflows.get('full-pipe');
+      assert.equal(wf.status, 'failed', 'not resumed by the open');
       assert.ok(wf.items_processed > 0 && wf.items_processed < n, `items_processed ${wf.items_processed}`);
       assert.equal(store.analogies.count(), wf.items_processed);
       assert.equal(store.verify().valid, true);
     } finally {
       store.close();
     }
-    cliOk(storeDir, ['workflows', 'resume']);
+    assert.equal(cliOk(storeDir, ['workflows', 'resume', 'full-pipe']).status, 'completed');
     const after = await openStore(storeDir);
     try {
       assert.equal(after.workflows.get('full-pipe').status, 'completed');

@@ -122,19 +122,27 @@ test('delete refuses an empty criteria set and bad values; dry-run of the CLI de
   });
 });
 
-test('rollback of a deletion workflow is refused or reverses nothing it did not create', async () => {
-  // a deletion_batch creates no records: rolling it back must not delete anything else
+test('rollback of a deletion workflow restores exactly the records it deleted, with their content', async () => {
   await withStore(async (s) => {
-    const r = await s.analogies.deleteMatching({ context: 'dry', domain: 'physics' });
+    const before = [...s.analogies.stream({ context: 'dry' })];
+    const r = await s.analogies.deleteMatching({ context: 'dry', domain: 'physics' }, { batchSize: 9 });
     assert.equal(r.dry_run, false);
     if (r.dry_run) return;
-    const before = s.analogies.count({ context: 'dry' });
-    try {
-      const rb = s.workflows.rollback(r.workflow.workflow_id);
-      assert.equal(rb.records_deleted, 0);
-    } catch (err) {
-      assert.equal((err as { code?: string }).code, 'ILLEGAL_TRANSITION');
+    const deleted = data.filter((a) => matches(a, { domain: 'physics' }));
+    assert.ok(deleted.length > 0);
+    assert.equal(r.matched, deleted.length);
+    assert.equal(s.analogies.count({ context: 'dry' }), data.length - deleted.length);
+    const rb = s.workflows.rollback(r.workflow.workflow_id);
+    assert.equal(rb.status, 'rolled_back');
+    assert.equal(rb.records_restored, deleted.length);
+    assert.equal(rb.records_deleted, 0);
+    const after = [...s.analogies.stream({ context: 'dry' })];
+    assert.equal(after.length, before.length);
+    assert.deepEqual(byId(after.map(inputFields)), byId(before.map(inputFields)));
+    for (const a of deleted) {
+      const got = s.analogies.get(a.id, 'dry');
+      assert.equal(got.deleted_at, null);
+      assert.equal(got.version, 3);
     }
-    assert.equal(s.analogies.count({ context: 'dry' }), before);
   });
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, type ProgressEvent } from '../src/index.js';
+import type { Workflow } from '../src/core/records.js';
 import Database from 'better-sqlite3';
 import { crc32Hex, sha256Hex } from '../src/core/checksum.js';
 import { asyncErr, auditEvents, cli, cliErr, cliOk, errCode, genAnalogies, inputFields, tempDir, writeJsonl } from './helpers.js';
@@ -67,8 +68,11 @@ test('CLI: cancelling a pending workflow means it never applies', () => {
   assert.equal(c.status, 'cancelled');
   assert.equal(c.items_processed, 0);
   assert.ok(!existsSync(join(store, 'workflows', 'pending', 'wf-c.jsonl')));
-  for (const action of ['process', 'cancel', 'rollback']) assert.equal(cliErr(store, ['workflows', action, 'wf-c']).code, 'ILLEGAL_TRANSITION', action);
+  for (const action of ['process', 'cancel']) assert.equal(cliErr(store, ['workflows', action, 'wf-c']).code, 'ILLEGAL_TRANSITION', action);
   assert.deepEqual(cliOk(store, ['workflows', 'resume']).resumed, []);
+  // Its rollback has nothing to undo.
+  const rb = cliOk(store, ['workflows', 'rollback', 'wf-c']);
+  assert.deepEqual([rb.status, rb.records_deleted, rb.records_restored, rb.records_reverted], ['rolled_back', 0, 0, 0]);
   assert.equal(cliOk(store, ['analogies', 'query']).count, 0);
   assert.ok(auditEvents(store).some((e) => e.event === 'workflow_cancelled' && e.workflow_id === 'wf-c'));
 });
@@ -97,7 +101,9 @@ test('a staged file tampered with after staging is detected: STAGED_CORRUPT, sta
     assert.equal(shown.items_processed, 0);
     assert.equal(shown.error_count, 1);
     assert.match(shown.error_log[0], /checksum/);
-    assert.equal(cliErr(store, ['workflows', 'process', id]).code, 'ILLEGAL_TRANSITION');
+    // Processing it again (a failed workflow keeps its staged items) checks them again: still refused.
+    assert.equal(cliErr(store, ['workflows', 'process', id], 1).code, 'STAGED_CORRUPT');
+    assert.equal(cliOk(store, ['workflows', 'show', id]).status, 'failed');
   }
   assert.equal(cliOk(store, ['analogies', 'query']).count, 0);
   assert.equal(cliOk(store, ['verify']).valid, true);
@@ -235,7 +241,7 @@ test('library: progress events rise to items_total and end with one final event'
   }
 });
 
-test('library: cancelling a processing workflow stops it at the next chunk boundary, keeping committed chunks', async () => {
+test('library: cancelling a processing workflow stops it at the next chunk boundary and answers cancelled; rollback undoes the committed chunks', async () => {
   const dir = tempDir();
   const store = await openStore(join(dir, 'store'), { create: true });
   try {
@@ -243,15 +249,17 @@ test('library: cancelling a processing workflow stops it at the next chunk bound
     const wf = await store.workflows.createFromFile(writeJsonl(join(dir, 'a.jsonl'), data), { workflowId: 'c1' });
     assert.equal(wf.status, 'pending');
     const seen: ProgressEvent[] = [];
+    let asked: Promise<Workflow> | undefined;
     store.events.on('progress', (e) => {
       seen.push(e);
-      if (e.items_processed === 100 && !e.final) {
-        const asked = store.workflows.cancel('c1');
-        assert.equal(asked.status, 'processing');
-      }
+      if (e.items_processed === 100 && !e.final) asked = store.workflows.cancel('c1');
     });
     const done = await store.workflows.process('c1', { batchSize: 50 });
     assert.equal(done.status, 'cancelled');
+    assert.ok(asked);
+    const answer = await asked;
+    assert.equal(answer.status, 'cancelled', 'cancel answers the state the workflow ended in');
+    assert.equal(answer.items_processed, 100);
     assert.equal(done.items_processed, 100);
     assert.equal(store.analogies.count(), 100);
     assert.deepEqual(
@@ -260,8 +268,13 @@ test('library: cancelling a processing workflow stops it at the next chunk bound
     );
     assert.equal(seen[seen.length - 1].final, true);
     assert.equal(seen[seen.length - 1].status, 'cancelled');
-    assert.equal(errCode(() => store.workflows.rollback('c1')), 'ILLEGAL_TRANSITION');
     assert.equal((await asyncErr(() => store.workflows.process('c1'))).code, 'ILLEGAL_TRANSITION');
+    const rb = store.workflows.rollback('c1');
+    assert.equal(rb.status, 'rolled_back');
+    assert.equal(rb.records_deleted, 100);
+    assert.equal(store.analogies.count(), 0);
+    for (const a of data.slice(0, 100)) assert.notEqual(store.analogies.get(a.id).deleted_at, null);
+    assert.equal(errCode(() => store.analogies.get(data[100].id)), 'NOT_FOUND', 'items after the cancel were never applied');
     assert.equal(store.verify().valid, true);
   } finally {
     store.close();

@@ -23,6 +23,7 @@ export const ERROR_CATALOG = {
   ALREADY_DELETED: { exit: 2, http: 409, message: 'Record is already deleted' },
   WORKFLOW_NOT_FOUND: { exit: 2, http: 404, message: 'Workflow not found' },
   ILLEGAL_TRANSITION: { exit: 2, http: 409, message: 'Illegal workflow transition' },
+  ROLLBACK_UNAVAILABLE: { exit: 2, http: 409, message: 'The history a rollback needs is gone (compacted)' },
   STAGED_CORRUPT: { exit: 1, http: 500, message: 'Staged workflow items failed their checksum' },
   STAGING_ABORTED: { exit: 1, http: 500, message: 'Staging stopped before its end' },
   CORRUPT_LOG: { exit: 1, http: 500, message: 'Corrupt change log' },

@@ -40,7 +40,7 @@ export interface ContextInfo {
 }
 
 export type WorkflowType = 'analogy_creation' | 'deletion_batch' | 'concept_batch' | 'frame_expansion' | 'cluster_update' | 'knowledge_import';
-export type WorkflowStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled' | 'rolled_back';
+export type WorkflowStatus = 'pending' | 'processing' | 'interrupted' | 'completed' | 'failed' | 'cancelled' | 'rolled_back';
 
 export interface Workflow {
   workflow_id: string;

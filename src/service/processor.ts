@@ -7,6 +7,8 @@ export interface Staged {
   workflow: Workflow;
   rejected: number;
   rejectsFile: string | null;
+  reasonsFile: string | null;
+  reasons: Array<{ line?: number; field: string; reason: string }>;
 }
 
 /**

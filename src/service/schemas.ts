@@ -81,7 +81,7 @@ export const analogyInputSchema = {
   },
 } as const;
 
-export const workflowStatuses = ['pending', 'processing', 'completed', 'failed', 'cancelled', 'rolled_back'] as const;
+export const workflowStatuses = ['pending', 'processing', 'interrupted', 'completed', 'failed', 'cancelled', 'rolled_back'] as const;
 
 export const workflowSchema = {
   type: 'object',
@@ -134,7 +134,7 @@ export const filterQuery = {
   properties: { ...filterProperties, ...limitProperty },
 } as const;
 
-export const FINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled', 'rolled_back']);
+export const FINAL_STATUSES: ReadonlySet<string> = new Set(['interrupted', 'completed', 'failed', 'cancelled', 'rolled_back']);
 
 /**
  * A term of the reasoning routes: a concept id or name, or a word (spaces allowed, as in "ice

@@ -8,11 +8,11 @@ import { verifyStore, type VerifyReport } from './embedded/verify.js';
 import { rebuildStore, type RebuildOptions, type RebuildReport } from './embedded/rebuild.js';
 import { storeStats, type StoreStats } from './embedded/stats.js';
 import { findLeftovers, removeLeftovers, type Leftover } from './embedded/leftovers.js';
-import { WorkflowRepo } from '../workflows/workflow-repo.js';
+import { publicWorkflow, WorkflowRepo } from '../workflows/workflow-repo.js';
 import { WorkflowEvents } from '../workflows/progress.js';
 import type { Engine } from '../workflows/engine.js';
 import { processWorkflow, type ProcessOptions } from '../workflows/process.js';
-import { cancelWorkflow } from '../workflows/cancel.js';
+import { cancelWorkflow, type CancelOptions } from '../workflows/cancel.js';
 import { rollbackWorkflow } from '../workflows/rollback.js';
 import { resumeWorkflows } from '../workflows/resume.js';
 // Registers the knowledge_import item applier, so any process can resume such a workflow.
@@ -128,9 +128,16 @@ export class Store {
   readonly workflows = {
     createFromFile: (file: string, options: ImportOptions = {}): Promise<Workflow> => stageAnalogyFile(this.engine, file, options).then((s) => s.workflow),
     process: (id: string, options?: ProcessOptions): Promise<Workflow> => processWorkflow(this.engine, id, options),
-    cancel: (id: string): Workflow => cancelWorkflow(this.engine, id),
+    cancel: (id: string, options?: CancelOptions): Promise<Workflow> => cancelWorkflow(this.engine, id, options),
     rollback: (id: string) => rollbackWorkflow(this.engine, id),
+    /** Finishes every workflow a dead process left processing (never an interrupted or failed one: process those by id). */
     resume: (options?: ProcessOptions): Promise<Workflow[]> => resumeWorkflows(this.engine, options),
+    /** Marks `interrupted` the pending or processing workflows this process owns (a user quitting at once). */
+    interruptOwned: (): Workflow[] => {
+      const marked = this.engine.store.transaction(() => this.engine.workflows.interruptOwnedBy(process.pid));
+      for (const wf of marked) this.engine.store.audit.record({ event: 'workflow_interrupted', workflow_id: wf.workflow_id, items_processed: wf.items_processed, items_total: wf.items_total });
+      return marked.map(publicWorkflow);
+    },
     get: (id: string): Workflow => {
       const { staged_crc: _s, cancel_requested: _c, owner_pid: _o, ...wf } = this.engine.workflows.get(id);
       return wf;

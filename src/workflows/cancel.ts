@@ -1,23 +1,57 @@
 import { existsSync, unlinkSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SoftlogicError } from '../core/errors.js';
 import type { Workflow } from '../core/records.js';
 import type { Engine } from './engine.js';
 import { assertTransition, publicWorkflow } from './workflow-repo.js';
 import { ownerAlive } from './resume.js';
 
+export interface CancelOptions {
+  /** how long to wait for a running processor to reach its next chunk boundary (default 10 minutes) */
+  timeoutMs?: number;
+}
+
+const POLL_MS = 50;
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+
 /**
- * A pending workflow is cancelled at once and never applies. A processing one is asked to stop:
- * its processor ends at the next chunk boundary, keeping committed chunks. A processing one
- * whose processor died is cancelled at once.
+ * Cancels a workflow and answers the status it ends in. A pending, interrupted or failed one, or
+ * a processing one whose processor died, is cancelled at once (what it committed stays, and can
+ * be rolled back). A processing one is asked to stop: its processor ends at the next chunk
+ * boundary, and this waits for it, so the answer is `cancelled` (or `completed`, when the last
+ * chunk was committed first), never `processing`.
  */
-export function cancelWorkflow(engine: Engine, workflowId: string): Workflow {
+export async function cancelWorkflow(engine: Engine, workflowId: string, options: CancelOptions = {}): Promise<Workflow> {
   const wf = engine.workflows.get(workflowId);
   assertTransition(wf, 'cancelled', 'cancel');
   if (wf.status === 'processing' && ownerAlive(wf.owner_pid)) {
     engine.store.transaction(() => engine.workflows.requestCancel(workflowId));
     engine.store.audit.record({ event: 'workflow_cancel_requested', workflow_id: workflowId, items_processed: wf.items_processed });
-    return publicWorkflow(engine.workflows.get(workflowId));
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    for (;;) {
+      await sleep(POLL_MS);
+      const now = engine.workflows.get(workflowId);
+      if (now.status !== 'processing') return publicWorkflow(now);
+      if (!ownerAlive(now.owner_pid)) break;
+      if (Date.now() > deadline) {
+        throw new SoftlogicError('CONFLICT', `workflow ${workflowId} is still processing; its processor (pid ${now.owner_pid}) will stop at its next chunk boundary`, {
+          workflow_id: workflowId,
+          items_processed: now.items_processed,
+        });
+      }
+    }
   }
-  engine.store.transaction(() => engine.workflows.setStatus(workflowId, 'cancelled'));
+  return cancelStopped(engine, workflowId);
+}
+
+/** Cancels a workflow nobody is processing (pending, interrupted, failed, or its processor died). */
+export function cancelStopped(engine: Engine, workflowId: string): Workflow {
+  const wf = engine.workflows.get(workflowId);
+  assertTransition(wf, 'cancelled', 'cancel');
+  engine.store.transaction(() => {
+    engine.workflows.setStatus(workflowId, 'cancelled');
+    engine.workflows.setOwner(workflowId, null);
+  });
   const path = engine.store.layout.pending(workflowId);
   if (existsSync(path)) unlinkSync(path);
   engine.store.audit.record({ event: 'workflow_cancelled', workflow_id: workflowId, items_processed: wf.items_processed, items_total: wf.items_total });

@@ -65,14 +65,15 @@ export async function createWorkflow(
     throw err;
   }
   try {
-    engine.store.ensureContext(context);
+    // Where the context's log stood: a rollback refuses if a compaction has since rewritten it.
+    const startSeq = engine.store.ensureContext(context).applied_seq;
     engine.store.transaction(() =>
       engine.workflows.insert({
         workflow_id: workflowId,
         workflow_type: options.workflowType,
         context,
         items_total: writer.count,
-        metadata: { ...(options.metadata ?? {}), ...(options.autoProcess ? { auto_process: true } : {}) },
+        metadata: { ...(options.metadata ?? {}), ...(options.autoProcess ? { auto_process: true } : {}), start_seq: startSeq },
         staged_crc: sha,
         owner_pid: options.autoProcess ? process.pid : null,
       }),

@@ -24,6 +24,12 @@ export interface ProcessOptions {
    */
   signal?: AbortSignal;
   /**
+   * The user asked to stop (Ctrl-C): at the next chunk boundary the workflow becomes
+   * `interrupted`, keeping every committed chunk, and is never resumed on its own (only by
+   * `workflows resume ID` or `workflows process ID`).
+   */
+  interrupt?: AbortSignal;
+  /**
    * A large analogy import into a store not much larger than itself drops the query indexes and
    * builds them once at its end (store/embedded/bulk-load.ts): much faster, but queries running
    * meanwhile scan instead of seeking. Default true; the service, which answers queries during
@@ -57,7 +63,8 @@ function finish(engine: Engine, wf: StoredWorkflow, status: WorkflowStatus, extr
     engine.workflows.setOwner(wf.workflow_id, null);
   });
   const path = engine.store.layout.pending(wf.workflow_id);
-  if (status !== 'failed' && existsSync(path)) unlinkSync(path);
+  // A failed or interrupted workflow keeps its staged items: it may be processed again.
+  if ((status === 'completed' || status === 'cancelled') && existsSync(path)) unlinkSync(path);
   const done = engine.workflows.get(wf.workflow_id);
   engine.store.audit.record({
     event: `workflow_${status}`,
@@ -187,7 +194,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
       for await (const prepared of chunks) {
         if (prepared === null) break;
         await yieldToEventLoop();
-        if (options.signal?.aborted) return stopped(engine, wf);
+        if (stopAsked(options)) return stopped(engine, wf, options, processed, errors, meter);
         const outcome = commitPrepared(prepared);
         if (outcome === 'cancelled') return cancelled(engine, wf, processed, errors, meter);
         if (outcome === 'moved') break;
@@ -196,7 +203,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
     let chunk: Array<{ json: string }> = [];
     const commitNext = async (): Promise<'go' | 'cancelled' | 'stopped'> => {
       await yieldToEventLoop();
-      if (options.signal?.aborted) return 'stopped';
+      if (stopAsked(options)) return 'stopped';
       const go = commitChunk(chunk);
       chunk = [];
       return go ? 'go' : 'cancelled';
@@ -207,21 +214,22 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
       if (chunk.length >= batchSize) {
         const next = await commitNext();
         if (next === 'cancelled') return cancelled(engine, wf, processed, errors, meter);
-        if (next === 'stopped') return stopped(engine, wf);
+        if (next === 'stopped') return stopped(engine, wf, options, processed, errors, meter);
       }
     }
     if (chunk.length > 0) {
       const next = await commitNext();
       if (next === 'cancelled') return cancelled(engine, wf, processed, errors, meter);
-      if (next === 'stopped') return stopped(engine, wf);
+      if (next === 'stopped') return stopped(engine, wf, options, processed, errors, meter);
     }
     // Every item is committed: the staged file goes (on the I/O thread pool) while the query
     // indexes are built.
     removal = unlink(path).catch(() => undefined);
   } catch (err) {
     const e = toSoftlogicError(err);
-    if (e.code === 'STAGED_CORRUPT') fail(engine, wf, e);
-    throw e;
+    // Another processor took the workflow over: it is theirs to finish.
+    if (e.code === 'CONFLICT') throw e;
+    failLoudly(engine, wf, e, processed);
   } finally {
     if (bulk) endBulkLoad(engine.store);
   }
@@ -231,9 +239,39 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
   return done;
 }
 
-function stopped(engine: Engine, wf: StoredWorkflow): Workflow {
+function stopAsked(options: ProcessOptions): boolean {
+  return options.signal?.aborted === true || options.interrupt?.aborted === true;
+}
+
+/** A shutdown leaves the workflow `processing` for the next open to resume; a user's interrupt leaves it `interrupted`. */
+function stopped(engine: Engine, wf: StoredWorkflow, options: ProcessOptions, processed: number, errors: number, meter: RateMeter): Workflow {
+  if (options.interrupt?.aborted) {
+    const done = finish(engine, wf, 'interrupted');
+    emit(engine, wf, 'interrupted', processed, errors, meter, true);
+    return done;
+  }
   engine.store.audit.record({ event: 'workflow_stopped', workflow_id: wf.workflow_id, reason: 'stop requested; resumable' });
   return publicWorkflow(engine.workflows.get(wf.workflow_id));
+}
+
+/**
+ * A processing error (a full disk, an I/O error) fails the workflow, so that nothing resumes it
+ * behind the user's back, and the error names it and says what can be done. If even recording
+ * the failure fails, the error says the next open of the store resumes it.
+ */
+function failLoudly(engine: Engine, wf: StoredWorkflow, e: SoftlogicError, processed: number): never {
+  const at = `${processed}/${wf.items_total} items committed`;
+  let recorded = true;
+  try {
+    engine.store.transaction(() => engine.workflows.addErrors(wf.workflow_id, [e.message]));
+    finish(engine, wf, 'failed', { reason: e.message, code: e.code });
+  } catch {
+    recorded = false;
+  }
+  const next = recorded
+    ? `status failed; once the cause is fixed, \`softlogic workflows resume ${wf.workflow_id}\` applies the rest, or \`softlogic workflows rollback ${wf.workflow_id}\` undoes the committed part`
+    : `its failure could not be recorded, so the next open of the store resumes it (or run \`softlogic workflows cancel ${wf.workflow_id}\`)`;
+  throw new SoftlogicError(e.code, `${e.message} (workflow ${wf.workflow_id}, ${at}; ${next})`, { ...e.details, workflow_id: wf.workflow_id, items_processed: processed, workflow_status: recorded ? 'failed' : 'processing' });
 }
 
 function cancelled(engine: Engine, wf: StoredWorkflow, processed: number, errors: number, meter: RateMeter): Workflow {

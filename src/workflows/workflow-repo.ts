@@ -17,13 +17,19 @@ export type StoredWorkflow = Workflow & { staged_crc: string | null; cancel_requ
 
 export const ERROR_LOG_LIMIT = 100;
 
-/** The status machine: which status may follow which. */
+/**
+ * The status machine: which status may follow which. `interrupted`: the user stopped it (Ctrl-C);
+ * it is never resumed on its own, only by `workflows resume ID` / `process ID`. `failed` keeps
+ * its staged items, so it too may be processed again once its cause is fixed (a full disk).
+ * Whatever a workflow committed can be rolled back from every status it can stop in.
+ */
 const TRANSITIONS: Record<WorkflowStatus, WorkflowStatus[]> = {
   pending: ['processing', 'cancelled', 'failed'],
-  processing: ['processing', 'completed', 'failed', 'cancelled'],
+  processing: ['processing', 'interrupted', 'completed', 'failed', 'cancelled'],
+  interrupted: ['processing', 'cancelled', 'rolled_back'],
   completed: ['rolled_back'],
-  failed: [],
-  cancelled: [],
+  failed: ['processing', 'cancelled', 'rolled_back'],
+  cancelled: ['rolled_back'],
   rolled_back: [],
 };
 
@@ -105,19 +111,33 @@ export class WorkflowRepo {
     return this.db.prepare('SELECT items_processed FROM workflows WHERE workflow_id = ?').pluck().get(workflowId) as number;
   }
 
+  /**
+   * Marks `interrupted` every workflow this process owns that is pending or processing (a user
+   * quitting at once): between two chunk commits, so items_processed is what was committed.
+   */
+  interruptOwnedBy(pid: number): StoredWorkflow[] {
+    const ids = this.db.prepare(`SELECT workflow_id FROM workflows WHERE owner_pid = ? AND status IN ('pending', 'processing')`).pluck().all(pid) as string[];
+    const now = new Date().toISOString();
+    for (const id of ids) this.db.prepare(`UPDATE workflows SET status = 'interrupted', owner_pid = NULL, updated_at = ? WHERE workflow_id = ?`).run(now, id);
+    return ids.map((id) => this.get(id));
+  }
+
   requestCancel(workflowId: string): void {
     this.db.prepare('UPDATE workflows SET cancel_requested = 1, updated_at = ? WHERE workflow_id = ?').run(new Date().toISOString(), workflowId);
   }
 
-  /** Adds errors, keeping at most ERROR_LOG_LIMIT messages and counting the ones left out. */
-  addErrors(workflowId: string, messages: string[]): void {
-    if (messages.length === 0) return;
+  /**
+   * Adds `count` errors (default: one per message), keeping at most ERROR_LOG_LIMIT messages and
+   * counting the ones left out.
+   */
+  addErrors(workflowId: string, messages: string[], count = messages.length): void {
+    if (count === 0) return;
     const wf = this.get(workflowId);
     const room = Math.max(0, ERROR_LOG_LIMIT - wf.error_log.length);
     const kept = [...wf.error_log, ...messages.slice(0, room)];
     this.db
       .prepare('UPDATE workflows SET error_count = error_count + ?, error_log = ?, error_log_omitted = error_log_omitted + ? WHERE workflow_id = ?')
-      .run(messages.length, JSON.stringify(kept), messages.length - Math.min(room, messages.length), workflowId);
+      .run(count, JSON.stringify(kept), count - (kept.length - wf.error_log.length), workflowId);
   }
 }
 

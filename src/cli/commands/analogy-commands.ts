@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { AnalogyFilter } from '../../core/schemas.js';
+import type { ImportResult } from '../../methods/analogies/import.js';
 import { parseNumber, print, progressBar, withStore, writeJsonLines } from '../output.js';
+import { interruptible, reportInterrupted } from '../interrupt.js';
 
 interface FilterFlags {
   context?: string;
@@ -28,6 +30,20 @@ function toFilter(f: FilterFlags): AnalogyFilter {
   };
 }
 
+/** How many refused lines' reasons a lenient import prints on stderr (the reasons file has all). */
+const PRINTED_REASONS = 10;
+
+/** A lenient import's refused lines, on stderr: the first reasons and how many there are. */
+function reportRejected(result: ImportResult): void {
+  if (result.rejected === 0) return;
+  const shown = result.rejected_reasons.slice(0, PRINTED_REASONS);
+  const lines = shown.map((r) => `  line ${r.line ?? '?'}: ${r.field}: ${r.reason}`);
+  const more = result.rejected_reasons.length > shown.length || result.rejected > new Set(shown.map((r) => r.line)).size;
+  process.stderr.write(
+    `${result.rejected} line(s) refused, kept in ${result.rejects_file}; every reason in ${result.reasons_file}:\n${lines.join('\n')}\n` + (more ? '  ...\n' : ''),
+  );
+}
+
 export function registerAnalogyCommands(program: Command): void {
   const analogies = program.command('analogies').description('import, query, stream, delete and restore analogies');
 
@@ -42,12 +58,14 @@ export function registerAnalogyCommands(program: Command): void {
       withStore(cmd, async (store) => {
         const bar = progressBar(cmd);
         if (bar) store.events.on('progress', bar);
-        const result = await store.analogies.import(file, opts);
+        const result = await interruptible(store, (interrupt) => store.analogies.import(file, { ...opts, interrupt }));
+        reportInterrupted(result.workflow);
+        reportRejected(result);
         print(
           cmd,
           result,
           `workflow ${result.workflow.workflow_id} ${result.workflow.status}: ${result.imported} imported` +
-            (result.rejected > 0 ? `, ${result.rejected} rejected (written to ${result.rejects_file})` : ''),
+            (result.rejected > 0 ? `, ${result.rejected} rejected (written to ${result.rejects_file}, reasons in ${result.reasons_file})` : ''),
         );
       }),
     );

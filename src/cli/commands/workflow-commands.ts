@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { SoftlogicError } from '../../core/errors.js';
 import type { WorkflowStatus } from '../../core/records.js';
 import { parseNumber, print, progressBar, withStore } from '../output.js';
+import { interruptible, reportInterrupted } from '../interrupt.js';
 
-const STATUSES: WorkflowStatus[] = ['pending', 'processing', 'completed', 'failed', 'cancelled', 'rolled_back'];
+const STATUSES: WorkflowStatus[] = ['pending', 'processing', 'interrupted', 'completed', 'failed', 'cancelled', 'rolled_back'];
 
 export function registerWorkflowCommands(program: Command): void {
   const workflows = program.command('workflows').description('durable batch workflows');
@@ -32,21 +33,34 @@ export function registerWorkflowCommands(program: Command): void {
       withStore(cmd, async (store) => print(cmd, await store.workflows.createFromFile(file, opts))),
     );
 
+  const processOne = (id: string, opts: { batchSize?: number }, cmd: Command) =>
+    withStore(cmd, async (store) => {
+      const bar = progressBar(cmd);
+      if (bar) store.events.on('progress', bar);
+      const done = await interruptible(store, (interrupt) => store.workflows.process(id, { ...opts, interrupt }));
+      reportInterrupted(done);
+      print(cmd, done);
+    });
+
   workflows
     .command('process <id>')
+    .description('apply a pending workflow (or go on with an interrupted or failed one); Ctrl-C stops it at the next chunk boundary')
     .option('--batch-size <n>', 'items per commit', parseNumber('batch-size', 1, 1_000_000, true))
-    .action((id: string, opts: { batchSize?: number }, cmd: Command) =>
-      withStore(cmd, async (store) => {
-        const bar = progressBar(cmd);
-        if (bar) store.events.on('progress', bar);
-        print(cmd, await store.workflows.process(id, opts));
-      }),
-    );
+    .action((id: string, opts: { batchSize?: number }, cmd: Command) => processOne(id, opts, cmd));
 
-  workflows.command('cancel <id>').action((id: string, _o, cmd: Command) => withStore(cmd, (store) => print(cmd, store.workflows.cancel(id))));
-  workflows.command('rollback <id>').action((id: string, _o, cmd: Command) => withStore(cmd, (store) => print(cmd, store.workflows.rollback(id))));
   workflows
-    .command('resume')
-    .description('finish every workflow a dead process left processing')
-    .action((_o, cmd: Command) => withStore(cmd, async (store) => print(cmd, { resumed: await store.workflows.resume() })));
+    .command('cancel <id>')
+    .description('cancel a workflow; one being processed stops at its next chunk boundary (committed chunks stay: roll them back with rollback)')
+    .action((id: string, _o, cmd: Command) => withStore(cmd, async (store) => print(cmd, await store.workflows.cancel(id))));
+  workflows
+    .command('rollback <id>')
+    .description('restore every record the workflow changed to its state before it (created: deleted, deleted: restored, updated: previous content)')
+    .action((id: string, _o, cmd: Command) => withStore(cmd, (store) => print(cmd, store.workflows.rollback(id))));
+  workflows
+    .command('resume [id]')
+    .description('go on with workflow ID (interrupted, failed or left by a dead process); without ID, finish every workflow a dead process left processing')
+    .option('--batch-size <n>', 'items per commit', parseNumber('batch-size', 1, 1_000_000, true))
+    .action((id: string | undefined, opts: { batchSize?: number }, cmd: Command) =>
+      id === undefined ? withStore(cmd, async (store) => print(cmd, { resumed: await store.workflows.resume(opts) })) : processOne(id, opts, cmd),
+    );
 }

@@ -3,6 +3,7 @@ import type { Analogy } from '../../core/records.js';
 import { analogyInput, LIMITS, type FieldIssue, type ValidAnalogyInput } from '../../core/schemas.js';
 import { compileValidator } from '../../core/validator.js';
 import type { StagingTarget } from '../../workflows/create.js';
+import { legacyAnalogyRecord } from './legacy-record.js';
 import { encodeFreshPut, encodeVerbatimPut, verbatimHead, verbatimRecordJson, verbatimTail } from './staged-put.js';
 
 export const validateAnalogy = compileValidator(analogyInput);
@@ -12,7 +13,6 @@ export type StagedItem =
   | { op: 'put'; record: ValidAnalogyInput & { id: string } }
   | { op: 'delete'; id: string };
 
-const KNOWN = new Set(Object.keys(analogyInput.shape));
 const CONTENT_FIELDS = ['source_domain', 'target_domain', 'quality_score', 'concept_mappings', 'frame_mappings', 'tags', 'metadata'];
 const CONTENT = new Set(CONTENT_FIELDS);
 
@@ -33,8 +33,11 @@ function holdsOnlyContentFields(value: unknown): boolean {
 }
 
 /**
- * The original system wrote `{"type":"analogy", ...}` lines whose fields outside our schema
- * (source_pair, reasoning, relation...) are kept under metadata.legacy rather than refused.
+ * The original system wrote `{"type":"analogy", ...}` lines, often without domains or quality
+ * (source_pair / target_pair, relation, reasoning...): such a line becomes a record the way
+ * `import --from-legacy` makes it (legacy-record.ts): fields outside our schema, the free-text
+ * `context` and the original `workflow_id` kept under metadata.legacy, missing domains
+ * 'unknown' and quality 0 (flagged there), concept_mappings derived from the pairs.
  * `{"type":"deletion","target_id":X}` becomes a delete of X.
  */
 export function normaliseLegacyShape(value: unknown): { deletion: string } | { record: unknown } {
@@ -45,18 +48,14 @@ export function normaliseLegacyShape(value: unknown): { deletion: string } | { r
     return { deletion: typeof target === 'string' ? target : '' };
   }
   if (type !== 'analogy') return { record: value };
-  const record: Record<string, unknown> = {};
-  const legacy: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(rest)) (KNOWN.has(k) ? record : legacy)[k] = v;
-  if (Object.keys(legacy).length > 0) {
-    const meta = typeof record.metadata === 'object' && record.metadata !== null ? (record.metadata as Record<string, unknown>) : {};
-    record.metadata = { ...meta, legacy };
+  // The importing workflow becomes the record's workflow; the original one is kept.
+  const { workflow_id: originalWorkflow, ...line } = rest;
+  const record = legacyAnalogyRecord(line, null);
+  if (originalWorkflow !== undefined) {
+    const metadata = (record.metadata ?? {}) as Record<string, unknown>;
+    record.metadata = { ...metadata, legacy: { ...((metadata.legacy as Record<string, unknown> | undefined) ?? {}), workflow_id: originalWorkflow } };
   }
-  // The original used `context` for free text ("fantasy character-tool relationships"), not a scope.
-  if (typeof record.context === 'string' && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/.test(record.context)) {
-    legacy.context = record.context;
-    delete record.context;
-  }
+  delete record.workflow_id;
   return { record };
 }
 

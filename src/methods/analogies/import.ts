@@ -1,8 +1,9 @@
-import { closeSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { SoftlogicError } from '../../core/errors.js';
 import { isPlainJsonLines, readInputRecords } from '../../core/input-files.js';
-import type { Workflow } from '../../core/records.js';
+import type { JsonObject, Workflow } from '../../core/records.js';
+import { publicWorkflow } from '../../workflows/workflow-repo.js';
+import { RejectLog } from './rejects.js';
 import type { FieldIssue } from '../../core/schemas.js';
 import type { Engine } from '../../workflows/engine.js';
 import { createWorkflow, newWorkflowId } from '../../workflows/create.js';
@@ -25,6 +26,8 @@ export interface ImportOptions {
    * true). A service sharing the cores with queries passes false: one thread, steadier latency.
    */
   parallel?: boolean;
+  /** the user asked to stop (Ctrl-C): see ProcessOptions.interrupt */
+  interrupt?: AbortSignal;
 }
 
 export interface ImportResult {
@@ -32,6 +35,10 @@ export interface ImportResult {
   imported: number;
   rejected: number;
   rejects_file: string | null;
+  /** lenient: beside the rejects file, every refused line's line number, field and reason */
+  reasons_file: string | null;
+  /** lenient: the first refused lines' reasons (the reasons file has them all) */
+  rejected_reasons: FieldIssue[];
 }
 
 /** How many refused lines an error report lists before it only counts them. */
@@ -53,11 +60,10 @@ export async function stageAnalogyFile(
   file: string,
   options: ImportOptions,
   progress: StagedProgress | null = null,
-): Promise<{ workflow: Workflow; rejected: number; rejectsFile: string | null }> {
+): Promise<{ workflow: Workflow; rejected: number; rejectsFile: string | null; reasonsFile: string | null; reasons: FieldIssue[] }> {
   const issues: FieldIssue[] = [];
   let rejected = 0;
-  let rejectsFd: number | null = null;
-  let rejectsFile: string | null = null;
+  const rejects = new RejectLog(engine.store.layout.root);
   const workflow = await createWorkflow(
     engine,
     {
@@ -68,25 +74,21 @@ export async function stageAnalogyFile(
       autoProcess: options.autoProcess,
     },
     async (writer, target) => {
-      const reject = (raw: string) => {
-        if (rejectsFd === null) {
-          const dir = join(engine.store.layout.root, 'rejects');
-          mkdirSync(dir, { recursive: true });
-          rejectsFile = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.jsonl`);
-          rejectsFd = openSync(rejectsFile, 'w');
-        }
-        writeSync(rejectsFd, raw);
-      };
       const noteIssues = (found: FieldIssue[]) => {
         if (issues.length < LISTED_ISSUES) issues.push(...found.slice(0, LISTED_ISSUES - issues.length));
       };
       if (stagesInParallel(file, options)) {
-        await stageInParallel(file, target, { lenient: options.lenient ?? false, maxIssues: LISTED_ISSUES }, (block, firstLine) => {
+        // Lenient: every refused line's reasons are kept (in the reasons file).
+        await stageInParallel(file, target, { lenient: options.lenient ?? false, maxIssues: options.lenient ? Infinity : LISTED_ISSUES }, (block, firstLine) => {
           // Strict: once a line is refused nothing more is staged (the file is refused as a whole).
           if (options.lenient || rejected + block.rejected === 0) writer.addEncoded(Buffer.from(block.staged.buffer, block.staged.byteOffset, block.staged.byteLength), block.count);
           rejected += block.rejected;
-          noteIssues(block.issues.map((issue) => ({ ...issue, line: (issue.line ?? 1) + firstLine - 1 })));
-          if (block.rejects) reject(block.rejects);
+          const found = block.issues.map((issue) => ({ ...issue, line: (issue.line ?? 1) + firstLine - 1 }));
+          noteIssues(found);
+          if (block.rejects) {
+            rejects.reject(block.rejects);
+            rejects.reasons(found);
+          }
         });
       } else {
         for await (const input of readInputRecords(file)) {
@@ -97,10 +99,13 @@ export async function stageAnalogyFile(
           }
           rejected += 1;
           noteIssues(staged.issues);
-          if (options.lenient) reject(input.raw + '\n');
+          if (options.lenient) {
+            rejects.reject(input.raw + '\n');
+            rejects.reasons(staged.issues);
+          }
         }
       }
-      if (rejectsFd !== null) closeSync(rejectsFd);
+      rejects.close();
       if (rejected > 0 && !options.lenient) {
         throw new SoftlogicError('IMPORT_REJECTED', `${file}: ${rejected} invalid line(s); nothing was imported (use --lenient to import the valid lines)`, {
           file,
@@ -110,18 +115,30 @@ export async function stageAnalogyFile(
         });
       }
       if (writer.count === 0) {
-        throw new SoftlogicError('EMPTY_INPUT', rejected > 0 ? `${file}: no valid records (${rejected} rejected, see ${rejectsFile})` : `${file} holds no records`, {
+        throw new SoftlogicError('EMPTY_INPUT', rejected > 0 ? `${file}: no valid records (${rejected} rejected, see ${rejects.rejectsFile} and ${rejects.reasonsFile})` : `${file} holds no records`, {
           file,
           rejected,
-          rejects_file: rejectsFile,
+          rejects_file: rejects.rejectsFile,
+          reasons_file: rejects.reasonsFile,
           issues,
         });
       }
     },
     progress,
   );
-  if (rejected > 0) engine.store.audit.record({ event: 'import_rejected_lines', workflow_id: workflow.workflow_id, file, rejected, rejects_file: rejectsFile });
-  return { workflow, rejected, rejectsFile };
+  if (rejected === 0) return { workflow, rejected, rejectsFile: null, reasonsFile: null, reasons: [] };
+  // The refused lines count as the workflow's errors (error_count), their reasons in its error log.
+  engine.store.transaction(() => engine.workflows.addErrors(workflow.workflow_id, rejects.messages, rejected));
+  engine.store.audit.record({
+    event: 'import_rejected_lines',
+    workflow_id: workflow.workflow_id,
+    file,
+    rejected,
+    rejects_file: rejects.rejectsFile,
+    reasons_file: rejects.reasonsFile,
+    reasons: rejects.listed.slice(0, 20) as unknown as JsonObject[],
+  });
+  return { workflow: publicWorkflow(engine.workflows.get(workflow.workflow_id)), rejected, rejectsFile: rejects.rejectsFile, reasonsFile: rejects.reasonsFile, reasons: rejects.listed };
 }
 
 export async function importAnalogies(engine: Engine, file: string, options: ImportOptions = {}): Promise<ImportResult> {
@@ -134,8 +151,16 @@ export async function importAnalogies(engine: Engine, file: string, options: Imp
     await early?.chunks.close();
     throw err;
   }
-  const workflow = await processWorkflow(engine, workflowId, { batchSize: options.batchSize, pipeline: options.parallel }, { chunks: early?.chunks ?? null });
-  return { workflow, imported: workflow.items_processed - workflow.error_count, rejected: staged.rejected, rejects_file: staged.rejectsFile };
+  const workflow = await processWorkflow(engine, workflowId, { batchSize: options.batchSize, pipeline: options.parallel, interrupt: options.interrupt }, { chunks: early?.chunks ?? null });
+  // error_count counts the lines refused while staging too: only items refused while applied are not imported.
+  return {
+    workflow,
+    imported: workflow.items_processed - (workflow.error_count - staged.rejected),
+    rejected: staged.rejected,
+    rejects_file: staged.rejectsFile,
+    reasons_file: staged.reasonsFile,
+    rejected_reasons: staged.reasons,
+  };
 }
 
 /**

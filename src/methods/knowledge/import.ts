@@ -10,7 +10,7 @@ import { duplicateKeyIn, recordLimitIssue } from '../../core/json-limits.js';
 import type { JsonObject, RecordKind, Workflow } from '../../core/records.js';
 import { LIMITS, type FieldIssue } from '../../core/schemas.js';
 import type { Store } from '../../store/store.js';
-import { cancelWorkflow } from '../../workflows/cancel.js';
+import { cancelStopped } from '../../workflows/cancel.js';
 import { createWorkflow } from '../../workflows/create.js';
 import type { Engine } from '../../workflows/engine.js';
 import { processWorkflow } from '../../workflows/process.js';
@@ -211,7 +211,7 @@ export async function stageAndProcess(
   } catch (err) {
     for (const wf of staged) {
       try {
-        cancelWorkflow(engine, wf.workflow_id);
+        cancelStopped(engine, wf.workflow_id);
       } catch {
         // best effort: a pending workflow that cannot be cancelled is left for `workflows cancel`
       }

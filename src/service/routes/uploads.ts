@@ -27,6 +27,12 @@ const analogyBody = {
 const stagingResult = {
   rejected: { type: 'integer', description: 'invalid lines set aside (lenient) or refused' },
   rejects_file: { type: ['string', 'null'], description: 'where the server copied the rejected lines (lenient)' },
+  reasons_file: { type: ['string', 'null'], description: 'beside the rejects file: each rejected line\'s line number, field and reason (lenient)' },
+  rejected_reasons: {
+    type: 'array',
+    description: 'the first rejected lines\' reasons (lenient)',
+    items: { type: 'object', properties: { line: { type: 'integer' }, field: { type: 'string' }, reason: { type: 'string' } } },
+  },
 } as const;
 
 interface StagingQuery {
@@ -108,7 +114,7 @@ function register(app: FastifyInstance, ctx: ServiceContext): void {
     async (request, reply) => {
       const staged = await stage(request, reply, true);
       const id = staged.workflow.workflow_id;
-      const extra = { rejected: staged.rejected, rejects_file: staged.rejectsFile };
+      const extra = { rejected: staged.rejected, rejects_file: staged.rejectsFile, reasons_file: staged.reasonsFile, rejected_reasons: staged.reasons };
       const processIt = () => ctx.processor.process(id, request.query.batch_size ?? ctx.batchSize);
       if (request.query.async === true) {
         // Staged with auto_process: if the server stops before processing it, the next start resumes it.
@@ -116,7 +122,8 @@ function register(app: FastifyInstance, ctx: ServiceContext): void {
         return reply.code(202).send({ workflow: store.workflows.get(id), ...extra });
       }
       const workflow: Workflow = await trackWork(ctx, id, processIt());
-      return reply.code(201).send({ workflow, imported: workflow.items_processed - workflow.error_count, ...extra });
+      // error_count counts the lines rejected while staging too.
+      return reply.code(201).send({ workflow, imported: workflow.items_processed - (workflow.error_count - staged.rejected), ...extra });
     },
   );
 
