@@ -91,6 +91,8 @@ function verifyContext(store: EmbeddedStore, row: ContextRow, issues: VerifyIssu
   let committedSeq = 0;
   let committedOff = 0;
   let pendingSince: number | null = null;
+  // Past a damaged line, a batch's missing commit and the watermark follow from that damage.
+  let damaged = false;
   let torn: number | null = null;
   const corrupt = (err: unknown): void => {
     if (!isSoftlogicError(err) || err.code !== 'CORRUPT_LOG') throw err;
@@ -106,6 +108,7 @@ function verifyContext(store: EmbeddedStore, row: ContextRow, issues: VerifyIssu
       lines += 1;
       if (!checksumOk(raw.text)) {
         issues.push({ context, check: 'log_checksum', message: `line ${lines} (byte ${raw.offset}) fails its checksum`, offset: raw.offset });
+        damaged = true;
         continue;
       }
       const line = decodeLine(raw.text);
@@ -127,9 +130,9 @@ function verifyContext(store: EmbeddedStore, row: ContextRow, issues: VerifyIssu
     }
   }
   if (torn !== null) issues.push({ context, check: 'torn_tail', message: `incomplete last line at byte ${torn}`, offset: torn });
-  if (pendingSince !== null) issues.push({ context, check: 'torn_tail', message: `records from byte ${pendingSince} lack a commit line`, offset: pendingSince });
+  if (pendingSince !== null && !damaged) issues.push({ context, check: 'torn_tail', message: `records from byte ${pendingSince} lack a commit line`, offset: pendingSince });
   const size = statSync(path).size;
-  if (row.applied_off !== committedOff || row.applied_seq !== committedSeq) {
+  if (!damaged && (row.applied_off !== committedOff || row.applied_seq !== committedSeq)) {
     issues.push({
       context,
       check: 'watermark',
