@@ -68,11 +68,26 @@ export async function writeJsonLines(lines: Iterable<string>): Promise<void> {
   await flush();
 }
 
+/**
+ * The core's messages name no CLI flags (the HTTP service shows them too); the CLI adds the
+ * flag to use: from `details.option` ({scope: 'vocabulary'} -> --scope vocabulary) or the code.
+ */
+function cliHint(e: SoftlogicError): string | undefined {
+  const option = e.details.option;
+  if (option && typeof option === 'object') {
+    return 'use ' + Object.entries(option as Record<string, unknown>).map(([k, v]) => `--${k.replace(/_/g, '-')} ${String(v)}`).join(' ');
+  }
+  if (e.code === 'IMPORT_REJECTED') return 'pass --lenient to import the valid lines and write the others to a rejects file';
+  return undefined;
+}
+
 export function reportError(err: unknown, json: boolean): number {
   const e = toSoftlogicError(err);
   if (json) process.stdout.write(JSON.stringify({ error: e.toJSON() }) + '\n');
   else {
     process.stderr.write(`softlogic: ${e.message} [${e.code}]\n`);
+    const hint = cliHint(e);
+    if (hint) process.stderr.write(`hint: ${hint}\n`);
     const issues = (e.details as { issues?: Array<{ line?: number; field: string; reason: string }> }).issues;
     if (Array.isArray(issues)) {
       for (const i of issues.slice(0, 50)) process.stderr.write(`  ${i.line !== undefined ? `line ${i.line}: ` : ''}${i.field}: ${i.reason}\n`);

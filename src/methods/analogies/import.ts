@@ -102,7 +102,7 @@ export async function stageAnalogyFile(
       }
       if (rejectsFd !== null) closeSync(rejectsFd);
       if (rejected > 0 && !options.lenient) {
-        throw new SoftlogicError('IMPORT_REJECTED', `${file}: ${rejected} invalid line(s); nothing was imported (use --lenient to import the valid lines)`, {
+        throw new SoftlogicError('IMPORT_REJECTED', `${file}: ${rejected} invalid line(s); nothing was imported (a lenient import keeps the valid lines)`, {
           file,
           rejected,
           issues,
