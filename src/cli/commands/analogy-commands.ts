@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { AnalogyFilter } from '../../core/schemas.js';
-import { parseNumber, print, progressBar, withStore, writeJsonLines } from '../output.js';
+import { parseNumber, print, progressBar, withStore, writeRecords } from '../output.js';
 
 interface FilterFlags {
   context?: string;
@@ -71,7 +71,7 @@ export function registerAnalogyCommands(program: Command): void {
   );
 
   filterOptions(analogies.command('stream').description('every matching active analogy as JSON lines, in constant memory'), true).action((opts: FilterFlags, cmd: Command) =>
-    withStore(cmd, (store) => writeJsonLines(store.analogies.streamJson(toFilter(opts)))),
+    withStore(cmd, (store) => writeRecords(cmd, 'analogy', store.analogies.streamJson(toFilter(opts)))),
   );
 
   analogies

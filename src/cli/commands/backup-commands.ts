@@ -6,6 +6,7 @@ import { exportKnowledge, type ExportFormat } from '../../methods/knowledge/expo
 import { assertMerge, importKnowledge } from '../../methods/knowledge/import.js';
 import { importLegacy } from '../../methods/knowledge/legacy.js';
 import { parseNumber, print, progressBar, storeDir, withStore } from '../output.js';
+import { cellText } from '../format.js';
 
 /** backup / restore / export / import (and migration from the original system). */
 export function registerBackupCommands(program: Command): void {
@@ -69,7 +70,7 @@ export function registerBackupCommands(program: Command): void {
           return;
         }
         const result = await importKnowledge(store, file as string, { context: opts.context, merge, batchSize: opts.batchSize });
-        print(cmd, result, `imported ${result.records} records (${JSON.stringify(result.applied)}) in ${result.workflows.length} workflow(s)`);
+        print(cmd, result, `imported ${result.records} records (${cellText(result.applied)}) in ${result.workflows.length} workflow(s)`);
       });
     });
 }
