@@ -51,7 +51,7 @@ export function registerBackupCommands(program: Command): void {
   program
     .command('import [file]')
     .description('import an export (as workflows), or migrate the original system with --from-legacy DIR')
-    .option('--context <name>', 'put every record into this context (legacy: also where embeddings go)')
+    .option('--context <name>', 'put every record (legacy: and every vector) into this context')
     .option('--merge <strategy>', 'overwrite | merge | skip (default merge; overwrite for --from-legacy)')
     .option('--from-legacy <dir>', "the original Python system's storage directory")
     .option('--batch-size <n>', 'items per commit', parseNumber('batch-size', 1, 1_000_000, true))

@@ -49,7 +49,7 @@ export function registerEmbeddingCommands(program: Command): void {
     .action((opts: { out: string; context: string }, cmd: Command) => withStore(cmd, (store) => print(cmd, store.embeddings.export(opts.out, opts.context))));
   embeddings
     .command('import <file>')
-    .description('vectors per concept id (or name); missing concepts are created')
+    .description('vectors per id into concepts of --context: NAME or ANY:NAME[:SYNSET] (any context, e.g. animal:lion) -> CONTEXT:NAME[:SYNSET]; missing concepts are created')
     .option('--context <name>', 'context', 'default')
     .option('--batch-size <n>', 'items per commit', parseNumber('batch-size', 1, 1_000_000, true))
     .action((file: string, opts: { context: string; batchSize?: number }, cmd: Command) =>
