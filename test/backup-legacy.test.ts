@@ -61,13 +61,14 @@ test('legacy sample: every line of every file becomes a record, a deletion, or i
       assert.equal(row.items_total, wf.items_total);
       assert.equal(row.created_at, wf.created_at);
     }
-    // embeddings: every vector of the JSON-text .npy, in the context's embeddings.npz
+    // embeddings: every vector of the JSON-text .npy became a concept vector of the context its id names
     const vectors = JSON.parse(readFileSync(join(SAMPLE, 'embeddings_cache/embeddings.npy'), 'utf8')) as Record<string, number[]>;
-    const table = readEmbeddingsNpz(join(root, 's', 'contexts', 'default', 'embeddings.npz'));
-    assert.equal(table.ids.length, Object.keys(vectors).length);
+    assert.equal(result.embeddings.vectors, Object.keys(vectors).length);
+    const table = readEmbeddingsNpz(join(root, 's', 'contexts', 'animal', 'embeddings.npz'));
     assert.equal(table.dimension, 300);
     const i = table.ids.indexOf('animal:lion');
-    assert.ok(Math.abs(table.vectors[i * 300] - vectors['animal:lion'][0]) < 1e-6);
+    const norm = Math.hypot(...vectors['animal:lion']);
+    assert.ok(Math.abs(table.vectors[i * 300] - vectors['animal:lion'][0] / norm) < 1e-6);
     assert.equal(result.files.reduce((s: number, f: { reported: unknown[] }) => s + f.reported.length, 0), 0);
     assert.equal(store.verify().valid, true);
   } finally {
@@ -125,7 +126,8 @@ test('legacy: loose, broken and hostile input is kept or reported, never dropped
     assert.equal(w1.status, 'cancelled');
     assert.deepEqual((w1.metadata.legacy as Record<string, unknown>).status, 'processing');
     assert.equal(r.files.filter((x) => x.kind === 'workflow' && x.reported.length === 1).length, 2);
-    assert.deepEqual(readEmbeddingsNpz(join(root, 's', 'contexts', 'default', 'embeddings.npz')).ids, ['x:a', 'x:b']);
+    assert.deepEqual(readEmbeddingsNpz(join(root, 's', 'contexts', 'x', 'embeddings.npz')).ids, ['x:a', 'x:b']);
+    assert.deepEqual(store.concepts.list('x').map((c) => c.id), ['x:a', 'x:b']);
     assert.equal(store.verify().valid, true);
     assert.equal((await asyncErr(() => importLegacy(store, join(root, 'nope')))).code, 'FILE_NOT_FOUND');
     assert.equal((await asyncErr(() => importLegacy(store, root))).code, 'INVALID_INPUT');

@@ -142,7 +142,7 @@ test('CLI: hostile context names are refused with INVALID_NAME and create nothin
     assert.equal(cliErr(store, ['contexts', 'create', 'ok', '--parent', name]).code, 'INVALID_NAME', `--parent ${label}`);
     assert.equal(cliErr(store, ['analogies', 'get', good[0].id, '--context', name]).code, 'INVALID_NAME', `get ${label}`);
   }
-  assert.deepEqual(readdirSync(join(store, 'contexts')), []);
+  assert.deepEqual(readdirSync(join(store, 'contexts')), ['default'], 'only the context init creates');
   assert.ok(!existsSync(join(store, 'x')));
   assert.ok(!existsSync(join(dir, 'x')));
   assert.ok(!existsSync(join(store, 'contexts', 'a')));
@@ -179,7 +179,7 @@ test('library: hostile names (NUL, paths, 10 KB) are refused with INVALID_NAME',
       assert.equal(errCode(() => store.analogies.get(id)), 'INVALID_NAME');
       assert.equal(errCode(() => store.workflows.get(id)), 'INVALID_NAME');
     }
-    assert.deepEqual(readdirSync(join(storeDir, 'contexts')), []);
+    assert.deepEqual(readdirSync(join(storeDir, 'contexts')), ['default'], 'only the context init creates');
   } finally {
     store.close();
   }

@@ -165,7 +165,7 @@ test('backup: create, list, download; bad and unknown names', async () => {
   const { name, bytes } = b.json as { name: string; bytes: number };
   assert.match(name, /\.slbak$/);
   const list = await send('GET', '/api/backups');
-  assert.ok((list.json as Array<{ name: string }>).some((x) => x.name === name));
+  assert.ok((list.json as { backups: Array<{ name: string }> }).backups.some((x) => x.name === name));
   const dl = await fetch(`${h.base}/api/backups/${name}`);
   assert.equal(dl.status, 200);
   assert.equal((await dl.arrayBuffer()).byteLength, bytes);

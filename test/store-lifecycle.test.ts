@@ -213,6 +213,7 @@ test('contexts: a child falls back to its parent on get; names and parents are c
       byId(store.contexts.list().map((c) => ({ id: c.name, parent: c.parent }))),
       [
         { id: 'child', parent: 'p' },
+        { id: 'default', parent: null },
         { id: 'grandchild', parent: 'child' },
         { id: 'p', parent: null },
       ],
@@ -223,7 +224,7 @@ test('contexts: a child falls back to its parent on get; names and parents are c
     store.close();
   }
   const listed = cliOk(storeDir, ['contexts', 'list']).contexts.map((c: { name: string }) => c.name);
-  assert.deepEqual(listed, ['child', 'grandchild', 'lib', 'p']);
+  assert.deepEqual(listed, ['child', 'default', 'grandchild', 'lib', 'p']);
   for (const name of ['child', 'grandchild', 'lib', 'p']) assert.ok(existsSync(join(storeDir, 'contexts', name, 'metadata.json')));
 });
 

@@ -11,7 +11,7 @@ import { registerFrameCommands } from './commands/frame-commands.js';
 import { registerFieldCommands } from './commands/field-commands.js';
 import { registerStreamCommand } from './commands/stream-command.js';
 import { registerWordnetCommands } from './commands/wordnet-commands.js';
-import { reportError } from './output.js';
+import { exitQuietlyOnClosedPipe, reportError } from './output.js';
 
 /** The `softlogic` command: parsing and printing only; every operation is a Store method. */
 export function buildProgram(): Command {
@@ -54,4 +54,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+exitQuietlyOnClosedPipe();
 process.exitCode = await main(process.argv.slice(2));

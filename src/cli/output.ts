@@ -4,6 +4,7 @@ import { toSoftlogicError, SoftlogicError } from '../core/errors.js';
 import { defaultStoreDir } from '../store/embedded/layout.js';
 import { Store } from '../store/store.js';
 import type { ProgressEvent } from '../workflows/progress.js';
+import { humanText, STREAM_COLUMNS, streamRow } from './format.js';
 
 /** Options every command takes. */
 export interface GlobalOptions {
@@ -28,10 +29,18 @@ export async function withStore<T>(cmd: Command, fn: (store: Store) => Promise<T
   }
 }
 
-/** Prints a result: one JSON document with --json, otherwise the human text (or pretty JSON). */
+/**
+ * Prints a result on stdout: one JSON document with --json; otherwise the command's own summary
+ * line when it has one, else the result as tables and `key: value` lines by its shape.
+ */
 export function print(cmd: Command, value: unknown, human?: string): void {
-  if (globals(cmd).json || human === undefined) process.stdout.write(JSON.stringify(value, null, globals(cmd).json ? 0 : 2) + '\n');
-  else process.stdout.write(human + '\n');
+  if (globals(cmd).json) process.stdout.write(JSON.stringify(value) + '\n');
+  else process.stdout.write((human ?? humanText(value)) + '\n');
+}
+
+/** A note for the person at the terminal (never part of the result): stderr, not with --json. */
+export function note(cmd: Command, text: string): void {
+  if (!globals(cmd).json) process.stderr.write(text + '\n');
 }
 
 /** A progress bar on stderr, only on a terminal and never with --json. */
@@ -52,7 +61,26 @@ export function progressBar(cmd: Command): ((e: ProgressEvent) => void) | undefi
   };
 }
 
-/** Writes JSON lines to stdout in blocks, waiting for 'drain' so memory stays flat. */
+/**
+ * A stream of records (JSON texts) on stdout: JSON lines with --json, otherwise a table written
+ * row by row (fixed-width columns of the record kind), either way in constant memory.
+ */
+export async function writeRecords(cmd: Command, kind: string, json: Iterable<string>): Promise<void> {
+  if (globals(cmd).json) return writeJsonLines(json);
+  const columns = STREAM_COLUMNS[kind] ?? ['id'];
+  let count = 0;
+  function* rows(): Generator<string> {
+    yield streamRow(columns, null);
+    for (const text of json) {
+      count++;
+      yield streamRow(columns, JSON.parse(text) as Record<string, unknown>);
+    }
+  }
+  await writeJsonLines(rows());
+  note(cmd, `${count} record(s)`);
+}
+
+/** Writes lines to stdout in blocks, waiting for 'drain' so memory stays flat. */
 export async function writeJsonLines(lines: Iterable<string>): Promise<void> {
   let buffer: string[] = [];
   const flush = async () => {
@@ -68,11 +96,26 @@ export async function writeJsonLines(lines: Iterable<string>): Promise<void> {
   await flush();
 }
 
+/**
+ * The core's messages name no CLI flags (the HTTP service shows them too); the CLI adds the
+ * flag to use: from `details.option` ({scope: 'vocabulary'} -> --scope vocabulary) or the code.
+ */
+function cliHint(e: SoftlogicError): string | undefined {
+  const option = e.details.option;
+  if (option && typeof option === 'object') {
+    return 'use ' + Object.entries(option as Record<string, unknown>).map(([k, v]) => `--${k.replace(/_/g, '-')} ${String(v)}`).join(' ');
+  }
+  if (e.code === 'IMPORT_REJECTED') return 'pass --lenient to import the valid lines and write the others to a rejects file';
+  return undefined;
+}
+
 export function reportError(err: unknown, json: boolean): number {
   const e = toSoftlogicError(err);
   if (json) process.stdout.write(JSON.stringify({ error: e.toJSON() }) + '\n');
   else {
     process.stderr.write(`softlogic: ${e.message} [${e.code}]\n`);
+    const hint = cliHint(e);
+    if (hint) process.stderr.write(`hint: ${hint}\n`);
     const issues = (e.details as { issues?: Array<{ line?: number; field: string; reason: string }> }).issues;
     if (Array.isArray(issues)) {
       for (const i of issues.slice(0, 50)) process.stderr.write(`  ${i.line !== undefined ? `line ${i.line}: ` : ''}${i.field}: ${i.reason}\n`);
@@ -90,4 +133,17 @@ export function parseNumber(name: string, min: number, max: number, integer = fa
     }
     return n;
   };
+}
+
+/**
+ * A reader that stops early (`softlogic ... | head`) closes the pipe: the command has nothing
+ * left to say to anyone, so it ends quietly with status 0 rather than an EPIPE stack trace.
+ */
+export function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
 }

@@ -1,7 +1,7 @@
 import type { Analogy, ContextInfo, Workflow, WorkflowStatus } from '../core/records.js';
 import type { AnalogyFilter } from '../core/schemas.js';
 import { assertContextName, DEFAULT_CONTEXT } from '../core/names.js';
-import { isSoftlogicError } from '../core/errors.js';
+import { isSoftlogicError, SoftlogicError } from '../core/errors.js';
 import { EmbeddedStore } from './embedded/embedded-store.js';
 import { compactContext, type CompactionReport } from './embedded/compact.js';
 import { verifyStore, type VerifyReport } from './embedded/verify.js';
@@ -103,8 +103,16 @@ export class Store {
   }
 
   readonly contexts = {
+    /** Creates a context; creating an existing one is a no-op unless it names another parent. */
     create: (name: string, options: { parent?: string; description?: string } = {}): ContextInfo => {
-      const row = this.engine.store.ensureContext(assertContextName(name), options);
+      const existing = this.engine.store.context(assertContextName(name));
+      if (existing && existing.parent !== (options.parent ?? null)) {
+        throw new SoftlogicError('CONFLICT', `context '${name}' already exists with parent ${JSON.stringify(existing.parent)}, not ${JSON.stringify(options.parent ?? null)}`, {
+          context: name,
+          parent: existing.parent,
+        });
+      }
+      const row = existing ?? this.engine.store.ensureContext(name, options);
       return { name: row.name, parent: row.parent, description: row.description, created_at: row.created_at };
     },
     list: (): ContextInfo[] =>

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { AnalogyFilter } from '../../core/schemas.js';
 import type { ImportResult } from '../../methods/analogies/import.js';
-import { parseNumber, print, progressBar, withStore, writeJsonLines } from '../output.js';
+import { parseNumber, print, progressBar, withStore, writeJsonLines, writeRecords } from '../output.js';
 import { interruptible, reportInterrupted } from '../interrupt.js';
 
 interface FilterFlags {
@@ -89,7 +89,7 @@ export function registerAnalogyCommands(program: Command): void {
   );
 
   filterOptions(analogies.command('stream').description('every matching active analogy as JSON lines, in constant memory'), true).action((opts: FilterFlags, cmd: Command) =>
-    withStore(cmd, (store) => writeJsonLines(store.analogies.streamJson(toFilter(opts)))),
+    withStore(cmd, (store) => writeRecords(cmd, 'analogy', store.analogies.streamJson(toFilter(opts)))),
   );
 
   analogies

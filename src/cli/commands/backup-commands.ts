@@ -6,6 +6,7 @@ import { exportKnowledge, type ExportFormat } from '../../methods/knowledge/expo
 import { assertMerge, importKnowledge } from '../../methods/knowledge/import.js';
 import { importLegacy } from '../../methods/knowledge/legacy.js';
 import { parseNumber, print, progressBar, storeDir, withStore } from '../output.js';
+import { cellText } from '../format.js';
 
 /** backup / restore / export / import (and migration from the original system). */
 export function registerBackupCommands(program: Command): void {
@@ -50,7 +51,7 @@ export function registerBackupCommands(program: Command): void {
   program
     .command('import [file]')
     .description('import an export (as workflows), or migrate the original system with --from-legacy DIR')
-    .option('--context <name>', 'put every record into this context (legacy: also where embeddings go)')
+    .option('--context <name>', 'put every record (legacy: and every vector) into this context')
     .option('--merge <strategy>', 'overwrite | merge | skip (default merge; overwrite for --from-legacy)')
     .option('--from-legacy <dir>', "the original Python system's storage directory")
     .option('--batch-size <n>', 'items per commit', parseNumber('batch-size', 1, 1_000_000, true))
@@ -69,7 +70,7 @@ export function registerBackupCommands(program: Command): void {
           return;
         }
         const result = await importKnowledge(store, file as string, { context: opts.context, merge, batchSize: opts.batchSize });
-        print(cmd, result, `imported ${result.records} records (${JSON.stringify(result.applied)}) in ${result.workflows.length} workflow(s)`);
+        print(cmd, result, `imported ${result.records} records (${cellText(result.applied)}) in ${result.workflows.length} workflow(s)`);
       });
     });
 }

@@ -20,11 +20,12 @@ export function registerEmbeddingCommands(program: Command): void {
   const analogy = program.command('analogy').description('analogy completion a : b :: c : ? and its evaluation');
   analogy
     .command('complete <a> <b> <c>')
+    .description('A : B :: C : ? -- the terms X such that A is to B as C is to X (man king woman -> queen)')
     .option('--context <name>', 'context', 'default')
     .option('--k <n>', 'how many answers', parseNumber('k', 1, 10_000, true), 10)
     .option('--method <m>', 'cosadd or cosmul', (v: string) => parseMethod(v), 'cosadd')
-    .option('--scope <scope>', 'registry or vocabulary', parseScope, 'registry' as Scope)
-    .action((a: string, b: string, c: string, opts: { context: string; k: number; method: string; scope: Scope }, cmd: Command) =>
+    .option('--scope <scope>', 'registry or vocabulary (default: registry; the vocabulary when the registry has no concepts)', parseScope)
+    .action((a: string, b: string, c: string, opts: { context: string; k: number; method: string; scope?: Scope }, cmd: Command) =>
       withStore(cmd, (store) => {
         const r = store.embeddings.complete(a, b, c, opts);
         print(cmd, r, [...r.trace, ...r.results.map((x) => `${x.score.toFixed(4)}  ${x.id}`)].join('\n'));
@@ -48,7 +49,7 @@ export function registerEmbeddingCommands(program: Command): void {
     .action((opts: { out: string; context: string }, cmd: Command) => withStore(cmd, (store) => print(cmd, store.embeddings.export(opts.out, opts.context))));
   embeddings
     .command('import <file>')
-    .description('vectors per concept id (or name); missing concepts are created')
+    .description('vectors per id into concepts of --context: NAME or ANY:NAME[:SYNSET] (any context, e.g. animal:lion) -> CONTEXT:NAME[:SYNSET]; missing concepts are created')
     .option('--context <name>', 'context', 'default')
     .option('--batch-size <n>', 'items per commit', parseNumber('batch-size', 1, 1_000_000, true))
     .action((file: string, opts: { context: string; batchSize?: number }, cmd: Command) =>

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { parseNumber, print, withStore } from '../output.js';
+import { cellText } from '../format.js';
 
 export function registerFieldCommands(program: Command): void {
   const fields = program.command('fields').description('concept clusters, semantic fields and cross-domain analogies');
@@ -31,7 +32,7 @@ export function registerFieldCommands(program: Command): void {
     .action((opts: { context: string; source?: string; target?: string; minQuality: number; max?: number }, cmd: Command) =>
       withStore(cmd, async (store) => {
         const r = await store.fields.crossDomain({ ...opts, maxAnalogies: opts.max });
-        print(cmd, r, r.analogies.map((a) => `${a.quality_score.toFixed(3)} ${a.source_domain} -> ${a.target_domain}: ${JSON.stringify(a.concept_mappings)}`).join('\n') || '(none found)');
+        print(cmd, r, r.analogies.map((a) => `${a.quality_score.toFixed(3)} ${a.source_domain} -> ${a.target_domain}: ${cellText(a.concept_mappings)}`).join('\n') || '(none found)');
       }),
     );
 }

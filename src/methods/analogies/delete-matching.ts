@@ -25,17 +25,17 @@ export type DeleteMatchingResult = { dry_run: true; matched: number } | { dry_ru
 export async function deleteMatchingAnalogies(engine: Engine, filter: AnalogyFilter, options: DeleteMatchingOptions = {}): Promise<DeleteMatchingResult> {
   const { context: _c, limit: _l, include_deleted: _i, ...criteria } = filter;
   if (Object.values(criteria).every((v) => v === undefined)) {
-    throw new SoftlogicError('INVALID_INPUT', 'give at least one criterion (--domain, --max-quality, --tag, --frame-type, --created-before, --created-after)');
+    throw new SoftlogicError('INVALID_INPUT', 'give at least one criterion (domain, max_quality, tag, frame_type, created_before, created_after)');
   }
   const context = filter.context ?? DEFAULT_CONTEXT;
-  const ctx = engine.store.context(context);
-  const { where, params } = filterSql(ctx?.ctx ?? -1, { ...filter, include_deleted: false });
+  const ctx = engine.store.requireContext(context);
+  const { where, params } = filterSql(ctx.ctx, { ...filter, include_deleted: false });
   // Only keys are staged: a key names one version of one record (a later version gets a new
   // key), and a quality-only selection is then answered from the (ctx, qb, quality) index
   // alone. Key order makes consecutive deletes touch neighbouring table pages.
   const select = engine.store.db.prepare(`SELECT a.key FROM analogies a WHERE ${where} ORDER BY a.key`).pluck();
-  if (options.dryRun || !ctx) {
-    const matched = ctx ? (engine.store.db.prepare(`SELECT COUNT(*) FROM analogies a WHERE ${where}`).pluck().get(...params) as number) : 0;
+  if (options.dryRun) {
+    const matched = engine.store.db.prepare(`SELECT COUNT(*) FROM analogies a WHERE ${where}`).pluck().get(...params) as number;
     return { dry_run: true, matched };
   }
   const staged = await createWorkflow(engine, { workflowType: 'deletion_batch', context, workflowId: options.workflowId, metadata: { criteria } }, (writer) => {

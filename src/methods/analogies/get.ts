@@ -1,5 +1,5 @@
 import { SoftlogicError } from '../../core/errors.js';
-import { assertContextName, assertId, DEFAULT_CONTEXT } from '../../core/names.js';
+import { assertId, DEFAULT_CONTEXT } from '../../core/names.js';
 import type { Analogy } from '../../core/records.js';
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
 import { seqOfKey } from '../../store/embedded/sqlite-schema.js';
@@ -8,7 +8,6 @@ import { analogyOfLine, readAnalogy } from './read.js';
 /** The current version (deleted ones included: they carry deleted_at), falling back to parents. */
 export function getAnalogy(store: EmbeddedStore, id: string, context = DEFAULT_CONTEXT): Analogy {
   assertId(id);
-  if (!store.context(assertContextName(context))) throw new SoftlogicError('NOT_FOUND', `analogy ${id} not found: context '${context}' is empty`, { id, context });
   for (const ctx of store.contextChain(context)) {
     const row = store.analogies.get(ctx.ctx, id);
     if (row) return readAnalogy(store, ctx.name, row);

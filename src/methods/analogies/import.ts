@@ -107,7 +107,7 @@ export async function stageAnalogyFile(
       }
       rejects.close();
       if (rejected > 0 && !options.lenient) {
-        throw new SoftlogicError('IMPORT_REJECTED', `${file}: ${rejected} invalid line(s); nothing was imported (use --lenient to import the valid lines)`, {
+        throw new SoftlogicError('IMPORT_REJECTED', `${file}: ${rejected} invalid line(s); nothing was imported (a lenient import keeps the valid lines)`, {
           file,
           rejected,
           issues,

@@ -18,9 +18,8 @@ const RANK = 'a.key AS key, a.qb AS qb, a.quality AS quality';
  */
 export function queryAnalogies(store: EmbeddedStore, filter: AnalogyFilter = {}): Analogy[] {
   const context = filter.context ?? DEFAULT_CONTEXT;
-  const ctx = store.context(context);
-  const { where, params, baseWhere, baseParams, parsed } = filterSql(ctx?.ctx ?? -1, filter);
-  if (!ctx) return [];
+  const ctx = store.requireContext(context);
+  const { where, params, baseWhere, baseParams, parsed } = filterSql(ctx.ctx, filter);
   const limit = parsed.limit ?? DEFAULT_QUERY_LIMIT;
   // Ranking reads (key, qb, quality) only, which the (ctx[, domain], qb, quality) indexes cover
   // for plain quality/domain queries; the rows themselves are fetched for the winners alone.
@@ -37,8 +36,7 @@ export function queryAnalogies(store: EmbeddedStore, filter: AnalogyFilter = {})
 }
 
 export function countAnalogies(store: EmbeddedStore, filter: AnalogyFilter = {}): number {
-  const ctx = store.context(filter.context ?? DEFAULT_CONTEXT);
-  const { where, params } = filterSql(ctx?.ctx ?? -1, filter);
-  if (!ctx) return 0;
+  const ctx = store.requireContext(filter.context ?? DEFAULT_CONTEXT);
+  const { where, params } = filterSql(ctx.ctx, filter);
   return store.statement(`SELECT COUNT(*) FROM analogies a WHERE ${where}`).pluck().get(...params) as number;
 }

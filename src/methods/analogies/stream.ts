@@ -24,9 +24,8 @@ const DELETE_OP = Buffer.from(',"op":"delete"');
  */
 export function* streamAnalogyJson(store: EmbeddedStore, filter: AnalogyFilter = {}): Generator<string> {
   const context = filter.context ?? DEFAULT_CONTEXT;
-  const ctx = store.context(context);
-  const { where, params, parsed } = filterSql(ctx?.ctx ?? -1, filter);
-  if (!ctx) return;
+  const ctx = store.requireContext(context);
+  const { where, params, parsed } = filterSql(ctx.ctx, filter);
   // Open the log first: a compaction after this point makes the seq check below fail loudly.
   const log = new LogWindow(store.layout.log(context));
   const reader = store.openReader();

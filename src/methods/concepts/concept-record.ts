@@ -65,7 +65,7 @@ export function resolveSynset(name: string, synset: string | null | undefined): 
   const wn = wordnet();
   if (synset === 'auto') {
     const sense = wn.mostFrequentSense(name);
-    if (!sense) throw new SoftlogicError('NOT_FOUND', `WordNet has no sense of "${name.replace(/_/g, ' ')}" (--synset auto)`, { name, field: 'synset' });
+    if (!sense) throw new SoftlogicError('NOT_FOUND', `WordNet has no sense of "${name.replace(/_/g, ' ')}" (synset 'auto')`, { name, field: 'synset' });
     return sense;
   }
   parseSynsetId(synset);

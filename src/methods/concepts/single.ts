@@ -6,7 +6,7 @@ import { putEntity, restoreEntity, softDeleteEntity } from '../entities/mutation
 import { findEntity, readEntity } from '../entities/read.js';
 import { parseProviderName, providerFor, settingsForWrite } from '../embeddings/settings.js';
 import { syncIndex } from '../embeddings/index-store.js';
-import { buildConcept, contextOfId, normalizeConceptName, type ConceptInput, type ConceptRecord } from './concept-record.js';
+import { buildConcept, contextOfId, normalizeConceptName, type ConceptFields, type ConceptInput, type ConceptRecord } from './concept-record.js';
 
 export interface AddConceptOptions {
   context?: string;
@@ -18,10 +18,32 @@ export function addConcept(store: EmbeddedStore, input: ConceptInput, options: A
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
   normalizeConceptName(input.name);
   const settings = settingsForWrite(store, context, { provider: options.provider === undefined ? undefined : parseProviderName(options.provider) });
-  const fields = buildConcept(context, input, providerFor(settings));
-  const record = store.write(context, (batch) => putEntity<ConceptRecord>(store, batch, 'concept', fields, new Date().toISOString()));
+  const built = buildConcept(context, input, providerFor(settings));
+  const record = store.write(context, (batch) => {
+    const fields = keepUngivenFields(store, context, built, input);
+    return putEntity<ConceptRecord>(store, batch, 'concept', fields, new Date().toISOString());
+  });
   syncIndex(store, context);
   return record;
+}
+
+/**
+ * Adding a name that is already an active concept of the context makes its next version: the
+ * fields the caller did not give (description, metadata) stay, and so do the fields other
+ * operations set (vector, frame roles, cluster memberships).
+ */
+function keepUngivenFields(store: EmbeddedStore, context: string, built: ConceptFields, input: ConceptInput): ConceptFields {
+  const row = store.entities.get(store.requireContext(context).ctx, 'concept', built.id);
+  if (!row || row.deleted_at !== null) return built;
+  const current = readEntity<ConceptRecord>(store, context, row);
+  return {
+    ...built,
+    description: input.description === undefined ? current.description : built.description,
+    metadata: input.metadata === undefined ? current.metadata : built.metadata,
+    frame_roles: current.frame_roles,
+    cluster_memberships: current.cluster_memberships,
+    embedding: current.embedding ?? built.embedding,
+  };
 }
 
 /** The context to look a concept id up in: the given one, else the one its id names. */

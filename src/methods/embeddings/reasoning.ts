@@ -176,9 +176,20 @@ export interface CompletionResult {
   method: AnalogyMethod;
   results: Array<{ id: string; name: string; score: number; cos_a: number; cos_b: number; cos_c: number }>;
   trace: string[];
+  /** why the vocabulary answered although no scope was asked for (null: the asked scope answered) */
+  fallback_reason: string | null;
 }
 
-/** a : b :: c : ? over the registry's concepts (terms are concept names or ids) or the vocabulary. */
+function vocabularyCompletion(settings: EmbeddingSettings, a: string, b: string, c: string, k: number, method: AnalogyMethod) {
+  const r = complete(glove(settings).vocabularySpace, a, b, c, { k, method });
+  return { question: r.question, results: r.results.map((x) => ({ id: x.id, name: x.id, score: x.score, cos_a: x.cosA, cos_b: x.cosB, cos_c: x.cosC })), trace: r.trace };
+}
+
+/**
+ * a : b :: c : ? (a is to b as c is to ?) over the registry's concepts (terms are concept names
+ * or ids) or the vocabulary. With no scope given and no concept in the context's registry, the
+ * vocabulary answers and `fallback_reason` says so.
+ */
 export function completeAnalogy(
   store: EmbeddedStore,
   a: string,
@@ -189,21 +200,34 @@ export function completeAnalogy(
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
   const k = checkK(options.k ?? 10);
   const method = parseMethod(options.method ?? 'cosadd');
-  const scope = options.scope ?? 'registry';
   const settings = settingsOf(store, context);
-  if (scope === 'vocabulary') {
-    const r = complete(glove(settings).vocabularySpace, a, b, c, { k, method });
-    return { question: r.question, context, scope, method, results: r.results.map((x) => ({ id: x.id, name: x.id, score: x.score, cos_a: x.cosA, cos_b: x.cosB, cos_c: x.cosC })), trace: r.trace };
-  }
+  if (options.scope === 'vocabulary') return { ...vocabularyCompletion(settings, a, b, c, k, method), context, scope: 'vocabulary', method, fallback_reason: null };
   const { space } = registrySpace(store, context, settings.dimension);
+  if (options.scope === undefined && space.size === 0 && settings.provider === 'glove') {
+    const fallback_reason = `context '${context}' has no concepts with vectors: answered from the GloVe vocabulary`;
+    return { ...vocabularyCompletion(settings, a, b, c, k, method), context, scope: 'vocabulary', method, fallback_reason };
+  }
+  return completeOverRegistry(store, space, context, [a, b, c], k, method);
+}
+
+/** a : b :: c : ? over the registry's concepts of a context (terms are concept names or ids). */
+function completeOverRegistry(
+  store: EmbeddedStore,
+  space: ReturnType<typeof registrySpace>['space'],
+  context: string,
+  [a, b, c]: string[],
+  k: number,
+  method: AnalogyMethod,
+): CompletionResult {
   const ids = [a, b, c].map((t) => {
     if (t.trim().length === 0) throw new SoftlogicError('INVALID_INPUT', 'analogy terms must not be empty');
     return findConcept(store, t, context)?.id;
   });
   const missing = [a, b, c].filter((_, i) => ids[i] === undefined || !space.has(ids[i] as string));
   if (missing.length > 0) {
-    throw new SoftlogicError('NOT_IN_VOCABULARY', `not concepts of context '${context}': ${missing.map((w) => JSON.stringify(w)).join(', ')} (add them, or use --scope vocabulary)`, {
+    throw new SoftlogicError('NOT_IN_VOCABULARY', `not concepts of context '${context}': ${missing.map((w) => JSON.stringify(w)).join(', ')} (add them as concepts, or ask for the vocabulary scope)`, {
       words: missing,
+      option: { scope: 'vocabulary' },
     });
   }
   if (space.size <= 3) throw new SoftlogicError('INVALID_INPUT', `the registry of '${context}' has ${space.size} concepts: no candidate is left besides the three question terms`);
@@ -212,10 +236,11 @@ export function completeAnalogy(
   return {
     question: r.question,
     context,
-    scope,
+    scope: 'registry',
     method,
     results: r.results.map((x) => ({ id: x.id, name: nameOfId(x.id), score: x.score, cos_a: x.cosA, cos_b: x.cosB, cos_c: x.cosC })),
     trace: r.trace,
+    fallback_reason: null,
   };
 }
 

@@ -1,5 +1,5 @@
 import { SoftlogicError } from '../../core/errors.js';
-import { assertContextName, DEFAULT_CONTEXT } from '../../core/names.js';
+import { DEFAULT_CONTEXT } from '../../core/names.js';
 import type { RecordKind } from '../../core/records.js';
 import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
 import { LogWindow } from '../../store/embedded/log-window.js';
@@ -20,8 +20,7 @@ export function assertEntityKind(kind: string): RecordKind {
  */
 export function* streamEntityJson(store: EmbeddedStore, kind: string, context = DEFAULT_CONTEXT): Generator<string> {
   const k = assertEntityKind(kind);
-  const ctx = store.context(assertContextName(context));
-  if (!ctx) return;
+  const ctx = store.requireContext(context);
   const log = new LogWindow(store.layout.log(context));
   const reader = store.openReader();
   try {

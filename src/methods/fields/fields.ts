@@ -184,7 +184,7 @@ export async function crossDomain(engine: Engine, options: CrossDomainCommandOpt
   };
   let pairs: Array<[StoredField, StoredField]>;
   if (options.source !== undefined || options.target !== undefined) {
-    if (options.source === undefined || options.target === undefined) throw new SoftlogicError('INVALID_INPUT', '--source and --target go together', { field: 'source' });
+    if (options.source === undefined || options.target === undefined) throw new SoftlogicError('INVALID_INPUT', 'source and target fields go together', { field: 'source' });
     const s = fieldByName(fields, options.source, 'source');
     const t = fieldByName(fields, options.target, 'target');
     if (s.id === t.id) throw new SoftlogicError('INVALID_INPUT', 'source and target fields must differ', { field: 'target' });

@@ -106,7 +106,7 @@ export async function addFrames(engine: Engine, file: string, options: { context
   });
   doc.instances.forEach((inst, i) => {
     if (inst.context !== DEFAULT_CONTEXT && inst.context !== context) {
-      problems.push({ item: `instances[${i}]`, reason: `instance names context '${inst.context}' but is added to '${context}' (use --context ${inst.context})` });
+      problems.push({ item: `instances[${i}]`, reason: `instance names context '${inst.context}' but is added to '${context}' (add it to context '${inst.context}')` });
       return;
     }
     const frame = lookup(inst.frame_name);
@@ -159,7 +159,7 @@ export function queryInstances(store: EmbeddedStore, options: { context?: string
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
   store.requireContext(context);
   if (options.element === undefined && options.concept === undefined && options.frame === undefined) {
-    throw new SoftlogicError('INVALID_INPUT', 'frames query needs --element, --concept or --frame', { field: 'element' });
+    throw new SoftlogicError('INVALID_INPUT', 'a frame instance query needs an element, a concept or a frame', { field: 'element' });
   }
   return listEntitiesInChain<FrameInstanceRecord>(store, 'frame_instance', context).filter((inst) => {
     if (options.frame !== undefined && inst.frame_name !== options.frame) return false;

@@ -124,10 +124,10 @@ function* entityJson(store: EmbeddedStore, row: ContextRow): Generator<{ kind: s
 export async function exportKnowledge(store: Store, options: ExportOptions): Promise<ExportResult> {
   const t0 = performance.now();
   const format = options.format ?? 'jsonl';
-  if (format !== 'json' && format !== 'jsonl') throw new SoftlogicError('INVALID_INPUT', `--format must be json or jsonl, got '${String(format)}'`, { field: 'format' });
-  if (!options.out) throw new SoftlogicError('INVALID_INPUT', 'export needs --out FILE', { field: 'out' });
+  if (format !== 'json' && format !== 'jsonl') throw new SoftlogicError('INVALID_INPUT', `format must be json or jsonl, got '${String(format)}'`, { field: 'format' });
+  if (!options.out) throw new SoftlogicError('INVALID_INPUT', 'export needs an output file', { field: 'out' });
   const out = resolve(options.out);
-  if (existsSync(out)) throw new SoftlogicError('INVALID_INPUT', `${out} already exists; choose another --out`, { path: out });
+  if (existsSync(out)) throw new SoftlogicError('INVALID_INPUT', `${out} already exists; choose another output file`, { path: out });
   if (!existsSync(dirname(out))) throw new SoftlogicError('FILE_NOT_FOUND', `directory ${dirname(out)} does not exist`, { path: out });
   const backend = store.backend;
   const contexts = orderedContexts(backend, options.context);

@@ -44,7 +44,7 @@ export function engineOf(store: Store): Engine {
 
 export function assertMerge(value: unknown): MergeStrategy {
   if (typeof value === 'string' && (MERGE_STRATEGIES as readonly string[]).includes(value)) return value as MergeStrategy;
-  throw new SoftlogicError('INVALID_INPUT', `--merge must be one of ${MERGE_STRATEGIES.join(', ')}, got '${String(value)}'`, { field: 'merge' });
+  throw new SoftlogicError('INVALID_INPUT', `merge must be one of ${MERGE_STRATEGIES.join(', ')}, got '${String(value)}'`, { field: 'merge' });
 }
 
 type ExportLine =

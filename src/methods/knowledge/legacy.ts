@@ -7,7 +7,8 @@ import { readInputRecords } from '../../core/input-files.js';
 import { assertContextName, DEFAULT_CONTEXT, isValidId } from '../../core/names.js';
 import type { Workflow, WorkflowStatus, WorkflowType } from '../../core/records.js';
 import { parseNpy } from '../../embeddings/npy.js';
-import { parseNpz, readEmbeddingsNpz, writeEmbeddingsNpz } from '../../embeddings/npz.js';
+import { parseNpz, readEmbeddingsNpz } from '../../embeddings/npz.js';
+import { conceptIdForVector, importVectorTable, type VectorTable } from '../embeddings/npz-io.js';
 import { writeFileAtomic } from '../../store/embedded/fs-durable.js';
 import type { Store } from '../../store/store.js';
 import { legacyAnalogyRecord, normaliseTime, parseJsonColumn, type Row } from '../analogies/legacy-record.js';
@@ -42,12 +43,11 @@ import { assertMerge, engineOf, stageAndProcess, type StagedSource } from './imp
  * as analogy_creation with metadata.legacy.workflow_type. A workflow id already in the store is
  * reported and left alone. Records keep their legacy workflow_id, linking them to those rows.
  *
- * Embeddings go to contexts/<target>/embeddings.npz (target: --context, default "default"),
- * merged over any vectors already there; per-vector metadata goes to
- * contexts/<target>/embeddings.legacy.json and a summary to the context's metadata.json.
+ * Embeddings become concept vectors (see importLegacyVectors): `concepts similar` finds them and
+ * `embeddings export` writes them all.
  */
 export interface LegacyOptions {
-  /** context for embeddings (and, if given, for every record instead of its directory's name) */
+  /** if given, the context of every record and vector instead of the one its directory or id names */
   context?: string;
   merge?: MergeStrategy;
   batchSize?: number;
@@ -81,7 +81,8 @@ export interface LegacyResult {
   records: number;
   deletions: number;
   workflows_imported: string[];
-  embeddings: { context: string; vectors: number; dimension: number; file: string } | null;
+  /** the legacy vectors, now concept vectors: how many, and per context how many and by which workflow */
+  embeddings: { vectors: number; dimension: number; contexts: Array<{ context: string; vectors: number; workflow_id: string }> } | null;
   workflows: Workflow[];
   applied: ImportTally;
   /** items the store refused when applying (e.g. a deletion of an unknown id), from the workflows' error logs */
@@ -327,12 +328,6 @@ function importWorkflows(store: Store, files: string[], root: string, contextOf:
   return imported;
 }
 
-interface VectorTable {
-  ids: string[];
-  dimension: number;
-  vectors: Float32Array;
-}
-
 /** Reads the legacy embedding cache: JSON text, a real .npy (ids from metadata.json), or an .npz. */
 function readLegacyEmbeddings(dir: string, root: string, reports: LegacyFileReport[]): { table: VectorTable; metadata: Row | null } | null {
   const npyPath = join(dir, 'embeddings.npy');
@@ -418,32 +413,61 @@ function readLegacyEmbeddings(dir: string, root: string, reports: LegacyFileRepo
   return { table: { ids: keptIds, dimension, vectors }, metadata };
 }
 
-function storeEmbeddings(store: Store, context: string, loaded: { table: VectorTable; metadata: Row | null }, source: string): LegacyResult['embeddings'] {
-  const layout = store.backend.layout;
-  store.backend.ensureContext(context);
-  const path = layout.embeddings(context);
-  let table = loaded.table;
-  if (existsSync(path)) {
-    const existing = readEmbeddingsNpz(path);
-    if (existing.dimension !== table.dimension && existing.ids.length > 0) {
-      throw new SoftlogicError('DIMENSION_MISMATCH', `context '${context}' holds ${existing.dimension}-d embeddings; the legacy ones are ${table.dimension}-d`, { context });
+/**
+ * The legacy vectors become concept vectors: each in the context its id names (`animal:lion` ->
+ * concept `animal:lion` of context `animal`, a name the store refuses mapped as for record
+ * contexts), or all in `--context` (ids mapped by conceptIdForVector; a second vector for the same
+ * concept is reported, not imported). One embeddings workflow per context; per-vector metadata
+ * goes to contexts/<c>/embeddings.legacy.json.
+ */
+async function importLegacyVectors(
+  store: Store,
+  override: string | undefined,
+  loaded: { table: VectorTable; metadata: Row | null },
+  source: string,
+  report: LegacyFileReport | undefined,
+  batchSize?: number,
+): Promise<LegacyResult['embeddings']> {
+  const { table } = loaded;
+  const groups = new Map<string, number[]>();
+  const concepts = new Set<string>();
+  table.ids.forEach((raw, row) => {
+    const colon = raw.indexOf(':');
+    const context = override ?? (colon > 0 ? contextNameFor(raw.slice(0, colon)) : DEFAULT_CONTEXT);
+    let concept: string;
+    try {
+      concept = conceptIdForVector(raw, context).id;
+    } catch (err) {
+      report?.reported.push({ line: row + 1, reason: `vector ${JSON.stringify(raw)}: ${(err as Error).message}` });
+      return;
     }
-    const incoming = new Set(table.ids);
-    const keep = existing.ids.map((id, i) => [id, i] as const).filter(([id]) => !incoming.has(id));
-    const ids = [...keep.map(([id]) => id), ...table.ids];
-    const vectors = new Float32Array(ids.length * table.dimension);
-    keep.forEach(([, i], k) => vectors.set(existing.vectors.subarray(i * table.dimension, (i + 1) * table.dimension), k * table.dimension));
-    vectors.set(table.vectors, keep.length * table.dimension);
-    table = { ids, dimension: table.dimension, vectors };
-  }
-  writeEmbeddingsNpz(path, table);
-  if (loaded.metadata) writeFileAtomic(join(layout.contextDir(context), 'embeddings.legacy.json'), JSON.stringify(loaded.metadata) + '\n');
-  const metaPath = layout.contextMetadata(context);
-  const meta = existsSync(metaPath) ? (JSON.parse(readFileSync(metaPath, 'utf8')) as Row) : {};
+    if (concepts.has(concept)) {
+      report?.reported.push({ line: row + 1, reason: `vector ${JSON.stringify(raw)}: another vector already became concept ${concept}` });
+      return;
+    }
+    concepts.add(concept);
+    groups.set(context, [...(groups.get(context) ?? []), row]);
+  });
+  const contexts: Array<{ context: string; vectors: number; workflow_id: string }> = [];
   const first = loaded.metadata ? (Object.values(loaded.metadata)[0] as Row | undefined) : undefined;
-  meta.embeddings = { provider: 'legacy', model: first?.embedding_model ?? null, dimension: table.dimension, count: table.ids.length, imported_from: source, imported_at: new Date().toISOString() };
-  writeFileAtomic(metaPath, JSON.stringify(meta, null, 2) + '\n');
-  return { context, vectors: loaded.table.ids.length, dimension: table.dimension, file: path };
+  for (const [context, rows] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
+    const vectors = new Float32Array(rows.length * table.dimension);
+    rows.forEach((row, k) => vectors.set(table.vectors.subarray(row * table.dimension, (row + 1) * table.dimension), k * table.dimension));
+    const ids = rows.map((row) => table.ids[row]);
+    const r = await importVectorTable(engineOf(store), { ids, dimension: table.dimension, vectors }, context, source, batchSize);
+    contexts.push({ context, vectors: r.count, workflow_id: r.workflow.workflow_id });
+    const layout = store.backend.layout;
+    if (loaded.metadata) {
+      const own = Object.fromEntries(ids.filter((id) => loaded.metadata?.[id] !== undefined).map((id) => [id, loaded.metadata?.[id]]));
+      writeFileAtomic(join(layout.contextDir(context), 'embeddings.legacy.json'), JSON.stringify(own) + '\n');
+    }
+    // Where the vectors came from; how many there are is the concepts' to say (no count to go stale).
+    const metaPath = layout.contextMetadata(context);
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Row;
+    meta.legacy_embeddings = { model: first?.embedding_model ?? null, dimension: table.dimension, imported_from: source, imported_at: new Date().toISOString() };
+    writeFileAtomic(metaPath, JSON.stringify(meta, null, 2) + '\n');
+  }
+  return { vectors: contexts.reduce((n, c) => n + c.vectors, 0), dimension: table.dimension, contexts };
 }
 
 export async function importLegacy(store: Store, dir: string, options: LegacyOptions = {}): Promise<LegacyResult> {
@@ -495,7 +519,8 @@ export async function importLegacy(store: Store, dir: string, options: LegacyOpt
   let embeddings: LegacyResult['embeddings'] = null;
   if (embeddingsDir) {
     const loaded = readLegacyEmbeddings(embeddingsDir, root, files);
-    if (loaded && loaded.table.ids.length > 0) embeddings = storeEmbeddings(store, override ?? DEFAULT_CONTEXT, loaded, relative(root, embeddingsDir));
+    const report = files.find((f) => f.kind === 'embeddings');
+    if (loaded && loaded.table.ids.length > 0) embeddings = await importLegacyVectors(store, override, loaded, relative(root, embeddingsDir), report, options.batchSize);
   }
   const refused = staged.workflows.flatMap((w) => w.error_log);
   const result: LegacyResult = {

@@ -21,15 +21,15 @@ interface CreateBody {
 export function contextRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.get(
     '/api/contexts',
-    { schema: { summary: 'List contexts', tags: ['contexts'], response: { 200: { type: 'array', items: contextSchema }, ...errorResponses } } },
-    async () => ctx.store.contexts.list(),
+    { schema: { summary: 'List contexts', tags: ['contexts'], response: { 200: { type: 'object', properties: { contexts: { type: 'array', items: contextSchema } } }, ...errorResponses } } },
+    async () => ({ contexts: ctx.store.contexts.list() }),
   );
 
   app.post<{ Body: CreateBody }>(
     '/api/contexts',
     {
       schema: {
-        summary: 'Create a context',
+        summary: 'Create a context (an existing one with the same parent: answered as is; with another parent: CONFLICT)',
         tags: ['contexts'],
         body: {
           type: 'object',

@@ -13,7 +13,11 @@ const termSide = {
 } as const;
 
 const analogyMethod = { type: 'string', enum: ['cosadd', 'cosmul'], default: 'cosadd' } as const;
-const scopeProperty = { type: 'string', enum: ['registry', 'vocabulary'], default: 'registry' } as const;
+const scopeProperty = {
+  type: 'string',
+  enum: ['registry', 'vocabulary'],
+  description: "registry: the context's concepts; vocabulary: GloVe words. Not given: the registry, or the vocabulary when the registry has no concepts (fallback_reason says so)",
+} as const;
 
 const completeProperties = {
   a: termString,
@@ -52,6 +56,7 @@ const completeResponse = {
       },
     },
     trace: { type: 'array', items: { type: 'string' } },
+    fallback_reason: { type: ['string', 'null'], description: 'why the vocabulary answered although no scope was asked for' },
   },
 } as const;
 
@@ -107,7 +112,7 @@ export async function embeddingRoutes(app: FastifyInstance, ctx: ServiceContext)
     '/api/analogy/complete',
     {
       schema: {
-        summary: 'a : b :: c : ? over the concepts of the registry (terms are concept names or ids) or the GloVe vocabulary',
+        summary: 'a : b :: c : ? (a is to b as c is to ?: the answer is to c what b is to a) over the concepts of the registry (terms are concept names or ids) or the GloVe vocabulary',
         tags: ['embeddings'],
         querystring: completeInput,
         response: { 200: completeResponse, ...errorResponses },
@@ -116,17 +121,18 @@ export async function embeddingRoutes(app: FastifyInstance, ctx: ServiceContext)
     async (request) => complete(request.query),
   );
 
-  app.post<{ Body: CompleteInput }>(
+  app.post<{ Body: CompleteInput; Querystring: { context?: string } }>(
     '/api/analogy/complete',
     {
       schema: {
         summary: 'a : b :: c : ? (as GET, with the question as a JSON body)',
         tags: ['embeddings'],
+        querystring: contextQuery,
         body: completeInput,
         response: { 200: completeResponse, ...errorResponses },
       },
     },
-    async (request) => complete(request.body),
+    async (request) => complete({ ...request.body, context: request.body.context ?? request.query.context }),
   );
 
   app.get<{ Querystring: { context?: string } }>(

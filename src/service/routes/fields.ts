@@ -48,12 +48,13 @@ interface CrossDomainBody {
 export function fieldRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   const { store } = ctx;
 
-  app.post<{ Body: DiscoverBody }>(
+  app.post<{ Body: DiscoverBody; Querystring: { context?: string } }>(
     '/api/fields/discover',
     {
       schema: {
         summary: "k-means over the context's concept vectors; stores the clusters and semantic fields (a cluster_update workflow)",
         tags: ['fields'],
+        querystring: contextQuery,
         body: {
           type: 'object',
           required: ['k'],
@@ -88,7 +89,7 @@ export function fieldRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     async (request) => {
       refuseWhenClosing(ctx);
       const b = request.body;
-      const work = store.fields.discover({ context: b.context ?? 'default', k: b.k, minCoherence: b.min_coherence, seed: b.seed });
+      const work = store.fields.discover({ context: b.context ?? request.query.context ?? 'default', k: b.k, minCoherence: b.min_coherence, seed: b.seed });
       return trackWork(ctx, `fields:${randomUUID()}`, work);
     },
   );
@@ -109,12 +110,13 @@ export function fieldRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     async (request) => store.fields.list(request.query.context ?? 'default'),
   );
 
-  app.post<{ Body: CrossDomainBody }>(
+  app.post<{ Body: CrossDomainBody; Querystring: { context?: string } }>(
     '/api/fields/cross-domain',
     {
       schema: {
         summary: 'Analogies between semantic fields whose relation vectors align (the given pair, or every ordered pair), stored as analogies',
         tags: ['fields'],
+        querystring: contextQuery,
         body: {
           type: 'object',
           additionalProperties: false,
@@ -143,7 +145,7 @@ export function fieldRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     async (request) => {
       refuseWhenClosing(ctx);
       const b = request.body ?? {};
-      const work = store.fields.crossDomain({ context: b.context ?? 'default', source: b.source, target: b.target, minQuality: b.min_quality, maxAnalogies: b.max });
+      const work = store.fields.crossDomain({ context: b.context ?? request.query.context ?? 'default', source: b.source, target: b.target, minQuality: b.min_quality, maxAnalogies: b.max });
       return trackWork(ctx, `cross-domain:${randomUUID()}`, work);
     },
   );

@@ -2,41 +2,21 @@ import { basename } from 'node:path';
 import { rmSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { trackWork, type ServiceContext } from '../context.js';
-import { contextQuery, errorResponses, looseObject, nameString, recordSchema, workflowSchema } from '../schemas.js';
+import { contextQuery, errorResponses, nameString, workflowSchema } from '../schemas.js';
+import { frameRecordSchema, framesDocumentSchema, instanceRecordSchema, relationRecordSchema } from '../frame-schemas.js';
 import { receiveUpload, refuseWhenClosing, requireMediaType, scrubPath, scrubResult, withUploadScope } from '../uploads.js';
 
 export const YAML_CONTENT_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
 export const FRAME_CONTENT_TYPES = ['application/json', ...YAML_CONTENT_TYPES];
 
-const element = { type: 'object', additionalProperties: true, properties: { name: { type: 'string' }, type: { type: ['string', 'null'] } } } as const;
-
-const frameSchema = recordSchema({
-    id: { type: 'string' },
-    name: { type: 'string' },
-    context: { type: 'string' },
-    definition: { type: ['string', 'null'] },
-    core_elements: { type: 'array', items: element },
-    peripheral_elements: { type: 'array', items: element },
-    lexical_units: { type: 'array', items: { type: 'string' } },
-    inherits_from: { type: 'array', items: { type: 'string' } },
-});
-
-const relationSchema = recordSchema({
-    id: { type: 'string' },
-    source: { type: 'string' },
-    target: { type: 'string' },
-    type: { type: 'string' },
-    element_mappings: { type: 'object', additionalProperties: { type: 'string' } },
-});
-
-const instanceSchema = recordSchema({
-    id: { type: 'string' },
-    instance_id: { type: 'string' },
-    frame_name: { type: 'string' },
-    element_bindings: { type: 'object', additionalProperties: { type: 'string' } },
-    confidence: { type: 'number' },
-    context: { type: 'string' },
-});
+const frameSchema = frameRecordSchema;
+const relationSchema = relationRecordSchema;
+const instanceSchema = instanceRecordSchema;
+const frameWithRelations = {
+  ...frameSchema,
+  description: 'a stored frame with the relations that name it',
+  properties: { ...(frameSchema.properties as Record<string, unknown>), relations: { type: 'array', items: relationSchema } },
+};
 
 const instanceList = { type: 'object', properties: { frame: { type: 'string' }, count: { type: 'integer' }, instances: { type: 'array', items: instanceSchema } } } as const;
 
@@ -100,7 +80,7 @@ export async function frameRoutes(app: FastifyInstance, ctx: ServiceContext): Pr
         tags: ['frames'],
         params: nameParams,
         querystring: contextQuery,
-        response: { 200: { ...frameSchema, properties: { ...frameSchema.properties, relations: { type: 'array', items: relationSchema } } }, ...errorResponses },
+        response: { 200: frameWithRelations, ...errorResponses },
       },
     },
     async (request) => store.frames.get(request.params.name, request.query.context ?? 'default'),
@@ -127,7 +107,7 @@ export async function frameRoutes(app: FastifyInstance, ctx: ServiceContext): Pr
         tags: ['frames'],
         params: nameParams,
         querystring: instanceFlagQuery,
-        response: { 200: { ...looseObject, ...flagged }, ...errorResponses },
+        response: { 200: flagged, ...errorResponses },
       },
     },
     async (request) => {
@@ -144,7 +124,7 @@ export async function frameRoutes(app: FastifyInstance, ctx: ServiceContext): Pr
         tags: ['frames'],
         params: nameParams,
         querystring: instanceFlagQuery,
-        response: { 200: { ...looseObject, ...flagged }, ...errorResponses },
+        response: { 200: flagged, ...errorResponses },
       },
     },
     async (request) => {
@@ -162,15 +142,7 @@ export async function frameRoutes(app: FastifyInstance, ctx: ServiceContext): Pr
           tags: ['frames'],
           consumes: FRAME_CONTENT_TYPES,
           querystring: contextQuery,
-          body: {
-            description: 'a frames document, JSON (application/json) or YAML (application/yaml, text/yaml)',
-            type: 'object',
-            properties: {
-              frames: { type: 'array', items: looseObject },
-              relations: { type: 'array', items: looseObject },
-              instances: { type: 'array', items: looseObject },
-            },
-          },
+          body: framesDocumentSchema,
           response: {
             201: {
               type: 'object',

@@ -111,20 +111,21 @@ export function knowledgeRoutes(app: FastifyInstance, ctx: ServiceContext): void
       schema: {
         summary: 'The backups under <store>/backups, newest first',
         tags: ['knowledge'],
-        response: { 200: { type: 'array', items: backupEntry }, ...errorResponses },
+        response: { 200: { type: 'object', properties: { backups: { type: 'array', items: backupEntry } } }, ...errorResponses },
       },
     },
     async () => {
       const dir = store.backend.layout.backupsDir;
-      if (!existsSync(dir)) return [];
+      if (!existsSync(dir)) return { backups: [] };
       const re = new RegExp(BACKUP_NAME);
-      return readdirSync(dir, { withFileTypes: true })
+      const backups = readdirSync(dir, { withFileTypes: true })
         .filter((e) => e.isFile() && re.test(e.name))
         .map((e) => {
           const st = statSync(join(dir, e.name));
           return { name: e.name, bytes: st.size, modified_at: st.mtime.toISOString() };
         })
         .sort((a, b) => b.modified_at.localeCompare(a.modified_at));
+      return { backups };
     },
   );
 

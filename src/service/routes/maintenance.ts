@@ -14,16 +14,21 @@ export function maintenanceRoutes(app: FastifyInstance, ctx: ServiceContext): vo
         querystring: contextQuery,
         response: {
           200: {
-            type: 'array',
-            items: {
-              type: 'object',
-              properties: {
-                context: { type: 'string' },
-                records_removed: { type: 'integer' },
-                active_records: { type: 'integer' },
-                lines_before: { type: 'integer' },
-                bytes_before: { type: 'integer' },
-                bytes_after: { type: 'integer' },
+            type: 'object',
+            properties: {
+              contexts: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    context: { type: 'string' },
+                    records_removed: { type: 'integer' },
+                    active_records: { type: 'integer' },
+                    lines_before: { type: 'integer' },
+                    bytes_before: { type: 'integer' },
+                    bytes_after: { type: 'integer' },
+                  },
+                },
               },
             },
           },
@@ -31,7 +36,7 @@ export function maintenanceRoutes(app: FastifyInstance, ctx: ServiceContext): vo
         },
       },
     },
-    async (request) => ctx.store.compact(request.query.context),
+    async (request) => ({ contexts: ctx.store.compact(request.query.context) }),
   );
 
   app.get(

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { SoftlogicError, toSoftlogicError } from '../../core/errors.js';
-import { assertContextName } from '../../core/names.js';
+import { assertContextName, DEFAULT_CONTEXT } from '../../core/names.js';
 import type { Analogy, AnalogyTombstone, LogOp, RecordKind } from '../../core/records.js';
 import { AuditLog } from '../audit.js';
 import { AnalogyIndex } from './analogy-index.js';
@@ -168,6 +168,7 @@ export class EmbeddedStore {
     const file: StoreFile = { format_version: STORE_FORMAT_VERSION, created_at: new Date().toISOString(), settings: {} };
     const store = new EmbeddedStore(layout);
     writeFileAtomic(layout.storeJson, JSON.stringify(file, null, 2) + '\n');
+    store.ensureContext(DEFAULT_CONTEXT);
     return store;
   }
 
@@ -213,7 +214,21 @@ export class EmbeddedStore {
         throw err;
       }
     }
+    store.ensureDefaultContext();
     return store;
+  }
+
+  /**
+   * Every command that names no context uses 'default', so a store always has it (stores made
+   * before init created it get it on open). Another writer holding the lock creates it itself.
+   */
+  private ensureDefaultContext(): void {
+    if (this.context(DEFAULT_CONTEXT)) return;
+    try {
+      this.ensureContext(DEFAULT_CONTEXT);
+    } catch (err) {
+      if (toSoftlogicError(err).code !== 'STORE_BUSY') throw err;
+    }
   }
 
   /** Finish interrupted compactions and replay every context's log tail, if we get the lock. */
