@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { AnalogyFilter } from '../../core/schemas.js';
 import type { ImportResult } from '../../methods/analogies/import.js';
-import { parseNumber, print, progressBar, withStore, writeJsonLines, writeRecords } from '../output.js';
+import { parseNumber, print, progressBar, withStore, writeRecords } from '../output.js';
 import { interruptible, reportInterrupted } from '../interrupt.js';
 
 interface FilterFlags {
