@@ -18,6 +18,7 @@ import { conceptRoutes } from './routes/concepts.js';
 import { embeddingRoutes } from './routes/embeddings.js';
 import { frameRoutes } from './routes/frames.js';
 import { fieldRoutes } from './routes/fields.js';
+import { wordnetRoutes } from './routes/wordnet.js';
 import { DEFAULT_UPLOAD_LIMIT, removeStaleTemporaries } from './uploads.js';
 import { inProcessProcessor, workerProcessor } from './processor.js';
 
@@ -230,6 +231,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   maintenanceRoutes(app, ctx);
   websocketRoutes(app, ctx);
   knowledgeRoutes(app, ctx);
+  wordnetRoutes(app, ctx);
   await uploadRoutes(app, ctx);
   await conceptRoutes(app, ctx);
   await embeddingRoutes(app, ctx);

@@ -18,7 +18,9 @@ import '../methods/knowledge/import-applier.js';
 // Registers the concept_batch, frame_expansion and cluster_update item appliers.
 import '../methods/knowledge-appliers.js';
 import '../methods/analogies/prepared-chunks.js';
-import { addConcept, deleteConcept, findConcept, getConcept, listConcepts, restoreConcept, searchConcepts, type AddConceptOptions, type SearchOptions } from '../methods/concepts/single.js';
+import { addConcept, deleteConcept, findConcept, getConcept, listConcepts, restoreConcept, searchConcepts, type AddConceptOptions, type AddedConcept, type SearchOptions } from '../methods/concepts/single.js';
+import { sensesInContext, type SensesOptions } from '../methods/concepts/sense-context.js';
+import type { SenseChoice } from '../reasoning/word-sense.js';
 import type { ConceptInput, ConceptRecord } from '../methods/concepts/concept-record.js';
 import { importConcepts, type ConceptImportOptions, type ConceptImportResult } from '../methods/concepts/batch.js';
 import { completeAnalogy, evalAnalogies, similarConcepts, similarity, type Scope, type SimilarityMethod } from '../methods/embeddings/reasoning.js';
@@ -184,7 +186,9 @@ export class Store {
   }
 
   readonly concepts = {
-    add: (input: ConceptInput, options?: AddConceptOptions): ConceptRecord => addConcept(this.engine.store, input, options),
+    add: (input: ConceptInput, options?: AddConceptOptions): AddedConcept => addConcept(this.engine.store, input, options),
+    /** The WordNet senses of a word scored against a context (what `--synset auto` would choose, and why). */
+    senses: (word: string, options?: SensesOptions): SenseChoice => sensesInContext(this.engine.store, word, options),
     get: (id: string, context?: string): ConceptRecord => getConcept(this.engine.store, id, context),
     find: (nameOrId: string, context = DEFAULT_CONTEXT): ConceptRecord | undefined => findConcept(this.engine.store, nameOrId, context),
     search: (text: string, options?: SearchOptions): ConceptRecord[] => searchConcepts(this.engine.store, text, options),

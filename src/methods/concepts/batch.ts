@@ -13,6 +13,7 @@ import { putEntity } from '../entities/mutations.js';
 import { readEntity } from '../entities/read.js';
 import { encodeVector, type StoredEmbedding } from '../embeddings/codec.js';
 import { effectiveSettings, parseProviderName, providerFor, settingsForWrite, type EmbeddingSettings } from '../embeddings/settings.js';
+import { senseContextTexts } from './sense-context.js';
 import { conceptId, MAX_DESCRIPTION, normalizeConceptName, resolveSynset, type ConceptFields, type ConceptRecord } from './concept-record.js';
 
 /**
@@ -31,7 +32,7 @@ export type ConceptItem =
 const KNOWN_FIELDS = new Set(['name', 'synset', 'synset_id', 'description', 'metadata']);
 
 /** Validates one input line into a staged item (WordNet senses resolved), or its issues. */
-export function stageConceptValue(value: unknown, line: number): { item: ConceptItem } | { issues: FieldIssue[] } {
+export function stageConceptValue(value: unknown, line: number, contextTexts: readonly string[] = []): { item: ConceptItem } | { issues: FieldIssue[] } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { issues: [{ line, field: '(record)', reason: 'expected an object {name, synset?, description?}' }] };
   const v = value as Record<string, unknown>;
   const unknown = Object.keys(v).filter((k) => !KNOWN_FIELDS.has(k));
@@ -46,7 +47,8 @@ export function stageConceptValue(value: unknown, line: number): { item: Concept
     if (v.metadata !== undefined && (typeof v.metadata !== 'object' || v.metadata === null || Array.isArray(v.metadata))) {
       return { issues: [{ line, field: 'metadata', reason: 'must be an object' }] };
     }
-    const synset = resolveSynset(name, synsetArg as string | null | undefined);
+    const description = typeof v.description === 'string' ? [v.description] : [];
+    const { synset } = resolveSynset(name, synsetArg as string | null | undefined, [...contextTexts, ...description]);
     const item: ConceptItem = {
       op: 'put',
       name,
@@ -153,8 +155,10 @@ export async function stageConceptFile(engine: Engine, file: string, options: Co
   return createWorkflow(engine, { workflowType: 'concept_batch', context, workflowId: options.workflowId, metadata: { source: file }, autoProcess: true }, async (writer) => {
     const issues: FieldIssue[] = [];
     let rejected = 0;
+    // `synset: auto` lines choose their sense from what the context holds when staging starts.
+    const contextTexts = senseContextTexts(engine.store, context);
     for await (const input of readInputRecords(file)) {
-      const staged = 'error' in input ? { issues: [{ line: input.line, field: '(line)', reason: input.error }] } : stageConceptValue(input.value, input.line);
+      const staged = 'error' in input ? { issues: [{ line: input.line, field: '(line)', reason: input.error }] } : stageConceptValue(input.value, input.line, contextTexts);
       if ('item' in staged) {
         if (rejected === 0) writer.add(staged.item);
         continue;

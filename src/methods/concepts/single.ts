@@ -6,6 +6,8 @@ import { putEntity, restoreEntity, softDeleteEntity } from '../entities/mutation
 import { findEntity, readEntity } from '../entities/read.js';
 import { parseProviderName, providerFor, settingsForWrite } from '../embeddings/settings.js';
 import { syncIndex } from '../embeddings/index-store.js';
+import type { SenseChoice } from '../../reasoning/word-sense.js';
+import { senseContextTexts } from './sense-context.js';
 import { buildConcept, contextOfId, normalizeConceptName, type ConceptInput, type ConceptRecord } from './concept-record.js';
 
 export interface AddConceptOptions {
@@ -13,15 +15,18 @@ export interface AddConceptOptions {
   provider?: string;
 }
 
+/** A concept as written, with how `--synset auto` chose its sense (not stored). */
+export type AddedConcept = ConceptRecord & { sense?: SenseChoice };
+
 /** Creates (or updates, as its next version) one concept with its vector: a batch of one. */
-export function addConcept(store: EmbeddedStore, input: ConceptInput, options: AddConceptOptions = {}): ConceptRecord {
+export function addConcept(store: EmbeddedStore, input: ConceptInput, options: AddConceptOptions = {}): AddedConcept {
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
   normalizeConceptName(input.name);
   const settings = settingsForWrite(store, context, { provider: options.provider === undefined ? undefined : parseProviderName(options.provider) });
-  const fields = buildConcept(context, input, providerFor(settings));
+  const { sense, ...fields } = buildConcept(context, input, providerFor(settings), input.synset === 'auto' ? senseContextTexts(store, context) : []);
   const record = store.write(context, (batch) => putEntity<ConceptRecord>(store, batch, 'concept', fields, new Date().toISOString()));
   syncIndex(store, context);
-  return record;
+  return sense ? { ...record, sense } : record;
 }
 
 /** The context to look a concept id up in: the given one, else the one its id names. */
