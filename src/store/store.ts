@@ -19,6 +19,7 @@ import '../methods/knowledge/import-applier.js';
 import '../methods/knowledge-appliers.js';
 import '../methods/analogies/prepared-chunks.js';
 import { addConcept, deleteConcept, findConcept, getConcept, listConcepts, restoreConcept, searchConcepts, type AddConceptOptions, type AddedConcept, type SearchOptions } from '../methods/concepts/single.js';
+import { linkConcept } from '../methods/concepts/concept-links.js';
 import { sensesInContext, type SensesOptions } from '../methods/concepts/sense-context.js';
 import type { SenseChoice } from '../reasoning/word-sense.js';
 import type { ConceptInput, ConceptRecord } from '../methods/concepts/concept-record.js';
@@ -190,7 +191,10 @@ export class Store {
     /** The WordNet senses of a word scored against a context (what `--synset auto` would choose, and why). */
     senses: (word: string, options?: SensesOptions): SenseChoice => sensesInContext(this.engine.store, word, options),
     get: (id: string, context?: string): ConceptRecord => getConcept(this.engine.store, id, context),
-    find: (nameOrId: string, context = DEFAULT_CONTEXT): ConceptRecord | undefined => findConcept(this.engine.store, nameOrId, context),
+    find: (nameOrId: string, context = DEFAULT_CONTEXT): ConceptRecord | undefined => {
+      const found = findConcept(this.engine.store, nameOrId, context);
+      return found && linkConcept(this.engine.store, found);
+    },
     search: (text: string, options?: SearchOptions): ConceptRecord[] => searchConcepts(this.engine.store, text, options),
     list: (context = DEFAULT_CONTEXT, options?: { includeDeleted?: boolean; limit?: number }): ConceptRecord[] => listConcepts(this.engine.store, context, options),
     delete: (id: string, context?: string): ConceptRecord => deleteConcept(this.engine.store, id, context),

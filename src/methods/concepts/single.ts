@@ -8,6 +8,7 @@ import { parseProviderName, providerFor, settingsForWrite } from '../embeddings/
 import { syncIndex } from '../embeddings/index-store.js';
 import type { SenseChoice } from '../../reasoning/word-sense.js';
 import { senseContextTexts } from './sense-context.js';
+import { conceptLinks, linkConcept, linkConcepts, withLinks } from './concept-links.js';
 import { buildConcept, contextOfId, normalizeConceptName, type ConceptInput, type ConceptRecord } from './concept-record.js';
 
 export interface AddConceptOptions {
@@ -26,7 +27,8 @@ export function addConcept(store: EmbeddedStore, input: ConceptInput, options: A
   const { sense, ...fields } = buildConcept(context, input, providerFor(settings), input.synset === 'auto' ? senseContextTexts(store, context) : []);
   const record = store.write(context, (batch) => putEntity<ConceptRecord>(store, batch, 'concept', fields, new Date().toISOString()));
   syncIndex(store, context);
-  return sense ? { ...record, sense } : record;
+  const linked = linkConcept(store, record);
+  return sense ? { ...linked, sense } : linked;
 }
 
 /** The context to look a concept id up in: the given one, else the one its id names. */
@@ -41,7 +43,7 @@ export function getConcept(store: EmbeddedStore, id: string, context?: string): 
   const ctx = lookupContext(store, id, context);
   const found = findEntity<ConceptRecord>(store, 'concept', id, ctx) ?? wrapFound(findConcept(store, id, ctx));
   if (!found) throw new SoftlogicError('NOT_FOUND', `concept ${id} not found in context '${ctx}' or its parents`, { id, context: ctx });
-  return found.record;
+  return linkConcept(store, found.record);
 }
 
 /** A bare name (or an id of another context) resolves by name along the context chain. */
@@ -89,7 +91,7 @@ export function deleteConcept(store: EmbeddedStore, id: string, context?: string
   const record = store.write(ctx, (batch) => softDeleteEntity<ConceptRecord>(store, batch, 'concept', id, new Date().toISOString()));
   store.audit.record({ event: 'concept_deleted', context: ctx, id, version: record.version });
   syncIndex(store, ctx);
-  return record;
+  return linkConcept(store, record);
 }
 
 export function restoreConcept(store: EmbeddedStore, id: string, context?: string): ConceptRecord {
@@ -98,7 +100,7 @@ export function restoreConcept(store: EmbeddedStore, id: string, context?: strin
   const record = store.write(ctx, (batch) => restoreEntity<ConceptRecord>(store, batch, 'concept', id, new Date().toISOString()));
   store.audit.record({ event: 'concept_restored', context: ctx, id, version: record.version });
   syncIndex(store, ctx);
-  return record;
+  return linkConcept(store, record);
 }
 
 export interface SearchOptions {
@@ -135,7 +137,7 @@ export function searchConcepts(store: EmbeddedStore, text: string, options: Sear
       out.push(readEntity<ConceptRecord>(store, ctx.name, row));
     }
   }
-  return out;
+  return linkConcepts(store, out);
 }
 
 export function listConcepts(store: EmbeddedStore, context = DEFAULT_CONTEXT, options: { includeDeleted?: boolean; limit?: number } = {}): ConceptRecord[] {
@@ -143,5 +145,6 @@ export function listConcepts(store: EmbeddedStore, context = DEFAULT_CONTEXT, op
   const rows = store.db
     .prepare(`SELECT key, off, len FROM entities NOT INDEXED WHERE ${CONTEXT_ROWS} AND kind = 'concept'${options.includeDeleted ? '' : ' AND deleted_at IS NULL'} ORDER BY key LIMIT ?`)
     .all(...contextKeyRange(ctx.ctx), options.limit ?? 1_000_000) as Array<{ key: number; off: number; len: number }>;
-  return rows.map((r) => readEntity<ConceptRecord>(store, ctx.name, r));
+  const links = conceptLinks(store, ctx.name);
+  return rows.map((r) => withLinks(readEntity<ConceptRecord>(store, ctx.name, r), links));
 }
