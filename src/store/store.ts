@@ -205,8 +205,8 @@ export class Store {
 
   readonly embeddings = {
     similarity: (a: string, b: string, options?: { context?: string; method?: SimilarityMethod }) => similarity(this.engine.store, a, b, options),
-    complete: (a: string, b: string, c: string, options?: { context?: string; k?: number; method?: string; scope?: Scope }) => completeAnalogy(this.engine.store, a, b, c, options),
-    evaluate: (file: string, options?: { top?: number; method?: string }) => evalAnalogies(file, options),
+    complete: (a: string, b: string, c: string, options?: { context?: string; k?: number; method?: string; scope?: Scope; postprocess?: string }) => completeAnalogy(this.engine.store, a, b, c, options),
+    evaluate: (file: string, options?: { top?: number; method?: string; postprocess?: string }) => evalAnalogies(file, options),
     export: (out: string, context?: string) => exportEmbeddings(this.engine.store, out, context),
     import: (file: string, context?: string, batchSize?: number) => importEmbeddings(this.engine, file, context, batchSize),
     settings: (context = DEFAULT_CONTEXT) => effectiveSettings(this.engine.store, context) ?? null,
