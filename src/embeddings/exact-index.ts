@@ -26,6 +26,11 @@ export class ExactVectorIndex implements VectorIndex {
     return index;
   }
 
+  /** Ids and their unit rows (views, not copies): what a background build of another index starts from. */
+  contents(): { ids: readonly string[]; matrix: Float32Array } {
+    return { ids: this.space.ids, matrix: this.space.matrix };
+  }
+
   get size(): number {
     return this.space.size;
   }

@@ -27,7 +27,7 @@ import { importConcepts, type ConceptImportOptions, type ConceptImportResult } f
 import { completeAnalogy, evalAnalogies, similarConcepts, similarity, type Scope, type SimilarityMethod } from '../methods/embeddings/reasoning.js';
 import { exportEmbeddings, importEmbeddings, writeContextNpz } from '../methods/embeddings/npz-io.js';
 import { effectiveSettings } from '../methods/embeddings/settings.js';
-import { indexInfo, rebuildIndexes, syncIndex } from '../methods/embeddings/index-store.js';
+import { indexBuildFinished, indexInfo, rebuildIndexes, syncIndex } from '../methods/embeddings/index-store.js';
 import { addFrames, frameInstances, getFrame, listFrames, queryInstances, type FrameInstanceRecord, type FrameRecord, type FrameRelationRecord } from '../methods/frames/frames.js';
 import { crossDomain, discoverFields, listFields, type CrossDomainCommandOptions, type DiscoverOptions, type StoredCluster, type StoredField } from '../methods/fields/fields.js';
 import { deleteEntityById, restoreEntityById } from '../methods/entities/single.js';
@@ -214,6 +214,8 @@ export class Store {
       syncIndex(this.engine.store, context);
       return indexInfo(this.engine.store, context) ?? null;
     },
+    /** Resolves when this process's background HNSW build for the context (if any) has finished; the next search adopts it. */
+    indexBuilt: (context = DEFAULT_CONTEXT): Promise<void> => indexBuildFinished(this.engine.store, context),
   };
 
   readonly frames = {

@@ -14,6 +14,7 @@ import { readEntity } from '../entities/read.js';
 import { encodeVector, type StoredEmbedding } from '../embeddings/codec.js';
 import { effectiveSettings, parseProviderName, providerFor, settingsForWrite, type EmbeddingSettings } from '../embeddings/settings.js';
 import { senseContextTexts } from './sense-context.js';
+import { syncIndex } from '../embeddings/index-store.js';
 import { conceptId, MAX_DESCRIPTION, normalizeConceptName, resolveSynset, type ConceptFields, type ConceptRecord } from './concept-record.js';
 
 /**
@@ -176,7 +177,9 @@ export async function stageConceptFile(engine: Engine, file: string, options: Co
 export async function importConcepts(engine: Engine, file: string, options: ConceptImportOptions = {}): Promise<ConceptImportResult> {
   const staged = await stageConceptFile(engine, file, options);
   const workflow = await processWorkflow(engine, staged.workflow_id, { batchSize: options.batchSize });
-  // The vector cache and index catch up with a batch lazily, on the next search (or rebuild).
+  // The vector cache and the (exact) index catch up now, so the first search does not wait; a
+  // long-lived process then builds the HNSW graph in the background (index-store.ts).
+  syncIndex(engine.store, staged.context);
   return { workflow, imported: workflow.items_processed - workflow.error_count };
 }
 
