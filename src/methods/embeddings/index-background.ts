@@ -1,8 +1,8 @@
 /**
  * Background builds of HNSW indexes (issue: no search waits on an index build). A long-lived
  * process (the service) turns them on: when a context outgrows exact search, its searches go on
- * answering exactly while a worker thread builds the HNSW graph from a copy of the vectors; the
- * next search after the build adopts it (index-store.ts), applying the changes made meanwhile.
+ * answering exactly while a worker thread builds the HNSW graph from a copy of the vectors; when
+ * it is done the main thread adopts it (index-store.ts), applying the changes made meanwhile.
  * A short-lived process (the CLI) leaves them off: it answers exactly, and the next long-lived
  * process, or `softlogic rebuild`, builds the graph.
  */
@@ -36,7 +36,7 @@ interface Build {
 const builds = new Map<string, Build>();
 
 /** Starts building unless a build of that index is already under way or waiting to be adopted. */
-export function startBackgroundBuild(key: string, ids: readonly string[], matrix: Float32Array, dimension: number, builtAt: number): void {
+export function startBackgroundBuild(key: string, ids: readonly string[], matrix: Float32Array, dimension: number, builtAt: number, onDone: () => void): void {
   if (builds.has(key)) return;
   const dir = mkdtempSync(join(tmpdir(), 'softlogic-index-'));
   const path = join(dir, 'vectors.index');
@@ -49,6 +49,8 @@ export function startBackgroundBuild(key: string, ids: readonly string[], matrix
   worker.once('message', (m: { ok: boolean; error?: string }) => {
     build.state = m.ok ? 'done' : 'failed';
     build.error = m.error;
+    // Adopted now, between requests, so that no search pays for loading and saving the graph.
+    if (m.ok) onDone();
     settle();
   });
   worker.once('error', (err) => {

@@ -112,7 +112,14 @@ export function syncIndex(store: EmbeddedStore, context: string, options: SyncIn
   const upgrade = (index: VectorIndex, at: number): VectorIndex => {
     if (index instanceof ExactVectorIndex && index.size >= EXACT_THRESHOLD && backgroundIndexBuilds()) {
       const { ids, matrix } = index.contents();
-      startBackgroundBuild(cacheKey, ids, matrix, settings.dimension, at);
+      startBackgroundBuild(cacheKey, ids, matrix, settings.dimension, at, () => {
+        try {
+          syncIndex(store, context);
+        } catch {
+          // The store closed meanwhile (or the context went away): the graph is simply not adopted.
+          discardBuild(cacheKey);
+        }
+      });
     }
     return index;
   };
