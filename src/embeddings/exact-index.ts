@@ -59,7 +59,8 @@ export class ExactVectorIndex implements VectorIndex {
   }
 
   save(path: string): void {
-    writeEmbeddingsNpz(path, { ids: [...this.space.ids], dimension: this.dimension, vectors: this.space.matrix });
+    // Stored, not deflated: float vectors barely compress, and an exact index may hold 100,000s of them.
+    writeEmbeddingsNpz(path, { ids: [...this.space.ids], dimension: this.dimension, vectors: this.space.matrix }, false);
   }
 
   load(path: string): void {

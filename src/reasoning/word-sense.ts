@@ -17,6 +17,7 @@
  */
 import type { Synset, WordNet } from './wordnet.js';
 import { LEX_FILE_NAMES } from './wordnet.js';
+import { cosine } from '../embeddings/vector-math.js';
 
 /** Unit word vectors by lower-case word; `center` is subtracted before comparing means. */
 export interface WordVectors {
@@ -152,18 +153,6 @@ function centredMean(vectors: WordVectors, words: Iterable<{ word: string; weigh
     known++;
   }
   return known > 0 ? sum : undefined;
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let d = 0; d < a.length; d++) {
-    dot += a[d] * b[d];
-    na += a[d] * a[d];
-    nb += b[d] * b[d];
-  }
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }
 
 const round = (x: number): number => Math.round(x * 10_000) / 10_000;
