@@ -13,6 +13,15 @@ import type { VectorSpace } from './vector-space.js';
 import type { AnalogyMethod } from './analogy-completion.js';
 import { COSMUL_EPSILON, parseMethod } from './analogy-completion.js';
 import { scoreBlock } from './blocked-product.js';
+import { averageOffsetQueries } from './analogy-average.js';
+import { allButTheTop, parsePostprocess, type Postprocess } from './postprocess.js';
+
+/** Methods of the evaluation: those of `analogy complete` plus 3CosAvg, which needs a section's pairs. */
+export type EvalMethod = AnalogyMethod | 'cosavg';
+
+export function parseEvalMethod(method: string): EvalMethod {
+  return method === 'cosavg' ? method : parseMethod(method);
+}
 
 export interface QuestionSection {
   name: string;
@@ -65,7 +74,8 @@ export interface SectionResult extends Tally {
 }
 
 export interface EvalResult {
-  method: AnalogyMethod;
+  method: EvalMethod;
+  postprocess: Postprocess;
   top: number;
   sections: SectionResult[];
   semantic: Tally;
@@ -76,7 +86,9 @@ export interface EvalResult {
 export interface EvalOptions {
   /** Vocabulary restriction (default 30000, as compute-accuracy). */
   top?: number;
-  method?: AnalogyMethod;
+  method?: EvalMethod;
+  /** Post-processing of the searched top-N vectors (postprocess.ts); default none. */
+  postprocess?: Postprocess;
 }
 
 const ROW_BLOCK = 256;
@@ -98,11 +110,12 @@ function tally(correct: number, seen: number): Tally {
  * question: S = X[top] * W^T, blocked over rows. Each question then combines its three columns of
  * S per candidate (3CosAdd or 3CosMul) in a cheap streaming pass. For 3CosAdd, when a batch has
  * fewer questions than distinct words, the folded query b - a + c (one column per question) is
- * narrower and is used instead.
+ * narrower and is used instead. Given `queries` (one vector per question), the product is taken
+ * against those, scored by x . query (3CosAvg).
  *
  * Exposed for benchmarks and tests; `evaluateAnalogies` is the user-facing entry point.
  */
-export function predictBatch(space: VectorSpace, rows: Int32Array, top: number, method: AnalogyMethod): Int32Array {
+export function predictBatch(space: VectorSpace, rows: Int32Array, top: number, method: AnalogyMethod, queries?: Float64Array): Int32Array {
   const dim = space.dimension;
   const m = space.matrix;
   const count = rows.length / 3;
@@ -123,9 +136,11 @@ export function predictBatch(space: VectorSpace, rows: Int32Array, top: number, 
       end++;
     }
     const nb = end - start;
-    const folded = method === 'cosadd' && nb < column.size;
+    const folded = queries !== undefined || (method === 'cosadd' && nb < column.size);
     const nq = folded ? nb : column.size;
-    if (folded) {
+    if (queries) {
+      qs.set(queries.subarray(start * dim, end * dim));
+    } else if (folded) {
       for (let j = 0; j < nb; j++) {
         const a = rows[(start + j) * 3] * dim;
         const b = rows[(start + j) * 3 + 1] * dim;
@@ -193,7 +208,8 @@ export function predictBatch(space: VectorSpace, rows: Int32Array, top: number, 
 }
 
 export function evaluateAnalogies(space: VectorSpace, sections: readonly QuestionSection[], options: EvalOptions = {}): EvalResult {
-  const method = parseMethod(options.method ?? 'cosadd');
+  const method = parseEvalMethod(options.method ?? 'cosadd');
+  const postprocess = parsePostprocess(options.postprocess ?? 'none');
   const topRequested = options.top ?? 30000;
   if (!Number.isInteger(topRequested) || topRequested <= 0) {
     throw new SoftlogicError('INVALID_INPUT', `top must be a positive integer, got ${topRequested}`);
@@ -205,6 +221,7 @@ export function evaluateAnalogies(space: VectorSpace, sections: readonly Questio
     return i >= 0 && i < top ? i : -1;
   };
   const kept: number[] = [];
+  const answers: number[] = [];
   const expected: number[] = [];
   const sectionOf: number[] = [];
   const skipped = new Array<number>(sections.length).fill(0);
@@ -216,11 +233,14 @@ export function evaluateAnalogies(space: VectorSpace, sections: readonly Questio
         continue;
       }
       kept.push(r[0], r[1], r[2]);
+      answers.push(r[0], r[1], r[2], r[3]);
       expected.push(r[3]);
       sectionOf.push(si);
     }
   });
-  const predicted = predictBatch(space, Int32Array.from(kept), top, method);
+  const searched = postprocess === 'abtt' ? allButTheTop(space, top) : space;
+  const queries = method === 'cosavg' ? averageOffsetQueries(searched, Int32Array.from(answers), sectionOf) : undefined;
+  const predicted = predictBatch(searched, Int32Array.from(kept), top, method === 'cosavg' ? 'cosadd' : method, queries);
   const correct = new Array<number>(sections.length).fill(0);
   const seen = new Array<number>(sections.length).fill(0);
   for (let i = 0; i < expected.length; i++) {
@@ -237,6 +257,7 @@ export function evaluateAnalogies(space: VectorSpace, sections: readonly Questio
     results.filter((s) => kind === undefined || s.kind === kind).reduce((acc, s) => acc + f(s), 0);
   return {
     method,
+    postprocess,
     top,
     sections: results,
     semantic: tally(sum('semantic', (s) => s.correct), sum('semantic', (s) => s.seen)),

@@ -26,6 +26,11 @@ export class ExactVectorIndex implements VectorIndex {
     return index;
   }
 
+  /** Ids and their unit rows (views, not copies): what a background build of another index starts from. */
+  contents(): { ids: readonly string[]; matrix: Float32Array } {
+    return { ids: this.space.ids, matrix: this.space.matrix };
+  }
+
   get size(): number {
     return this.space.size;
   }
@@ -54,7 +59,8 @@ export class ExactVectorIndex implements VectorIndex {
   }
 
   save(path: string): void {
-    writeEmbeddingsNpz(path, { ids: [...this.space.ids], dimension: this.dimension, vectors: this.space.matrix });
+    // Stored, not deflated: float vectors barely compress, and an exact index may hold 100,000s of them.
+    writeEmbeddingsNpz(path, { ids: [...this.space.ids], dimension: this.dimension, vectors: this.space.matrix }, false);
   }
 
   load(path: string): void {

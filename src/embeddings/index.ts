@@ -14,5 +14,7 @@ export * from './npy.js';
 export * from './npz.js';
 export * from './analogy-completion.js';
 export * from './analogy-eval.js';
+export * from './analogy-average.js';
+export * from './postprocess.js';
 export * from './blocked-product.js';
 export * from './atomic-write.js';

@@ -99,8 +99,8 @@ export function readEmbeddingsNpz(source: string | Uint8Array): EmbeddingsTable 
   return { ids: ids.data, dimension, vectors: f32 };
 }
 
-/** Encodes ids (unicode) + vectors (float32, N x D) as a compressed .npz. */
-export function encodeEmbeddingsNpz(table: EmbeddingsTable): Uint8Array {
+/** Encodes ids (unicode) + vectors (float32, N x D) as an .npz, compressed unless `compress` is false. */
+export function encodeEmbeddingsNpz(table: EmbeddingsTable, compress = true): Uint8Array {
   const n = table.ids.length;
   if (table.vectors.length !== n * table.dimension) {
     throw new SoftlogicError('DIMENSION_MISMATCH', `${n} ids x ${table.dimension} dimensions != ${table.vectors.length} values`);
@@ -110,11 +110,11 @@ export function encodeEmbeddingsNpz(table: EmbeddingsTable): Uint8Array {
       ['ids', { dtype: 'unicode', shape: [n], data: table.ids }],
       ['vectors', { dtype: 'float32', shape: [n, table.dimension], data: table.vectors }],
     ]),
-    true,
+    compress,
   );
 }
 
 /** Writes an embeddings .npz atomically (temp file, fsync, rename). */
-export function writeEmbeddingsNpz(path: string, table: EmbeddingsTable): void {
-  atomicWriteFile(path, [encodeEmbeddingsNpz(table)]);
+export function writeEmbeddingsNpz(path: string, table: EmbeddingsTable, compress = true): void {
+  atomicWriteFile(path, [encodeEmbeddingsNpz(table, compress)]);
 }

@@ -64,7 +64,39 @@ interface RawSynset {
   gloss: string;
   hypernymOffsets: number[];
   instanceHypernymOffsets: number[];
+  /** Every pointer of the synset (any part of speech), for neighbourhood walks. */
+  pointers: RawPointer[];
 }
+
+interface RawPointer {
+  symbol: string;
+  offset: number;
+  filePos: FilePos;
+}
+
+/**
+ * Pointer kinds a neighbourhood walk can follow (WordNet's wninput(5WN) symbols): hypernyms (`@`,
+ * `@i`), hyponyms (`~`, `~i`), domain of the synset (`;c` topic, `;r` region, `;u` usage) and the
+ * members of a domain (`-c`, `-r`, `-u`).
+ */
+export type PointerKind = 'hypernym' | 'hyponym' | 'domain' | 'domain_member';
+const POINTER_KINDS: Record<string, PointerKind> = {
+  '@': 'hypernym', '@i': 'hypernym',
+  '~': 'hyponym', '~i': 'hyponym',
+  ';c': 'domain', ';r': 'domain', ';u': 'domain',
+  '-c': 'domain_member', '-r': 'domain_member', '-u': 'domain_member',
+};
+
+/** WordNet's lexicographer files by number (lexnames(5WN)); the package does not ship the file. */
+export const LEX_FILE_NAMES: readonly string[] = [
+  'adj.all', 'adj.pert', 'adv.all', 'noun.Tops', 'noun.act', 'noun.animal', 'noun.artifact', 'noun.attribute',
+  'noun.body', 'noun.cognition', 'noun.communication', 'noun.event', 'noun.feeling', 'noun.food', 'noun.group',
+  'noun.location', 'noun.motive', 'noun.object', 'noun.person', 'noun.phenomenon', 'noun.plant', 'noun.possession',
+  'noun.process', 'noun.quantity', 'noun.relation', 'noun.shape', 'noun.state', 'noun.substance', 'noun.time',
+  'verb.body', 'verb.change', 'verb.cognition', 'verb.communication', 'verb.competition', 'verb.consumption',
+  'verb.contact', 'verb.creation', 'verb.emotion', 'verb.motion', 'verb.perception', 'verb.possession',
+  'verb.social', 'verb.stative', 'verb.weather', 'adj.ppl',
+];
 
 const FILE_SUFFIX: Record<FilePos, string> = { n: 'noun', v: 'verb', a: 'adj', r: 'adv' };
 const POS_ORDER: readonly FilePos[] = ['n', 'v', 'a', 'r'];
@@ -301,6 +333,26 @@ export class WordNet {
     return [...common].filter(([, d]) => d === deepest).map(([id]) => id).sort();
   }
 
+  /**
+   * The synsets a synset points to by one kind of pointer, in file order, across parts of speech
+   * (domains of verbs and adjectives are nouns). `limit` bounds the reads: a domain such as law
+   * has hundreds of members.
+   */
+  related(synset: Synset, kind: PointerKind, limit = Infinity): Synset[] {
+    const raw = this.rawAt(filePosOf(synset.pos), synset.offset);
+    const out: Synset[] = [];
+    for (const p of raw.pointers) {
+      if (out.length >= limit) break;
+      if (POINTER_KINDS[p.symbol] === kind) out.push(this.synsetAt(p.filePos, p.offset));
+    }
+    return out;
+  }
+
+  /** Every lemma of a part of speech, in index (alphabetical) order. */
+  lemmas(pos: WordNetPos | string): string[] {
+    return [...this.index(filePosOf(parsePos(pos))).keys()];
+  }
+
   /** Releases the open data files; the reader reopens them if used again. */
   close(): void {
     for (const fd of this.fds.values()) closeSync(fd);
@@ -425,16 +477,18 @@ function parseDataLine(line: string, fp: FilePos): RawSynset {
   i += 1;
   const hypernymOffsets: number[] = [];
   const instanceHypernymOffsets: number[] = [];
+  const pointers: RawPointer[] = [];
   for (let p = 0; p < pCnt; p++, i += 4) {
     const symbol = head[i];
     const target = Number(head[i + 1]);
     const targetPos = head[i + 2] === 's' ? 'a' : head[i + 2];
+    if (symbol in POINTER_KINDS) pointers.push({ symbol, offset: target, filePos: targetPos as FilePos });
     // Hypernym pointers stay within a part of speech; skip any that do not, rather than mis-resolve.
     if (targetPos !== fp) continue;
     if (symbol === '@') hypernymOffsets.push(target);
     else if (symbol === '@i') instanceHypernymOffsets.push(target);
   }
-  return { offset, filePos: fp, ssType, lexFile, lemmas, gloss, hypernymOffsets, instanceHypernymOffsets };
+  return { offset, filePos: fp, ssType, lexFile, lemmas, gloss, hypernymOffsets, instanceHypernymOffsets, pointers };
 }
 
 /** Definition is the gloss without its quoted examples, as NLTK splits it. */

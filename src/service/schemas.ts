@@ -185,3 +185,31 @@ export const conceptList = {
   type: 'object',
   properties: { count: { type: 'integer' }, concepts: { type: 'array', items: conceptSchema } },
 } as const;
+
+/** How `--synset auto` chose a sense (word-sense.ts SenseChoice). */
+export const senseChoiceSchema = {
+  type: 'object',
+  properties: {
+    word: { type: 'string' },
+    synset_id: { type: 'string' },
+    method: { type: 'string', enum: ['context', 'most_frequent_sense', 'only_sense'] },
+    reason: { type: 'string' },
+    context_words: { type: 'array', items: { type: 'string' } },
+    candidates: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          synset_id: { type: 'string' },
+          rank: { type: 'integer' },
+          lemmas: { type: 'array', items: { type: 'string' } },
+          gloss: { type: 'string' },
+          embedding: { type: ['number', 'null'] },
+          overlap: { type: 'number' },
+          matched: { type: 'array', items: { type: 'string' } },
+          score: { type: 'number' },
+        },
+      },
+    },
+  },
+} as const;

@@ -18,6 +18,8 @@ import { conceptRoutes } from './routes/concepts.js';
 import { embeddingRoutes } from './routes/embeddings.js';
 import { frameRoutes } from './routes/frames.js';
 import { fieldRoutes } from './routes/fields.js';
+import { wordnetRoutes } from './routes/wordnet.js';
+import { setBackgroundIndexBuilds, stopBackgroundBuilds } from '../methods/embeddings/index-background.js';
 import { DEFAULT_UPLOAD_LIMIT, removeStaleTemporaries } from './uploads.js';
 import { inProcessProcessor, workerProcessor } from './processor.js';
 import { registerPathScrub } from './path-scrub.js';
@@ -140,6 +142,8 @@ function defaultLogLevel(): string {
 /** The HTTP + WebSocket face of a store: every route calls a Store method and nothing else. */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const { store } = options;
+  // A long-lived process: concept searches answer exactly while HNSW graphs build in worker threads.
+  setBackgroundIndexBuilds(true);
   const app = Fastify({
     logger: { level: options.logLevel ?? defaultLogLevel() },
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
@@ -239,6 +243,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   maintenanceRoutes(app, ctx);
   websocketRoutes(app, ctx);
   knowledgeRoutes(app, ctx);
+  wordnetRoutes(app, ctx);
   await uploadRoutes(app, ctx);
   await conceptRoutes(app, ctx);
   await embeddingRoutes(app, ctx);
@@ -277,6 +282,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     while (ctx.background.size > 0) await Promise.allSettled([...ctx.background.values()]);
     clearTimeout(graceTimer);
     await ctx.processor.close();
+    await stopBackgroundBuilds();
   });
 
   return app;

@@ -20,13 +20,16 @@ import '../methods/knowledge/import-applier.js';
 // Registers the concept_batch, frame_expansion and cluster_update item appliers.
 import '../methods/knowledge-appliers.js';
 import '../methods/analogies/prepared-chunks.js';
-import { addConcept, deleteConcept, findConcept, getConcept, listConcepts, restoreConcept, searchConcepts, type AddConceptOptions, type SearchOptions } from '../methods/concepts/single.js';
+import { addConcept, deleteConcept, findConcept, getConcept, listConcepts, restoreConcept, searchConcepts, type AddConceptOptions, type AddedConcept, type SearchOptions } from '../methods/concepts/single.js';
+import { linkConcept } from '../methods/concepts/concept-links.js';
+import { sensesInContext, type SensesOptions } from '../methods/concepts/sense-context.js';
+import type { SenseChoice } from '../reasoning/word-sense.js';
 import type { ConceptInput, ConceptRecord } from '../methods/concepts/concept-record.js';
 import { importConcepts, type ConceptImportOptions, type ConceptImportResult } from '../methods/concepts/batch.js';
 import { completeAnalogy, evalAnalogies, similarConcepts, similarity, type Scope, type SimilarityMethod } from '../methods/embeddings/reasoning.js';
 import { exportEmbeddings, importEmbeddings, writeContextNpz } from '../methods/embeddings/npz-io.js';
 import { effectiveSettings } from '../methods/embeddings/settings.js';
-import { indexInfo, rebuildIndexes, syncIndex } from '../methods/embeddings/index-store.js';
+import { indexBuildFinished, indexInfo, rebuildIndexes, syncIndex } from '../methods/embeddings/index-store.js';
 import { addFrames, frameInstances, getFrame, listFrames, queryInstances, type FrameInstanceRecord, type FrameRecord, type FrameRelationRecord } from '../methods/frames/frames.js';
 import { crossDomain, discoverFields, listFields, type CrossDomainCommandOptions, type DiscoverOptions, type StoredCluster, type StoredField } from '../methods/fields/fields.js';
 import { deleteEntityById, restoreEntityById } from '../methods/entities/single.js';
@@ -215,9 +218,14 @@ export class Store {
   }
 
   readonly concepts = {
-    add: (input: ConceptInput, options?: AddConceptOptions): ConceptRecord => addConcept(this.engine.store, input, options),
+    add: (input: ConceptInput, options?: AddConceptOptions): AddedConcept => addConcept(this.engine.store, input, options),
+    /** The WordNet senses of a word scored against a context (what `--synset auto` would choose, and why). */
+    senses: (word: string, options?: SensesOptions): SenseChoice => sensesInContext(this.engine.store, word, options),
     get: (id: string, context?: string): ConceptRecord => getConcept(this.engine.store, id, context),
-    find: (nameOrId: string, context = DEFAULT_CONTEXT): ConceptRecord | undefined => findConcept(this.engine.store, nameOrId, context),
+    find: (nameOrId: string, context = DEFAULT_CONTEXT): ConceptRecord | undefined => {
+      const found = findConcept(this.engine.store, nameOrId, context);
+      return found && linkConcept(this.engine.store, found);
+    },
     search: (text: string, options?: SearchOptions): ConceptRecord[] => searchConcepts(this.engine.store, text, options),
     list: (context = DEFAULT_CONTEXT, options?: { includeDeleted?: boolean; limit?: number }): ConceptRecord[] => listConcepts(this.engine.store, context, options),
     delete: (id: string, context?: string): ConceptRecord => deleteConcept(this.engine.store, id, context),
@@ -228,8 +236,8 @@ export class Store {
 
   readonly embeddings = {
     similarity: (a: string, b: string, options?: { context?: string; method?: SimilarityMethod }) => similarity(this.engine.store, a, b, options),
-    complete: (a: string, b: string, c: string, options?: { context?: string; k?: number; method?: string; scope?: Scope }) => completeAnalogy(this.engine.store, a, b, c, options),
-    evaluate: (file: string, options?: { top?: number; method?: string }) => evalAnalogies(file, options),
+    complete: (a: string, b: string, c: string, options?: { context?: string; k?: number; method?: string; scope?: Scope; postprocess?: string }) => completeAnalogy(this.engine.store, a, b, c, options),
+    evaluate: (file: string, options?: { top?: number; method?: string; postprocess?: string }) => evalAnalogies(file, options),
     export: (out: string, context?: string) => exportEmbeddings(this.engine.store, out, context),
     import: (file: string, context?: string, batchSize?: number) => importEmbeddings(this.engine, file, context, batchSize),
     settings: (context = DEFAULT_CONTEXT) => effectiveSettings(this.engine.store, context) ?? null,
@@ -237,6 +245,8 @@ export class Store {
       syncIndex(this.engine.store, context);
       return indexInfo(this.engine.store, context) ?? null;
     },
+    /** Resolves when this process's background HNSW build for the context (if any) has finished; the next search adopts it. */
+    indexBuilt: (context = DEFAULT_CONTEXT): Promise<void> => indexBuildFinished(this.engine.store, context),
   };
 
   readonly frames = {

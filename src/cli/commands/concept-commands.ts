@@ -9,13 +9,27 @@ export function registerConceptCommands(program: Command): void {
     .command('add <name>')
     .description('add a concept (id context:name[:synset]); a name already there gets its next version')
     .option('--context <name>', 'context', 'default')
-    .option('--synset <id>', "WordNet synset id (e.g. bank.n.01), or 'auto' for the most frequent sense")
+    .option('--synset <id>', "WordNet synset id (e.g. bank.n.01), or 'auto' for the sense that fits the context (its name, description, parents, concepts; falls back to the most frequent)")
     .option('--description <text>', 'free text')
     .option('--provider <name>', 'embedding provider of the context (glove or hash), recorded on first use')
     .action((name: string, opts: { context: string; synset?: string; description?: string; provider?: string }, cmd: Command) =>
       withStore(cmd, (store) => {
         const c = store.concepts.add({ name, synset: opts.synset, description: opts.description }, { context: opts.context, provider: opts.provider });
-        print(cmd, c, `${c.id} (version ${c.version})${c.embedding?.fallback ? ' [no known word: fallback vector]' : ''}`);
+        const sense = c.sense ? `\nsense ${c.sense.synset_id} (${c.sense.method}): ${c.sense.reason}` : '';
+        print(cmd, c, `${c.id} (version ${c.version})${c.embedding?.fallback ? ' [no known word: fallback vector]' : ''}${sense}`);
+      }),
+    );
+
+  concepts
+    .command('senses <word>')
+    .description("a word's WordNet senses scored against a context: what --synset auto would choose, and why")
+    .option('--context <name>', 'context whose name, description, parents and concepts count as evidence')
+    .option('--text <words>', 'further context words (e.g. the description of the concept)')
+    .action((word: string, opts: { context?: string; text?: string }, cmd: Command) =>
+      withStore(cmd, (store) => {
+        const choice = store.concepts.senses(word, opts);
+        const lines = choice.candidates.map((c) => `${c.synset_id === choice.synset_id ? '*' : ' '} ${c.synset_id}  score ${c.score}  ${c.gloss}`);
+        print(cmd, choice, [`${choice.synset_id} (${choice.method}): ${choice.reason}`, ...lines].join('\n'));
       }),
     );
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseNumber, print, progressBar, withStore } from '../output.js';
 import { parseScope, parseSimilarityMethod, type Scope, type SimilarityMethod } from '../../methods/embeddings/reasoning.js';
-import { parseMethod } from '../../embeddings/index.js';
+import { parseEvalMethod, parseMethod, parsePostprocess } from '../../embeddings/index.js';
 import { evalAnalogies } from '../../methods/embeddings/reasoning.js';
 
 export function registerEmbeddingCommands(program: Command): void {
@@ -25,7 +25,8 @@ export function registerEmbeddingCommands(program: Command): void {
     .option('--k <n>', 'how many answers', parseNumber('k', 1, 10_000, true), 10)
     .option('--method <m>', 'cosadd or cosmul', (v: string) => parseMethod(v), 'cosadd')
     .option('--scope <scope>', 'registry or vocabulary (default: registry; the vocabulary when the registry has no concepts)', parseScope)
-    .action((a: string, b: string, c: string, opts: { context: string; k: number; method: string; scope?: Scope }, cmd: Command) =>
+    .option('--postprocess <p>', 'none, or abtt (all-but-the-top: the vocabulary\'s mean and top principal components removed; --scope vocabulary)', (v: string) => parsePostprocess(v), 'none')
+    .action((a: string, b: string, c: string, opts: { context: string; k: number; method: string; scope?: Scope; postprocess: string }, cmd: Command) =>
       withStore(cmd, (store) => {
         const r = store.embeddings.complete(a, b, c, opts);
         print(cmd, r, [...r.trace, ...r.results.map((x) => `${x.score.toFixed(4)}  ${x.id}`)].join('\n'));
@@ -35,10 +36,11 @@ export function registerEmbeddingCommands(program: Command): void {
     .command('eval <file>')
     .description('accuracy on a questions-words file over the GloVe vocabulary (top N words)')
     .option('--top <n>', 'vocabulary restricted to the N most frequent words', parseNumber('top', 1, 1_000_000, true), 30_000)
-    .option('--method <m>', 'cosadd or cosmul', (v: string) => parseMethod(v), 'cosadd')
-    .action((file: string, opts: { top: number; method: string }, cmd: Command) => {
+    .option('--method <m>', 'cosadd, cosmul, or cosavg (3CosAvg: c + the mean offset of the section\'s other pairs)', (v: string) => parseEvalMethod(v), 'cosadd')
+    .option('--postprocess <p>', 'none, or abtt (all-but-the-top on the top N vectors)', (v: string) => parsePostprocess(v), 'none')
+    .action((file: string, opts: { top: number; method: string; postprocess: string }, cmd: Command) => {
       const r = evalAnalogies(file, opts);
-      print(cmd, r, `${r.method} top ${r.top}: total ${(r.total.accuracy * 100).toFixed(2)}% of ${r.total.seen} (${r.total.skipped} skipped)`);
+      print(cmd, r, `${r.method}${r.postprocess === 'none' ? '' : ` (${r.postprocess})`} top ${r.top}: total ${(r.total.accuracy * 100).toFixed(2)}% of ${r.total.seen} (${r.total.skipped} skipped)`);
     });
 
   const embeddings = program.command('embeddings').description('concept vectors in and out as NumPy .npz');

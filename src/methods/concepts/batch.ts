@@ -14,6 +14,8 @@ import { recordLimitIssue } from '../../core/json-limits.js';
 import { readEntity } from '../entities/read.js';
 import { encodeVector, type StoredEmbedding } from '../embeddings/codec.js';
 import { effectiveSettings, parseProviderName, providerFor, settingsForWrite, type EmbeddingSettings } from '../embeddings/settings.js';
+import { senseContextTexts } from './sense-context.js';
+import { syncIndex } from '../embeddings/index-store.js';
 import { conceptId, MAX_DESCRIPTION, normalizeConceptName, resolveSynset, type ConceptFields, type ConceptRecord } from './concept-record.js';
 
 /**
@@ -32,7 +34,7 @@ export type ConceptItem =
 const KNOWN_FIELDS = new Set(['name', 'synset', 'synset_id', 'description', 'metadata']);
 
 /** Validates one input line into a staged item (WordNet senses resolved), or its issues. */
-export function stageConceptValue(value: unknown, line: number): { item: ConceptItem } | { issues: FieldIssue[] } {
+export function stageConceptValue(value: unknown, line: number, contextTexts: readonly string[] = []): { item: ConceptItem } | { issues: FieldIssue[] } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { issues: [{ line, field: '(record)', reason: 'expected an object {name, synset?, description?}' }] };
   const limit = recordLimitIssue(value, line);
   if (limit) return { issues: [limit] };
@@ -49,7 +51,8 @@ export function stageConceptValue(value: unknown, line: number): { item: Concept
     if (v.metadata !== undefined && (typeof v.metadata !== 'object' || v.metadata === null || Array.isArray(v.metadata))) {
       return { issues: [{ line, field: 'metadata', reason: 'must be an object' }] };
     }
-    const synset = resolveSynset(name, synsetArg as string | null | undefined);
+    const description = typeof v.description === 'string' ? [v.description] : [];
+    const { synset } = resolveSynset(name, synsetArg as string | null | undefined, [...contextTexts, ...description]);
     const item: ConceptItem = {
       op: 'put',
       name,
@@ -156,8 +159,10 @@ export async function stageConceptFile(engine: Engine, file: string, options: Co
   return createWorkflow(engine, { workflowType: 'concept_batch', context, workflowId: options.workflowId, metadata: { source: file }, autoProcess: true }, async (writer) => {
     const issues: FieldIssue[] = [];
     let rejected = 0;
+    // `synset: auto` lines choose their sense from what the context holds when staging starts.
+    const contextTexts = senseContextTexts(engine.store, context);
     for await (const input of readInputRecords(file)) {
-      const staged = 'error' in input ? { issues: [{ line: input.line, field: '(line)', reason: input.error }] } : stageConceptValue(input.value, input.line);
+      const staged = 'error' in input ? { issues: [{ line: input.line, field: '(line)', reason: input.error }] } : stageConceptValue(input.value, input.line, contextTexts);
       if ('item' in staged) {
         if (rejected === 0) writer.add(staged.item);
         continue;
@@ -175,7 +180,9 @@ export async function stageConceptFile(engine: Engine, file: string, options: Co
 export async function importConcepts(engine: Engine, file: string, options: ConceptImportOptions = {}): Promise<ConceptImportResult> {
   const staged = await stageConceptFile(engine, file, options);
   const workflow = await processWorkflow(engine, staged.workflow_id, { batchSize: options.batchSize });
-  // The vector cache and index catch up with a batch lazily, on the next search (or rebuild).
+  // The vector cache and the (exact) index catch up now, so the first search does not wait; a
+  // long-lived process then builds the HNSW graph in the background (index-store.ts).
+  syncIndex(engine.store, staged.context);
   return { workflow, imported: workflow.items_processed - workflow.error_count };
 }
 

@@ -3,6 +3,8 @@ import { assertContextName, assertId } from '../../core/names.js';
 import type { JsonObject, VersionFields } from '../../core/records.js';
 import type { EmbeddingProvider } from '../../embeddings/index.js';
 import { parseSynsetId, wordnet, type Synset } from '../../reasoning/wordnet.js';
+import type { SenseChoice } from '../../reasoning/word-sense.js';
+import { chooseSenseFor } from './sense-context.js';
 import { encodeVector, type StoredEmbedding } from '../embeddings/codec.js';
 
 /** A concept as stored (DESIGN.md "Records"), its vector inside. */
@@ -23,7 +25,7 @@ export type ConceptRecord = ConceptFields & VersionFields;
 /** What a caller gives for one concept (`concepts add`, a line of `concepts import`). */
 export interface ConceptInput {
   name: string;
-  /** a synset id (king.n.01), or `auto` for the most frequent sense */
+  /** a synset id (king.n.01), or `auto` for the sense that fits the context (see word-sense.ts) */
   synset?: string | null;
   description?: string | null;
   metadata?: JsonObject;
@@ -59,29 +61,37 @@ export function contextOfId(id: string): string | undefined {
   }
 }
 
-/** Resolves --synset: `auto` = most frequent sense of the name; an id must exist in WordNet 3.1. */
-export function resolveSynset(name: string, synset: string | null | undefined): Synset | null {
-  if (synset === undefined || synset === null || synset === '') return null;
+export interface ResolvedSense {
+  synset: Synset | null;
+  /** How `auto` chose (candidates, scores, reason); absent for an explicit synset id. */
+  choice?: SenseChoice;
+}
+
+/**
+ * Resolves --synset: `auto` = the sense that fits the context words (`contextTexts`, see
+ * sense-context.ts), else the most frequent; an id must exist in WordNet 3.1.
+ */
+export function resolveSynset(name: string, synset: string | null | undefined, contextTexts: readonly string[] = []): ResolvedSense {
+  if (synset === undefined || synset === null || synset === '') return { synset: null };
   const wn = wordnet();
   if (synset === 'auto') {
-    const sense = wn.mostFrequentSense(name);
-    if (!sense) throw new SoftlogicError('NOT_FOUND', `WordNet has no sense of "${name.replace(/_/g, ' ')}" (synset 'auto')`, { name, field: 'synset' });
-    return sense;
+    const choice = chooseSenseFor(name, contextTexts);
+    return { synset: wn.synset(choice.synset_id), choice };
   }
   parseSynsetId(synset);
   if (!wn.hasSynset(synset)) throw new SoftlogicError('NOT_FOUND', `unknown WordNet synset "${synset}"`, { synset_id: synset, field: 'synset' });
-  return wn.synset(synset);
+  return { synset: wn.synset(synset) };
 }
 
 /** A concept's fields before versioning, with its vector. */
-export function buildConcept(context: string, input: ConceptInput, provider: EmbeddingProvider): ConceptFields {
+export function buildConcept(context: string, input: ConceptInput, provider: EmbeddingProvider, contextTexts: readonly string[] = []): ConceptFields & { sense?: SenseChoice } {
   const name = normalizeConceptName(input.name);
   if (input.description !== undefined && input.description !== null && (typeof input.description !== 'string' || input.description.length > MAX_DESCRIPTION)) {
     throw new SoftlogicError('INVALID_INPUT', `description must be a string of at most ${MAX_DESCRIPTION} characters`, { field: 'description' });
   }
-  const synset = resolveSynset(name, input.synset);
+  const { synset, choice } = resolveSynset(name, input.synset, [...contextTexts, ...(input.description ? [input.description] : [])]);
   const embedded = provider.embed(name);
-  return {
+  const fields: ConceptFields = {
     id: conceptId(context, name, synset?.id ?? null),
     name,
     context,
@@ -93,4 +103,5 @@ export function buildConcept(context: string, input: ConceptInput, provider: Emb
     metadata: input.metadata ?? {},
     embedding: { provider: provider.name, dimension: provider.dimension, fallback: embedded.fallback, b64: encodeVector(embedded.vector) },
   };
+  return choice ? { ...fields, sense: choice } : fields;
 }

@@ -6,6 +6,9 @@ import { putEntity, restoreEntity, softDeleteEntity } from '../entities/mutation
 import { findEntity, readEntity } from '../entities/read.js';
 import { parseProviderName, providerFor, settingsForWrite } from '../embeddings/settings.js';
 import { syncIndex } from '../embeddings/index-store.js';
+import type { SenseChoice } from '../../reasoning/word-sense.js';
+import { senseContextTexts } from './sense-context.js';
+import { conceptLinks, linkConcept, linkConcepts, withLinks } from './concept-links.js';
 import { buildConcept, contextOfId, normalizeConceptName, type ConceptFields, type ConceptInput, type ConceptRecord } from './concept-record.js';
 
 export interface AddConceptOptions {
@@ -13,24 +16,28 @@ export interface AddConceptOptions {
   provider?: string;
 }
 
+/** A concept as written, with how `--synset auto` chose its sense (not stored). */
+export type AddedConcept = ConceptRecord & { sense?: SenseChoice };
+
 /** Creates (or updates, as its next version) one concept with its vector: a batch of one. */
-export function addConcept(store: EmbeddedStore, input: ConceptInput, options: AddConceptOptions = {}): ConceptRecord {
+export function addConcept(store: EmbeddedStore, input: ConceptInput, options: AddConceptOptions = {}): AddedConcept {
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
   normalizeConceptName(input.name);
   const settings = settingsForWrite(store, context, { provider: options.provider === undefined ? undefined : parseProviderName(options.provider) });
-  const built = buildConcept(context, input, providerFor(settings));
+  const { sense, ...built } = buildConcept(context, input, providerFor(settings), input.synset === 'auto' ? senseContextTexts(store, context) : []);
   const record = store.write(context, (batch) => {
     const fields = keepUngivenFields(store, context, built, input);
     return putEntity<ConceptRecord>(store, batch, 'concept', fields, new Date().toISOString());
   });
   syncIndex(store, context);
-  return record;
+  const linked = linkConcept(store, record);
+  return sense ? { ...linked, sense } : linked;
 }
 
 /**
  * Adding a name that is already an active concept of the context makes its next version: the
  * fields the caller did not give (description, metadata) stay, and so do the fields other
- * operations set (vector, frame roles, cluster memberships).
+ * operations set (the vector); frame roles and cluster memberships are derived when read.
  */
 function keepUngivenFields(store: EmbeddedStore, context: string, built: ConceptFields, input: ConceptInput): ConceptFields {
   const row = store.entities.get(store.requireContext(context).ctx, 'concept', built.id);
@@ -40,8 +47,6 @@ function keepUngivenFields(store: EmbeddedStore, context: string, built: Concept
     ...built,
     description: input.description === undefined ? current.description : built.description,
     metadata: input.metadata === undefined ? current.metadata : built.metadata,
-    frame_roles: current.frame_roles,
-    cluster_memberships: current.cluster_memberships,
     embedding: current.embedding ?? built.embedding,
   };
 }
@@ -58,7 +63,7 @@ export function getConcept(store: EmbeddedStore, id: string, context?: string): 
   const ctx = lookupContext(store, id, context);
   const found = findEntity<ConceptRecord>(store, 'concept', id, ctx) ?? wrapFound(findConcept(store, id, ctx));
   if (!found) throw new SoftlogicError('NOT_FOUND', `concept ${id} not found in context '${ctx}' or its parents`, { id, context: ctx });
-  return found.record;
+  return linkConcept(store, found.record);
 }
 
 /** A bare name (or an id of another context) resolves by name along the context chain. */
@@ -106,7 +111,7 @@ export function deleteConcept(store: EmbeddedStore, id: string, context?: string
   const record = store.write(ctx, (batch) => softDeleteEntity<ConceptRecord>(store, batch, 'concept', id, new Date().toISOString()));
   store.audit.record({ event: 'concept_deleted', context: ctx, id, version: record.version });
   syncIndex(store, ctx);
-  return record;
+  return linkConcept(store, record);
 }
 
 export function restoreConcept(store: EmbeddedStore, id: string, context?: string): ConceptRecord {
@@ -115,7 +120,7 @@ export function restoreConcept(store: EmbeddedStore, id: string, context?: strin
   const record = store.write(ctx, (batch) => restoreEntity<ConceptRecord>(store, batch, 'concept', id, new Date().toISOString()));
   store.audit.record({ event: 'concept_restored', context: ctx, id, version: record.version });
   syncIndex(store, ctx);
-  return record;
+  return linkConcept(store, record);
 }
 
 export interface SearchOptions {
@@ -152,7 +157,7 @@ export function searchConcepts(store: EmbeddedStore, text: string, options: Sear
       out.push(readEntity<ConceptRecord>(store, ctx.name, row));
     }
   }
-  return out;
+  return linkConcepts(store, out);
 }
 
 export function listConcepts(store: EmbeddedStore, context = DEFAULT_CONTEXT, options: { includeDeleted?: boolean; limit?: number } = {}): ConceptRecord[] {
@@ -160,5 +165,6 @@ export function listConcepts(store: EmbeddedStore, context = DEFAULT_CONTEXT, op
   const rows = store.db
     .prepare(`SELECT key, off, len FROM entities NOT INDEXED WHERE ${CONTEXT_ROWS} AND kind = 'concept'${options.includeDeleted ? '' : ' AND deleted_at IS NULL'} ORDER BY key LIMIT ?`)
     .all(...contextKeyRange(ctx.ctx), options.limit ?? 1_000_000) as Array<{ key: number; off: number; len: number }>;
-  return rows.map((r) => readEntity<ConceptRecord>(store, ctx.name, r));
+  const links = conceptLinks(store, ctx.name);
+  return rows.map((r) => withLinks(readEntity<ConceptRecord>(store, ctx.name, r), links));
 }

@@ -33,7 +33,7 @@ export async function conceptRoutes(app: FastifyInstance, ctx: ServiceContext): 
           additionalProperties: false,
           properties: {
             name: { type: 'string', minLength: 1, maxLength: 200 },
-            synset: { type: ['string', 'null'], maxLength: 256, description: "WordNet synset id (bank.n.01), or 'auto' for the most frequent sense" },
+            synset: { type: ['string', 'null'], maxLength: 256, description: "WordNet synset id (bank.n.01), or 'auto' for the sense that fits the context (the response's `sense` says why)" },
             description: { type: ['string', 'null'], maxLength: 16_384 },
             metadata: looseObject,
             provider: providerProperty,

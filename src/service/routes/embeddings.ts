@@ -13,6 +13,13 @@ const termSide = {
 } as const;
 
 const analogyMethod = { type: 'string', enum: ['cosadd', 'cosmul'], default: 'cosadd' } as const;
+const evalMethod = { type: 'string', enum: ['cosadd', 'cosmul', 'cosavg'], default: 'cosadd', description: 'cosavg: 3CosAvg, the mean offset of the section\'s other pairs' } as const;
+const postprocessProperty = {
+  type: 'string',
+  enum: ['none', 'abtt'],
+  default: 'none',
+  description: 'abtt: all-but-the-top (Mu & Viswanath 2018), the mean and top principal components of the searched vectors removed',
+} as const;
 const scopeProperty = {
   type: 'string',
   enum: ['registry', 'vocabulary'],
@@ -26,6 +33,7 @@ const completeProperties = {
   k: { ...kProperty, default: 10 },
   method: analogyMethod,
   scope: scopeProperty,
+  postprocess: postprocessProperty,
   context: nameString,
 } as const;
 
@@ -38,6 +46,7 @@ interface CompleteInput {
   k?: number;
   method?: string;
   scope?: Scope;
+  postprocess?: string;
   context?: string;
 }
 
@@ -48,6 +57,7 @@ const completeResponse = {
     context: { type: 'string' },
     scope: { type: 'string' },
     method: { type: 'string' },
+    postprocess: { type: 'string' },
     results: {
       type: 'array',
       items: {
@@ -106,7 +116,7 @@ export async function embeddingRoutes(app: FastifyInstance, ctx: ServiceContext)
     },
   );
 
-  const complete = (q: CompleteInput) => store.embeddings.complete(q.a, q.b, q.c, { context: q.context ?? 'default', k: q.k, method: q.method, scope: q.scope });
+  const complete = (q: CompleteInput) => store.embeddings.complete(q.a, q.b, q.c, { context: q.context ?? 'default', k: q.k, method: q.method, scope: q.scope, postprocess: q.postprocess });
 
   app.get<{ Querystring: CompleteInput }>(
     '/api/analogy/complete',
@@ -248,7 +258,7 @@ export async function embeddingRoutes(app: FastifyInstance, ctx: ServiceContext)
       },
     );
 
-    scope.post<{ Querystring: { top?: number; method?: string } }>(
+    scope.post<{ Querystring: { top?: number; method?: string; postprocess?: string } }>(
       '/api/analogy/eval',
       {
         schema: {
@@ -258,7 +268,7 @@ export async function embeddingRoutes(app: FastifyInstance, ctx: ServiceContext)
           querystring: {
             type: 'object',
             additionalProperties: false,
-            properties: { top: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 30_000 }, method: analogyMethod },
+            properties: { top: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 30_000 }, method: evalMethod, postprocess: postprocessProperty },
           },
           body: { description: 'the questions file (text/plain)', type: 'string' },
           response: {
@@ -266,6 +276,7 @@ export async function embeddingRoutes(app: FastifyInstance, ctx: ServiceContext)
               type: 'object',
               properties: {
                 method: { type: 'string' },
+                postprocess: { type: 'string' },
                 top: { type: 'integer' },
                 sections: { type: 'array', items: { type: 'object', additionalProperties: true } },
                 semantic: tally,
@@ -282,7 +293,7 @@ export async function embeddingRoutes(app: FastifyInstance, ctx: ServiceContext)
         requireMediaType(request, QUESTION_CONTENT_TYPES);
         const path = await receiveUpload(ctx, request, reply, { ext: 'txt', expected: 'a questions-words file (text/plain)' });
         try {
-          const work = Promise.resolve().then(() => store.embeddings.evaluate(path, { top: request.query.top, method: request.query.method }));
+          const work = Promise.resolve().then(() => store.embeddings.evaluate(path, { top: request.query.top, method: request.query.method, postprocess: request.query.postprocess }));
           return await trackWork(ctx, `eval:${randomUUID()}`, scrubPath(work, path));
         } finally {
           rmSync(path, { force: true });
