@@ -139,7 +139,11 @@ test('CLI: analogy eval --method cosavg --postprocess abtt; analogy complete --p
   assert.equal(c.postprocess, 'abtt');
   assert.equal(c.results[0].id, 'queen');
   assert.ok(c.trace.some((t: string) => /all-but-the-top/.test(t)));
-  assert.equal(cliErr(store, ['analogy', 'complete', 'man', 'king', 'woman', '--postprocess', 'abtt']).code, 'INVALID_INPUT');
+  // an explicit registry scope cannot be post-processed; with no scope an empty registry falls back to the vocabulary
+  assert.equal(cliErr(store, ['analogy', 'complete', 'man', 'king', 'woman', '--scope', 'registry', '--postprocess', 'abtt']).code, 'INVALID_INPUT');
+  const fallback = cliOk(store, ['analogy', 'complete', 'man', 'king', 'woman', '--postprocess', 'abtt', '--k', '3']);
+  assert.deepEqual([fallback.scope, fallback.postprocess, fallback.results[0].id], ['vocabulary', 'abtt', 'queen']);
+  assert.ok(typeof fallback.fallback_reason === 'string');
   assert.equal(cliErr(store, ['analogy', 'complete', 'man', 'king', 'woman', '--method', 'cosavg', '--scope', 'vocabulary']).code, 'INVALID_INPUT');
 });
 
