@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cliOk, tempDir } from './helpers.js';
+import { cliErr, cliOk, tempDir } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // From test/ (ts) or dist/test/ (compiled).
@@ -70,4 +70,17 @@ test('analogies import of the original system\'s line shape (fixture: odd and ty
 test('analogies import of the whole sample store\'s analogies.jsonl: 94 of 94 lines', { skip: !existsSync(SAMPLE) && 'no ../shared sample here' }, () => {
   assert.equal(linesOf(SAMPLE).length, 94);
   importAndCheck(SAMPLE);
+});
+
+test('rollback after import --from-legacy: the copied workflow rows are refused, the import workflows undo the migration', { skip: !existsSync(SAMPLE) && 'no ../shared sample here' }, () => {
+  const store = join(tempDir(), 's');
+  cliOk(store, ['init']);
+  const m = cliOk(store, ['import', '--from-legacy', resolve(SAMPLE, '../../../..')]) as { workflows_imported: string[]; workflows: Array<{ workflow_id: string }> };
+  assert.ok(m.workflows_imported.length > 0);
+  const copied = cliErr(store, ['workflows', 'rollback', m.workflows_imported[0]]);
+  assert.equal(copied.code, 'ILLEGAL_TRANSITION');
+  assert.match(copied.message, /original system/);
+  assert.ok(cliOk(store, ['analogies', 'query', '--limit', '100000']).count > 0);
+  for (const wf of m.workflows) assert.equal(cliOk(store, ['workflows', 'rollback', wf.workflow_id]).status, 'rolled_back');
+  assert.equal(cliOk(store, ['analogies', 'query', '--limit', '100000']).count, 0);
 });

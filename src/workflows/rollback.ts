@@ -119,6 +119,15 @@ function apply(store: EmbeddedStore, batch: WriteBatch, step: Step, now: string)
 export function rollbackWorkflow(engine: Engine, workflowId: string): Workflow & RollbackReport {
   const wf = engine.workflows.get(workflowId);
   assertTransition(wf, 'rolled_back', 'roll back');
+  if (typeof wf.metadata.legacy === 'object' && wf.metadata.legacy !== null) {
+    // A row copied from the original system's store: its records came in through this store's own
+    // knowledge_import workflows, which are the ones to roll back.
+    throw new SoftlogicError('ILLEGAL_TRANSITION', `workflow ${workflowId} was imported from the original system and changed nothing here; roll back the knowledge_import workflow that imported its records`, {
+      workflow_id: workflowId,
+      status: wf.status,
+      to: 'rolled_back',
+    });
+  }
   const store = engine.store;
   const report: RollbackReport = { records_deleted: 0, records_restored: 0, records_reverted: 0, records_unchanged: 0 };
   const ctx = store.context(wf.context);
