@@ -55,7 +55,7 @@ test('contexts: create, list, conflict, bad name', async () => {
   assert.equal(created.status, 201);
   assert.equal((created.json as { name: string }).name, 'science');
   const list = await call('GET', '/api/contexts');
-  assert.ok((list.json as Array<{ name: string }>).some((c) => c.name === 'science'));
+  assert.ok((list.json as { contexts: Array<{ name: string }> }).contexts.some((c) => c.name === 'science'));
   const bad = await call('POST', '/api/contexts', { name: '../etc' });
   assert.equal(bad.status, 400);
   assert.equal(errorOf(bad.json).code, 'INVALID_INPUT');
@@ -91,7 +91,9 @@ test('analogies: create, get, query, history, delete, restore', async () => {
   assert.equal((restored.json as { deleted_at: string | null }).deleted_at, null);
   const hist = await call('GET', '/api/analogies/a-3/history');
   assert.equal(hist.status, 200);
-  assert.ok((hist.json as unknown[]).length >= 3);
+  const history = hist.json as { id: string; versions: Array<{ op: string; deleted_at: string | null }> };
+  assert.equal(history.id, 'a-3');
+  assert.ok(history.versions.length >= 3);
 });
 
 test('analogies: validation errors name the field', async () => {
@@ -162,7 +164,7 @@ test('delete by criteria: dry run, workflow, refusal without criteria', async ()
   const wf = await call('GET', `/api/workflows/${r.workflow.workflow_id}`);
   assert.equal(wf.status, 200);
   const list = await call('GET', '/api/workflows?status=completed');
-  assert.ok((list.json as Array<{ workflow_id: string }>).some((w) => w.workflow_id === r.workflow.workflow_id));
+  assert.ok((list.json as { workflows: Array<{ workflow_id: string }> }).workflows.some((w) => w.workflow_id === r.workflow.workflow_id));
   const badStatus = await call('GET', '/api/workflows?status=nope');
   assert.equal(badStatus.status, 400);
   const rb = await call('POST', `/api/workflows/${r.workflow.workflow_id}/process`);

@@ -157,10 +157,16 @@ export function analogyRoutes(app: FastifyInstance, ctx: ServiceContext): void {
         tags: ['analogies'],
         params: idParams,
         querystring: contextQuery,
-        response: { 200: { type: 'array', items: { ...analogySchema, properties: { ...analogySchema.properties, op: { type: 'string' } } } }, ...errorResponses },
+        response: {
+          200: {
+            type: 'object',
+            properties: { id: { type: 'string' }, versions: { type: 'array', items: { ...analogySchema, properties: { ...analogySchema.properties, op: { type: 'string' } } } } },
+          },
+          ...errorResponses,
+        },
       },
     },
-    async (request) => store.analogies.history(request.params.id, request.query.context),
+    async (request) => ({ id: request.params.id, versions: store.analogies.history(request.params.id, request.query.context) }),
   );
 
   app.post<IdRoute>(

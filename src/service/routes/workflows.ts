@@ -22,10 +22,10 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServiceContext): void 
         summary: 'List workflows, optionally by status',
         tags: ['workflows'],
         querystring: { type: 'object', additionalProperties: false, properties: { status: { type: 'string', enum: workflowStatuses } } },
-        response: { 200: { type: 'array', items: workflowSchema }, ...errorResponses },
+        response: { 200: { type: 'object', properties: { workflows: { type: 'array', items: workflowSchema } } }, ...errorResponses },
       },
     },
-    async (request) => store.workflows.list(request.query.status),
+    async (request) => ({ workflows: store.workflows.list(request.query.status) }),
   );
 
   app.get<IdRoute>(

@@ -1,0 +1,3 @@
+export function Analogies() {
+  return <h1>Analogies</h1>;
+}

@@ -1,0 +1,3 @@
+export function Concepts() {
+  return <h1>Concepts</h1>;
+}

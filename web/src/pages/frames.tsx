@@ -1,0 +1,3 @@
+export function Frames() {
+  return <h1>Frames</h1>;
+}
