@@ -2,7 +2,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, json, qs, request } from '../api';
 import type { PageProps } from '../app';
 import { navigate } from '../router';
-import type { Analogy, AnalogyPage, ContextInfo } from '../types';
+import type { Analogy, AnalogyPage } from '../types';
+import { ContextSelect } from '../context-select';
 import { ErrorNote, fmt, Section, useLoad } from '../ui';
 import { VirtualList } from '../virtual-list';
 
@@ -86,7 +87,6 @@ export function Analogies({ route }: PageProps) {
   const initial: Filter = { ...EMPTY, context: route.params.get('context') ?? '' };
   const [draft, setDraft] = useState<Filter>(initial);
   const [filter, setFilter] = useState<Filter>(initial);
-  const contexts = useLoad(() => get<{ contexts: ContextInfo[] }>('/api/contexts'), []);
   const data = usePages(filter);
   const [selected, setSelected] = useState<number | null>(null);
   const selectedId = route.params.get('id');
@@ -116,17 +116,7 @@ export function Analogies({ route }: PageProps) {
             setFilter(draft);
           }}
         >
-          <label>
-            Context
-            <select name="context" value={draft.context} onChange={(e) => setDraft({ ...draft, context: e.currentTarget.value })}>
-              <option value="">default</option>
-              {(contexts.data?.contexts ?? []).map((c) => (
-                <option key={c.name} value={c.name}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
-          </label>
+          <ContextSelect value={draft.context} onChange={(v) => setDraft({ ...draft, context: v })} />
           {field('domain', 'Domain (source or target)')}
           {field('min_quality', 'Min quality', 'number', { min: '0', max: '1', step: '0.01' })}
           {field('max_quality', 'Max quality', 'number', { min: '0', max: '1', step: '0.01' })}

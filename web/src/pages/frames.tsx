@@ -81,7 +81,8 @@ function FrameDetail({ name, context }: { name: string; context: string }) {
   const frame = useLoad(() => get<Frame>(`/api/frames/${encodeURIComponent(name)}${qs({ context })}`), [name, context]);
   const instances = useLoad(() => get<{ count: number; instances: Instance[] }>(`/api/frames/${encodeURIComponent(name)}/instances${qs({ context })}`), [name, context]);
   const f = frame.data;
-  const elementNames = f ? [...f.core_elements, ...f.peripheral_elements].map((e) => e.name) : [];
+  // The frame's own elements, then any inherited ones the instances bind.
+  const elementNames = [...new Set([...(f ? [...f.core_elements, ...f.peripheral_elements].map((e) => e.name) : []), ...(instances.data?.instances ?? []).flatMap((i) => Object.keys(i.element_bindings))])];
   return (
     <section class="card" aria-labelledby="frame-title">
       <h2 id="frame-title">Frame {name}</h2>

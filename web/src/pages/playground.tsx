@@ -28,7 +28,7 @@ interface EvalResult {
 }
 
 export function Playground() {
-  const [q, setQ] = useState({ a: 'king', b: 'man', c: 'woman', k: '5', method: 'cosadd', scope: 'vocabulary', context: '' });
+  const [q, setQ] = useState({ a: 'man', b: 'king', c: 'woman', k: '5', method: 'cosadd', scope: 'vocabulary', context: '' });
   const [answer, setAnswer] = useState<Completion | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
