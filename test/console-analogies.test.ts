@@ -15,14 +15,32 @@ interface Page {
   analogies: Array<{ id: string; source_domain: string; target_domain: string; deleted_at: string | null }>;
 }
 
-test('console: import with a live progress bar, filter, delete and restore from the history', async (t) => {
+const KEY = 'console-test-key';
+const auth = { headers: { authorization: `Bearer ${KEY}` } };
+
+test('console: asks for the API key once per tab, imports with a live progress bar, filters, deletes and restores from the history', async (t) => {
   if (!browserAvailable(t)) return;
-  const s = await openConsole({ batchSize: 500 });
+  const s = await openConsole({ batchSize: 500, apiKey: KEY });
   const dir = mkdtempSync(join(tmpdir(), 'softlogic-console-import-'));
   try {
     const { page, h } = s;
-    const count = async (q = '') => ((await (await fetch(`${h.base}/api/analogies?limit=1&total=true${q}`)).json()) as Page).total;
+    const count = async (q = '') => ((await (await fetch(`${h.base}/api/analogies?limit=1&total=true${q}`, auth)).json()) as Page).total;
     assert.equal(await count(), 0);
+
+    // The key: asked on the first 401, asked again after a wrong one, then kept for the tab.
+    await visit(s, 'overview', 'Overview');
+    const dialog = page.getByRole('dialog', { name: 'API key' });
+    await dialog.waitFor();
+    await dialog.getByLabel('Key').fill('wrong-key');
+    await dialog.getByRole('button', { name: 'Use key' }).click();
+    await dialog.waitFor();
+    await dialog.getByLabel('Key').fill(KEY);
+    await dialog.getByRole('button', { name: 'Use key' }).click();
+    await page.getByRole('heading', { name: 'Counts per context' }).waitFor();
+    await page.getByText(/^[\d,]+ s$/).waitFor(); // the uptime, from /status (behind the key)
+    assert.equal(await dialog.isVisible(), false);
+    // The 401s of the wrong key are the browser's own console errors: clear them.
+    s.errors.length = 0;
 
     // Import: 30,000 lines, one of them invalid (lenient), 500 per commit.
     const n = 30_000;
@@ -84,7 +102,7 @@ test('console: import with a live progress bar, filter, delete and restore from 
     await page.getByTestId('record-state').getByText('active').waitFor();
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.getByTestId('record-state').getByText(/^deleted /).waitFor();
-    const record = async () => (await (await fetch(`${h.base}/api/analogies/${id}`)).json()) as { deleted_at: string | null; version: number };
+    const record = async () => (await (await fetch(`${h.base}/api/analogies/${id}`, auth)).json()) as { deleted_at: string | null; version: number };
     assert.notEqual((await record()).deleted_at, null, 'the store has it deleted');
     assert.equal(await count('&domain=music&min_quality=0.9'), expected - 1);
     const history = page.getByRole('list', { name: 'Versions, newest first' });
@@ -98,6 +116,7 @@ test('console: import with a live progress bar, filter, delete and restore from 
     assert.equal((await record()).version, 3);
     assert.equal(await count('&domain=music&min_quality=0.9'), expected);
     await screenshot(page, 'analogy-detail');
+    assert.equal(await page.getByRole('dialog', { name: 'API key' }).isVisible(), false, 'the key was asked once for the tab');
     assert.deepEqual(s.errors, []);
   } finally {
     await s.close();
