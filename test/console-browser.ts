@@ -17,7 +17,7 @@ import type { ServerOptions } from '../src/service/server.js';
 export const CHROMIUM = process.env.SOFTLOGIC_CHROMIUM ?? '/usr/bin/chromium';
 
 /** The flags this machine needs: no GPU, no sandbox as root, and no background connections. */
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -46,17 +46,17 @@ export function browserAvailable(t: TestContext): boolean {
   return false;
 }
 
+/** Debian's Chromium with a fresh profile in `profile` (a new, empty directory). */
+export function launchChromium(profile: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1360, height: 900 } });
+}
+
 export async function openConsole(options: Omit<ServerOptions, 'store'> = {}): Promise<ConsoleSession> {
   const h = await startHarness({ rateLimit: false, processInWorker: false, ...options });
   const profile = mkdtempSync(join(tmpdir(), 'softlogic-chromium-'));
   let context: BrowserContext;
   try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1360, height: 900 },
-    });
+    context = await launchChromium(profile);
   } catch (err) {
     await h.close();
     rmSync(profile, { recursive: true, force: true });

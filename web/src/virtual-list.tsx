@@ -93,6 +93,7 @@ export function VirtualList(props: VirtualListProps) {
       role="listbox"
       tabIndex={0}
       aria-label={props.label}
+      data-filter-key={props.resetKey}
       aria-activedescendant={props.selected !== null && props.selected >= first && props.selected <= last ? props.rowId(props.selected) : undefined}
       style={{ height: `${height}px` }}
       onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}

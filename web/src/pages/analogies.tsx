@@ -33,24 +33,35 @@ function filterParams(f: Filter): Record<string, string> {
   return out;
 }
 
-/** Pages of the current filter, fetched on demand (only the pages the visible rows fall in). */
+/**
+ * Pages of the current filter, fetched on demand (only the pages the visible rows fall in). The
+ * first page and the count of every match are asked for in parallel, so the first rows show
+ * without waiting for the count (which only sizes the scrollbar).
+ */
 function usePages(filter: Filter) {
-  const [total, setTotal] = useState<number | null>(null);
+  const [counted, setCounted] = useState<{ key: string; total: number } | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [, setVersion] = useState(0);
   const pages = useRef(new Map<number, Analogy[] | 'loading'>());
   const generation = useRef(0);
   const base = filterParams(filter);
+  const key = JSON.stringify(base);
+  // A new filter drops the old rows in the same render that shows it: no stale row is painted.
+  const pagesKey = useRef(key);
+  if (pagesKey.current !== key) {
+    pagesKey.current = key;
+    generation.current++;
+    pages.current = new Map();
+  }
 
-  const load = (page: number, withTotal: boolean) => {
+  const load = (page: number) => {
     if (pages.current.has(page)) return;
     pages.current.set(page, 'loading');
     const gen = generation.current;
-    get<AnalogyPage>(`/api/analogies${qs({ ...base, limit: PAGE_SIZE, offset: page * PAGE_SIZE, total: withTotal || undefined })}`).then(
+    get<AnalogyPage>(`/api/analogies${qs({ ...base, limit: PAGE_SIZE, offset: page * PAGE_SIZE })}`).then(
       (res) => {
         if (gen !== generation.current) return;
         pages.current.set(page, res.analogies);
-        if (res.total !== undefined) setTotal(res.total);
         setVersion((v) => v + 1);
       },
       (e: unknown) => {
@@ -60,27 +71,32 @@ function usePages(filter: Filter) {
       },
     );
   };
-  const key = JSON.stringify(base);
-  useEffect(() => {
-    generation.current++;
-    pages.current = new Map();
-    setTotal(null);
+  const start = (fresh: boolean) => {
+    if (fresh) {
+      generation.current++;
+      pages.current = new Map();
+    }
+    const gen = generation.current;
     setError(null);
-    load(0, true);
-  }, [key]);
+    load(0);
+    get<AnalogyPage>(`/api/analogies${qs({ ...base, limit: 1, total: true })}`).then(
+      (res) => gen === generation.current && setCounted({ key, total: res.total ?? 0 }),
+      (e: unknown) => gen === generation.current && setError(e),
+    );
+  };
+  useEffect(() => start(false), [key]);
+  const count = counted?.key === key ? counted.total : null;
   const row = (r: number): Analogy | undefined => {
     const p = pages.current.get(Math.floor(r / PAGE_SIZE));
     return Array.isArray(p) ? p[r % PAGE_SIZE] : undefined;
   };
   const ensure = (first: number, last: number) => {
-    for (let p = Math.floor(first / PAGE_SIZE); p <= Math.floor(last / PAGE_SIZE); p++) load(p, false);
+    for (let p = Math.floor(first / PAGE_SIZE); p <= Math.floor(last / PAGE_SIZE); p++) load(p);
   };
-  const refresh = () => {
-    generation.current++;
-    pages.current = new Map();
-    load(0, true);
-  };
-  return { total, error, row, ensure, refresh, key };
+  // Until the count is in, the first page alone says how many rows there are at least.
+  const first = pages.current.get(0);
+  const rows = count ?? (Array.isArray(first) ? first.length : 0);
+  return { total: count, rows, error, row, ensure, refresh: () => start(true), key };
 }
 
 export function Analogies({ route }: PageProps) {
@@ -143,7 +159,7 @@ export function Analogies({ route }: PageProps) {
           <h2 id="results-title">
             Results{' '}
             <span class="muted" role="status" data-testid="total">
-              {data.total === null ? 'loading…' : `${fmt.format(data.total)} matching`}
+              {data.total === null ? 'counting…' : `${fmt.format(data.total)} matching`}
             </span>
           </h2>
           <ErrorNote error={data.error} />
@@ -156,7 +172,7 @@ export function Analogies({ route }: PageProps) {
               <span>Tags</span>
             </div>
             <VirtualList
-              total={data.total ?? 0}
+              total={data.rows}
               rowHeight={ROW_HEIGHT}
               height={520}
               label="Matching analogies, best quality first"
