@@ -56,7 +56,18 @@ test('console: every page loads, is accessible, and shows the store', async (t) 
     await page.getByLabel('Status').selectOption('rolled_back');
     await page.getByText('No workflows with status rolled_back.').waitFor();
     await page.getByLabel('Status').selectOption('');
+    // Deletion by criteria: the dry run counts (and deletes nothing), then the delete button deletes that many.
+    const active = async () => ((await (await fetch(`${s.h.base}/api/analogies?limit=1&total=true`)).json()) as { total: number }).total;
+    await page.getByLabel('Domain', { exact: true }).fill('music');
+    await page.getByRole('button', { name: 'Count matches (dry run)' }).click();
+    await page.getByRole('status').getByText('100 analogies match.').waitFor();
+    assert.equal(await active(), 300, 'a dry run deletes nothing');
     await checkPage(s, 'workflows');
+    await page.getByRole('button', { name: 'Delete 100 analogies' }).click();
+    await page.getByTestId('wf-status').getByText('completed').waitFor();
+    await page.getByRole('heading', { name: /^Workflow / }).waitFor();
+    assert.equal(await active(), 200, 'the confirmed deletion deleted the 100 matches');
+    await page.getByRole('cell', { name: 'deletion_batch' }).waitFor();
 
     await visit(s, 'concepts', 'Concepts');
     await page.getByRole('link', { name: 'queen', exact: true }).waitFor();
