@@ -40,7 +40,11 @@ export function queryAnalogies(store: EmbeddedStore, filter: AnalogyFilter = {})
 
 export function countAnalogies(store: EmbeddedStore, filter: AnalogyFilter = {}): number {
   const ctx = store.context(filter.context ?? DEFAULT_CONTEXT);
-  const { where, params } = filterSql(ctx?.ctx ?? -1, filter);
+  const { where, params, baseWhere, baseParams, parsed } = filterSql(ctx?.ctx ?? -1, filter);
   if (!ctx) return 0;
-  return store.statement(`SELECT COUNT(*) FROM analogies a WHERE ${where}`).pluck().get(...params) as number;
+  if (parsed.domain === undefined) return store.statement(`SELECT COUNT(*) FROM analogies a WHERE ${where}`).pluck().get(...params) as number;
+  // As in queryAnalogies: each side from its own index, then the union of their keys (an OR
+  // of the two sides reads every row of the context: seconds at a million).
+  const side = (column: string) => `SELECT a.key FROM analogies a WHERE ${baseWhere} AND a.${column} = (SELECT dom FROM domains WHERE name = ?)`;
+  return store.statement(`SELECT COUNT(*) FROM (${side('src')} UNION ${side('tgt')})`).pluck().get(...baseParams, parsed.domain, ...baseParams, parsed.domain) as number;
 }
