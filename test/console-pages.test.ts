@@ -68,6 +68,13 @@ test('console: every page loads, is accessible, and shows the store', async (t) 
     await page.getByRole('heading', { name: /^Workflow / }).waitFor();
     assert.equal(await active(), 200, 'the confirmed deletion deleted the 100 matches');
     await page.getByRole('cell', { name: 'deletion_batch' }).waitFor();
+    // Roll back from the detail: the console shows the state the store then reports.
+    const wfId = ((await page.getByRole('heading', { name: /^Workflow / }).textContent()) ?? '').replace(/^Workflow\s*/, '');
+    await page.getByRole('button', { name: 'Roll back' }).click();
+    await page.getByText(/^rollback: now /).waitFor();
+    const after = (await (await fetch(`${s.h.base}/api/workflows/${wfId}`)).json()) as { status: string };
+    assert.equal(after.status, 'rolled_back');
+    await page.getByTestId('wf-status').getByText('rolled_back').waitFor();
 
     await visit(s, 'concepts', 'Concepts');
     await page.getByRole('link', { name: 'queen', exact: true }).waitFor();

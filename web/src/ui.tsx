@@ -113,12 +113,13 @@ export function useWorkflowProgress(id: string | null, initial?: Workflow): Live
   return progress;
 }
 
-export function ProgressBar({ progress, label }: { progress: LiveProgress; label: string }) {
+/** `label` names the bar for assistive technology; `caption` is the text shown beside it (default: the label). */
+export function ProgressBar({ progress, label, caption }: { progress: LiveProgress; label: string; caption?: string }) {
   const pct = progress.total > 0 ? Math.min(100, (progress.processed / progress.total) * 100) : progress.final ? 100 : 0;
   return (
     <div class="progress">
       <div class="progress-line">
-        <span>{label}</span>
+        <span>{caption ?? label}</span>
         <progress max={100} value={pct} aria-label={`${label}: ${pct.toFixed(0)}%`} data-value={pct.toFixed(1)} />
         <span class="pct">{pct.toFixed(0)}%</span>
       </div>

@@ -37,7 +37,7 @@ function RecentWorkflow({ wf }: { wf: Workflow }) {
   return (
     <li>
       <a href={href('workflows', { id: wf.workflow_id })}>{wf.workflow_id}</a> <span class="muted">{wf.workflow_type}</span>
-      {live ? <ProgressBar progress={live} label={`Progress of ${wf.workflow_id}`} /> : null}
+      {live ? <ProgressBar progress={live} label={`Progress of ${wf.workflow_id}`} caption="Progress" /> : null}
     </li>
   );
 }
