@@ -35,8 +35,8 @@ function filterParams(f: Filter): Record<string, string> {
 
 /**
  * Pages of the current filter, fetched on demand (only the pages the visible rows fall in). The
- * first page and the count of every match are asked for in parallel, so the first rows show
- * without waiting for the count (which only sizes the scrollbar).
+ * first page comes before the count of every match, so the first rows show without waiting for
+ * the count (which only sizes the scrollbar).
  */
 function usePages(filter: Filter) {
   const [counted, setCounted] = useState<{ key: string; total: number } | null>(null);
@@ -54,11 +54,11 @@ function usePages(filter: Filter) {
     pages.current = new Map();
   }
 
-  const load = (page: number) => {
-    if (pages.current.has(page)) return;
+  const load = (page: number): Promise<unknown> => {
+    if (pages.current.has(page)) return Promise.resolve();
     pages.current.set(page, 'loading');
     const gen = generation.current;
-    get<AnalogyPage>(`/api/analogies${qs({ ...base, limit: PAGE_SIZE, offset: page * PAGE_SIZE })}`).then(
+    return get<AnalogyPage>(`/api/analogies${qs({ ...base, limit: PAGE_SIZE, offset: page * PAGE_SIZE })}`).then(
       (res) => {
         if (gen !== generation.current) return;
         pages.current.set(page, res.analogies);
@@ -78,11 +78,15 @@ function usePages(filter: Filter) {
     }
     const gen = generation.current;
     setError(null);
-    load(0);
-    get<AnalogyPage>(`/api/analogies${qs({ ...base, limit: 1, total: true })}`).then(
-      (res) => gen === generation.current && setCounted({ key, total: res.total ?? 0 }),
-      (e: unknown) => gen === generation.current && setError(e),
-    );
+    // The count after the first page: the service answers one query at a time, and a count over
+    // a large match must not hold up the rows.
+    void load(0).then(() => {
+      if (gen !== generation.current) return;
+      get<AnalogyPage>(`/api/analogies${qs({ ...base, limit: 1, total: true })}`).then(
+        (res) => gen === generation.current && setCounted({ key, total: res.total ?? 0 }),
+        (e: unknown) => gen === generation.current && setError(e),
+      );
+    });
   };
   useEffect(() => start(false), [key]);
   const count = counted?.key === key ? counted.total : null;
@@ -313,26 +317,18 @@ function Detail({ id, context, onChanged }: { id: string; context: string; onCha
       {versions.length > 1 && older && newer ? (
         <>
           <div class="row">
-            <label>
-              From
-              <select value={String(pair[0])} onChange={(e) => setPair([Number(e.currentTarget.value), pair[1]])}>
-                {versions.map((v, i) => (
-                  <option key={i} value={String(i)}>
-                    {label(v, i)}
-                  </option>
-                ))}
-              </select>
-            </label>
-            <label>
-              To
-              <select value={String(pair[1])} onChange={(e) => setPair([pair[0], Number(e.currentTarget.value)])}>
-                {versions.map((v, i) => (
-                  <option key={i} value={String(i)}>
-                    {label(v, i)}
-                  </option>
-                ))}
-              </select>
-            </label>
+            {(['From', 'To'] as const).map((name, side) => (
+              <label key={name}>
+                {name}
+                <select value={String(pair[side])} onChange={(e) => setPair(side === 0 ? [Number(e.currentTarget.value), pair[1]] : [pair[0], Number(e.currentTarget.value)])}>
+                  {versions.map((v, i) => (
+                    <option key={i} value={String(i)}>
+                      {label(v, i)}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            ))}
           </div>
           <table aria-label="Differences between the two versions">
             <thead>
