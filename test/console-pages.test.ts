@@ -101,6 +101,20 @@ test('console: every page loads, is accessible, and shows the store', async (t) 
     const answers = page.getByRole('table', { name: 'Answers, best first' });
     await answers.waitFor({ timeout: 60_000 });
     assert.equal(await answers.getByTestId('answer').first().textContent(), 'queen', 'man : king :: woman : ? is queen');
+    // Accuracy per section of an uploaded questions-words file, as a bar chart and a table.
+    await page.getByLabel(/Questions file/).setInputFiles({
+      name: 'questions-words.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from(': family\nman woman king queen\nboy girl brother sister\n: capital-common-countries\nathens greece berlin germany\nparis france rome italy\n'),
+    });
+    await page.getByRole('button', { name: 'Evaluate' }).click();
+    const perSection = page.getByRole('table', { name: 'Accuracy per section' });
+    await perSection.getByRole('cell', { name: 'capital-common-countries' }).waitFor({ timeout: 60_000 });
+    assert.equal(await perSection.getByRole('row').count(), 3, 'a header and one row per section');
+    const bars = page.getByRole('img', { name: 'Accuracy per section' }).locator('g[aria-label="bar"] rect');
+    await bars.first().waitFor();
+    assert.equal(await bars.count(), 2, 'a bar per section');
+    await page.getByText(/^Overall: \d/).waitFor();
     await checkPage(s, 'playground');
 
     await visit(s, 'fields', 'Semantic fields');

@@ -10,9 +10,14 @@ export function PlotChart({ make, label, deps }: { make: (plot: PlotModule) => S
     let chart: Element | null = null;
     void import('@observablehq/plot').then((plot) => {
       if (!live || !box.current) return;
-      chart = make(plot);
+      const made = make(plot);
+      // One image with one name for assistive technology (the tables beside each chart hold its
+      // data); Plot's own labelled groups inside it are hidden from it.
+      chart = made instanceof SVGSVGElement ? document.createElement('div') : made;
+      if (made !== chart) chart.appendChild(made);
       chart.setAttribute('role', 'img');
       chart.setAttribute('aria-label', label);
+      for (const svg of chart.querySelectorAll('svg')) svg.setAttribute('aria-hidden', 'true');
       box.current.replaceChildren(chart);
     });
     return () => {
