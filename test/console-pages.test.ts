@@ -46,6 +46,13 @@ test('console: every page loads, is accessible, and shows the store', async (t) 
     await visit(s, 'analogies', 'Analogies');
     await page.getByText('300 matching').waitFor();
     await page.getByRole('listbox', { name: /Matching analogies/ }).getByRole('option').first().getByText('0.990').waitFor();
+    // The keyboard: the table takes the focus, the arrow keys move the selection and open the record.
+    await page.getByRole('listbox', { name: /Matching analogies/ }).focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    const second = (await page.locator('[role="option"][aria-posinset="2"] .mono').textContent()) ?? '';
+    await page.getByRole('heading', { name: `Analogy ${second}` }).waitFor();
+    assert.equal(await page.locator('[role="option"][aria-posinset="2"]').getAttribute('aria-selected'), 'true');
     await checkPage(s, 'analogies');
 
     await visit(s, 'import', 'Import analogies');
