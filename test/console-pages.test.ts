@@ -97,6 +97,19 @@ test('console: every page loads, is accessible, and shows the store', async (t) 
     await page.getByRole('button', { name: 'Compare' }).click();
     const byMethod = page.getByRole('table', { name: 'Similarity by each method' });
     for (const method of ['cosine', 'euclidean', 'manhattan', 'hybrid']) await byMethod.getByRole('cell', { name: method, exact: true }).waitFor();
+    // Add with the sense picker: the senses with glosses and the automatic choice where the
+    // server lists them (GET /api/wordnet/senses), else a note that the automatic choice is used.
+    await page.getByLabel('Name', { exact: true }).fill('bank');
+    const doc = (await (await fetch(`${s.h.base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    if (doc.paths['/api/wordnet/senses']) {
+      await page.getByText('automatic choice').waitFor();
+      assert.ok((await page.getByRole('radio').count()) > 3, 'every sense of bank can be picked');
+    } else {
+      await page.getByText('This server does not list WordNet senses').waitFor();
+    }
+    await page.getByRole('button', { name: 'Add concept' }).click();
+    await page.getByText(/^Added default:bank/).waitFor();
+    assert.ok(s.h.store.concepts.find('bank', 'default'), 'the store has the new concept');
     await checkPage(s, 'concepts');
 
     await visit(s, 'playground', 'Analogy playground');

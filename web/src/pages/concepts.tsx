@@ -76,6 +76,16 @@ export function Concepts({ route }: PageProps) {
   );
 }
 
+/** Whether this server lists WordNet senses (asked once, from its OpenAPI document, so no request 404s). */
+let sensesRoute: Promise<boolean> | undefined;
+function hasSensesRoute(): Promise<boolean> {
+  sensesRoute ??= fetch('/openapi.json')
+    .then((r) => r.json() as Promise<{ paths?: Record<string, unknown> }>)
+    .then((doc) => doc.paths?.['/api/wordnet/senses'] !== undefined)
+    .catch(() => false);
+  return sensesRoute;
+}
+
 function AddConcept({ context, onAdded }: { context: string; onAdded: () => void }) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
@@ -92,14 +102,14 @@ function AddConcept({ context, onAdded }: { context: string; onAdded: () => void
     setSensesNote('');
     setSynset('auto');
     if (!word) return;
-    const timer = setTimeout(() => {
+    const timer = setTimeout(async () => {
+      if (!(await hasSensesRoute())) {
+        setSensesNote('This server does not list WordNet senses: the automatic choice will be used.');
+        return;
+      }
       get<SenseChoice>(`/api/wordnet/senses${qs({ word, context, text: description })}`).then(
         (s) => setSenses(s),
-        (e: unknown) => {
-          if (e instanceof ApiError && e.status === 404 && e.code === 'NOT_FOUND' && /No route/.test(e.message)) {
-            setSensesNote('This server does not list WordNet senses: the automatic choice will be used.');
-          } else setSensesNote(e instanceof Error ? e.message : String(e));
-        },
+        (e: unknown) => setSensesNote(e instanceof ApiError ? `${e.code}: ${e.message}` : String(e)),
       );
     }, 300);
     return () => clearTimeout(timer);
