@@ -91,8 +91,9 @@ test('analogies: create, get, query, history, delete, restore', async () => {
   assert.equal((restored.json as { deleted_at: string | null }).deleted_at, null);
   const hist = await call('GET', '/api/analogies/a-3/history');
   assert.equal(hist.status, 200);
-  assert.equal((hist.json as { id: string }).id, 'a-3');
-  assert.ok((hist.json as { versions: unknown[] }).versions.length >= 3);
+  const history = hist.json as { id: string; versions: Array<{ op: string; deleted_at: string | null }> };
+  assert.equal(history.id, 'a-3');
+  assert.ok(history.versions.length >= 3);
 });
 
 test('analogies: validation errors name the field', async () => {

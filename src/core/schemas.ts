@@ -49,6 +49,8 @@ export const analogyFilter = z.strictObject({
   created_after: isoTime.optional(),
   created_before: isoTime.optional(),
   limit: z.number().int().min(1).max(1_000_000).optional(),
+  /** matches to skip (in result order) before the first one returned: paging */
+  offset: z.number().int().min(0).max(1_000_000_000).optional(),
   include_deleted: z.boolean().optional(),
 });
 export type AnalogyFilter = z.input<typeof analogyFilter>;

@@ -134,6 +134,23 @@ export const filterQuery = {
   properties: { ...filterProperties, ...limitProperty },
 } as const;
 
+/** GET /api/analogies: the filter plus paging. */
+export interface PageQuery extends FilterQuery {
+  offset?: number;
+  total?: boolean;
+}
+
+export const pageQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...filterProperties,
+    ...limitProperty,
+    offset: { type: 'integer', minimum: 0, maximum: 1_000_000_000, description: 'matches to skip, in result order (best quality first): page n is offset=n*limit' },
+    total: { type: 'boolean', description: 'also count every match (answer field `total`)' },
+  },
+} as const;
+
 export const FINAL_STATUSES: ReadonlySet<string> = new Set(['interrupted', 'completed', 'failed', 'cancelled', 'rolled_back']);
 
 /**

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -24,6 +23,20 @@ import { DEFAULT_UPLOAD_LIMIT, removeStaleTemporaries } from './uploads.js';
 import { inProcessProcessor, workerProcessor } from './processor.js';
 import { registerPathScrub } from './path-scrub.js';
 import { refuseDuplicateKeys } from './json-body.js';
+import { chooseProtocol, installApiKey } from './auth.js';
+import { consoleRoutes } from './console.js';
+
+/** The OpenAPI description: what the operations list cannot say (WebSockets, auth). */
+const API_DESCRIPTION = [
+  'Knowledge store and reasoning service for soft-logic knowledge. The web console is served at `/`.',
+  '',
+  '**Authentication.** When the server runs with `SOFTLOGIC_API_KEY`, every `/api`, `/ws` and `/status` route needs `Authorization: Bearer <key>` (the Authorize button here).',
+  'Browsers cannot set headers on a WebSocket: they offer the key as a subprotocol instead, `new WebSocket(url, [\'softlogic\', \'bearer.\' + key])`, and the server answers with the `softlogic` protocol.',
+  '',
+  '**WebSockets** (`ws://` or `wss://`, same host):',
+  '- `GET /ws/workflows/{id}`: `{"type":"state","workflow":...}`, then `{"type":"progress",...}` per committed chunk; closes after the final event.',
+  '- `GET /ws/analogies/stream?<filter>`: one message per matching analogy, then `{"type":"complete","count":N}`.',
+].join('\n');
 
 export interface RateLimitOptions {
   /** requests per client per window */
@@ -58,6 +71,8 @@ export interface ServerOptions {
   processInWorker?: boolean;
   /** a WebSocket stream client that reads nothing for this long (its buffer full) is dropped (ms, default 30000) */
   streamStallMs?: number;
+  /** the built web console served at / (default: the package's dist/web) */
+  consoleDir?: string;
 }
 
 export const DEFAULT_SERVICE_BATCH_SIZE = 2000;
@@ -72,17 +87,7 @@ function errorBody(code: string, message: string, details: Record<string, unknow
   return { error: { code, message, details } };
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
-
-/** Constant-time check of an `Authorization: Bearer <key>` header. */
-export function bearerMatches(header: string | undefined, expected: Buffer): boolean {
-  if (typeof header !== 'string') return false;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!m) return false;
-  return timingSafeEqual(digest(m[1]), expected);
-}
+export { bearerMatches } from './auth.js';
 
 interface ValidationIssue {
   instancePath: string;
@@ -198,16 +203,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (request.headers.upgrade && reply.statusCode !== 101) request.raw.socket.destroySoon();
   });
 
-  if (options.apiKey) {
-    const expected = digest(options.apiKey);
-    app.addHook('onRequest', async (request) => {
-      const path = request.url.split('?')[0];
-      if (path === '/health') return;
-      if (!bearerMatches(request.headers.authorization, expected)) {
-        throw new SoftlogicError('UNAUTHORIZED', 'Missing or wrong API key: send Authorization: Bearer <key>');
-      }
-    });
-  }
+  if (options.apiKey) installApiKey(app, options.apiKey);
 
   if (options.rateLimit !== false) {
     const rl = options.rateLimit ?? { max: 1000, timeWindow: 1000 };
@@ -226,13 +222,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'softlogic', description: 'Knowledge store and reasoning service for soft-logic knowledge', version: ctx.version },
+      info: { title: 'softlogic', description: API_DESCRIPTION, version: ctx.version },
       components: options.apiKey ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : undefined,
       security: options.apiKey ? [{ bearer: [] }] : undefined,
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(websocket, { options: { maxPayload: 64 * 1024, handleProtocols: chooseProtocol } });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
@@ -249,6 +245,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await embeddingRoutes(app, ctx);
   await frameRoutes(app, ctx);
   fieldRoutes(app, ctx);
+  await consoleRoutes(app, options.consoleDir);
 
   /*
    * Graceful shutdown. preClose: refuse new uploads and background work, end the streams (they

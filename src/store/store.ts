@@ -31,6 +31,7 @@ import { exportEmbeddings, importEmbeddings, writeContextNpz } from '../methods/
 import { effectiveSettings } from '../methods/embeddings/settings.js';
 import { indexBuildFinished, indexInfo, rebuildIndexes, syncIndex } from '../methods/embeddings/index-store.js';
 import { addFrames, frameInstances, getFrame, listFrames, queryInstances, type FrameInstanceRecord, type FrameRecord, type FrameRelationRecord } from '../methods/frames/frames.js';
+import { projectConcepts, type Projection } from '../methods/fields/projection.js';
 import { crossDomain, discoverFields, listFields, type CrossDomainCommandOptions, type DiscoverOptions, type StoredCluster, type StoredField } from '../methods/fields/fields.js';
 import { deleteEntityById, restoreEntityById } from '../methods/entities/single.js';
 import { importAnalogies, stageAnalogyFile, type ImportOptions, type ImportResult } from '../methods/analogies/import.js';
@@ -265,6 +266,8 @@ export class Store {
     discover: (options: DiscoverOptions) => discoverFields(this.engine, options),
     list: (context?: string): { clusters: StoredCluster[]; fields: StoredField[] } => listFields(this.engine.store, context),
     crossDomain: (options?: CrossDomainCommandOptions) => crossDomain(this.engine, options),
+    /** the concept vectors of a context in 2-D (PCA), each with its field */
+    project: (context?: string): Projection => projectConcepts(this.engine.store, context),
     delete: (id: string, context?: string): StoredField => deleteEntityById<StoredField>(this.engine.store, 'semantic_field', id, context),
     restore: (id: string, context?: string): StoredField => restoreEntityById<StoredField>(this.engine.store, 'semantic_field', id, context),
   };

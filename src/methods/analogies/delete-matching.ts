@@ -23,7 +23,7 @@ export type DeleteMatchingResult = { dry_run: true; matched: number } | { dry_ru
  * deleting a whole context is not something to do by omission.
  */
 export async function deleteMatchingAnalogies(engine: Engine, filter: AnalogyFilter, options: DeleteMatchingOptions = {}): Promise<DeleteMatchingResult> {
-  const { context: _c, limit: _l, include_deleted: _i, ...criteria } = filter;
+  const { context: _c, limit: _l, offset: _o, include_deleted: _i, ...criteria } = filter;
   if (Object.values(criteria).every((v) => v === undefined)) {
     throw new SoftlogicError('INVALID_INPUT', 'give at least one criterion (domain, max_quality, tag, frame_type, created_before, created_after)');
   }

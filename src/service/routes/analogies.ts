@@ -10,8 +10,10 @@ import {
   filterProperties,
   filterQuery,
   idParams,
+  pageQuery,
   workflowSchema,
   type FilterQuery,
+  type PageQuery,
 } from '../schemas.js';
 
 /** Results of GET /api/analogies without `limit`. */
@@ -49,22 +51,32 @@ export function analogyRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     async (request, reply) => reply.code(201).send(store.analogies.save(request.body, request.query.context)),
   );
 
-  app.get<{ Querystring: FilterQuery }>(
+  app.get<{ Querystring: PageQuery }>(
     '/api/analogies',
     {
       schema: {
-        summary: `Query analogies (at most \`limit\`, default ${DEFAULT_QUERY_LIMIT}; use /api/analogies/stream for all)`,
+        summary: `Query analogies, best quality first: one page of at most \`limit\` (default ${DEFAULT_QUERY_LIMIT}) from \`offset\`; total=true also counts every match (use /api/analogies/stream for all)`,
         tags: ['analogies'],
-        querystring: filterQuery,
+        querystring: pageQuery,
         response: {
-          200: { type: 'object', properties: { count: { type: 'integer' }, analogies: { type: 'array', items: analogySchema } } },
+          200: {
+            type: 'object',
+            properties: {
+              count: { type: 'integer', description: 'analogies in this page' },
+              offset: { type: 'integer' },
+              total: { type: 'integer', description: 'every match (with total=true)' },
+              analogies: { type: 'array', items: analogySchema },
+            },
+          },
           ...errorResponses,
         },
       },
     },
     async (request) => {
-      const analogies = store.analogies.query({ ...request.query, limit: request.query.limit ?? DEFAULT_QUERY_LIMIT });
-      return { count: analogies.length, analogies };
+      const { total, ...filter } = request.query;
+      const analogies = store.analogies.query({ ...filter, limit: filter.limit ?? DEFAULT_QUERY_LIMIT });
+      const { offset: _offset, limit: _limit, ...criteria } = filter;
+      return { count: analogies.length, offset: filter.offset ?? 0, ...(total ? { total: store.analogies.count(criteria) } : {}), analogies };
     },
   );
 

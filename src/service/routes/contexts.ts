@@ -21,7 +21,13 @@ interface CreateBody {
 export function contextRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.get(
     '/api/contexts',
-    { schema: { summary: 'List contexts', tags: ['contexts'], response: { 200: { type: 'object', properties: { contexts: { type: 'array', items: contextSchema } } }, ...errorResponses } } },
+    {
+      schema: {
+        summary: 'List contexts (the shape of `softlogic contexts list --json`)',
+        tags: ['contexts'],
+        response: { 200: { type: 'object', properties: { contexts: { type: 'array', items: contextSchema } } }, ...errorResponses },
+      },
+    },
     async () => ({ contexts: ctx.store.contexts.list() }),
   );
 

@@ -110,6 +110,36 @@ export function fieldRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     async (request) => store.fields.list(request.query.context ?? 'default'),
   );
 
+  app.get<{ Querystring: { context?: string } }>(
+    '/api/fields/projection',
+    {
+      schema: {
+        summary: 'The concept vectors of a context projected to 2-D (PCA), each with the semantic field it belongs to most strongly',
+        tags: ['fields'],
+        querystring: contextQuery,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              context: { type: 'string' },
+              method: { type: 'string', enum: ['pca'] },
+              dimension: { type: 'integer', description: 'of the vectors projected' },
+              points: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { id: { type: 'string' }, name: { type: 'string' }, x: { type: 'number' }, y: { type: 'number' }, field: { type: ['string', 'null'] } },
+                },
+              },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => store.fields.project(request.query.context ?? 'default'),
+  );
+
   app.post<{ Body: CrossDomainBody; Querystring: { context?: string } }>(
     '/api/fields/cross-domain',
     {

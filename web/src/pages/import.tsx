@@ -1,0 +1,165 @@
+import { useState } from 'preact/hooks';
+import { json, qs } from '../api';
+import { ContextSelect } from '../context-select';
+import { href } from '../router';
+import type { Workflow } from '../types';
+import { ErrorNote, fmt, ProgressBar, Section, useWorkflowProgress } from '../ui';
+
+interface StageResult {
+  workflow: Workflow;
+  rejected?: number;
+  rejects_file?: string | null;
+}
+
+interface Refused {
+  line: number | null;
+  field: string;
+  reason: string;
+}
+
+function contentType(file: File): string {
+  if (/\.gz$/i.test(file.name) || file.type === 'application/gzip') return 'application/gzip';
+  if (/\.json$/i.test(file.name)) return 'application/json';
+  return 'application/x-ndjson';
+}
+
+/** Refused lines from the workflow's error log ("line N: field: reason" entries) or an error's issues. */
+function refusedLines(wf: Workflow | undefined, err: unknown): Refused[] {
+  const issues = (err as { details?: { issues?: Array<{ line?: number; field: string; reason: string }> } } | null)?.details?.issues;
+  if (issues) return issues.map((i) => ({ line: i.line ?? null, field: i.field, reason: i.reason }));
+  return (wf?.error_log ?? []).map((entry) => {
+    const m = /^line (\d+):\s*([^:]+):\s*(.*)$/.exec(entry);
+    return m ? { line: Number(m[1]), field: m[2], reason: m[3] } : { line: null, field: '', reason: entry };
+  });
+}
+
+export function ImportPage() {
+  const [file, setFile] = useState<File | null>(null);
+  const [over, setOver] = useState(false);
+  const [lenient, setLenient] = useState(false);
+  const [context, setContext] = useState('');
+  const [batchSize, setBatchSize] = useState('');
+  const [staged, setStaged] = useState<StageResult | null>(null);
+  const [final, setFinal] = useState<Workflow | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const live = useWorkflowProgress(staged?.workflow.workflow_id ?? null, staged?.workflow);
+
+  if (live?.final && staged && (!final || final.workflow_id !== staged.workflow.workflow_id)) {
+    json<Workflow>('GET', `/api/workflows/${encodeURIComponent(staged.workflow.workflow_id)}`).then(setFinal, setError);
+  }
+
+  const start = async () => {
+    if (!file) return;
+    setBusy(true);
+    setError(null);
+    setStaged(null);
+    setFinal(null);
+    try {
+      const res = await json<StageResult>('POST', `/api/analogies/batch${qs({ async: true, lenient: lenient || undefined, context: context || undefined, batch_size: batchSize || undefined })}`, file, contentType(file));
+      setStaged(res);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const refused = refusedLines(final ?? undefined, error);
+
+  return (
+    <>
+      <h1>Import analogies</h1>
+      <Section title="File">
+        <div
+          class={`dropzone${over ? ' over' : ''}`}
+          onDragOver={(e) => {
+            e.preventDefault();
+            setOver(true);
+          }}
+          onDragLeave={() => setOver(false)}
+          onDrop={(e) => {
+            e.preventDefault();
+            setOver(false);
+            const f = e.dataTransfer?.files[0];
+            if (f) setFile(f);
+          }}
+        >
+          <p>Drop a file here (JSON lines, a JSON array, or either gzip'd), or choose one:</p>
+          <label>
+            Analogy file
+            <input type="file" accept=".jsonl,.ndjson,.json,.gz,application/json,application/gzip" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} />
+          </label>
+          {file ? (
+            <p data-testid="chosen-file">
+              {file.name} · {fmt.format(file.size)} bytes
+            </p>
+          ) : null}
+        </div>
+        <div class="row" style={{ marginTop: '0.75rem' }}>
+          <ContextSelect value={context} onChange={setContext} />
+          <fieldset class="row">
+            <legend>Invalid lines</legend>
+            <label class="inline">
+              <input type="radio" name="mode" checked={!lenient} onChange={() => setLenient(false)} /> strict: one refuses the file
+            </label>
+            <label class="inline">
+              <input type="radio" name="mode" checked={lenient} onChange={() => setLenient(true)} /> lenient: set them aside
+            </label>
+          </fieldset>
+          <label>
+            Items per commit
+            <input type="number" min="1" name="batch_size" placeholder="server default" value={batchSize} onInput={(e) => setBatchSize(e.currentTarget.value)} />
+          </label>
+          <button type="button" disabled={!file || busy} onClick={start}>
+            {busy ? 'Uploading…' : 'Import'}
+          </button>
+        </div>
+      </Section>
+      <ErrorNote error={error} />
+      {staged && live ? (
+        <Section title="Progress">
+          <ProgressBar progress={live} label="Import" />
+          <p>
+            Workflow <a href={href('workflows', { id: staged.workflow.workflow_id })}>{staged.workflow.workflow_id}</a>
+          </p>
+        </Section>
+      ) : null}
+      {final ? (
+        <Section title="Result">
+          <dl class="facts" data-testid="import-result">
+            <dt>Status</dt>
+            <dd>{final.status}</dd>
+            <dt>Imported</dt>
+            <dd>{fmt.format(final.items_processed)}</dd>
+            <dt>Items</dt>
+            <dd>{fmt.format(final.items_total)}</dd>
+            <dt>Refused lines</dt>
+            <dd>{fmt.format(staged?.rejected ?? final.error_count)}</dd>
+          </dl>
+        </Section>
+      ) : null}
+      {refused.length > 0 ? (
+        <Section title="Refused lines">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Line</th>
+                <th scope="col">Field</th>
+                <th scope="col">Reason</th>
+              </tr>
+            </thead>
+            <tbody>
+              {refused.map((r, i) => (
+                <tr key={i}>
+                  <td>{r.line ?? '—'}</td>
+                  <td class="mono">{r.field}</td>
+                  <td>{r.reason}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Section>
+      ) : null}
+    </>
+  );
+}
