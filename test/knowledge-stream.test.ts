@@ -46,7 +46,7 @@ test('library and CLI: every entity kind streams its active records', async () =
   assert.deepEqual({ frame: counts.frame, frame_relation: counts.frame_relation, frame_instance: counts.frame_instance }, { frame: 2, frame_relation: 1, frame_instance: 2 });
   assert.equal(counts.cluster, 2);
   assert.equal(counts.semantic_field, store.fields.list('k').fields.length);
-  assert.deepEqual([...store.stream('frame', 'nowhere')], []);
+  assert.throws(() => [...store.stream('frame', 'nowhere')], (e: unknown) => e instanceof SoftlogicError && e.code === 'CONTEXT_NOT_FOUND', 'an unknown context is no empty success');
   assert.throws(() => [...store.stream('analogy', 'k')], (e: unknown) => e instanceof SoftlogicError && e.code === 'INVALID_INPUT');
   assert.throws(() => [...store.stream('concept', '../x')], (e: unknown) => e instanceof SoftlogicError && e.code === 'INVALID_NAME');
   store.close();

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { openStore, type Analogy, type AnalogyFilter } from '../src/index.js';
-import { byId, cli, cliErr, cliOk, DAY, DOMAINS, FRAMES, genAnalogies, inputFields, matches, rng, streamLines, T0, TAGS, tempDir, writeJsonl, type GenAnalogy, type RefFilter } from './helpers.js';
+import { byId, cli, cliErr, cliOk, DAY, DOMAINS, errCode, FRAMES, genAnalogies, inputFields, matches, rng, streamLines, T0, TAGS, tempDir, writeJsonl, type GenAnalogy, type RefFilter } from './helpers.js';
 
 const N = 400;
 const data = genAnalogies(N, 42);
@@ -107,9 +107,9 @@ test('library: query / count / stream for every filter equal the brute-force fil
     assert.deepEqual(firstTen, live.slice(0, 10).map((a) => a.id));
     // include_deleted shows tombstones to the library
     assert.equal(store.analogies.count({ include_deleted: true }), N);
-    // an unknown context holds nothing
-    assert.deepEqual(store.analogies.query({ context: 'nowhere' }), []);
-    assert.equal(store.analogies.count({ context: 'nowhere' }), 0);
+    // an unknown context is an error, not an empty answer (a misspelt name must not look empty)
+    assert.equal(errCode(() => store.analogies.query({ context: 'nowhere' })), 'CONTEXT_NOT_FOUND');
+    assert.equal(errCode(() => store.analogies.count({ context: 'nowhere' })), 'CONTEXT_NOT_FOUND');
   } finally {
     store.close();
   }
