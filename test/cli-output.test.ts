@@ -36,7 +36,7 @@ test('without --json: tables with headers and key: value summaries, no JSON', ()
     [['analogies', 'get', 'o-1'], /^source_domain: \S+$/m],
     [['concepts', 'list'], /^ID\s+SYNSET_ID\s+DESCRIPTION/m],
     [['concepts', 'get', 'default:lion'], /^description: big cat$/m],
-    [['stats'], /^CONTEXT\s+PARENT\s+ANALOGIES/m],
+    [['stats'], /^\s*CONTEXT\s+PARENT\s+ANALOGIES/m],
     [['contexts', 'create', 'sci', '--description', 'science'], /^name: sci$/m],
     [['embeddings', 'info'], /^context: default$/m],
   ];

@@ -124,8 +124,9 @@ test('CLI embeddings import refuses the bomb: exit 2, bounded memory (max RSS), 
     const kb = Number(/maxrss_kb=(\d+)/.exec(r.stderr)?.[1]);
     assert.ok(kb > 0 && kb < 400 * 1024, `max RSS ${kb} KB`);
   }
-  // nothing stored: not even the context was created
-  assert.equal(cliAny(store, ['embeddings', 'info']).json.error?.code, 'CONTEXT_NOT_FOUND');
+  // nothing stored: no embedding settings, no concept
+  assert.equal(cliAny(store, ['embeddings', 'info']).json.settings, null);
+  assert.equal(cliAny(store, ['concepts', 'list']).json.concepts.length, 0);
 });
 
 test('HTTP upload of the bomb: 400, and /health keeps answering meanwhile', async () => {

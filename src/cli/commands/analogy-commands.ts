@@ -14,6 +14,7 @@ interface FilterFlags {
   createdBefore?: string;
   createdAfter?: string;
   limit?: number;
+  offset?: number;
 }
 
 function toFilter(f: FilterFlags): AnalogyFilter {
@@ -27,6 +28,7 @@ function toFilter(f: FilterFlags): AnalogyFilter {
     created_before: f.createdBefore,
     created_after: f.createdAfter,
     limit: f.limit,
+    offset: f.offset,
   };
 }
 
@@ -81,10 +83,12 @@ export function registerAnalogyCommands(program: Command): void {
     return c;
   };
 
-  filterOptions(analogies.command('query').description('matching analogies, best quality first (default limit 100)'), true).action((opts: FilterFlags, cmd: Command) =>
+  filterOptions(analogies.command('query').description('matching analogies, best quality first (default limit 100)'), true)
+    .option('--offset <n>', 'matches to skip, in result order (page n is --offset n*limit)', parseNumber('offset', 0, 1_000_000_000, true))
+    .action((opts: FilterFlags, cmd: Command) =>
     withStore(cmd, (store) => {
       const results = store.analogies.query(toFilter(opts));
-      print(cmd, { count: results.length, analogies: results });
+      print(cmd, { count: results.length, offset: opts.offset ?? 0, analogies: results });
     }),
   );
 

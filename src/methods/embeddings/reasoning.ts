@@ -218,7 +218,8 @@ export function completeAnalogy(
   const { space } = registrySpace(store, context, settings.dimension);
   if (options.scope === undefined && space.size === 0 && settings.provider === 'glove') {
     const fallback_reason = `context '${context}' has no concepts with vectors: answered from the GloVe vocabulary`;
-    return { ...vocabularyCompletion(settings, a, b, c, k, method, postprocess), context, scope: 'vocabulary', method, postprocess, fallback_reason };
+    const answered = vocabularyCompletion(settings, a, b, c, k, method, postprocess);
+    return { ...answered, trace: [fallback_reason, ...answered.trace], context, scope: 'vocabulary', method, postprocess, fallback_reason };
   }
   if (postprocess !== 'none') {
     throw new SoftlogicError('INVALID_INPUT', `postprocess ${postprocess} applies to the GloVe vocabulary (scope vocabulary), not to a registry`, { field: 'postprocess' });
