@@ -146,7 +146,13 @@ test('issue 13.2: a log truncated mid-line plus another import does not brick th
   assert.equal(out.contexts[0].active_before, 5000);
   assert.equal(out.contexts[0].active_after, survivors.size);
   assert.equal(cliOk(storeDir, ['verify']).valid, true);
-  // The refused import resumes once the log is repaired, on the next open.
+  // The refused import failed (never resumed behind the user's back); it names its workflow, and
+  // `workflows resume ID` finishes it once the log is repaired.
+  const failedId = (JSON.parse(imported.stdout) as { error: { details: { workflow_id: string } } }).error.details.workflow_id;
+  assert.equal(cliOk(storeDir, ['workflows', 'show', failedId]).status, 'failed');
+  await assertRecords(storeDir, data.filter((a) => survivors.has(a.id)));
+  assert.equal(cli(storeDir, ['workflows', 'resume', failedId]).status, 0);
+  assert.equal(cliOk(storeDir, ['workflows', 'show', failedId]).status, 'completed');
   const expected = [...data.filter((a) => survivors.has(a.id)), ...more];
   await assertRecords(storeDir, expected);
   assert.equal(cliOk(storeDir, ['verify']).valid, true);
