@@ -152,6 +152,6 @@ function encodeWhileStaging(engine: Engine, workflowId: string, options: ImportO
   const context = options.context ?? DEFAULT_CONTEXT;
   const row = engine.store.context(context);
   const progress = new StagedProgress();
-  const args = { path: engine.store.layout.pending(workflowId), from: 0, batchSize, context, workflowId, seq: row?.applied_seq ?? 0, off: row?.applied_off ?? 0, growing: progress.shared };
+  const args = { store: engine.store, path: engine.store.layout.pending(workflowId), from: 0, batchSize, context, workflowId, seq: row?.applied_seq ?? 0, off: row?.applied_off ?? 0, growing: progress.shared };
   return { progress, chunks: pipeline(args) };
 }
