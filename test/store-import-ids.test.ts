@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import { openStore, type Store } from '../src/index.js';
 import { preparedItems } from '../src/methods/analogies/prepared-chunks.js';
 import { cliSpawn, rng, tempDir } from './helpers.js';
+import { startHarness } from './service-helpers.js';
 
 type Line = Record<string, unknown> & { metadata: { i: number; note: string } };
 
@@ -237,4 +238,25 @@ test('SIGKILL during a pipelined import of records with their own ids (repeated 
     store.close();
   }
   assert.ok(killedWhileProcessing >= 1, 'at least one kill landed mid-processing');
+});
+
+test('the service\'s batch route: records with their own ids go the pipelined path, a second upload makes new versions', { timeout: 240_000 }, async () => {
+  const h = await startHarness({ rateLimit: false, processInWorker: false, uploadLimit: 64 * 1024 * 1024 });
+  try {
+    const { lines } = idLines(22_000, 13);
+    const { byId, withoutId } = expectations(lines);
+    const body = lines.join('\n') + '\n';
+    for (let round = 1; round <= 2; round++) {
+      const before = preparedItems.count;
+      const res = await fetch(`${h.base}/api/analogies/batch?context=up&batch_size=5000`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
+      const answer = (await res.json()) as { imported: number };
+      assert.equal(res.status, 201, JSON.stringify(answer));
+      assert.equal(answer.imported, lines.length);
+      assert.equal(preparedItems.count - before, lines.length);
+    }
+    assert.equal(h.store.analogies.count({ context: 'up' }), byId.size + 2 * withoutId);
+    checkIds(h.store, new Map([...byId].map(([id, e]) => [id, { lines: [...e.lines, ...e.lines], dated: e.dated }])), 'up');
+  } finally {
+    await h.close();
+  }
 });
