@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -158,6 +158,8 @@ test('into a context holding other records: existing ids become versions (a dele
     const result = await store.analogies.import(join(dir, 'next.jsonl.gz'), { context: 'kb', batchSize: 5000 });
     assert.equal(result.imported, nextLines.length);
     assert.ok(preparedItems.count - before >= next.lines.length - 5000, `pipelined ${preparedItems.count - before}`);
+    // The decompressed copy it was staged from is gone.
+    assert.deepEqual(existsSync(join(dir, 'store', 'tmp')) ? readdirSync(join(dir, 'store', 'tmp')) : [], []);
     expectations(nextLines, expected);
     // The deleted record's history holds its tombstone between the two puts.
     const history = store.analogies.history(deleted, 'kb');
