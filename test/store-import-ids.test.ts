@@ -82,6 +82,11 @@ function expectations(lines: string[], into = new Map<string, Expected>()): { by
   return { byId: into, withoutId };
 }
 
+/** What the same lines imported a second time make of each id. */
+function importedTwice(byId: Map<string, Expected>): Map<string, Expected> {
+  return new Map([...byId].map(([id, e]) => [id, { lines: [...e.lines, ...e.lines], dated: e.dated }]));
+}
+
 /** Every id's current record is its last line; its history one version per line, newest first. */
 function checkIds(store: Store, byId: Map<string, Expected>, context = 'default'): void {
   for (const [id, e] of byId) {
@@ -128,8 +133,7 @@ test('records with their own ids: new, repeated in the file, then all updated by
       const again = await store.analogies.import(file, { batchSize: 4000, parallel });
       assert.equal(again.imported, n);
       assert.equal(store.analogies.count(), byId.size + 2 * withoutId);
-      const twice = new Map([...byId].map(([id, e]) => [id, { lines: [...e.lines, ...e.lines], dated: e.dated }]));
-      checkIds(store, twice);
+      checkIds(store, importedTwice(byId));
       assert.equal(store.verify().valid, true);
     } finally {
       store.close();
@@ -257,7 +261,7 @@ test('the service\'s batch route: records with their own ids go the pipelined pa
       assert.equal(preparedItems.count - before, lines.length);
     }
     assert.equal(h.store.analogies.count({ context: 'up' }), byId.size + 2 * withoutId);
-    checkIds(h.store, new Map([...byId].map(([id, e]) => [id, { lines: [...e.lines, ...e.lines], dated: e.dated }])), 'up');
+    checkIds(h.store, importedTwice(byId), 'up');
   } finally {
     await h.close();
   }
