@@ -28,13 +28,24 @@ export function generateAnalogy(rand: () => number, i: number): Record<string, u
   };
 }
 
-export async function writeAnalogyFile(path: string, n: number, seed = 42): Promise<number> {
+/** What ids the generated lines give (first in the line, as exports write them): none, UUIDv4s, or strings. */
+export type IdShape = 'none' | 'uuid4' | 'string';
+
+/** A deterministic UUIDv4 (random bits from the generator's own stream, not the analogies'). */
+function uuid4(rand: () => number): string {
+  const hex = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * 16).toString(16)).join('');
+  return `${hex(8)}-${hex(4)}-4${hex(3)}-${'89ab'[Math.floor(rand() * 4)]}${hex(3)}-${hex(12)}`;
+}
+
+export async function writeAnalogyFile(path: string, n: number, seed = 42, ids: IdShape = 'none', idSeed = seed): Promise<number> {
   const rand = prng(seed);
+  const idRand = prng(idSeed + 1_000_003);
+  const withId = (a: Record<string, unknown>, i: number) => (ids === 'none' ? a : { id: ids === 'uuid4' ? uuid4(idRand) : `item-${idSeed}-${i}`, ...a });
   const out = createWriteStream(path);
   let bytes = 0;
   let buf: string[] = [];
   for (let i = 0; i < n; i++) {
-    buf.push(JSON.stringify(generateAnalogy(rand, i)));
+    buf.push(JSON.stringify(withId(generateAnalogy(rand, i), i)));
     if (buf.length === 10_000 || i === n - 1) {
       const text = buf.join('\n') + '\n';
       bytes += Buffer.byteLength(text);

@@ -1,11 +1,28 @@
 /**
- * npm run bench -- ingest [--n 1000000]
+ * npm run bench -- ingest [--n 1000000] [--ids none|uuid4|string] [--update] [--prefill N]
+ *                         [--gzip] [--format lines|array] [--via library|http]
+ *
  * Durable `analogies import` of N generated analogies vs the naive baseline (bench/baseline.ts)
- * on the same file in the same process; then query latency and store density after compaction.
+ * on the same file in the same process.
+ * - `--ids`: the lines give no id (the store mints UUIDv7s), a UUIDv4, or a string id (`item-<seed>-<i>`);
+ *   the baseline then inserts the same ids as its primary key.
+ * - `--update`: the file is imported once, then timed a second time (every line a new version);
+ *   the baseline upserts the same rows into a table holding them (INSERT ... ON CONFLICT DO UPDATE).
+ * - `--prefill N`: the store first holds N other analogies (same id shape); the same file is
+ *   also imported into an empty store in the same run, for the ratio.
+ * - `--gzip`, `--format array`, `--via http` (POST /api/analogies/batch of an in-process
+ *   service): the same records imported the plain way too, in the same run, for the ratio.
+ * Without any of these: query latency and store density after compaction as well.
+ * Peak RSS is the process's (threads included) before the baseline runs.
  */
+import { createReadStream, createWriteStream, readFileSync, statSync } from 'node:fs';
+import { createGzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { openStore, type Store } from '../src/index.js';
+import { startService } from '../src/service/start.js';
 import { baselineIngest } from './baseline.js';
-import { writeAnalogyFile } from './data.js';
+import { writeAnalogyFile, type IdShape } from './data.js';
 import { argValue, cleanup, dirBytes, report, scratchDir } from './util.js';
 
 /** Median and max of 21 runs of `query --min-quality 0.9 --limit 100`. */
@@ -21,41 +38,135 @@ function queryLatencies(store: Store): { median: number; max: number } {
   return { median: +latencies[10].toFixed(2), max: +latencies[20].toFixed(2) };
 }
 
+function textArg(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+}
+
+/** Imports the file into the store, timed; checks the count. */
+async function timedImport(store: Store, file: string, n: number): Promise<number> {
+  const t0 = performance.now();
+  const result = await store.analogies.import(file);
+  const seconds = (performance.now() - t0) / 1000;
+  if (result.imported !== n) throw new Error(`imported ${result.imported} of ${n}`);
+  return seconds;
+}
+
+/** Uploads the file to POST /api/analogies/batch of a service on a fresh store, timed to its answer. */
+async function timedUpload(storeDir: string, file: string, n: number): Promise<number> {
+  const service = await startService({ storeDir, port: 0, rateLimit: false, uploadLimit: 4 * 1024 ** 3, handleSignals: false });
+  try {
+    const t0 = performance.now();
+    const response = await fetch(`${service.url}/api/analogies/batch?batch_size=50000`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', 'content-length': String(statSync(file).size) },
+      body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+      duplex: 'half',
+    } as RequestInit);
+    const body = (await response.json()) as { imported?: number };
+    const seconds = (performance.now() - t0) / 1000;
+    if (response.status !== 201 || body.imported !== n) throw new Error(`upload answered ${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
+    return seconds;
+  } finally {
+    await service.close();
+  }
+}
+
+const rate = (n: number, seconds: number) => Math.round(n / seconds);
+const secs = (s: number) => +s.toFixed(2);
+const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
 export default async function ingest(args: string[]): Promise<void> {
   const n = argValue(args, 'n', 1_000_000);
+  const ids = textArg(args, 'ids', 'none') as IdShape;
+  const update = args.includes('--update');
+  const prefill = argValue(args, 'prefill', 0);
+  const gzip = args.includes('--gzip');
+  const array = textArg(args, 'format', 'lines') === 'array';
+  const http = textArg(args, 'via', 'library') === 'http';
+  if (!['none', 'uuid4', 'string'].includes(ids)) throw new Error(`--ids ${ids}: none, uuid4 or string`);
+  if ((update || prefill > 0) && ids === 'none') throw new Error('--update and --prefill need --ids uuid4 or string (records without ids are always new)');
+  const variant = gzip || array || http;
   const dir = scratchDir('ingest');
   try {
     const file = `${dir}/input.jsonl`;
-    const inputBytes = await writeAnalogyFile(file, n);
-    const baselineSeconds = baselineIngest(file, dir);
-    const store = await openStore(`${dir}/store`, { create: true });
-    const t0 = performance.now();
-    const result = await store.analogies.import(file);
-    const importSeconds = (performance.now() - t0) / 1000;
-    if (result.imported !== n) throw new Error(`imported ${result.imported} of ${n}`);
-    const latencies = queryLatencies(store);
-    const c0 = performance.now();
-    store.compact();
-    const compactSeconds = (performance.now() - c0) / 1000;
-    // Reads of a compacted log inflate its blocks: measured again.
-    const compactedLatencies = queryLatencies(store);
-    store.backend.db.pragma('wal_checkpoint(TRUNCATE)');
-    store.close();
-    const storeBytes = dirBytes(`${dir}/store`);
-    report('ingest', {
-      n,
-      input_mb: +(inputBytes / 1e6).toFixed(1),
-      import_seconds: +importSeconds.toFixed(2),
-      import_per_second: Math.round(n / importSeconds),
-      baseline_seconds: +baselineSeconds.toFixed(2),
-      baseline_per_second: Math.round(n / baselineSeconds),
-      speedup_vs_baseline: +(baselineSeconds / importSeconds).toFixed(2),
-      query_min_quality_0_9_limit_100_ms: latencies,
-      compact_seconds: +compactSeconds.toFixed(2),
-      query_after_compaction_ms: compactedLatencies,
-      store_mb_after_compaction: +(storeBytes / 1e6).toFixed(1),
-      analogies_per_mb: Math.round(n / (storeBytes / 1e6)),
+    const inputBytes = await writeAnalogyFile(file, n, 42, ids);
+    const results: Record<string, unknown> = { n, ids, input_mb: +(inputBytes / 1e6).toFixed(1) };
+    let seconds: number;
+    if (variant || prefill > 0) {
+      // The plain file into an empty store: the reference of the ratio.
+      const plain = await openStore(`${dir}/plain`, { create: true });
+      const plainSeconds = await timedImport(plain, file, n);
+      plain.close();
+      cleanup(`${dir}/plain`);
+      Object.assign(results, { plain_empty_store_seconds: secs(plainSeconds), plain_empty_store_per_second: rate(n, plainSeconds) });
+      if (http) {
+        seconds = await timedUpload(`${dir}/store`, file, n);
+      } else {
+        let source = file;
+        if (gzip) {
+          source = `${file}.gz`;
+          await pipeline(createReadStream(file), createGzip(), createWriteStream(source));
+        } else if (array) {
+          source = `${dir}/input.json`;
+          const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+          await pipeline(Readable.from((function* () {
+            yield '[\n';
+            for (let i = 0; i < lines.length; i += 10_000) yield lines.slice(i, i + 10_000).join(',\n') + (i + 10_000 < lines.length ? ',\n' : '\n');
+            yield ']\n';
+          })()), createWriteStream(source));
+        }
+        const store = await openStore(`${dir}/store`, { create: true });
+        if (prefill > 0) {
+          const other = `${dir}/prefill.jsonl`;
+          await writeAnalogyFile(other, prefill, 7, ids, 7);
+          const p0 = performance.now();
+          await store.analogies.import(other);
+          results.prefill = { n: prefill, seconds: secs((performance.now() - p0) / 1000) };
+        }
+        seconds = await timedImport(store, source, n);
+        store.close();
+      }
+      Object.assign(results, {
+        path: http ? 'POST /api/analogies/batch' : gzip ? 'gzip' : array ? 'JSON array' : 'JSON lines',
+        import_seconds: secs(seconds),
+        import_per_second: rate(n, seconds),
+        ratio_vs_plain_empty_store: +((results.plain_empty_store_seconds as number) / seconds).toFixed(2),
+      });
+    } else {
+      const store = await openStore(`${dir}/store`, { create: true });
+      if (update) {
+        const first = await timedImport(store, file, n);
+        results.first_import = { seconds: secs(first), per_second: rate(n, first) };
+      }
+      seconds = await timedImport(store, file, n);
+      Object.assign(results, { import_seconds: secs(seconds), import_per_second: rate(n, seconds) });
+      if (update && store.analogies.count() !== n) throw new Error(`the second import left ${store.analogies.count()} analogies, not ${n}`);
+      if (!update && ids === 'none') {
+        results.query_min_quality_0_9_limit_100_ms = queryLatencies(store);
+        const c0 = performance.now();
+        store.compact();
+        results.compact_seconds = secs((performance.now() - c0) / 1000);
+        // Reads of a compacted log inflate its blocks: measured again.
+        results.query_after_compaction_ms = queryLatencies(store);
+        store.backend.db.pragma('wal_checkpoint(TRUNCATE)');
+      }
+      store.close();
+      if (!update && ids === 'none') {
+        const storeBytes = dirBytes(`${dir}/store`);
+        Object.assign(results, { store_mb_after_compaction: +(storeBytes / 1e6).toFixed(1), analogies_per_mb: Math.round(n / (storeBytes / 1e6)) });
+      }
+    }
+    results.peak_rss_mb = peakRssMb();
+    cleanup(`${dir}/store`);
+    const baselineSeconds = baselineIngest(file, dir, { givenIds: ids !== 'none', update });
+    Object.assign(results, {
+      baseline: update ? 'upsert (INSERT ... ON CONFLICT(id) DO UPDATE) + fsync\'d JSONL append' : ids === 'none' ? 'insert + fsync\'d JSONL append' : 'insert, ids as primary key, + fsync\'d JSONL append',
+      baseline_seconds: secs(baselineSeconds),
+      baseline_per_second: rate(n, baselineSeconds),
+      speedup_vs_baseline: +(baselineSeconds / seconds).toFixed(2),
     });
+    report('ingest', results);
   } finally {
     cleanup(dir);
   }

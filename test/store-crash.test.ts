@@ -109,9 +109,11 @@ async function onSmallDisk(t: TestContext, sizeMb: number, body: (mnt: string, f
   }
 }
 
-test('a full disk (2-4 MB tmpfs): the import fails with NO_SPACE naming its workflow, stays failed across opens, and `workflows resume ID` finishes it once space is freed', async (t) => {
+test('a full disk (a 6 MB tmpfs): the import fails with NO_SPACE naming its workflow, stays failed across opens, and `workflows resume ID` finishes it once space is freed', async (t) => {
   const dir = tempDir();
-  await onSmallDisk(t, 4, async (mnt, fill) => {
+  // 6 MB: records with their own ids stage as their full record plus index columns (~1.8 MB
+  // here), and the retry below needs that beside its log.
+  await onSmallDisk(t, 6, async (mnt, fill) => {
     const storeDir = join(mnt, 'store');
     cliOk(storeDir, ['init']);
     const small = genAnalogies(100, 601, 'small-');

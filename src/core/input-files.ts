@@ -1,6 +1,7 @@
 import { createReadStream, existsSync, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { splitLines } from './line-splitter.js';
+import { splitJsonArray } from './json-array-reader.js';
 import type { Readable } from 'node:stream';
 import { SoftlogicError } from './errors.js';
 import { LIMITS } from './schemas.js';
@@ -9,8 +10,7 @@ import { duplicateKeyIn } from './json-limits.js';
 /**
  * Reads records from a user's file: JSON lines or one JSON array, optionally gzip'd (detected by
  * its magic bytes, not its name). Yields each value with its 1-based line (or array index + 1),
- * or the reason it could not be parsed; blank lines are skipped. Lines are streamed, so memory
- * stays flat however large the file.
+ * or the reason it could not be parsed; blank lines are skipped.
  */
 export type InputItem = { line: number; raw: string; value: unknown } | { line: number; raw: string; error: string; field?: string };
 
@@ -75,47 +75,63 @@ export function isPlainJsonLines(path: string): boolean {
   }
 }
 
+/**
+ * The largest array element held to be parsed (and then refused by the record size limit with
+ * its position, like a long line): past it the file is refused, so memory stays bounded.
+ */
+const MAX_ELEMENT_BYTES = 64 * 1024 * 1024;
+
+/** A stream's pieces, with the first ones (read to look at the content) given back in front. */
+async function* withFront(front: Buffer[], rest: AsyncIterator<unknown>): AsyncGenerator<Buffer> {
+  yield* front;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value as Buffer;
+}
+
+/** Reads pieces until one holds a non-blank byte: whether the content starts with '['. */
+async function startsWithBracket(pieces: AsyncIterator<unknown>, front: Buffer[]): Promise<boolean> {
+  for (let next = await pieces.next(); !next.done; next = await pieces.next()) {
+    const piece = next.value as Buffer;
+    front.push(piece);
+    for (const b of piece) if (b !== 32 && b !== 9 && b !== 10 && b !== 13) return b === 0x5b;
+  }
+  return false;
+}
+
+/**
+ * Both forms are streamed: a JSON array element by element (splitJsonArray), so memory holds
+ * one record at a time either way.
+ */
 export async function* readInputRecords(path: string): AsyncGenerator<InputItem> {
   assertReadableFile(path);
-  const rl = splitLines(openText(path));
-  let lineNo = 0;
-  let arrayText: string[] | null = null;
-  let decided = false;
+  const stream = openText(path);
+  const pieces = stream[Symbol.asyncIterator]();
+  const front: Buffer[] = [];
   try {
-    for await (const line of rl) {
-      lineNo += 1;
-      if (arrayText) {
-        arrayText.push(line);
-        continue;
-      }
-      const trimmed = line.trim();
-      if (trimmed.length === 0) continue;
-      if (!decided) {
-        decided = true;
-        if (trimmed.startsWith('[')) {
-          arrayText = [line];
-          continue;
+    if (await startsWithBracket(pieces, front)) {
+      for await (const element of splitJsonArray(withFront(front, pieces), path, MAX_ELEMENT_BYTES)) {
+        let value: unknown;
+        try {
+          value = JSON.parse(element.text) as unknown;
+        } catch (err) {
+          throw new SoftlogicError('INVALID_INPUT', `${path} is not a valid JSON array: element ${element.index + 1} (line ${element.line}): ${(err as Error).message}`, { path, line: element.line });
         }
+        // As for a line: JSON.parse keeps the last of two equal keys, so they are refused.
+        const duplicate = duplicateKeyIn(element.text);
+        if (duplicate !== null) yield { line: element.index + 1, raw: element.text, field: duplicate, error: 'duplicate key' };
+        else yield { line: element.index + 1, raw: JSON.stringify(value), value };
       }
+      return;
+    }
+    let lineNo = 0;
+    for await (const line of splitLines(withFront(front, pieces))) {
+      lineNo += 1;
+      if (line.trim().length === 0) continue;
       yield parseInputLine(line, lineNo);
     }
   } catch (err) {
+    if (err instanceof SoftlogicError) throw err;
     throw new SoftlogicError('UNSUPPORTED_FORMAT', `cannot read ${path}: ${(err as Error).message}`, { path });
-  }
-  if (arrayText) {
-    let values: unknown;
-    try {
-      values = JSON.parse(arrayText.join('\n'));
-      const duplicate = duplicateKeyIn(arrayText.join('\n'));
-      if (duplicate !== null) throw new Error(`duplicate key ${duplicate}`);
-    } catch (err) {
-      throw new SoftlogicError('INVALID_INPUT', `${path} is not a valid JSON array: ${(err as Error).message}`, { path });
-    }
-    if (!Array.isArray(values)) throw new SoftlogicError('INVALID_INPUT', `${path}: expected a JSON array`, { path });
-    let i = 0;
-    for (const value of values) {
-      i += 1;
-      yield { line: i, raw: JSON.stringify(value), value };
-    }
+  } finally {
+    stream.destroy();
   }
 }

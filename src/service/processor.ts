@@ -34,11 +34,13 @@ export interface Processor {
  */
 export function inProcessProcessor(store: Store): Processor {
   return {
-    // Queries go on during imports, on the same cores: one thread for the work, and the query
-    // indexes kept (no bulk load), so query latency stays steady.
+    // Queries go on during imports, on the same cores: staging on one thread and the query
+    // indexes kept (no bulk load), so query latency stays steady. Processing encodes its chunks
+    // on the import's encoder thread (the pipelined path, also for records with their own ids):
+    // it takes work off this thread rather than adding any.
     stage: (file, options) => stageAnalogyFile(engineOf(store), file, { ...options, parallel: false }),
-    process: (id, batchSize) => store.workflows.process(id, { batchSize, bulkLoad: false, pipeline: false }),
-    resume: (batchSize) => store.workflows.resume({ batchSize, bulkLoad: false, pipeline: false }),
+    process: (id, batchSize) => store.workflows.process(id, { batchSize, bulkLoad: false }),
+    resume: (batchSize) => store.workflows.resume({ batchSize, bulkLoad: false }),
     importKnowledge: (file, options) => importKnowledge(store, file, options),
     stop: () => store.close(),
     close: async () => {},

@@ -15,6 +15,7 @@ export interface PreparedChunk {
 }
 
 export interface PipelineArgs {
+  store: EmbeddedStore;
   /** the staged file */
   path: string;
   /** index of the first staged item to prepare */

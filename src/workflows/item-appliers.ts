@@ -2,7 +2,8 @@ import type { WorkflowType } from '../core/records.js';
 import { SoftlogicError } from '../core/errors.js';
 import type { EmbeddedStore, WriteBatch } from '../store/embedded/embedded-store.js';
 import type { StagedItem } from '../methods/analogies/analogy-record.js';
-import { decodeFreshPut, FRESH_PUT_PREFIX } from '../methods/analogies/staged-put.js';
+import { decodeFreshPut, StagedPutKind, stagedPutKindOfText } from '../methods/analogies/staged-put.js';
+import { applyGivenPut } from '../methods/analogies/given-put.js';
 import { putAnalogy, softDeleteAnalogy } from '../methods/analogies/mutations.js';
 
 /**
@@ -29,9 +30,14 @@ export function itemApplier(type: WorkflowType): RawItemApplier | undefined {
 }
 
 registerRawItemApplier('analogy_creation', (store, batch, json, now, workflowId) => {
-  if (json.startsWith(FRESH_PUT_PREFIX)) {
+  const kind = stagedPutKindOfText(json);
+  if (kind === StagedPutKind.Fresh) {
     const { columns, recordJson } = decodeFreshPut(json, batch.context.name);
     batch.appendLine('analogy', 'put', recordJson, null, (key, off, len) => store.analogies.insert(batch.context.ctx, key, off, len, columns));
+    return;
+  }
+  if (kind !== StagedPutKind.Other) {
+    applyGivenPut(store, batch, json, kind);
     return;
   }
   const staged = JSON.parse(json) as StagedItem;

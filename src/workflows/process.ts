@@ -190,7 +190,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
     const context = engine.store.context(wf.context);
     if (pipeline && options.pipeline !== false && context && wf.items_total - processed >= PIPELINE_MIN_ITEMS) {
       const ready = staged?.chunks && processed === 0 ? staged.chunks : null;
-      const chunks = ready ?? pipeline({ path, from: processed, batchSize, context: wf.context, workflowId, seq: context.applied_seq, off: context.applied_off });
+      const chunks = ready ?? pipeline({ store: engine.store, path, from: processed, batchSize, context: wf.context, workflowId, seq: context.applied_seq, off: context.applied_off });
       for await (const prepared of chunks) {
         if (prepared === null) break;
         await yieldToEventLoop();

@@ -4,7 +4,7 @@ import { analogyInput, LIMITS, type FieldIssue, type ValidAnalogyInput } from '.
 import { compileValidator } from '../../core/validator.js';
 import type { StagingTarget } from '../../workflows/create.js';
 import { legacyAnalogyRecord } from './legacy-record.js';
-import { encodeFreshPut, encodeVerbatimPut, verbatimHead, verbatimRecordJson, verbatimTail } from './staged-put.js';
+import { encodeFreshPut, encodeVerbatimPut, StagedPutKind, verbatimHead, verbatimRecordJson, verbatimTail } from './staged-put.js';
 
 export const validateAnalogy = compileValidator(analogyInput);
 
@@ -59,6 +59,10 @@ export function normaliseLegacyShape(value: unknown): { deletion: string } | { r
   return { record };
 }
 
+function sizeIssue(line: number, json: string): { issues: FieldIssue[] } {
+  return { issues: [{ line, field: '(record)', reason: `serialises to ${json.length} bytes, over the ${LIMITS.recordBytes}-byte limit` }] };
+}
+
 /**
  * Validates one input value into a staged item, or the issues that refuse it. With a target,
  * an item without an id gets one and is returned as its final record, serialised (`json`).
@@ -66,6 +70,7 @@ export function normaliseLegacyShape(value: unknown): { deletion: string } | { r
 export function stageAnalogyValue(value: unknown, line: number, target?: StagingTarget, raw?: string): { item: StagedItem } | { json: string } | { issues: FieldIssue[] } {
   // Decided before validation, which fills in defaults in place.
   const verbatim = raw !== undefined && target !== undefined && holdsOnlyContentFields(value);
+  const givenMembers = target !== undefined ? membersAfterId(value, raw) : null;
   const shaped = normaliseLegacyShape(value);
   if ('deletion' in shaped) {
     if (!shaped.deletion) return { issues: [{ line, field: 'target_id', reason: 'a deletion needs a target_id' }] };
@@ -79,13 +84,12 @@ export function stageAnalogyValue(value: unknown, line: number, target?: Staging
     return { issues: [{ line, field: 'context', reason: `is '${input.context}' but the import goes into context '${target.context}' (pass --context ${input.context}, or drop the field)` }] };
   }
   const tooBig = (json: string) => json.length > LIMITS.recordBytes;
-  const sizeIssue = (json: string): FieldIssue[] => [{ line, field: '(record)', reason: `serialises to ${json.length} bytes, over the ${LIMITS.recordBytes}-byte limit` }];
   // A uuid we assign cannot exist yet: such an item skips the existence lookup when applied.
   if (input.id === undefined && target && verbatim) {
     const id = mintId();
     // The record's length without building it: head + the input between its braces + tail.
     const length = verbatimHead(id, target).length + raw.trim().length - 2 + verbatimTail(target).length;
-    if (length > LIMITS.recordBytes) return { issues: sizeIssue(verbatimRecordJson(id, target, raw)) };
+    if (length > LIMITS.recordBytes) return sizeIssue(line, verbatimRecordJson(id, target, raw));
     const { source_domain, target_domain, quality_score, tags, frame_mappings } = input;
     const fields = { id, version: 1, source_domain, target_domain, quality_score, created_at: target.now, workflow_id: target.workflowId, tags, frame_mappings };
     return { json: encodeVerbatimPut(fields, raw.trim()) };
@@ -93,13 +97,52 @@ export function stageAnalogyValue(value: unknown, line: number, target?: Staging
   if (input.id === undefined && target) {
     const record = buildAnalogy({ ...input, id: mintId() }, target.context, target.now, undefined, target.workflowId);
     const json = JSON.stringify(record);
-    if (tooBig(json)) return { issues: sizeIssue(json) };
+    if (tooBig(json)) return sizeIssue(line, json);
     return { json: encodeFreshPut(record, json) };
   }
+  if (input.id !== undefined && target) return stageGivenId(input as ValidAnalogyInput & { id: string }, givenMembers, line, target);
   const check = JSON.stringify(input);
-  if (tooBig(check)) return { issues: sizeIssue(check) };
+  if (tooBig(check)) return sizeIssue(line, check);
   if (input.id === undefined) input.id = mintId();
   return { item: { op: 'put', record: input as ValidAnalogyInput & { id: string } } };
+}
+
+/**
+ * The members of a line holding its id first, written `{"id":"<id>",` exactly, then exactly the
+ * content fields: `{` + the rest of the line, which is then embedded as it is (the same rule as
+ * stage-fast.ts's). Decided before validation, which fills in defaults. Null for any other line.
+ */
+function membersAfterId(value: unknown, raw: string | undefined): string | null {
+  if (raw === undefined || typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const id = (value as { id?: unknown }).id;
+  if (typeof id !== 'string') return null;
+  let n = 0;
+  for (const key in value as object) {
+    if (key !== 'id' && !CONTENT.has(key)) return null;
+    n += 1;
+  }
+  if (n !== CONTENT_FIELDS.length + 1) return null;
+  const text = raw.trim();
+  const head = `{"id":${JSON.stringify(id)},`;
+  return text.startsWith(head) ? '{' + text.slice(head.length) : null;
+}
+
+/**
+ * A put of an id the input gave, staged in the fresh put's form under the given-id prefix (see
+ * GIVEN_PUT_PREFIX): processing decides whether it is a new record or a new version.
+ */
+function stageGivenId(input: ValidAnalogyInput & { id: string }, members: string | null, line: number, target: StagingTarget): { json: string } | { issues: FieldIssue[] } {
+  if (members !== null) {
+    const length = verbatimHead(input.id, target).length + members.length - 2 + verbatimTail(target).length;
+    if (length > LIMITS.recordBytes) return sizeIssue(line, verbatimRecordJson(input.id, target, members));
+    const { id, source_domain, target_domain, quality_score, tags, frame_mappings } = input;
+    const fields = { id, version: 1, source_domain, target_domain, quality_score, created_at: target.now, workflow_id: target.workflowId, tags, frame_mappings };
+    return { json: encodeVerbatimPut(fields, members, StagedPutKind.Given) };
+  }
+  const record = buildAnalogy(input, target.context, target.now, undefined, target.workflowId);
+  const json = JSON.stringify(record);
+  if (json.length > LIMITS.recordBytes) return sizeIssue(line, json);
+  return { json: encodeFreshPut(record, json, input.created_at === undefined ? StagedPutKind.Given : StagedPutKind.GivenDated) };
 }
 
 /** The stored record for an input, given the version it supersedes (if any). */

@@ -1,6 +1,10 @@
-import { statSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { join } from 'node:path';
 import { SoftlogicError } from '../../core/errors.js';
-import { isPlainJsonLines, readInputRecords } from '../../core/input-files.js';
+import { assertReadableFile, isGzip, isPlainJsonLines, readInputRecords } from '../../core/input-files.js';
 import type { JsonObject, Workflow } from '../../core/records.js';
 import { publicWorkflow } from '../../workflows/workflow-repo.js';
 import { RejectLog } from './rejects.js';
@@ -28,6 +32,11 @@ export interface ImportOptions {
   parallel?: boolean;
   /** the user asked to stop (Ctrl-C): see ProcessOptions.interrupt */
   interrupt?: AbortSignal;
+  /**
+   * Where the lines are read from when not `file` itself (a gzip'd file's decompressed copy,
+   * see withPlainCopy); `file` still names the input in the workflow and in messages.
+   */
+  readFrom?: string;
 }
 
 export interface ImportResult {
@@ -51,7 +60,31 @@ export const LISTED_ISSUES = 1000;
  */
 /** Whether a file is staged on worker threads: plain JSON lines of PARALLEL_MIN_BYTES or more. */
 function stagesInParallel(file: string, options: ImportOptions): boolean {
-  return options.parallel !== false && isPlainJsonLines(file) && statSync(file).size >= PARALLEL_MIN_BYTES;
+  const source = options.readFrom ?? file;
+  return options.parallel !== false && isPlainJsonLines(source) && statSync(source).size >= PARALLEL_MIN_BYTES;
+}
+
+/**
+ * A gzip'd file large enough for parallel staging is decompressed to a temporary file in the
+ * store first (one pass of zlib, far cheaper than staging on one thread), which then takes the
+ * plain file's path: staged on worker threads, chunks encoded while staging. Removed afterwards.
+ */
+async function withPlainCopy<T>(engine: Engine, file: string, options: ImportOptions, run: (options: ImportOptions) => Promise<T>): Promise<T> {
+  assertReadableFile(file);
+  if (options.parallel === false || !isGzip(file) || statSync(file).size < PARALLEL_MIN_BYTES / 16) return run(options);
+  const dir = join(engine.store.layout.root, 'tmp');
+  mkdirSync(dir, { recursive: true });
+  const copy = join(dir, `gunzip-${process.pid}-${randomUUID()}.jsonl`);
+  try {
+    try {
+      await pipeline(createReadStream(file), createGunzip(), createWriteStream(copy));
+    } catch (err) {
+      throw new SoftlogicError('UNSUPPORTED_FORMAT', `cannot read ${file}: ${(err as Error).message}`, { path: file });
+    }
+    return await run({ ...options, readFrom: copy });
+  } finally {
+    rmSync(copy, { force: true });
+  }
 }
 
 /** `progress`: told of every write to the staged file (see StagedProgress). */
@@ -79,7 +112,7 @@ export async function stageAnalogyFile(
       };
       if (stagesInParallel(file, options)) {
         // Lenient: every refused line's reasons are kept (in the reasons file).
-        await stageInParallel(file, target, { lenient: options.lenient ?? false, maxIssues: options.lenient ? Infinity : LISTED_ISSUES }, (block, firstLine) => {
+        await stageInParallel(options.readFrom ?? file, target, { lenient: options.lenient ?? false, maxIssues: options.lenient ? Infinity : LISTED_ISSUES }, (block, firstLine) => {
           // Strict: once a line is refused nothing more is staged (the file is refused as a whole).
           if (options.lenient || rejected + block.rejected === 0) writer.addEncoded(Buffer.from(block.staged.buffer, block.staged.byteOffset, block.staged.byteLength), block.count);
           rejected += block.rejected;
@@ -91,7 +124,7 @@ export async function stageAnalogyFile(
           }
         });
       } else {
-        for await (const input of readInputRecords(file)) {
+        for await (const input of readInputRecords(options.readFrom ?? file)) {
           const staged = stageInput(input, target);
           if ('json' in staged) {
             if (rejected === 0 || options.lenient) writer.addJson(staged.json);
@@ -142,6 +175,10 @@ export async function stageAnalogyFile(
 }
 
 export async function importAnalogies(engine: Engine, file: string, options: ImportOptions = {}): Promise<ImportResult> {
+  return withPlainCopy(engine, file, options, (plain) => importPlain(engine, file, plain));
+}
+
+async function importPlain(engine: Engine, file: string, options: ImportOptions): Promise<ImportResult> {
   const workflowId = newWorkflowId(engine, options.workflowId);
   const early = stagesInParallel(file, options) ? encodeWhileStaging(engine, workflowId, options) : null;
   let staged: Awaited<ReturnType<typeof stageAnalogyFile>>;
@@ -177,6 +214,6 @@ function encodeWhileStaging(engine: Engine, workflowId: string, options: ImportO
   const context = options.context ?? DEFAULT_CONTEXT;
   const row = engine.store.context(context);
   const progress = new StagedProgress();
-  const args = { path: engine.store.layout.pending(workflowId), from: 0, batchSize, context, workflowId, seq: row?.applied_seq ?? 0, off: row?.applied_off ?? 0, growing: progress.shared };
+  const args = { store: engine.store, path: engine.store.layout.pending(workflowId), from: 0, batchSize, context, workflowId, seq: row?.applied_seq ?? 0, off: row?.applied_off ?? 0, growing: progress.shared };
   return { progress, chunks: pipeline(args) };
 }

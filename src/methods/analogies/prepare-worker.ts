@@ -8,13 +8,17 @@ import { StagedProgress, StagedSpanReader, type StagedSpan } from '../../workflo
 import { LineBuffer } from '../../store/embedded/log-format.js';
 import { isSoftlogicError } from '../../core/errors.js';
 import { ByteBuilder } from '../../core/byte-builder.js';
-import { decodeFreshPutBytes, freshPutBody, indexArrayStart, isFreshPutBytes, RECORD_ID_KEY, verbatimParts, type FreshPutBytes } from './staged-put.js';
+import { decodeFreshPutBytes, freshPutBody, indexArrayStart, isoTime, RECORD_ID_KEY, StagedPutKind, stagedPutKind, verbatimParts, type FreshPutBytes } from './staged-put.js';
+import { IdDirectory, type ExistingContext, type KnownVersion } from './id-directory.js';
+import { timeMs } from '../../store/embedded/analogy-index.js';
 import { BytesInterner, readIndexArray } from './index-array.js';
 import type { PipelineArgs } from '../../workflows/chunk-pipelines.js';
 
-export interface PrepareWorkerData extends PipelineArgs {
+export interface PrepareWorkerData extends Omit<PipelineArgs, 'store'> {
   /** chunks prepared ahead of the one being committed */
   ahead: number;
+  /** where ids older than the import are looked up; null: the context held no analogies */
+  existing: ExistingContext | null;
 }
 
 /** A chunk of fresh puts ready to commit, or the signal that the pipeline cannot go on. */
@@ -43,10 +47,25 @@ export type PreparedMessage =
       workflows: Int32Array;
       tags: Int32Array;
       frames: Int32Array;
+      /** per item, the row its row replaces (IdDirectory's KnownVersion.replaces; 0: none) */
+      replaces: Float64Array;
+      /** per item, 1 when a later item of the same chunk is its next version (it gets no row) */
+      skip: Uint8Array;
     }
   | { type: 'not_fresh'; start: number }
   | { type: 'end' }
   | { type: 'error'; code: string | null; message: string };
+
+/** The end of a stored record, from workflow_id on (buildAnalogy's key order). */
+interface RecordTail {
+  workflow_id: string | null;
+  created_at: string;
+  updated_at: string;
+  version: number;
+  deleted_at: null;
+}
+const WORKFLOW_KEY = Buffer.from(',"workflow_id":');
+const CREATED_KEY = Buffer.from(',"created_at":"');
 
 /** Builds one chunk's lines and row columns as its items stream in (nothing is kept per item). */
 class ChunkBuilder {
@@ -69,8 +88,12 @@ class ChunkBuilder {
   private readonly workflows: Int32Array;
   private readonly tags: Int32Array;
   private readonly frames: Int32Array;
+  private readonly replaces: Float64Array;
+  private readonly skip: Uint8Array;
   count = 0;
   private seq: number;
+  /** where the next line starts in the log */
+  private off: number;
 
   constructor(
     readonly start: number,
@@ -90,7 +113,10 @@ class ChunkBuilder {
     this.workflows = new Int32Array(size);
     this.tags = new Int32Array(size);
     this.frames = new Int32Array(size);
+    this.replaces = new Float64Array(size);
+    this.skip = new Uint8Array(size);
     this.seq = base.seq;
+    this.off = base.off;
   }
 
   private text(value: string | null): number {
@@ -103,30 +129,88 @@ class ChunkBuilder {
     return at;
   }
 
-  /** False when the item is not a fresh put (the pipeline stops there). */
-  add(span: StagedSpan, context: string): boolean {
+  /**
+   * False when the item is not a put this encoder makes (a deletion, or a new version of a
+   * deleted record): the pipeline stops there.
+   */
+  add(span: StagedSpan, context: string, ids: IdDirectory): boolean {
     const { data, start, end } = span;
-    if (!isFreshPutBytes(data, start)) return false;
-    const i = this.count++;
+    const kind = stagedPutKind(data, start);
+    if (kind === StagedPutKind.Other) return false;
+    const i = this.count;
     const close = this.readColumns(i, data, start, end);
     const { verbatim, bodyStart, bodyEnd } = freshPutBody(data, close, end);
-    this.seq += 1;
+    const seq = this.seq + 1;
+    // An id the input gave: a new record, or the next version of its current one.
+    let previous: ReturnType<IdDirectory['find']> = null;
+    let id = '';
+    if (kind !== StagedPutKind.Fresh) {
+      id = this.idFallback ?? data.toString('latin1', this.idStart, this.idEnd);
+      previous = ids.find(id);
+      if (previous === undefined) return false;
+    }
+    this.count++;
+    this.seq = seq;
     const lines = this.lines;
-    const at = lines.beginRecord(this.seq, 'put', 'analogy', bodyEnd - bodyStart + 256);
+    const at = lines.beginRecord(seq, 'put', 'analogy', bodyEnd - bodyStart + 256, previous ? previous.off : null);
+    const workflow = this.workflows[i] < 0 ? '' : this.texts[this.workflows[i]];
     if (verbatim) {
-      const workflow = this.workflows[i];
-      const { afterId, tail } = verbatimParts(context, workflow < 0 ? '' : this.texts[workflow], this.created[i]);
+      const { afterId, tail } = verbatimParts(context, workflow, this.created[i]);
       lines.putBytes(RECORD_ID_KEY, 0, RECORD_ID_KEY.length);
       if (this.idFallback === null) lines.putBytes(data, this.idStart, this.idEnd);
       else lines.putText(this.idFallback);
       lines.putBytes(afterId, 0, afterId.length);
       lines.putBytes(data, bodyStart, bodyEnd);
-      lines.putBytes(tail, 0, tail.length);
+      if (previous) lines.putText(this.nextVersionTail(i, previous, kind, null));
+      else lines.putBytes(tail, 0, tail.length);
+    } else if (previous) {
+      // The record's own tail (workflow_id to deleted_at, last at its top level) is rewritten.
+      const tailAt = data.lastIndexOf(WORKFLOW_KEY, bodyEnd);
+      lines.putBytes(data, bodyStart, tailAt);
+      lines.putText(this.nextVersionTail(i, previous, kind, JSON.parse('{' + data.toString('utf8', tailAt + 1, bodyEnd)) as RecordTail));
     } else {
       lines.putBytes(data, bodyStart, bodyEnd);
     }
-    this.lens[i] = lines.endRecord(at);
+    const length = lines.endRecord(at);
+    this.lens[i] = length;
+    if (kind !== StagedPutKind.Fresh) {
+      let replaces = previous ? previous.replaces : 0;
+      if (previous && previous.seq > this.base.seq) {
+        // Its current version is an earlier item of this chunk: that one gets no row.
+        const earlier = previous.seq - this.base.seq - 1;
+        this.skip[earlier] = 1;
+        replaces = this.replaces[earlier];
+      } else if (previous && previous.seq > 0) {
+        replaces = -previous.seq;
+      }
+      this.replaces[i] = replaces;
+      ids.remember(id, seq, this.off, this.versions[i], previous && kind !== StagedPutKind.GivenDated ? previous.created : this.createdText(i, data, bodyStart, bodyEnd, verbatim), replaces);
+    }
+    this.off += length;
     return true;
+  }
+
+  /**
+   * The tail of an existing record's next version: version + 1, created_at kept unless the
+   * input set it, updated_at the staging time (`tail`: the staged record's own, if not verbatim).
+   */
+  private nextVersionTail(i: number, previous: KnownVersion, kind: StagedPutKind, tail: RecordTail | null): string {
+    const version = previous.version + 1;
+    this.versions[i] = version;
+    const own = tail ?? { workflow_id: this.workflows[i] < 0 ? null : this.texts[this.workflows[i]], created_at: '', updated_at: isoTime(this.created[i]), version, deleted_at: null };
+    if (kind !== StagedPutKind.GivenDated) {
+      own.created_at = previous.created;
+      this.created[i] = timeMs(previous.created);
+    }
+    own.version = version;
+    return ',' + JSON.stringify(own).slice(1);
+  }
+
+  /** The created_at text of a new record just encoded. */
+  private createdText(i: number, data: Buffer, bodyStart: number, bodyEnd: number, verbatim: boolean): string {
+    if (verbatim) return isoTime(this.created[i]);
+    const at = data.lastIndexOf(CREATED_KEY, bodyEnd) + CREATED_KEY.length;
+    return data.toString('utf8', at, data.indexOf(0x22, at));
   }
 
   /** Fills item i's columns from its index array; returns where the array ends. */
@@ -189,9 +273,12 @@ class ChunkBuilder {
       workflows: this.workflows.subarray(0, n),
       tags: this.tags.subarray(0, n),
       frames: this.frames.subarray(0, n),
+      replaces: this.replaces.subarray(0, n),
+      skip: this.skip.subarray(0, n),
     };
     this.base.seq = this.seq;
     this.base.off += encoded.length;
+    this.off = this.base.off;
     return message;
   }
 }
@@ -211,7 +298,7 @@ if (parentPort) {
     while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
     wake = null;
     credits -= 1;
-    const transfer = message.type === 'chunk' ? [message.data, message.lens, message.idBytes, message.idEnds, message.versions, message.qualities, message.created, message.sources, message.targets, message.workflows, message.tags, message.frames].map((a) => a.buffer as ArrayBuffer) : [];
+    const transfer = message.type === 'chunk' ? [message.data, message.lens, message.idBytes, message.idEnds, message.versions, message.qualities, message.created, message.sources, message.targets, message.workflows, message.tags, message.frames, message.replaces, message.skip].map((a) => a.buffer as ArrayBuffer) : [];
     port.postMessage(message, transfer);
   };
   const run = async () => {
@@ -220,9 +307,10 @@ if (parentPort) {
     let expectedBytes = 1 << 20;
     let chunk = new ChunkBuilder(data.from, data.batchSize, base, expectedBytes);
     const reader = new StagedSpanReader(data.path, data.from, undefined, data.growing ? new StagedProgress(data.growing) : null);
+    const ids = new IdDirectory(data.existing);
     try {
       for (let span = reader.next(); span; span = reader.next()) {
-        if (!chunk.add(span, data.context)) {
+        if (!chunk.add(span, data.context, ids)) {
           await send({ type: 'not_fresh', start: data.from });
           return;
         }
@@ -236,6 +324,7 @@ if (parentPort) {
       }
     } finally {
       reader.close();
+      ids.close();
     }
     if (chunk.count > 0) await send(chunk.finish(data.workflowId));
     await send({ type: 'end' });

@@ -5,9 +5,14 @@ import { SoftlogicError, type ErrorCode } from '../../core/errors.js';
 import { qualityBucket, rowKey } from '../../store/embedded/sqlite-schema.js';
 import { registerChunkPipeline, type PipelineArgs, type PreparedChunk, type PreparedChunks } from '../../workflows/chunk-pipelines.js';
 import type { PrepareWorkerData, PreparedMessage } from './prepare-worker.js';
+import type { ExistingContext } from './id-directory.js';
+import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
 
 /** Chunks prepared ahead of the one being committed (memory: about two chunks of log lines). */
 const AHEAD = 2;
+
+/** Items committed through prepared chunks in this process (tests check the pipeline took them). */
+export const preparedItems = { count: 0 };
 
 type ChunkMessage = Extract<PreparedMessage, { type: 'chunk' }>;
 
@@ -32,7 +37,20 @@ function preparedChunk(msg: ChunkMessage): PreparedChunk {
       }
       const text = (i: number) => (i < 0 ? null : msg.texts[i]);
       const idBytes = Buffer.from(msg.idBytes.buffer, msg.idBytes.byteOffset, msg.idBytes.byteLength);
-      index.insertMany(msg.count, (i, out, at) => {
+      // New versions of existing records: their current rows go first (in key order), and an
+      // item whose next version is in the same chunk gets no row at all.
+      const replaced: number[] = [];
+      const kept: number[] = [];
+      for (let i = 0; i < msg.count; i++) {
+        if (msg.skip[i]) continue;
+        kept.push(i);
+        const r = msg.replaces[i];
+        if (r !== 0) replaced.push(r > 0 ? r : rowKey(ctx, -r));
+      }
+      if (replaced.length > 0) index.deleteKeys(replaced.sort((a, b) => a - b));
+      preparedItems.count += msg.count;
+      index.insertMany(kept.length, (k, out, at) => {
+        const i = kept[k];
         const quality = msg.qualities[i];
         const id = idBytes.toString('utf8', i === 0 ? 0 : msg.idEnds[i - 1], msg.idEnds[i]);
         out[at] = rowKey(ctx, msg.baseSeq + i + 1);
@@ -57,8 +75,16 @@ function preparedChunk(msg: ChunkMessage): PreparedChunk {
 }
 
 /** analogy_creation: fresh puts are encoded by prepare-worker.ts while the main thread commits. */
+/** Where the encoder looks up ids older than the import: null when the context holds no analogies. */
+function existingContext(store: EmbeddedStore, context: string): ExistingContext | null {
+  const row = store.context(context);
+  if (!row || store.db.prepare('SELECT 1 FROM analogies WHERE ctx = ? LIMIT 1').pluck().get(row.ctx) === undefined) return null;
+  return { dbPath: store.layout.sqlite, logPath: store.layout.log(context), ctx: row.ctx };
+}
+
 function analogyChunks(args: PipelineArgs): PreparedChunks {
-  const data: PrepareWorkerData = { ...args, ahead: AHEAD };
+  const { store, ...plain } = args;
+  const data: PrepareWorkerData = { ...plain, ahead: AHEAD, existing: existingContext(store, args.context) };
   const worker = new Worker(new URL('./prepare-worker.js', import.meta.url), { workerData: data });
   const queue: PreparedMessage[] = [];
   let wake: (() => void) | null = null;

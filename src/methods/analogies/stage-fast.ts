@@ -1,7 +1,7 @@
 import { LIMITS } from '../../core/limits.js';
 import type { StagingTarget } from '../../workflows/create.js';
 import type { StagedLines } from '../../workflows/staging.js';
-import { FRESH_PUT_PREFIX, verbatimHead, verbatimTail } from './staged-put.js';
+import { FRESH_PUT_PREFIX, GIVEN_PUT_PREFIX, verbatimHead, verbatimTail } from './staged-put.js';
 import { timeMs } from '../../store/embedded/analogy-index.js';
 
 /**
@@ -266,13 +266,41 @@ function fieldOf(p: number, q: number): number {
   return -1;
 }
 
+/** The id a line gives: data[id0, id1), or id0 = -1. */
+let id0 = -1;
+let id1 = -1;
+const ID_HEAD = '{"id":"';
+
+/** An id's character (names.ts's ID_PATTERN); `first`: the first one, which is not . : or -. */
+function isIdChar(c: number, first: boolean): boolean {
+  if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f) return true;
+  return !first && (c === 0x2e || c === 0x3a || c === 0x2d);
+}
+
+/**
+ * A line may give its id first, written exactly `{"id":"<id>",` (analogy-record.ts's
+ * membersAfterId: the same rule): where its other members begin, or -1 if it gives none this way.
+ */
+function leadingId(open: number): number {
+  if (!bytesAre(open, open + ID_HEAD.length, ID_HEAD)) return -1;
+  let p = open + ID_HEAD.length;
+  const first = p;
+  while (p < end && p - first <= 256 && isIdChar(data[p], p === first)) p++;
+  if (p === first || p - first > 256 || data[p] !== Q || data[p + 1] !== 0x2c) return -1;
+  id0 = first;
+  id1 = p;
+  return p + 2;
+}
+
 /** Scans the line's object; its span [start, close) when it is a line of the fast path, else -1. */
 function scanLine(from: number): number {
   let p = skipWs(from);
   if (data[p] !== 0x7b) return -1;
   const open = p;
   let seen = 0;
-  p = skipWs(p + 1);
+  id0 = -1;
+  const members = leadingId(open);
+  p = skipWs(members >= 0 ? members : p + 1);
   for (;;) {
     const k = plainString(p);
     if (k < 0) return -1;
@@ -337,6 +365,7 @@ interface TargetParts {
   recordExtra: number;
 }
 const parts: TargetParts = { target: null, head: Buffer.from(`${FRESH_PUT_PREFIX}["`), afterId: Buffer.from('",1,'), afterQuality: Buffer.alloc(0), recordExtra: 0 };
+const GIVEN_HEAD = Buffer.from(`${GIVEN_PUT_PREFIX}["`);
 const INPUT_KEY = Buffer.from('],"input":');
 const NULL = Buffer.from('null');
 
@@ -360,8 +389,9 @@ function putQuoted(out: StagedLines, p: number, q: number): void {
 }
 
 /**
- * Stages line[start, stop) (no newline) as a fresh verbatim put of a new id if it is a line of
- * the fast path; false leaves it to the general path (which also refuses invalid lines).
+ * Stages line[start, stop) (no newline) as a fresh verbatim put of a new id (or, for a line that
+ * gives its id first, a verbatim put of that id: GIVEN_PUT_PREFIX) if it is a line of the fast
+ * path; false leaves it to the general path (which also refuses invalid lines).
  */
 export function stageLineFast(line: Buffer, start: number, stop: number, target: StagingTarget, mintId: () => string, out: StagedLines): boolean {
   if (stop - start > LIMITS.recordBytes) return false;
@@ -371,13 +401,20 @@ export function stageLineFast(line: Buffer, start: number, stop: number, target:
   const open = scanLine(start);
   if (open < 0) return false;
   const close = skipWsBack(stop);
-  const id = mintId();
+  const given = id0 >= 0;
+  // The input's members without its id: `{` and what follows the id's comma.
+  const members = given ? id1 + 2 : open + 1;
   const p = partsFor(target);
   // The stored record is head + the input's members + tail: the general path's size limit.
-  if (p.recordExtra + id.length + close - open - 2 > LIMITS.recordBytes) return false;
+  if (p.recordExtra + (given ? id1 - id0 : 36) + close - members - 1 > LIMITS.recordBytes) return false;
   const at = out.begin();
-  out.putBytes(p.head, 0, p.head.length);
-  out.putText(id);
+  if (given) {
+    out.putBytes(GIVEN_HEAD, 0, GIVEN_HEAD.length);
+    out.putBytes(line, id0, id1);
+  } else {
+    out.putBytes(p.head, 0, p.head.length);
+    out.putText(mintId());
+  }
   out.putBytes(p.afterId, 0, p.afterId.length);
   out.putBytes(line, source0, source1);
   out.putByte(0x2c);
@@ -405,7 +442,8 @@ export function stageLineFast(line: Buffer, start: number, stop: number, target:
     out.putByte(Q);
   }
   out.putBytes(INPUT_KEY, 0, INPUT_KEY.length);
-  out.putBytes(line, open, close);
+  out.putByte(0x7b);
+  out.putBytes(line, members, close);
   out.putByte(0x7d);
   out.end(at);
   return true;

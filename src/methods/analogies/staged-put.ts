@@ -19,15 +19,62 @@ export const FRESH_PUT_PREFIX = '{"op":"put","fresh":true,"index":';
 const RECORD_KEY = '"record":';
 const INPUT_KEY = '"input":';
 
-export function encodeFreshPut(record: IndexedFields, recordJson: string): string {
-  return `${FRESH_PUT_PREFIX}${JSON.stringify(analogyIndexColumns(record))},${RECORD_KEY}${recordJson}}`;
+/**
+ * A put of an id the input gave has the same form (as if the id were new: version and created_at
+ * the input's or the first version's) under its own prefix, of the same length: processing
+ * decides whether it is a new record or a new version of an existing one (prepare-worker.ts,
+ * item-appliers.ts). GIVEN_DATED: the input set created_at itself, which a new version keeps
+ * (otherwise it keeps its previous version's).
+ */
+export const GIVEN_PUT_PREFIX = '{"op":"put","given":true,"index":';
+export const GIVEN_DATED_PUT_PREFIX = '{"op":"put","given":"ct","index":';
+
+/** What a staged item is, by its prefix. */
+export const enum StagedPutKind {
+  Other = 0,
+  Fresh = 1,
+  Given = 2,
+  GivenDated = 3,
 }
 
-export function encodeVerbatimPut(record: IndexedFields, inputJson: string): string {
-  return `${FRESH_PUT_PREFIX}${JSON.stringify(analogyIndexColumns(record))},${INPUT_KEY}${inputJson}}`;
+function prefixOf(kind: StagedPutKind): string {
+  return kind === StagedPutKind.Given ? GIVEN_PUT_PREFIX : kind === StagedPutKind.GivenDated ? GIVEN_DATED_PUT_PREFIX : FRESH_PUT_PREFIX;
+}
+
+export function encodeFreshPut(record: IndexedFields, recordJson: string, kind: StagedPutKind = StagedPutKind.Fresh): string {
+  return `${prefixOf(kind)}${JSON.stringify(analogyIndexColumns(record))},${RECORD_KEY}${recordJson}}`;
+}
+
+export function encodeVerbatimPut(record: IndexedFields, inputJson: string, kind: StagedPutKind = StagedPutKind.Fresh): string {
+  return `${prefixOf(kind)}${JSON.stringify(analogyIndexColumns(record))},${INPUT_KEY}${inputJson}}`;
 }
 
 const PREFIX_BYTES = Buffer.from(FRESH_PUT_PREFIX);
+const GIVEN_BYTES = Buffer.from(GIVEN_PUT_PREFIX);
+const GIVEN_DATED_BYTES = Buffer.from(GIVEN_DATED_PUT_PREFIX);
+/** Where the three prefixes differ: `{"op":"put","` is shared. */
+const DIFFER_AT = '{"op":"put","'.length;
+
+/** The kind of the staged item at data[start]. */
+export function stagedPutKind(data: Uint8Array, start: number): StagedPutKind {
+  const c = data[start + DIFFER_AT];
+  if (c === 0x66 /* f */) return isFreshPutBytes(data, start) ? StagedPutKind.Fresh : StagedPutKind.Other;
+  if (c !== 0x67 /* g */) return StagedPutKind.Other;
+  if (samePrefix(data, start, GIVEN_BYTES)) return StagedPutKind.Given;
+  return samePrefix(data, start, GIVEN_DATED_BYTES) ? StagedPutKind.GivenDated : StagedPutKind.Other;
+}
+
+/** The kind of a staged item's text. */
+export function stagedPutKindOfText(json: string): StagedPutKind {
+  if (json.startsWith(FRESH_PUT_PREFIX)) return StagedPutKind.Fresh;
+  if (json.startsWith(GIVEN_PUT_PREFIX)) return StagedPutKind.Given;
+  return json.startsWith(GIVEN_DATED_PUT_PREFIX) ? StagedPutKind.GivenDated : StagedPutKind.Other;
+}
+
+function samePrefix(data: Uint8Array, start: number, prefix: Buffer): boolean {
+  for (let k = 0; k < prefix.length; k++) if (data[start + k] !== prefix[k]) return false;
+  return true;
+}
 
 /** A staged fresh put read from its bytes (decodeFreshPutBytes). */
 export interface FreshPutBytes {
@@ -49,16 +96,15 @@ export interface FreshPutBytes {
  * the record's bulk is copied to the log as bytes. Null when the item is not a fresh put.
  */
 export function decodeFreshPutBytes(data: Buffer, start: number, end: number): FreshPutBytes | null {
-  if (!isFreshPutBytes(data, start)) return null;
+  if (stagedPutKind(data, start) === StagedPutKind.Other) return null;
   const close = data.indexOf(INDEX_END, start + PREFIX_BYTES.length) + 1;
   const columns = JSON.parse(data.toString('utf8', start + PREFIX_BYTES.length, close)) as AnalogyIndexColumns;
   return { columns, indexEnd: close, ...freshPutBody(data, close, end) };
 }
 
-export function isFreshPutBytes(data: Buffer, start: number): boolean {
+export function isFreshPutBytes(data: Uint8Array, start: number): boolean {
   // A loop: for a few dozen bytes, cheaper than a call into the native compare.
-  for (let k = 0; k < PREFIX_BYTES.length; k++) if (data[start + k] !== PREFIX_BYTES[k]) return false;
-  return true;
+  return samePrefix(data, start, PREFIX_BYTES);
 }
 
 /** Where the index array of the fresh put at data[start] begins. */
@@ -95,7 +141,7 @@ export function verbatimParts(context: string, workflowId: string, createdAt: nu
 // Every item staged by one workflow carries the same staging time: convert it once.
 let lastMs = NaN;
 let lastIso = '';
-function isoTime(ms: number): string {
+export function isoTime(ms: number): string {
   if (ms !== lastMs) {
     lastIso = new Date(ms).toISOString();
     lastMs = ms;

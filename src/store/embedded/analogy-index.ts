@@ -61,6 +61,7 @@ export class AnalogyIndex {
   private readonly upsertStmt: Database.Statement;
   private readonly insertManyStmt: Database.Statement;
   private readonly deleteByIdStmt: Database.Statement;
+  private readonly deleteByKeyStmt: Database.Statement;
   private readonly tombstoneStmt: Database.Statement;
   private readonly tombstoneByKeyStmt: Database.Statement;
   private readonly byKeyStmt: Database.Statement;
@@ -79,6 +80,7 @@ export class AnalogyIndex {
     );
     this.insertManyStmt = db.prepare(`INSERT INTO analogies VALUES ${Array(INSERT_ROWS).fill(`(${Array(ROW_COLUMNS).fill('?').join(',')})`).join(',')}`);
     this.deleteByIdStmt = db.prepare('DELETE FROM analogies WHERE ctx = ? AND idh = ? AND id = ?');
+    this.deleteByKeyStmt = db.prepare('DELETE FROM analogies WHERE key = ?');
     // The row keeps its key (moving a row costs a delete and an insert in every index); only
     // active rows need key == the seq of their line, for streams in log order.
     this.tombstoneStmt = db.prepare('UPDATE analogies SET off = ?, len = ?, version = ?, deleted_at = ? WHERE ctx = ? AND idh = ? AND id = ?');
@@ -150,6 +152,11 @@ export class AnalogyIndex {
     const [id, version, source, target, quality, createdAt, workflowId, tags, frames] = columns;
     const row = [key, ctx, idHash(id), id, off, len, version, this.domainKey(source), this.domainKey(target), quality, qualityBucket(quality), createdAt, deletedAt, workflowId ? this.workflowKey(workflowId) : null, tags, frames];
     this.upsertStmt.run(row);
+  }
+
+  /** Deletes the rows with these keys (rows superseded by new versions); each must exist. */
+  deleteKeys(keys: number[]): void {
+    for (const key of keys) if (this.deleteByKeyStmt.run(key).changes !== 1) throw new Error(`the row with key ${key} to replace does not exist`);
   }
 
   /**

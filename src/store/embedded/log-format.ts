@@ -86,13 +86,20 @@ export class LineBuffer extends ByteBuilder {
    * putText): JSON already encoded as UTF-8 is copied, never decoded and encoded again.
    * endRecord seals it. Returns where the line starts.
    */
-  beginRecord(seq: number, op: LogOp, kind: RecordKind, reserve: number): number {
+  beginRecord(seq: number, op: LogOp, kind: RecordKind, reserve: number, prev: number | null = null): number {
     const start = this.length;
-    const head = lineHead(op, kind);
-    this.reserve(head.length + 16 + reserve + CRC_SUFFIX_LENGTH + 1);
+    this.reserve(48 + reserve + CRC_SUFFIX_LENGTH + 1);
     this.putBytes(SEQ_KEY, 0, SEQ_KEY.length);
     this.putDecimal(seq);
-    this.putBytes(head, 0, head.length);
+    if (prev === null) {
+      const head = lineHead(op, kind);
+      this.putBytes(head, 0, head.length);
+      return start;
+    }
+    // `prev` is the offset of the version this line supersedes (see encodeRecordLine).
+    this.length += this.buf.write(`,"op":"${op}","kind":"${kind}","prev":`, this.length, 'latin1');
+    this.putDecimal(prev);
+    this.length += this.buf.write(RECORD_KEY, this.length, 'latin1');
     return start;
   }
 
