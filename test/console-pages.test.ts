@@ -78,7 +78,7 @@ test('console: every page loads, is accessible, and shows the store', async (t) 
     // Roll back from the detail: the console shows the state the store then reports.
     const wfId = ((await page.getByRole('heading', { name: /^Workflow / }).textContent()) ?? '').replace(/^Workflow\s*/, '');
     await page.getByRole('button', { name: 'Roll back' }).click();
-    await page.getByText(/^rollback: now /).waitFor();
+    await page.getByText('rollback: now rolled_back, 0 records deleted, 100 restored').waitFor();
     const after = (await (await fetch(`${s.h.base}/api/workflows/${wfId}`)).json()) as { status: string };
     assert.equal(after.status, 'rolled_back');
     await page.getByTestId('wf-status').getByText('rolled_back').waitFor();

@@ -81,8 +81,9 @@ function WorkflowDetail({ id, onChanged }: { id: string; onChanged: () => void }
     setError(null);
     setNote('');
     try {
-      const res = await json<Workflow & { records_deleted?: number }>('POST', `/api/workflows/${encodeURIComponent(id)}/${action}`);
-      setNote(`${action}: now ${res.status}${res.records_deleted !== undefined ? `, ${fmt.format(res.records_deleted)} records deleted` : ''}`);
+      const res = await json<Workflow & { records_deleted?: number; records_restored?: number }>('POST', `/api/workflows/${encodeURIComponent(id)}/${action}`);
+      const undone = res.records_deleted !== undefined ? `, ${fmt.format(res.records_deleted)} records deleted, ${fmt.format(res.records_restored ?? 0)} restored` : '';
+      setNote(`${action}: now ${res.status}${undone}`);
       wf.reload();
       onChanged();
     } catch (e) {
@@ -187,7 +188,9 @@ function AuditEntries({ id, version }: { id: string; version: string }) {
           <tbody>
             {entries.map((e, i) => (
               <tr key={`${e.time}-${i}`}>
-                <td class="mono">{e.time}</td>
+                <td class="mono" style={{ whiteSpace: 'nowrap' }}>
+                  {e.time}
+                </td>
                 <td>{e.event}</td>
                 <td class="mono">{auditSummary(e)}</td>
               </tr>
