@@ -68,6 +68,12 @@ test('audit: library, CLI and REST list the same entries of a rolled-back lenien
     assert.equal(bad.status, 400);
     assert.throws(() => h.store.audit.list({ limit: 0 }), /limit/);
     assert.throws(() => h.store.audit.list({ since: 'yesterday' }), /since/);
+    // OpenAPI documents the route with its query and entry schema.
+    const doc = (await (await fetch(`${h.base}/openapi.json`)).json()) as { paths: Record<string, { get?: { parameters?: Array<{ name: string }>; responses: Record<string, unknown> } }> };
+    const route = doc.paths['/api/audit']?.get;
+    assert.ok(route, 'GET /api/audit is in the OpenAPI document');
+    assert.deepEqual(route.parameters?.map((p) => p.name).sort(), ['event', 'limit', 'since', 'workflow_id']);
+    assert.match(JSON.stringify(route.responses['200']), /"entries".*"required":\["time","event"\]/);
     const unknown = await (await fetch(`${h.base}/api/audit?workflow_id=nope`)).json();
     assert.deepEqual(unknown, { entries: [] });
   } finally {
