@@ -13,6 +13,7 @@ export type { CompactionReport } from './store/embedded/compact.js';
 export type { StoreStats } from './store/embedded/stats.js';
 export type { RebuildReport } from './store/embedded/rebuild.js';
 export type { ProgressEvent } from './workflows/progress.js';
+export type { AuditEntry, AuditFilter } from './store/audit.js';
 export type { ImportOptions, ImportResult } from './methods/analogies/import.js';
 export type { DeleteMatchingOptions, DeleteMatchingResult } from './methods/analogies/delete-matching.js';
 export type { ConceptInput, ConceptRecord } from './methods/concepts/concept-record.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { browserAvailable, openConsole, screenshot, visit } from './console-browser.js';
+import { browserAvailable, openConsole, screenshot, seriousViolations, visit } from './console-browser.js';
 
 interface Page {
   count: number;
@@ -31,6 +31,11 @@ test('console: asks for the API key once per tab, imports with a live progress b
   const dir = mkdtempSync(join(tmpdir(), 'softlogic-console-import-'));
   try {
     const { page, h } = s;
+    const refusedRows = async () => {
+      const table = page.getByRole('table', { name: 'Refused lines' });
+      await table.waitFor();
+      return table.locator('tbody tr').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    };
     const count = async (q = '') => ((await (await fetch(`${h.base}/api/analogies?limit=1&total=true${q}`, auth)).json()) as Page).total;
     assert.equal(await count(), 0);
 
@@ -50,22 +55,38 @@ test('console: asks for the API key once per tab, imports with a live progress b
 
     // A strict import of a file with bad lines is refused whole, and each refused line is listed.
     const badFile = join(dir, 'bad.jsonl');
-    writeFileSync(badFile, '{"source_domain":"a","target_domain":"b","quality_score":0.5}\n{"source_domain":"a","target_domain":"b","quality_score":7}\n');
+    writeFileSync(
+      badFile,
+      '{"source_domain":"a","target_domain":"b","quality_score":0.5}\n{"source_domain":"a","target_domain":"b","quality_score":7}\nnot json\n{"source_domain":"a","quality_score":0.5}\n',
+    );
     await visit(s, 'import', 'Import analogies');
     await page.getByLabel('Analogy file').setInputFiles(badFile);
     await page.getByRole('button', { name: 'Import' }).click();
     await page.getByRole('alert').getByText('IMPORT_REJECTED').waitFor();
-    const refusedRow = page.getByRole('heading', { name: 'Refused lines' }).locator('..').getByRole('row').nth(1);
-    assert.deepEqual(await refusedRow.getByRole('cell').allInnerTexts(), ['2', 'quality_score', 'must be in [0,1]']);
+    const strictRows = await refusedRows();
+    assert.deepEqual(
+      strictRows.map(([line, field]) => [line, field]),
+      [
+        ['2', 'quality_score'],
+        ['3', '(line)'],
+        ['4', 'target_domain'],
+      ],
+      'every bad line of a strict refusal is listed',
+    );
+    assert.equal(strictRows[0][2], 'must be in [0,1]');
+    assert.match(strictRows[1][2], /malformed JSON/);
     assert.equal(await count(), 0, 'nothing was imported');
     dropExpected(s.errors, 422);
 
-    // Import: 30,000 lines, one of them invalid (lenient), 500 per commit.
+    // Import: 30,000 lines, three of them invalid (lenient), 500 per commit.
     const n = 30_000;
     const lines = Array.from({ length: n }, (_, i) =>
       JSON.stringify({ id: `im-${i}`, source_domain: i % 4 === 0 ? 'music' : 'finance', target_domain: i % 2 ? 'physics' : 'biology', quality_score: (i % 1000) / 1000, tags: ['imp'] }),
     );
+    // A few bad lines (one with two bad fields): each is listed with its line number, field and reason.
     lines[41] = '{"id":"bad-1","source_domain":"x","target_domain":"y","quality_score":7}';
+    lines[99] = '{"id":"bad-2",';
+    lines[4999] = '{"id":"bad-3","source_domain":"x","quality_score":-1}';
     const file = join(dir, 'analogies.jsonl');
     writeFileSync(file, lines.join('\n') + '\n');
     await visit(s, 'import', 'Import analogies');
@@ -92,14 +113,46 @@ test('console: asks for the API key once per tab, imports with a live progress b
     assert.match(await page.getByText(/items\/s/).first().textContent() ?? '', /\d items\/s/, 'the rate is shown');
     const text = await result.innerText();
     assert.match(text, /Status\s+completed/);
-    assert.match(text, /Imported\s+29,999/);
-    assert.match(text, /Refused lines\s+1/);
+    assert.match(text, /Imported\s+29,997/);
+    assert.match(text, /Refused lines\s+3/);
+    const lenientRows = await refusedRows();
+    assert.deepEqual(
+      lenientRows.map(([line, field]) => [line, field]),
+      [
+        ['42', 'quality_score'],
+        ['100', '(line)'],
+        ['5000', 'target_domain'],
+        ['5000', 'quality_score'],
+      ],
+    );
+    assert.equal(lenientRows[0][2], 'must be in [0,1]');
+    assert.match(lenientRows[1][2], /malformed JSON/);
+    assert.match(await page.getByTestId('rejects-files').innerText(), /rejects\/\S+\.jsonl.*rejects\/\S+\.reasons\.jsonl/s);
+    assert.equal(await page.getByTestId('refused-more').count(), 0, 'every refused line is listed');
+    assert.deepEqual(await seriousViolations(page), [], 'axe on the import result with refused lines');
     await screenshot(page, 'import');
-    assert.equal(await count(), n - 1, 'the store holds every valid line');
+    assert.equal(await count(), n - 3, 'the store holds every valid line');
+    for (const id of ['bad-1', 'bad-3']) assert.equal((await fetch(`${h.base}/api/analogies/${id}`, auth)).status, 404, `${id} was not imported`);
+    assert.equal((await fetch(`${h.base}/api/analogies/im-40`, auth)).status, 200);
+
+    // More refused lines than are listed: the first 100 reasons, and a note of how many more and where they all are.
+    const manyBad = join(dir, 'many-bad.jsonl');
+    const mixed = Array.from({ length: 160 }, (_, i) =>
+      i < 150 ? `{"id":"nb-${i}","source_domain":"x","target_domain":"y","quality_score":9}` : JSON.stringify({ id: `ok-${i}`, source_domain: 'x', target_domain: 'y', quality_score: 0.5 }),
+    );
+    writeFileSync(manyBad, mixed.join('\n') + '\n');
+    await page.getByLabel('Analogy file').setInputFiles(manyBad);
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page.getByTestId('refused-more').waitFor({ timeout: 60_000 });
+    await result.getByText('150', { exact: true }).waitFor();
+    assert.match(await result.innerText(), /Imported\s+10\b/);
+    assert.equal((await refusedRows()).length, 100);
+    assert.match(await page.getByTestId('refused-more').innerText(), /…and 50 more refused lines not listed here: all are in rejects\/\S+\.reasons\.jsonl/);
+    assert.equal(await count(), n - 3 + 10, 'the store also holds the 10 valid lines of the second file');
 
     // Filtering: the domain and quality filters show what the API counts.
     await visit(s, 'analogies', 'Analogies');
-    await page.getByText('29,999 matching').waitFor();
+    await page.getByText('30,007 matching').waitFor();
     await page.getByLabel('Domain (source or target)').fill('music');
     await page.getByLabel('Min quality').fill('0.9');
     await page.getByRole('button', { name: 'Apply filters' }).click();

@@ -74,14 +74,24 @@ test('console: every page loads, is accessible, and shows the store', async (t) 
     await page.getByTestId('wf-status').getByText('completed').waitFor();
     await page.getByRole('heading', { name: /^Workflow / }).waitFor();
     assert.equal(await active(), 200, 'the confirmed deletion deleted the 100 matches');
-    await page.getByRole('cell', { name: 'deletion_batch' }).waitFor();
+    await page.getByRole('cell', { name: 'deletion_batch', exact: true }).waitFor();
     // Roll back from the detail: the console shows the state the store then reports.
     const wfId = ((await page.getByRole('heading', { name: /^Workflow / }).textContent()) ?? '').replace(/^Workflow\s*/, '');
     await page.getByRole('button', { name: 'Roll back' }).click();
-    await page.getByText(/^rollback: now /).waitFor();
+    await page.getByText('rollback: now rolled_back, 0 records deleted, 100 restored').waitFor();
     const after = (await (await fetch(`${s.h.base}/api/workflows/${wfId}`)).json()) as { status: string };
     assert.equal(after.status, 'rolled_back');
     await page.getByTestId('wf-status').getByText('rolled_back').waitFor();
+    // The detail lists the workflow's audit entries (time, event, summary), newest first, as the store has them.
+    const auditTable = page.getByRole('table', { name: 'Audit entries' });
+    await auditTable.getByRole('cell', { name: 'workflow_rolled_back', exact: true }).waitFor();
+    const audited = ((await (await fetch(`${s.h.base}/api/audit?workflow_id=${wfId}`)).json()) as { entries: Array<{ time: string; event: string }> }).entries;
+    assert.deepEqual(audited.map((e) => e.event).slice(0, 1), ['workflow_rolled_back']);
+    for (const event of ['analogies_deleted', 'workflow_completed']) assert.ok(audited.some((e) => e.event === event), `the store audited ${event}`);
+    const shown = await auditTable.locator('tbody tr').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    assert.deepEqual(shown.map(([time, event]) => [time, event]), audited.map((e) => [e.time, e.event]), 'every audit entry of the workflow, newest first');
+    assert.match(shown[0][2], /records_restored: 100/, 'the rollback entry says what it restored');
+    await checkPage(s, 'workflows');
 
     await visit(s, 'concepts', 'Concepts');
     await page.getByRole('link', { name: 'queen', exact: true }).waitFor();

@@ -69,6 +69,7 @@ test('the same operation has the same JSON shape on the CLI and the REST API', a
   const pairs: Array<[string[], string, string]> = [
     [['contexts', 'list'], 'GET', '/api/contexts'],
     [['workflows', 'list'], 'GET', '/api/workflows'],
+    [['audit', '--event', 'context_created', '--limit', '1'], 'GET', '/api/audit?event=context_created&limit=1'],
     [['analogies', 'history', 'a-3'], 'GET', '/api/analogies/a-3/history'],
     [['analogies', 'query', '--limit', '3'], 'GET', '/api/analogies?limit=3'],
     [['analogies', 'get', 'a-1'], 'GET', '/api/analogies/a-1'],

@@ -59,9 +59,9 @@ export function columnsFor(key: string | undefined, rows: Row[]): string[] {
   return Object.keys(rows[0] ?? {}).slice(0, 7);
 }
 
-/** A table with a header line, columns padded to their widest cell. */
-export function table(columns: string[], rows: Row[]): string {
-  const cells = rows.map((r) => columns.map((c) => clip(cellText(r[c]))));
+/** A table with a header line, columns padded to their widest cell (the last one unclipped when `wideLast`). */
+export function table(columns: string[], rows: Row[], wideLast = false): string {
+  const cells = rows.map((r) => columns.map((c, i) => (wideLast && i === columns.length - 1 ? cellText(r[c]) : clip(cellText(r[c])))));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
   const line = (values: string[]) => values.map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]))).join('  ');
   return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');

@@ -11,6 +11,7 @@ import { registerFrameCommands } from './commands/frame-commands.js';
 import { registerFieldCommands } from './commands/field-commands.js';
 import { registerStreamCommand } from './commands/stream-command.js';
 import { registerWordnetCommands } from './commands/wordnet-commands.js';
+import { registerAuditCommand } from './commands/audit-command.js';
 import { exitQuietlyOnClosedPipe, reportError } from './output.js';
 
 /** The `softlogic` command: parsing and printing only; every operation is a Store method. */
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerEmbeddingCommands(program);
   registerFrameCommands(program);
   registerFieldCommands(program);
+  registerAuditCommand(program);
   return program;
 }
 

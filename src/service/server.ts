@@ -10,6 +10,7 @@ import { contextRoutes } from './routes/contexts.js';
 import { analogyRoutes } from './routes/analogies.js';
 import { workflowRoutes } from './routes/workflows.js';
 import { maintenanceRoutes } from './routes/maintenance.js';
+import { auditRoutes } from './routes/audit.js';
 import { websocketRoutes } from './routes/websockets.js';
 import { knowledgeRoutes } from './routes/knowledge.js';
 import { uploadRoutes } from './routes/uploads.js';
@@ -237,6 +238,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   analogyRoutes(app, ctx);
   workflowRoutes(app, ctx);
   maintenanceRoutes(app, ctx);
+  auditRoutes(app, ctx);
   websocketRoutes(app, ctx);
   knowledgeRoutes(app, ctx);
   wordnetRoutes(app, ctx);

@@ -1,4 +1,5 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { SoftlogicError } from '../core/errors.js';
 
 /**
  * audit.jsonl: what was rejected, repaired, deleted, compacted, restored, and when. One line per
@@ -9,10 +10,104 @@ export interface AuditEvent {
   [key: string]: unknown;
 }
 
+/** One line of audit.jsonl as read back: its time, event and the fields recorded with it. */
+export interface AuditEntry extends AuditEvent {
+  time: string;
+  workflow_id?: string;
+}
+
+export interface AuditFilter {
+  /** Only entries about this workflow (its `workflow_id`, or listed in its `workflows`). */
+  workflow_id?: string;
+  /** Only this event name (e.g. `workflow_rolled_back`). */
+  event?: string;
+  /** Only entries at or after this ISO time. */
+  since?: string;
+  /** At most this many entries (default 100, at most 1000). */
+  limit?: number;
+}
+
+export const AUDIT_DEFAULT_LIMIT = 100;
+export const AUDIT_MAX_LIMIT = 1000;
+const CHUNK = 64 * 1024;
+
+/** The lines of a file, last first, read backwards in fixed chunks (memory: one chunk plus one line). */
+function* linesFromEnd(path: string): Generator<string> {
+  if (!existsSync(path)) return;
+  const fd = openSync(path, 'r');
+  try {
+    let position = statSync(path).size;
+    let tail = Buffer.alloc(0);
+    const chunk = Buffer.alloc(CHUNK);
+    while (position > 0) {
+      const size = Math.min(CHUNK, position);
+      position -= size;
+      readSync(fd, chunk, 0, size, position);
+      let buf = Buffer.concat([chunk.subarray(0, size), tail]);
+      let nl = buf.lastIndexOf(0x0a);
+      while (nl !== -1) {
+        const line = buf.subarray(nl + 1).toString('utf8');
+        if (line.trim() !== '') yield line;
+        buf = buf.subarray(0, nl);
+        nl = buf.lastIndexOf(0x0a);
+      }
+      tail = Buffer.from(buf);
+    }
+    if (tail.length > 0 && tail.toString('utf8').trim() !== '') yield tail.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function matches(entry: AuditEntry, filter: AuditFilter): boolean {
+  if (filter.event !== undefined && entry.event !== filter.event) return false;
+  if (filter.workflow_id !== undefined) {
+    const listed = Array.isArray(entry.workflows) && entry.workflows.includes(filter.workflow_id);
+    if (entry.workflow_id !== filter.workflow_id && !listed) return false;
+  }
+  return true;
+}
+
+function checkFilter(filter: AuditFilter): number {
+  const limit = filter.limit ?? AUDIT_DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_MAX_LIMIT) {
+    throw new SoftlogicError('INVALID_INPUT', `limit must be an integer from 1 to ${AUDIT_MAX_LIMIT}`, { field: 'limit', value: limit });
+  }
+  if (filter.since !== undefined && Number.isNaN(Date.parse(filter.since))) {
+    throw new SoftlogicError('INVALID_INPUT', 'since must be an ISO date or time', { field: 'since', value: filter.since });
+  }
+  return limit;
+}
+
 export class AuditLog {
   constructor(private readonly path: string) {}
 
   record(event: AuditEvent): void {
     appendFileSync(this.path, JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n');
+  }
+
+  /**
+   * The entries matching a filter, newest first, at most `limit`. The file is read from its end
+   * and reading stops at `limit` matches or at the first entry older than `since`, so a large
+   * audit log costs only the part read. A line that is not JSON (a torn last write) is skipped.
+   */
+  list(filter: AuditFilter = {}): AuditEntry[] {
+    const limit = checkFilter(filter);
+    const since = filter.since !== undefined ? Date.parse(filter.since) : null;
+    const found: AuditEntry[] = [];
+    for (const line of linesFromEnd(this.path)) {
+      let entry: AuditEntry;
+      try {
+        entry = JSON.parse(line) as AuditEntry;
+      } catch {
+        continue;
+      }
+      if (typeof entry !== 'object' || entry === null || typeof entry.event !== 'string') continue;
+      if (since !== null && Date.parse(entry.time) < since) break;
+      if (!matches(entry, filter)) continue;
+      found.push(entry);
+      if (found.length >= limit) break;
+    }
+    return found;
   }
 }

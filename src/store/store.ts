@@ -3,6 +3,7 @@ import type { AnalogyFilter } from '../core/schemas.js';
 import { assertContextName, DEFAULT_CONTEXT } from '../core/names.js';
 import { isSoftlogicError, SoftlogicError } from '../core/errors.js';
 import { EmbeddedStore } from './embedded/embedded-store.js';
+import type { AuditEntry, AuditFilter } from './audit.js';
 import { compactContext, type CompactionReport } from './embedded/compact.js';
 import { verifyStore, type VerifyReport } from './embedded/verify.js';
 import { rebuildStore, type RebuildOptions, type RebuildReport } from './embedded/rebuild.js';
@@ -135,6 +136,11 @@ export class Store {
     stream: (filter: AnalogyFilter = {}): Generator<Analogy> => streamAnalogies(this.engine.store, filter),
     streamJson: (filter: AnalogyFilter = {}): Generator<string> => streamAnalogyJson(this.engine.store, filter),
     deleteMatching: (filter: AnalogyFilter, options?: DeleteMatchingOptions): Promise<DeleteMatchingResult> => deleteMatchingAnalogies(this.engine, filter, options),
+  };
+
+  /** audit.jsonl read back: what was rejected, rolled back, deleted, compacted, rebuilt (newest first). */
+  readonly audit = {
+    list: (filter: AuditFilter = {}): AuditEntry[] => this.engine.store.audit.list(filter),
   };
 
   readonly workflows = {

@@ -59,3 +59,11 @@ export interface ProgressMessage {
   items_total?: number;
   error?: { code: string; message: string };
 }
+
+/** One line of the audit log (GET /api/audit): time, event, and the fields recorded with it. */
+export interface AuditEntry {
+  time: string;
+  event: string;
+  workflow_id?: string;
+  [field: string]: unknown;
+}

@@ -543,7 +543,7 @@ export async function importLegacy(store: Store, dir: string, options: LegacyOpt
     workflows_imported: imported,
     reported: files.reduce((s, f) => s + f.reported.length, 0),
     embeddings: embeddings?.vectors ?? 0,
-    import_workflows: staged.workflows.map((w) => w.workflow_id),
+    workflows: staged.workflows.map((w) => w.workflow_id),
   });
   return result;
 }

@@ -5,16 +5,20 @@ import { href } from '../router';
 import type { Workflow } from '../types';
 import { ErrorNote, fmt, ProgressBar, Section, useWorkflowProgress } from '../ui';
 
-interface StageResult {
-  workflow: Workflow;
-  rejected?: number;
-  rejects_file?: string | null;
-}
-
 interface Refused {
   line: number | null;
   field: string;
   reason: string;
+}
+
+interface StageResult {
+  workflow: Workflow;
+  /** invalid lines set aside (lenient) */
+  rejected?: number;
+  rejects_file?: string | null;
+  reasons_file?: string | null;
+  /** the first reasons (at most 100 problems; the reasons file has them all) */
+  rejected_reasons?: Refused[];
 }
 
 function contentType(file: File): string {
@@ -23,14 +27,17 @@ function contentType(file: File): string {
   return 'application/x-ndjson';
 }
 
-/** Refused lines from the workflow's error log ("line N: field: reason" entries) or an error's issues. */
-function refusedLines(wf: Workflow | undefined, err: unknown): Refused[] {
+/** The refused lines: a strict refusal's issues (every one), else a lenient import's listed reasons. */
+function refusedLines(staged: StageResult | null, err: unknown): Refused[] {
   const issues = (err as { details?: { issues?: Array<{ line?: number; field: string; reason: string }> } } | null)?.details?.issues;
   if (issues) return issues.map((i) => ({ line: i.line ?? null, field: i.field, reason: i.reason }));
-  return (wf?.error_log ?? []).map((entry) => {
-    const m = /^line (\d+):\s*([^:]+):\s*(.*)$/.exec(entry);
-    return m ? { line: Number(m[1]), field: m[2], reason: m[3] } : { line: null, field: '', reason: entry };
-  });
+  return (staged?.rejected_reasons ?? []).map((r) => ({ line: r.line ?? null, field: r.field, reason: r.reason }));
+}
+
+/** How many refused lines a lenient import did not list (the listed reasons stop at 100 problems). */
+function unlistedLines(staged: StageResult | null): number {
+  const listed = new Set((staged?.rejected_reasons ?? []).map((r) => r.line)).size;
+  return Math.max(0, (staged?.rejected ?? 0) - listed);
 }
 
 export function ImportPage() {
@@ -64,7 +71,9 @@ export function ImportPage() {
       setBusy(false);
     }
   };
-  const refused = refusedLines(final ?? undefined, error);
+  const refused = refusedLines(error ? null : staged, error);
+  const unlisted = error ? 0 : unlistedLines(staged);
+  const rejected = staged?.rejected ?? 0;
 
   return (
     <>
@@ -130,17 +139,24 @@ export function ImportPage() {
             <dt>Status</dt>
             <dd>{final.status}</dd>
             <dt>Imported</dt>
-            <dd>{fmt.format(final.items_processed)}</dd>
-            <dt>Items</dt>
+            {/* error_count also counts the lines refused while staging: the rest failed to apply. */}
+            <dd>{fmt.format(final.items_processed - (final.error_count - rejected))}</dd>
+            <dt>Valid lines</dt>
             <dd>{fmt.format(final.items_total)}</dd>
             <dt>Refused lines</dt>
-            <dd>{fmt.format(staged?.rejected ?? final.error_count)}</dd>
+            <dd>{fmt.format(rejected)}</dd>
           </dl>
+          {staged?.rejects_file ? (
+            <p data-testid="rejects-files">
+              Refused lines copied unchanged to <span class="mono">{staged.rejects_file}</span>; every reason (line, field, reason) in{' '}
+              <span class="mono">{staged.reasons_file}</span> (in the store directory on the server).
+            </p>
+          ) : null}
         </Section>
       ) : null}
       {refused.length > 0 ? (
         <Section title="Refused lines">
-          <table>
+          <table aria-label="Refused lines">
             <thead>
               <tr>
                 <th scope="col">Line</th>
@@ -158,6 +174,11 @@ export function ImportPage() {
               ))}
             </tbody>
           </table>
+          {unlisted > 0 ? (
+            <p class="muted" data-testid="refused-more">
+              …and {fmt.format(unlisted)} more refused {unlisted === 1 ? 'line' : 'lines'} not listed here: all are in <span class="mono">{staged?.reasons_file}</span>.
+            </p>
+          ) : null}
         </Section>
       ) : null}
     </>

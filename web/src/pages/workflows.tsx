@@ -3,7 +3,7 @@ import { get, json, qs } from '../api';
 import type { PageProps } from '../app';
 import { ContextSelect } from '../context-select';
 import { href, navigate } from '../router';
-import { WORKFLOW_STATUSES, type Workflow } from '../types';
+import { WORKFLOW_STATUSES, type AuditEntry, type Workflow } from '../types';
 import { ErrorNote, fmt, ProgressBar, Section, useLoad, useWorkflowProgress } from '../ui';
 
 export function Workflows({ route }: PageProps) {
@@ -81,8 +81,9 @@ function WorkflowDetail({ id, onChanged }: { id: string; onChanged: () => void }
     setError(null);
     setNote('');
     try {
-      const res = await json<Workflow & { records_deleted?: number }>('POST', `/api/workflows/${encodeURIComponent(id)}/${action}`);
-      setNote(`${action}: now ${res.status}${res.records_deleted !== undefined ? `, ${fmt.format(res.records_deleted)} records deleted` : ''}`);
+      const res = await json<Workflow & { records_deleted?: number; records_restored?: number }>('POST', `/api/workflows/${encodeURIComponent(id)}/${action}`);
+      const undone = res.records_deleted !== undefined ? `, ${fmt.format(res.records_deleted)} records deleted, ${fmt.format(res.records_restored ?? 0)} restored` : '';
+      setNote(`${action}: now ${res.status}${undone}`);
       wf.reload();
       onChanged();
     } catch (e) {
@@ -146,13 +147,61 @@ function WorkflowDetail({ id, onChanged }: { id: string; onChanged: () => void }
               {w.error_log_omitted ? <p class="muted">…and {fmt.format(w.error_log_omitted)} more</p> : null}
             </>
           ) : null}
-          <h3>Metadata and audit</h3>
+          <AuditEntries id={id} version={`${w.status} ${w.updated_at}`} />
+          <h3>Metadata</h3>
           <pre class="json" tabIndex={0} aria-label="Workflow metadata">
             {JSON.stringify(w.metadata, null, 2)}
           </pre>
         </>
       ) : null}
     </section>
+  );
+}
+
+const AUDIT_SHOWN = 200;
+
+/** An entry's fields other than time, event and workflow (shown above it), as `key: value` text. */
+function auditSummary(entry: AuditEntry): string {
+  const { time: _t, event: _e, workflow_id: _w, workflow_type: _y, ...rest } = entry;
+  return Object.entries(rest)
+    .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join('; ');
+}
+
+/** The audit log's entries about one workflow (newest first); reloaded when the workflow changes. */
+function AuditEntries({ id, version }: { id: string; version: string }) {
+  const audit = useLoad(() => get<{ entries: AuditEntry[] }>(`/api/audit${qs({ workflow_id: id, limit: AUDIT_SHOWN })}`), [id, version]);
+  const entries = audit.data?.entries ?? [];
+  return (
+    <>
+      <h3 id="wf-audit">Audit entries</h3>
+      <ErrorNote error={audit.error} />
+      {entries.length > 0 ? (
+        <table aria-labelledby="wf-audit" data-testid="wf-audit">
+          <thead>
+            <tr>
+              <th scope="col">Time</th>
+              <th scope="col">Event</th>
+              <th scope="col">Summary</th>
+            </tr>
+          </thead>
+          <tbody>
+            {entries.map((e, i) => (
+              <tr key={`${e.time}-${i}`}>
+                <td class="mono" style={{ whiteSpace: 'nowrap' }}>
+                  {e.time}
+                </td>
+                <td>{e.event}</td>
+                <td class="mono">{auditSummary(e)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : audit.loading ? null : (
+        <p class="muted">No audit entries for this workflow.</p>
+      )}
+      {entries.length === AUDIT_SHOWN ? <p class="muted">The newest {AUDIT_SHOWN} are shown (softlogic audit --workflow {id} lists more).</p> : null}
+    </>
   );
 }
 
