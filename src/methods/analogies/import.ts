@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
