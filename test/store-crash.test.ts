@@ -118,8 +118,9 @@ test('a full disk (a 6 MB tmpfs): the import fails with NO_SPACE naming its work
     cliOk(storeDir, ['init']);
     const small = genAnalogies(100, 601, 'small-');
     cliOk(storeDir, ['analogies', 'import', writeJsonl(join(dir, 'small.jsonl'), small)]);
-    // leave ~1.6 MB free, then import ~1 MB staged / ~1.4 MB of log
-    const filler = fill(1_600_000);
+    // leave ~2.3 MB free, then import ~1.8 MB staged (records with their own ids) / ~1.4 MB of
+    // log: staging fits, processing runs out of space
+    const filler = fill(2_300_000);
     const big = genAnalogies(3000, 602, 'big-');
     const bigFile = writeJsonl(join(dir, 'big.jsonl'), big);
     const r = cli(storeDir, ['analogies', 'import', bigFile, '--workflow-id', 'full', '--batch-size', '250']);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { openStore, Store } from '../src/index.js';
 import { auditEvents, cli, cliOk, genAnalogies, tempDir, writeJsonl } from './helpers.js';
 
@@ -100,4 +101,41 @@ test('issue 13.9: restore --force SIGKILLed between its renames is finished by t
     assert.equal(readdirSync(dir).filter((n) => n.includes('.restoring-')).length, 0);
     assert.equal(existsSync(join(storeDir, 'restore-complete.json')), false);
   }
+});
+
+test('issue 13.9: an export SIGKILLed mid-way (its partial file outside the store) and a gzip import SIGKILLed after decompressing are listed, then removed by the next open', async () => {
+  // Enough records that the export's stream has opened and written its partial file.
+  const { dir, storeDir } = await seeded(3000);
+  const leftovers = async () => {
+    const store = await Store.open(storeDir, { repair: true, resume: false });
+    try {
+      return store.stats().leftovers.map((l) => `${l.kind}:${l.removable}`).sort();
+    } finally {
+      store.close();
+    }
+  };
+  const out = join(dir, 'elsewhere', 'export.jsonl');
+  mkdirSync(dirname(out), { recursive: true });
+  const killed = cli(storeDir, ['export', '--out', out], { env: { ...process.env, SOFTLOGIC_KILL_AT: 'export-after-context' } });
+  assert.equal(killed.signal, 'SIGKILL');
+  assert.equal(readdirSync(dirname(out)).filter((n) => n.includes('.partial-')).length, 1);
+  // The partial file and the marker naming it in the store.
+  assert.deepEqual(await leftovers(), ['export_partial:true', 'export_partial:true']);
+
+  // A gzip'd file large enough for the parallel path is decompressed into the store first; this
+  // command's open removes the export's leftovers.
+  const big = genAnalogies(30_000, 1702, 'gz-');
+  const gz = join(dir, 'big.jsonl.gz');
+  writeFileSync(gz, gzipSync(big.map((a) => JSON.stringify(a)).join('\n') + '\n'));
+  const killedImport = cli(storeDir, ['analogies', 'import', gz], { env: { ...process.env, SOFTLOGIC_KILL_AT: 'import-after-gunzip' } });
+  assert.equal(killedImport.signal, 'SIGKILL');
+  assert.deepEqual(readdirSync(dirname(out)), []);
+  assert.deepEqual(readdirSync(join(storeDir, 'tmp', 'outputs')), []);
+  assert.ok(readdirSync(join(storeDir, 'tmp')).some((n) => n.startsWith('gunzip-')));
+  assert.deepEqual(await leftovers(), ['import_temp:true']);
+
+  const stats = cliOk(storeDir, ['stats']) as { leftovers: unknown[] };
+  assert.deepEqual(stats.leftovers, []);
+  assert.deepEqual(readdirSync(join(storeDir, 'tmp')).filter((n) => n.startsWith('gunzip-')), []);
+  assert.equal(cliOk(storeDir, ['analogies', 'query', '--limit', '5000']).count, 3000);
 });

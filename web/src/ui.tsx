@@ -80,13 +80,16 @@ export interface LiveProgress {
 }
 
 function fromWorkflow(wf: Workflow): LiveProgress {
-  const final = ['completed', 'failed', 'cancelled', 'rolled_back'].includes(wf.status);
+  const final = ['completed', 'failed', 'cancelled', 'rolled_back', 'interrupted'].includes(wf.status);
   return { status: wf.status, processed: wf.items_processed, total: wf.items_total, rate: null, eta: null, final, errors: wf.error_count };
 }
 
-/** Follows a workflow over /ws/workflows/:id: its state, then each progress event until the final one. */
+/**
+ * Follows a workflow over /ws/workflows/:id: its state, then each progress event until the final
+ * one. The progress is kept with the id it belongs to, so a new id never shows the last one's.
+ */
 export function useWorkflowProgress(id: string | null, initial?: Workflow): LiveProgress | null {
-  const [progress, setProgress] = useState<LiveProgress | null>(initial ? fromWorkflow(initial) : null);
+  const [latest, setLatest] = useState<{ id: string; progress: LiveProgress } | null>(null);
   const started = useRef<number>(0);
   useEffect(() => {
     if (!id) return;
@@ -95,22 +98,26 @@ export function useWorkflowProgress(id: string | null, initial?: Workflow): Live
     const ws = openSocket(`/ws/workflows/${encodeURIComponent(id)}`);
     ws.onmessage = (ev: MessageEvent<string>) => {
       const m = JSON.parse(ev.data) as ProgressMessage & { rate?: number; eta_seconds?: number | null; error_count?: number };
-      if (m.type === 'state' && m.workflow) setProgress(fromWorkflow(m.workflow));
+      if (m.type === 'state' && m.workflow) setLatest({ id, progress: fromWorkflow(m.workflow) });
       else if (m.type === 'progress') {
-        setProgress({
-          status: m.status ?? 'processing',
-          processed: m.items_processed ?? 0,
-          total: m.items_total ?? 0,
-          rate: m.rate ?? null,
-          eta: m.eta_seconds ?? null,
-          final: m.final === true,
-          errors: m.error_count ?? 0,
+        setLatest({
+          id,
+          progress: {
+            status: m.status ?? 'processing',
+            processed: m.items_processed ?? 0,
+            total: m.items_total ?? 0,
+            rate: m.rate ?? null,
+            eta: m.eta_seconds ?? null,
+            final: m.final === true,
+            errors: m.error_count ?? 0,
+          },
         });
       }
     };
     return () => ws.close();
   }, [id]);
-  return progress;
+  if (id && latest?.id === id) return latest.progress;
+  return initial && initial.workflow_id === id ? fromWorkflow(initial) : null;
 }
 
 /** `label` names the bar for assistive technology; `caption` is the text shown beside it (default: the label). */

@@ -56,6 +56,12 @@ export function normaliseLegacyShape(value: unknown): { deletion: string } | { r
     record.metadata = { ...metadata, legacy: { ...((metadata.legacy as Record<string, unknown> | undefined) ?? {}), workflow_id: originalWorkflow } };
   }
   delete record.workflow_id;
+  // A line without an id gets the store's own (a UUIDv7, as any line without one), not the
+  // random one the migration of a whole legacy store assigns.
+  if (line.id === undefined) {
+    const { id: _assigned, ...withoutId } = record;
+    return { record: withoutId };
+  }
   return { record };
 }
 

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
+import { killPoint } from '../../store/embedded/kill-point.js';
 import { SoftlogicError } from '../../core/errors.js';
 import { assertReadableFile, isGzip, isPlainJsonLines, readInputRecords } from '../../core/input-files.js';
 import type { JsonObject, Workflow } from '../../core/records.js';
@@ -81,6 +82,7 @@ async function withPlainCopy<T>(engine: Engine, file: string, options: ImportOpt
     } catch (err) {
       throw new SoftlogicError('UNSUPPORTED_FORMAT', `cannot read ${file}: ${(err as Error).message}`, { path: file });
     }
+    killPoint('import-after-gunzip');
     return await run({ ...options, readFrom: copy });
   } finally {
     rmSync(copy, { force: true });

@@ -8,6 +8,8 @@ import type { Store } from '../../store/store.js';
 import type { ContextRow, EmbeddedStore } from '../../store/embedded/embedded-store.js';
 import { recordJsonOf } from '../../store/embedded/log-format.js';
 import { CONTEXT_ROWS, contextKeyRange, seqOfKey } from '../../store/embedded/sqlite-schema.js';
+import { trackPartialOutput } from '../../store/embedded/leftovers.js';
+import { killPoint } from '../../store/embedded/kill-point.js';
 
 /**
  * `export`: every active record of a context (or of all) as JSON lines
@@ -132,6 +134,8 @@ export async function exportKnowledge(store: Store, options: ExportOptions): Pro
   const backend = store.backend;
   const contexts = orderedContexts(backend, options.context);
   const tmp = `${out}.partial-${process.pid}`;
+  // Named in the store while written, so a killed export's partial file is found and removed.
+  const untrack = trackPartialOutput(backend, tmp);
   const sink = new Sink(tmp, options.gzip === true);
   const counts: Record<string, Record<string, number>> = {};
   let records = 0;
@@ -171,6 +175,7 @@ export async function exportKnowledge(store: Store, options: ExportOptions): Pro
         records += 1;
       }
       if (json) await sink.push(`${first ? '' : '\n'}]}\n`);
+      killPoint('export-after-context');
     }
     if (json) await sink.push(`},"counts":${JSON.stringify(counts)}}\n`);
     await sink.end();
@@ -179,6 +184,8 @@ export async function exportKnowledge(store: Store, options: ExportOptions): Pro
     sink.destroy();
     rmSync(tmp, { force: true });
     throw err;
+  } finally {
+    untrack();
   }
   return { file: out, format, gzip: options.gzip === true, bytes: statSync(out).size, seconds: (performance.now() - t0) / 1000, records, counts };
 }

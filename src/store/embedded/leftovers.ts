@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { ownerAlive } from '../../workflows/resume.js';
 import { fsyncDir } from './fs-durable.js';
@@ -12,7 +12,16 @@ import type { EmbeddedStore } from './embedded-store.js';
  * owns it and it has not been written to for STAGED_GRACE_MS (staging writes the file before
  * the workflow's row exists).
  */
-export type LeftoverKind = 'staged_orphan' | 'backup_work' | 'backup_partial' | 'restore_staging' | 'compacting_log' | 'salvage_log' | 'rebuild_index';
+export type LeftoverKind =
+  | 'staged_orphan'
+  | 'backup_work'
+  | 'backup_partial'
+  | 'restore_staging'
+  | 'compacting_log'
+  | 'salvage_log'
+  | 'rebuild_index'
+  | 'import_temp'
+  | 'export_partial';
 
 export interface Leftover {
   kind: LeftoverKind;
@@ -28,6 +37,19 @@ export const STAGED_GRACE_MS = 10 * 60 * 1000;
 const FINISHED = new Set(['completed', 'cancelled', 'rolled_back']);
 /** Written into a restore's staging directory once every member is in and checked. */
 export const RESTORE_COMPLETE = 'restore-complete.json';
+
+/**
+ * An output a process writes outside the store (an export's `<out>.partial-PID`) is named by a
+ * marker under tmp/outputs while it is written, so a killed run's partial file can still be
+ * found, listed and removed. Returns the function that drops the marker once the output is done.
+ */
+export function trackPartialOutput(store: EmbeddedStore, partial: string): () => void {
+  const dir = join(store.layout.root, 'tmp', 'outputs');
+  mkdirSync(dir, { recursive: true });
+  const marker = join(dir, `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 10)}.json`);
+  writeFileSync(marker, JSON.stringify({ partial, pid: process.pid }));
+  return () => rmSync(marker, { force: true });
+}
 
 function bytesOf(path: string): number {
   const st = lstatSync(path);
@@ -90,6 +112,29 @@ export function findLeftovers(store: EmbeddedStore): Leftover[] {
   for (const name of readdirSync(layout.root)) {
     const owner = pidIn(name, /^knowledge\.sqlite\.rebuild-(\d+)$/);
     if (owner !== null) add('rebuild_index', join(layout.root, name), owner, !ownerAlive(owner));
+  }
+  const tmp = join(layout.root, 'tmp');
+  if (existsSync(tmp)) {
+    for (const name of readdirSync(tmp)) {
+      const owner = pidIn(name, /^gunzip-(\d+)-/);
+      if (owner !== null) add('import_temp', join(tmp, name), owner, !ownerAlive(owner));
+    }
+  }
+  const outputs = join(tmp, 'outputs');
+  if (existsSync(outputs)) {
+    for (const name of readdirSync(outputs)) {
+      const marker = join(outputs, name);
+      let partial: unknown;
+      try {
+        partial = (JSON.parse(readFileSync(marker, 'utf8')) as { partial?: unknown }).partial;
+      } catch {
+        partial = undefined;
+      }
+      const owner = pidIn(name, /^(\d+)-/);
+      const removable = !ownerAlive(owner);
+      if (typeof partial === 'string' && partial.includes('.partial-') && existsSync(partial)) add('export_partial', partial, owner, removable);
+      add('export_partial', marker, owner, removable);
+    }
   }
   return out;
 }
