@@ -40,13 +40,13 @@ export const RESTORE_COMPLETE = 'restore-complete.json';
 
 /**
  * An output a process writes outside the store (an export's `<out>.partial-PID`) is named by a
- * marker under tmp/outputs while it is written, so a killed run's partial file can still be
+ * marker under tmp/ while it is written, so a killed run's partial file can still be
  * found, listed and removed. Returns the function that drops the marker once the output is done.
  */
 export function trackPartialOutput(store: EmbeddedStore, partial: string): () => void {
-  const dir = join(store.layout.root, 'tmp', 'outputs');
+  const dir = join(store.layout.root, 'tmp');
   mkdirSync(dir, { recursive: true });
-  const marker = join(dir, `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 10)}.json`);
+  const marker = join(dir, `output-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 10)}.json`);
   writeFileSync(marker, JSON.stringify({ partial, pid: process.pid }));
   return () => rmSync(marker, { force: true });
 }
@@ -114,23 +114,18 @@ export function findLeftovers(store: EmbeddedStore): Leftover[] {
     if (owner !== null) add('rebuild_index', join(layout.root, name), owner, !ownerAlive(owner));
   }
   const tmp = join(layout.root, 'tmp');
-  if (existsSync(tmp)) {
-    for (const name of readdirSync(tmp)) {
-      const owner = pidIn(name, /^gunzip-(\d+)-/);
-      if (owner !== null) add('import_temp', join(tmp, name), owner, !ownerAlive(owner));
-    }
-  }
-  const outputs = join(tmp, 'outputs');
-  if (existsSync(outputs)) {
-    for (const name of readdirSync(outputs)) {
-      const marker = join(outputs, name);
+  for (const name of existsSync(tmp) ? readdirSync(tmp) : []) {
+    const gunzipOwner = pidIn(name, /^gunzip-(\d+)-/);
+    if (gunzipOwner !== null) add('import_temp', join(tmp, name), gunzipOwner, !ownerAlive(gunzipOwner));
+    if (name.startsWith('output-') && name.endsWith('.json')) {
+      const marker = join(tmp, name);
       let partial: unknown;
       try {
         partial = (JSON.parse(readFileSync(marker, 'utf8')) as { partial?: unknown }).partial;
       } catch {
         partial = undefined;
       }
-      const owner = pidIn(name, /^(\d+)-/);
+      const owner = pidIn(name, /^output-(\d+)-/);
       const removable = !ownerAlive(owner);
       if (typeof partial === 'string' && partial.includes('.partial-') && existsSync(partial)) add('export_partial', partial, owner, removable);
       add('export_partial', marker, owner, removable);
