@@ -209,8 +209,8 @@ export function streamLines(store: string, args: string[]): Analogy[] {
 }
 
 /** Spawns the CLI without waiting (for kill and concurrency tests). */
-export function cliSpawn(store: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, [CLI_PATH, '--store', store, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function cliSpawn(store: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+  return spawn(process.execPath, [CLI_PATH, '--store', store, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
 }
 
 /** The code of the SoftlogicError a sync call throws. */

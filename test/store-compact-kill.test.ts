@@ -13,13 +13,17 @@ import type { Analogy } from '../src/core/records.js';
 import { cliOk, cliSpawn, genAnalogies, rng, tempDir, writeJsonl } from './helpers.js';
 
 const N = 30_000;
-const KILLS = 8;
+/** Kill points inside compaction (SOFTLOGIC_KILL_AT), each certain to land: rewrite, commit, swap. */
+const POINTS = ['compact-mid-rewrite', 'compact-before-commit', 'compact-after-commit', 'compact-after-rename'];
+/** Then kills after a random delay once the rewrite has begun (they may land anywhere, or miss). */
+const RANDOM_KILLS = 4;
+const KILLS = POINTS.length + RANDOM_KILLS;
 
 function active(s: Store): Map<string, Analogy> {
   return new Map([...s.analogies.stream()].map((a) => [a.id, a]));
 }
 
-test(`SIGKILL of compact at ${KILLS} random points: every reopen is valid and holds the same records`, { timeout: 600_000 }, async () => {
+test(`SIGKILL of compact at ${POINTS.length} fixed and ${RANDOM_KILLS} random points: every reopen is valid and holds the same records`, { timeout: 600_000 }, async () => {
   const dir = tempDir();
   const storeDir = join(dir, 's');
   const data = genAnalogies(N, 909, 'x-');
@@ -39,17 +43,18 @@ test(`SIGKILL of compact at ${KILLS} random points: every reopen is valid and ho
   const r = rng(77);
   let landed = 0;
   for (let k = 0; k < KILLS; k++) {
-    const child = cliSpawn(storeDir, ['compact']);
+    const point = POINTS[k];
+    const child = cliSpawn(storeDir, ['compact'], point ? { env: { ...process.env, SOFTLOGIC_KILL_AT: point } } : {});
     child.stdout?.resume();
     child.stderr?.resume();
-    // Armed once the rewrite has begun, then a random delay: inside the rewrite or the swap.
-    const extra = r() * 400;
+    // Random kills are armed once the rewrite has begun, then a random delay: inside the rewrite or the swap.
+    const extra = point ? Infinity : r() * 400;
     const outcome = await new Promise<'killed' | 'exited'>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const poll = setInterval(() => {
         if (!existsSync(compacting)) return;
         clearInterval(poll);
-        timer = setTimeout(() => child.kill('SIGKILL'), extra);
+        if (Number.isFinite(extra)) timer = setTimeout(() => child.kill('SIGKILL'), extra);
       }, 2);
       child.on('exit', (_code, signal) => {
         clearInterval(poll);
@@ -57,6 +62,7 @@ test(`SIGKILL of compact at ${KILLS} random points: every reopen is valid and ho
         resolve(signal === 'SIGKILL' ? 'killed' : 'exited');
       });
     });
+    if (point) assert.equal(outcome, 'killed', `kill point ${point} was not reached`);
     if (outcome === 'killed') landed += 1;
     const s = await openStore(storeDir);
     try {
@@ -69,7 +75,7 @@ test(`SIGKILL of compact at ${KILLS} random points: every reopen is valid and ho
       s.close();
     }
   }
-  assert.ok(landed >= KILLS / 2, `only ${landed} of ${KILLS} kills landed inside compaction`);
+  assert.ok(landed >= POINTS.length, `only ${landed} of ${KILLS} kills landed inside compaction`);
   const report = cliOk(storeDir, ['compact']) as Array<{ active_records: number }> | { contexts?: unknown };
   assert.ok(report);
   assert.ok(!existsSync(compacting));

@@ -2,6 +2,7 @@ import { closeSync, existsSync, fsyncSync, openSync, renameSync, statSync } from
 import { dirname } from 'node:path';
 import type { LogOp, RecordKind } from '../../core/records.js';
 import { fsyncDir } from './fs-durable.js';
+import { killPoint } from './kill-point.js';
 import { readLines } from './log-reader.js';
 import { BlockWriter } from './log-segments.js';
 import { decodeLine, encodeCommitLine, encodeRecordLine } from './log-format.js';
@@ -39,6 +40,7 @@ const COMMIT_EVERY = 10_000;
  */
 export function compactContext(store: EmbeddedStore, name: string): CompactionReport {
   const report = store.transaction(() => rewriteLog(store, name));
+  killPoint('compact-after-commit');
   store.transaction(() => {
     const row = store.requireContext(name);
     if (row.compacting) finishInterruptedCompaction(store, row);
@@ -79,6 +81,7 @@ function rewriteLog(store: EmbeddedStore, name: string): CompactionReport {
         if (!decoded || decoded.type !== 'record') throw new Error(`unreadable line at ${r.off} in ${path}`);
         const line = encodeRecordLine(seq, decoded.op as LogOp, decoded.kind as RecordKind, decoded.recordJson, null);
         moves.push({ table: r.table, key: r.key, off: out.add(line), len: Buffer.byteLength(line) });
+        if (moves.length === live.length >> 1) killPoint('compact-mid-rewrite');
         pendingCount += 1;
         lastSeq = seq;
         if (pendingCount >= COMMIT_EVERY) {
@@ -94,6 +97,7 @@ function rewriteLog(store: EmbeddedStore, name: string): CompactionReport {
     } finally {
       closeSync(fd);
     }
+    killPoint('compact-before-commit');
     const off = out.virtual;
     const now = new Date().toISOString();
     const updA = store.db.prepare('UPDATE analogies SET off = ?, len = ? WHERE key = ?');
@@ -141,6 +145,7 @@ export function finishInterruptedCompaction(store: EmbeddedStore, row: ContextRo
   if (existsSync(target)) {
     renameSync(target, path);
     fsyncDir(dirname(path));
+    killPoint('compact-after-rename');
   }
   store.log(row.name).close();
   store.db.prepare('UPDATE contexts SET compacting = 0 WHERE ctx = ?').run(row.ctx);
