@@ -1,21 +1,13 @@
-/** The shapes of the REST answers the console reads (see /openapi.json). */
-export interface Analogy {
-  id: string;
-  context: string;
-  source_domain: string;
-  target_domain: string;
-  quality_score: number;
-  concept_mappings: Record<string, string>;
-  frame_mappings: Record<string, string>;
-  tags: string[];
-  metadata: Record<string, unknown>;
-  workflow_id: string | null;
-  created_at: string;
-  updated_at: string;
-  version: number;
-  deleted_at: string | null;
-  op?: string;
-}
+/**
+ * The shapes of the REST answers the console reads (see /openapi.json). Records are the server's
+ * own types (type-only imports: nothing of the server is bundled).
+ */
+import type { Analogy as StoredAnalogy, ContextInfo, Workflow, WorkflowStatus } from '../../src/core/records.js';
+
+export type { ContextInfo, Workflow, WorkflowStatus };
+
+/** An analogy, or one version of it in a history (`op` says what wrote it). */
+export type Analogy = StoredAnalogy & { op?: string };
 
 export interface AnalogyPage {
   count: number;
@@ -25,29 +17,7 @@ export interface AnalogyPage {
   next_cursor?: string | null;
 }
 
-export interface Workflow {
-  workflow_id: string;
-  workflow_type: string;
-  status: 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled' | 'rolled_back';
-  context: string;
-  created_at: string;
-  updated_at: string;
-  items_total: number;
-  items_processed: number;
-  error_count: number;
-  metadata: Record<string, unknown>;
-  error_log?: string[];
-  error_log_omitted?: number;
-}
-
-export const WORKFLOW_STATUSES = ['pending', 'processing', 'completed', 'failed', 'cancelled', 'rolled_back'] as const;
-
-export interface ContextInfo {
-  name: string;
-  parent: string | null;
-  description: string | null;
-  created_at: string;
-}
+export const WORKFLOW_STATUSES: readonly WorkflowStatus[] = ['pending', 'processing', 'interrupted', 'completed', 'failed', 'cancelled', 'rolled_back'];
 
 export interface ProgressMessage {
   type: 'state' | 'progress' | 'error';
