@@ -6,10 +6,10 @@
  */
 import { cpSync, rmSync } from 'node:fs';
 import { openStore } from '../src/index.js';
-import { backupStore } from '../src/store/embedded/backup.js';
-import { restoreStore } from '../src/store/embedded/restore.js';
+import { backupStore } from '../src/backend/embedded/backup.js';
+import { restoreStore } from '../src/backend/embedded/restore.js';
 import { exportKnowledge } from '../src/methods/knowledge/export.js';
-import { readLines } from '../src/store/embedded/log-reader.js';
+import { readLines } from '../src/backend/embedded/log-reader.js';
 import { writeAnalogyFile } from './data.js';
 import { argValue, cleanup, dirBytes, report, scratchDir } from './util.js';
 

@@ -11,7 +11,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Store } from '../src/store/store.js';
+import { Store } from '../src/api/store.js';
 import { createProvider, type GloveProvider } from '../src/embeddings/index.js';
 import { argValue, cleanup, report, scratchDir } from './util.js';
 import { setBackgroundIndexBuilds } from '../src/methods/embeddings/index-background.js';

@@ -2,18 +2,18 @@
  * softlogic's library API. `openStore(dir)` opens (or with `{ create: true }` creates) a store;
  * every capability of the CLI and the service is a typed method of the returned Store.
  */
-import { Store, type OpenOptions } from './store/store.js';
+import { Store, type OpenOptions } from './api/store.js';
 
 export { Store, type OpenOptions };
 export { SoftlogicError, ERROR_CATALOG, type ErrorCode, isSoftlogicError } from './core/errors.js';
 export type * from './core/records.js';
 export type { AnalogyFilter, AnalogyInput, FieldIssue } from './core/schemas.js';
-export type { VerifyReport, VerifyIssue } from './store/embedded/verify.js';
-export type { CompactionReport } from './store/embedded/compact.js';
-export type { StoreStats } from './store/embedded/stats.js';
-export type { RebuildReport } from './store/embedded/rebuild.js';
+export type { VerifyReport, VerifyIssue } from './backend/embedded/verify.js';
+export type { CompactionReport } from './backend/embedded/compact.js';
+export type { StoreStats } from './backend/embedded/stats.js';
+export type { RebuildReport } from './backend/embedded/rebuild.js';
 export type { ProgressEvent } from './workflows/progress.js';
-export type { AuditEntry, AuditFilter } from './store/audit.js';
+export type { AuditEntry, AuditFilter } from './backend/embedded/audit.js';
 export type { ImportOptions, ImportResult } from './methods/analogies/import.js';
 export type { DeleteMatchingOptions, DeleteMatchingResult } from './methods/analogies/delete-matching.js';
 export type { ConceptInput, ConceptRecord } from './methods/concepts/concept-record.js';

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Analogy } from '../src/core/records.js';
-import { Store } from '../src/store/store.js';
+import { Store } from '../src/api/store.js';
 import { exportKnowledge } from '../src/methods/knowledge/export.js';
 import { importKnowledge } from '../src/methods/knowledge/import.js';
 import { asyncErr, cliAny, byId, genAnalogies, tempDir, writeJsonl } from './helpers.js';

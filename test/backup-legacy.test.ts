@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Store } from '../src/store/store.js';
+import { Store } from '../src/api/store.js';
 import { countLines, importLegacy } from '../src/methods/knowledge/legacy.js';
 import { readEmbeddingsNpz } from '../src/embeddings/npz.js';
 import { encodeNpy } from '../src/embeddings/npy.js';

@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Store } from '../src/store/store.js';
-import { backupStore } from '../src/store/embedded/backup.js';
-import { restoreStore } from '../src/store/embedded/restore.js';
-import { countsOf } from '../src/store/embedded/backup.js';
-import { EmbeddedStore } from '../src/store/embedded/embedded-store.js';
-import { verifyStore } from '../src/store/embedded/verify.js';
+import { Store } from '../src/api/store.js';
+import { backupStore } from '../src/backend/embedded/backup.js';
+import { restoreStore } from '../src/backend/embedded/restore.js';
+import { countsOf } from '../src/backend/embedded/backup.js';
+import { EmbeddedStore } from '../src/backend/embedded/embedded-store.js';
+import { verifyStore } from '../src/backend/embedded/verify.js';
 import { asyncErr, cliAny, cliSpawn, errCode, genAnalogies, tempDir, writeJsonl } from './helpers.js';
 
 async function smallStore(dir: string, n = 500): Promise<Store> {

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Store } from '../src/store/store.js';
+import { Store } from '../src/api/store.js';
 import { EXACT_THRESHOLD } from '../src/embeddings/vector-index.js';
 import { setBackgroundIndexBuilds } from '../src/methods/embeddings/index-background.js';
 import { cliOk, tempDir, writeJsonl } from './helpers.js';

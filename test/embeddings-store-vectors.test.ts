@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Store } from '../src/store/store.js';
+import { Store } from '../src/api/store.js';
 import { cosine, encodeNpz, readEmbeddingsNpz, writeEmbeddingsNpz, type NpyArray } from '../src/embeddings/index.js';
 import { decodeVector } from '../src/methods/embeddings/codec.js';
 import { asyncErrCode, cliErr, cliOk, tempDir, useTestGloveCache } from './helpers.js';

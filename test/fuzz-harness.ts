@@ -16,7 +16,7 @@ import { inflateRawSync } from 'node:zlib';
 import { Store } from '../src/index.js';
 import { isSoftlogicError, type ErrorCode } from '../src/core/errors.js';
 import { crc32Hex } from '../src/core/checksum.js';
-import { checksumOk } from '../src/store/embedded/log-format.js';
+import { checksumOk } from '../src/backend/embedded/log-format.js';
 import { genAnalogies, rng, writeJsonl } from './helpers.js';
 
 const LOG_CODES = new Set<ErrorCode>(['CORRUPT_LOG', 'CONFLICT']);

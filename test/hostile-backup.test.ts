@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Store } from '../src/store/store.js';
-import { backupStore } from '../src/store/embedded/backup.js';
-import { restoreStore } from '../src/store/embedded/restore.js';
-import { ContainerWriter, openContainer, readMembers } from '../src/store/embedded/backup-container.js';
-import { storeLayout } from '../src/store/embedded/layout.js';
+import { Store } from '../src/api/store.js';
+import { backupStore } from '../src/backend/embedded/backup.js';
+import { restoreStore } from '../src/backend/embedded/restore.js';
+import { ContainerWriter, openContainer, readMembers } from '../src/backend/embedded/backup-container.js';
+import { storeLayout } from '../src/backend/embedded/layout.js';
 import { insideDir } from '../src/core/paths.js';
 import { errCode, genAnalogies, tempDir, writeJsonl } from './helpers.js';
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Store } from '../src/store/store.js';
+import { Store } from '../src/api/store.js';
 import { LIMITS } from '../src/core/limits.js';
 import { valueIssue } from '../src/core/json-limits.js';
 import { cliAny, cliOk, tempDir } from './helpers.js';

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Store } from '../src/store/store.js';
+import { Store } from '../src/api/store.js';
 import { SoftlogicError } from '../src/core/errors.js';
 import { asyncErrCode, cliErr, cliOk, tempDir, useTestGloveCache, writeJsonl } from './helpers.js';
 

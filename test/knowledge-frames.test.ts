@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Store } from '../src/store/store.js';
+import { Store } from '../src/api/store.js';
 import { asyncErr, cliErr, cliOk, COMMERCE_FRAMES_YAML, tempDir } from './helpers.js';
 
 const error = asyncErr;

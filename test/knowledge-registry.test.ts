@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Store } from '../src/store/store.js';
+import { Store } from '../src/api/store.js';
 import { readEmbeddingsNpz } from '../src/embeddings/index.js';
 import { cliOk, tempDir, useTestGloveCache, writeJsonl } from './helpers.js';
 

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Store } from '../src/store/store.js';
+import { Store } from '../src/api/store.js';
 import { wordnet } from '../src/reasoning/wordnet.js';
 import { chooseSense } from '../src/reasoning/word-sense.js';
 import { asyncErrCode, cliOk, tempDir, useTestGloveCache, writeJsonl } from './helpers.js';

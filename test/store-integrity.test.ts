@@ -4,7 +4,7 @@ import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openStore, type Analogy } from '../src/index.js';
-import { encodeCommitLine, encodeRecordLine } from '../src/store/embedded/log-format.js';
+import { encodeCommitLine, encodeRecordLine } from '../src/backend/embedded/log-format.js';
 import { auditEvents, cli, cliOk, errCode, genAnalogies, inputFields, logRecordLines, tempDir, writeJsonl, type GenAnalogy } from './helpers.js';
 
 interface VerifyJson {

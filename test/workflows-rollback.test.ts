@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Store } from '../src/store/store.js';
+import { Store } from '../src/api/store.js';
 import type { Workflow } from '../src/core/records.js';
 import { asyncErr, byId, cliOk, COMMERCE_FRAMES_YAML, errCode, genAnalogies, inputFields, tempDir, writeJsonl } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import type { Workflow } from '../core/records.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../api/store.js';
 
 /** The exit status of a command the user interrupted (128 + SIGINT), as shells expect. */
 export const INTERRUPTED_EXIT = 130;

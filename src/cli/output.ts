@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { toSoftlogicError, SoftlogicError } from '../core/errors.js';
-import { defaultStoreDir } from '../store/embedded/layout.js';
-import { Store } from '../store/store.js';
+import { defaultStoreDir } from '../backend/embedded/layout.js';
+import { Store } from '../api/store.js';
 import type { ProgressEvent } from '../workflows/progress.js';
 import { humanText, STREAM_COLUMNS, streamRow } from './format.js';
 

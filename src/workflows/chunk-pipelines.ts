@@ -1,5 +1,5 @@
 import type { WorkflowType } from '../core/records.js';
-import type { EmbeddedStore } from '../store/embedded/embedded-store.js';
+import type { EmbeddedStore } from '../backend/embedded/embedded-store.js';
 
 /**
  * A chunk whose log lines were encoded off the main thread, assuming the log stands at

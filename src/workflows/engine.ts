@@ -1,4 +1,4 @@
-import type { EmbeddedStore } from '../store/embedded/embedded-store.js';
+import type { EmbeddedStore } from '../backend/embedded/embedded-store.js';
 import type { WorkflowRepo } from './workflow-repo.js';
 import type { WorkflowEvents } from './progress.js';
 

@@ -1,6 +1,6 @@
 import type { WorkflowType } from '../core/records.js';
 import { SoftlogicError } from '../core/errors.js';
-import type { EmbeddedStore, WriteBatch } from '../store/embedded/embedded-store.js';
+import type { EmbeddedStore, WriteBatch } from '../backend/embedded/embedded-store.js';
 import type { StagedItem } from '../methods/analogies/analogy-record.js';
 import { decodeFreshPut, StagedPutKind, stagedPutKindOfText } from '../methods/analogies/staged-put.js';
 import { applyGivenPut } from '../methods/analogies/given-put.js';

@@ -6,7 +6,7 @@ import type { Engine } from './engine.js';
 import { itemApplier } from './item-appliers.js';
 import { chunkPipeline, type PreparedChunk, type PreparedChunks } from './chunk-pipelines.js';
 import { RateMeter } from './progress.js';
-import { beginBulkLoad, bulkLoadWorthwhile, endBulkLoad } from '../store/embedded/bulk-load.js';
+import { beginBulkLoad, bulkLoadWorthwhile, endBulkLoad } from '../backend/embedded/bulk-load.js';
 import { readStaged } from './staging.js';
 import { stagedDigestOfFile } from '../core/staged-digest.js';
 import { assertTransition, publicWorkflow, type StoredWorkflow } from './workflow-repo.js';
@@ -31,7 +31,7 @@ export interface ProcessOptions {
   interrupt?: AbortSignal;
   /**
    * A large analogy import into a store not much larger than itself drops the query indexes and
-   * builds them once at its end (store/embedded/bulk-load.ts): much faster, but queries running
+   * builds them once at its end (backend/embedded/bulk-load.ts): much faster, but queries running
    * meanwhile scan instead of seeking. Default true; the service, which answers queries during
    * imports, passes false.
    */

@@ -1,10 +1,10 @@
 import { closeSync, openSync } from 'node:fs';
 import type { RecordKind } from '../core/records.js';
 import { SoftlogicError } from '../core/errors.js';
-import type { EmbeddedStore } from '../store/embedded/embedded-store.js';
-import { checksumOk, decodeLine } from '../store/embedded/log-format.js';
-import { readLines } from '../store/embedded/log-reader.js';
-import { SegmentMap } from '../store/embedded/log-segments.js';
+import type { EmbeddedStore } from '../backend/embedded/embedded-store.js';
+import { checksumOk, decodeLine } from '../backend/embedded/log-format.js';
+import { readLines } from '../backend/embedded/log-reader.js';
+import { SegmentMap } from '../backend/embedded/log-segments.js';
 
 /**
  * What one workflow changed in its context, read back from the change log: every batch a

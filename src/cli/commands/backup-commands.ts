@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { SoftlogicError } from '../../core/errors.js';
-import { backupStore } from '../../store/embedded/backup.js';
-import { restoreStore } from '../../store/embedded/restore.js';
+import { backupStore } from '../../backend/embedded/backup.js';
+import { restoreStore } from '../../backend/embedded/restore.js';
 import { exportKnowledge, type ExportFormat } from '../../methods/knowledge/export.js';
 import { assertMerge, importKnowledge } from '../../methods/knowledge/import.js';
 import { importLegacy } from '../../methods/knowledge/legacy.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { SoftlogicError } from '../../core/errors.js';
-import { defaultStoreDir } from '../../store/embedded/layout.js';
+import { defaultStoreDir } from '../../backend/embedded/layout.js';
 import { startService } from '../../service/start.js';
 
 interface ServeFlags {

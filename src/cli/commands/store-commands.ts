@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Store } from '../../store/store.js';
+import { Store } from '../../api/store.js';
 import { print, storeDir, withStore } from '../output.js';
 
 export function registerStoreCommands(program: Command): void {

@@ -1,6 +1,6 @@
 import { SoftlogicError } from '../../core/errors.js';
 import { assertContextName } from '../../core/names.js';
-import { qualityBucket } from '../../store/embedded/sqlite-schema.js';
+import { qualityBucket } from '../../backend/embedded/sqlite-schema.js';
 import { analogyFilter, fieldIssues, type AnalogyFilter } from '../../core/schemas.js';
 
 /**

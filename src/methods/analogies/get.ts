@@ -1,8 +1,8 @@
 import { SoftlogicError } from '../../core/errors.js';
 import { assertId, DEFAULT_CONTEXT } from '../../core/names.js';
 import type { Analogy } from '../../core/records.js';
-import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
-import { seqOfKey } from '../../store/embedded/sqlite-schema.js';
+import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
+import { seqOfKey } from '../../backend/embedded/sqlite-schema.js';
 import { analogyOfLine, readAnalogy } from './read.js';
 
 /** The current version (deleted ones included: they carry deleted_at), falling back to parents. */

@@ -1,5 +1,5 @@
 import type { Analogy } from '../../core/records.js';
-import type { EmbeddedStore, WriteBatch } from '../../store/embedded/embedded-store.js';
+import type { EmbeddedStore, WriteBatch } from '../../backend/embedded/embedded-store.js';
 import { readAnalogy } from './read.js';
 import { decodeFreshPut, StagedPutKind } from './staged-put.js';
 

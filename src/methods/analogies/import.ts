@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
-import { killPoint } from '../../store/embedded/kill-point.js';
+import { killPoint } from '../../backend/embedded/kill-point.js';
 import { SoftlogicError } from '../../core/errors.js';
 import { assertReadableFile, isGzip, isPlainJsonLines, readInputRecords } from '../../core/input-files.js';
 import type { JsonObject, Workflow } from '../../core/records.js';

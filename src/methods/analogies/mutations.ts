@@ -1,8 +1,8 @@
 import { SoftlogicError } from '../../core/errors.js';
 import type { Analogy, AnalogyTombstone } from '../../core/records.js';
 import type { ValidAnalogyInput } from '../../core/schemas.js';
-import type { EmbeddedStore, WriteBatch } from '../../store/embedded/embedded-store.js';
-import type { AnalogyRow } from '../../store/embedded/analogy-index.js';
+import type { EmbeddedStore, WriteBatch } from '../../backend/embedded/embedded-store.js';
+import type { AnalogyRow } from '../../backend/embedded/analogy-index.js';
 import { buildAnalogy } from './analogy-record.js';
 import { readAnalogy } from './read.js';
 

@@ -5,12 +5,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { StagedProgress, StagedSpanReader, type StagedSpan } from '../../workflows/staging.js';
-import { LineBuffer } from '../../store/embedded/log-format.js';
+import { LineBuffer } from '../../backend/embedded/log-format.js';
 import { isSoftlogicError } from '../../core/errors.js';
 import { ByteBuilder } from '../../core/byte-builder.js';
 import { decodeFreshPutBytes, freshPutBody, indexArrayStart, isoTime, RECORD_ID_KEY, StagedPutKind, stagedPutKind, verbatimParts, type FreshPutBytes } from './staged-put.js';
 import { IdDirectory, type ExistingContext, type KnownVersion } from './id-directory.js';
-import { timeMs } from '../../store/embedded/analogy-index.js';
+import { timeMs } from '../../backend/embedded/analogy-index.js';
 import { BytesInterner, readIndexArray } from './index-array.js';
 import type { PipelineArgs } from '../../workflows/chunk-pipelines.js';
 

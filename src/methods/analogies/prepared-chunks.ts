@@ -2,11 +2,11 @@ import { Worker } from 'node:worker_threads';
 import { chunkBuffers } from '../../core/buffer-pool.js';
 import { idHash } from '../../core/id-hash.js';
 import { SoftlogicError, type ErrorCode } from '../../core/errors.js';
-import { qualityBucket, rowKey } from '../../store/embedded/sqlite-schema.js';
+import { qualityBucket, rowKey } from '../../backend/embedded/sqlite-schema.js';
 import { registerChunkPipeline, type PipelineArgs, type PreparedChunk, type PreparedChunks } from '../../workflows/chunk-pipelines.js';
 import type { PrepareWorkerData, PreparedMessage } from './prepare-worker.js';
 import type { ExistingContext } from './id-directory.js';
-import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
+import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
 
 /** Chunks prepared ahead of the one being committed (memory: about two chunks of log lines). */
 const AHEAD = 2;

@@ -1,6 +1,6 @@
 import type { Analogy } from '../../core/records.js';
 import type { AnalogyFilter } from '../../core/schemas.js';
-import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
+import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
 import { DEFAULT_CONTEXT } from '../../core/names.js';
 import { filterSql } from './filter-sql.js';
 import { readAnalogy, type LocatedRow } from './read.js';

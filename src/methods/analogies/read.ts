@@ -1,9 +1,9 @@
 import type { Analogy, AnalogyTombstone } from '../../core/records.js';
 import { SoftlogicError } from '../../core/errors.js';
 import { assertStoredValue } from '../../core/json-limits.js';
-import { decodeLine } from '../../store/embedded/log-format.js';
-import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
-import { seqOfKey } from '../../store/embedded/sqlite-schema.js';
+import { decodeLine } from '../../backend/embedded/log-format.js';
+import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
+import { seqOfKey } from '../../backend/embedded/sqlite-schema.js';
 
 export interface LocatedRow {
   key: number;

@@ -3,7 +3,7 @@ import type { Analogy } from '../../core/records.js';
 import { cutAtDepth, valueIssue } from '../../core/json-limits.js';
 import { SoftlogicError } from '../../core/errors.js';
 
-import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
+import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
 import { stageAnalogyValue } from './analogy-record.js';
 import { readAnalogy } from './read.js';
 import { putAnalogy, restoreAnalogy, softDeleteAnalogy } from './mutations.js';

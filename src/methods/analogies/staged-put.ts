@@ -1,4 +1,4 @@
-import { analogyIndexColumns, type AnalogyIndexColumns, type IndexedFields } from '../../store/embedded/analogy-index.js';
+import { analogyIndexColumns, type AnalogyIndexColumns, type IndexedFields } from '../../backend/embedded/analogy-index.js';
 import type { StagingTarget } from '../../workflows/create.js';
 
 /*

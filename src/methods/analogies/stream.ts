@@ -3,10 +3,10 @@ import { SoftlogicError } from '../../core/errors.js';
 import type { Analogy } from '../../core/records.js';
 import type { AnalogyFilter } from '../../core/schemas.js';
 import { DEFAULT_CONTEXT } from '../../core/names.js';
-import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
-import { rowKey, SEQ_SPAN } from '../../store/embedded/sqlite-schema.js';
-import { LogWindow } from '../../store/embedded/log-window.js';
-import { corruptRecordError } from '../../store/embedded/context-log.js';
+import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
+import { rowKey, SEQ_SPAN } from '../../backend/embedded/sqlite-schema.js';
+import { LogWindow } from '../../backend/embedded/log-window.js';
+import { corruptRecordError } from '../../backend/embedded/context-log.js';
 import { filterSql } from './filter-sql.js';
 import { analogyOfLine } from './read.js';
 

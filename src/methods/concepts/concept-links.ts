@@ -7,7 +7,7 @@
  * or rebuild without rewriting concept versions. The derivation is read once per context and kept
  * until a write to one of those contexts moves its watermark (applied_seq).
  */
-import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
+import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
 import { readEntity } from '../entities/read.js';
 import type { ClusterRecord } from '../../reasoning/semantic-fields.js';
 import type { FrameInstance } from '../../reasoning/frames.js';

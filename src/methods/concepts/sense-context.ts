@@ -9,7 +9,7 @@ import { DEFAULT_CONTEXT } from '../../core/names.js';
 import { createProvider, type GloveProvider } from '../../embeddings/index.js';
 import { chooseSense, wordVectorsOf, type SenseChoice, type WordVectors } from '../../reasoning/word-sense.js';
 import { wordnet } from '../../reasoning/wordnet.js';
-import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
+import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
 
 const CONTEXT_CONCEPTS = 200;
 

@@ -1,7 +1,7 @@
 import { SoftlogicError } from '../../core/errors.js';
 import { assertContextName, assertId, DEFAULT_CONTEXT } from '../../core/names.js';
-import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
-import { CONTEXT_ROWS, contextKeyRange } from '../../store/embedded/sqlite-schema.js';
+import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
+import { CONTEXT_ROWS, contextKeyRange } from '../../backend/embedded/sqlite-schema.js';
 import { putEntity, restoreEntity, softDeleteEntity } from '../entities/mutations.js';
 import { findEntity, readEntity } from '../entities/read.js';
 import { parseProviderName, providerFor, settingsForWrite } from '../embeddings/settings.js';

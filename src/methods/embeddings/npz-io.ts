@@ -3,7 +3,7 @@ import { SoftlogicError } from '../../core/errors.js';
 import { assertContextName, DEFAULT_CONTEXT, isValidId } from '../../core/names.js';
 import type { Workflow } from '../../core/records.js';
 import { readEmbeddingsNpz, writeEmbeddingsNpz, normalize } from '../../embeddings/index.js';
-import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
+import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
 import type { Engine } from '../../workflows/engine.js';
 import { runConceptItems, type ConceptItem } from '../concepts/batch.js';
 import { normalizeConceptName } from '../concepts/concept-record.js';

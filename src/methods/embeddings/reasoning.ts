@@ -19,7 +19,7 @@ import {
   type VectorSpace,
 } from '../../embeddings/index.js';
 import { ABTT_COMPONENTS, allButTheTop, parsePostprocess, type Postprocess } from '../../embeddings/postprocess.js';
-import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
+import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
 import { wordnet } from '../../reasoning/wordnet.js';
 import { findConcept } from '../concepts/single.js';
 import type { ConceptRecord } from '../concepts/concept-record.js';

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { SoftlogicError } from '../../core/errors.js';
 import { createProvider, type EmbeddingProvider } from '../../embeddings/index.js';
-import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
-import { writeFileAtomic } from '../../store/embedded/fs-durable.js';
+import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
+import { writeFileAtomic } from '../../backend/embedded/fs-durable.js';
 
 /**
  * Per-context embedding settings (provider + dimension), kept in contexts/<c>/metadata.json next

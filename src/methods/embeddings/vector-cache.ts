@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
-import { SEQ_SPAN } from '../../store/embedded/sqlite-schema.js';
+import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
+import { SEQ_SPAN } from '../../backend/embedded/sqlite-schema.js';
 import { VectorSpace } from '../../embeddings/index.js';
 import type { ConceptRecord } from '../concepts/concept-record.js';
 import { readEntity } from '../entities/read.js';

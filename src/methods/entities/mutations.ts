@@ -1,7 +1,7 @@
 import { SoftlogicError } from '../../core/errors.js';
 import type { RecordKind } from '../../core/records.js';
-import type { EmbeddedStore, WriteBatch } from '../../store/embedded/embedded-store.js';
-import type { EntityRecord } from '../../store/embedded/entity-index.js';
+import type { EmbeddedStore, WriteBatch } from '../../backend/embedded/embedded-store.js';
+import type { EntityRecord } from '../../backend/embedded/entity-index.js';
 import { readEntity } from './read.js';
 import { recordLimitIssue } from '../../core/json-limits.js';
 

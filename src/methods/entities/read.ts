@@ -1,10 +1,10 @@
 import { SoftlogicError } from '../../core/errors.js';
 import { assertStoredValue } from '../../core/json-limits.js';
 import type { RecordKind } from '../../core/records.js';
-import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
-import type { EntityRecord, EntityRow } from '../../store/embedded/entity-index.js';
-import { recordJsonOf } from '../../store/embedded/log-format.js';
-import { CONTEXT_ROWS, contextKeyRange, seqOfKey } from '../../store/embedded/sqlite-schema.js';
+import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
+import type { EntityRecord, EntityRow } from '../../backend/embedded/entity-index.js';
+import { recordJsonOf } from '../../backend/embedded/log-format.js';
+import { CONTEXT_ROWS, contextKeyRange, seqOfKey } from '../../backend/embedded/sqlite-schema.js';
 
 /**
  * Reading entity records (every kind but analogies) through the generic entities index: the row

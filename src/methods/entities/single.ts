@@ -1,7 +1,7 @@
 import { assertContextName, assertId, DEFAULT_CONTEXT } from '../../core/names.js';
 import type { RecordKind } from '../../core/records.js';
-import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
-import type { EntityRecord } from '../../store/embedded/entity-index.js';
+import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
+import type { EntityRecord } from '../../backend/embedded/entity-index.js';
 import { restoreEntity, softDeleteEntity } from './mutations.js';
 
 /** Soft-deletes one entity of any kind (a batch of one) and audits it. */

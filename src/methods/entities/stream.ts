@@ -1,11 +1,11 @@
 import { SoftlogicError } from '../../core/errors.js';
 import { DEFAULT_CONTEXT } from '../../core/names.js';
 import type { RecordKind } from '../../core/records.js';
-import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
-import { LogWindow } from '../../store/embedded/log-window.js';
-import { corruptRecordError } from '../../store/embedded/context-log.js';
-import { recordJsonOf } from '../../store/embedded/log-format.js';
-import { CONTEXT_ROWS, contextKeyRange, SEQ_SPAN } from '../../store/embedded/sqlite-schema.js';
+import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
+import { LogWindow } from '../../backend/embedded/log-window.js';
+import { corruptRecordError } from '../../backend/embedded/context-log.js';
+import { recordJsonOf } from '../../backend/embedded/log-format.js';
+import { CONTEXT_ROWS, contextKeyRange, SEQ_SPAN } from '../../backend/embedded/sqlite-schema.js';
 
 export const ENTITY_KINDS: readonly RecordKind[] = ['concept', 'frame', 'frame_instance', 'frame_relation', 'cluster', 'semantic_field'];
 

@@ -6,7 +6,7 @@ import { kmeans } from '../../reasoning/kmeans.js';
 import { buildClusters, semanticFields, type ClusterRecord, type SemanticField } from '../../reasoning/semantic-fields.js';
 import { findCrossDomainAnalogies, type DomainField, type FieldMember } from '../../reasoning/cross-domain.js';
 import { wordnet } from '../../reasoning/wordnet.js';
-import type { EmbeddedStore, WriteBatch } from '../../store/embedded/embedded-store.js';
+import type { EmbeddedStore, WriteBatch } from '../../backend/embedded/embedded-store.js';
 import type { Engine } from '../../workflows/engine.js';
 import { createWorkflow } from '../../workflows/create.js';
 import { processWorkflow } from '../../workflows/process.js';

@@ -1,6 +1,6 @@
 import { assertContextName, DEFAULT_CONTEXT } from '../../core/names.js';
 import { pca } from '../../reasoning/pca.js';
-import type { EmbeddedStore } from '../../store/embedded/embedded-store.js';
+import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
 import { listEntities } from '../entities/read.js';
 import { effectiveSettings } from '../embeddings/settings.js';
 import { contextVectors } from '../embeddings/vector-cache.js';

@@ -12,7 +12,7 @@ import {
   type FrameInstance,
   type FrameRelation,
 } from '../../reasoning/frames.js';
-import type { EmbeddedStore, WriteBatch } from '../../store/embedded/embedded-store.js';
+import type { EmbeddedStore, WriteBatch } from '../../backend/embedded/embedded-store.js';
 import type { Engine } from '../../workflows/engine.js';
 import { createWorkflow } from '../../workflows/create.js';
 import { processWorkflow } from '../../workflows/process.js';

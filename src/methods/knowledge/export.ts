@@ -4,12 +4,12 @@ import { createGzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import { SoftlogicError } from '../../core/errors.js';
 import { assertContextName } from '../../core/names.js';
-import type { Store } from '../../store/store.js';
-import type { ContextRow, EmbeddedStore } from '../../store/embedded/embedded-store.js';
-import { recordJsonOf } from '../../store/embedded/log-format.js';
-import { CONTEXT_ROWS, contextKeyRange, seqOfKey } from '../../store/embedded/sqlite-schema.js';
-import { trackPartialOutput } from '../../store/embedded/leftovers.js';
-import { killPoint } from '../../store/embedded/kill-point.js';
+import type { Store } from '../../api/store.js';
+import type { ContextRow, EmbeddedStore } from '../../backend/embedded/embedded-store.js';
+import { recordJsonOf } from '../../backend/embedded/log-format.js';
+import { CONTEXT_ROWS, contextKeyRange, seqOfKey } from '../../backend/embedded/sqlite-schema.js';
+import { trackPartialOutput } from '../../backend/embedded/leftovers.js';
+import { killPoint } from '../../backend/embedded/kill-point.js';
 
 /**
  * `export`: every active record of a context (or of all) as JSON lines

@@ -1,9 +1,9 @@
 import { SoftlogicError } from '../../core/errors.js';
 import type { Analogy, RecordKind } from '../../core/records.js';
-import type { EmbeddedStore, WriteBatch } from '../../store/embedded/embedded-store.js';
-import type { EntityRecord } from '../../store/embedded/entity-index.js';
-import { recordJsonOf } from '../../store/embedded/log-format.js';
-import { seqOfKey } from '../../store/embedded/sqlite-schema.js';
+import type { EmbeddedStore, WriteBatch } from '../../backend/embedded/embedded-store.js';
+import type { EntityRecord } from '../../backend/embedded/entity-index.js';
+import { recordJsonOf } from '../../backend/embedded/log-format.js';
+import { seqOfKey } from '../../backend/embedded/sqlite-schema.js';
 import { registerItemApplier } from '../../workflows/item-appliers.js';
 import { readAnalogy } from '../analogies/read.js';
 import { softDeleteAnalogy } from '../analogies/mutations.js';

@@ -9,7 +9,7 @@ import { assertContextName, DEFAULT_CONTEXT, isValidId } from '../../core/names.
 import { duplicateKeyIn, recordLimitIssue } from '../../core/json-limits.js';
 import type { JsonObject, RecordKind, Workflow } from '../../core/records.js';
 import { LIMITS, type FieldIssue } from '../../core/schemas.js';
-import type { Store } from '../../store/store.js';
+import type { Store } from '../../api/store.js';
 import { cancelStopped } from '../../workflows/cancel.js';
 import { createWorkflow } from '../../workflows/create.js';
 import type { Engine } from '../../workflows/engine.js';

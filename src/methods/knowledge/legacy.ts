@@ -9,8 +9,8 @@ import type { Workflow, WorkflowStatus, WorkflowType } from '../../core/records.
 import { parseNpy } from '../../embeddings/npy.js';
 import { parseNpz, readEmbeddingsNpz } from '../../embeddings/npz.js';
 import { conceptIdForVector, importVectorTable, type VectorTable } from '../embeddings/npz-io.js';
-import { writeFileAtomic } from '../../store/embedded/fs-durable.js';
-import type { Store } from '../../store/store.js';
+import { writeFileAtomic } from '../../backend/embedded/fs-durable.js';
+import type { Store } from '../../api/store.js';
 import { legacyAnalogyRecord, normaliseTime, parseJsonColumn, type Row } from '../analogies/legacy-record.js';
 import type { ImportTally, KnowledgeItem, MergeStrategy } from './import-applier.js';
 import { assertMerge, engineOf, stageAndProcess, type StagedSource } from './import.js';

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { SoftlogicError } from '../../index.js';
 import { exportKnowledge, type ExportFormat } from '../../methods/knowledge/export.js';
-import { backupStore } from '../../store/embedded/backup.js';
+import { backupStore } from '../../backend/embedded/backup.js';
 import { trackWork, type ServiceContext } from '../context.js';
 import { errorResponses, nameString } from '../schemas.js';
 import { tempPath } from '../uploads.js';

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { SoftlogicError, toSoftlogicError } from '../../core/errors.js';
 import { assertContextName, DEFAULT_CONTEXT } from '../../core/names.js';
 import type { Analogy, AnalogyTombstone, LogOp, RecordKind } from '../../core/records.js';
-import { AuditLog } from '../audit.js';
+import { AuditLog } from './audit.js';
 import { AnalogyIndex } from './analogy-index.js';
 import { ContextLog, corruptRecordError } from './context-log.js';
 import { EntityIndex, type EntityRecord } from './entity-index.js';

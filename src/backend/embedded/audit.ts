@@ -1,5 +1,5 @@
 import { appendFileSync, closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { SoftlogicError } from '../core/errors.js';
+import { SoftlogicError } from '../../core/errors.js';
 
 /**
  * audit.jsonl: what was rejected, repaired, deleted, compacted, restored, and when. One line per

@@ -6,7 +6,7 @@ import { EmbeddedStore } from './embedded-store.js';
 import { invalid, openContainer, readMembers, type MemberEntry } from './backup-container.js';
 import { countsOf, type BackupManifest, type ContextCounts } from './backup.js';
 import { fsyncDir, writeFileAtomic } from './fs-durable.js';
-import { AuditLog } from '../audit.js';
+import { AuditLog } from './audit.js';
 import { killPoint } from './kill-point.js';
 import { finishInterruptedRestore, RESTORE_COMPLETE } from './leftovers.js';
 import { assertIndexNames, assertManifestNames } from './backup-names.js';

@@ -129,7 +129,7 @@ export function configureConnection(db: Database.Database): void {
 }
 
 /**
- * The analogy query indexes. A bulk load (store/embedded/bulk-load.ts) drops them and builds
+ * The analogy query indexes. A bulk load (backend/embedded/bulk-load.ts) drops them and builds
  * them once at its end: SQLite builds an index from sorted keys several times faster than it
  * maintains one row by row.
  */

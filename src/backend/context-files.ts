@@ -1,0 +1,5 @@
+/**
+ * Files that belong to a context (embeddings.npz, the vector index, settings), by name: the
+ * embedded backend keeps them in the context's directory, PostgreSQL in a table. Owner: define.
+ */
+export interface ContextFiles {}

@@ -1,0 +1,2 @@
+/** backup, restore, verify, compact, rebuild, stats, leftovers. Owner: define. */
+export interface Maintenance {}

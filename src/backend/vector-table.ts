@@ -1,0 +1,2 @@
+/** Concept vectors per context. Owner: define from src/methods/embeddings as it moves. */
+export interface VectorTable {}

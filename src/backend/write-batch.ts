@@ -1,0 +1,48 @@
+import type { ContextInfo, LogOp, RecordKind } from '../core/records.js';
+
+/**
+ * An opaque reference to one stored version of a record. Only the backend that handed it out
+ * can resolve it (the embedded one keeps a log position in it, PostgreSQL a row id); operations
+ * pass it back, compare it for equality, and never look inside.
+ */
+export type RecordRef = string & { readonly __recordRef: unique symbol };
+
+/** The current version of a record as a write batch sees it (tombstones included). */
+export interface StoredVersion<T = Record<string, unknown>> {
+  readonly kind: RecordKind;
+  readonly id: string;
+  readonly version: number;
+  readonly deleted: boolean;
+  readonly ref: RecordRef;
+  /** the whole record (a deleted one merged with the version it deletes) */
+  record(): T;
+}
+
+/** Progress a batch carries for its workflow, committed with it. */
+export interface BatchProgress {
+  workflowId: string;
+  processedUpTo: number;
+}
+
+export interface WriteOptions {
+  /** the records `fn` will read through `batch.current` (PostgreSQL loads and locks them first) */
+  prefetch?: ReadonlyArray<readonly [RecordKind, string]>;
+}
+
+/**
+ * What a write callback may do inside one batch. Each change is one entry of the context's change
+ * log, pointing at the version it supersedes (`prev`), so history and rollback need no more.
+ */
+export interface WriteBatch {
+  readonly context: ContextInfo;
+  /** the current version of a record in this context (this batch's own changes included) */
+  current<T = Record<string, unknown>>(kind: RecordKind, id: string): StoredVersion<T> | undefined;
+  /**
+   * Writes a new version. `prev` is the version it supersedes (undefined for a new record).
+   * `fresh`: the caller minted the id in this batch, so no earlier version can exist.
+   */
+  change(kind: RecordKind, op: LogOp, record: object, prev: StoredVersion<unknown> | undefined, options?: { fresh?: boolean; json?: string }): void;
+  setProgress(progress: BatchProgress): void;
+  /** changes written so far in this batch */
+  readonly size: number;
+}
