@@ -1,9 +1,10 @@
-import { closeSync, fdatasync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
-import { StagedDigest } from '../core/staged-digest.js';
+import { closeSync, fdatasync, fsyncSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import type { StagingWriter } from '../workflow-table.js';
+import { StagedDigest } from '../../core/staged-digest.js';
 import { crc32 } from 'node:zlib';
-import { ByteBuilder } from '../core/byte-builder.js';
-import { crc32Hex, hexValue } from '../core/checksum.js';
-import { SoftlogicError } from '../core/errors.js';
+import { ByteBuilder } from '../../core/byte-builder.js';
+import { crc32Hex, hexValue } from '../../core/checksum.js';
+import { SoftlogicError } from '../../core/errors.js';
 
 /**
  * workflows/pending/<id>.jsonl: a workflow's items, validated, one per line as
@@ -90,7 +91,8 @@ export class StagedProgress {
   }
 }
 
-export class StagingWriter {
+/** A workflow's staged items written to workflows/pending/<id>.jsonl (see WorkflowTable.stage). */
+export class FileStagingWriter implements StagingWriter {
   private readonly fd: number;
   private readonly digest = new StagedDigest();
   private parts: string[] = [];
@@ -163,7 +165,8 @@ export class StagingWriter {
   }
 
   /** Flushes, fsyncs and returns the file's digest (staged-digest.ts). */
-  finish(): string {
+  async finish(): Promise<string> {
+    await this.settled();
     this.flush();
     // Every item is written (a reader may go to the end); the fsync follows before any is applied.
     this.progress?.complete();
@@ -172,13 +175,16 @@ export class StagingWriter {
     return this.digest.value();
   }
 
-  abort(): void {
+  /** Staging failed: the file goes. */
+  async abort(): Promise<void> {
+    await this.settled();
     this.progress?.abort();
     try {
       closeSync(this.fd);
     } catch {
       // already closed
     }
+    rmSync(this.path, { force: true });
   }
 }
 

@@ -1,17 +1,19 @@
 import { closeSync, openSync } from 'node:fs';
-import type { RecordKind } from '../core/records.js';
-import { SoftlogicError } from '../core/errors.js';
-import type { EmbeddedStore } from '../backend/embedded/embedded-store.js';
-import { checksumOk, decodeLine } from '../backend/embedded/log-format.js';
-import { readLines } from '../backend/embedded/log-reader.js';
-import { SegmentMap } from '../backend/embedded/log-segments.js';
+import type { RecordKind } from '../../core/records.js';
+import { SoftlogicError } from '../../core/errors.js';
+import type { RecordRef, StoredVersion } from '../write-batch.js';
+import type { StoredWorkflow, WorkflowChanges } from '../workflow-table.js';
+import type { EmbeddedStore } from './embedded-store.js';
+import { checksumOk, decodeLine } from './log-format.js';
+import { readLines } from './log-reader.js';
+import { SegmentMap } from './log-segments.js';
 
 /**
  * What one workflow changed in its context, read back from the change log: every batch a
  * workflow commits carries its id in the commit line (`"wf":...`), and every record line points
  * at the version it superseded (`prev`). So the log itself is the undo journal.
  */
-export interface RecordChange {
+interface LineChange {
   kind: RecordKind;
   id: string;
   /** the line of the version before the workflow's first change; null when the workflow created it */
@@ -20,9 +22,9 @@ export interface RecordChange {
   after: number;
 }
 
-export interface WorkflowChanges {
+interface LogChanges {
   /** in log order of each record's first change */
-  changes: RecordChange[];
+  changes: LineChange[];
   /** the highest seq a compaction rewrote (0 if never compacted): history up to it is gone */
   compactedThrough: number;
 }
@@ -48,10 +50,10 @@ function compactedEnd(path: string): number {
   }
 }
 
-export function workflowChanges(store: EmbeddedStore, context: string, workflowId: string): WorkflowChanges {
+function logChanges(store: EmbeddedStore, context: string, workflowId: string): LogChanges {
   const path = store.layout.log(context);
   const blocksEnd = compactedEnd(path);
-  const byRecord = new Map<string, RecordChange>();
+  const byRecord = new Map<string, LineChange>();
   let batch: PendingLine[] = [];
   let compactedThrough = 0;
   for (const line of readLines(path)) {
@@ -76,4 +78,93 @@ export function workflowChanges(store: EmbeddedStore, context: string, workflowI
     batch = [];
   }
   return { changes: [...byRecord.values()], compactedThrough };
+}
+
+/** An embedded record reference: the log offset of the version's line. */
+export function embeddedRef(off: number): RecordRef {
+  return String(off) as RecordRef;
+}
+
+export function offsetOfRef(ref: RecordRef): number {
+  return Number(ref);
+}
+
+interface Versioned {
+  version: number;
+  deleted_at: string | null;
+}
+
+/** The full record of the line at `off` (an analogy tombstone merged with the version it deletes). */
+export function recordAtOffset(store: EmbeddedStore, context: string, off: number): Record<string, unknown> {
+  const line = decodeLine(store.readLogLineAt(context, off));
+  if (!line || line.type !== 'record') throw new SoftlogicError('CORRUPT_LOG', `no record line at byte ${off} of context '${context}'`, { context, offset: off });
+  const record = JSON.parse(line.recordJson) as Record<string, unknown>;
+  // A tombstone holds only what a delete changes; the rest is the version it points at.
+  if (line.kind === 'analogy' && !('source_domain' in record) && line.prev !== null) return { ...recordAtOffset(store, context, line.prev), ...record };
+  return record;
+}
+
+/**
+ * The version stored at `off`, read when first asked (a rollback of a million records holds a
+ * million of these, not a million records).
+ */
+class VersionAtOffset<T> implements StoredVersion<T> {
+  readonly ref: RecordRef;
+  private cached: Record<string, unknown> | undefined;
+
+  constructor(
+    private readonly store: EmbeddedStore,
+    private readonly context: string,
+    readonly kind: RecordKind,
+    readonly id: string,
+    off: number,
+  ) {
+    this.ref = embeddedRef(off);
+  }
+
+  private read(): Record<string, unknown> {
+    this.cached ??= recordAtOffset(this.store, this.context, offsetOfRef(this.ref));
+    return this.cached;
+  }
+
+  get version(): number {
+    return (this.read() as unknown as Versioned).version;
+  }
+
+  get deleted(): boolean {
+    const deletedAt = (this.read() as unknown as Versioned).deleted_at;
+    return deletedAt !== null && deletedAt !== undefined;
+  }
+
+  record(): T {
+    const record = this.read();
+    this.cached = undefined;
+    return record as T;
+  }
+}
+
+export function versionAtOffset<T = Record<string, unknown>>(store: EmbeddedStore, context: string, kind: RecordKind, id: string, off: number): StoredVersion<T> {
+  return new VersionAtOffset<T>(store, context, kind, id, off);
+}
+
+/**
+ * What the workflow changed, from its context's log; incomplete when a compaction after the
+ * workflow started (its metadata's start_seq) rewrote the versions a rollback would need.
+ */
+export function embeddedWorkflowChanges(store: EmbeddedStore, workflow: StoredWorkflow): WorkflowChanges {
+  const row = store.context(workflow.context);
+  if (!row) return { changes: [], complete: true };
+  store.transaction(() => store.catchUp(row));
+  const { changes, compactedThrough } = logChanges(store, row.name, workflow.workflow_id);
+  const startSeq = typeof workflow.metadata.start_seq === 'number' ? workflow.metadata.start_seq : 0;
+  const complete = !(compactedThrough > startSeq && workflow.items_processed > 0);
+  return {
+    complete,
+    changes: changes.map((c) => ({
+      kind: c.kind,
+      id: c.id,
+      before: c.before === null ? null : versionAtOffset(store, row.name, c.kind, c.id, c.before),
+      after: versionAtOffset(store, row.name, c.kind, c.id, c.after),
+    })),
+  };
 }

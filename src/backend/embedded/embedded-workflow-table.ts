@@ -1,9 +1,17 @@
+import { existsSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import type Database from 'better-sqlite3';
-import { SoftlogicError } from '../core/errors.js';
-import { assertId } from '../core/names.js';
-import type { JsonObject, Workflow, WorkflowStatus, WorkflowType } from '../core/records.js';
+import { SoftlogicError } from '../../core/errors.js';
+import { assertId } from '../../core/names.js';
+import type { JsonObject, Workflow, WorkflowStatus } from '../../core/records.js';
+import { stagedDigestOfFile } from '../../core/staged-digest.js';
+import { ERROR_LOG_LIMIT, publicWorkflow, type NewWorkflow, type StagedItem, type StoredWorkflow, type WorkflowChanges, type WorkflowTable } from '../workflow-table.js';
+import type { EmbeddedStore } from './embedded-store.js';
+import type { BatchProgress } from '../write-batch.js';
+import { FileStagingWriter, StagedSpanReader, type StagedProgress } from './embedded-staging.js';
+import { embeddedWorkflowChanges } from './embedded-workflow-changes.js';
 
-/** The workflows table, read and written only through here. */
+/** The workflows table as SQLite holds it. */
 interface WorkflowRow extends Omit<Workflow, 'metadata' | 'error_log'> {
   metadata: string;
   error_log: string;
@@ -11,36 +19,6 @@ interface WorkflowRow extends Omit<Workflow, 'metadata' | 'error_log'> {
   cancel_requested: number;
   owner_pid: number | null;
   seqno: number | null;
-}
-
-export type StoredWorkflow = Workflow & { staged_crc: string | null; cancel_requested: boolean; owner_pid: number | null };
-
-export const ERROR_LOG_LIMIT = 100;
-
-/**
- * The status machine: which status may follow which. `interrupted`: the user stopped it (Ctrl-C);
- * it is never resumed on its own, only by `workflows resume ID` / `process ID`. `failed` keeps
- * its staged items, so it too may be processed again once its cause is fixed (a full disk).
- * Whatever a workflow committed can be rolled back from every status it can stop in.
- */
-const TRANSITIONS: Record<WorkflowStatus, WorkflowStatus[]> = {
-  pending: ['processing', 'cancelled', 'failed'],
-  processing: ['processing', 'interrupted', 'completed', 'failed', 'cancelled'],
-  interrupted: ['processing', 'cancelled', 'rolled_back'],
-  completed: ['rolled_back'],
-  failed: ['processing', 'cancelled', 'rolled_back'],
-  cancelled: ['rolled_back'],
-  rolled_back: [],
-};
-
-export function assertTransition(workflow: Workflow, to: WorkflowStatus, action: string): void {
-  if (!TRANSITIONS[workflow.status].includes(to)) {
-    throw new SoftlogicError('ILLEGAL_TRANSITION', `cannot ${action} workflow ${workflow.workflow_id}: it is ${workflow.status}`, {
-      workflow_id: workflow.workflow_id,
-      status: workflow.status,
-      to,
-    });
-  }
 }
 
 function toWorkflow(row: WorkflowRow): StoredWorkflow {
@@ -53,22 +31,57 @@ function toWorkflow(row: WorkflowRow): StoredWorkflow {
   };
 }
 
-export class WorkflowRepo {
-  constructor(private readonly db: Database.Database) {}
+/** Inside an open transaction: see WorkflowTable.addErrors. */
+function addErrorsIn(db: Database.Database, workflowId: string, messages: string[], count: number): void {
+  const row = db.prepare('SELECT error_log FROM workflows WHERE workflow_id = ?').get(workflowId) as { error_log: string } | undefined;
+  if (!row) throw new SoftlogicError('WORKFLOW_NOT_FOUND', `workflow ${workflowId} not found`, { workflow_id: workflowId });
+  const log = JSON.parse(row.error_log) as string[];
+  const room = Math.max(0, ERROR_LOG_LIMIT - log.length);
+  const kept = [...log, ...messages.slice(0, room)];
+  db.prepare('UPDATE workflows SET error_count = error_count + ?, error_log = ?, error_log_omitted = error_log_omitted + ? WHERE workflow_id = ?').run(
+    count,
+    JSON.stringify(kept),
+    count - (kept.length - log.length),
+    workflowId,
+  );
+}
 
-  find(workflowId: string): StoredWorkflow | undefined {
+/** Staged items handed out per page: a chunk of 50,000 costs a dozen awaits. */
+const STAGED_PAGE = 4096;
+
+/**
+ * The embedded workflow table: rows in knowledge.sqlite (read and written only through here and
+ * the write path's progress statement), staged items in workflows/pending/<id>.jsonl.
+ * Synchronous inside; the promises are the interface's.
+ */
+export class EmbeddedWorkflowTable implements WorkflowTable {
+  private readonly db: Database.Database;
+
+  constructor(private readonly store: EmbeddedStore) {
+    this.db = store.db;
+  }
+
+  findNow(workflowId: string): StoredWorkflow | undefined {
     const row = this.db.prepare('SELECT * FROM workflows WHERE workflow_id = ?').get(workflowId) as WorkflowRow | undefined;
     return row ? toWorkflow(row) : undefined;
   }
 
-  get(workflowId: string): StoredWorkflow {
+  getNow(workflowId: string): StoredWorkflow {
     assertId(workflowId, 'workflow id');
-    const wf = this.find(workflowId);
+    const wf = this.findNow(workflowId);
     if (!wf) throw new SoftlogicError('WORKFLOW_NOT_FOUND', `workflow ${workflowId} not found`, { workflow_id: workflowId });
     return wf;
   }
 
-  list(status?: WorkflowStatus, limit = 1000): Workflow[] {
+  async find(workflowId: string): Promise<StoredWorkflow | undefined> {
+    return this.findNow(workflowId);
+  }
+
+  async get(workflowId: string): Promise<StoredWorkflow> {
+    return this.getNow(workflowId);
+  }
+
+  async list(status?: WorkflowStatus, limit = 1000): Promise<Workflow[]> {
     const rows = (
       status
         ? this.db.prepare('SELECT * FROM workflows WHERE status = ? ORDER BY created_at DESC, seqno DESC LIMIT ?').all(status, limit)
@@ -77,72 +90,135 @@ export class WorkflowRepo {
     return rows.map((r) => publicWorkflow(toWorkflow(r)));
   }
 
-  insert(w: { workflow_id: string; workflow_type: WorkflowType; context: string; items_total: number; metadata: JsonObject; staged_crc: string | null; owner_pid?: number | null }): void {
+  async insert(w: NewWorkflow): Promise<void> {
     const now = new Date().toISOString();
-    try {
+    const copied: NonNullable<NewWorkflow['copied']> = w.copied ?? { status: 'pending', created_at: now, updated_at: now, items_processed: 0, error_count: 0, error_log: [] };
+    this.store.transaction(() => {
+      if (this.findNow(w.workflow_id)) throw new SoftlogicError('CONFLICT', `workflow ${w.workflow_id} already exists`, { workflow_id: w.workflow_id });
       this.db
         .prepare(
-          `INSERT INTO workflows(workflow_id, workflow_type, status, context, created_at, updated_at, items_total, metadata, staged_crc, owner_pid, seqno)
-           VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seqno), 0) + 1 FROM workflows))`,
+          `INSERT INTO workflows(workflow_id, workflow_type, status, context, created_at, updated_at, items_total, items_processed, error_count, metadata, error_log, staged_crc, owner_pid, seqno)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seqno), 0) + 1 FROM workflows))`,
         )
-        .run(w.workflow_id, w.workflow_type, w.context, now, now, w.items_total, JSON.stringify(w.metadata), w.staged_crc, w.owner_pid ?? null);
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-        throw new SoftlogicError('CONFLICT', `workflow ${w.workflow_id} already exists`, { workflow_id: w.workflow_id });
+        .run(
+          w.workflow_id,
+          w.workflow_type,
+          copied.status,
+          w.context,
+          copied.created_at,
+          copied.updated_at,
+          w.items_total,
+          copied.items_processed,
+          copied.error_count,
+          JSON.stringify(w.metadata),
+          JSON.stringify(copied.error_log.slice(0, ERROR_LOG_LIMIT)),
+          w.staged_crc,
+          w.owner_pid ?? null,
+        );
+    });
+  }
+
+  async transition(workflowId: string, status: WorkflowStatus, owner: number | null, extra: { metadata?: JsonObject } = {}): Promise<void> {
+    const now = new Date().toISOString();
+    this.store.transaction(() => {
+      if (extra.metadata) {
+        this.db.prepare('UPDATE workflows SET status = ?, updated_at = ?, owner_pid = ?, metadata = ? WHERE workflow_id = ?').run(status, now, owner, JSON.stringify(extra.metadata), workflowId);
+      } else {
+        this.db.prepare('UPDATE workflows SET status = ?, updated_at = ?, owner_pid = ? WHERE workflow_id = ?').run(status, now, owner, workflowId);
       }
-      throw err;
-    }
+    });
   }
 
-  setStatus(workflowId: string, status: WorkflowStatus, extra: { metadata?: JsonObject } = {}): void {
-    const now = new Date().toISOString();
-    if (extra.metadata) {
-      this.db.prepare('UPDATE workflows SET status = ?, updated_at = ?, metadata = ? WHERE workflow_id = ?').run(status, now, JSON.stringify(extra.metadata), workflowId);
-    } else {
-      this.db.prepare('UPDATE workflows SET status = ?, updated_at = ? WHERE workflow_id = ?').run(status, now, workflowId);
-    }
+  async requestCancel(workflowId: string): Promise<void> {
+    this.store.transaction(() => this.db.prepare('UPDATE workflows SET cancel_requested = 1, updated_at = ? WHERE workflow_id = ?').run(new Date().toISOString(), workflowId));
   }
 
-  setOwner(workflowId: string, pid: number | null): void {
-    this.db.prepare('UPDATE workflows SET owner_pid = ? WHERE workflow_id = ?').run(pid, workflowId);
-  }
-
-  processedCount(workflowId: string): number {
-    return this.db.prepare('SELECT items_processed FROM workflows WHERE workflow_id = ?').pluck().get(workflowId) as number;
-  }
-
-  /**
-   * Marks `interrupted` every workflow this process owns that is pending or processing (a user
-   * quitting at once): between two chunk commits, so items_processed is what was committed.
-   */
-  interruptOwnedBy(pid: number): StoredWorkflow[] {
-    const ids = this.db.prepare(`SELECT workflow_id FROM workflows WHERE owner_pid = ? AND status IN ('pending', 'processing')`).pluck().all(pid) as string[];
-    const now = new Date().toISOString();
-    for (const id of ids) this.db.prepare(`UPDATE workflows SET status = 'interrupted', owner_pid = NULL, updated_at = ? WHERE workflow_id = ?`).run(now, id);
-    return ids.map((id) => this.get(id));
-  }
-
-  requestCancel(workflowId: string): void {
-    this.db.prepare('UPDATE workflows SET cancel_requested = 1, updated_at = ? WHERE workflow_id = ?').run(new Date().toISOString(), workflowId);
-  }
-
-  /**
-   * Adds `count` errors (default: one per message), keeping at most ERROR_LOG_LIMIT messages and
-   * counting the ones left out.
-   */
-  addErrors(workflowId: string, messages: string[], count = messages.length): void {
+  async addErrors(workflowId: string, messages: string[], count = messages.length): Promise<void> {
     if (count === 0) return;
-    const wf = this.get(workflowId);
-    const room = Math.max(0, ERROR_LOG_LIMIT - wf.error_log.length);
-    const kept = [...wf.error_log, ...messages.slice(0, room)];
-    this.db
-      .prepare('UPDATE workflows SET error_count = error_count + ?, error_log = ?, error_log_omitted = error_log_omitted + ? WHERE workflow_id = ?')
-      .run(count, JSON.stringify(kept), count - (kept.length - wf.error_log.length), workflowId);
+    this.store.transaction(() => addErrorsIn(this.db, workflowId, messages, count));
+  }
+
+  /** Between two chunk commits, so items_processed is what was committed. */
+  async interruptOwnedBy(pid: number): Promise<StoredWorkflow[]> {
+    const ids = this.store.transaction(() => {
+      const owned = this.db.prepare(`SELECT workflow_id FROM workflows WHERE owner_pid = ? AND status IN ('pending', 'processing')`).pluck().all(pid) as string[];
+      const now = new Date().toISOString();
+      for (const id of owned) this.db.prepare(`UPDATE workflows SET status = 'interrupted', owner_pid = NULL, updated_at = ? WHERE workflow_id = ?`).run(now, id);
+      return owned;
+    });
+    return ids.map((id) => this.getNow(id));
+  }
+
+  /** `progress`: told of every write, for a reader on another thread (the prepared import's). */
+  stage(workflowId: string, progress: StagedProgress | null = null): FileStagingWriter {
+    return new FileStagingWriter(this.store.layout.pending(workflowId), progress);
+  }
+
+  /** Where the staged items of a workflow are (the prepared import reads them on its own threads). */
+  stagedPath(workflowId: string): string {
+    return this.store.layout.pending(workflowId);
+  }
+
+  async *readStaged(workflowId: string, from: number): AsyncGenerator<StagedItem[]> {
+    const path = this.stagedPath(workflowId);
+    if (!existsSync(path)) throw new SoftlogicError('STAGED_CORRUPT', `staged items of workflow ${workflowId} are missing (${path})`, { path });
+    const reader = new StagedSpanReader(path, from);
+    try {
+      for (;;) {
+        const page: StagedItem[] = [];
+        for (let span = reader.next(); span; span = page.length < STAGED_PAGE ? reader.next() : null) {
+          page.push({ index: span.index, json: span.data.toString('utf8', span.start, span.end) });
+        }
+        if (page.length === 0) return;
+        yield page;
+        // Lets timers and requests run between pages.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      reader.close();
+    }
+  }
+
+  async stagedDigest(workflowId: string, expected: string | null): Promise<string | null> {
+    const path = this.stagedPath(workflowId);
+    return existsSync(path) ? stagedDigestOfFile(path, expected) : null;
+  }
+
+  async hasStaged(workflowId: string): Promise<boolean> {
+    return existsSync(this.stagedPath(workflowId));
+  }
+
+  async dropStaged(workflowId: string): Promise<void> {
+    try {
+      // On the I/O thread pool: a large file takes a while to unlink.
+      await unlink(this.stagedPath(workflowId));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+
+  async changes(workflow: StoredWorkflow): Promise<WorkflowChanges> {
+    return embeddedWorkflowChanges(this.store, workflow);
+  }
+
+  async startMark(context: string): Promise<number> {
+    return this.store.ensureContext(context).applied_seq;
   }
 }
 
-/** What callers see of a workflow (internal bookkeeping columns left out). */
-export function publicWorkflow(w: Workflow & { staged_crc?: string | null; cancel_requested?: boolean; owner_pid?: number | null }): Workflow {
-  const { staged_crc: _c, cancel_requested: _r, owner_pid: _o, ...rest } = w;
-  return rest;
+/**
+ * Commits a batch's workflow progress inside the batch's transaction (the write path's): refused
+ * with CONFLICT when another processor moved the workflow since the batch began, so that two
+ * processors never apply the same chunk; the batch's refused items go to its error log.
+ */
+export function commitProgress(store: EmbeddedStore, progress: BatchProgress): void {
+  const db = store.db;
+  if (progress.processedFrom !== undefined) {
+    const current = db.prepare('SELECT items_processed FROM workflows WHERE workflow_id = ?').pluck().get(progress.workflowId) as number | undefined;
+    if (current !== progress.processedFrom) {
+      throw new SoftlogicError('CONFLICT', `workflow ${progress.workflowId} is being processed elsewhere (at ${current}, expected ${progress.processedFrom})`);
+    }
+  }
+  db.prepare('UPDATE workflows SET items_processed = MAX(items_processed, ?), updated_at = ? WHERE workflow_id = ?').run(progress.processedUpTo, new Date().toISOString(), progress.workflowId);
+  if (progress.errors && progress.errors.length > 0) addErrorsIn(db, progress.workflowId, progress.errors, progress.errors.length);
 }
