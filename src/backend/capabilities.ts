@@ -1,5 +1,4 @@
-import type { FieldIssue } from '../core/schemas.js';
-import type { StagingTarget, StagingWriter, StoredWorkflow } from './workflow-table.js';
+import type { StagingWriter, StoredWorkflow } from './workflow-table.js';
 
 /**
  * What only some backends can do, each optional: operations test for it and otherwise take the
@@ -14,28 +13,6 @@ export interface BackendCapabilities {
 /** Work started ahead (chunks being encoded while the items are staged); close() stops it. */
 export interface PreparedAhead {
   close(): Promise<void>;
-}
-
-/** What staging one block of an input file on a worker thread came to. */
-export interface StagedBlockOutcome {
-  /** items staged */
-  count: number;
-  /** lines refused, with their issues (line numbers from the block's first line) */
-  rejected: number;
-  issues: FieldIssue[];
-  /** lenient only: the refused lines, unchanged, newline-terminated */
-  rejects: string;
-}
-
-/** A staging writer that also stages a whole file on worker threads. */
-export interface ParallelStaging extends StagingWriter {
-  /**
-   * Stages `file`, handing each block's outcome to `accept` in file order; the block's items are
-   * kept when accept answers true (a strict import stops keeping them at the first refusal).
-   */
-  stageFile(file: string, target: StagingTarget, options: { lenient: boolean; maxIssues: number }, accept: (block: StagedBlockOutcome, firstLine: number) => boolean): Promise<void>;
-  /** the chunks encoded while staging (handed to `PreparedImport.run`), or null */
-  readonly ahead: PreparedAhead | null;
 }
 
 /** One chunk encoded ahead, for the items [start, start + count). */
@@ -61,13 +38,11 @@ export interface BulkLoad {
 }
 
 export interface PreparedImport {
-  /** whether an analogy file (plain JSON lines) is large enough to be staged on worker threads */
-  stagesInParallel(file: string): boolean;
   /**
-   * A writer for an analogy import staged with `stageFile`; with `encodeAhead`, its chunks are
-   * encoded from the first staged items on while the rest are staged.
+   * A staging writer for an analogy import whose chunks are encoded from its first items on,
+   * while the rest are still being staged (handed to `run` as `ahead`).
    */
-  stageParallel(workflowId: string, encodeAhead: { context: string; batchSize: number } | null): ParallelStaging;
+  stageAhead(workflowId: string, target: { context: string; batchSize: number }): { writer: StagingWriter; ahead: PreparedAhead };
   /**
    * Applies a workflow's staged items from `from` in chunks prepared on another thread, or null
    * when this workflow is not one it prepares (type, size). `ahead`: chunks encoded while staging.

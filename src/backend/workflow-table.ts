@@ -1,5 +1,8 @@
 import type { JsonObject, RecordKind, Workflow, WorkflowStatus, WorkflowType } from '../core/records.js';
 import type { StoredVersion } from './write-batch.js';
+import type { StagingTarget } from '../core/staged-put.js';
+
+export type { StagingTarget };
 
 /**
  * The workflow table and the staged items of each workflow (embedded: rows in SQLite and files
@@ -59,17 +62,11 @@ export interface StagingWriter {
   add(item: unknown): void;
   /** an item already serialised: staged byte for byte */
   addJson(json: string): void;
+  /** `count` items already encoded as staged lines (core/staged-lines.ts), in order */
+  addEncoded(lines: Uint8Array, count: number): void;
   settled(): Promise<void>;
   finish(): Promise<string>;
   abort(): Promise<void>;
-}
-
-/** What staging writes items for. */
-export interface StagingTarget {
-  workflowId: string;
-  context: string;
-  /** the staging time: records minted while staging carry it as created_at */
-  now: string;
 }
 
 /** One staged item: its index (0-based) and JSON text. */

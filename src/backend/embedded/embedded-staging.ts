@@ -2,8 +2,8 @@ import { closeSync, fdatasync, fsyncSync, openSync, readSync, rmSync, writeSync 
 import type { StagingWriter } from '../workflow-table.js';
 import { StagedDigest } from '../../core/staged-digest.js';
 import { crc32 } from 'node:zlib';
-import { ByteBuilder } from '../../core/byte-builder.js';
-import { crc32Hex, hexValue } from '../../core/checksum.js';
+import { hexValue } from '../../core/checksum.js';
+import { encodeStagedLine } from '../../core/staged-lines.js';
 import { SoftlogicError } from '../../core/errors.js';
 
 /**
@@ -11,37 +11,6 @@ import { SoftlogicError } from '../../core/errors.js';
  * `<crc32> <json>`. The whole file's digest (staged-digest.ts) is recorded with the workflow, so
  * a change after staging is caught before anything is applied; the per-line CRC names the line.
  */
-/** A staged line: `<crc32> <json>\n`. */
-export function encodeStagedLine(json: string): string {
-  return `${crc32Hex(json)} ${json}\n`;
-}
-
-/** Staged lines (encodeStagedLine's), encoded once into one Buffer, each CRC taken over its bytes. */
-export class StagedLines extends ByteBuilder {
-  count = 0;
-
-  add(json: string): void {
-    const at = this.begin();
-    this.putText(json);
-    this.end(at);
-  }
-
-  /** Starts a line whose JSON the caller then puts (putBytes, putText); end() seals it. */
-  begin(): number {
-    const at = this.length;
-    this.reserve(9);
-    this.length += 9;
-    return at;
-  }
-
-  end(at: number): void {
-    this.putHex8(crc32(this.buf.subarray(at + 9, this.length)), at);
-    this.buf[at + 8] = 32;
-    this.putByte(10);
-    this.count += 1;
-  }
-}
-
 const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 
 /**

@@ -1,7 +1,7 @@
 import type { Analogy } from '../../core/records.js';
 import type { EmbeddedStore, WriteBatch } from '../../backend/embedded/embedded-store.js';
 import { readAnalogy } from './read.js';
-import { decodeFreshPut, StagedPutKind } from './staged-put.js';
+import { decodeFreshPut, StagedPutKind } from '../../core/staged-put.js';
 
 /**
  * Applies one staged put of an id the input gave (GIVEN_PUT_PREFIX), item by item: a new id is
