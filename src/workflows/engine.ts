@@ -5,4 +5,9 @@ import type { WorkflowEvents } from './progress.js';
 export interface Engine {
   backend: Backend;
   events: WorkflowEvents;
+  /**
+   * A local directory for the files an operation leaves the user (an import's rejects/) and its
+   * temporary files (tmp/): the store's directory for the embedded backend.
+   */
+  workDir: string;
 }
