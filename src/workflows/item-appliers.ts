@@ -16,7 +16,8 @@ export interface ItemApplier<T = unknown> {
 
 /** An applier given the staged item's JSON text, for types that can avoid parsing all of it. */
 export interface RawItemApplier<P = unknown> extends ItemApplier<P> {
-  parse(json: string): P;
+  /** `context`: the workflow's */
+  parse(json: string, context: string): P;
 }
 
 const appliers = new Map<WorkflowType, RawItemApplier>();

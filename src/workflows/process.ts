@@ -131,7 +131,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
     const prefetch: Array<readonly [RecordKind, string]> = [];
     chunk.forEach(({ json }, i) => {
       try {
-        parsed[i] = applier.parse(json);
+        parsed[i] = applier.parse(json, wf.context);
         for (const key of applier.keys(parsed[i])) prefetch.push(key);
       } catch (err) {
         if (!isSoftlogicError(err) || err.httpStatus >= 500) throw err;
