@@ -9,7 +9,6 @@ import type { JsonObject, Workflow, WorkflowStatus, WorkflowType } from '../../c
 import { parseNpy } from '../../embeddings/npy.js';
 import { parseNpz, readEmbeddingsNpz } from '../../embeddings/npz.js';
 import { conceptIdForVector, importVectorTable, type VectorTable } from '../embeddings/npz-io.js';
-import { writeFileAtomic } from '../../backend/embedded/fs-durable.js';
 import type { Engine } from '../../workflows/engine.js';
 import { legacyAnalogyRecord, normaliseTime, parseJsonColumn, type Row } from '../analogies/legacy-record.js';
 import type { ImportTally, KnowledgeItem, MergeStrategy } from './import-applier.js';
@@ -459,16 +458,11 @@ async function importLegacyVectors(
     const ids = rows.map((row) => table.ids[row]);
     const r = await importVectorTable(engine, { ids, dimension: table.dimension, vectors }, context, source, batchSize);
     contexts.push({ context, vectors: r.count, workflow_id: r.workflow.workflow_id });
-    const layout = store.backend.layout;
-    if (loaded.metadata) {
-      const own = Object.fromEntries(ids.filter((id) => loaded.metadata?.[id] !== undefined).map((id) => [id, loaded.metadata?.[id]]));
-      writeFileAtomic(join(layout.contextDir(context), 'embeddings.legacy.json'), JSON.stringify(own) + '\n');
-    }
-    // Where the vectors came from; how many there are is the concepts' to say (no count to go stale).
-    const metaPath = layout.contextMetadata(context);
-    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Row;
-    meta.legacy_embeddings = { model: first?.embedding_model ?? null, dimension: table.dimension, imported_from: source, imported_at: new Date().toISOString() };
-    writeFileAtomic(metaPath, JSON.stringify(meta, null, 2) + '\n');
+    // Where the vectors came from, and each legacy vector's own metadata; how many there are is
+    // the concepts' to say (no count to go stale).
+    const own = loaded.metadata ? Object.fromEntries(ids.filter((id) => loaded.metadata?.[id] !== undefined).map((id) => [id, loaded.metadata?.[id]])) : {};
+    const origin = { model: first?.embedding_model ?? null, dimension: table.dimension, imported_from: source, imported_at: new Date().toISOString() };
+    await engine.backend.files.write(context, 'embeddings.legacy.json', JSON.stringify({ legacy_embeddings: origin, vectors: own }) + '\n');
   }
   return { vectors: contexts.reduce((n, c) => n + c.vectors, 0), dimension: table.dimension, contexts };
 }
