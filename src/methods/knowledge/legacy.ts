@@ -1,9 +1,9 @@
-import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { SoftlogicError } from '../../core/errors.js';
 import { readInputRecords } from '../../core/input-files.js';
+import { readSqliteTables } from '../../core/sqlite-tables.js';
 import { assertContextName, DEFAULT_CONTEXT, isValidId } from '../../core/names.js';
 import type { JsonObject, Workflow, WorkflowStatus, WorkflowType } from '../../core/records.js';
 import { parseNpy } from '../../embeddings/npy.js';
@@ -108,11 +108,6 @@ function contextNameFor(name: string): string {
   return `legacy_${s || 'context'}`.slice(0, 64);
 }
 
-function tableRows(db: Database.Database, table: string): Row[] {
-  const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table);
-  return exists ? (db.prepare(`SELECT * FROM "${table}"`).all() as Row[]) : [];
-}
-
 function entityRecord(kind: 'concept' | 'frame', row: Row, context: string): Record<string, unknown> & { id: string } {
   const legacy: Row = {};
   const id = typeof row.id === 'string' && isValidId(row.id) ? row.id : randomUUID();
@@ -162,12 +157,11 @@ async function* contextItems(c: LegacyContext, root: string, merge: MergeStrateg
   if (isPlainFile(sqlitePath)) {
     sqliteReport = { file: relative(root, sqlitePath), kind: 'concepts_sqlite', context: c.context, units: 0, records: 0, merged_into_log_records: 0, reported: [] };
     files.push(sqliteReport);
-    let db: Database.Database | null = null;
     try {
-      db = new Database(sqlitePath, { readonly: true, fileMustExist: true });
-      const analogies = tableRows(db, 'analogies');
-      concepts = tableRows(db, 'concepts');
-      frames = tableRows(db, 'frames');
+      const tables = readSqliteTables(sqlitePath, ['analogies', 'concepts', 'frames']);
+      const analogies = tables.analogies;
+      concepts = tables.concepts;
+      frames = tables.frames;
       sqliteReport.units = analogies.length + concepts.length + frames.length;
       analogies.forEach((r, i) => {
         if (typeof r.id === 'string' && !byId.has(r.id)) byId.set(r.id, r);
@@ -175,8 +169,6 @@ async function* contextItems(c: LegacyContext, root: string, merge: MergeStrateg
       });
     } catch (err) {
       sqliteReport.reported.push({ line: 0, reason: `cannot read: ${(err as Error).message}` });
-    } finally {
-      db?.close();
     }
   }
   const jsonlPath = join(c.dir, 'analogies.jsonl');
