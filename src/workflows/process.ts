@@ -27,7 +27,7 @@ export interface ProcessOptions {
   interrupt?: AbortSignal;
   /**
    * A large analogy import into a store not much larger than itself drops the query indexes and
-   * builds them once at its end (backend/embedded/bulk-load.ts): much faster, but queries running
+   * builds them once at its end (the embedded backend's bulk load): much faster, but queries running
    * meanwhile scan instead of seeking. Default true; the service, which answers queries during
    * imports, passes false.
    */
