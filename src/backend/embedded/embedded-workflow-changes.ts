@@ -7,6 +7,8 @@ import type { EmbeddedStore } from './embedded-store.js';
 import { checksumOk, decodeLine } from './log-format.js';
 import { readLines } from './log-reader.js';
 import { SegmentMap } from './log-segments.js';
+import { recordOfLine } from './record-lines.js';
+import { refOf } from './embedded-write-batch.js';
 
 /**
  * What one workflow changed in its context, read back from the change log: every batch a
@@ -80,28 +82,9 @@ function logChanges(store: EmbeddedStore, context: string, workflowId: string): 
   return { changes: [...byRecord.values()], compactedThrough };
 }
 
-/** An embedded record reference: the log offset of the version's line. */
-export function embeddedRef(off: number): RecordRef {
-  return String(off) as RecordRef;
-}
-
-export function offsetOfRef(ref: RecordRef): number {
-  return Number(ref);
-}
-
 interface Versioned {
   version: number;
   deleted_at: string | null;
-}
-
-/** The full record of the line at `off` (an analogy tombstone merged with the version it deletes). */
-export function recordAtOffset(store: EmbeddedStore, context: string, off: number): Record<string, unknown> {
-  const line = decodeLine(store.readLogLineAt(context, off));
-  if (!line || line.type !== 'record') throw new SoftlogicError('CORRUPT_LOG', `no record line at byte ${off} of context '${context}'`, { context, offset: off });
-  const record = JSON.parse(line.recordJson) as Record<string, unknown>;
-  // A tombstone holds only what a delete changes; the rest is the version it points at.
-  if (line.kind === 'analogy' && !('source_domain' in record) && line.prev !== null) return { ...recordAtOffset(store, context, line.prev), ...record };
-  return record;
 }
 
 /**
@@ -109,7 +92,6 @@ export function recordAtOffset(store: EmbeddedStore, context: string, off: numbe
  * million of these, not a million records).
  */
 class VersionAtOffset<T> implements StoredVersion<T> {
-  readonly ref: RecordRef;
   private cached: Record<string, unknown> | undefined;
 
   constructor(
@@ -117,14 +99,17 @@ class VersionAtOffset<T> implements StoredVersion<T> {
     private readonly context: string,
     readonly kind: RecordKind,
     readonly id: string,
-    off: number,
-  ) {
-    this.ref = embeddedRef(off);
+    private readonly off: number,
+  ) {}
+
+  /** The full record (a tombstone merged with the version it deletes). */
+  private read(): Record<string, unknown> {
+    this.cached ??= recordOfLine<Record<string, unknown>>(this.store, this.context, this.store.readLogLineAt(this.context, this.off), false).record;
+    return this.cached;
   }
 
-  private read(): Record<string, unknown> {
-    this.cached ??= recordAtOffset(this.store, this.context, offsetOfRef(this.ref));
-    return this.cached;
+  get ref(): RecordRef {
+    return refOf(this.off, this.version);
   }
 
   get version(): number {

@@ -5,6 +5,7 @@ import { SoftlogicError } from '../../core/errors.js';
 import type { Engine } from '../../workflows/engine.js';
 import { createWorkflow } from '../../workflows/create.js';
 import { processWorkflow } from '../../workflows/process.js';
+import { parseFilter } from './filter.js';
 
 export const DELETE_BATCH_SIZE = 100_000;
 
@@ -28,7 +29,7 @@ export async function deleteMatchingAnalogies(engine: Engine, filter: AnalogyFil
   }
   const context = filter.context ?? DEFAULT_CONTEXT;
   const { backend } = engine;
-  const selection = { ...filter, include_deleted: false, limit: undefined, offset: undefined };
+  const selection = parseFilter({ ...filter, include_deleted: false, limit: undefined, offset: undefined });
   if (options.dryRun) return { dry_run: true, matched: await backend.records.countAnalogies(selection) };
   // Each match is staged with the version it matched: one changed since is left as it is.
   const staged = await createWorkflow(engine, { workflowType: 'deletion_batch', context, workflowId: options.workflowId, metadata: { criteria } }, async (writer) => {

@@ -3,7 +3,7 @@ import { assertId, DEFAULT_CONTEXT } from '../../core/names.js';
 import type { Analogy } from '../../core/records.js';
 import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
 import { seqOfKey } from '../../backend/embedded/sqlite-schema.js';
-import { analogyOfLine, readAnalogy } from './read.js';
+import { recordOfLine as analogyOfLine, readAnalogy } from '../../backend/embedded/record-lines.js';
 
 /** The current version (deleted ones included: they carry deleted_at), falling back to parents. */
 export function getAnalogy(store: EmbeddedStore, id: string, context = DEFAULT_CONTEXT): Analogy {

@@ -4,7 +4,7 @@ import type { ValidAnalogyInput } from '../../core/schemas.js';
 import type { EmbeddedStore, WriteBatch } from '../../backend/embedded/embedded-store.js';
 import type { AnalogyRow } from '../../backend/embedded/analogy-index.js';
 import { buildAnalogy } from './analogy-record.js';
-import { readAnalogy } from './read.js';
+import { readAnalogy } from '../../backend/embedded/record-lines.js';
 
 /**
  * The three analogy mutations, each one log line inside a batch. Shared by single-record

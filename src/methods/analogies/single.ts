@@ -5,7 +5,7 @@ import { SoftlogicError } from '../../core/errors.js';
 
 import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
 import { stageAnalogyValue } from './analogy-record.js';
-import { readAnalogy } from './read.js';
+import { readAnalogy } from '../../backend/embedded/record-lines.js';
 import { putAnalogy, restoreAnalogy, softDeleteAnalogy } from './mutations.js';
 
 /** Create or update one analogy (a batch of one). */

@@ -12,7 +12,7 @@ import { createWorkflow } from '../../workflows/create.js';
 import { processWorkflow } from '../../workflows/process.js';
 import { putEntity, softDeleteEntity } from '../entities/mutations.js';
 import { listEntities } from '../entities/read.js';
-import { readAnalogy } from '../analogies/read.js';
+import { readAnalogy } from '../../backend/embedded/record-lines.js';
 import { effectiveSettings } from '../embeddings/settings.js';
 import { contextVectors } from '../embeddings/vector-cache.js';
 
