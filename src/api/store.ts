@@ -132,15 +132,15 @@ export class Store {
     import: (file: string, options?: ImportOptions): Promise<ImportResult> => importAnalogies(this.engine, file, options),
     /** Stages a file as an analogy_creation workflow without processing it; says what was refused. */
     stage: (file: string, options: ImportOptions = {}) => stageAnalogyFile(this.engine, file, options),
-    save: async (input: unknown, context?: string): Promise<Analogy> => saveAnalogy(this.embedded, input, context),
-    get: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => getAnalogy(this.embedded, id, context),
-    history: async (id: string, context = DEFAULT_CONTEXT) => analogyHistory(this.embedded, id, context),
-    delete: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => deleteAnalogy(this.embedded, id, context),
-    restore: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => restoreDeletedAnalogy(this.embedded, id, context),
-    query: async (filter: AnalogyFilter = {}): Promise<Analogy[]> => queryAnalogies(this.embedded, filter),
-    count: async (filter: AnalogyFilter = {}): Promise<number> => countAnalogies(this.embedded, filter),
-    stream: (filter: AnalogyFilter = {}): AsyncIterableIterator<Analogy> => flattenPages(pagesOf(() => streamAnalogies(this.embedded, filter))),
-    streamJson: (filter: AnalogyFilter = {}): AsyncIterableIterator<string> => flattenPages(pagesOf(() => streamAnalogyJson(this.embedded, filter))),
+    save: async (input: unknown, context?: string): Promise<Analogy> => saveAnalogy(this.engine.backend, input, context),
+    get: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => getAnalogy(this.engine.backend, id, context),
+    history: async (id: string, context = DEFAULT_CONTEXT) => analogyHistory(this.engine.backend, id, context),
+    delete: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => deleteAnalogy(this.engine.backend, id, context),
+    restore: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => restoreDeletedAnalogy(this.engine.backend, id, context),
+    query: async (filter: AnalogyFilter = {}): Promise<Analogy[]> => queryAnalogies(this.engine.backend, filter),
+    count: async (filter: AnalogyFilter = {}): Promise<number> => countAnalogies(this.engine.backend, filter),
+    stream: (filter: AnalogyFilter = {}): AsyncIterableIterator<Analogy> => streamAnalogies(this.engine.backend, filter),
+    streamJson: (filter: AnalogyFilter = {}): AsyncIterableIterator<string> => streamAnalogyJson(this.engine.backend, filter),
     deleteMatching: (filter: AnalogyFilter, options?: DeleteMatchingOptions): Promise<DeleteMatchingResult> => deleteMatchingAnalogies(this.engine, filter, options),
   };
 
@@ -171,11 +171,11 @@ export class Store {
    * semantic_field) in a context, in log order and constant memory.
    */
   stream<T = Record<string, unknown>>(kind: string, context = DEFAULT_CONTEXT): AsyncIterableIterator<T> {
-    return flattenPages(pagesOf(() => streamEntityJson(this.embedded, kind, context)), (json) => JSON.parse(json) as T);
+    return flattenPages(streamEntityJson(this.engine.backend, kind, context), (json) => JSON.parse(json) as T);
   }
 
   streamJson(kind: string, context = DEFAULT_CONTEXT): AsyncIterableIterator<string> {
-    return flattenPages(pagesOf(() => streamEntityJson(this.embedded, kind, context)));
+    return flattenPages(streamEntityJson(this.engine.backend, kind, context));
   }
 
   /** One file holding a consistent snapshot of the store (safe while writers run). */
@@ -266,10 +266,10 @@ export class Store {
     list: async (context?: string): Promise<FrameRecord[]> => listFrames(this.embedded, context),
     instances: async (name: string, context?: string): Promise<FrameInstanceRecord[]> => frameInstances(this.embedded, name, context),
     query: async (options: { context?: string; element?: string; concept?: string; frame?: string }): Promise<FrameInstanceRecord[]> => queryInstances(this.embedded, options),
-    delete: async (name: string, context?: string): Promise<FrameRecord> => deleteEntityById<FrameRecord>(this.embedded, 'frame', name, context),
-    restore: async (name: string, context?: string): Promise<FrameRecord> => restoreEntityById<FrameRecord>(this.embedded, 'frame', name, context),
-    deleteInstance: async (id: string, context?: string): Promise<FrameInstanceRecord> => deleteEntityById<FrameInstanceRecord>(this.embedded, 'frame_instance', id, context),
-    restoreInstance: async (id: string, context?: string): Promise<FrameInstanceRecord> => restoreEntityById<FrameInstanceRecord>(this.embedded, 'frame_instance', id, context),
+    delete: async (name: string, context?: string): Promise<FrameRecord> => deleteEntityById<FrameRecord>(this.engine.backend, 'frame', name, context),
+    restore: async (name: string, context?: string): Promise<FrameRecord> => restoreEntityById<FrameRecord>(this.engine.backend, 'frame', name, context),
+    deleteInstance: async (id: string, context?: string): Promise<FrameInstanceRecord> => deleteEntityById<FrameInstanceRecord>(this.engine.backend, 'frame_instance', id, context),
+    restoreInstance: async (id: string, context?: string): Promise<FrameInstanceRecord> => restoreEntityById<FrameInstanceRecord>(this.engine.backend, 'frame_instance', id, context),
   };
 
   readonly fields = {
@@ -278,8 +278,8 @@ export class Store {
     crossDomain: (options?: CrossDomainCommandOptions) => crossDomain(this.engine, options),
     /** the concept vectors of a context in 2-D (PCA), each with its field */
     project: async (context?: string): Promise<Projection> => projectConcepts(this.embedded, context),
-    delete: async (id: string, context?: string): Promise<StoredField> => deleteEntityById<StoredField>(this.embedded, 'semantic_field', id, context),
-    restore: async (id: string, context?: string): Promise<StoredField> => restoreEntityById<StoredField>(this.embedded, 'semantic_field', id, context),
+    delete: async (id: string, context?: string): Promise<StoredField> => deleteEntityById<StoredField>(this.engine.backend, 'semantic_field', id, context),
+    restore: async (id: string, context?: string): Promise<StoredField> => restoreEntityById<StoredField>(this.engine.backend, 'semantic_field', id, context),
   };
 
   /** Removes what killed runs left (leftovers.ts) and lists what stays (owners still running). */

@@ -5,7 +5,7 @@ import type { Maintenance } from '../maintenance.js';
 import type { BackendCapabilities } from '../capabilities.js';
 import type { WriteBatch, WriteOptions } from '../write-batch.js';
 import { EmbeddedStore } from './embedded-store.js';
-import type { AuditLog } from './audit.js';
+import type { AuditTrail } from '../audit-trail.js';
 import { EmbeddedContexts } from './embedded-contexts.js';
 import { EmbeddedRecordReader } from './embedded-record-reader.js';
 import { EmbeddedWriteBatch } from './embedded-write-batch.js';
@@ -27,12 +27,15 @@ export class EmbeddedBackend implements Backend {
   readonly files: ContextFiles = {};
   readonly maintenance: Maintenance = {};
   readonly capabilities: BackendCapabilities;
+  /** audit.jsonl (its owner completes the part: list, filters) */
+  readonly audit: AuditTrail;
 
   constructor(readonly store: EmbeddedStore) {
     this.contexts = new EmbeddedContexts(store);
     this.records = new EmbeddedRecordReader(store);
     this.workflows = new EmbeddedWorkflowTable(store);
     this.capabilities = { preparedImport: new EmbeddedPreparedImport(store, this.workflows) };
+    this.audit = { record: async (event) => store.audit.record(event) };
   }
 
   static open(dir: string, options: { create?: boolean; repair?: boolean } = {}): EmbeddedBackend {
@@ -47,10 +50,6 @@ export class EmbeddedBackend implements Backend {
     return this.store.layout.root;
   }
 
-  /** audit.jsonl (the AuditTrail part is defined by its owner; until then the log itself) */
-  get audit(): AuditLog {
-    return this.store.audit;
-  }
 
   /** One SQLite transaction and one fsync'd append to the context's log (embedded-store.ts). */
   write<T>(context: string, fn: (batch: WriteBatch) => T, _options?: WriteOptions): Promise<T> {

@@ -1,15 +1,23 @@
 import type { Analogy } from '../../core/records.js';
 import type { AnalogyFilter } from '../../core/schemas.js';
-import { DEFAULT_CONTEXT } from '../../core/names.js';
-import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
-import { analogyJsonPages } from '../../backend/embedded/record-streams.js';
+import { flattenPages } from '../../core/pages.js';
+import type { Backend } from '../../backend/backend.js';
 import { parseFilter } from './filter.js';
 
-export function* streamAnalogyJson(store: EmbeddedStore, filter: AnalogyFilter = {}): Generator<string> {
-  const f = parseFilter(filter);
-  for (const page of analogyJsonPages(store, store.requireContext(f.context ?? DEFAULT_CONTEXT), f)) yield* page;
+/**
+ * Every matching active analogy (deleted ones too with include_deleted) as JSON text, in write
+ * order, from one consistent snapshot, in pages. The filter is checked at the first page.
+ */
+export function streamAnalogyPages(backend: Backend, filter: AnalogyFilter = {}): AsyncIterable<string[]> {
+  return {
+    [Symbol.asyncIterator]: () => backend.records.streamAnalogyJson(parseFilter(filter))[Symbol.asyncIterator](),
+  };
 }
 
-export function* streamAnalogies(store: EmbeddedStore, filter: AnalogyFilter = {}): Generator<Analogy> {
-  for (const json of streamAnalogyJson(store, filter)) yield JSON.parse(json) as Analogy;
+export function streamAnalogyJson(backend: Backend, filter: AnalogyFilter = {}): AsyncIterableIterator<string> {
+  return flattenPages(streamAnalogyPages(backend, filter));
+}
+
+export function streamAnalogies(backend: Backend, filter: AnalogyFilter = {}): AsyncIterableIterator<Analogy> {
+  return flattenPages(streamAnalogyPages(backend, filter), (json) => JSON.parse(json) as Analogy);
 }
