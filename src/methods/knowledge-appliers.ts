@@ -1,5 +1,5 @@
-import { registerItemApplier } from '../workflows/item-appliers.js';
-import { applyConceptItem, conceptItemKey, conceptProvider } from './concepts/batch.js';
+import { registerItemApplier, registerRawItemApplier } from '../workflows/item-appliers.js';
+import { applyConceptItem, conceptItemKeys, conceptProvider, parseConceptItem } from './concepts/batch.js';
 import { applyFrameItem, frameChunk, frameItemKeys } from './frames/frames.js';
 import { applyClusterItem, clusterItemKey } from './fields/fields.js';
 
@@ -10,11 +10,12 @@ import { applyClusterItem, clusterItemKey } from './fields/fields.js';
  * synchronously (`prepare`: the context's embedding provider; the frames and concepts of the
  * parent contexts).
  */
-registerItemApplier('concept_batch', {
-  keys: (item, context) => [conceptItemKey(context, item)],
+registerRawItemApplier('concept_batch', {
+  parse: parseConceptItem,
+  keys: conceptItemKeys,
   prepare: (backend, context) => conceptProvider(backend, context),
-  apply: (batch, item, now, _workflowId, provider) => {
-    applyConceptItem(batch, item, now, provider);
+  apply: (batch, change, now, _workflowId, provider) => {
+    applyConceptItem(batch, change, now, provider);
   },
 });
 registerItemApplier('frame_expansion', {

@@ -92,20 +92,28 @@ export async function conceptProvider(backend: Backend, context: string): Promis
   return p;
 }
 
-/** The concept a staged item writes: the record the applier reads through `batch.current`. */
-export function conceptItemKey(context: string, raw: unknown): readonly [RecordKind, string] {
-  const item = raw as ConceptItem;
-  return ['concept', item.op === 'vector' ? item.id : conceptId(context, item.name, item.synset_id)];
+/** A staged item with the id of the concept it writes (what the applier reads through `batch.current`). */
+export interface ConceptChange {
+  item: ConceptItem;
+  id: string;
 }
 
-export function applyConceptItem(batch: WriteBatch, raw: unknown, now: string, { settings, provider }: ConceptProvider): ConceptRecord {
-  const item = raw as ConceptItem;
+export function parseConceptItem(json: string, context: string): ConceptChange {
+  const item = JSON.parse(json) as ConceptItem;
+  return { item, id: item.op === 'vector' ? item.id : conceptId(context, item.name, item.synset_id) };
+}
+
+export function conceptItemKeys({ id }: ConceptChange): ReadonlyArray<readonly [RecordKind, string]> {
+  return [['concept', id]];
+}
+
+export function applyConceptItem(batch: WriteBatch, { item, id }: ConceptChange, now: string, { settings, provider }: ConceptProvider): ConceptRecord {
   const context = batch.context.name;
   if (item.op === 'vector') {
     if (item.embedding.dimension !== settings.dimension) {
       throw new SoftlogicError('DIMENSION_MISMATCH', `vector of ${item.id} has ${item.embedding.dimension} dimensions, context '${context}' holds ${settings.dimension}-d vectors`);
     }
-    const stored = batch.current<ConceptRecord>('concept', item.id);
+    const stored = batch.current<ConceptRecord>('concept', id);
     const base: ConceptFields = stored
       ? (() => {
           const { version: _v, deleted_at: _d, updated_at: _u, ...rest } = stored.record();
@@ -128,7 +136,6 @@ export function applyConceptItem(batch: WriteBatch, raw: unknown, now: string, {
   if (!provider) providerFor(settings);
   const p = provider as EmbeddingProvider;
   const embedded = p.embed(item.name);
-  const id = conceptId(context, item.name, item.synset_id);
   // The hot path of a batch: the record is built in one literal (field order as everywhere).
   const stored = batch.current<ConceptRecord>('concept', id);
   const created = stored ? (stored.record().created_at ?? now) : now;
