@@ -9,7 +9,7 @@ import type { Engine } from './engine.js';
 import { assertTransition, publicWorkflow } from './workflow-repo.js';
 import { workflowChanges, type RecordChange } from './workflow-changes.js';
 import { softDeleteAnalogy } from '../methods/analogies/mutations.js';
-import { analogyOfLine } from '../methods/analogies/read.js';
+import { recordOfLine as analogyOfLine } from '../backend/embedded/record-lines.js';
 import { softDeleteEntity } from '../methods/entities/mutations.js';
 import { syncIndex } from '../methods/embeddings/index-store.js';
 import { writeContextNpz } from '../methods/embeddings/npz-io.js';

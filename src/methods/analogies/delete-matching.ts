@@ -5,7 +5,8 @@ import { SoftlogicError } from '../../core/errors.js';
 import type { Engine } from '../../workflows/engine.js';
 import { createWorkflow } from '../../workflows/create.js';
 import { processWorkflow } from '../../workflows/process.js';
-import { filterSql } from './filter-sql.js';
+import { filterSql } from '../../backend/embedded/analogy-filter-sql.js';
+import { parseFilter } from './filter.js';
 
 export const DELETE_BATCH_SIZE = 100_000;
 
@@ -29,7 +30,7 @@ export async function deleteMatchingAnalogies(engine: Engine, filter: AnalogyFil
   }
   const context = filter.context ?? DEFAULT_CONTEXT;
   const ctx = engine.store.requireContext(context);
-  const { where, params } = filterSql(ctx.ctx, { ...filter, include_deleted: false });
+  const { where, params } = filterSql(ctx.ctx, parseFilter({ ...filter, include_deleted: false }));
   // Only keys are staged: a key names one version of one record (a later version gets a new
   // key), and a quality-only selection is then answered from the (ctx, qb, quality) index
   // alone. Key order makes consecutive deletes touch neighbouring table pages.

@@ -1,6 +1,6 @@
 import type { Analogy } from '../../core/records.js';
 import type { EmbeddedStore, WriteBatch } from '../../backend/embedded/embedded-store.js';
-import { readAnalogy } from './read.js';
+import { readAnalogy } from '../../backend/embedded/record-lines.js';
 import { decodeFreshPut, StagedPutKind } from './staged-put.js';
 
 /**

@@ -5,7 +5,7 @@ import type { EntityRecord } from '../../backend/embedded/entity-index.js';
 import { recordJsonOf } from '../../backend/embedded/log-format.js';
 import { seqOfKey } from '../../backend/embedded/sqlite-schema.js';
 import { registerItemApplier } from '../../workflows/item-appliers.js';
-import { readAnalogy } from '../analogies/read.js';
+import { readAnalogy } from '../../backend/embedded/record-lines.js';
 import { softDeleteAnalogy } from '../analogies/mutations.js';
 
 /**
