@@ -2,8 +2,9 @@ import { SoftlogicError } from '../../core/errors.js';
 import { assertContextName, assertId, DEFAULT_CONTEXT } from '../../core/names.js';
 import type { Backend } from '../../backend/backend.js';
 import type { StoredVersion } from '../../backend/write-batch.js';
-import { putEntity, restoreEntity, softDeleteEntity } from '../entities/mutations.js';
+import { putEntity } from '../entities/mutations.js';
 import { findEntity } from '../entities/read.js';
+import { deleteEntityById, restoreEntityById } from '../entities/single.js';
 import { parseProviderName, providerFor, settingsForWrite } from '../embeddings/settings.js';
 import { syncIndex } from '../embeddings/index-store.js';
 import type { SenseChoice } from '../../reasoning/word-sense.js';
@@ -103,23 +104,21 @@ export async function findConcept(backend: Backend, nameOrId: string, context: s
   return undefined;
 }
 
-/** Soft-deletes (or restores) one concept: a batch of one, audited; the vector index follows. */
-async function changeConcept(backend: Backend, change: 'deleted' | 'restored', id: string, context?: string): Promise<ConceptRecord> {
+/** Soft-deletes (or restores) one concept as any entity (audited); the vector index follows. */
+async function changeConcept(backend: Backend, change: typeof deleteEntityById, id: string, context?: string): Promise<ConceptRecord> {
   assertId(id, 'concept id');
   const ctx = await lookupContext(backend, id, context);
-  const mutate = change === 'deleted' ? softDeleteEntity : restoreEntity;
-  const record = await backend.write(ctx, (batch) => mutate<ConceptRecord>(batch, 'concept', id, new Date().toISOString()), { prefetch: [['concept', id]] });
-  await backend.audit.record({ event: `concept_${change}`, context: ctx, id, version: record.version });
+  const record = await change<ConceptRecord>(backend, 'concept', id, ctx);
   await syncIndex(backend, ctx);
   return linkConcept(backend, record);
 }
 
 export function deleteConcept(backend: Backend, id: string, context?: string): Promise<ConceptRecord> {
-  return changeConcept(backend, 'deleted', id, context);
+  return changeConcept(backend, deleteEntityById, id, context);
 }
 
 export function restoreConcept(backend: Backend, id: string, context?: string): Promise<ConceptRecord> {
-  return changeConcept(backend, 'restored', id, context);
+  return changeConcept(backend, restoreEntityById, id, context);
 }
 
 export interface SearchOptions {
