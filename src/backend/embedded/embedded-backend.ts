@@ -1,5 +1,4 @@
 import type { Backend } from '../backend.js';
-import type { WorkflowTable } from '../workflow-table.js';
 import type { VectorTable } from '../vector-table.js';
 import type { ContextFiles } from '../context-files.js';
 import type { Maintenance } from '../maintenance.js';
@@ -10,6 +9,8 @@ import type { AuditTrail } from '../audit-trail.js';
 import { EmbeddedContexts } from './embedded-contexts.js';
 import { EmbeddedRecordReader } from './embedded-record-reader.js';
 import { EmbeddedWriteBatch } from './embedded-write-batch.js';
+import { EmbeddedWorkflowTable } from './embedded-workflow-table.js';
+import { EmbeddedPreparedImport } from './embedded-prepared-import.js';
 
 /**
  * The embedded backend behind the interface: a directory of per-context JSONL logs indexed by
@@ -21,11 +22,11 @@ export class EmbeddedBackend implements Backend {
   readonly contexts: EmbeddedContexts;
   readonly records: EmbeddedRecordReader;
   // Filled by their owners as the operations move (see BRIEF: workflows, vectors, api).
-  readonly workflows: WorkflowTable = {};
+  readonly workflows: EmbeddedWorkflowTable;
   readonly vectors: VectorTable = {};
   readonly files: ContextFiles = {};
   readonly maintenance: Maintenance = {};
-  readonly capabilities: BackendCapabilities = {};
+  readonly capabilities: BackendCapabilities;
   /** audit.jsonl (its owner completes the part: list, filters) */
   readonly audit: AuditTrail;
 
@@ -33,6 +34,8 @@ export class EmbeddedBackend implements Backend {
     this.contexts = new EmbeddedContexts(store);
     this.records = new EmbeddedRecordReader(store);
     this.audit = { record: async (event) => store.audit.record(event) };
+    this.workflows = new EmbeddedWorkflowTable(store);
+    this.capabilities = { preparedImport: new EmbeddedPreparedImport(store, this.workflows) };
   }
 
   static open(dir: string, options: { create?: boolean; repair?: boolean } = {}): EmbeddedBackend {
