@@ -10,7 +10,8 @@ import { verifyStore, type VerifyReport } from '../backend/embedded/verify.js';
 import { rebuildStore, type RebuildOptions, type RebuildReport } from '../backend/embedded/rebuild.js';
 import { storeStats, type StoreStats } from '../backend/embedded/stats.js';
 import { findLeftovers, removeLeftovers, type Leftover } from '../backend/embedded/leftovers.js';
-import { publicWorkflow, WorkflowRepo } from '../workflows/workflow-repo.js';
+import { publicWorkflow } from '../backend/workflow-table.js';
+import { EmbeddedBackend } from '../backend/embedded/embedded-backend.js';
 import { WorkflowEvents } from '../workflows/progress.js';
 import type { Engine } from '../workflows/engine.js';
 import { processWorkflow, type ProcessOptions } from '../workflows/process.js';
@@ -21,7 +22,7 @@ import { resumeWorkflows } from '../workflows/resume.js';
 import '../methods/knowledge/import-applier.js';
 // Registers the concept_batch, frame_expansion and cluster_update item appliers.
 import '../methods/knowledge-appliers.js';
-import '../methods/analogies/prepared-chunks.js';
+import '../methods/analogies/analogy-appliers.js';
 import { addConcept, deleteConcept, findConcept, getConcept, listConcepts, restoreConcept, searchConcepts, type AddConceptOptions, type AddedConcept, type SearchOptions } from '../methods/concepts/single.js';
 import { linkConcept } from '../methods/concepts/concept-links.js';
 import { sensesInContext, type SensesOptions } from '../methods/concepts/sense-context.js';
@@ -64,9 +65,11 @@ export interface OpenOptions {
  */
 export class Store {
   private engine: Engine;
+  private embedded: EmbeddedStore;
 
   private constructor(embedded: EmbeddedStore) {
-    this.engine = { store: embedded, workflows: new WorkflowRepo(embedded.db), events: new WorkflowEvents() };
+    this.embedded = embedded;
+    this.engine = { backend: new EmbeddedBackend(embedded), events: new WorkflowEvents(), workDir: embedded.layout.root };
   }
 
   static async init(dir: string): Promise<Store> {
@@ -92,7 +95,7 @@ export class Store {
   }
 
   get root(): string {
-    return this.engine.store.layout.root;
+    return this.embedded.layout.root;
   }
 
   get events(): WorkflowEvents {
@@ -101,47 +104,49 @@ export class Store {
 
   /** For modules built on the store (embeddings, knowledge, service): the embedded backend. */
   get backend(): EmbeddedStore {
-    return this.engine.store;
+    return this.embedded;
   }
 
   async close(): Promise<void> {
-    this.engine.store.close();
+    this.embedded.close();
   }
 
   readonly contexts = {
     /** Creates a context; creating an existing one is a no-op unless it names another parent. */
     create: async (name: string, options: { parent?: string; description?: string } = {}): Promise<ContextInfo> => {
-      const existing = this.engine.store.context(assertContextName(name));
+      const existing = this.embedded.context(assertContextName(name));
       if (existing && existing.parent !== (options.parent ?? null)) {
         throw new SoftlogicError('CONFLICT', `context '${name}' already exists with parent ${JSON.stringify(existing.parent)}, not ${JSON.stringify(options.parent ?? null)}`, {
           context: name,
           parent: existing.parent,
         });
       }
-      const row = existing ?? this.engine.store.ensureContext(name, options);
+      const row = existing ?? this.embedded.ensureContext(name, options);
       return { name: row.name, parent: row.parent, description: row.description, created_at: row.created_at };
     },
     list: async (): Promise<ContextInfo[]> =>
-      this.engine.store.listContexts().map((r) => ({ name: r.name, parent: r.parent, description: r.description, created_at: r.created_at })),
+      this.embedded.listContexts().map((r) => ({ name: r.name, parent: r.parent, description: r.description, created_at: r.created_at })),
   };
 
   readonly analogies = {
     import: (file: string, options?: ImportOptions): Promise<ImportResult> => importAnalogies(this.engine, file, options),
-    save: async (input: unknown, context?: string): Promise<Analogy> => saveAnalogy(this.engine.store, input, context),
-    get: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => getAnalogy(this.engine.store, id, context),
-    history: async (id: string, context = DEFAULT_CONTEXT) => analogyHistory(this.engine.store, id, context),
-    delete: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => deleteAnalogy(this.engine.store, id, context),
-    restore: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => restoreDeletedAnalogy(this.engine.store, id, context),
-    query: async (filter: AnalogyFilter = {}): Promise<Analogy[]> => queryAnalogies(this.engine.store, filter),
-    count: async (filter: AnalogyFilter = {}): Promise<number> => countAnalogies(this.engine.store, filter),
-    stream: (filter: AnalogyFilter = {}): AsyncIterableIterator<Analogy> => flattenPages(pagesOf(() => streamAnalogies(this.engine.store, filter))),
-    streamJson: (filter: AnalogyFilter = {}): AsyncIterableIterator<string> => flattenPages(pagesOf(() => streamAnalogyJson(this.engine.store, filter))),
+    /** Stages a file as an analogy_creation workflow without processing it; says what was refused. */
+    stage: (file: string, options: ImportOptions = {}) => stageAnalogyFile(this.engine, file, options),
+    save: async (input: unknown, context?: string): Promise<Analogy> => saveAnalogy(this.embedded, input, context),
+    get: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => getAnalogy(this.embedded, id, context),
+    history: async (id: string, context = DEFAULT_CONTEXT) => analogyHistory(this.embedded, id, context),
+    delete: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => deleteAnalogy(this.embedded, id, context),
+    restore: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => restoreDeletedAnalogy(this.embedded, id, context),
+    query: async (filter: AnalogyFilter = {}): Promise<Analogy[]> => queryAnalogies(this.embedded, filter),
+    count: async (filter: AnalogyFilter = {}): Promise<number> => countAnalogies(this.embedded, filter),
+    stream: (filter: AnalogyFilter = {}): AsyncIterableIterator<Analogy> => flattenPages(pagesOf(() => streamAnalogies(this.embedded, filter))),
+    streamJson: (filter: AnalogyFilter = {}): AsyncIterableIterator<string> => flattenPages(pagesOf(() => streamAnalogyJson(this.embedded, filter))),
     deleteMatching: (filter: AnalogyFilter, options?: DeleteMatchingOptions): Promise<DeleteMatchingResult> => deleteMatchingAnalogies(this.engine, filter, options),
   };
 
   /** audit.jsonl read back: what was rejected, rolled back, deleted, compacted, rebuilt (newest first). */
   readonly audit = {
-    list: async (filter: AuditFilter = {}): Promise<AuditEntry[]> => this.engine.store.audit.list(filter),
+    list: async (filter: AuditFilter = {}): Promise<AuditEntry[]> => this.embedded.audit.list(filter),
   };
 
   readonly workflows = {
@@ -153,15 +158,12 @@ export class Store {
     resume: (options?: ProcessOptions): Promise<Workflow[]> => resumeWorkflows(this.engine, options),
     /** Marks `interrupted` the pending or processing workflows this process owns (a user quitting at once). */
     interruptOwned: async (): Promise<Workflow[]> => {
-      const marked = this.engine.store.transaction(() => this.engine.workflows.interruptOwnedBy(process.pid));
-      for (const wf of marked) this.engine.store.audit.record({ event: 'workflow_interrupted', workflow_id: wf.workflow_id, items_processed: wf.items_processed, items_total: wf.items_total });
+      const marked = await this.engine.backend.workflows.interruptOwnedBy(process.pid);
+      for (const wf of marked) this.embedded.audit.record({ event: 'workflow_interrupted', workflow_id: wf.workflow_id, items_processed: wf.items_processed, items_total: wf.items_total });
       return marked.map(publicWorkflow);
     },
-    get: async (id: string): Promise<Workflow> => {
-      const { staged_crc: _s, cancel_requested: _c, owner_pid: _o, ...wf } = this.engine.workflows.get(id);
-      return wf;
-    },
-    list: async (status?: WorkflowStatus): Promise<Workflow[]> => this.engine.workflows.list(status),
+    get: async (id: string): Promise<Workflow> => publicWorkflow(await this.engine.backend.workflows.get(id)),
+    list: (status?: WorkflowStatus): Promise<Workflow[]> => this.engine.backend.workflows.list(status),
   };
 
   /**
@@ -169,16 +171,16 @@ export class Store {
    * semantic_field) in a context, in log order and constant memory.
    */
   stream<T = Record<string, unknown>>(kind: string, context = DEFAULT_CONTEXT): AsyncIterableIterator<T> {
-    return flattenPages(pagesOf(() => streamEntityJson(this.engine.store, kind, context)), (json) => JSON.parse(json) as T);
+    return flattenPages(pagesOf(() => streamEntityJson(this.embedded, kind, context)), (json) => JSON.parse(json) as T);
   }
 
   streamJson(kind: string, context = DEFAULT_CONTEXT): AsyncIterableIterator<string> {
-    return flattenPages(pagesOf(() => streamEntityJson(this.engine.store, kind, context)));
+    return flattenPages(pagesOf(() => streamEntityJson(this.embedded, kind, context)));
   }
 
   /** One file holding a consistent snapshot of the store (safe while writers run). */
   backup(options?: BackupOptions): Promise<BackupResult> {
-    return backupStore(this.engine.store, options);
+    return backupStore(this.embedded, options);
   }
 
   /** Restores a backup into `dir` (empty or absent, or replaced with `force`). */
@@ -188,40 +190,41 @@ export class Store {
 
   /** The knowledge base of a context (or all) as JSON lines or one JSON document, streamed. */
   export(options: ExportOptions): Promise<ExportResult> {
-    return exportKnowledge(this, options);
+    return exportKnowledge(this.engine, options);
   }
 
   /** Imports an export with a merge strategy, as a resumable workflow. */
   import(file: string, options?: KnowledgeImportOptions): Promise<KnowledgeImportResult> {
-    return importKnowledge(this, file, options);
+    return importKnowledge(this.engine, file, options);
   }
 
   /** Migrates a storage directory of the original Python system. */
   importLegacy(dir: string, options?: LegacyOptions): Promise<LegacyResult> {
-    return importLegacy(this, dir, options);
+    return importLegacy(this.engine, dir, options);
   }
 
   async compact(context?: string): Promise<CompactionReport[]> {
-    const names = context ? [assertContextName(context)] : this.engine.store.listContexts().map((c) => c.name);
-    if (context) this.engine.store.requireContext(context);
-    return names.map((n) => compactContext(this.engine.store, n));
+    const names = context ? [assertContextName(context)] : this.embedded.listContexts().map((c) => c.name);
+    if (context) this.embedded.requireContext(context);
+    return names.map((n) => compactContext(this.embedded, n));
   }
 
   async verify(): Promise<VerifyReport> {
-    return verifyStore(this.engine.store);
+    return verifyStore(this.embedded);
   }
 
   async rebuild(options?: RebuildOptions): Promise<RebuildReport> {
-    const { store, report } = rebuildStore(this.engine.store, options);
-    this.engine = { store, workflows: new WorkflowRepo(store.db), events: this.engine.events };
+    const { store, report } = rebuildStore(this.embedded, options);
+    this.embedded = store;
+    this.engine = { backend: new EmbeddedBackend(store), events: this.engine.events, workDir: store.layout.root };
     await this.rebuildVectorIndexes();
     return report;
   }
 
   /** Rebuilds every context's concept vector index and embeddings.npz from the concept records. */
   async rebuildVectorIndexes(): Promise<Array<{ context: string; kind: string; size: number }>> {
-    const out = rebuildIndexes(this.engine.store);
-    for (const r of out) writeContextNpz(this.engine.store, r.context, this.engine.store.layout.embeddings(r.context));
+    const out = rebuildIndexes(this.embedded);
+    for (const r of out) writeContextNpz(this.embedded, r.context, this.embedded.layout.embeddings(r.context));
     return out;
   }
 
@@ -239,22 +242,22 @@ export class Store {
     delete: async (id: string, context?: string): Promise<ConceptRecord> => deleteConcept(this.engine.backend, id, context),
     restore: async (id: string, context?: string): Promise<ConceptRecord> => restoreConcept(this.engine.backend, id, context),
     import: (file: string, options?: ConceptImportOptions): Promise<ConceptImportResult> => importConcepts(this.engine, file, options),
-    similar: async (term: string, options?: { context?: string; k?: number; scope?: Scope }) => similarConcepts(this.engine.store, term, options),
+    similar: async (term: string, options?: { context?: string; k?: number; scope?: Scope }) => similarConcepts(this.embedded, term, options),
   };
 
   readonly embeddings = {
-    similarity: async (a: string, b: string, options?: { context?: string; method?: SimilarityMethod }) => similarity(this.engine.store, a, b, options),
-    complete: async (a: string, b: string, c: string, options?: { context?: string; k?: number; method?: string; scope?: Scope; postprocess?: string }) => completeAnalogy(this.engine.store, a, b, c, options),
+    similarity: async (a: string, b: string, options?: { context?: string; method?: SimilarityMethod }) => similarity(this.embedded, a, b, options),
+    complete: async (a: string, b: string, c: string, options?: { context?: string; k?: number; method?: string; scope?: Scope; postprocess?: string }) => completeAnalogy(this.embedded, a, b, c, options),
     evaluate: async (file: string, options?: { top?: number; method?: string; postprocess?: string }) => evalAnalogies(file, options),
-    export: async (out: string, context?: string) => exportEmbeddings(this.engine.store, out, context),
+    export: async (out: string, context?: string) => exportEmbeddings(this.embedded, out, context),
     import: (file: string, context?: string, batchSize?: number) => importEmbeddings(this.engine, file, context, batchSize),
-    settings: async (context = DEFAULT_CONTEXT) => effectiveSettings(this.engine.store, context) ?? null,
+    settings: async (context = DEFAULT_CONTEXT) => effectiveSettings(this.embedded, context) ?? null,
     index: async (context = DEFAULT_CONTEXT) => {
-      syncIndex(this.engine.store, context);
-      return indexInfo(this.engine.store, context) ?? null;
+      syncIndex(this.embedded, context);
+      return indexInfo(this.embedded, context) ?? null;
     },
     /** Resolves when this process's background HNSW build for the context (if any) has finished; the next search adopts it. */
-    indexBuilt: (context = DEFAULT_CONTEXT): Promise<void> => indexBuildFinished(this.engine.store, context),
+    indexBuilt: (context = DEFAULT_CONTEXT): Promise<void> => indexBuildFinished(this.embedded, context),
   };
 
   readonly frames = {
@@ -281,11 +284,11 @@ export class Store {
 
   /** Removes what killed runs left (leftovers.ts) and lists what stays (owners still running). */
   async doctor(): Promise<{ removed: Leftover[]; remaining: Leftover[] }> {
-    const removed = removeLeftovers(this.engine.store);
-    return { removed, remaining: findLeftovers(this.engine.store) };
+    const removed = removeLeftovers(this.embedded);
+    return { removed, remaining: findLeftovers(this.embedded) };
   }
 
   async stats(): Promise<StoreStats> {
-    return storeStats(this.engine.store);
+    return storeStats(this.embedded);
   }
 }
