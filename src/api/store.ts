@@ -229,18 +229,18 @@ export class Store {
   }
 
   readonly concepts = {
-    add: async (input: ConceptInput, options?: AddConceptOptions): Promise<AddedConcept> => addConcept(this.embedded, input, options),
+    add: async (input: ConceptInput, options?: AddConceptOptions): Promise<AddedConcept> => addConcept(this.engine.backend, input, options),
     /** The WordNet senses of a word scored against a context (what `--synset auto` would choose, and why). */
-    senses: async (word: string, options?: SensesOptions): Promise<SenseChoice> => sensesInContext(this.embedded, word, options),
-    get: async (id: string, context?: string): Promise<ConceptRecord> => getConcept(this.embedded, id, context),
+    senses: async (word: string, options?: SensesOptions): Promise<SenseChoice> => sensesInContext(this.engine.backend, word, options),
+    get: async (id: string, context?: string): Promise<ConceptRecord> => getConcept(this.engine.backend, id, context),
     find: async (nameOrId: string, context = DEFAULT_CONTEXT): Promise<ConceptRecord | undefined> => {
-      const found = findConcept(this.embedded, nameOrId, context);
-      return found && linkConcept(this.embedded, found);
+      const found = await findConcept(this.engine.backend, nameOrId, context);
+      return found && linkConcept(this.engine.backend, found);
     },
-    search: async (text: string, options?: SearchOptions): Promise<ConceptRecord[]> => searchConcepts(this.embedded, text, options),
-    list: async (context = DEFAULT_CONTEXT, options?: { includeDeleted?: boolean; limit?: number }): Promise<ConceptRecord[]> => listConcepts(this.embedded, context, options),
-    delete: async (id: string, context?: string): Promise<ConceptRecord> => deleteConcept(this.embedded, id, context),
-    restore: async (id: string, context?: string): Promise<ConceptRecord> => restoreConcept(this.embedded, id, context),
+    search: async (text: string, options?: SearchOptions): Promise<ConceptRecord[]> => searchConcepts(this.engine.backend, text, options),
+    list: async (context = DEFAULT_CONTEXT, options?: { includeDeleted?: boolean; limit?: number }): Promise<ConceptRecord[]> => listConcepts(this.engine.backend, context, options),
+    delete: async (id: string, context?: string): Promise<ConceptRecord> => deleteConcept(this.engine.backend, id, context),
+    restore: async (id: string, context?: string): Promise<ConceptRecord> => restoreConcept(this.engine.backend, id, context),
     import: (file: string, options?: ConceptImportOptions): Promise<ConceptImportResult> => importConcepts(this.engine, file, options),
     similar: async (term: string, options?: { context?: string; k?: number; scope?: Scope }) => similarConcepts(this.embedded, term, options),
   };
@@ -262,10 +262,10 @@ export class Store {
 
   readonly frames = {
     add: (file: string, options?: { context?: string }) => addFrames(this.engine, file, options),
-    get: async (name: string, context?: string): Promise<FrameRecord & { relations: FrameRelationRecord[] }> => getFrame(this.embedded, name, context),
-    list: async (context?: string): Promise<FrameRecord[]> => listFrames(this.embedded, context),
-    instances: async (name: string, context?: string): Promise<FrameInstanceRecord[]> => frameInstances(this.embedded, name, context),
-    query: async (options: { context?: string; element?: string; concept?: string; frame?: string }): Promise<FrameInstanceRecord[]> => queryInstances(this.embedded, options),
+    get: async (name: string, context?: string): Promise<FrameRecord & { relations: FrameRelationRecord[] }> => getFrame(this.engine.backend, name, context),
+    list: async (context?: string): Promise<FrameRecord[]> => listFrames(this.engine.backend, context),
+    instances: async (name: string, context?: string): Promise<FrameInstanceRecord[]> => frameInstances(this.engine.backend, name, context),
+    query: async (options: { context?: string; element?: string; concept?: string; frame?: string }): Promise<FrameInstanceRecord[]> => queryInstances(this.engine.backend, options),
     delete: async (name: string, context?: string): Promise<FrameRecord> => deleteEntityById<FrameRecord>(this.engine.backend, 'frame', name, context),
     restore: async (name: string, context?: string): Promise<FrameRecord> => restoreEntityById<FrameRecord>(this.engine.backend, 'frame', name, context),
     deleteInstance: async (id: string, context?: string): Promise<FrameInstanceRecord> => deleteEntityById<FrameInstanceRecord>(this.engine.backend, 'frame_instance', id, context),
@@ -274,10 +274,10 @@ export class Store {
 
   readonly fields = {
     discover: (options: DiscoverOptions) => discoverFields(this.engine, options),
-    list: async (context?: string): Promise<{ clusters: StoredCluster[]; fields: StoredField[] }> => listFields(this.embedded, context),
+    list: async (context?: string): Promise<{ clusters: StoredCluster[]; fields: StoredField[] }> => listFields(this.engine.backend, context),
     crossDomain: (options?: CrossDomainCommandOptions) => crossDomain(this.engine, options),
     /** the concept vectors of a context in 2-D (PCA), each with its field */
-    project: async (context?: string): Promise<Projection> => projectConcepts(this.embedded, context),
+    project: async (context?: string): Promise<Projection> => projectConcepts(this.engine.backend, context),
     delete: async (id: string, context?: string): Promise<StoredField> => deleteEntityById<StoredField>(this.engine.backend, 'semantic_field', id, context),
     restore: async (id: string, context?: string): Promise<StoredField> => restoreEntityById<StoredField>(this.engine.backend, 'semantic_field', id, context),
   };

@@ -1,4 +1,5 @@
 import type { RecordKind, WorkflowType } from '../core/records.js';
+import type { Backend } from '../backend/backend.js';
 import type { WriteBatch } from '../backend/write-batch.js';
 
 /** The records applying an item reads through `batch.current` (prefetched by backends that must). */
@@ -9,25 +10,31 @@ export type ItemKeys = ReadonlyArray<readonly [RecordKind, string]>;
  * that item only (it is counted in error_count); anything else fails the batch. `keys` names
  * what `apply` will read, so that a chunk's reads are loaded in one go before its batch.
  */
-export interface ItemApplier<T = unknown> {
+export interface ItemApplier<T = unknown, S = unknown> {
   keys(item: T): ItemKeys;
-  apply(batch: WriteBatch, item: T, now: string, workflowId: string): void;
+  /**
+   * Reads, before each chunk's batch, what `apply` needs beyond `batch.current` of its own
+   * context (records of the parent contexts, settings): a batch cannot read asynchronously.
+   * Its result is handed to every `apply` of the chunk.
+   */
+  prepare?(backend: Backend, context: string, items: readonly T[]): Promise<S>;
+  apply(batch: WriteBatch, item: T, now: string, workflowId: string, state: S): void;
 }
 
 /** An applier given the staged item's JSON text, for types that can avoid parsing all of it. */
-export interface RawItemApplier<P = unknown> extends ItemApplier<P> {
+export interface RawItemApplier<P = unknown, S = unknown> extends ItemApplier<P, S> {
   /** `context`: the workflow's */
   parse(json: string, context: string): P;
 }
 
 const appliers = new Map<WorkflowType, RawItemApplier>();
 
-export function registerItemApplier<T>(type: WorkflowType, applier: ItemApplier<T>): void {
-  appliers.set(type, { parse: (json) => JSON.parse(json) as T, keys: (item) => applier.keys(item as T), apply: (batch, item, now, wf) => applier.apply(batch, item as T, now, wf) });
+export function registerItemApplier<T, S = undefined>(type: WorkflowType, applier: ItemApplier<T, S>): void {
+  registerRawItemApplier(type, { ...applier, parse: (json) => JSON.parse(json) as T });
 }
 
-export function registerRawItemApplier<P>(type: WorkflowType, applier: RawItemApplier<P>): void {
-  appliers.set(type, applier as RawItemApplier);
+export function registerRawItemApplier<P, S = undefined>(type: WorkflowType, applier: RawItemApplier<P, S>): void {
+  appliers.set(type, applier as unknown as RawItemApplier);
 }
 
 export function itemApplier(type: WorkflowType): RawItemApplier | undefined {

@@ -138,12 +138,13 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
         refused[i] = err.message;
       }
     });
+    const state = applier.prepare ? await applier.prepare(engine.backend, wf.context, parsed.filter((_, i) => refused[i] === null)) : undefined;
     await engine.backend.write(
       wf.context,
       (batch) => {
         const now = new Date().toISOString();
         for (let i = 0; i < chunk.length; i++) {
-          const message = refused[i] ?? tryApply(() => applier.apply(batch, parsed[i], now, workflowId));
+          const message = refused[i] ?? tryApply(() => applier.apply(batch, parsed[i], now, workflowId, state));
           if (message !== null) messages.push(`item ${start + i + 1}: ${message}`);
         }
         batch.setProgress({ workflowId, processedFrom: start, processedUpTo: start + chunk.length, errors: messages });

@@ -33,9 +33,9 @@ export class EmbeddedBackend implements Backend {
   constructor(readonly store: EmbeddedStore) {
     this.contexts = new EmbeddedContexts(store);
     this.records = new EmbeddedRecordReader(store);
+    this.audit = { record: async (event) => store.audit.record(event) };
     this.workflows = new EmbeddedWorkflowTable(store);
     this.capabilities = { preparedImport: new EmbeddedPreparedImport(store, this.workflows) };
-    this.audit = { record: async (event) => store.audit.record(event) };
   }
 
   static open(dir: string, options: { create?: boolean; repair?: boolean } = {}): EmbeddedBackend {
