@@ -1,4 +1,4 @@
-import { flattenPages, pagesOf } from './async-iter.js';
+import { flattenPages } from './async-iter.js';
 import type { Analogy, ContextInfo, Workflow, WorkflowStatus } from '../core/records.js';
 import type { AnalogyFilter } from '../core/schemas.js';
 import { assertContextName, DEFAULT_CONTEXT } from '../core/names.js';
@@ -41,7 +41,7 @@ import { importAnalogies, stageAnalogyFile, type ImportOptions, type ImportResul
 import { getAnalogy, analogyHistory } from '../methods/analogies/get.js';
 import { deleteAnalogy, restoreDeletedAnalogy, saveAnalogy } from '../methods/analogies/single.js';
 import { countAnalogies, queryAnalogies } from '../methods/analogies/query.js';
-import { streamAnalogies, streamAnalogyJson } from '../methods/analogies/stream.js';
+import { streamAnalogyPages } from '../methods/analogies/stream.js';
 import { backupStore, type BackupOptions, type BackupResult } from '../backend/embedded/backup.js';
 import { restoreStore, type RestoreOptions, type RestoreResult } from '../backend/embedded/restore.js';
 import { exportKnowledge, type ExportOptions, type ExportResult } from '../methods/knowledge/export.js';
@@ -114,33 +114,31 @@ export class Store {
   readonly contexts = {
     /** Creates a context; creating an existing one is a no-op unless it names another parent. */
     create: async (name: string, options: { parent?: string; description?: string } = {}): Promise<ContextInfo> => {
-      const existing = this.embedded.context(assertContextName(name));
+      const existing = await this.engine.backend.contexts.get(assertContextName(name));
       if (existing && existing.parent !== (options.parent ?? null)) {
         throw new SoftlogicError('CONFLICT', `context '${name}' already exists with parent ${JSON.stringify(existing.parent)}, not ${JSON.stringify(options.parent ?? null)}`, {
           context: name,
           parent: existing.parent,
         });
       }
-      const row = existing ?? this.embedded.ensureContext(name, options);
-      return { name: row.name, parent: row.parent, description: row.description, created_at: row.created_at };
+      return existing ?? this.engine.backend.contexts.ensure(name, options);
     },
-    list: async (): Promise<ContextInfo[]> =>
-      this.embedded.listContexts().map((r) => ({ name: r.name, parent: r.parent, description: r.description, created_at: r.created_at })),
+    list: (): Promise<ContextInfo[]> => this.engine.backend.contexts.list(),
   };
 
   readonly analogies = {
     import: (file: string, options?: ImportOptions): Promise<ImportResult> => importAnalogies(this.engine, file, options),
     /** Stages a file as an analogy_creation workflow without processing it; says what was refused. */
     stage: (file: string, options: ImportOptions = {}) => stageAnalogyFile(this.engine, file, options),
-    save: async (input: unknown, context?: string): Promise<Analogy> => saveAnalogy(this.embedded, input, context),
-    get: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => getAnalogy(this.embedded, id, context),
-    history: async (id: string, context = DEFAULT_CONTEXT) => analogyHistory(this.embedded, id, context),
-    delete: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => deleteAnalogy(this.embedded, id, context),
-    restore: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => restoreDeletedAnalogy(this.embedded, id, context),
-    query: async (filter: AnalogyFilter = {}): Promise<Analogy[]> => queryAnalogies(this.embedded, filter),
-    count: async (filter: AnalogyFilter = {}): Promise<number> => countAnalogies(this.embedded, filter),
-    stream: (filter: AnalogyFilter = {}): AsyncIterableIterator<Analogy> => flattenPages(pagesOf(() => streamAnalogies(this.embedded, filter))),
-    streamJson: (filter: AnalogyFilter = {}): AsyncIterableIterator<string> => flattenPages(pagesOf(() => streamAnalogyJson(this.embedded, filter))),
+    save: async (input: unknown, context?: string): Promise<Analogy> => saveAnalogy(this.engine.backend, input, context),
+    get: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => getAnalogy(this.engine.backend, id, context),
+    history: async (id: string, context = DEFAULT_CONTEXT) => analogyHistory(this.engine.backend, id, context),
+    delete: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => deleteAnalogy(this.engine.backend, id, context),
+    restore: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => restoreDeletedAnalogy(this.engine.backend, id, context),
+    query: async (filter: AnalogyFilter = {}): Promise<Analogy[]> => queryAnalogies(this.engine.backend, filter),
+    count: async (filter: AnalogyFilter = {}): Promise<number> => countAnalogies(this.engine.backend, filter),
+    stream: (filter: AnalogyFilter = {}): AsyncIterableIterator<Analogy> => flattenPages(streamAnalogyPages(this.engine.backend, filter), (json) => JSON.parse(json) as Analogy),
+    streamJson: (filter: AnalogyFilter = {}): AsyncIterableIterator<string> => flattenPages(streamAnalogyPages(this.engine.backend, filter)),
     deleteMatching: (filter: AnalogyFilter, options?: DeleteMatchingOptions): Promise<DeleteMatchingResult> => deleteMatchingAnalogies(this.engine, filter, options),
   };
 
@@ -171,11 +169,11 @@ export class Store {
    * semantic_field) in a context, in log order and constant memory.
    */
   stream<T = Record<string, unknown>>(kind: string, context = DEFAULT_CONTEXT): AsyncIterableIterator<T> {
-    return flattenPages(pagesOf(() => streamEntityJson(this.embedded, kind, context)), (json) => JSON.parse(json) as T);
+    return flattenPages(streamEntityJson(this.engine.backend, kind, context), (json) => JSON.parse(json) as T);
   }
 
   streamJson(kind: string, context = DEFAULT_CONTEXT): AsyncIterableIterator<string> {
-    return flattenPages(pagesOf(() => streamEntityJson(this.embedded, kind, context)));
+    return flattenPages(streamEntityJson(this.engine.backend, kind, context));
   }
 
   /** One file holding a consistent snapshot of the store (safe while writers run). */

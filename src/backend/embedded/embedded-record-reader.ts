@@ -13,10 +13,27 @@ import { seqOfKey } from './sqlite-schema.js';
 
 /**
  * Pages of a synchronous generator as an async iterable: the embedded backend reads synchronously,
- * so the only awaits are one per page.
+ * so each page is one settled promise (no async generator in between, whose machinery per page
+ * costs more than it should).
  */
-async function* asyncPages<T>(pages: () => Generator<T[]>): AsyncGenerator<T[]> {
-  yield* pages();
+function asyncPages<T>(pages: () => Generator<T[]>): AsyncIterable<T[]> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<T[]> {
+      let source: Generator<T[]> | undefined;
+      const settle = (step: () => IteratorResult<T[]>): Promise<IteratorResult<T[]>> => {
+        try {
+          return Promise.resolve(step());
+        } catch (err) {
+          return Promise.reject(err as Error);
+        }
+      };
+      return {
+        next: () => settle(() => (source ??= pages()).next()),
+        // Stopped early: the generator's finally closes the snapshot and the log.
+        return: () => settle(() => source?.return(undefined as never) ?? { value: undefined, done: true }),
+      };
+    },
+  };
 }
 
 /** Reads of the embedded backend: an index row says where a record's line is, the log holds it. */

@@ -17,8 +17,13 @@ const CRC_SUFFIX_LENGTH = ',"crc":"xxxxxxxx"}'.length;
 const OP_KEY = Buffer.from(',"op":"');
 const DELETE_OP = Buffer.from(',"op":"delete"');
 
-/** Rows fetched (and pages yielded) a page at a time: one native call per page rather than per row. */
-const PAGE_ROWS = 8192;
+/**
+ * Rows fetched (and pages yielded) a page at a time: one native call per page rather than per row.
+ * Small enough that a page consumed across an await dies young: at 8192 rows (2.5 MB of JSON) a
+ * consumer that parses each record behind `for await` spent 3 s in scavenges per 300k records
+ * (pages surviving into the old generation) against 0.3 s at 1024.
+ */
+const PAGE_ROWS = 1024;
 
 type Row = [key: number, ...rest: Array<number | string>];
 
