@@ -17,4 +17,3 @@ export * from './analogy-eval.js';
 export * from './analogy-average.js';
 export * from './postprocess.js';
 export * from './blocked-product.js';
-export * from './atomic-write.js';
