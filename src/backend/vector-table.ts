@@ -1,3 +1,5 @@
+import type { ContextTable } from './contexts.js';
+import type { ContextFiles } from './context-files.js';
 import type { WriteBatch } from './write-batch.js';
 
 /**
@@ -83,4 +85,11 @@ export interface VectorTable {
   put(batch: WriteBatch, vector: ConceptVector): void;
   /** Inside `Backend.write`: the concept (deleted, or written without a vector) has no vector now. */
   delete(batch: WriteBatch, id: string): void;
+}
+
+/** The parts of a backend the vector operations use (a `Backend` is one). */
+export interface VectorBackend {
+  readonly contexts: ContextTable;
+  readonly vectors: VectorTable;
+  readonly files: ContextFiles;
 }

@@ -12,7 +12,8 @@ import { softDeleteAnalogy } from '../methods/analogies/mutations.js';
 import { analogyOfLine } from '../methods/analogies/read.js';
 import { softDeleteEntity } from '../methods/entities/mutations.js';
 import { syncIndex } from '../methods/embeddings/index-store.js';
-import { writeContextNpz } from '../methods/embeddings/npz-io.js';
+import { refreshStoreNpz } from '../methods/embeddings/npz-io.js';
+import { embeddedVectorParts } from '../backend/embedded/embedded-vector-parts.js';
 
 const CHUNK = 10_000;
 /** Records named in a refusal (the count says how many there are in all). */
@@ -116,7 +117,7 @@ function apply(store: EmbeddedStore, batch: WriteBatch, step: Step, now: string)
  * has dropped the history it needs (ROLLBACK_UNAVAILABLE). Allowed for a completed workflow and
  * for the committed part of a cancelled, interrupted or failed one.
  */
-export function rollbackWorkflow(engine: Engine, workflowId: string): Workflow & RollbackReport {
+export async function rollbackWorkflow(engine: Engine, workflowId: string): Promise<Workflow & RollbackReport> {
   const wf = engine.workflows.get(workflowId);
   assertTransition(wf, 'rolled_back', 'roll back');
   if (typeof wf.metadata.legacy === 'object' && wf.metadata.legacy !== null) {
@@ -170,7 +171,7 @@ export function rollbackWorkflow(engine: Engine, workflowId: string): Workflow &
       else if (s.action === 'revert') report.records_reverted += 1;
       else report.records_unchanged += 1;
     }
-    if (todo.some((s) => s.change.kind === 'concept')) refreshVectors(store, ctx.name);
+    if (todo.some((s) => s.change.kind === 'concept')) await refreshVectors(store, ctx.name);
   }
   store.transaction(() => engine.workflows.setStatus(workflowId, 'rolled_back'));
   // Items a stopped workflow never applied will not be applied now.
@@ -181,8 +182,7 @@ export function rollbackWorkflow(engine: Engine, workflowId: string): Workflow &
 }
 
 /** Concept vectors changed: the vector index and embeddings.npz follow the records. */
-function refreshVectors(store: EmbeddedStore, context: string): void {
-  syncIndex(store, context);
-  const npz = store.layout.embeddings(context);
-  if (existsSync(npz)) writeContextNpz(store, context, npz);
+async function refreshVectors(store: EmbeddedStore, context: string): Promise<void> {
+  await syncIndex(embeddedVectorParts(store), context);
+  await refreshStoreNpz(embeddedVectorParts(store), context);
 }

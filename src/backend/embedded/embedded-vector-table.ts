@@ -63,6 +63,7 @@ const DEFAULT_PAGE = 4096;
 export class EmbeddedVectorTable implements VectorTable {
   private readonly marks = new WeakMap<object, BatchMark>();
   private ready = false;
+  private statements = new Map<string, Database.Statement>();
 
   constructor(private readonly store: EmbeddedStore) {}
 
@@ -74,8 +75,24 @@ export class EmbeddedVectorTable implements VectorTable {
     return this.store.db;
   }
 
+  /** Prepared once per table: a batch import runs these per concept. */
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) this.statements.set(text, (st = this.db.prepare(text)));
+    return st;
+  }
+
   async settings(context: string): Promise<VectorSettings | undefined> {
     return this.ownSettings(context);
+  }
+
+  /** The settings in force (own, else the nearest ancestor's), read now: for the embedded store's synchronous item appliers. */
+  settingsInForceNow(context: string): VectorSettings | undefined {
+    for (const row of this.store.contextChain(context)) {
+      const s = this.ownSettings(row.name);
+      if (s) return s;
+    }
+    return undefined;
   }
 
   private ownSettings(context: string): VectorSettings | undefined {
@@ -106,13 +123,13 @@ export class EmbeddedVectorTable implements VectorTable {
 
   async count(context: string): Promise<number> {
     const ctx = this.sync(context);
-    return this.db.prepare('SELECT COUNT(*) FROM concept_vectors WHERE ctx = ?').pluck().get(ctx) as number;
+    return this.sql('SELECT COUNT(*) FROM concept_vectors WHERE ctx = ?').pluck().get(ctx) as number;
   }
 
   async *read(context: string, options: VectorReadOptions = {}): AsyncIterable<VectorPage> {
     const pageSize = Math.max(1, options.pageSize ?? DEFAULT_PAGE);
     const ctx = this.sync(context);
-    const page = this.db.prepare('SELECT id, name, synset_id, fallback, vec FROM concept_vectors WHERE ctx = ? AND id > ? ORDER BY id LIMIT ?');
+    const page = this.sql('SELECT id, name, synset_id, fallback, vec FROM concept_vectors WHERE ctx = ? AND id > ? ORDER BY id LIMIT ?');
     let dimension = options.dimension;
     let after = '';
     for (;;) {
@@ -129,7 +146,7 @@ export class EmbeddedVectorTable implements VectorTable {
 
   async get(context: string, id: string): Promise<ConceptVector | undefined> {
     const ctx = this.sync(context);
-    const row = this.db.prepare('SELECT id, name, synset_id, fallback, vec FROM concept_vectors WHERE ctx = ? AND id = ?').get(ctx, id) as VectorRow | undefined;
+    const row = this.sql('SELECT id, name, synset_id, fallback, vec FROM concept_vectors WHERE ctx = ? AND id = ?').get(ctx, id) as VectorRow | undefined;
     return row && { id: row.id, name: row.name, synset_id: row.synset_id, fallback: row.fallback === 1, vector: blobToVector(row.vec) };
   }
 
@@ -138,11 +155,10 @@ export class EmbeddedVectorTable implements VectorTable {
     // A generation of another numbering (a restored or rebuilt index database) is not comparable.
     if (generation < ctx * SEQ_SPAN || generation >= (ctx + 1) * SEQ_SPAN) return undefined;
     const newest = this.newestKey(ctx);
-    const rows = this.db
-      .prepare(`SELECT key, id, deleted_at FROM entities WHERE key > ? AND key <= ? AND kind = 'concept' ORDER BY key LIMIT ?`)
+    const rows = this.sql(`SELECT key, id, deleted_at FROM entities WHERE key > ? AND key <= ? AND kind = 'concept' ORDER BY key LIMIT ?`)
       .all(generation, newest, limit + 1) as Array<Pick<ChangedRow, 'key' | 'id' | 'deleted_at'>>;
     if (rows.length > limit) return undefined;
-    const vec = this.db.prepare('SELECT vec FROM concept_vectors WHERE ctx = ? AND id = ?').pluck();
+    const vec = this.sql('SELECT vec FROM concept_vectors WHERE ctx = ? AND id = ?').pluck();
     const changes = rows.map((r) => {
       const blob = r.deleted_at === null ? (vec.get(ctx, r.id) as Buffer | undefined) : undefined;
       return { id: r.id, vector: blob ? blobToVector(blob) : null };
@@ -150,19 +166,19 @@ export class EmbeddedVectorTable implements VectorTable {
     return { generation: newest, changes };
   }
 
-  put(batch: WriteBatch, vector: ConceptVector): void {
+  // The batch is only told apart and asked its context: the embedded store's own batch serves as well.
+  put(batch: Pick<WriteBatch, 'context'>, vector: ConceptVector): void {
     const mark = this.markOf(batch, vector.id);
     if (mark === undefined) return;
-    this.db
-      .prepare('INSERT OR REPLACE INTO concept_vectors(ctx, id, name, synset_id, fallback, vec) VALUES (?, ?, ?, ?, ?, ?)')
+    this.sql('INSERT OR REPLACE INTO concept_vectors(ctx, id, name, synset_id, fallback, vec) VALUES (?, ?, ?, ?, ?, ?)')
       .run(mark.ctx, vector.id, vector.name, vector.synset_id, vector.fallback ? 1 : 0, vectorToBlob(vector.vector));
     this.setSynced(mark.ctx, mark.syncedTo as number);
   }
 
-  delete(batch: WriteBatch, id: string): void {
+  delete(batch: Pick<WriteBatch, 'context'>, id: string): void {
     const mark = this.markOf(batch, id);
     if (mark === undefined) return;
-    this.db.prepare('DELETE FROM concept_vectors WHERE ctx = ? AND id = ?').run(mark.ctx, id);
+    this.sql('DELETE FROM concept_vectors WHERE ctx = ? AND id = ?').run(mark.ctx, id);
     this.setSynced(mark.ctx, mark.syncedTo as number);
   }
 
@@ -171,7 +187,7 @@ export class EmbeddedVectorTable implements VectorTable {
    * transaction, after its change), or undefined when the cache is behind anyway: then the
    * change is left to the catch-up from the log, which keeps the cache in key order.
    */
-  private markOf(batch: WriteBatch, id: string): BatchMark | undefined {
+  private markOf(batch: Pick<WriteBatch, 'context'>, id: string): BatchMark | undefined {
     let mark = this.marks.get(batch);
     if (!mark) {
       const ctx = this.store.requireContext(batch.context.name).ctx;
@@ -179,9 +195,9 @@ export class EmbeddedVectorTable implements VectorTable {
       this.marks.set(batch, mark);
     }
     if (mark.syncedTo === undefined) return undefined;
-    const key = this.db.prepare(`SELECT key FROM entities WHERE ctx = ? AND kind = 'concept' AND id = ?`).pluck().get(mark.ctx, id) as number | undefined;
+    const key = this.sql(`SELECT key FROM entities WHERE ctx = ? AND kind = 'concept' AND id = ?`).pluck().get(mark.ctx, id) as number | undefined;
     // A concept change between the mark and this one that nobody reported: stop following.
-    const gap = key === undefined || key <= mark.syncedTo || this.db.prepare(`SELECT 1 FROM entities WHERE key > ? AND key < ? AND kind = 'concept' LIMIT 1`).get(mark.syncedTo, key) !== undefined;
+    const gap = key === undefined || key <= mark.syncedTo || this.sql(`SELECT 1 FROM entities WHERE key > ? AND key < ? AND kind = 'concept' LIMIT 1`).get(mark.syncedTo, key) !== undefined;
     if (gap) {
       mark.syncedTo = undefined;
       return undefined;
@@ -191,17 +207,16 @@ export class EmbeddedVectorTable implements VectorTable {
   }
 
   private setSynced(ctx: number, key: number): void {
-    this.db.prepare('INSERT OR REPLACE INTO concept_vector_sync(ctx, last_key) VALUES (?, ?)').run(ctx, key);
+    this.sql('INSERT OR REPLACE INTO concept_vector_sync(ctx, last_key) VALUES (?, ?)').run(ctx, key);
   }
 
   private lastSynced(ctx: number): number {
-    const v = this.db.prepare('SELECT last_key FROM concept_vector_sync WHERE ctx = ?').pluck().get(ctx) as number | undefined;
+    const v = this.sql('SELECT last_key FROM concept_vector_sync WHERE ctx = ?').pluck().get(ctx) as number | undefined;
     return v ?? ctx * SEQ_SPAN;
   }
 
   private newestKey(ctx: number): number {
-    const v = this.db
-      .prepare(`SELECT MAX(key) FROM entities WHERE key >= ? AND key < ? AND kind = 'concept'`)
+    const v = this.sql(`SELECT MAX(key) FROM entities WHERE key >= ? AND key < ? AND kind = 'concept'`)
       .pluck()
       .get(ctx * SEQ_SPAN, (ctx + 1) * SEQ_SPAN) as number | null;
     return v ?? ctx * SEQ_SPAN;
@@ -213,12 +228,11 @@ export class EmbeddedVectorTable implements VectorTable {
     if (this.newestKey(ctx.ctx) <= this.lastSynced(ctx.ctx)) return ctx.ctx;
     this.store.transaction(() => {
       const from = this.lastSynced(ctx.ctx);
-      const rows = this.db
-        .prepare(`SELECT key, id, off, len, deleted_at FROM entities WHERE key > ? AND key < ? AND kind = 'concept' ORDER BY key`)
+      const rows = this.sql(`SELECT key, id, off, len, deleted_at FROM entities WHERE key > ? AND key < ? AND kind = 'concept' ORDER BY key`)
         .all(Math.max(from, ctx.ctx * SEQ_SPAN), (ctx.ctx + 1) * SEQ_SPAN) as ChangedRow[];
       if (rows.length === 0) return;
-      const upsert = this.db.prepare('INSERT OR REPLACE INTO concept_vectors(ctx, id, name, synset_id, fallback, vec) VALUES (?, ?, ?, ?, ?, ?)');
-      const remove = this.db.prepare('DELETE FROM concept_vectors WHERE ctx = ? AND id = ?');
+      const upsert = this.sql('INSERT OR REPLACE INTO concept_vectors(ctx, id, name, synset_id, fallback, vec) VALUES (?, ?, ?, ?, ?, ?)');
+      const remove = this.sql('DELETE FROM concept_vectors WHERE ctx = ? AND id = ?');
       let newest = from;
       for (const row of rows) {
         newest = Math.max(newest, row.key);

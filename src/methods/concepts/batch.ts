@@ -13,9 +13,11 @@ import { putEntity } from '../entities/mutations.js';
 import { recordLimitIssue } from '../../core/json-limits.js';
 import { readEntity } from '../entities/read.js';
 import { encodeVector, type StoredEmbedding } from '../embeddings/codec.js';
-import { effectiveSettings, parseProviderName, providerFor, settingsForWrite, type EmbeddingSettings } from '../embeddings/settings.js';
+import { parseProviderName, providerFor, settingsForWrite, type EmbeddingSettings } from '../embeddings/settings.js';
 import { senseContextTexts } from './sense-context.js';
 import { syncIndex } from '../embeddings/index-store.js';
+import { embeddedVectorParts } from '../../backend/embedded/embedded-vector-parts.js';
+import { decodeVector } from '../../core/vector-codec.js';
 import { conceptId, MAX_DESCRIPTION, normalizeConceptName, resolveSynset, type ConceptFields, type ConceptRecord } from './concept-record.js';
 
 /**
@@ -75,7 +77,7 @@ function contextProvider(store: EmbeddedStore, context: string): { settings: Emb
   const key = `${store.layout.root}\0${context}`;
   let p = providers.get(key);
   if (!p) {
-    const settings = effectiveSettings(store, context);
+    const settings = embeddedVectorParts(store).vectors.settingsInForceNow(context);
     if (!settings) throw new SoftlogicError('INVALID_INPUT', `context '${context}' has no embedding provider recorded`, { context });
     p = { settings, provider: settings.provider === 'imported' ? null : providerFor(settings) };
     providers.set(key, p);
@@ -109,7 +111,10 @@ export function applyConceptItem(store: EmbeddedStore, batch: WriteBatch, raw: u
           metadata: {},
           embedding: null,
         };
-    return putEntity<ConceptRecord>(store, batch, 'concept', { ...base, embedding: item.embedding }, now);
+    const put = putEntity<ConceptRecord>(store, batch, 'concept', { ...base, embedding: item.embedding }, now);
+    // The vector table follows in the same batch, so the import needs no catch-up re-read.
+    embeddedVectorParts(store).vectors.put(batch, { id: put.id, name: put.name, synset_id: put.synset_id, fallback: item.embedding.fallback, vector: decodeVector(item.embedding) });
+    return put;
   }
   if (!provider) providerFor(settings);
   const p = provider as EmbeddingProvider;
@@ -135,6 +140,7 @@ export function applyConceptItem(store: EmbeddedStore, batch: WriteBatch, raw: u
     deleted_at: null,
   };
   batch.append('concept', 'put', record as unknown as EntityRecord, row ? row.off : null, { fresh: row === undefined });
+  embeddedVectorParts(store).vectors.put(batch, { id, name: item.name, synset_id: item.synset_id, fallback: embedded.fallback, vector: embedded.vector });
   return record;
 }
 
@@ -155,7 +161,7 @@ const LISTED_ISSUES = 1000;
 /** Stages a JSON-lines (or JSON array) file of concepts as a concept_batch workflow; strict. */
 export async function stageConceptFile(engine: Engine, file: string, options: ConceptImportOptions = {}): Promise<Workflow> {
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
-  settingsForWrite(engine.store, context, { provider: options.provider === undefined ? undefined : parseProviderName(options.provider) });
+  await settingsForWrite(embeddedVectorParts(engine.store), context, { provider: options.provider === undefined ? undefined : parseProviderName(options.provider) });
   return createWorkflow(engine, { workflowType: 'concept_batch', context, workflowId: options.workflowId, metadata: { source: file }, autoProcess: true }, async (writer) => {
     const issues: FieldIssue[] = [];
     let rejected = 0;
@@ -182,7 +188,7 @@ export async function importConcepts(engine: Engine, file: string, options: Conc
   const workflow = await processWorkflow(engine, staged.workflow_id, { batchSize: options.batchSize });
   // The vector cache and the (exact) index catch up now, so the first search does not wait; a
   // long-lived process then builds the HNSW graph in the background (index-store.ts).
-  syncIndex(engine.store, staged.context);
+  await syncIndex(embeddedVectorParts(engine.store), staged.context);
   return { workflow, imported: workflow.items_processed - workflow.error_count };
 }
 

@@ -6,6 +6,7 @@ import { putEntity, restoreEntity, softDeleteEntity } from '../entities/mutation
 import { findEntity, readEntity } from '../entities/read.js';
 import { parseProviderName, providerFor, settingsForWrite } from '../embeddings/settings.js';
 import { syncIndex } from '../embeddings/index-store.js';
+import { embeddedVectorParts } from '../../backend/embedded/embedded-vector-parts.js';
 import type { SenseChoice } from '../../reasoning/word-sense.js';
 import { senseContextTexts } from './sense-context.js';
 import { conceptLinks, linkConcept, linkConcepts, withLinks } from './concept-links.js';
@@ -20,16 +21,16 @@ export interface AddConceptOptions {
 export type AddedConcept = ConceptRecord & { sense?: SenseChoice };
 
 /** Creates (or updates, as its next version) one concept with its vector: a batch of one. */
-export function addConcept(store: EmbeddedStore, input: ConceptInput, options: AddConceptOptions = {}): AddedConcept {
+export async function addConcept(store: EmbeddedStore, input: ConceptInput, options: AddConceptOptions = {}): Promise<AddedConcept> {
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
   normalizeConceptName(input.name);
-  const settings = settingsForWrite(store, context, { provider: options.provider === undefined ? undefined : parseProviderName(options.provider) });
+  const settings = await settingsForWrite(embeddedVectorParts(store), context, { provider: options.provider === undefined ? undefined : parseProviderName(options.provider) });
   const { sense, ...built } = buildConcept(context, input, providerFor(settings), input.synset === 'auto' ? senseContextTexts(store, context) : []);
   const record = store.write(context, (batch) => {
     const fields = keepUngivenFields(store, context, built, input);
     return putEntity<ConceptRecord>(store, batch, 'concept', fields, new Date().toISOString());
   });
-  syncIndex(store, context);
+  await syncIndex(embeddedVectorParts(store), context);
   const linked = linkConcept(store, record);
   return sense ? { ...linked, sense } : linked;
 }
@@ -105,21 +106,21 @@ export function findConcept(store: EmbeddedStore, nameOrId: string, context: str
   return undefined;
 }
 
-export function deleteConcept(store: EmbeddedStore, id: string, context?: string): ConceptRecord {
+export async function deleteConcept(store: EmbeddedStore, id: string, context?: string): Promise<ConceptRecord> {
   assertId(id, 'concept id');
   const ctx = lookupContext(store, id, context);
   const record = store.write(ctx, (batch) => softDeleteEntity<ConceptRecord>(store, batch, 'concept', id, new Date().toISOString()));
   store.audit.record({ event: 'concept_deleted', context: ctx, id, version: record.version });
-  syncIndex(store, ctx);
+  await syncIndex(embeddedVectorParts(store), ctx);
   return linkConcept(store, record);
 }
 
-export function restoreConcept(store: EmbeddedStore, id: string, context?: string): ConceptRecord {
+export async function restoreConcept(store: EmbeddedStore, id: string, context?: string): Promise<ConceptRecord> {
   assertId(id, 'concept id');
   const ctx = lookupContext(store, id, context);
   const record = store.write(ctx, (batch) => restoreEntity<ConceptRecord>(store, batch, 'concept', id, new Date().toISOString()));
   store.audit.record({ event: 'concept_restored', context: ctx, id, version: record.version });
-  syncIndex(store, ctx);
+  await syncIndex(embeddedVectorParts(store), ctx);
   return linkConcept(store, record);
 }
 

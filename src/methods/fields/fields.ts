@@ -14,7 +14,8 @@ import { putEntity, softDeleteEntity } from '../entities/mutations.js';
 import { listEntities } from '../entities/read.js';
 import { readAnalogy } from '../analogies/read.js';
 import { effectiveSettings } from '../embeddings/settings.js';
-import { contextVectors } from '../embeddings/vector-cache.js';
+import { contextVectors } from '../embeddings/context-vectors.js';
+import { embeddedVectorParts } from '../../backend/embedded/embedded-vector-parts.js';
 
 /**
  * Clusters and semantic fields of a context: k-means (k-means++ seeding, fixed seed) over its
@@ -75,8 +76,8 @@ export async function discoverFields(engine: Engine, options: DiscoverOptions): 
   const store = engine.store;
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
   store.requireContext(context);
-  const settings = effectiveSettings(store, context);
-  const vectors = contextVectors(store, context).filter((v) => !settings || v.vector.length === settings.dimension);
+  const parts = embeddedVectorParts(store);
+  const vectors = await contextVectors(parts, context, (await effectiveSettings(parts, context))?.dimension);
   if (vectors.length === 0) throw new SoftlogicError('INVALID_INPUT', `context '${context}' has no concepts with vectors to cluster`, { context });
   const { k } = options;
   if (!Number.isInteger(k) || k < 1) throw new SoftlogicError('INVALID_INPUT', `k must be a positive integer, got ${k}`, { field: 'k' });
@@ -172,7 +173,7 @@ export async function crossDomain(engine: Engine, options: CrossDomainCommandOpt
   store.requireContext(context);
   const minQuality = options.minQuality ?? 0.4;
   const fields = [...listEntities<StoredField>(store, 'semantic_field', context)];
-  const vectors = new Map(contextVectors(store, context).map((v) => [v.id, v.vector]));
+  const vectors = new Map((await contextVectors(embeddedVectorParts(store), context)).map((v) => [v.id, v.vector]));
   const domain = (f: StoredField): DomainField => {
     const members: FieldMember[] = [];
     const ordered = [...f.core_concepts, ...Object.entries(f.related_concepts).sort((a, b) => b[1] - a[1]).map(([id]) => id)];

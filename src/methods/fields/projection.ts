@@ -3,7 +3,8 @@ import { pca } from '../../reasoning/pca.js';
 import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
 import { listEntities } from '../entities/read.js';
 import { effectiveSettings } from '../embeddings/settings.js';
-import { contextVectors } from '../embeddings/vector-cache.js';
+import { contextVectors } from '../embeddings/context-vectors.js';
+import { embeddedVectorParts } from '../../backend/embedded/embedded-vector-parts.js';
 import type { StoredCluster, StoredField } from './fields.js';
 
 export interface ProjectedConcept {
@@ -23,11 +24,11 @@ export interface Projection {
 }
 
 /** The concept vectors of a context projected to 2-D (PCA), each with the cluster it belongs to. */
-export function projectConcepts(store: EmbeddedStore, context = DEFAULT_CONTEXT): Projection {
+export async function projectConcepts(store: EmbeddedStore, context = DEFAULT_CONTEXT): Promise<Projection> {
   assertContextName(context);
   store.requireContext(context);
-  const settings = effectiveSettings(store, context);
-  const vectors = contextVectors(store, context).filter((v) => !settings || v.vector.length === settings.dimension);
+  const parts = embeddedVectorParts(store);
+  const vectors = await contextVectors(parts, context, (await effectiveSettings(parts, context))?.dimension);
   const fieldOfCluster = new Map<string, string>();
   for (const f of listEntities<StoredField>(store, 'semantic_field', context)) fieldOfCluster.set(f.cluster_id, f.name);
   const fieldOf = new Map<string, { name: string; weight: number }>();

@@ -9,6 +9,7 @@ import type { Workflow, WorkflowStatus, WorkflowType } from '../../core/records.
 import { parseNpy } from '../../embeddings/npy.js';
 import { parseNpz, readEmbeddingsNpz } from '../../embeddings/npz.js';
 import { conceptIdForVector, importVectorTable, type VectorTable } from '../embeddings/npz-io.js';
+import { embeddedVectorParts } from '../../backend/embedded/embedded-vector-parts.js';
 import { writeFileAtomic } from '../../backend/embedded/fs-durable.js';
 import type { Store } from '../../api/store.js';
 import { legacyAnalogyRecord, normaliseTime, parseJsonColumn, type Row } from '../analogies/legacy-record.js';
@@ -454,7 +455,8 @@ async function importLegacyVectors(
     const vectors = new Float32Array(rows.length * table.dimension);
     rows.forEach((row, k) => vectors.set(table.vectors.subarray(row * table.dimension, (row + 1) * table.dimension), k * table.dimension));
     const ids = rows.map((row) => table.ids[row]);
-    const r = await importVectorTable(engineOf(store), { ids, dimension: table.dimension, vectors }, context, source, batchSize);
+    const parts = embeddedVectorParts(store.backend);
+    const r = await importVectorTable(engineOf(store), parts, parts.isConcept, { ids, dimension: table.dimension, vectors }, context, source, batchSize);
     contexts.push({ context, vectors: r.count, workflow_id: r.workflow.workflow_id });
     const layout = store.backend.layout;
     if (loaded.metadata) {
