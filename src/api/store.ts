@@ -29,8 +29,9 @@ import { sensesInContext, type SensesOptions } from '../methods/concepts/sense-c
 import type { SenseChoice } from '../reasoning/word-sense.js';
 import type { ConceptInput, ConceptRecord } from '../methods/concepts/concept-record.js';
 import { importConcepts, type ConceptImportOptions, type ConceptImportResult } from '../methods/concepts/batch.js';
-import { completeAnalogy, evalAnalogies, similarConcepts, similarity, type Scope, type SimilarityMethod } from '../methods/embeddings/reasoning.js';
-import { exportEmbeddings, importEmbeddings, writeContextNpz } from '../methods/embeddings/npz-io.js';
+import { completeAnalogy, evalAnalogies, similarConcepts, similarity, type ReasoningStore, type Scope, type SimilarityMethod } from '../methods/embeddings/reasoning.js';
+import { exportEmbeddings, importEmbeddings, writeStoreNpz } from '../methods/embeddings/npz-io.js';
+import { embeddedVectorParts } from '../backend/embedded/embedded-vector-parts.js';
 import { effectiveSettings } from '../methods/embeddings/settings.js';
 import { indexBuildFinished, indexInfo, rebuildIndexes, syncIndex } from '../methods/embeddings/index-store.js';
 import { addFrames, frameInstances, getFrame, listFrames, queryInstances, type FrameInstanceRecord, type FrameRecord, type FrameRelationRecord } from '../methods/frames/frames.js';
@@ -221,9 +222,14 @@ export class Store {
 
   /** Rebuilds every context's concept vector index and embeddings.npz from the concept records. */
   async rebuildVectorIndexes(): Promise<Array<{ context: string; kind: string; size: number }>> {
-    const out = rebuildIndexes(this.embedded);
-    for (const r of out) writeContextNpz(this.embedded, r.context, this.embedded.layout.embeddings(r.context));
+    const out = await rebuildIndexes(this.vectorStore);
+    for (const r of out) await writeStoreNpz(this.vectorStore, r.context);
     return out;
+  }
+
+  /** The backend's vector parts and the concept lookup, for the embedding methods. */
+  private get vectorStore(): ReasoningStore & { isConcept(context: string, id: string): Promise<boolean> } {
+    return { ...embeddedVectorParts(this.embedded), findConcept: (nameOrId: string, context: string) => findConcept(this.engine.backend, nameOrId, context) };
   }
 
   readonly concepts = {
@@ -240,22 +246,22 @@ export class Store {
     delete: async (id: string, context?: string): Promise<ConceptRecord> => deleteConcept(this.engine.backend, id, context),
     restore: async (id: string, context?: string): Promise<ConceptRecord> => restoreConcept(this.engine.backend, id, context),
     import: (file: string, options?: ConceptImportOptions): Promise<ConceptImportResult> => importConcepts(this.engine, file, options),
-    similar: async (term: string, options?: { context?: string; k?: number; scope?: Scope }) => similarConcepts(this.embedded, term, options),
+    similar: async (term: string, options?: { context?: string; k?: number; scope?: Scope }) => similarConcepts(this.vectorStore, term, options),
   };
 
   readonly embeddings = {
-    similarity: async (a: string, b: string, options?: { context?: string; method?: SimilarityMethod }) => similarity(this.embedded, a, b, options),
-    complete: async (a: string, b: string, c: string, options?: { context?: string; k?: number; method?: string; scope?: Scope; postprocess?: string }) => completeAnalogy(this.embedded, a, b, c, options),
+    similarity: async (a: string, b: string, options?: { context?: string; method?: SimilarityMethod }) => similarity(this.vectorStore, a, b, options),
+    complete: async (a: string, b: string, c: string, options?: { context?: string; k?: number; method?: string; scope?: Scope; postprocess?: string }) => completeAnalogy(this.vectorStore, a, b, c, options),
     evaluate: async (file: string, options?: { top?: number; method?: string; postprocess?: string }) => evalAnalogies(file, options),
-    export: async (out: string, context?: string) => exportEmbeddings(this.embedded, out, context),
-    import: (file: string, context?: string, batchSize?: number) => importEmbeddings(this.engine, file, context, batchSize),
-    settings: async (context = DEFAULT_CONTEXT) => effectiveSettings(this.embedded, context) ?? null,
+    export: async (out: string, context?: string) => exportEmbeddings(this.vectorStore, this.vectorStore.isConcept, out, context),
+    import: (file: string, context?: string, batchSize?: number) => importEmbeddings(this.engine, this.vectorStore, this.vectorStore.isConcept, file, context, batchSize),
+    settings: async (context = DEFAULT_CONTEXT) => (await effectiveSettings(this.vectorStore, context)) ?? null,
     index: async (context = DEFAULT_CONTEXT) => {
-      syncIndex(this.embedded, context);
-      return indexInfo(this.embedded, context) ?? null;
+      await syncIndex(this.vectorStore, context);
+      return (await indexInfo(this.vectorStore, context)) ?? null;
     },
     /** Resolves when this process's background HNSW build for the context (if any) has finished; the next search adopts it. */
-    indexBuilt: (context = DEFAULT_CONTEXT): Promise<void> => indexBuildFinished(this.embedded, context),
+    indexBuilt: (context = DEFAULT_CONTEXT): Promise<void> => indexBuildFinished(this.vectorStore, context),
   };
 
   readonly frames = {

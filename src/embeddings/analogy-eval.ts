@@ -5,15 +5,16 @@
  * candidate among those N words, excluding its three question words, is its fourth word.
  *
  * Scoring is a blocked matrix product: a batch of questions' vectors against blocks of the top-N
- * matrix (scoreBlock), so each matrix block is streamed once per batch rather than once per
- * question (see predictBatch).
+ * matrix, so each matrix block is streamed once per batch rather than once per question
+ * (analogy-batch.ts).
  */
 import { SoftlogicError } from '../core/errors.js';
 import type { VectorSpace } from './vector-space.js';
 import type { AnalogyMethod } from './analogy-completion.js';
-import { COSMUL_EPSILON, parseMethod } from './analogy-completion.js';
-import { scoreBlock } from './blocked-product.js';
+import { parseMethod } from './analogy-completion.js';
+import { predictBatch } from './analogy-batch.js';
 import { averageOffsetQueries } from './analogy-average.js';
+export { predictBatch } from './analogy-batch.js';
 import { allButTheTop, parsePostprocess, type Postprocess } from './postprocess.js';
 
 /** Methods of the evaluation: those of `analogy complete` plus 3CosAvg, which needs a section's pairs. */
@@ -91,120 +92,8 @@ export interface EvalOptions {
   postprocess?: Postprocess;
 }
 
-const ROW_BLOCK = 256;
-/** 32 float64 query vectors of 100-d = 25 KB: stays in L1 while a row block streams past. */
-const QUERY_CHUNK = 32;
-/** Caps per batch: distinct word vectors (the product's width) and questions. */
-const MAX_COLUMNS = 512;
-const MAX_QUESTIONS = 4096;
-
 function tally(correct: number, seen: number): Tally {
   return { correct, seen, accuracy: seen === 0 ? 0 : correct / seen };
-}
-
-/**
- * Predicts the answer row for each question (rows of a, b, c given), over rows [0, top).
- *
- * Question files reuse their words heavily (the Google set: 19,544 questions over ~900 words),
- * so a batch's product is taken against its DISTINCT question words rather than three vectors per
- * question: S = X[top] * W^T, blocked over rows. Each question then combines its three columns of
- * S per candidate (3CosAdd or 3CosMul) in a cheap streaming pass. For 3CosAdd, when a batch has
- * fewer questions than distinct words, the folded query b - a + c (one column per question) is
- * narrower and is used instead. Given `queries` (one vector per question), the product is taken
- * against those, scored by x . query (3CosAvg).
- *
- * Exposed for benchmarks and tests; `evaluateAnalogies` is the user-facing entry point.
- */
-export function predictBatch(space: VectorSpace, rows: Int32Array, top: number, method: AnalogyMethod, queries?: Float64Array): Int32Array {
-  const dim = space.dimension;
-  const m = space.matrix;
-  const count = rows.length / 3;
-  const predicted = new Int32Array(count).fill(-1);
-  const qs = new Float64Array(Math.max(MAX_COLUMNS, MAX_QUESTIONS) * dim);
-  const bestScore = new Float64Array(MAX_QUESTIONS);
-  let out = new Float64Array(0);
-  let start = 0;
-  while (start < count) {
-    // Grow the batch until it would need more than MAX_COLUMNS distinct words.
-    const column = new Map<number, number>();
-    let end = start;
-    while (end < count && end - start < MAX_QUESTIONS) {
-      let fresh = 0;
-      for (let t = 0; t < 3; t++) if (!column.has(rows[end * 3 + t])) fresh++;
-      if (column.size + fresh > MAX_COLUMNS && end > start) break;
-      for (let t = 0; t < 3; t++) if (!column.has(rows[end * 3 + t])) column.set(rows[end * 3 + t], column.size);
-      end++;
-    }
-    const nb = end - start;
-    const folded = queries !== undefined || (method === 'cosadd' && nb < column.size);
-    const nq = folded ? nb : column.size;
-    if (queries) {
-      qs.set(queries.subarray(start * dim, end * dim));
-    } else if (folded) {
-      for (let j = 0; j < nb; j++) {
-        const a = rows[(start + j) * 3] * dim;
-        const b = rows[(start + j) * 3 + 1] * dim;
-        const c = rows[(start + j) * 3 + 2] * dim;
-        for (let d = 0; d < dim; d++) qs[j * dim + d] = m[b + d] - m[a + d] + m[c + d];
-      }
-    } else {
-      for (const [row, col] of column) for (let d = 0; d < dim; d++) qs[col * dim + d] = m[row * dim + d];
-    }
-    if (out.length < nq * ROW_BLOCK) out = new Float64Array(nq * ROW_BLOCK);
-    bestScore.fill(-Infinity, 0, nb);
-    for (let r0 = 0; r0 < top; r0 += ROW_BLOCK) {
-      const r1 = Math.min(top, r0 + ROW_BLOCK);
-      // Queries in chunks small enough for L1, so each row pair is multiplied against cached data.
-      for (let c0 = 0; c0 < nq; c0 += QUERY_CHUNK) {
-        const nc = Math.min(QUERY_CHUNK, nq - c0);
-        scoreBlock(m, r0, r1, dim, qs.subarray(c0 * dim, (c0 + nc) * dim), nc, out.subarray(c0 * ROW_BLOCK), ROW_BLOCK);
-      }
-      for (let j = 0; j < nb; j++) {
-        const qi = start + j;
-        const ra = rows[qi * 3];
-        const rb = rows[qi * 3 + 1];
-        const rc = rows[qi * 3 + 2];
-        let best = bestScore[j];
-        let bestRow = predicted[qi];
-        if (folded) {
-          const o = j * ROW_BLOCK - r0;
-          for (let r = r0; r < r1; r++) {
-            const s = out[o + r];
-            // Strict '>' keeps the earliest (most frequent) row on ties, like a sequential scan.
-            if (s > best && r !== ra && r !== rb && r !== rc) {
-              best = s;
-              bestRow = r;
-            }
-          }
-        } else {
-          const oa = (column.get(ra) as number) * ROW_BLOCK - r0;
-          const ob = (column.get(rb) as number) * ROW_BLOCK - r0;
-          const oc = (column.get(rc) as number) * ROW_BLOCK - r0;
-          if (method === 'cosadd') {
-            for (let r = r0; r < r1; r++) {
-              const s = out[ob + r] - out[oa + r] + out[oc + r];
-              if (s > best && r !== ra && r !== rb && r !== rc) {
-                best = s;
-                bestRow = r;
-              }
-            }
-          } else {
-            for (let r = r0; r < r1; r++) {
-              const s = (((out[ob + r] + 1) / 2) * ((out[oc + r] + 1) / 2)) / ((out[oa + r] + 1) / 2 + COSMUL_EPSILON);
-              if (s > best && r !== ra && r !== rb && r !== rc) {
-                best = s;
-                bestRow = r;
-              }
-            }
-          }
-        }
-        bestScore[j] = best;
-        predicted[qi] = bestRow;
-      }
-    }
-    start = end;
-  }
-  return predicted;
 }
 
 export function evaluateAnalogies(space: VectorSpace, sections: readonly QuestionSection[], options: EvalOptions = {}): EvalResult {

@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { crc32 } from 'node:zlib';
 import { SoftlogicError } from '../core/errors.js';
-import { atomicWriteFile } from './atomic-write.js';
+import { atomicWriteFile } from '../core/atomic-write.js';
 
 const MAGIC = 'SLGLOVE1';
 const VERSION = 1;

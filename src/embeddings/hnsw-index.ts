@@ -29,7 +29,7 @@ import { sha256Hex } from '../core/checksum.js';
 import type { Vector } from './vector-math.js';
 import { assertFinite, normalize } from './vector-math.js';
 import { validateK } from './exact-search.js';
-import { atomicWriteFile, syncDirectory } from './atomic-write.js';
+import { atomicWriteFile, syncDirectory } from '../core/atomic-write.js';
 import type { IndexHit, VectorIndex } from './vector-index.js';
 
 export interface HnswOptions {

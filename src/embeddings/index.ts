@@ -16,5 +16,4 @@ export * from './analogy-completion.js';
 export * from './analogy-eval.js';
 export * from './analogy-average.js';
 export * from './postprocess.js';
-export * from './blocked-product.js';
-export * from './atomic-write.js';
+export * from './analogy-batch.js';

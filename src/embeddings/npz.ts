@@ -12,7 +12,7 @@ import type { Zippable } from 'fflate';
 import { SoftlogicError } from '../core/errors.js';
 import { encodeNpy, parseNpy } from './npy.js';
 import type { NpyArray } from './npy.js';
-import { atomicWriteFile } from './atomic-write.js';
+import { atomicWriteFile } from '../core/atomic-write.js';
 
 /** Reads every array of an .npz, keyed by name without the `.npy` suffix. */
 export function parseNpz(bytes: Uint8Array, label = 'npz file'): Map<string, NpyArray> {

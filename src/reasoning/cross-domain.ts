@@ -18,7 +18,7 @@
  * better one, are dropped. Order: quality descending, then the mapping's text, so it is stable.
  */
 import { SoftlogicError } from '../core/errors.js';
-import { unit } from './vectors.js';
+import { normalize as unit } from '../embeddings/vector-math.js';
 
 export interface FieldMember {
   id: string;

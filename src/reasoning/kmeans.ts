@@ -16,9 +16,9 @@
  */
 import { SoftlogicError } from '../core/errors.js';
 import { createRng, DEFAULT_SEED, type Rng } from './random.js';
-import { checkMatrix, unitRows, type VectorMatrix } from './vectors.js';
+import { checkMatrix, unitRows, type VectorMatrix } from '../embeddings/vector-math.js';
 
-export type { VectorMatrix } from './vectors.js';
+export type { VectorMatrix } from '../embeddings/vector-math.js';
 
 export type KMeansMetric = 'cosine' | 'euclidean';
 

@@ -8,7 +8,7 @@ import { assertTransition } from './status.js';
 import { softDeleteAnalogy } from '../methods/analogies/mutations.js';
 import { softDeleteEntity } from '../methods/entities/mutations.js';
 import { syncIndex } from '../methods/embeddings/index-store.js';
-import { writeContextNpz } from '../methods/embeddings/npz-io.js';
+import { refreshStoreNpz } from '../methods/embeddings/npz-io.js';
 
 const CHUNK = 10_000;
 /** Records named in a refusal (the count says how many there are in all). */
@@ -158,5 +158,5 @@ export async function rollbackWorkflow(engine: Engine, workflowId: string): Prom
 /** Concept vectors changed: the vector index and embeddings.npz follow the records. */
 async function refreshVectors(engine: Engine, context: string): Promise<void> {
   await syncIndex(engine.backend, context);
-  await writeContextNpz(engine.backend, context);
+  await refreshStoreNpz(engine.backend, context);
 }

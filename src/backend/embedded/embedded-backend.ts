@@ -8,6 +8,7 @@ import { EmbeddedStore } from './embedded-store.js';
 import type { AuditTrail } from '../audit-trail.js';
 import { EmbeddedContexts } from './embedded-contexts.js';
 import { EmbeddedRecordReader } from './embedded-record-reader.js';
+import { embeddedVectorParts } from './embedded-vector-parts.js';
 import { EmbeddedWriteBatch } from './embedded-write-batch.js';
 import { EmbeddedWorkflowTable } from './embedded-workflow-table.js';
 import { EmbeddedPreparedImport } from './embedded-prepared-import.js';
@@ -23,8 +24,8 @@ export class EmbeddedBackend implements Backend {
   readonly records: EmbeddedRecordReader;
   // Filled by their owners as the operations move (see BRIEF: workflows, vectors, api).
   readonly workflows: EmbeddedWorkflowTable;
-  readonly vectors: VectorTable = {};
-  readonly files: ContextFiles = {};
+  readonly vectors: VectorTable;
+  readonly files: ContextFiles;
   readonly maintenance: Maintenance = {};
   readonly capabilities: BackendCapabilities;
   /** audit.jsonl (its owner completes the part: list, filters) */
@@ -33,6 +34,10 @@ export class EmbeddedBackend implements Backend {
   constructor(readonly store: EmbeddedStore) {
     this.contexts = new EmbeddedContexts(store);
     this.records = new EmbeddedRecordReader(store);
+    // The same vector table and files as the transitional embeddedVectorParts(store) hands out (one per store).
+    const parts = embeddedVectorParts(store);
+    this.vectors = parts.vectors;
+    this.files = parts.files;
     this.audit = { record: async (event) => store.audit.record(event) };
     this.workflows = new EmbeddedWorkflowTable(store);
     this.capabilities = { preparedImport: new EmbeddedPreparedImport(store, this.workflows) };

@@ -1,5 +1,4 @@
-import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 
 /** fsync a directory so that a rename or a new file inside it survives a crash. */
 export function fsyncDir(dir: string): void {
@@ -11,19 +10,8 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** Write a whole file so that a crash leaves either the old content or the new, never a mix. */
-export function writeFileAtomic(path: string, data: string | Buffer): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  fsyncDir(dirname(path));
-}
+/** Write a whole file so that a crash leaves either the old content or the new, never a mix (one writer for all: core/atomic-write.ts). */
+export { atomicWriteFile as writeFileAtomic } from '../../core/atomic-write.js';
 
 /**
  * Writes `data` at `position` and fdatasyncs it: one write and one flush for a whole batch of log

@@ -7,6 +7,8 @@ import type { EmbeddingProvider } from '../../embeddings/index.js';
 import type { Backend } from '../../backend/backend.js';
 import type { RecordKind } from '../../core/records.js';
 import type { WriteBatch } from '../../backend/write-batch.js';
+import type { VectorTable } from '../../backend/vector-table.js';
+import { decodeVector } from '../../core/vector-codec.js';
 import type { Engine } from '../../workflows/engine.js';
 import { createWorkflow } from '../../workflows/create.js';
 import { processWorkflow } from '../../workflows/process.js';
@@ -71,6 +73,8 @@ export function stageConceptValue(value: unknown, line: number, contextTexts: re
 export interface ConceptProvider {
   settings: EmbeddingSettings;
   provider: EmbeddingProvider | null;
+  /** told each vector in the batch that writes it, so that it needs no catch-up re-read */
+  vectors: VectorTable;
 }
 
 const providers = new WeakMap<Backend, Map<string, ConceptProvider>>();
@@ -86,7 +90,7 @@ export async function conceptProvider(backend: Backend, context: string): Promis
   if (!p) {
     const settings = await effectiveSettings(backend, context);
     if (!settings) throw new SoftlogicError('INVALID_INPUT', `context '${context}' has no embedding provider recorded`, { context });
-    p = { settings, provider: settings.provider === 'imported' ? null : providerFor(settings) };
+    p = { settings, provider: settings.provider === 'imported' ? null : providerFor(settings), vectors: backend.vectors };
     perBackend.set(context, p);
   }
   return p;
@@ -107,7 +111,7 @@ export function conceptItemKeys({ id }: ConceptChange): ReadonlyArray<readonly [
   return [['concept', id]];
 }
 
-export function applyConceptItem(batch: WriteBatch, { item, id }: ConceptChange, now: string, { settings, provider }: ConceptProvider): ConceptRecord {
+export function applyConceptItem(batch: WriteBatch, { item, id }: ConceptChange, now: string, { settings, provider, vectors }: ConceptProvider): ConceptRecord {
   const context = batch.context.name;
   if (item.op === 'vector') {
     if (item.embedding.dimension !== settings.dimension) {
@@ -131,7 +135,9 @@ export function applyConceptItem(batch: WriteBatch, { item, id }: ConceptChange,
           metadata: {},
           embedding: null,
         };
-    return putEntity<ConceptRecord>(batch, 'concept', { ...base, embedding: item.embedding }, now);
+    const put = putEntity<ConceptRecord>(batch, 'concept', { ...base, embedding: item.embedding }, now);
+    vectors.put(batch, { id, name: put.name, synset_id: put.synset_id, fallback: item.embedding.fallback, vector: decodeVector(item.embedding) });
+    return put;
   }
   if (!provider) providerFor(settings);
   const p = provider as EmbeddingProvider;
@@ -156,6 +162,7 @@ export function applyConceptItem(batch: WriteBatch, { item, id }: ConceptChange,
     deleted_at: null,
   };
   batch.change('concept', 'put', record, stored, { fresh: stored === undefined });
+  vectors.put(batch, { id, name: item.name, synset_id: item.synset_id, fallback: embedded.fallback, vector: embedded.vector });
   return record;
 }
 

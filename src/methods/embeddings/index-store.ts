@@ -1,66 +1,57 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { createVectorIndex, EXACT_THRESHOLD, ExactVectorIndex, loadVectorIndex, hnswMetaPath, type IndexHit, type VectorIndex } from '../../embeddings/index.js';
+import { createVectorIndex, EXACT_THRESHOLD, ExactVectorIndex, loadVectorIndex, type IndexHit, type VectorIndex } from '../../embeddings/index.js';
+import type { VectorBackend } from '../../backend/vector-table.js';
 import { backgroundIndexBuilds, buildFinished, discardBuild, finishedBuild, startBackgroundBuild } from './index-background.js';
-import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
-import { writeFileAtomic } from '../../backend/embedded/fs-durable.js';
 import { effectiveSettings } from './settings.js';
-import { changedConcepts, contextVectors, syncVectorCache } from './vector-cache.js';
-import { blobToVector } from './codec.js';
+import { contextMatrix } from './context-vectors.js';
 
 /**
- * The similarity index of a context's concepts, persisted as contexts/<c>/vectors.index (exact
- * below EXACT_THRESHOLD concepts, HNSW above) with a state file naming the newest concept change
- * it holds. It is brought up to date incrementally (adds and removes since that change) after
- * every single concept write, at the end of a batch import and before every search, under the
- * store's write lock so two processes never interleave; an HNSW graph is only ever built in the
- * background or by `softlogic rebuild` (see syncIndex).
+ * The similarity index of a context's concepts, kept among the context's files (`vectors.index`:
+ * exact below EXACT_THRESHOLD concepts, HNSW above) with a state file naming the vector table's
+ * generation it holds. It is brought up to date incrementally (the vector table's changes since
+ * that generation) after every single concept write, at the end of a batch import and before
+ * every search; saving it takes the backend's write lock so two processes never interleave. An
+ * HNSW graph is only ever built in the background or by `softlogic rebuild` (see syncIndex).
  */
 export interface IndexState {
-  /** the context's number in the index database: keys are only comparable within it */
-  ctx: number;
+  /** the vector table's generation the index holds (named as in the HTTP schema) */
   last_key: number;
   kind: 'exact' | 'hnsw';
   dimension: number;
   size: number;
 }
 
-export function indexPath(store: EmbeddedStore, context: string): string {
-  return join(store.layout.contextDir(context), 'vectors.index');
-}
+const INDEX = 'vectors.index';
+const STATE = 'vectors.index.state.json';
 
-function statePath(store: EmbeddedStore, context: string): string {
-  return `${indexPath(store, context)}.state.json`;
-}
-
-function readState(store: EmbeddedStore, context: string): IndexState | undefined {
-  const p = statePath(store, context);
-  if (!existsSync(p) || !existsSync(indexPath(store, context))) return undefined;
+function parseState(bytes: Buffer | undefined): IndexState | undefined {
+  if (!bytes) return undefined;
   try {
-    return JSON.parse(readFileSync(p, 'utf8')) as IndexState;
+    const s = JSON.parse(bytes.toString('utf8')) as Partial<IndexState>;
+    return typeof s.last_key === 'number' && (s.kind === 'exact' || s.kind === 'hnsw') && typeof s.dimension === 'number' ? (s as IndexState) : undefined;
   } catch {
     return undefined;
   }
 }
 
-function removeIndexFiles(store: EmbeddedStore, context: string): void {
-  const p = indexPath(store, context);
-  for (const f of [statePath(store, context), p, hnswMetaPath(p)]) rmSync(f, { force: true });
+async function readState(backend: VectorBackend, context: string): Promise<IndexState | undefined> {
+  // A state without its index (removed by hand, or a crash between the two) is no state.
+  const state = parseState(await backend.files.read(context, STATE));
+  return state && (await backend.files.readLocal(context, INDEX, () => state));
+}
+
+/** Identifies one context's index across this process (its builds, its loaded copy). */
+function indexKey(backend: VectorBackend, context: string): string {
+  return backend.files.location(context, INDEX);
 }
 
 /**
  * The context's vectors as a new index: exact when `approximate` is false (what a search may
  * build without waiting), else the kind its size calls for.
  */
-function buildFull(store: EmbeddedStore, context: string, dimension: number, approximate: boolean): VectorIndex {
-  const vectors = contextVectors(store, context).filter((v) => v.vector.length === dimension);
-  const index = createVectorIndex(dimension, { expectedSize: vectors.length, capacity: Math.max(16, vectors.length), threshold: approximate ? EXACT_THRESHOLD : Infinity });
-  const matrix = new Float32Array(vectors.length * dimension);
-  vectors.forEach((v, i) => matrix.set(v.vector, i * dimension));
-  index.addAll(
-    vectors.map((v) => v.id),
-    matrix,
-  );
+async function buildFull(backend: VectorBackend, context: string, dimension: number, approximate: boolean): Promise<VectorIndex> {
+  const { ids, matrix } = await contextMatrix(backend, context, dimension);
+  const index = createVectorIndex(dimension, { expectedSize: ids.length, capacity: Math.max(16, ids.length), threshold: approximate ? EXACT_THRESHOLD : Infinity });
+  index.addAll(ids, matrix);
   return index;
 }
 
@@ -74,7 +65,7 @@ export interface SyncIndexOptions {
   buildApproximate?: boolean;
 }
 
-/** A background build that has finished for this index, loaded, with the key its vectors reach. */
+/** A background build that has finished for this index, loaded, with the generation its vectors reach. */
 function adoptBuild(key: string, dimension: number): { index: VectorIndex; builtAt: number } | undefined {
   const done = finishedBuild(key);
   if (!done) return undefined;
@@ -94,31 +85,26 @@ function adoptBuild(key: string, dimension: number): { index: VectorIndex; built
  * index (a linear scan: ~10 ms per 100,000 vectors of 100-d) until a background build (in a
  * long-lived process, index-background.ts) or `rebuild` provides the graph; changes since are
  * then folded in one by one (HNSW supports add and remove). The index is loaded, updated or built
- * without holding the store's write lock; only saving it takes the lock, and a save never
+ * without holding the backend's write lock; only saving it takes the lock, and a save never
  * replaces an index that already holds newer changes. Updates are idempotent (an add replaces,
  * a remove of an absent id does nothing), so an index newer than its state file still converges.
  */
-export function syncIndex(store: EmbeddedStore, context: string, options: SyncIndexOptions = {}): VectorIndex | undefined {
-  const settings = effectiveSettings(store, context);
+export async function syncIndex(backend: VectorBackend, context: string, options: SyncIndexOptions = {}): Promise<VectorIndex | undefined> {
+  const settings = await effectiveSettings(backend, context);
   if (!settings) return undefined;
-  const ctx = store.requireContext(context);
-  const newest = syncVectorCache(store, context);
-  const cacheKey = `${store.layout.root}\0${context}`;
-  const memo = loaded.get(cacheKey);
-  const saved = readState(store, context);
-  // A state from another numbering (a restored or rebuilt index) or ahead of the log is not trusted.
-  const onDisk = saved && saved.ctx === ctx.ctx && saved.last_key <= newest ? saved : undefined;
-  const adopted = adoptBuild(cacheKey, settings.dimension);
+  const newest = await backend.vectors.generation(context);
+  const key = indexKey(backend, context);
+  const memo = loaded.get(key);
+  const saved = await readState(backend, context);
+  // A state ahead of the table (a restored or rebuilt store) is not trusted.
+  const onDisk = saved && saved.last_key <= newest ? saved : undefined;
+  const adopted = adoptBuild(key, settings.dimension);
   const upgrade = (index: VectorIndex, at: number): VectorIndex => {
     if (index instanceof ExactVectorIndex && index.size >= EXACT_THRESHOLD && backgroundIndexBuilds()) {
       const { ids, matrix } = index.contents();
-      startBackgroundBuild(cacheKey, ids, matrix, settings.dimension, at, () => {
-        try {
-          syncIndex(store, context);
-        } catch {
-          // The store closed meanwhile (or the context went away): the graph is simply not adopted.
-          discardBuild(cacheKey);
-        }
+      startBackgroundBuild(key, ids, matrix, settings.dimension, at, () => {
+        // Adopted now, between requests; a store closed meanwhile simply does not adopt it.
+        syncIndex(backend, context).catch(() => discardBuild(key));
       });
     }
     return index;
@@ -127,75 +113,77 @@ export function syncIndex(store: EmbeddedStore, context: string, options: SyncIn
     return upgrade(memo.index, newest);
   }
   let index: VectorIndex | undefined;
-  let base = -1;
+  let base: number | undefined;
   if (adopted && (!onDisk || adopted.builtAt >= onDisk.last_key || onDisk.kind === 'exact')) {
     index = adopted.index;
     base = adopted.builtAt;
   } else if (onDisk && onDisk.dimension === settings.dimension) {
     try {
-      index = memo && memo.state.last_key === onDisk.last_key ? memo.index : loadVectorIndex(indexPath(store, context));
+      index = memo && memo.state.last_key === onDisk.last_key ? memo.index : await backend.files.readLocal(context, INDEX, loadVectorIndex);
       base = onDisk.last_key;
     } catch {
       index = undefined;
     }
   }
-  const changes = index && base < newest ? changedConcepts(store, ctx.ctx, base).filter((r) => r.key <= newest) : [];
+  const delta = index && base !== undefined && base < newest ? await backend.vectors.changesSince(context, base, INCREMENTAL_LIMIT) : { generation: newest, changes: [] };
   const wantsGraph = (size: number): boolean => size >= EXACT_THRESHOLD;
-  if (!index || changes.length > INCREMENTAL_LIMIT || (options.buildApproximate && wantsGraph(index.size) && index.kind === 'exact')) {
-    index = buildFull(store, context, settings.dimension, options.buildApproximate === true);
-  } else if (changes.length > 0) {
-    const get = store.db.prepare('SELECT vec FROM concept_vectors WHERE ctx = ? AND id = ?').pluck();
-    for (const row of changes) {
-      const blob = get.get(ctx.ctx, row.id) as Buffer | undefined;
-      if (row.deleted_at !== null || !blob) index.remove(row.id);
-      else index.add(row.id, blobToVector(blob));
+  if (!index || !delta || (options.buildApproximate && wantsGraph(index.size) && index.kind === 'exact')) {
+    index = await buildFull(backend, context, settings.dimension, options.buildApproximate === true);
+  } else if (delta.changes.length > 0) {
+    for (const change of delta.changes) {
+      if (change.vector === null) index.remove(change.id);
+      else index.add(change.id, change.vector);
     }
     // Shrunk far below the threshold: an exact index again (a graph is only worth it when large).
-    if (index.kind === 'hnsw' && index.size < EXACT_THRESHOLD / 2) index = buildFull(store, context, settings.dimension, false);
+    if (index.kind === 'hnsw' && index.size < EXACT_THRESHOLD / 2) index = await buildFull(backend, context, settings.dimension, false);
   } else if (!adopted && onDisk) {
-    loaded.set(cacheKey, { index, state: onDisk });
+    loaded.set(key, { index, state: onDisk });
     return upgrade(index, newest);
   }
   const built = index;
-  const state: IndexState = { ctx: ctx.ctx, last_key: newest, kind: built.kind, dimension: settings.dimension, size: built.size };
-  store.transaction(() => {
-    const current = readState(store, context);
+  const state: IndexState = { last_key: newest, kind: built.kind, dimension: settings.dimension, size: built.size };
+  await backend.files.update(context, [STATE], (files) => {
+    const current = parseState(files.read(STATE));
     // An index of the same kind already saved at this point (another process) is as good; a graph beats an exact index.
-    if (current && current.ctx === ctx.ctx && current.last_key >= newest && current.dimension === settings.dimension && (current.kind === built.kind || built.kind === 'exact')) return;
-    if (!current || current.kind !== built.kind) removeIndexFiles(store, context);
-    built.save(indexPath(store, context));
-    writeFileAtomic(statePath(store, context), JSON.stringify(state) + '\n');
+    if (current && current.last_key >= newest && current.dimension === settings.dimension && (current.kind === built.kind || built.kind === 'exact')) return;
+    if (!current || current.kind !== built.kind) files.remove(INDEX);
+    files.writeLocal(INDEX, (path) => built.save(path));
+    files.write(STATE, JSON.stringify(state) + '\n');
   });
-  loaded.set(cacheKey, { index: built, state });
+  loaded.set(key, { index: built, state });
   return upgrade(built, newest);
 }
 
 /** Resolves when this process's background build of the context's index (if any) has finished. */
-export function indexBuildFinished(store: EmbeddedStore, context: string): Promise<void> {
-  return buildFinished(`${store.layout.root}\0${context}`);
+export function indexBuildFinished(backend: VectorBackend, context: string): Promise<void> {
+  return buildFinished(indexKey(backend, context));
 }
 
 /** Top-k concepts of one context's index nearest to `vector` (cosine), excluding ids. */
-export function searchIndex(store: EmbeddedStore, context: string, vector: Float32Array, k: number, exclude: ReadonlySet<string>): IndexHit[] {
-  const index = syncIndex(store, context);
+export async function searchIndex(backend: VectorBackend, context: string, vector: Float32Array, k: number, exclude: ReadonlySet<string>): Promise<IndexHit[]> {
+  const index = await syncIndex(backend, context);
   if (!index || index.size === 0) return [];
   const want = Math.min(index.size, k + exclude.size);
   return index.search(vector, want).filter((h) => !exclude.has(h.id));
 }
 
 /** Drops and rebuilds every context's index (run by `softlogic rebuild`). */
-export function rebuildIndexes(store: EmbeddedStore): Array<{ context: string; kind: string; size: number }> {
+export async function rebuildIndexes(backend: VectorBackend): Promise<Array<{ context: string; kind: string; size: number }>> {
   const out: Array<{ context: string; kind: string; size: number }> = [];
-  loaded.clear();
-  for (const row of store.listContexts()) {
-    removeIndexFiles(store, row.name);
-    discardBuild(`${store.layout.root}\0${row.name}`);
-    const index = syncIndex(store, row.name, { buildApproximate: true });
+  for (const row of await backend.contexts.list()) {
+    const key = indexKey(backend, row.name);
+    loaded.delete(key);
+    await backend.files.update(row.name, [], (files) => {
+      files.remove(STATE);
+      files.remove(INDEX);
+    });
+    discardBuild(key);
+    const index = await syncIndex(backend, row.name, { buildApproximate: true });
     if (index) out.push({ context: row.name, kind: index.kind, size: index.size });
   }
   return out;
 }
 
-export function indexInfo(store: EmbeddedStore, context: string): IndexState | undefined {
-  return readState(store, context);
+export async function indexInfo(backend: VectorBackend, context: string): Promise<IndexState | undefined> {
+  return readState(backend, context);
 }

@@ -1,21 +1,23 @@
-import { existsSync } from 'node:fs';
 import { SoftlogicError } from '../../core/errors.js';
 import { assertContextName, DEFAULT_CONTEXT, isValidId } from '../../core/names.js';
 import type { Workflow } from '../../core/records.js';
-import { readEmbeddingsNpz, writeEmbeddingsNpz, normalize } from '../../embeddings/index.js';
-import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
+import { encodeEmbeddingsNpz, readEmbeddingsNpz, writeEmbeddingsNpz, normalize, type EmbeddingsTable } from '../../embeddings/index.js';
+import type { VectorBackend } from '../../backend/vector-table.js';
 import type { Engine } from '../../workflows/engine.js';
 import { runConceptItems, type ConceptItem } from '../concepts/batch.js';
 import { normalizeConceptName } from '../concepts/concept-record.js';
 import { encodeVector } from './codec.js';
 import { effectiveSettings, settingsForWrite } from './settings.js';
-import { contextVectors } from './vector-cache.js';
+import { contextMatrix } from './context-vectors.js';
 
 /**
- * NPZ in and out. The store's own copy, contexts/<c>/embeddings.npz, is refreshed by every
+ * NPZ in and out. The store's own copy (the context file `embeddings.npz`) is refreshed by every
  * `embeddings export` and `embeddings import` of that context and by `softlogic rebuild`; the
- * concept records (in the log) stay the truth.
+ * concept records stay the truth.
  */
+
+/** Whether `id` names a concept of the context (deleted ones too); the record reader's answer. */
+export type IsConcept = (context: string, id: string) => Promise<boolean>;
 export interface ExportResult {
   context: string;
   out: string;
@@ -29,38 +31,48 @@ export interface ExportResult {
  * not concepts of the context (written by an earlier version's legacy migration) would lose them, so the
  * export is refused until they are imported as concepts.
  */
-function refuseToShrink(store: EmbeddedStore, context: string, copy: string): void {
-  if (!existsSync(copy)) return;
-  const ctx = store.requireContext(context).ctx;
+async function refuseToShrink(backend: VectorBackend, context: string, isConcept: IsConcept): Promise<void> {
+  const copy = await backend.files.read(context, 'embeddings.npz');
+  if (!copy) return;
+  const file = backend.files.location(context, 'embeddings.npz');
   // Ids of concepts (deleted ones too: their vectors may go) are the store's; others are not.
-  const missing = readEmbeddingsNpz(copy).ids.filter((id) => !store.entities.get(ctx, 'concept', id));
+  const missing: string[] = [];
+  for (const id of readEmbeddingsNpz(copy).ids) if (!(await isConcept(context, id))) missing.push(id);
   if (missing.length > 0) {
     throw new SoftlogicError(
       'CONFLICT',
-      `${copy} holds ${missing.length} vector(s) that are not concept vectors of '${context}' (e.g. ${JSON.stringify(missing[0])}); import that file into the context first so that no vector is lost`,
-      { context, file: copy, missing: missing.slice(0, 20), missing_count: missing.length },
+      `${file} holds ${missing.length} vector(s) that are not concept vectors of '${context}' (e.g. ${JSON.stringify(missing[0])}); import that file into the context first so that no vector is lost`,
+      { context, file, missing: missing.slice(0, 20), missing_count: missing.length },
     );
   }
 }
 
-export function writeContextNpz(store: EmbeddedStore, context: string, path: string): { count: number; dimension: number } {
-  const vectors = contextVectors(store, context);
-  const dimension = effectiveSettings(store, context)?.dimension ?? vectors[0]?.vector.length ?? 0;
-  const rows = vectors.filter((v) => v.vector.length === dimension);
-  const matrix = new Float32Array(rows.length * dimension);
-  rows.forEach((v, i) => matrix.set(v.vector, i * dimension));
-  writeEmbeddingsNpz(path, { ids: rows.map((v) => v.id), dimension, vectors: matrix });
-  return { count: rows.length, dimension };
+async function contextTable(backend: VectorBackend, context: string): Promise<EmbeddingsTable> {
+  // Without settings: the dimension of the context's first vector (none, usually).
+  const { ids, matrix, dimension } = await contextMatrix(backend, context, (await effectiveSettings(backend, context))?.dimension);
+  return { ids, dimension, vectors: matrix };
 }
 
-export function exportEmbeddings(store: EmbeddedStore, out: string, context = DEFAULT_CONTEXT): ExportResult {
+/** Rewrites the store's copy (the context file embeddings.npz) from the concept vectors. */
+export async function writeStoreNpz(backend: VectorBackend, context: string): Promise<{ count: number; dimension: number }> {
+  const table = await contextTable(backend, context);
+  await backend.files.write(context, 'embeddings.npz', encodeEmbeddingsNpz(table));
+  return { count: table.ids.length, dimension: table.dimension };
+}
+
+/** Refreshes the store's copy when there is one (after a rollback changed concept vectors). */
+export async function refreshStoreNpz(backend: VectorBackend, context: string): Promise<void> {
+  if (await backend.files.read(context, 'embeddings.npz')) await writeStoreNpz(backend, context);
+}
+
+export async function exportEmbeddings(backend: VectorBackend, isConcept: IsConcept, out: string, context = DEFAULT_CONTEXT): Promise<ExportResult> {
   assertContextName(context);
-  store.requireContext(context);
-  const copy = store.layout.embeddings(context);
-  refuseToShrink(store, context, copy);
-  const r = writeContextNpz(store, context, copy);
-  writeContextNpz(store, context, out);
-  return { context, out, store_copy: copy, ...r };
+  await backend.contexts.require(context);
+  await refuseToShrink(backend, context, isConcept);
+  const table = await contextTable(backend, context);
+  await backend.files.write(context, 'embeddings.npz', encodeEmbeddingsNpz(table));
+  writeEmbeddingsNpz(out, table);
+  return { context, out, store_copy: backend.files.location(context, 'embeddings.npz'), count: table.ids.length, dimension: table.dimension };
 }
 
 export interface ImportEmbeddingsResult {
@@ -73,11 +85,7 @@ export interface ImportEmbeddingsResult {
 }
 
 /** ids + vectors, as an NPZ holds them. */
-export interface VectorTable {
-  ids: string[];
-  dimension: number;
-  vectors: Float32Array;
-}
+export type VectorTable = EmbeddingsTable;
 
 /**
  * The concept an imported vector id names in `context`: `name`, or `ANY:name[:synset]` whatever
@@ -100,8 +108,7 @@ export function conceptIdForVector(raw: string, context: string): { id: string; 
  * when present) as one workflow; vectors are normalised. Two ids naming the same concept, a bad
  * id or an all-zero vector refuse the whole table, before anything is written.
  */
-export async function importVectorTable(engine: Engine, table: VectorTable, context: string, source: string, batchSize?: number): Promise<ImportEmbeddingsResult> {
-  const store = engine.store;
+export async function importVectorTable(engine: Engine, backend: VectorBackend, isConcept: IsConcept, table: VectorTable, context: string, source: string, batchSize?: number): Promise<ImportEmbeddingsResult> {
   assertContextName(context);
   if (table.ids.length === 0) throw new SoftlogicError('EMPTY_INPUT', `${source} holds no vectors`, { file: source });
   const mapped = table.ids.map((raw, i) => {
@@ -122,22 +129,23 @@ export async function importVectorTable(engine: Engine, table: VectorTable, cont
     }
     firstRow.set(id, i);
   });
-  const settings = settingsForWrite(store, context, { dimension: table.dimension });
-  const ctxRow = store.requireContext(context);
+  const settings = await settingsForWrite(backend, context, { dimension: table.dimension });
   let created = 0;
-  const items: ConceptItem[] = mapped.map(({ id, name }, i) => {
+  const items: ConceptItem[] = [];
+  for (let i = 0; i < mapped.length; i++) {
+    const { id, name } = mapped[i];
     const v = table.vectors.subarray(i * table.dimension, (i + 1) * table.dimension);
     if (v.every((x) => x === 0)) throw new SoftlogicError('INVALID_INPUT', `${source}: vector ${JSON.stringify(table.ids[i])} (row ${i}) is all zeros`, { row: i, id: table.ids[i] });
-    if (!store.entities.get(ctxRow.ctx, 'concept', id)) created++;
-    return { op: 'vector', id, name, embedding: { provider: 'imported', dimension: settings.dimension, fallback: false, b64: encodeVector(normalize(v)) } };
-  });
+    if (!(await isConcept(context, id))) created++;
+    items.push({ op: 'vector', id, name, embedding: { provider: 'imported', dimension: settings.dimension, fallback: false, b64: encodeVector(normalize(v)) } });
+  }
   const workflow = await runConceptItems(engine, context, items, { source, kind: 'embeddings_import' }, batchSize);
-  writeContextNpz(store, context, store.layout.embeddings(context));
+  await writeStoreNpz(backend, context);
   return { context, workflow, count: items.length, dimension: settings.dimension, created, updated: items.length - created };
 }
 
 /** `embeddings import FILE`: an NPZ's ids + vectors into a context (ids mapped by conceptIdForVector). */
-export async function importEmbeddings(engine: Engine, file: string, context = DEFAULT_CONTEXT, batchSize?: number): Promise<ImportEmbeddingsResult> {
+export async function importEmbeddings(engine: Engine, backend: VectorBackend, isConcept: IsConcept, file: string, context = DEFAULT_CONTEXT, batchSize?: number): Promise<ImportEmbeddingsResult> {
   assertContextName(context);
-  return importVectorTable(engine, readEmbeddingsNpz(file), context, file, batchSize);
+  return importVectorTable(engine, backend, isConcept, readEmbeddingsNpz(file), context, file, batchSize);
 }

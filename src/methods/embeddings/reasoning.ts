@@ -19,14 +19,21 @@ import {
   type VectorSpace,
 } from '../../embeddings/index.js';
 import { ABTT_COMPONENTS, allButTheTop, parsePostprocess, type Postprocess } from '../../embeddings/postprocess.js';
-import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
+import type { VectorBackend } from '../../backend/vector-table.js';
 import { wordnet } from '../../reasoning/wordnet.js';
-import { findConcept } from '../concepts/single.js';
 import type { ConceptRecord } from '../concepts/concept-record.js';
 import { decodeVector } from './codec.js';
 import { effectiveSettings, providerFor, type EmbeddingSettings } from './settings.js';
-import { registrySpace } from './vector-cache.js';
+import { registrySpace } from './context-vectors.js';
 import { searchIndex } from './index-store.js';
+
+/**
+ * What the reasoning over vectors needs of a store: the backend's vector parts, and the concept a
+ * term names (by id or name, in the context or its parents; the concept methods' lookup).
+ */
+export interface ReasoningStore extends VectorBackend {
+  findConcept(nameOrId: string, context: string): Promise<ConceptRecord | undefined>;
+}
 
 export type Scope = 'registry' | 'vocabulary';
 export const MAX_K = 10_000;
@@ -41,9 +48,9 @@ function checkK(k: number): number {
   return k;
 }
 
-function settingsOf(store: EmbeddedStore, context: string): EmbeddingSettings {
-  store.requireContext(context);
-  const s = effectiveSettings(store, context);
+async function settingsOf(store: ReasoningStore, context: string): Promise<EmbeddingSettings> {
+  await store.contexts.require(context);
+  const s = await effectiveSettings(store, context);
   // A context without concepts yet answers with the default provider.
   return s ?? { provider: 'glove', dimension: 100 };
 }
@@ -56,9 +63,9 @@ export interface Resolved {
   source: 'concept' | 'provider';
 }
 
-export function resolveTerm(store: EmbeddedStore, term: string, context: string, settings: EmbeddingSettings): Resolved {
+export async function resolveTerm(store: ReasoningStore, term: string, context: string, settings: EmbeddingSettings): Promise<Resolved> {
   if (term.trim().length === 0) throw new SoftlogicError('INVALID_INPUT', 'term must not be empty', { field: 'term' });
-  const concept = findConcept(store, term, context) ?? null;
+  const concept = (await store.findConcept(term, context)) ?? null;
   if (concept?.embedding) return { term, concept, vector: decodeVector(concept.embedding), source: 'concept' };
   if (settings.provider === 'imported') {
     throw new SoftlogicError('NOT_IN_VOCABULARY', `"${term}" is not a concept of context '${context}' (its vectors are imported, so names cannot be embedded)`, { words: [term] });
@@ -85,12 +92,12 @@ export interface SimilarResult {
 }
 
 /** Nearest concepts of the registry (the context and its parents) or words of the vocabulary. */
-export function similarConcepts(store: EmbeddedStore, term: string, options: { context?: string; k?: number; scope?: Scope } = {}): SimilarResult {
+export async function similarConcepts(store: ReasoningStore, term: string, options: { context?: string; k?: number; scope?: Scope } = {}): Promise<SimilarResult> {
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
   const k = checkK(options.k ?? 10);
   const scope = options.scope ?? 'registry';
-  const settings = settingsOf(store, context);
-  const q = resolveTerm(store, term, context, settings);
+  const settings = await settingsOf(store, context);
+  const q = await resolveTerm(store, term, context, settings);
   if (scope === 'vocabulary') {
     const space = glove(settings).vocabularySpace;
     const self = space.indexOf(q.concept?.name ?? term.trim().toLowerCase());
@@ -100,8 +107,8 @@ export function similarConcepts(store: EmbeddedStore, term: string, options: { c
   const exclude = new Set(q.concept ? [q.concept.id] : []);
   const merged: Array<{ id: string; score: number; name: string }> = [];
   const names = new Map<string, string>();
-  for (const row of store.contextChain(context)) {
-    for (const h of searchIndex(store, row.name, q.vector, k, exclude)) {
+  for (const row of await store.contexts.chain(context)) {
+    for (const h of await searchIndex(store, row.name, q.vector, k, exclude)) {
       if (names.has(h.id)) continue;
       names.set(h.id, h.id);
       merged.push({ id: h.id, score: h.score, name: nameOfId(h.id) });
@@ -139,12 +146,12 @@ export interface SimilarityResult {
  * hybrid = mean of cosine and WordNet path similarity when both terms are WordNet-grounded
  * concepts; otherwise it equals cosine and the result says so.
  */
-export function similarity(store: EmbeddedStore, a: string, b: string, options: { context?: string; method?: SimilarityMethod } = {}): SimilarityResult {
+export async function similarity(store: ReasoningStore, a: string, b: string, options: { context?: string; method?: SimilarityMethod } = {}): Promise<SimilarityResult> {
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
   const method = options.method ?? 'cosine';
-  const settings = settingsOf(store, context);
-  const ra = resolveTerm(store, a, context, settings);
-  const rb = resolveTerm(store, b, context, settings);
+  const settings = await settingsOf(store, context);
+  const ra = await resolveTerm(store, a, context, settings);
+  const rb = await resolveTerm(store, b, context, settings);
   const cos = cosine(ra.vector, rb.vector);
   let score = cos;
   let kind: SimilarityResult['kind'] = 'similarity';
@@ -197,13 +204,13 @@ function vocabularyCompletion(settings: EmbeddingSettings, a: string, b: string,
  * or ids) or the vocabulary. With no scope given and no concept in the context's registry, the
  * vocabulary answers and `fallback_reason` says so.
  */
-export function completeAnalogy(
-  store: EmbeddedStore,
+export async function completeAnalogy(
+  store: ReasoningStore,
   a: string,
   b: string,
   c: string,
   options: { context?: string; k?: number; method?: string; scope?: Scope; postprocess?: string } = {},
-): CompletionResult {
+): Promise<CompletionResult> {
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
   const k = checkK(options.k ?? 10);
   if (options.method === 'cosavg') {
@@ -211,11 +218,11 @@ export function completeAnalogy(
   }
   const method = parseMethod(options.method ?? 'cosadd');
   const postprocess = parsePostprocess(options.postprocess ?? 'none');
-  const settings = settingsOf(store, context);
+  const settings = await settingsOf(store, context);
   if (options.scope === 'vocabulary') {
     return { ...vocabularyCompletion(settings, a, b, c, k, method, postprocess), context, scope: 'vocabulary', method, postprocess, fallback_reason: null };
   }
-  const { space } = registrySpace(store, context, settings.dimension);
+  const { space } = await registrySpace(store, context, settings.dimension);
   if (options.scope === undefined && space.size === 0 && settings.provider === 'glove') {
     const fallback_reason = `context '${context}' has no concepts with vectors: answered from the GloVe vocabulary`;
     const answered = vocabularyCompletion(settings, a, b, c, k, method, postprocess);
@@ -228,18 +235,19 @@ export function completeAnalogy(
 }
 
 /** a : b :: c : ? over the registry's concepts of a context (terms are concept names or ids). */
-function completeOverRegistry(
-  store: EmbeddedStore,
-  space: ReturnType<typeof registrySpace>['space'],
+async function completeOverRegistry(
+  store: ReasoningStore,
+  space: VectorSpace,
   context: string,
   [a, b, c]: string[],
   k: number,
   method: AnalogyMethod,
-): CompletionResult {
-  const ids = [a, b, c].map((t) => {
+): Promise<CompletionResult> {
+  const ids: Array<string | undefined> = [];
+  for (const t of [a, b, c]) {
     if (t.trim().length === 0) throw new SoftlogicError('INVALID_INPUT', 'analogy terms must not be empty');
-    return findConcept(store, t, context)?.id;
-  });
+    ids.push((await store.findConcept(t, context))?.id);
+  }
   const missing = [a, b, c].filter((_, i) => ids[i] === undefined || !space.has(ids[i] as string));
   if (missing.length > 0) {
     throw new SoftlogicError('NOT_IN_VOCABULARY', `not concepts of context '${context}': ${missing.map((w) => JSON.stringify(w)).join(', ')} (add them as concepts, or ask for the vocabulary scope)`, {

@@ -1,24 +1,19 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { SoftlogicError } from '../../core/errors.js';
 import { createProvider, type EmbeddingProvider } from '../../embeddings/index.js';
-import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
-import { writeFileAtomic } from '../../backend/embedded/fs-durable.js';
+import type { VectorBackend, VectorSettings } from '../../backend/vector-table.js';
 
 /**
- * Per-context embedding settings (provider + dimension), kept in contexts/<c>/metadata.json next
- * to the parent and description (DESIGN.md), rewritten atomically under the store's write lock.
- * A context without its own settings uses its nearest ancestor's. Once a context has settings
- * they never change: vectors of another provider or dimension are refused.
+ * Per-context embedding settings (provider + dimension), kept by the backend's vector table
+ * (embedded: in the context's metadata.json, DESIGN.md). A context without its own settings uses
+ * its nearest ancestor's. Once a context has settings they never change: vectors of another
+ * provider or dimension are refused.
  *
  * Providers: `glove` and `hash` embed names; `imported` means the vectors came from an NPZ file
  * (their dimension is recorded) and concepts can only get vectors by another import.
  */
-export type ProviderName = 'glove' | 'hash' | 'imported';
+export type ProviderName = VectorSettings['provider'];
 
-export interface EmbeddingSettings {
-  provider: ProviderName;
-  dimension: number;
-}
+export type EmbeddingSettings = VectorSettings;
 
 export const DEFAULT_PROVIDER: ProviderName = 'glove';
 const GLOVE_DIMENSION = 100;
@@ -29,18 +24,10 @@ export function parseProviderName(name: string): ProviderName {
   throw new SoftlogicError('INVALID_INPUT', `unknown embedding provider ${JSON.stringify(name)} (glove or hash)`, { field: 'provider' });
 }
 
-/** The context's own settings, or undefined. */
-export function ownSettings(store: EmbeddedStore, context: string): EmbeddingSettings | undefined {
-  const path = store.layout.contextMetadata(context);
-  if (!existsSync(path)) return undefined;
-  const meta = JSON.parse(readFileSync(path, 'utf8')) as { embedding?: EmbeddingSettings };
-  return meta.embedding ?? undefined;
-}
-
 /** The settings in force in a context: its own, else its nearest ancestor's. */
-export function effectiveSettings(store: EmbeddedStore, context: string): (EmbeddingSettings & { from: string }) | undefined {
-  for (const row of store.contextChain(context)) {
-    const s = ownSettings(store, row.name);
+export async function effectiveSettings(backend: VectorBackend, context: string): Promise<(EmbeddingSettings & { from: string }) | undefined> {
+  for (const row of await backend.contexts.chain(context)) {
+    const s = await backend.vectors.settings(row.name);
     if (s) return { ...s, from: row.name };
   }
   return undefined;
@@ -55,45 +42,41 @@ function defaultDimension(provider: ProviderName): number {
  * caller asks for; recorded in the context when it has none. `requested.dimension` is the
  * dimension of vectors the caller brings (an import).
  */
-export function settingsForWrite(store: EmbeddedStore, context: string, requested: { provider?: ProviderName; dimension?: number }): EmbeddingSettings {
-  store.ensureContext(context);
-  return store.transaction(() => {
-    const current = effectiveSettings(store, context);
-    if (current) {
-      if (requested.dimension !== undefined && requested.dimension !== current.dimension) {
-        throw new SoftlogicError(
-          'DIMENSION_MISMATCH',
-          `context '${context}' holds ${current.dimension}-d vectors (${current.provider}, recorded in '${current.from}'); ${requested.dimension}-d vectors cannot be mixed in`,
-          { context, expected: current.dimension, actual: requested.dimension, provider: current.provider },
-        );
-      }
-      if (requested.provider !== undefined && requested.provider !== 'imported' && requested.provider !== current.provider) {
-        const dim = defaultDimension(requested.provider);
-        const code = dim !== current.dimension ? 'DIMENSION_MISMATCH' : 'CONFLICT';
-        throw new SoftlogicError(
-          code,
-          `context '${context}' uses the ${current.provider} provider (${current.dimension}-d, recorded in '${current.from}'); vectors of provider ${requested.provider} cannot be mixed in`,
-          { context, provider: current.provider, requested: requested.provider, dimension: current.dimension },
-        );
-      }
-      return { provider: current.provider, dimension: current.dimension };
+export async function settingsForWrite(backend: VectorBackend, context: string, requested: { provider?: ProviderName; dimension?: number }): Promise<EmbeddingSettings> {
+  await backend.contexts.ensure(context);
+  const current = await effectiveSettings(backend, context);
+  if (current) {
+    if (requested.dimension !== undefined && requested.dimension !== current.dimension) {
+      throw new SoftlogicError(
+        'DIMENSION_MISMATCH',
+        `context '${context}' holds ${current.dimension}-d vectors (${current.provider}, recorded in '${current.from}'); ${requested.dimension}-d vectors cannot be mixed in`,
+        { context, expected: current.dimension, actual: requested.dimension, provider: current.provider },
+      );
     }
-    const provider = requested.provider ?? (requested.dimension !== undefined && requested.dimension !== GLOVE_DIMENSION ? 'imported' : DEFAULT_PROVIDER);
-    const dimension = requested.dimension ?? defaultDimension(provider);
-    if (requested.dimension !== undefined && provider !== 'imported' && requested.dimension !== defaultDimension(provider)) {
-      throw new SoftlogicError('DIMENSION_MISMATCH', `provider ${provider} yields ${defaultDimension(provider)}-d vectors, not ${requested.dimension}-d`, {
-        provider,
-        expected: defaultDimension(provider),
-        actual: requested.dimension,
-      });
+    if (requested.provider !== undefined && requested.provider !== 'imported' && requested.provider !== current.provider) {
+      const dim = defaultDimension(requested.provider);
+      const code = dim !== current.dimension ? 'DIMENSION_MISMATCH' : 'CONFLICT';
+      throw new SoftlogicError(
+        code,
+        `context '${context}' uses the ${current.provider} provider (${current.dimension}-d, recorded in '${current.from}'); vectors of provider ${requested.provider} cannot be mixed in`,
+        { context, provider: current.provider, requested: requested.provider, dimension: current.dimension },
+      );
     }
-    const settings: EmbeddingSettings = { provider, dimension };
-    const path = store.layout.contextMetadata(context);
-    const meta = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : { name: context };
-    writeFileAtomic(path, JSON.stringify({ ...meta, embedding: settings }, null, 2) + '\n');
-    store.audit.record({ event: 'embedding_settings_recorded', context, ...settings });
-    return settings;
-  });
+    return { provider: current.provider, dimension: current.dimension };
+  }
+  const provider = requested.provider ?? (requested.dimension !== undefined && requested.dimension !== GLOVE_DIMENSION ? 'imported' : DEFAULT_PROVIDER);
+  const dimension = requested.dimension ?? defaultDimension(provider);
+  if (requested.dimension !== undefined && provider !== 'imported' && requested.dimension !== defaultDimension(provider)) {
+    throw new SoftlogicError('DIMENSION_MISMATCH', `provider ${provider} yields ${defaultDimension(provider)}-d vectors, not ${requested.dimension}-d`, {
+      provider,
+      expected: defaultDimension(provider),
+      actual: requested.dimension,
+    });
+  }
+  // Recorded unless another process was first; what is in force afterwards is checked again.
+  const recorded = await backend.vectors.recordSettings(context, { provider, dimension });
+  if (recorded.provider !== provider || recorded.dimension !== dimension) return settingsForWrite(backend, context, requested);
+  return recorded;
 }
 
 /** The provider that embeds names for these settings. */

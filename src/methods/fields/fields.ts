@@ -13,7 +13,7 @@ import { createWorkflow } from '../../workflows/create.js';
 import { processWorkflow } from '../../workflows/process.js';
 import { putEntity, softDeleteEntity } from '../entities/mutations.js';
 import { effectiveSettings } from '../embeddings/settings.js';
-import { contextVectors, type CachedVector } from '../embeddings/vector-cache.js';
+import { contextVectors, type CachedVector } from '../embeddings/context-vectors.js';
 
 /**
  * Clusters and semantic fields of a context: k-means (k-means++ seeding, fixed seed) over its
@@ -137,8 +137,7 @@ export async function discoverFields(engine: Engine, options: DiscoverOptions): 
 
 /** The concept vectors of a context that have its recorded dimension (what clustering and projection use). */
 export async function dimensionedVectors(backend: Backend, context: string): Promise<CachedVector[]> {
-  const settings = await effectiveSettings(backend, context);
-  return (await contextVectors(backend, context)).filter((v) => !settings || v.vector.length === settings.dimension);
+  return contextVectors(backend, context, (await effectiveSettings(backend, context))?.dimension);
 }
 
 export async function listFields(backend: Backend, context = DEFAULT_CONTEXT): Promise<{ clusters: StoredCluster[]; fields: StoredField[] }> {

@@ -1,13 +1,16 @@
 /**
  * Crash-safe file replacement: write a sibling temp file, fsync it, rename over the target, fsync
  * the directory. A reader therefore sees either the old file or the complete new one, never a
- * half-written cache or index.
+ * half-written cache, index or export. The one writer of whole files: the embedded backend's
+ * metadata and the user's exports (NPZ, caches) both go through it.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-export function atomicWriteFile(path: string, chunks: readonly Uint8Array[]): void {
+export function atomicWriteFile(path: string, chunks: readonly Uint8Array[] | string | Uint8Array): void {
+  if (typeof chunks === 'string') chunks = [Buffer.from(chunks)];
+  else if (chunks instanceof Uint8Array) chunks = [chunks];
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
