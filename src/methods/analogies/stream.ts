@@ -1,5 +1,6 @@
 import type { AnalogyFilter } from '../../core/schemas.js';
 import type { Backend } from '../../backend/backend.js';
+import { deferredIterable } from '../../core/deferred-iterable.js';
 import { parseFilter } from './filter.js';
 
 /**
@@ -8,7 +9,5 @@ import { parseFilter } from './filter.js';
  * filter is checked when the iteration starts, so a bad one rejects it rather than the call.
  */
 export function streamAnalogyPages(backend: Backend, filter: AnalogyFilter = {}): AsyncIterable<string[]> {
-  return {
-    [Symbol.asyncIterator]: () => backend.records.streamAnalogyJson(parseFilter(filter))[Symbol.asyncIterator](),
-  };
+  return deferredIterable(() => backend.records.streamAnalogyJson(parseFilter(filter)));
 }

@@ -2,6 +2,7 @@ import { SoftlogicError } from '../../core/errors.js';
 import { DEFAULT_CONTEXT } from '../../core/names.js';
 import type { RecordKind } from '../../core/records.js';
 import type { Backend } from '../../backend/backend.js';
+import { deferredIterable } from '../../core/deferred-iterable.js';
 
 export const ENTITY_KINDS: readonly RecordKind[] = ['concept', 'frame', 'frame_instance', 'frame_relation', 'cluster', 'semantic_field'];
 
@@ -12,8 +13,9 @@ export function assertEntityKind(kind: string): RecordKind {
 
 /**
  * Every active record of one kind in one context as JSON text, in write order, from one snapshot
- * in constant memory, in pages.
+ * in constant memory, in pages. The kind is checked when the iteration starts, so an unknown one
+ * rejects it rather than the call.
  */
 export function streamEntityJson(backend: Backend, kind: string, context = DEFAULT_CONTEXT): AsyncIterable<string[]> {
-  return backend.records.streamEntityJson(context, assertEntityKind(kind));
+  return deferredIterable(() => backend.records.streamEntityJson(context, assertEntityKind(kind)));
 }
