@@ -14,6 +14,7 @@ export function assertEntityKind(kind: string): RecordKind {
  * Every active record of one kind in one context as JSON text, in write order, from one snapshot
  * in constant memory, in pages.
  */
-export function streamEntityJson(backend: Backend, kind: string, context = DEFAULT_CONTEXT): AsyncIterable<string[]> {
-  return backend.records.streamEntityJson(context, assertEntityKind(kind));
+export async function* streamEntityJson(backend: Backend, kind: string, context = DEFAULT_CONTEXT): AsyncGenerator<string[]> {
+  // A generator, so that a bad kind is refused by the iteration (a rejection), as a missing context is.
+  yield* backend.records.streamEntityJson(context, assertEntityKind(kind));
 }
