@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { SoftlogicError, type Store, type Workflow, type ImportOptions, type ProgressEvent } from '../index.js';
+import { SoftlogicError, type Store, type Workflow, type ImportOptions, type ProgressEvent } from '../api/index.js';
 import { stageAnalogyFile } from '../methods/analogies/import.js';
 import { engineOf, importKnowledge, type KnowledgeImportOptions, type KnowledgeImportResult } from '../methods/knowledge/import.js';
 

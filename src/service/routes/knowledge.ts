@@ -1,7 +1,7 @@
 import { createReadStream, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { SoftlogicError } from '../../index.js';
+import { SoftlogicError } from '../../api/index.js';
 import { exportKnowledge, type ExportFormat } from '../../methods/knowledge/export.js';
 import { backupStore } from '../../backend/embedded/backup.js';
 import { trackWork, type ServiceContext } from '../context.js';
