@@ -9,6 +9,7 @@
  * Prints every offending edge (file -> file) and exits 1 when there is one.
  * Usage: node scripts/check-imports.mjs [--json]
  */
+/* global console, process */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
