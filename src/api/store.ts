@@ -3,13 +3,9 @@ import type { Analogy, ContextInfo, Workflow, WorkflowStatus } from '../core/rec
 import type { AnalogyFilter } from '../core/schemas.js';
 import { assertContextName, DEFAULT_CONTEXT } from '../core/names.js';
 import { isSoftlogicError, SoftlogicError } from '../core/errors.js';
-import { EmbeddedStore } from '../backend/embedded/embedded-store.js';
-import type { AuditEntry, AuditFilter } from '../backend/embedded/audit.js';
-import { compactContext, type CompactionReport } from '../backend/embedded/compact.js';
-import { verifyStore, type VerifyReport } from '../backend/embedded/verify.js';
-import { rebuildStore, type RebuildOptions, type RebuildReport } from '../backend/embedded/rebuild.js';
-import { storeStats, type StoreStats } from '../backend/embedded/stats.js';
-import { findLeftovers, removeLeftovers, type Leftover } from '../backend/embedded/leftovers.js';
+import { embeddedParts, initEmbedded, openEmbedded, restoreBackup, type EmbeddedParts, type EmbeddedStore } from './open-backend.js';
+import type { AuditEntry, AuditFilter } from '../backend/audit-trail.js';
+import type { BackupOptions, BackupResult, CompactionReport, Leftover, RebuildOptions, RebuildReport, RestoreOptions, RestoreResult, StoreStats, VerifyReport } from '../backend/maintenance.js';
 import { publicWorkflow, WorkflowRepo } from '../workflows/workflow-repo.js';
 import { WorkflowEvents } from '../workflows/progress.js';
 import type { Engine } from '../workflows/engine.js';
@@ -41,8 +37,6 @@ import { getAnalogy, analogyHistory } from '../methods/analogies/get.js';
 import { deleteAnalogy, restoreDeletedAnalogy, saveAnalogy } from '../methods/analogies/single.js';
 import { countAnalogies, queryAnalogies } from '../methods/analogies/query.js';
 import { streamAnalogies, streamAnalogyJson } from '../methods/analogies/stream.js';
-import { backupStore, type BackupOptions, type BackupResult } from '../backend/embedded/backup.js';
-import { restoreStore, type RestoreOptions, type RestoreResult } from '../backend/embedded/restore.js';
 import { exportKnowledge, type ExportOptions, type ExportResult } from '../methods/knowledge/export.js';
 import { importKnowledge, type KnowledgeImportOptions, type KnowledgeImportResult } from '../methods/knowledge/import.js';
 import { importLegacy, type LegacyOptions, type LegacyResult } from '../methods/knowledge/legacy.js';
@@ -64,17 +58,25 @@ export interface OpenOptions {
  */
 export class Store {
   private engine: Engine;
+  private readonly parts: EmbeddedParts;
 
   private constructor(embedded: EmbeddedStore) {
     this.engine = { store: embedded, workflows: new WorkflowRepo(embedded.db), events: new WorkflowEvents() };
+    // A rebuild may reopen the store on a new index: the engine follows it.
+    this.parts = embeddedParts(
+      () => this.engine.store,
+      (store) => {
+        this.engine = { store, workflows: new WorkflowRepo(store.db), events: this.engine.events };
+      },
+    );
   }
 
   static async init(dir: string): Promise<Store> {
-    return new Store(EmbeddedStore.init(dir));
+    return new Store(initEmbedded(dir));
   }
 
   static async open(dir: string, options: OpenOptions = {}): Promise<Store> {
-    const store = new Store(EmbeddedStore.open(dir, { create: options.create, repair: options.repair }));
+    const store = new Store(openEmbedded(dir, { create: options.create, repair: options.repair }));
     if (options.resume ?? true) {
       try {
         await store.workflows.resume();
@@ -85,7 +87,7 @@ export class Store {
           await store.close();
           throw err;
         }
-        store.backend.audit.record({ event: 'resume_refused', code: err.code, message: err.message, details: err.details });
+        await store.parts.audit.record({ event: 'resume_refused', code: err.code, message: err.message, details: err.details });
       }
     }
     return store;
@@ -93,6 +95,11 @@ export class Store {
 
   get root(): string {
     return this.engine.store.layout.root;
+  }
+
+  /** Where `backup()` writes when given no file, and the service lists backups from. */
+  get backupsDir(): string {
+    return this.engine.store.layout.backupsDir;
   }
 
   get events(): WorkflowEvents {
@@ -121,6 +128,11 @@ export class Store {
       const row = existing ?? this.engine.store.ensureContext(name, options);
       return { name: row.name, parent: row.parent, description: row.description, created_at: row.created_at };
     },
+    /** The context (CONTEXT_NOT_FOUND when there is none of that name). */
+    require: async (name: string): Promise<ContextInfo> => {
+      const r = this.engine.store.requireContext(name);
+      return { name: r.name, parent: r.parent, description: r.description, created_at: r.created_at };
+    },
     list: async (): Promise<ContextInfo[]> =>
       this.engine.store.listContexts().map((r) => ({ name: r.name, parent: r.parent, description: r.description, created_at: r.created_at })),
   };
@@ -141,7 +153,7 @@ export class Store {
 
   /** audit.jsonl read back: what was rejected, rolled back, deleted, compacted, rebuilt (newest first). */
   readonly audit = {
-    list: async (filter: AuditFilter = {}): Promise<AuditEntry[]> => this.engine.store.audit.list(filter),
+    list: (filter: AuditFilter = {}): Promise<AuditEntry[]> => this.parts.audit.list(filter),
   };
 
   readonly workflows = {
@@ -178,12 +190,12 @@ export class Store {
 
   /** One file holding a consistent snapshot of the store (safe while writers run). */
   backup(options?: BackupOptions): Promise<BackupResult> {
-    return backupStore(this.engine.store, options);
+    return this.parts.maintenance.backup(options);
   }
 
   /** Restores a backup into `dir` (empty or absent, or replaced with `force`). */
-  static async restore(file: string, dir: string, options?: RestoreOptions): Promise<RestoreResult> {
-    return restoreStore(file, dir, options);
+  static restore(file: string, dir: string, options?: RestoreOptions): Promise<RestoreResult> {
+    return restoreBackup(file, dir, options);
   }
 
   /** The knowledge base of a context (or all) as JSON lines or one JSON document, streamed. */
@@ -204,16 +216,17 @@ export class Store {
   async compact(context?: string): Promise<CompactionReport[]> {
     const names = context ? [assertContextName(context)] : this.engine.store.listContexts().map((c) => c.name);
     if (context) this.engine.store.requireContext(context);
-    return names.map((n) => compactContext(this.engine.store, n));
+    const reports: CompactionReport[] = [];
+    for (const n of names) reports.push(await this.parts.maintenance.compact(n));
+    return reports;
   }
 
-  async verify(): Promise<VerifyReport> {
-    return verifyStore(this.engine.store);
+  verify(): Promise<VerifyReport> {
+    return this.parts.maintenance.verify();
   }
 
   async rebuild(options?: RebuildOptions): Promise<RebuildReport> {
-    const { store, report } = rebuildStore(this.engine.store, options);
-    this.engine = { store, workflows: new WorkflowRepo(store.db), events: this.engine.events };
+    const report = await this.parts.maintenance.rebuild(options);
     await this.rebuildVectorIndexes();
     return report;
   }
@@ -281,11 +294,11 @@ export class Store {
 
   /** Removes what killed runs left (leftovers.ts) and lists what stays (owners still running). */
   async doctor(): Promise<{ removed: Leftover[]; remaining: Leftover[] }> {
-    const removed = removeLeftovers(this.engine.store);
-    return { removed, remaining: findLeftovers(this.engine.store) };
+    const removed = await this.parts.maintenance.removeLeftovers();
+    return { removed, remaining: await this.parts.maintenance.leftovers() };
   }
 
-  async stats(): Promise<StoreStats> {
-    return storeStats(this.engine.store);
+  stats(): Promise<StoreStats> {
+    return this.parts.maintenance.stats();
   }
 }
