@@ -3,15 +3,11 @@ import type { Analogy, ContextInfo, Workflow, WorkflowStatus } from '../core/rec
 import type { AnalogyFilter } from '../core/schemas.js';
 import { assertContextName, DEFAULT_CONTEXT } from '../core/names.js';
 import { isSoftlogicError, SoftlogicError } from '../core/errors.js';
-import { EmbeddedStore } from '../backend/embedded/embedded-store.js';
-import type { AuditEntry, AuditFilter } from '../backend/embedded/audit.js';
-import { compactContext, type CompactionReport } from '../backend/embedded/compact.js';
-import { verifyStore, type VerifyReport } from '../backend/embedded/verify.js';
-import { rebuildStore, type RebuildOptions, type RebuildReport } from '../backend/embedded/rebuild.js';
-import { storeStats, type StoreStats } from '../backend/embedded/stats.js';
-import { findLeftovers, removeLeftovers, type Leftover } from '../backend/embedded/leftovers.js';
+import { backupsDirOf, embeddedStoreOf, initBackend, openBackend, restoreBackup, type EmbeddedStore } from './open-backend.js';
+import type { Backend } from '../backend/backend.js';
+import type { AuditEntry, AuditFilter } from '../backend/audit-trail.js';
+import type { BackupOptions, BackupResult, CompactionReport, Leftover, RebuildOptions, RebuildReport, RestoreOptions, RestoreResult, StoreStats, VerifyReport } from '../backend/maintenance.js';
 import { publicWorkflow } from '../backend/workflow-table.js';
-import { EmbeddedBackend } from '../backend/embedded/embedded-backend.js';
 import { WorkflowEvents } from '../workflows/progress.js';
 import type { Engine } from '../workflows/engine.js';
 import { processWorkflow, type ProcessOptions } from '../workflows/process.js';
@@ -31,7 +27,6 @@ import type { ConceptInput, ConceptRecord } from '../methods/concepts/concept-re
 import { importConcepts, type ConceptImportOptions, type ConceptImportResult } from '../methods/concepts/batch.js';
 import { completeAnalogy, evalAnalogies, similarConcepts, similarity, type ReasoningStore, type Scope, type SimilarityMethod } from '../methods/embeddings/reasoning.js';
 import { exportEmbeddings, importEmbeddings, writeStoreNpz } from '../methods/embeddings/npz-io.js';
-import { embeddedVectorParts } from '../backend/embedded/embedded-vector-parts.js';
 import { effectiveSettings } from '../methods/embeddings/settings.js';
 import { indexBuildFinished, indexInfo, rebuildIndexes, syncIndex } from '../methods/embeddings/index-store.js';
 import { addFrames, frameInstances, getFrame, listFrames, queryInstances, type FrameInstanceRecord, type FrameRecord, type FrameRelationRecord } from '../methods/frames/frames.js';
@@ -43,8 +38,6 @@ import { getAnalogy, analogyHistory } from '../methods/analogies/get.js';
 import { deleteAnalogy, restoreDeletedAnalogy, saveAnalogy } from '../methods/analogies/single.js';
 import { countAnalogies, queryAnalogies } from '../methods/analogies/query.js';
 import { streamAnalogyPages } from '../methods/analogies/stream.js';
-import { backupStore, type BackupOptions, type BackupResult } from '../backend/embedded/backup.js';
-import { restoreStore, type RestoreOptions, type RestoreResult } from '../backend/embedded/restore.js';
 import { exportKnowledge, type ExportOptions, type ExportResult } from '../methods/knowledge/export.js';
 import { importKnowledge, type KnowledgeImportOptions, type KnowledgeImportResult } from '../methods/knowledge/import.js';
 import { importLegacy, type LegacyOptions, type LegacyResult } from '../methods/knowledge/legacy.js';
@@ -66,19 +59,16 @@ export interface OpenOptions {
  */
 export class Store {
   private engine: Engine;
-  private embedded: EmbeddedStore;
-
-  private constructor(embedded: EmbeddedStore) {
-    this.embedded = embedded;
-    this.engine = { backend: new EmbeddedBackend(embedded), events: new WorkflowEvents(), workDir: embedded.layout.root };
+  private constructor(backend: Backend) {
+    this.engine = { backend, events: new WorkflowEvents(), workDir: backend.location };
   }
 
   static async init(dir: string): Promise<Store> {
-    return new Store(EmbeddedStore.init(dir));
+    return new Store(initBackend(dir));
   }
 
   static async open(dir: string, options: OpenOptions = {}): Promise<Store> {
-    const store = new Store(EmbeddedStore.open(dir, { create: options.create, repair: options.repair }));
+    const store = new Store(openBackend(dir, { create: options.create, repair: options.repair }));
     if (options.resume ?? true) {
       try {
         await store.workflows.resume();
@@ -89,27 +79,32 @@ export class Store {
           await store.close();
           throw err;
         }
-        store.backend.audit.record({ event: 'resume_refused', code: err.code, message: err.message, details: err.details });
+        await store.engine.backend.audit.record({ event: 'resume_refused', code: err.code, message: err.message, details: err.details });
       }
     }
     return store;
   }
 
   get root(): string {
-    return this.embedded.layout.root;
+    return this.engine.backend.location;
+  }
+
+  /** Where `backup()` writes when given no file, and the service lists backups from. */
+  get backupsDir(): string {
+    return backupsDirOf(this.engine.backend);
   }
 
   get events(): WorkflowEvents {
     return this.engine.events;
   }
 
-  /** For modules built on the store (embeddings, knowledge, service): the embedded backend. */
+  /** The embedded store underneath, for embedded-only tools and tests (log bytes, SQLite); INVALID_INPUT on another backend. */
   get backend(): EmbeddedStore {
-    return this.embedded;
+    return embeddedStoreOf(this.engine.backend);
   }
 
-  async close(): Promise<void> {
-    this.embedded.close();
+  close(): Promise<void> {
+    return this.engine.backend.close();
   }
 
   readonly contexts = {
@@ -124,6 +119,8 @@ export class Store {
       }
       return existing ?? this.engine.backend.contexts.ensure(name, options);
     },
+    /** The context (CONTEXT_NOT_FOUND when there is none of that name). */
+    require: (name: string): Promise<ContextInfo> => this.engine.backend.contexts.require(name),
     list: (): Promise<ContextInfo[]> => this.engine.backend.contexts.list(),
   };
 
@@ -145,7 +142,7 @@ export class Store {
 
   /** audit.jsonl read back: what was rejected, rolled back, deleted, compacted, rebuilt (newest first). */
   readonly audit = {
-    list: async (filter: AuditFilter = {}): Promise<AuditEntry[]> => this.embedded.audit.list(filter),
+    list: (filter: AuditFilter = {}): Promise<AuditEntry[]> => this.engine.backend.audit.list(filter),
   };
 
   readonly workflows = {
@@ -158,7 +155,7 @@ export class Store {
     /** Marks `interrupted` the pending or processing workflows this process owns (a user quitting at once). */
     interruptOwned: async (): Promise<Workflow[]> => {
       const marked = await this.engine.backend.workflows.interruptOwnedBy(process.pid);
-      for (const wf of marked) this.embedded.audit.record({ event: 'workflow_interrupted', workflow_id: wf.workflow_id, items_processed: wf.items_processed, items_total: wf.items_total });
+      for (const wf of marked) await this.engine.backend.audit.record({ event: 'workflow_interrupted', workflow_id: wf.workflow_id, items_processed: wf.items_processed, items_total: wf.items_total });
       return marked.map(publicWorkflow);
     },
     get: async (id: string): Promise<Workflow> => publicWorkflow(await this.engine.backend.workflows.get(id)),
@@ -179,12 +176,12 @@ export class Store {
 
   /** One file holding a consistent snapshot of the store (safe while writers run). */
   backup(options?: BackupOptions): Promise<BackupResult> {
-    return backupStore(this.embedded, options);
+    return this.engine.backend.maintenance.backup(options);
   }
 
   /** Restores a backup into `dir` (empty or absent, or replaced with `force`). */
-  static async restore(file: string, dir: string, options?: RestoreOptions): Promise<RestoreResult> {
-    return restoreStore(file, dir, options);
+  static restore(file: string, dir: string, options?: RestoreOptions): Promise<RestoreResult> {
+    return restoreBackup(file, dir, options);
   }
 
   /** The knowledge base of a context (or all) as JSON lines or one JSON document, streamed. */
@@ -203,19 +200,18 @@ export class Store {
   }
 
   async compact(context?: string): Promise<CompactionReport[]> {
-    const names = context ? [assertContextName(context)] : this.embedded.listContexts().map((c) => c.name);
-    if (context) this.embedded.requireContext(context);
-    return names.map((n) => compactContext(this.embedded, n));
+    const names = context ? [(await this.engine.backend.contexts.require(context)).name] : (await this.engine.backend.contexts.list()).map((c) => c.name);
+    const reports: CompactionReport[] = [];
+    for (const n of names) reports.push(await this.engine.backend.maintenance.compact(n));
+    return reports;
   }
 
-  async verify(): Promise<VerifyReport> {
-    return verifyStore(this.embedded);
+  verify(): Promise<VerifyReport> {
+    return this.engine.backend.maintenance.verify();
   }
 
   async rebuild(options?: RebuildOptions): Promise<RebuildReport> {
-    const { store, report } = rebuildStore(this.embedded, options);
-    this.embedded = store;
-    this.engine = { backend: new EmbeddedBackend(store), events: this.engine.events, workDir: store.layout.root };
+    const report = await this.engine.backend.maintenance.rebuild(options);
     await this.rebuildVectorIndexes();
     return report;
   }
@@ -229,7 +225,14 @@ export class Store {
 
   /** The backend's vector parts and the concept lookup, for the embedding methods. */
   private get vectorStore(): ReasoningStore & { isConcept(context: string, id: string): Promise<boolean> } {
-    return { ...embeddedVectorParts(this.embedded), findConcept: (nameOrId: string, context: string) => findConcept(this.engine.backend, nameOrId, context) };
+    const backend = this.engine.backend;
+    return {
+      contexts: backend.contexts,
+      vectors: backend.vectors,
+      files: backend.files,
+      isConcept: async (context: string, id: string) => (await backend.records.current(context, 'concept', id)) !== undefined,
+      findConcept: (nameOrId: string, context: string) => findConcept(backend, nameOrId, context),
+    };
   }
 
   readonly concepts = {
@@ -288,11 +291,11 @@ export class Store {
 
   /** Removes what killed runs left (leftovers.ts) and lists what stays (owners still running). */
   async doctor(): Promise<{ removed: Leftover[]; remaining: Leftover[] }> {
-    const removed = removeLeftovers(this.embedded);
-    return { removed, remaining: findLeftovers(this.embedded) };
+    const removed = await this.engine.backend.maintenance.removeLeftovers();
+    return { removed, remaining: await this.engine.backend.maintenance.leftovers() };
   }
 
-  async stats(): Promise<StoreStats> {
-    return storeStats(this.embedded);
+  stats(): Promise<StoreStats> {
+    return this.engine.backend.maintenance.stats();
   }
 }

@@ -1,10 +1,35 @@
-/** The audit trail (embedded: audit.jsonl). Owner (api): complete (list, filters). */
+/**
+ * The audit trail: what was rejected, repaired, deleted, compacted, restored, and when (embedded:
+ * audit.jsonl; PostgreSQL: a table). Read back newest first, by workflow, event and time.
+ */
 export interface AuditEvent {
   event: string;
   [key: string]: unknown;
 }
 
+/** One line of audit.jsonl as read back: its time, event and the fields recorded with it. */
+export interface AuditEntry extends AuditEvent {
+  time: string;
+  workflow_id?: string;
+}
+
+export interface AuditFilter {
+  /** Only entries about this workflow (its `workflow_id`, or listed in its `workflows`). */
+  workflow_id?: string;
+  /** Only this event name (e.g. `workflow_rolled_back`). */
+  event?: string;
+  /** Only entries at or after this ISO time. */
+  since?: string;
+  /** At most this many entries (default 100, at most 1000). */
+  limit?: number;
+}
+
+export const AUDIT_DEFAULT_LIMIT = 100;
+export const AUDIT_MAX_LIMIT = 1000;
+
 export interface AuditTrail {
-  /** appends one event (its time is added) */
+  /** Appends one event; its time is added. */
   record(event: AuditEvent): Promise<void>;
+  /** The entries matching `filter`, newest first, at most `filter.limit` (INVALID_INPUT for a bad filter). */
+  list(filter?: AuditFilter): Promise<AuditEntry[]>;
 }

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { SoftlogicError } from '../index.js';
+import { SoftlogicError } from '../api/index.js';
 
 /**
  * Bearer-key authentication. HTTP clients send `Authorization: Bearer <key>`. Browsers cannot

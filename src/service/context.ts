@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Store } from '../index.js';
+import type { Store } from '../api/index.js';
 import type { Processor } from './processor.js';
 
 /** What every route group gets: the store and the server's bookkeeping. */

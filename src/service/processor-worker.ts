@@ -5,7 +5,7 @@
  * progress at its next commit boundary: the workflow stays `processing`, resumable.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { Store, SoftlogicError } from '../index.js';
+import { Store, SoftlogicError } from '../api/index.js';
 import { toSoftlogicError } from '../core/errors.js';
 import type { ImportOptions } from '../methods/analogies/import.js';
 import type { KnowledgeImportOptions } from '../methods/knowledge/import.js';

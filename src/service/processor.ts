@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { SoftlogicError, type Store, type Workflow, type ImportOptions, type ProgressEvent } from '../index.js';
+import { SoftlogicError, type Store, type Workflow, type ImportOptions, type ProgressEvent } from '../api/index.js';
 import type { KnowledgeImportOptions, KnowledgeImportResult } from '../methods/knowledge/import.js';
 
 export interface Staged {

@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
-import { SoftlogicError, type Store } from '../index.js';
+import { SoftlogicError, type Store } from '../api/index.js';
 import { packageVersion, type ServiceContext } from './context.js';
 import { healthRoutes } from './routes/health.js';
 import { contextRoutes } from './routes/contexts.js';

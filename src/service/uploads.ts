@@ -5,7 +5,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Ajv } from 'ajv';
-import { SoftlogicError, type Store } from '../index.js';
+import { SoftlogicError, type Store } from '../api/index.js';
 import type { ServiceContext } from './context.js';
 
 /**

@@ -1,34 +1,8 @@
 import { appendFileSync, closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { SoftlogicError } from '../../core/errors.js';
+import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, type AuditEntry, type AuditEvent, type AuditFilter } from '../audit-trail.js';
+export { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, type AuditEntry, type AuditEvent, type AuditFilter } from '../audit-trail.js';
 
-/**
- * audit.jsonl: what was rejected, repaired, deleted, compacted, restored, and when. One line per
- * event, appended with O_APPEND so concurrent processes never interleave within a line.
- */
-export interface AuditEvent {
-  event: string;
-  [key: string]: unknown;
-}
-
-/** One line of audit.jsonl as read back: its time, event and the fields recorded with it. */
-export interface AuditEntry extends AuditEvent {
-  time: string;
-  workflow_id?: string;
-}
-
-export interface AuditFilter {
-  /** Only entries about this workflow (its `workflow_id`, or listed in its `workflows`). */
-  workflow_id?: string;
-  /** Only this event name (e.g. `workflow_rolled_back`). */
-  event?: string;
-  /** Only entries at or after this ISO time. */
-  since?: string;
-  /** At most this many entries (default 100, at most 1000). */
-  limit?: number;
-}
-
-export const AUDIT_DEFAULT_LIMIT = 100;
-export const AUDIT_MAX_LIMIT = 1000;
 const CHUNK = 64 * 1024;
 
 /** The lines of a file, last first, read backwards in fixed chunks (memory: one chunk plus one line). */
@@ -79,6 +53,10 @@ function checkFilter(filter: AuditFilter): number {
   return limit;
 }
 
+/**
+ * audit.jsonl: what was rejected, repaired, deleted, compacted, restored, and when. One line per
+ * event, appended with O_APPEND so concurrent processes never interleave within a line.
+ */
 export class AuditLog {
   constructor(private readonly path: string) {}
 

@@ -13,15 +13,8 @@ import { assertLogIntact } from './log-check.js';
 import { killPoint } from './kill-point.js';
 import { STORE_FORMAT_VERSION } from './layout.js';
 import { StagedDigest } from '../../core/staged-digest.js';
-
-export interface ContextCounts {
-  name: string;
-  parent: string | null;
-  applied_seq: number;
-  applied_off: number;
-  analogies: { active: number; deleted: number };
-  entities: Record<string, { active: number; deleted: number }>;
-}
+import type { ContextCounts, BackupResult, BackupOptions } from '../maintenance.js';
+export type { ContextCounts, BackupResult, BackupOptions } from '../maintenance.js';
 
 export interface BackupManifest {
   format: 'softlogic-backup';
@@ -34,20 +27,6 @@ export interface BackupManifest {
   /** staged files of unfinished workflows that were gone before they could be copied */
   pending_missing: string[];
   members: MemberEntry[];
-}
-
-export interface BackupResult {
-  file: string;
-  bytes: number;
-  seconds: number;
-  members: number;
-  contexts: ContextCounts[];
-  workflows: Record<string, number>;
-  attempts: number;
-}
-
-export interface BackupOptions {
-  out?: string;
 }
 
 const MAX_ATTEMPTS = 5;

@@ -8,15 +8,8 @@ import { BlockWriter } from './log-segments.js';
 import { decodeLine, encodeCommitLine, encodeRecordLine } from './log-format.js';
 import { bumpGeneration, CONTEXT_ROWS, contextKeyRange, seqOfKey } from './sqlite-schema.js';
 import type { ContextRow, EmbeddedStore } from './embedded-store.js';
-
-export interface CompactionReport {
-  context: string;
-  records_removed: number;
-  active_records: number;
-  lines_before: number;
-  bytes_before: number;
-  bytes_after: number;
-}
+import type { CompactionReport } from '../maintenance.js';
+export type { CompactionReport } from '../maintenance.js';
 
 interface LiveRow {
   table: 'analogies' | 'entities';

@@ -12,6 +12,8 @@ import { embeddedVectorParts } from './embedded-vector-parts.js';
 import { EmbeddedWriteBatch } from './embedded-write-batch.js';
 import { EmbeddedWorkflowTable } from './embedded-workflow-table.js';
 import { EmbeddedPreparedImport } from './embedded-prepared-import.js';
+import { EmbeddedMaintenance } from './embedded-maintenance.js';
+import { EmbeddedAuditTrail } from './embedded-audit-trail.js';
 
 /**
  * The embedded backend behind the interface: a directory of per-context JSONL logs indexed by
@@ -20,27 +22,70 @@ import { EmbeddedPreparedImport } from './embedded-prepared-import.js';
  */
 export class EmbeddedBackend implements Backend {
   readonly kind = 'embedded' as const;
-  readonly contexts: EmbeddedContexts;
-  readonly records: EmbeddedRecordReader;
-  // Filled by their owners as the operations move (see BRIEF: workflows, vectors, api).
-  readonly workflows: EmbeddedWorkflowTable;
-  readonly vectors: VectorTable;
-  readonly files: ContextFiles;
-  readonly maintenance: Maintenance = {};
-  readonly capabilities: BackendCapabilities;
-  /** audit.jsonl (its owner completes the part: list, filters) */
+  private current!: EmbeddedStore;
+  private parts!: {
+    contexts: EmbeddedContexts;
+    records: EmbeddedRecordReader;
+    workflows: EmbeddedWorkflowTable;
+    vectors: VectorTable;
+    files: ContextFiles;
+    capabilities: BackendCapabilities;
+  };
+  readonly maintenance: Maintenance;
   readonly audit: AuditTrail;
 
-  constructor(readonly store: EmbeddedStore) {
-    this.contexts = new EmbeddedContexts(store);
-    this.records = new EmbeddedRecordReader(store);
-    // The same vector table and files as the transitional embeddedVectorParts(store) hands out (one per store).
-    const parts = embeddedVectorParts(store);
-    this.vectors = parts.vectors;
-    this.files = parts.files;
-    this.audit = { record: async (event) => store.audit.record(event) };
-    this.workflows = new EmbeddedWorkflowTable(store);
-    this.capabilities = { preparedImport: new EmbeddedPreparedImport(store, this.workflows) };
+  constructor(store: EmbeddedStore) {
+    this.attach(store);
+    // A rebuild may reopen the store on a new index file: every part then follows the new one.
+    this.maintenance = new EmbeddedMaintenance(
+      () => this.current,
+      (replaced) => this.attach(replaced),
+    );
+    this.audit = new EmbeddedAuditTrail(() => this.current);
+  }
+
+  private attach(store: EmbeddedStore): void {
+    this.current = store;
+    // The same vector table and files as embeddedVectorParts(store) hands out (one per store).
+    const vectorParts = embeddedVectorParts(store);
+    const workflows = new EmbeddedWorkflowTable(store);
+    this.parts = {
+      contexts: new EmbeddedContexts(store),
+      records: new EmbeddedRecordReader(store),
+      workflows,
+      vectors: vectorParts.vectors,
+      files: vectorParts.files,
+      capabilities: { preparedImport: new EmbeddedPreparedImport(store, workflows) },
+    };
+  }
+
+  /** the embedded store itself, for embedded-only tools and tests (log bytes, SQLite) */
+  get store(): EmbeddedStore {
+    return this.current;
+  }
+
+  get contexts(): EmbeddedContexts {
+    return this.parts.contexts;
+  }
+
+  get records(): EmbeddedRecordReader {
+    return this.parts.records;
+  }
+
+  get workflows(): EmbeddedWorkflowTable {
+    return this.parts.workflows;
+  }
+
+  get vectors(): VectorTable {
+    return this.parts.vectors;
+  }
+
+  get files(): ContextFiles {
+    return this.parts.files;
+  }
+
+  get capabilities(): BackendCapabilities {
+    return this.parts.capabilities;
   }
 
   static open(dir: string, options: { create?: boolean; repair?: boolean } = {}): EmbeddedBackend {
@@ -52,7 +97,7 @@ export class EmbeddedBackend implements Backend {
   }
 
   get location(): string {
-    return this.store.layout.root;
+    return this.current.layout.root;
   }
 
 
@@ -60,13 +105,13 @@ export class EmbeddedBackend implements Backend {
   write<T>(context: string, fn: (batch: WriteBatch) => T, _options?: WriteOptions): Promise<T> {
     // The embedded backend reads synchronously inside the batch: `prefetch` has nothing to load.
     try {
-      return Promise.resolve(this.store.write(context, (log) => fn(new EmbeddedWriteBatch(this.store, log))));
+      return Promise.resolve(this.current.write(context, (log) => fn(new EmbeddedWriteBatch(this.store, log))));
     } catch (err) {
       return Promise.reject(err as Error);
     }
   }
 
   async close(): Promise<void> {
-    this.store.close();
+    this.current.close();
   }
 }

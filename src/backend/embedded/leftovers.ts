@@ -3,35 +3,8 @@ import { basename, dirname, join, relative } from 'node:path';
 import { ownerAlive } from '../../workflows/resume.js';
 import { fsyncDir } from './fs-durable.js';
 import type { EmbeddedStore } from './embedded-store.js';
-
-/**
- * Files a killed run leaves behind: staged items of workflows that never started or are gone,
- * backup work directories and partial outputs, restore staging directories, logs of an
- * interrupted compaction or salvage, index files of an interrupted rebuild. Each is removable
- * once its owner (the pid in its name) is dead, or, for staged files, once no live workflow
- * owns it and it has not been written to for STAGED_GRACE_MS (staging writes the file before
- * the workflow's row exists).
- */
-export type LeftoverKind =
-  | 'staged_orphan'
-  | 'backup_work'
-  | 'backup_partial'
-  | 'restore_staging'
-  | 'compacting_log'
-  | 'salvage_log'
-  | 'rebuild_index'
-  | 'import_temp'
-  | 'export_partial';
-
-export interface Leftover {
-  kind: LeftoverKind;
-  /** relative to the store root (restore staging directories sit beside it: ../NAME) */
-  path: string;
-  bytes: number;
-  owner_pid: number | null;
-  /** whether it can go now (its owner is dead or it belongs to nothing live) */
-  removable: boolean;
-}
+import type { LeftoverKind, Leftover } from '../maintenance.js';
+export type { LeftoverKind, Leftover } from '../maintenance.js';
 
 export const STAGED_GRACE_MS = 10 * 60 * 1000;
 const FINISHED = new Set(['completed', 'cancelled', 'rolled_back']);

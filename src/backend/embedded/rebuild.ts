@@ -8,40 +8,12 @@ import { fsyncDir } from './fs-durable.js';
 import type { StoreLayout } from './layout.js';
 import { ContextLog } from './context-log.js';
 import { replayContext, type DamagedTail } from './replay.js';
-import { salvageLogs, type SalvageReport } from './salvage.js';
-import { setAside, type AsideFile } from './set-aside.js';
+import { salvageLogs } from './salvage.js';
+import { setAside } from './set-aside.js';
 import { ANALOGY_QUERY_INDEXES, bumpGeneration, configureConnection, createQueryIndexes, createSchema, dropQueryIndexes } from './sqlite-schema.js';
 import type { Analogy } from '../../core/records.js';
-
-export interface RebuildOptions {
-  /** cut each log from its first damaged line on (its bytes moved aside under salvaged/) */
-  truncateDamagedTail?: boolean;
-  /** rewrite damaged logs keeping every line whose checksum passes (salvage.ts) first */
-  salvage?: boolean;
-}
-
-export interface CutTail extends DamagedTail {
-  context: string;
-  aside: AsideFile | null;
-}
-
-export interface LostWorkflow {
-  workflow_id: string;
-  context: string;
-  items_processed: number;
-}
-
-export interface RebuildReport {
-  /** per context: record lines replayed, batches, torn bytes; active records in the old index and the new */
-  contexts: Array<{ context: string; records: number; batches: number; torn_bytes: number; active_before: number | null; active_after: number }>;
-  /** what --truncate-damaged-tail cut */
-  cut: CutTail[];
-  /** what --salvage set aside */
-  salvaged: SalvageReport[];
-  /** workflows whose batches are in the logs but whose rows are gone with the old index */
-  workflows_lost: LostWorkflow[];
-  seconds: number;
-}
+import type { RebuildOptions, CutTail, LostWorkflow, RebuildReport } from '../maintenance.js';
+export type { RebuildOptions, CutTail, LostWorkflow, RebuildReport } from '../maintenance.js';
 
 /** Where a new index is built (per process: two processes may find the index missing at once). */
 function rebuildTarget(layout: StoreLayout): string {

@@ -5,6 +5,8 @@ import { readLines } from './log-reader.js';
 import { checksumOk, decodeLine, seqOf, type LogLine, type RecordLine } from './log-format.js';
 import { rowKey } from './sqlite-schema.js';
 import type { BatchProgress, ContextRow } from './embedded-store.js';
+import type { DamagedTail, LineDamage } from '../maintenance.js';
+export type { DamagedTail, LineDamage } from '../maintenance.js';
 
 export type ApplyFn = (kind: RecordKind, op: LogOp, record: Analogy | EntityRecord, key: number, off: number, len: number) => void;
 
@@ -14,32 +16,6 @@ export type ApplyFn = (kind: RecordKind, op: LogOp, record: Analogy | EntityReco
  * (`rebuild --truncate-damaged-tail`: only when the user asked).
  */
 export type OnDamage = 'refuse' | 'cut';
-
-/** Everything from the start of the batch holding the first damaged line to the end of the log. */
-export interface DamagedTail {
-  /** where the cut starts: the end of the last good batch */
-  offset: number;
-  bytes: number;
-  lines: number;
-  /** lines whose checksum (or structure) fails */
-  damaged_lines: number;
-  /** record lines whose own checksum passes that go with the cut (their batch or later ones) */
-  records_lost: number;
-  /** the seqs of the cut record lines whose checksum passes */
-  first_seq: number | null;
-  last_seq: number | null;
-  /** the first damaged line */
-  damage: LineDamage;
-}
-
-export interface LineDamage {
-  offset: number;
-  /** the damaged line's own seq when it can still be read, else null */
-  seq: number | null;
-  /** the last seq of the good batches before it */
-  after_seq: number;
-  reason: string;
-}
 
 export interface ReplayResult {
   appliedSeq: number;

@@ -12,25 +12,8 @@ import { finishInterruptedRestore, RESTORE_COMPLETE } from './leftovers.js';
 import { assertIndexNames, assertManifestNames } from './backup-names.js';
 import { insideDir } from '../../core/paths.js';
 import { verifyStore, type VerifyReport } from './verify.js';
-
-export interface RestoreOptions {
-  /** replace an existing store (kept aside as DIR.old-<timestamp>) */
-  force?: boolean;
-  /** run the full `verify` (logs against index) even without --force (default: only with --force) */
-  verify?: boolean;
-}
-
-export interface RestoreResult {
-  store: string;
-  backup: string;
-  bytes: number;
-  members: number;
-  seconds: number;
-  contexts: ContextCounts[];
-  /** where the replaced store was put (only with --force over an existing store) */
-  previous_store: string | null;
-  verify: Pick<VerifyReport, 'valid' | 'issues'> | null;
-}
+import type { RestoreOptions, RestoreResult } from '../maintenance.js';
+export type { RestoreOptions, RestoreResult } from '../maintenance.js';
 
 function timestamp(): string {
   return new Date().toISOString().replace(/[:.]/g, '-');

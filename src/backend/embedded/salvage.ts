@@ -5,29 +5,10 @@ import { fsyncDir } from './fs-durable.js';
 import { checksumOk, encodeCommitLine, encodeRecordLine, type RecordLine } from './log-format.js';
 import { readPlainLines } from './log-reader.js';
 import { parseLogLine } from './replay.js';
-import { setAside, type AsideFile, type AsidePiece } from './set-aside.js';
+import { setAside } from './set-aside.js';
 import { contextsWithLogs, type EmbeddedStore } from './embedded-store.js';
-
-/** What `rebuild --salvage` did to one context's log. */
-export interface SalvageReport {
-  context: string;
-  /** record lines kept (every one whose checksum passes, but an uncommitted last batch) */
-  kept_records: number;
-  /** lines set aside because their checksum or structure fails */
-  damaged_lines: number;
-  /** of those, lines that look like records (start with {"seq":), and the ids still readable in them */
-  damaged_records: number;
-  lost_ids: string[];
-  /** lines inside compressed blocks that failed as a whole */
-  lines_in_damaged_blocks: number;
-  /** record lines of a last batch that was never committed (a crash mid-append), set aside */
-  uncommitted_records: number;
-  /** batches whose commit line was damaged or missing, closed with a new commit line */
-  batches_recommitted: number;
-  bytes_set_aside: number;
-  aside: AsideFile | null;
-  pieces: AsidePiece[];
-}
+import type { SalvageReport } from '../maintenance.js';
+export type { SalvageReport } from '../maintenance.js';
 
 const BLOCK_HEADER = /^\{"op":"block","v":(\d+),"n":(\d+),"zlen":\d+,"z":"/;
 const MAX_LOST_IDS = 100;

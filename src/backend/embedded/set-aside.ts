@@ -2,19 +2,8 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readSync, writeSync } from '
 import { join, relative } from 'node:path';
 import { fsyncDir } from './fs-durable.js';
 import type { StoreLayout } from './layout.js';
-
-/** A run of bytes of a log (physical offsets) that is taken out of it. */
-export interface AsidePiece {
-  offset: number;
-  length: number;
-  reason: string;
-}
-
-export interface AsideFile {
-  /** relative to the store root */
-  file: string;
-  bytes: number;
-}
+import type { AsideFile, AsidePiece } from '../maintenance.js';
+export type { AsideFile, AsidePiece } from '../maintenance.js';
 
 /**
  * Copies pieces of a context's log into `salvaged/<context>-<time>.damaged` (the pieces one after

@@ -1,17 +1,9 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { EmbeddedStore } from './embedded-store.js';
-import { findLeftovers, type Leftover } from './leftovers.js';
-
-export interface StoreStats {
-  store: string;
-  contexts: Array<{ context: string; parent: string | null; analogies: { active: number; deleted: number }; entities: Record<string, { active: number; deleted: number }>; log_bytes: number }>;
-  workflows: Record<string, number>;
-  files: Record<string, number>;
-  total_bytes: number;
-  /** files killed runs left (leftovers.ts): removed on open or by `softlogic doctor` once removable */
-  leftovers: Leftover[];
-}
+import { findLeftovers } from './leftovers.js';
+import type { StoreStats } from '../maintenance.js';
+export type { StoreStats } from '../maintenance.js';
 
 function filesUnder(dir: string, root: string, out: Record<string, number>): void {
   if (!existsSync(dir)) return;

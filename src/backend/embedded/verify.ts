@@ -6,32 +6,10 @@ import { readLines } from './log-reader.js';
 import { CONTEXT_ROWS, contextKeyRange, missingQueryIndexes, seqOfKey } from './sqlite-schema.js';
 import { bulkLoadRunning } from './bulk-load.js';
 import type { ContextRow, EmbeddedStore } from './embedded-store.js';
-import { findLeftovers, type Leftover } from './leftovers.js';
+import { findLeftovers } from './leftovers.js';
 import { recordJsonOf, seqOf } from './log-format.js';
-
-export interface VerifyIssue {
-  context?: string;
-  check: 'sqlite_integrity' | 'sqlite_schema' | 'log_checksum' | 'log_structure' | 'torn_tail' | 'watermark' | 'count_mismatch' | 'content_mismatch' | 'row_pointer';
-  message: string;
-  offset?: number;
-}
-
-export interface ContextVerification {
-  context: string;
-  log_lines: number;
-  active_in_log: number;
-  active_in_index: number;
-  content_hash_log: string;
-  content_hash_index: string;
-}
-
-export interface VerifyReport {
-  valid: boolean;
-  issues: VerifyIssue[];
-  contexts: ContextVerification[];
-  /** files killed runs left (not issues: `softlogic doctor` removes them) */
-  leftovers: Leftover[];
-}
+import type { VerifyIssue, ContextVerification, VerifyReport } from '../maintenance.js';
+export type { VerifyIssue, ContextVerification, VerifyReport } from '../maintenance.js';
 
 /** Order-independent digest of a set of records: sum of CRC-32s of `kind\0id\0json`, mod 2^48. */
 class SetDigest {

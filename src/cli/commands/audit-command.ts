@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, type AuditEntry } from '../../backend/embedded/audit.js';
+import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, type AuditEntry } from '../../api/index.js';
 import { cellText, table } from '../format.js';
 import { parseNumber, print, withStore } from '../output.js';
 

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { SoftlogicError } from '../../core/errors.js';
-import { backupStore } from '../../backend/embedded/backup.js';
-import { restoreStore } from '../../backend/embedded/restore.js';
+import { Store } from '../../api/index.js';
 import type { ExportFormat } from '../../methods/knowledge/export.js';
 import { assertMerge } from '../../methods/knowledge/import.js';
 import { parseNumber, print, progressBar, storeDir, withStore } from '../output.js';
@@ -15,7 +14,7 @@ export function registerBackupCommands(program: Command): void {
     .option('--out <file>', 'where to write it (default <store>/backups/backup-<timestamp>.slbak)')
     .action((opts: { out?: string }, cmd: Command) =>
       withStore(cmd, async (store) => {
-        const result = await backupStore(store.backend, { out: opts.out });
+        const result = await store.backup({ out: opts.out });
         print(cmd, result, `backup written to ${result.file} (${result.bytes} bytes, ${result.contexts.length} context(s))`);
       }),
     );
@@ -25,8 +24,8 @@ export function registerBackupCommands(program: Command): void {
     .description('restore a backup into --store DIR (empty or absent); checksums are verified first')
     .option('--force', 'replace an existing store (kept aside as DIR.old-<timestamp>) once the new one verifies')
     .option('--verify', 'also run the full verify (always done with --force)')
-    .action((file: string, opts: { force?: boolean; verify?: boolean }, cmd: Command) => {
-      const result = restoreStore(file, storeDir(cmd), { force: opts.force, verify: opts.verify });
+    .action(async (file: string, opts: { force?: boolean; verify?: boolean }, cmd: Command) => {
+      const result = await Store.restore(file, storeDir(cmd), { force: opts.force, verify: opts.verify });
       print(cmd, result, `restored ${result.backup} into ${result.store}` + (result.previous_store ? ` (previous store kept at ${result.previous_store})` : ''));
     });
 

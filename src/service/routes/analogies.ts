@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import type { AnalogyInput } from '../../index.js';
+import type { AnalogyInput } from '../../api/index.js';
 import { trackStream, type ServiceContext } from '../context.js';
 import {
   analogyInputSchema,

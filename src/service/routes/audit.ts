@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT } from '../../backend/embedded/audit.js';
+import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT } from '../../api/index.js';
 import type { ServiceContext } from '../context.js';
 import { errorResponses, nameString } from '../schemas.js';
 

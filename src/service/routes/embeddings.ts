@@ -173,7 +173,7 @@ export async function embeddingRoutes(app: FastifyInstance, ctx: ServiceContext)
     },
     async (request) => {
       const context = request.query.context ?? 'default';
-      store.backend.requireContext(context);
+      await store.contexts.require(context);
       return { context, settings: await store.embeddings.settings(context), index: await store.embeddings.index(context) };
     },
   );

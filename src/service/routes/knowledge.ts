@@ -1,9 +1,8 @@
 import { createReadStream, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { SoftlogicError } from '../../index.js';
+import { SoftlogicError } from '../../api/index.js';
 import type { ExportFormat } from '../../methods/knowledge/export.js';
-import { backupStore } from '../../backend/embedded/backup.js';
 import { trackWork, type ServiceContext } from '../context.js';
 import { errorResponses, nameString } from '../schemas.js';
 import { tempPath } from '../uploads.js';
@@ -99,7 +98,7 @@ export function knowledgeRoutes(app: FastifyInstance, ctx: ServiceContext): void
       },
     },
     async (_request, reply) => {
-      const result = await trackWork(ctx, `backup:${Date.now()}`, backupStore(store.backend));
+      const result = await trackWork(ctx, `backup:${Date.now()}`, store.backup());
       const { file, ...rest } = result;
       return reply.code(201).send({ name: basename(file), ...rest });
     },
@@ -115,7 +114,7 @@ export function knowledgeRoutes(app: FastifyInstance, ctx: ServiceContext): void
       },
     },
     async () => {
-      const dir = store.backend.layout.backupsDir;
+      const dir = store.backupsDir;
       if (!existsSync(dir)) return { backups: [] };
       const re = new RegExp(BACKUP_NAME);
       const backups = readdirSync(dir, { withFileTypes: true })
@@ -141,7 +140,7 @@ export function knowledgeRoutes(app: FastifyInstance, ctx: ServiceContext): void
       },
     },
     async (request, reply) => {
-      const path = join(store.backend.layout.backupsDir, request.params.name);
+      const path = join(store.backupsDir, request.params.name);
       if (!existsSync(path) || !statSync(path).isFile()) throw new SoftlogicError('FILE_NOT_FOUND', `no backup named ${request.params.name}`, { name: request.params.name });
       return reply
         .header('content-type', 'application/octet-stream')

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { ProgressEvent, Workflow } from '../../index.js';
-import { SoftlogicError } from '../../index.js';
+import type { ProgressEvent, Workflow } from '../../api/index.js';
+import { SoftlogicError } from '../../api/index.js';
 import { trackStream, type ServiceContext } from '../context.js';
 import { filterProperties, FINAL_STATUSES, idParams, type FilterQuery } from '../schemas.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { SoftlogicError } from '../../index.js';
-import type { WorkflowStatus } from '../../index.js';
+import { SoftlogicError } from '../../api/index.js';
+import type { WorkflowStatus } from '../../api/index.js';
 import { logStopped, runInBackground, trackWork, type ServiceContext } from '../context.js';
 import { errorResponses, FINAL_STATUSES, idParams, workflowSchema, workflowStatuses } from '../schemas.js';
 
