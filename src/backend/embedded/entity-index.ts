@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { LogOp, RecordKind } from '../../core/records.js';
+import { entitySearchText } from '../../core/entity-search.js';
 
 /**
  * The entities table: every record kind other than analogies (concepts, frames, instances,
@@ -22,14 +23,6 @@ export interface EntityRecord {
   deleted_at: string | null;
   name?: unknown;
   [field: string]: unknown;
-}
-
-/** Text a `search` matches: the record's name, description, gloss and disambiguation. */
-function searchText(record: EntityRecord): string | null {
-  const parts = [record.name, record.description, record.disambiguation, record.definition, record.gloss].filter(
-    (v): v is string => typeof v === 'string' && v.length > 0,
-  );
-  return parts.length > 0 ? parts.join('\n').toLowerCase() : null;
 }
 
 export class EntityIndex {
@@ -59,7 +52,7 @@ export class EntityIndex {
       record.version,
       record.deleted_at === null ? null : Date.parse(record.deleted_at),
       typeof record.name === 'string' ? record.name : null,
-      searchText(record),
+      entitySearchText(record),
     );
   }
 }
