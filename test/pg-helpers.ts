@@ -20,6 +20,8 @@ export interface PgTestDatabase {
   readonly name: string;
   /** a URL to an empty store of its own, in a new schema of this database */
   freshStoreUrl(): string;
+  /** runs `close` after the file's tests, before the database is dropped (open pools, stores) */
+  defer(close: () => Promise<void>): void;
 }
 
 function withDatabase(serverUrl: string, database: string): string {
@@ -72,7 +74,9 @@ export async function usePostgres(serverUrl = PG_SERVER_URL): Promise<PgTestData
     if (process.env.CI === 'true') throw new Error(`${reason}. CI=true: the PostgreSQL tests must run, so this fails the run`, { cause: err });
     return { skip: reason };
   }
+  const closers: Array<() => Promise<void>> = [];
   after(async () => {
+    for (const close of closers.splice(0)) await close();
     await admin(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
   });
   const url = withDatabase(serverUrl, name);
@@ -85,5 +89,6 @@ export async function usePostgres(serverUrl = PG_SERVER_URL): Promise<PgTestData
       store.searchParams.set('schema', `store_${++stores}_${randomBytes(3).toString('hex')}`);
       return store.toString();
     },
+    defer: (close) => closers.push(close),
   };
 }

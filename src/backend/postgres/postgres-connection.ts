@@ -53,7 +53,7 @@ const types = {
 };
 
 export function createPool(location: PostgresLocation, options: PoolOptions = {}): pg.Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: location.connectionString,
     max: options.max ?? 10,
     connectionTimeoutMillis: 10_000,
@@ -61,6 +61,10 @@ export function createPool(location: PostgresLocation, options: PoolOptions = {}
     application_name: 'softlogic',
     types,
   });
+  // An idle connection that the server closed (a restart, an administrator) is dropped by the
+  // pool and replaced on the next checkout; unhandled, its error would end the process.
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 /** Runs fn inside BEGIN ... COMMIT on one pooled connection (ROLLBACK when it throws). */

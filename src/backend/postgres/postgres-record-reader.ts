@@ -53,7 +53,7 @@ export class PostgresRecordReader implements RecordReader {
     else {
       // Each side's first offset+limit hold the merged page; a record whose source and target
       // are both the domain comes from both sides once.
-      const side = (column: string) => `(SELECT a.seq, a.quality, a.body FROM analogies a WHERE ${baseWhere} AND a.${column} = ${domainParam} ${ORDER} LIMIT ${lim} + ${off})`;
+      const side = (column: string) => `(SELECT a.seq, a.quality, a.body FROM analogies a WHERE ${baseWhere} AND a.${column} = ${domainParam} ${ORDER} LIMIT ${lim}::bigint + ${off}::bigint)`;
       sql = `SELECT body FROM (SELECT DISTINCT ON (seq) seq, quality, body FROM (${side('source_domain')} UNION ALL ${side('target_domain')}) s ORDER BY seq) r ${ORDER} LIMIT ${lim} OFFSET ${off}`;
     }
     const { rows } = await this.pool.query<{ body: Analogy }>(sql, args);
