@@ -14,6 +14,7 @@ import type { Analogy, AnalogyTombstone } from '../src/core/records.js';
 import type { AnalogyFilter } from '../src/core/schemas.js';
 import { asyncErr, genAnalogies, matches, type GenAnalogy, type RefFilter } from './helpers.js';
 import { usePostgres } from './pg-helpers.js';
+import { recordConformance } from './conformance/records.js';
 
 const db = await usePostgres();
 const skip = 'skip' in db ? db.skip : false;
@@ -111,12 +112,12 @@ describe('PostgreSQL backend', { skip }, () => {
     );
     const history = await b.records.history<Analogy>('default', 'analogy', g.id);
     assert.deepEqual(
-      history.map((h) => [h.version, h.quality_score, h.deleted_at]),
+      history?.map((h) => [h.op, h.record.version, h.record.quality_score, h.record.deleted_at]),
       [
-        [1, g.quality_score, null],
-        [2, 0.5, null],
-        [3, 0.5, deletedAt],
-        [4, 0.5, null],
+        ['restore', 4, 0.5, null],
+        ['delete', 3, 0.5, deletedAt],
+        ['put', 2, 0.5, null],
+        ['put', 1, g.quality_score, null],
       ],
     );
     const current = await b.records.current<Analogy>('default', 'analogy', g.id);
@@ -158,7 +159,7 @@ describe('PostgreSQL backend', { skip }, () => {
       assert.equal(prev?.version, 1);
       batch.change('concept', 'put', { ...concept, name: 'River bank', version: 2 }, prev);
     }, { prefetch: [['concept', 'c1']] });
-    assert.deepEqual((await b.records.history<{ name: string }>('default', 'concept', 'c1')).map((r) => r.name), ['Bank', 'River bank']);
+    assert.deepEqual((await b.records.history<{ name: string }>('default', 'concept', 'c1'))?.map((h) => h.record.name), ['River bank', 'Bank']);
     assert.equal((await b.records.current<{ name: string }>('default', 'frame', 'c1'))?.record().name, 'Frame');
   });
 
@@ -197,3 +198,6 @@ describe('PostgreSQL backend', { skip }, () => {
     assert.equal(await b.records.countAnalogies({}), 30);
   });
 });
+
+// The records conformance suite (test/conformance/records.ts), on a fresh PostgreSQL store.
+if (!skip) recordConformance('postgres', freshBackend);

@@ -29,7 +29,9 @@ CREATE TABLE contexts(
   name text NOT NULL UNIQUE,
   parent text,
   description text,
-  created_at text NOT NULL
+  created_at text NOT NULL,
+  -- bumped by every batch that changes records here: caches of derived data compare it
+  mark bigint NOT NULL DEFAULT 0
 );
 
 -- One shared counter orders every change of the store (a record reference is its value).
@@ -64,6 +66,8 @@ CREATE TABLE analogies(
 CREATE INDEX analogies_quality ON analogies(ctx, quality DESC, seq DESC) WHERE current AND deleted_at IS NULL;
 CREATE INDEX analogies_source ON analogies(ctx, source_domain, quality DESC, seq DESC) WHERE current AND deleted_at IS NULL;
 CREATE INDEX analogies_target ON analogies(ctx, target_domain, quality DESC, seq DESC) WHERE current AND deleted_at IS NULL;
+-- Streams read a context's current versions in write order (new keys land at the right edge).
+CREATE INDEX analogies_written ON analogies(ctx, seq) WHERE current;
 
 -- Every other record kind (concepts, frames, instances, relations, clusters, fields), versioned
 -- the same way.
@@ -83,6 +87,7 @@ CREATE TABLE entities(
   PRIMARY KEY (ctx, kind, id, version)
 );
 CREATE INDEX entities_name ON entities(ctx, kind, name) WHERE current;
+CREATE INDEX entities_written ON entities(ctx, kind, seq) WHERE current;
 
 -- What each workflow's batches changed, one row per batch and kind: the undo journal of a
 -- rollback (the embedded store reads the same from its log's commit lines).

@@ -218,6 +218,7 @@ export async function commitChanges(client: pg.ClientBase, ctx: number, batch: P
       ]);
     }
     if (batch.progress) await journal(client, ctx, batch.progress.workflowId, changes, seqs);
+    await client.query('UPDATE contexts SET mark = mark + 1 WHERE ctx = $1', [ctx]);
   }
   if (batch.progress) {
     await client.query(`UPDATE workflows SET items_processed = GREATEST(items_processed, $1), updated_at = $2 WHERE workflow_id = $3`, [
