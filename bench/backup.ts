@@ -39,7 +39,7 @@ export default async function backup(args: string[]): Promise<void> {
     let lines = 0;
     for (const line of readLines(store.backend.layout.log('default'))) if (line.text.startsWith('{"seq"')) lines += 1;
     const readSeconds = (performance.now() - t) / 1000;
-    store.close();
+    await store.close();
     if (exp.records !== n) throw new Error(`exported ${exp.records} of ${n}`);
     rmSync(`${dir}/export.jsonl`);
 

@@ -21,7 +21,7 @@ async function timeImport(provider: 'hash' | 'glove', names: string[]): Promise<
   try {
     const file = join(dir, 'concepts.jsonl');
     writeFileSync(file, names.map((name, i) => JSON.stringify(i % 10 === 0 ? { name, description: `item ${i}` } : { name })).join('\n') + '\n');
-    const store = Store.init(join(dir, 'store'));
+    const store = await Store.init(join(dir, 'store'));
     // A long-lived process, like the service: the HNSW graph is built in a worker thread.
     setBackgroundIndexBuilds(true);
     const t0 = performance.now();
@@ -29,12 +29,12 @@ async function timeImport(provider: 'hash' | 'glove', names: string[]): Promise<
     const seconds = (performance.now() - t0) / 1000;
     const imported = performance.now();
     const t1 = performance.now();
-    const similar = store.concepts.similar(names[0], { context: 'bench', k: 10 });
+    const similar = await store.concepts.similar(names[0], { context: 'bench', k: 10 });
     const firstQueryMs = performance.now() - t1;
     const t2 = performance.now();
-    store.concepts.similar(names[1], { context: 'bench', k: 10 });
+    await store.concepts.similar(names[1], { context: 'bench', k: 10 });
     const secondQueryMs = performance.now() - t2;
-    const kindWhileBuilding = store.embeddings.index('bench')?.kind;
+    const kindWhileBuilding = (await store.embeddings.index('bench'))?.kind;
     // Queries keep answering while the graph builds (one a second): the slowest of those made meanwhile.
     let slowestMeanwhileMs = 0;
     let meanwhile = 0;
@@ -44,21 +44,21 @@ async function timeImport(provider: 'hash' | 'glove', names: string[]): Promise<
     while (!done) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const t = performance.now();
-      store.concepts.similar(names[(meanwhile * 7919) % names.length], { context: 'bench', k: 10 });
+      await store.concepts.similar(names[(meanwhile * 7919) % names.length], { context: 'bench', k: 10 });
       slowestMeanwhileMs = Math.max(slowestMeanwhileMs, performance.now() - t);
       meanwhile++;
     }
     const backgroundSeconds = ((await built) - imported) / 1000;
     const t3 = performance.now();
-    store.concepts.similar(names[2], { context: 'bench', k: 10 });
+    await store.concepts.similar(names[2], { context: 'bench', k: 10 });
     const graphQueryMs = performance.now() - t3;
-    const index = store.embeddings.index('bench');
+    const index = await store.embeddings.index('bench');
     setBackgroundIndexBuilds(false);
     // Baseline: what the first search used to wait for, a synchronous build of the graph.
     const t4 = performance.now();
-    store.rebuildVectorIndexes();
+    await store.rebuildVectorIndexes();
     const syncBuildSeconds = (performance.now() - t4) / 1000;
-    store.close();
+    await store.close();
     return {
       provider,
       concepts: r.imported,
@@ -96,12 +96,12 @@ export default async function run(args: string[]): Promise<void> {
   try {
     const file = join(dir, 'c.jsonl');
     writeFileSync(file, words.slice(200, 200 + fieldsN).map((name) => JSON.stringify({ name })).join('\n') + '\n');
-    const store = Store.init(join(dir, 'store'));
+    const store = await Store.init(join(dir, 'store'));
     await store.concepts.import(file, { provider: 'glove' });
     const t0 = performance.now();
     const r = await store.fields.discover({ k: 20 });
     fields = { concepts: r.concepts, k: 20, seconds: Math.round(performance.now() - t0) / 1000, iterations: r.iterations, fields: r.fields.length };
-    store.close();
+    await store.close();
   } finally {
     cleanup(dir);
   }

@@ -45,9 +45,9 @@ export default async function consoleBench(args: string[]): Promise<void> {
     await writeAnalogyFile(file, n, 42);
     const storeDir = join(dir, 'store');
     const store = await Store.open(storeDir, { create: true });
-    if (!store.contexts.list().some((c) => c.name === 'default')) store.contexts.create('default');
+    if (!(await store.contexts.list()).some((c) => c.name === 'default')) await store.contexts.create('default');
     await store.analogies.import(file, { context: 'default' });
-    store.close();
+    await store.close();
 
     process.env.LOG_LEVEL ??= 'warn';
     const service = await startService({ storeDir, host: '127.0.0.1', port: 0, rateLimit: false });

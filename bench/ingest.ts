@@ -26,11 +26,11 @@ import { writeAnalogyFile, type IdShape } from './data.js';
 import { argValue, cleanup, dirBytes, report, scratchDir } from './util.js';
 
 /** Median and max of 21 runs of `query --min-quality 0.9 --limit 100`. */
-function queryLatencies(store: Store): { median: number; max: number } {
+async function queryLatencies(store: Store): Promise<{ median: number; max: number }> {
   const latencies: number[] = [];
   for (let i = 0; i < 21; i++) {
     const q0 = performance.now();
-    const rows = store.analogies.query({ min_quality: 0.9, limit: 100 });
+    const rows = await store.analogies.query({ min_quality: 0.9, limit: 100 });
     latencies.push(performance.now() - q0);
     if (rows.length !== 100) throw new Error('query returned ' + rows.length);
   }
@@ -97,7 +97,7 @@ export default async function ingest(args: string[]): Promise<void> {
       // The plain file into an empty store: the reference of the ratio.
       const plain = await openStore(`${dir}/plain`, { create: true });
       const plainSeconds = await timedImport(plain, file, n);
-      plain.close();
+      await plain.close();
       cleanup(`${dir}/plain`);
       Object.assign(results, { plain_empty_store_seconds: secs(plainSeconds), plain_empty_store_per_second: rate(n, plainSeconds) });
       if (http) {
@@ -125,7 +125,7 @@ export default async function ingest(args: string[]): Promise<void> {
           results.prefill = { n: prefill, seconds: secs((performance.now() - p0) / 1000) };
         }
         seconds = await timedImport(store, source, n);
-        store.close();
+        await store.close();
       }
       Object.assign(results, {
         path: http ? 'POST /api/analogies/batch' : gzip ? 'gzip' : array ? 'JSON array' : 'JSON lines',
@@ -141,17 +141,17 @@ export default async function ingest(args: string[]): Promise<void> {
       }
       seconds = await timedImport(store, file, n);
       Object.assign(results, { import_seconds: secs(seconds), import_per_second: rate(n, seconds) });
-      if (update && store.analogies.count() !== n) throw new Error(`the second import left ${store.analogies.count()} analogies, not ${n}`);
+      if (update && await store.analogies.count() !== n) throw new Error(`the second import left ${await store.analogies.count()} analogies, not ${n}`);
       if (!update && ids === 'none') {
-        results.query_min_quality_0_9_limit_100_ms = queryLatencies(store);
+        results.query_min_quality_0_9_limit_100_ms = await queryLatencies(store);
         const c0 = performance.now();
-        store.compact();
+        await store.compact();
         results.compact_seconds = secs((performance.now() - c0) / 1000);
         // Reads of a compacted log inflate its blocks: measured again.
-        results.query_after_compaction_ms = queryLatencies(store);
+        results.query_after_compaction_ms = await queryLatencies(store);
         store.backend.db.pragma('wal_checkpoint(TRUNCATE)');
       }
-      store.close();
+      await store.close();
       if (!update && ids === 'none') {
         const storeBytes = dirBytes(`${dir}/store`);
         Object.assign(results, { store_mb_after_compaction: +(storeBytes / 1e6).toFixed(1), analogies_per_mb: Math.round(n / (storeBytes / 1e6)) });

@@ -27,7 +27,7 @@ export default async function stream(args: string[]): Promise<void> {
     let rssAt100k = 0;
     let count = 0;
     const t0 = performance.now();
-    for (const a of store.analogies.stream()) {
+    for await (const a of store.analogies.stream()) {
       if (a.deleted_at !== null) throw new Error('deleted record streamed');
       count += 1;
       if (count === 100_000) rssAt100k = process.memoryUsage().rss;
@@ -35,12 +35,12 @@ export default async function stream(args: string[]): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const rssEnd = process.memoryUsage().rss;
     // The same stream once compaction has dropped the deleted records and compressed the log.
-    store.compact();
+    await store.compact();
     const c0 = performance.now();
     let compactedCount = 0;
-    for (const a of store.analogies.stream()) compactedCount += a.deleted_at === null ? 1 : 0;
+    for await (const a of store.analogies.stream()) compactedCount += a.deleted_at === null ? 1 : 0;
     const compactedSeconds = (performance.now() - c0) / 1000;
-    store.close();
+    await store.close();
     report('stream', {
       n,
       deleted: deleted.matched,

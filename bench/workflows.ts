@@ -20,7 +20,7 @@ export default async function workflows(args: string[]): Promise<void> {
     const i0 = performance.now();
     await importStore.analogies.import(file);
     const importSeconds = (performance.now() - i0) / 1000;
-    importStore.close();
+    await importStore.close();
 
     const store = await openStore(`${dir}/process`, { create: true });
     const staged = await store.workflows.createFromFile(file);
@@ -32,14 +32,14 @@ export default async function workflows(args: string[]): Promise<void> {
     // Quality is uniform in [0,1): this band holds ~10% of the analogies.
     const band = { min_quality: 0.45, max_quality: 0.55 };
     const b0 = performance.now();
-    const expected = store.analogies.count(band);
+    const expected = await store.analogies.count(band);
     const baselineSeconds = (performance.now() - b0) / 1000;
     const d0 = performance.now();
     const deleted = await store.analogies.deleteMatching(band);
     const deleteSeconds = (performance.now() - d0) / 1000;
     if (deleted.matched !== expected) throw new Error(`deleted ${deleted.matched}, expected ${expected}`);
-    const verify = store.verify();
-    store.close();
+    const verify = await store.verify();
+    await store.close();
     report('workflows', {
       n,
       import_seconds: +importSeconds.toFixed(2),

@@ -2,9 +2,9 @@
  * softlogic's library API. `openStore(dir)` opens (or with `{ create: true }` creates) a store;
  * every capability of the CLI and the service is a typed method of the returned Store.
  */
-import { Store, type OpenOptions } from './api/store.js';
-
-export { Store, type OpenOptions };
+export { Store, type OpenOptions } from './api/store.js';
+export { openStore, initStore } from './api/open-store.js';
+export { collect } from './api/async-iter.js';
 export { SoftlogicError, ERROR_CATALOG, type ErrorCode, isSoftlogicError } from './core/errors.js';
 export type * from './core/records.js';
 export type { AnalogyFilter, AnalogyInput, FieldIssue } from './core/schemas.js';
@@ -25,11 +25,3 @@ export type { ProcessOptions } from './workflows/process.js';
 export { wordnet, WordNet, type Synset } from './reasoning/wordnet.js';
 export { buildServer } from './service/server.js';
 export { startService } from './service/start.js';
-
-export function openStore(dir: string, options?: OpenOptions): Promise<Store> {
-  return Store.open(dir, options);
-}
-
-export function initStore(dir: string): Store {
-  return Store.init(dir);
-}

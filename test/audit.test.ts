@@ -22,12 +22,12 @@ test('audit: library, CLI and REST list the same entries of a rolled-back lenien
     const imported = await h.store.analogies.import(file, { lenient: true });
     const id = imported.workflow.workflow_id;
     assert.equal(imported.rejected, 2);
-    assert.equal(h.store.analogies.count(), 2);
-    h.store.workflows.rollback(id);
-    assert.equal(h.store.analogies.count(), 0, 'the rollback deleted what the import made');
-    h.store.contexts.create('other');
+    assert.equal(await h.store.analogies.count(), 2);
+    await h.store.workflows.rollback(id);
+    assert.equal(await h.store.analogies.count(), 0, 'the rollback deleted what the import made');
+    await h.store.contexts.create('other');
 
-    const library = h.store.audit.list({ workflow_id: id });
+    const library = await h.store.audit.list({ workflow_id: id });
     const events = library.map((e) => e.event);
     assert.equal(events[0], 'workflow_rolled_back', 'newest first');
     for (const e of ['workflow_created', 'import_rejected_lines', 'workflow_completed']) assert.ok(events.includes(e), `${e} in ${events.join(', ')}`);
@@ -45,16 +45,16 @@ test('audit: library, CLI and REST list the same entries of a rolled-back lenien
     assert.deepEqual(viaCli, { entries: library });
 
     // Event filter and limit; the unfiltered list also has the entries about no workflow.
-    const one = h.store.audit.list({ event: 'context_created', limit: 1 });
+    const one = await h.store.audit.list({ event: 'context_created', limit: 1 });
     assert.equal(one.length, 1);
     assert.equal(one[0].context, 'other');
     assert.deepEqual(cliOk(h.dir + '/store', ['audit', '--event', 'context_created', '--limit', '1']), { entries: one });
     assert.deepEqual(await (await fetch(`${h.base}/api/audit?event=context_created&limit=1`)).json(), { entries: one });
-    const all = h.store.audit.list();
+    const all = await h.store.audit.list();
     assert.equal(all[0].event, 'context_created');
     assert.ok(all.length > library.length);
-    assert.deepEqual(h.store.audit.list({ since: all[0].time }).map((e) => e.event)[0], 'context_created');
-    assert.deepEqual(h.store.audit.list({ since: new Date(Date.now() + 60_000).toISOString() }), []);
+    assert.deepEqual((await h.store.audit.list({ since: all[0].time })).map((e) => e.event)[0], 'context_created');
+    assert.deepEqual(await h.store.audit.list({ since: new Date(Date.now() + 60_000).toISOString() }), []);
 
     // The table for people: time, event, workflow and a summary.
     const table = spawnSync(process.execPath, [CLI_PATH, '--store', `${h.dir}/store`, 'audit', '--workflow', id], { encoding: 'utf8' });
@@ -66,8 +66,8 @@ test('audit: library, CLI and REST list the same entries of a rolled-back lenien
     assert.equal(cliErr(h.dir + '/store', ['audit', '--limit', '0']).code, 'INVALID_INPUT');
     const bad = await fetch(`${h.base}/api/audit?limit=0`);
     assert.equal(bad.status, 400);
-    assert.throws(() => h.store.audit.list({ limit: 0 }), /limit/);
-    assert.throws(() => h.store.audit.list({ since: 'yesterday' }), /since/);
+    await assert.rejects(() => h.store.audit.list({ limit: 0 }), /limit/);
+    await assert.rejects(() => h.store.audit.list({ since: 'yesterday' }), /since/);
     // OpenAPI documents the route with its query and entry schema.
     const doc = (await (await fetch(`${h.base}/openapi.json`)).json()) as { paths: Record<string, { get?: { parameters?: Array<{ name: string }>; responses: Record<string, unknown> } }> };
     const route = doc.paths['/api/audit']?.get;
@@ -89,12 +89,12 @@ test('audit: a large log is read from its end (newest first, bounded), and a tor
     // ~20 MB of old entries: the newest few must come back without reading them all.
     const old = JSON.stringify({ time: '2020-01-01T00:00:00.000Z', event: 'old_event', padding: 'x'.repeat(200) }) + '\n';
     appendFileSync(path, old.repeat(100_000));
-    store.contexts.create('c1');
-    store.contexts.create('c2');
+    await store.contexts.create('c1');
+    await store.contexts.create('c2');
     assert.ok(statSync(path).size > 20_000_000);
     const heapBefore = process.memoryUsage().heapUsed;
     const started = performance.now();
-    const newest = store.audit.list({ limit: 2 });
+    const newest = await store.audit.list({ limit: 2 });
     const ms = performance.now() - started;
     assert.deepEqual(newest.map((e) => [e.event, e.context]), [['context_created', 'c2'], ['context_created', 'c1']]);
     assert.ok(ms < 200, `reading the 2 newest of a 20 MB log took ${ms.toFixed(1)} ms`);
@@ -102,12 +102,12 @@ test('audit: a large log is read from its end (newest first, bounded), and a tor
     // An entry spanning the read chunks comes back whole.
     const long = { event: 'long_event', text: 'y'.repeat(200_000) };
     store.backend.audit.record(long);
-    assert.equal(store.audit.list({ limit: 1 })[0].text, long.text);
-    assert.equal(store.audit.list({ event: 'old_event', limit: 1000 }).length, 1000);
+    assert.equal((await store.audit.list({ limit: 1 }))[0].text, long.text);
+    assert.equal((await store.audit.list({ event: 'old_event', limit: 1000 })).length, 1000);
     // A last line cut short (a process killed mid-write) is skipped, not an error.
     appendFileSync(path, '{"time":"2030-01-01T00:00:00.000Z","event":"torn');
-    assert.equal(store.audit.list({ limit: 1 })[0].event, 'long_event');
+    assert.equal((await store.audit.list({ limit: 1 }))[0].event, 'long_event');
   } finally {
-    store.close();
+    await store.close();
   }
 });

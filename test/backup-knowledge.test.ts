@@ -7,18 +7,18 @@ import type { Analogy } from '../src/core/records.js';
 import { Store } from '../src/api/store.js';
 import { exportKnowledge } from '../src/methods/knowledge/export.js';
 import { importKnowledge } from '../src/methods/knowledge/import.js';
-import { asyncErr, cliAny, byId, genAnalogies, tempDir, writeJsonl } from './helpers.js';
+import { asyncErr, cliAny, byId, genAnalogies, tempDir, writeJsonl, collect } from './helpers.js';
 
-const all = (s: Store, context = 'default'): Analogy[] => byId([...s.analogies.stream({ context })]);
+const all = async (s: Store, context = 'default'): Promise<Analogy[]> => byId(await collect(s.analogies.stream({ context })));
 
 test('export (jsonl, json, gzip) and import into an empty store reproduce every record exactly', async () => {
   const root = tempDir();
   const a = await Store.open(join(root, 'a'), { create: true });
   await a.analogies.import(writeJsonl(join(root, 'in.jsonl'), genAnalogies(300, 1)));
-  a.contexts.create('child', { parent: 'default', description: 'sub' });
+  await a.contexts.create('child', { parent: 'default', description: 'sub' });
   await a.analogies.import(writeJsonl(join(root, 'in2.jsonl'), genAnalogies(40, 2)), { context: 'child' });
-  a.analogies.delete('s1-0');
-  a.analogies.save({ ...genAnalogies(1, 1)[0], id: 's1-1', tags: ['changed'] });
+  await a.analogies.delete('s1-0');
+  await a.analogies.save({ ...genAnalogies(1, 1)[0], id: 's1-1', tags: ['changed'] });
   for (const [format, gzip] of [['jsonl', false], ['json', false], ['json', true], ['jsonl', true]] as const) {
     const out = join(root, `e-${format}-${gzip}`);
     const e = await exportKnowledge(a, { out, format, gzip });
@@ -37,13 +37,13 @@ test('export (jsonl, json, gzip) and import into an empty store reproduce every 
     const r = await importKnowledge(b, out);
     assert.equal(r.records, 339);
     assert.equal(r.applied.created, 339);
-    assert.deepEqual(all(b), all(a));
-    assert.deepEqual(all(b, 'child'), all(a, 'child'));
-    assert.equal(b.contexts.list().find((c) => c.name === 'child')?.parent, 'default');
-    assert.equal(b.verify().valid, true);
-    b.close();
+    assert.deepEqual(await all(b), await all(a));
+    assert.deepEqual(await all(b, 'child'), await all(a, 'child'));
+    assert.equal((await b.contexts.list()).find((c) => c.name === 'child')?.parent, 'default');
+    assert.equal((await b.verify()).valid, true);
+    await b.close();
   }
-  a.close();
+  await a.close();
 });
 
 test('import merge strategies, record by record', async () => {
@@ -53,30 +53,30 @@ test('import merge strategies, record by record', async () => {
   const mk = async (name: string) => {
     const s = await Store.open(join(root, name), { create: true });
     await s.analogies.import(writeJsonl(join(root, `${name}.jsonl`), base.slice(0, 20)));
-    for (let i = 10; i < 15; i++) s.analogies.save({ ...base[i], tags: ['local', 'core'] });
-    s.analogies.delete('s5-15');
+    for (let i = 10; i < 15; i++) await s.analogies.save({ ...base[i], tags: ['local', 'core'] });
+    await s.analogies.delete('s5-15');
     return s;
   };
   // the incoming export: ids 5..29; 5..9 at version 3 with new tags, the rest version 1
   const src = await Store.open(join(root, 'src'), { create: true });
   await src.analogies.import(writeJsonl(join(root, 'src.jsonl'), base.slice(5)));
   for (let i = 5; i < 10; i++) {
-    src.analogies.save({ ...base[i], quality_score: 0.123, tags: ['remote'] });
-    src.analogies.save({ ...base[i], quality_score: 0.123, tags: ['remote'] });
+    await src.analogies.save({ ...base[i], quality_score: 0.123, tags: ['remote'] });
+    await src.analogies.save({ ...base[i], quality_score: 0.123, tags: ['remote'] });
   }
   const file = join(root, 'export.jsonl');
   await exportKnowledge(src, { out: file });
-  const incoming = new Map(all(src).map((r) => [r.id, r]));
-  src.close();
+  const incoming = new Map((await all(src)).map((r) => [r.id, r]));
+  await src.close();
 
   for (const merge of ['overwrite', 'skip', 'merge'] as const) {
     const s = await mk(`t-${merge}`);
-    const before = new Map(byId([...s.analogies.stream({ include_deleted: true })]).map((r) => [r.id, r]));
-    const deletedBefore = s.analogies.get('s5-15');
+    const before = new Map(byId((await collect(s.analogies.stream({ include_deleted: true })))).map((r) => [r.id, r]));
+    const deletedBefore = await s.analogies.get('s5-15');
     await importKnowledge(s, file, { merge });
     for (let i = 0; i < 30; i++) {
       const id = `s5-${i}`;
-      const now = s.analogies.get(id);
+      const now = await s.analogies.get(id);
       const old = before.get(id) ?? (id === 's5-15' ? deletedBefore : undefined);
       const inc = incoming.get(id);
       const label = `${merge} ${id}`;
@@ -110,8 +110,8 @@ test('import merge strategies, record by record', async () => {
         else assert.equal(now.version, union.length > old.tags.length ? old.version + 1 : old.version, label);
       }
     }
-    assert.equal(s.verify().valid, true);
-    s.close();
+    assert.equal((await s.verify()).valid, true);
+    await s.close();
   }
 });
 
@@ -130,10 +130,10 @@ test('import: bad input is refused before anything is applied', async () => {
   const e = await asyncErr(() => importKnowledge(s, bad));
   assert.equal(e.code, 'IMPORT_REJECTED');
   assert.deepEqual((e.details.issues as Array<{ line: number }>).map((i) => i.line), [2, 3, 4, 5]);
-  assert.equal(s.analogies.count({}), 0);
-  assert.ok(s.workflows.list().every((w) => w.status === 'cancelled'));
+  assert.equal(await s.analogies.count({}), 0);
+  assert.ok((await s.workflows.list()).every((w) => w.status === 'cancelled'));
   assert.equal((await asyncErr(() => importKnowledge(s, bad, { merge: 'bogus' as never }))).code, 'INVALID_INPUT');
-  s.close();
+  await s.close();
   assert.equal(cliAny(join(root, 's'), ['import', bad, '--merge', 'nope']).json.error.code, 'INVALID_INPUT');
   assert.equal(cliAny(join(root, 's'), ['import']).json.error.code, 'INVALID_INPUT');
   assert.equal(cliAny(join(root, 's'), ['export', '--out', join(root, 'x', 'y.jsonl')]).json.error.code, 'FILE_NOT_FOUND');
@@ -145,24 +145,24 @@ test('import: bad input is refused before anything is applied', async () => {
 
 test('import: the same record twice in one file merges with the version written earlier in the same batch', async () => {
   const root = tempDir();
-  const src = Store.init(join(root, 'src'));
-  src.concepts.add({ name: 'river', description: 'first' }, { provider: 'hash' });
+  const src = await Store.init(join(root, 'src'));
+  await src.concepts.add({ name: 'river', description: 'first' }, { provider: 'hash' });
   const file = join(root, 'export.jsonl');
   await exportKnowledge(src, { out: file });
-  src.close();
+  await src.close();
   // The concept line twice: the second one finds the first as the current version (a line of the open batch).
   const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
   const concept = lines.find((l) => l.startsWith('{"kind":"concept"')) as string;
   const second = concept.replace('"description":"first"', '"description":"second"');
   writeFileSync(file, [...lines, second].join('\n') + '\n');
-  const target = Store.init(join(root, 'target'));
+  const target = await Store.init(join(root, 'target'));
   try {
     await importKnowledge(target, file, { merge: 'overwrite' });
-    const river = target.concepts.get('default:river');
+    const river = await target.concepts.get('default:river');
     assert.equal(river.description, 'second');
     assert.equal(river.version, 2);
-    assert.equal(target.verify().valid, true);
+    assert.equal((await target.verify()).valid, true);
   } finally {
-    target.close();
+    await target.close();
   }
 });

@@ -30,10 +30,10 @@ test('legacy sample: every line of every file becomes a record, a deletion, or i
       if (text.trim() === '') continue;
       const line = JSON.parse(text);
       if (line.type === 'deletion') {
-        assert.equal(store.analogies.get(line.target_id).deleted_at !== null, true, `line ${i + 1}`);
+        assert.equal((await store.analogies.get(line.target_id)).deleted_at !== null, true, `line ${i + 1}`);
         continue;
       }
-      const a = store.analogies.get(line.id);
+      const a = await store.analogies.get(line.id);
       assert.equal(a.id, line.id, `line ${i + 1}`);
       assert.equal(a.workflow_id, line.workflow_id ?? null);
       assert.equal(a.created_at, line.created_at);
@@ -51,12 +51,12 @@ test('legacy sample: every line of every file becomes a record, a deletion, or i
     const sqlite = result.files.find((f: { kind: string }) => f.kind === 'concepts_sqlite');
     assert.equal(sqlite.units, 94);
     assert.equal(sqlite.merged_into_log_records, 94);
-    assert.equal(store.analogies.count({}), lines.length);
+    assert.equal(await store.analogies.count({}), lines.length);
     // workflows: each file one row, status preserved
     const wfDir = join(SAMPLE, 'storage/workflows/analogy_workflows');
     for (const f of readdirSync(wfDir)) {
       const wf = JSON.parse(readFileSync(join(wfDir, f), 'utf8'));
-      const row = store.workflows.get(wf.workflow_id);
+      const row = await store.workflows.get(wf.workflow_id);
       assert.equal(row.status, wf.status);
       assert.equal(row.items_total, wf.items_total);
       assert.equal(row.created_at, wf.created_at);
@@ -70,9 +70,9 @@ test('legacy sample: every line of every file becomes a record, a deletion, or i
     const norm = Math.hypot(...vectors['animal:lion']);
     assert.ok(Math.abs(table.vectors[i * 300] - vectors['animal:lion'][0] / norm) < 1e-6);
     assert.equal(result.files.reduce((s: number, f: { reported: unknown[] }) => s + f.reported.length, 0), 0);
-    assert.equal(store.verify().valid, true);
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -113,25 +113,25 @@ test('legacy: loose, broken and hostile input is kept or reported, never dropped
     assert.equal(f.deletions, 2);
     assert.deepEqual(f.reported.map((x) => x.line), [3, 7, 8, 9]);
     assert.equal((f.records ?? 0) + (f.deletions ?? 0) + f.reported.length + (f.blank ?? 0), f.units);
-    assert.equal(store.analogies.get('a1', 'legacy_my_ctx_').deleted_at !== null, true);
-    assert.deepEqual((store.analogies.get('a1', 'legacy_my_ctx_').metadata.legacy as Record<string, unknown>).extra, 1);
-    const [other] = store.analogies.query({ context: 'legacy_my_ctx_', include_deleted: true }).filter((a) => a.id !== 'a1');
+    assert.equal((await store.analogies.get('a1', 'legacy_my_ctx_')).deleted_at !== null, true);
+    assert.deepEqual(((await store.analogies.get('a1', 'legacy_my_ctx_')).metadata.legacy as Record<string, unknown>).extra, 1);
+    const [other] = (await store.analogies.query({ context: 'legacy_my_ctx_', include_deleted: true })).filter((a) => a.id !== 'a1');
     const legacy = other.metadata.legacy as Record<string, unknown>;
     assert.equal(legacy.original_id, 'bad id with spaces');
     assert.equal(legacy.quality_missing, true);
     assert.deepEqual(legacy.invalid, { quality_score: 'high', tags: 'x' });
     assert.equal(r.refused.length, 1); // the deletion of an id that never existed
     assert.match(r.refused[0], /never-existed/);
-    const w1 = store.workflows.get('w1');
+    const w1 = await store.workflows.get('w1');
     assert.equal(w1.status, 'cancelled');
     assert.deepEqual((w1.metadata.legacy as Record<string, unknown>).status, 'processing');
     assert.equal(r.files.filter((x) => x.kind === 'workflow' && x.reported.length === 1).length, 2);
     assert.deepEqual(readEmbeddingsNpz(join(root, 's', 'contexts', 'x', 'embeddings.npz')).ids, ['x:a', 'x:b']);
-    assert.deepEqual(store.concepts.list('x').map((c) => c.id), ['x:a', 'x:b']);
-    assert.equal(store.verify().valid, true);
+    assert.deepEqual((await store.concepts.list('x')).map((c) => c.id), ['x:a', 'x:b']);
+    assert.equal((await store.verify()).valid, true);
     assert.equal((await asyncErr(() => importLegacy(store, join(root, 'nope')))).code, 'FILE_NOT_FOUND');
     assert.equal((await asyncErr(() => importLegacy(store, root))).code, 'INVALID_INPUT');
   } finally {
-    store.close();
+    await store.close();
   }
 });

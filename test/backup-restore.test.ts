@@ -13,7 +13,7 @@ import { asyncErr, cliAny, cliSpawn, errCode, genAnalogies, tempDir, writeJsonl 
 async function smallStore(dir: string, n = 500): Promise<Store> {
   const store = await Store.open(dir, { create: true });
   await store.analogies.import(writeJsonl(join(tempDir(), 'in.jsonl'), genAnalogies(n, 7)));
-  store.analogies.delete('s7-3');
+  await store.analogies.delete('s7-3');
   return store;
 }
 
@@ -32,7 +32,7 @@ test('backup while a child process imports: the restore verifies and matches the
   const results = [];
   for (let i = 0; i < 3; i++) results.push(await backupStore(store.backend, { out: join(root, `b${i}.slbak`) }));
   assert.equal(await exited, 0);
-  store.close();
+  await store.close();
   assert.ok(results.some((b) => b.contexts[0].analogies.active > 199 && b.contexts[0].analogies.active < 60_199), 'a backup was taken mid-import');
   const seen = new Set<number>();
   for (const [i, b] of results.entries()) {
@@ -52,15 +52,15 @@ test('backup while a child process imports: the restore verifies and matches the
   }
   // the restored store can finish the interrupted import (its staged file came along)
   const last = await Store.open(join(root, 'restored0'));
-  assert.equal(last.verify().valid, true);
-  last.close();
+  assert.equal((await last.verify()).valid, true);
+  await last.close();
 });
 
 test('restore refuses a flipped byte and a truncated file, naming the member', async () => {
   const root = tempDir();
   const store = await smallStore(join(root, 'store'));
   const b = await backupStore(store.backend, { out: join(root, 'b.slbak') });
-  store.close();
+  await store.close();
   const bytes = readFileSync(b.file);
   const find = (s: string) => bytes.indexOf(Buffer.from(s));
   // a byte inside the log member
@@ -108,9 +108,9 @@ test('restore: refuses an existing store without --force; --force keeps the old 
   const store = await smallStore(join(root, 'a'));
   const b = await backupStore(store.backend);
   assert.ok(b.file.startsWith(join(root, 'a', 'backups')) && b.file.endsWith('.slbak'));
-  store.close();
+  await store.close();
   const other = await smallStore(join(root, 'b'), 50);
-  other.close();
+  await other.close();
   assert.equal(cliAny(join(root, 'b'), ['restore', b.file]).json.error.code, 'STORE_EXISTS');
   writeFileSync(join(root, 'c.txt'), 'x');
   const r = cliAny(join(root, 'b'), ['restore', b.file, '--force']);
@@ -118,12 +118,12 @@ test('restore: refuses an existing store without --force; --force keeps the old 
   assert.ok(r.json.previous_store.startsWith(join(root, 'b.old-')));
   assert.ok(statSync(join(r.json.previous_store, 'store.json')).isFile());
   const restored = await Store.open(join(root, 'b'));
-  assert.equal(restored.analogies.count({}), 499);
-  assert.equal(restored.verify().valid, true);
-  restored.close();
+  assert.equal(await restored.analogies.count({}), 499);
+  assert.equal((await restored.verify()).valid, true);
+  await restored.close();
   const old = await Store.open(r.json.previous_store);
-  assert.equal(old.analogies.count({}), 49);
-  old.close();
+  assert.equal(await old.analogies.count({}), 49);
+  await old.close();
   // a non-empty directory that is not a store, a missing file, a directory as the file
   const junk = tempDir();
   writeFileSync(join(junk, 'keep.txt'), 'mine');
@@ -138,7 +138,7 @@ test('a backup whose manifest names a path outside the store is refused', async 
   const root = tempDir();
   const store = await smallStore(join(root, 'a'), 20);
   const b = await backupStore(store.backend, { out: join(root, 'b.slbak') });
-  store.close();
+  await store.close();
   const text = readFileSync(b.file, 'latin1');
   // rename a member (same length) to a traversal: both its header and the manifest, and re-seal
   const hostile = text.split('contexts/default/metadata.json').join('contexts/../../../etc/passwd.x');

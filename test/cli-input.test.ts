@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../src/index.js';
-import { asyncErr, cliErr, cliOk, errCode, genAnalogies, tempDir, writeJsonArray, writeJsonl } from './helpers.js';
+import { asyncErr, cliErr, cliOk, genAnalogies, tempDir, writeJsonArray, writeJsonl, asyncErrCode } from './helpers.js';
 
 const MB = 'x'.repeat(1024 * 1024);
 const good = genAnalogies(5, 300);
@@ -170,18 +170,18 @@ test('library: hostile names (NUL, paths, 10 KB) are refused with INVALID_NAME',
   try {
     const file = writeJsonl(join(dir, 'one.jsonl'), [good[0]]);
     for (const name of [...HOSTILE, 'a\0b', '\0', '', 'ok\0../../x']) {
-      assert.equal(errCode(() => store.contexts.create(name)), 'INVALID_NAME', JSON.stringify(name.slice(0, 20)));
-      assert.equal(errCode(() => store.analogies.save({ ...base }, name)), 'INVALID_NAME');
-      assert.equal(errCode(() => store.analogies.get('x', name)), 'INVALID_NAME');
+      assert.equal(await asyncErrCode(() => store.contexts.create(name)), 'INVALID_NAME', JSON.stringify(name.slice(0, 20)));
+      assert.equal(await asyncErrCode(() => store.analogies.save({ ...base }, name)), 'INVALID_NAME');
+      assert.equal(await asyncErrCode(() => store.analogies.get('x', name)), 'INVALID_NAME');
       assert.equal((await asyncErr(() => store.analogies.import(file, { context: name }))).code, 'INVALID_NAME');
     }
     for (const id of ['../x', 'a\0b', '', '/etc/passwd', 'x'.repeat(10 * 1024)]) {
-      assert.equal(errCode(() => store.analogies.get(id)), 'INVALID_NAME');
-      assert.equal(errCode(() => store.workflows.get(id)), 'INVALID_NAME');
+      assert.equal(await asyncErrCode(() => store.analogies.get(id)), 'INVALID_NAME');
+      assert.equal(await asyncErrCode(() => store.workflows.get(id)), 'INVALID_NAME');
     }
     assert.deepEqual(readdirSync(join(storeDir, 'contexts')), ['default'], 'only the context init creates');
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -192,7 +192,7 @@ test('library: invalid quality scores and field types are INVALID_RECORD naming 
     for (const q of [Number.NaN, Infinity, -Infinity, -0.1, 1.5, '0.5', null, undefined]) {
       let err: unknown;
       try {
-        store.analogies.save({ ...base, quality_score: q });
+        await store.analogies.save({ ...base, quality_score: q });
       } catch (e) {
         err = e;
       }
@@ -201,15 +201,15 @@ test('library: invalid quality scores and field types are INVALID_RECORD naming 
       assert.ok(e.details?.issues?.some((i) => i.field === 'quality_score'), `quality ${String(q)}: ${JSON.stringify(e.details)}`);
     }
     for (const bad of [{ ...base, source_domain: '' }, { ...base, tags: 'x' }, { ...base, frame_mappings: [] }, { ...base, version: 0 }, 'a string', null, [base]]) {
-      assert.equal(errCode(() => store.analogies.save(bad)), 'INVALID_RECORD', JSON.stringify(bad));
+      assert.equal(await asyncErrCode(() => store.analogies.save(bad)), 'INVALID_RECORD', JSON.stringify(bad));
     }
     // boundaries are valid
-    assert.equal(store.analogies.save({ ...base, quality_score: 0 }).quality_score, 0);
-    assert.equal(store.analogies.save({ ...base, quality_score: 1 }).quality_score, 1);
-    assert.equal(store.analogies.count(), 2);
-    assert.equal(store.verify().valid, true);
+    assert.equal((await store.analogies.save({ ...base, quality_score: 0 })).quality_score, 0);
+    assert.equal((await store.analogies.save({ ...base, quality_score: 1 })).quality_score, 1);
+    assert.equal(await store.analogies.count(), 2);
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -219,13 +219,13 @@ test('a 1 MB string field is refused everywhere (save, JSON lines, JSON array)',
   const dir = tempDir();
   const store = await openStore(join(dir, 'store'), { create: true });
   try {
-    assert.equal(errCode(() => store.analogies.save({ ...base, source_domain: MB })), 'INVALID_RECORD');
-    assert.equal(errCode(() => store.analogies.save({ ...base, tags: [MB] })), 'INVALID_RECORD');
+    assert.equal(await asyncErrCode(() => store.analogies.save({ ...base, source_domain: MB })), 'INVALID_RECORD');
+    assert.equal(await asyncErrCode(() => store.analogies.save({ ...base, tags: [MB] })), 'INVALID_RECORD');
     assert.equal((await asyncErr(() => store.analogies.import(writeJsonl(join(dir, 'big.jsonl'), [{ ...base, metadata: { big: MB } }])))).code, 'IMPORT_REJECTED');
     assert.equal((await asyncErr(() => store.analogies.import(writeJsonArray(join(dir, 'big.json'), [{ ...base, metadata: { big: MB } }])))).code, 'IMPORT_REJECTED');
-    assert.equal(errCode(() => store.analogies.save({ ...base, metadata: { big: MB } })), 'INVALID_RECORD');
+    assert.equal(await asyncErrCode(() => store.analogies.save({ ...base, metadata: { big: MB } })), 'INVALID_RECORD');
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -238,12 +238,12 @@ test('library: save() does not modify the object it is given', async () => {
   try {
     const input = { source_domain: 'a', target_domain: 'b', quality_score: 0.5 };
     const copy = structuredClone(input);
-    const first = store.analogies.save(input);
+    const first = await store.analogies.save(input);
     assert.deepEqual(input, copy);
-    const second = store.analogies.save(input);
+    const second = await store.analogies.save(input);
     assert.notEqual(second.id, first.id);
-    assert.equal(store.analogies.count(), 2);
+    assert.equal(await store.analogies.count(), 2);
   } finally {
-    store.close();
+    await store.close();
   }
 });

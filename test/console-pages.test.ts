@@ -14,8 +14,8 @@ const WORDS = ['king', 'queen', 'man', 'woman', 'dog', 'cat', 'horse', 'apple', 
 
 async function seed(s: ConsoleSession): Promise<void> {
   const { h } = s;
-  if (!h.store.contexts.list().some((c) => c.name === 'default')) h.store.contexts.create('default');
-  for (const name of WORDS) h.store.concepts.add({ name }, { context: 'default' });
+  if (!(await h.store.contexts.list()).some((c) => c.name === 'default')) await h.store.contexts.create('default');
+  for (const name of WORDS) await h.store.concepts.add({ name }, { context: 'default' });
   const frames = await fetch(`${h.base}/api/frames?context=default`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: COMMERCE_FRAMES_YAML.replaceAll('shop:', 'default:') });
   assert.equal(frames.status, 201, await frames.text());
   const lines = Array.from({ length: 300 }, (_, i) =>
@@ -119,7 +119,7 @@ test('console: every page loads, is accessible, and shows the store', async (t) 
     }
     await page.getByRole('button', { name: 'Add concept' }).click();
     await page.getByText(/^Added default:bank/).waitFor();
-    assert.ok(s.h.store.concepts.find('bank', 'default'), 'the store has the new concept');
+    assert.ok(await s.h.store.concepts.find('bank', 'default'), 'the store has the new concept');
     await checkPage(s, 'concepts');
 
     await visit(s, 'playground', 'Analogy playground');
@@ -154,7 +154,7 @@ test('console: every page loads, is accessible, and shows the store', async (t) 
     await page.getByText(/coherence -?\d/).first().waitFor();
     const dots = page.locator('circle[data-concept]');
     await dots.first().waitFor();
-    const concepts = h(s).store.concepts.list('default');
+    const concepts = await h(s).store.concepts.list('default');
     assert.equal(await dots.count(), concepts.length, 'one point per concept');
     assert.deepEqual((await dots.evaluateAll((els) => els.map((e) => e.getAttribute('data-concept')))).sort(), concepts.map((c) => c.id).sort());
     const legend = await page.locator('.plot').first().textContent();

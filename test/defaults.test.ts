@@ -41,7 +41,7 @@ test('init creates the default context: similarity and analogy completion work a
 
 test('a store without the default context (made before init created it) gets it on open', async () => {
   const dir = join(tempDir(), 's');
-  Store.init(dir).close();
+  await (await Store.init(dir)).close();
   // Take the store back to what older versions of init left: no contexts at all.
   const db = new Database(join(dir, 'knowledge.sqlite'));
   db.prepare("DELETE FROM contexts WHERE name = 'default'").run();
@@ -50,12 +50,12 @@ test('a store without the default context (made before init created it) gets it 
   const store = await Store.open(dir);
   try {
     assert.deepEqual(
-      store.contexts.list().map((c) => c.name),
+      (await store.contexts.list()).map((c) => c.name),
       ['default'],
     );
-    assert.equal(store.verify().valid, true);
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 

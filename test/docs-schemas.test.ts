@@ -77,13 +77,13 @@ test('OpenAPI: frames, elements, relations and instances have real schemas; REST
     for (const k of ['core_elements', 'relations', 'version', 'created_at', 'deleted_at']) assert.ok(answered.includes(k), k);
 
     // the response schema loses no field: REST answers exactly what the library returns
-    for (const name of ['customer', 'bread', 'coin']) h.store.concepts.add({ name }, { provider: 'hash' });
+    for (const name of ['customer', 'bread', 'coin']) await h.store.concepts.add({ name }, { provider: 'hash' });
     const r = await fetch(`${h.base}/api/frames`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: readmeFramesExample() });
     assert.equal(r.status, 201, await r.clone().text());
     const viaRest = (await (await fetch(`${h.base}/api/frames/Commerce_buy`)).json()) as Json;
-    assert.deepEqual(viaRest, JSON.parse(JSON.stringify(h.store.frames.get('Commerce_buy'))));
+    assert.deepEqual(viaRest, JSON.parse(JSON.stringify(await h.store.frames.get('Commerce_buy'))));
     const instances = (await (await fetch(`${h.base}/api/frames/Commerce_buy/instances`)).json()) as { instances: Json[] };
-    assert.deepEqual(instances.instances, JSON.parse(JSON.stringify(h.store.frames.instances('Commerce_buy'))));
+    assert.deepEqual(instances.instances, JSON.parse(JSON.stringify(await h.store.frames.instances('Commerce_buy'))));
     const complete = doc.paths['/api/analogy/complete'].get as { summary: string };
     assert.match(complete.summary, /a : b :: c : \?/);
     assert.match(complete.summary, /a is to b as c is to \?/);

@@ -150,7 +150,7 @@ test('CLI: analogy eval --method cosavg --postprocess abtt; analogy complete --p
 test('HTTP: complete and eval take postprocess and cosavg', async () => {
   const h = await startHarness();
   try {
-    h.store.contexts.create('v');
+    await h.store.contexts.create('v');
     const res = await fetch(`${h.base}/api/analogy/complete?a=man&b=king&c=woman&scope=vocabulary&postprocess=abtt&k=2&context=v`);
     assert.equal(res.status, 200);
     const body = (await res.json()) as { postprocess: string; results: Array<{ id: string }> };

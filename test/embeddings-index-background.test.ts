@@ -23,19 +23,19 @@ async function importMany(store: Store, dir: string, context: string): Promise<v
 test('after a batch import the index is exact and current; searches find the imported concepts (no background builds)', async () => {
   setBackgroundIndexBuilds(false);
   const dir = tempDir();
-  const store = Store.init(join(dir, 's'));
+  const store = await Store.init(join(dir, 's'));
   await importMany(store, dir, 'c');
-  assert.deepEqual([store.embeddings.index('c')?.kind, store.embeddings.index('c')?.size], ['exact', N]);
-  const hits = store.concepts.similar('thing 17 kind17', { context: 'c', k: 5 });
+  assert.deepEqual([(await store.embeddings.index('c'))?.kind, (await store.embeddings.index('c'))?.size], ['exact', N]);
+  const hits = await store.concepts.similar('thing 17 kind17', { context: 'c', k: 5 });
   assert.equal(hits.results.length, 5);
   // The concept itself is excluded from its own neighbours; its name-mates by vector come first.
   assert.ok(hits.results.every((h) => h.id !== 'c:thing_17_kind17'));
   // Still exact after the search: nothing was built while the caller waited.
-  assert.equal(store.embeddings.index('c')?.kind, 'exact');
+  assert.equal((await store.embeddings.index('c'))?.kind, 'exact');
   // rebuild builds the graph.
-  store.rebuild();
-  assert.deepEqual([store.embeddings.index('c')?.kind, store.embeddings.index('c')?.size], ['hnsw', N]);
-  store.close();
+  await store.rebuild();
+  assert.deepEqual([(await store.embeddings.index('c'))?.kind, (await store.embeddings.index('c'))?.size], ['hnsw', N]);
+  await store.close();
   // The CLI (another process) reads the graph rebuild saved.
   assert.equal(cliOk(join(dir, 's'), ['embeddings', 'info', '--context', 'c']).index.kind, 'hnsw');
 });
@@ -44,26 +44,26 @@ test('a long-lived process builds the graph in the background and adopts it with
   setBackgroundIndexBuilds(true);
   try {
     const dir = tempDir();
-    const store = Store.init(join(dir, 's'));
+    const store = await Store.init(join(dir, 's'));
     await importMany(store, dir, 'c');
     // Answered at once from the exact index while the graph builds.
-    assert.equal(store.embeddings.index('c')?.kind, 'exact');
-    const before = store.concepts.similar('thing 3 kind3', { context: 'c', k: 3 });
+    assert.equal((await store.embeddings.index('c'))?.kind, 'exact');
+    const before = await store.concepts.similar('thing 3 kind3', { context: 'c', k: 3 });
     assert.equal(before.results.length, 3);
     // Changes while the worker builds: one concept added, one deleted.
-    store.concepts.add({ name: 'late arrival' }, { context: 'c' });
-    store.concepts.delete('c:thing_5_kind5');
+    await store.concepts.add({ name: 'late arrival' }, { context: 'c' });
+    await store.concepts.delete('c:thing_5_kind5');
     await store.embeddings.indexBuilt('c');
-    const after = store.concepts.similar('late arrival', { context: 'c', k: 3 });
+    const after = await store.concepts.similar('late arrival', { context: 'c', k: 3 });
     assert.equal(after.results.length, 3);
-    const info = store.embeddings.index('c');
+    const info = await store.embeddings.index('c');
     assert.deepEqual([info?.kind, info?.size], ['hnsw', N]);
     // The late concept is in the graph (its own name finds it); the deleted one is not.
-    const self = store.concepts.similar('late arrival thing', { context: 'c', k: 20 }).results.map((h) => h.id);
+    const self = (await store.concepts.similar('late arrival thing', { context: 'c', k: 20 })).results.map((h) => h.id);
     assert.ok(self.includes('c:late_arrival'));
-    const deleted = store.concepts.similar('thing 5 kind5 x', { context: 'c', k: 50 }).results.map((h) => h.id);
+    const deleted = (await store.concepts.similar('thing 5 kind5 x', { context: 'c', k: 50 })).results.map((h) => h.id);
     assert.ok(!deleted.includes('c:thing_5_kind5'));
-    store.close();
+    await store.close();
     // Saved: another process loads the graph.
     assert.equal(cliOk(join(dir, 's'), ['embeddings', 'info', '--context', 'c']).index.kind, 'hnsw');
   } finally {

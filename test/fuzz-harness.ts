@@ -39,22 +39,22 @@ export async function fuzzBases(dir: string): Promise<{ plain: string; compacted
   try {
     const data = genAnalogies(40, 1801);
     await store.analogies.import(writeJsonl(join(dir, 'a.jsonl'), data), { batchSize: 8 });
-    for (const a of data.slice(0, 5)) store.analogies.save({ ...a, quality_score: 0.25 });
-    store.analogies.delete(data[6].id);
-    store.concepts.add({ name: 'lion', description: 'a cat' });
+    for (const a of data.slice(0, 5)) await store.analogies.save({ ...a, quality_score: 0.25 });
+    await store.analogies.delete(data[6].id);
+    await store.concepts.add({ name: 'lion', description: 'a cat' });
   } finally {
-    store.close();
+    await store.close();
   }
   const compacted = join(dir, 'base-compacted');
   cpSync(plain, compacted, { recursive: true });
   const c = await Store.open(compacted);
   let backup: string;
   try {
-    c.compact();
+    await c.compact();
     await c.analogies.import(writeJsonl(join(dir, 'b.jsonl'), genAnalogies(12, 1802)), { batchSize: 4 });
     backup = (await c.backup({ out: join(dir, 'base.slbak') })).file;
   } finally {
-    c.close();
+    await c.close();
   }
   return { plain, compacted, backup };
 }
@@ -184,14 +184,14 @@ async function logCase(base: string, work: string, r: () => number, stats: FuzzS
     stats.opened += 1;
     assertOnlyTornCut(out, readFileSync(log), `${what} open`);
     try {
-      for (const json of store.analogies.streamJson()) assert.ok(valid.has(normal(json)), `${what}: stream served a record no intact line holds: ${json.slice(0, 80)}`);
+      for await (const json of store.analogies.streamJson()) assert.ok(valid.has(normal(json)), `${what}: stream served a record no intact line holds: ${json.slice(0, 80)}`);
     } catch (err) {
       if (err instanceof assert.AssertionError) throw err;
       expectCatalogued(err, LOG_CODES, `${what} stream`);
     }
     for (const id of genAnalogies(40, 1801).map((a) => a.id)) {
       try {
-        const got = store.analogies.get(id);
+        const got = await store.analogies.get(id);
         assert.ok(valid.has(normal(JSON.stringify(got))) || got.deleted_at !== null, `${what}: get served a record no intact line holds: ${id}`);
       } catch (err) {
         if (err instanceof assert.AssertionError) throw err;
@@ -199,16 +199,16 @@ async function logCase(base: string, work: string, r: () => number, stats: FuzzS
         expectCatalogued(err, LOG_CODES, `${what} get`);
       }
     }
-    store.verify();
+    await store.verify();
     try {
-      store.rebuild();
+      await store.rebuild();
     } catch (err) {
       expectCatalogued(err, LOG_CODES, `${what} rebuild`);
       stats.refused += 1;
     }
     assertOnlyTornCut(out, readFileSync(log), `${what} rebuild`);
     try {
-      store.rebuild({ salvage: true });
+      await store.rebuild({ salvage: true });
     } catch (err) {
       throw new assert.AssertionError({ message: `${what}: salvage failed: ${String((err as Error).stack ?? err)}` });
     }
@@ -220,20 +220,20 @@ async function logCase(base: string, work: string, r: () => number, stats: FuzzS
       if (!l.ok || !l.text.startsWith('{"seq":')) continue;
       assert.ok(kept.has(normal(recordOf(l.text))) || aside.includes(l.text), `${what}: salvage lost an intact line: ${l.text.slice(0, 80)}`);
     }
-    const report = store.verify();
+    const report = await store.verify();
     assert.equal(report.valid, true, `${what}: not valid after salvage: ${JSON.stringify(report.issues.slice(0, 2))}`);
   } catch (err) {
     if (err instanceof assert.AssertionError) throw err;
     expectCatalogued(err, LOG_CODES, what);
     stats.refused += 1;
   } finally {
-    store?.close();
+    await store?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** One damaged copy of a backup, restored. */
-function backupCase(backup: string, work: string, r: () => number, stats: FuzzStats): void {
+async function backupCase(backup: string, work: string, r: () => number, stats: FuzzStats): Promise<void> {
   const file = join(work, `case-${stats.cases}.slbak`);
   const target = join(work, `restored-${stats.cases}`);
   const bytes = readFileSync(backup);
@@ -241,7 +241,7 @@ function backupCase(backup: string, work: string, r: () => number, stats: FuzzSt
   stats.mutations[`backup-${kind}`] = (stats.mutations[`backup-${kind}`] ?? 0) + 1;
   writeFileSync(file, out);
   try {
-    Store.restore(file, target, { verify: true });
+    await Store.restore(file, target, { verify: true });
     stats.restores_ok += 1;
   } catch (err) {
     expectCatalogued(err, BACKUP_CODES, `backup case ${stats.cases} (${kind})`);
@@ -258,6 +258,6 @@ export async function fuzz(work: string, seed: number, logCases: number, backupC
   const bases = await fuzzBases(work);
   const stats: FuzzStats = { cases: 0, refused: 0, opened: 0, salvaged: 0, restores_refused: 0, restores_ok: 0, mutations: {} };
   for (let i = 0; i < logCases; i++, stats.cases++) await logCase(i % 2 === 0 ? bases.plain : bases.compacted, work, r, stats);
-  for (let i = 0; i < backupCases; i++, stats.cases++) backupCase(bases.backup, work, r, stats);
+  for (let i = 0; i < backupCases; i++, stats.cases++) await backupCase(bases.backup, work, r, stats);
   return stats;
 }

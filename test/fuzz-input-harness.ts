@@ -155,7 +155,7 @@ async function backupBytes(): Promise<Buffer> {
     const b = await backupStore(store.backend, { out: join(root, 'b.slbak') });
     return readFileSync(b.file);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

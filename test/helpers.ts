@@ -224,7 +224,8 @@ export function errCode(fn: () => unknown): string {
   assert.fail('expected an error, got none');
 }
 
-/** The SoftlogicError an async call rejects with. */
+export { collect } from '../src/api/async-iter.js';
+
 /** The code of the SoftlogicError a (possibly async) call throws. */
 export async function asyncErrCode(fn: () => unknown): Promise<string> {
   return (await asyncErr(async () => fn())).code;
@@ -304,9 +305,9 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Every streamed record's metadata.i (test data numbers its records so), asserting none is there twice. */
-export function itemsOnce(store: Store): Set<number> {
+export async function itemsOnce(store: Store): Promise<Set<number>> {
   const seen = new Set<number>();
-  for (const a of store.analogies.stream()) {
+  for await (const a of store.analogies.stream()) {
     const i = (a.metadata as { i: number }).i;
     assert.ok(!seen.has(i), `item ${i} is there twice`);
     seen.add(i);

@@ -31,7 +31,7 @@ async function craftedBackup(root: string, rename: string, options: { inIndex: b
   const store = await Store.open(join(root, 'src-store'), { create: true });
   await store.analogies.import(writeJsonl(join(root, 'in.jsonl'), genAnalogies(20, 3)));
   const b = await backupStore(store.backend, { out: join(root, 'good.slbak') });
-  store.close();
+  await store.close();
   const c = openContainer(b.file);
   const members = new Map<string, Buffer[]>();
   readMembers(c, (e, chunk) => members.set(e.name, [...(members.get(e.name) ?? []), Buffer.from(chunk)]), (e) => members.set(e.name, members.get(e.name) ?? []));
@@ -71,7 +71,7 @@ for (const variant of [
     const target = join(parent, 'target');
     const existing = await Store.open(target, { create: true });
     await existing.analogies.import(writeJsonl(join(root, 'mine.jsonl'), genAnalogies(5, 9)));
-    existing.close();
+    await existing.close();
     const before = tree(root);
     const targetBefore = tree(target).map((p) => `${p}:${statSync(join(target, p)).size}`);
     for (const force of [false, true]) {
@@ -93,8 +93,8 @@ for (const variant of [
     assert.equal(errCode(() => restoreStore(file, fresh)), 'BACKUP_INVALID');
     assert.deepEqual(tree(root), before);
     const store = await Store.open(target);
-    assert.equal(store.analogies.count(), 5);
-    store.close();
+    assert.equal(await store.analogies.count(), 5);
+    await store.close();
   });
 }
 
@@ -115,14 +115,14 @@ test('a store whose index names a context outside it is refused at open, nothing
   const dir = join(root, 'store');
   const store = await Store.open(dir, { create: true });
   await store.analogies.import(writeJsonl(join(root, 'in.jsonl'), genAnalogies(5, 1)));
-  store.close();
+  await store.close();
   const db = new Database(join(dir, 'knowledge.sqlite'));
   db.prepare("UPDATE contexts SET name = '../../evil'").run();
   db.close();
   const before = tree(root).filter((p) => !p.startsWith('store'));
   const err = await Store.open(dir).then(
-    (s) => {
-      s.close();
+    async (s) => {
+      await s.close();
       return null;
     },
     (e: { code: string }) => e,

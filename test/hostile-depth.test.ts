@@ -70,7 +70,7 @@ test('HTTP: single create and batch refuse the deep value (400 / 422) naming the
       assert.equal(b.error.code, 'IMPORT_REJECTED');
       assert.deepEqual(b.error.details.issues.map((i) => [i.line, i.field]), [[2, 'metadata.x.0']]);
     }
-    assert.equal(h.store.analogies.count(), 0);
+    assert.equal(await h.store.analogies.count(), 0);
     assert.equal((await fetch(`${h.base}/health`)).status, 200);
   } finally {
     await h.close();
@@ -108,7 +108,7 @@ test('a deep record stored before the limit: get/history/query fail clearly, str
   const root = tempDir();
   const dir = join(root, 's');
   const store = await Store.open(dir, { create: true });
-  store.analogies.save({ id: 'fine', source_domain: 'a', target_domain: 'b', quality_score: 0.1 });
+  await store.analogies.save({ id: 'fine', source_domain: 'a', target_domain: 'b', quality_score: 0.1 });
   // Written below the edge, as an earlier version would have stored it.
   const now = new Date().toISOString();
   const record = { id: 'old', context: 'default', source_domain: 'a', target_domain: 'b', quality_score: 0.5, concept_mappings: {}, frame_mappings: {}, tags: [], metadata: {}, workflow_id: null, created_at: now, updated_at: now, version: 1, deleted_at: null };
@@ -117,7 +117,7 @@ test('a deep record stored before the limit: get/history/query fail clearly, str
   // and one holding 1e999 (stored verbatim by the earlier fast path; it would read back as null)
   const inf = { ...record, id: 'inf' };
   store.backend.write('default', (batch) => batch.append('analogy', 'put', inf, null, { json: JSON.stringify(inf).replace('"metadata":{}', '"metadata":{"x":1e999}') }));
-  store.close();
+  await store.close();
   const infGet = cliAny(dir, ['analogies', 'get', 'inf']);
   assert.equal(infGet.json.error.code, 'INVALID_RECORD');
   assert.match(infGet.json.error.message, /metadata\.x: is not a finite number/);

@@ -79,8 +79,8 @@ test("a line's own context: refused unless it is the import's context (CLI), and
       const batch = await post('/api/analogies/batch', `${line}\n`, 'application/x-ndjson');
       assert.equal(batch.status, 422, line);
     }
-    assert.equal(h.store.analogies.count({ context: 'y' }), 1);
-    assert.equal(h.store.analogies.count(), 0);
+    assert.equal(await h.store.analogies.count({ context: 'y' }), 1);
+    assert.equal(await h.store.analogies.count(), 0);
   } finally {
     await h.close();
   }

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Store } from '../src/api/store.js';
-import { asyncErrCode, cliErr, cliOk, tempDir, useTestGloveCache, writeJsonl } from './helpers.js';
+import { asyncErrCode, cliErr, cliOk, tempDir, useTestGloveCache, writeJsonl, collect } from './helpers.js';
 
 useTestGloveCache();
 
@@ -22,12 +22,12 @@ const code = asyncErrCode;
 
 test('fields discover recovers animals / vehicles / emotions from GloVe vectors (purity >= 0.9)', async () => {
   const dir = tempDir();
-  const store = Store.init(join(dir, 's'));
+  const store = await Store.init(join(dir, 's'));
   const lines = Object.values(DOMAINS).flatMap((ws) => ws.map((name) => ({ name, synset: `${name}.n.01` })));
   await store.concepts.import(writeJsonl(join(dir, 'c.jsonl'), lines), { context: 'nature', provider: 'glove' });
   // ids carry WordNet's canonical synset (pig.n.01 is hog.n.03), so the domain is read off the name
   const byName = new Map<string, string>(Object.entries(DOMAINS).flatMap(([d, ws]) => ws.map((w) => [w, d] as const)));
-  const domainOf = new Map<string, string>(store.concepts.list('nature').map((c) => [c.id, byName.get(c.name) as string]));
+  const domainOf = new Map<string, string>((await store.concepts.list('nature')).map((c) => [c.id, byName.get(c.name) as string]));
   const r = await store.fields.discover({ context: 'nature', k: 3 });
   assert.equal(r.workflow.workflow_type, 'cluster_update');
   assert.equal(r.clusters.length, 3);
@@ -54,24 +54,24 @@ test('fields discover recovers animals / vehicles / emotions from GloVe vectors 
   // fewer clusters: the surplus cluster records are soft-deleted
   const two = await store.fields.discover({ context: 'nature', k: 2 });
   assert.equal(two.clusters.length, 2);
-  assert.equal(store.fields.list('nature').clusters.length, 2);
+  assert.equal((await store.fields.list('nature')).clusters.length, 2);
 
   assert.equal(await code(() => store.fields.discover({ context: 'nature', k: 1000 })), 'INVALID_INPUT');
   assert.equal(await code(() => store.fields.discover({ context: 'nature', k: 0 })), 'INVALID_INPUT');
-  store.contexts.create('void');
+  await store.contexts.create('void');
   assert.equal(await code(() => store.fields.discover({ context: 'void', k: 1 })), 'INVALID_INPUT');
   assert.equal(await code(() => store.fields.crossDomain({ context: 'void' })), 'INVALID_INPUT');
-  store.close();
+  await store.close();
 });
 
 test('cross-domain analogies between fields are stored as analogies: stream, query, delete, restore', async () => {
   const dir = tempDir();
-  const store = Store.init(join(dir, 's'));
+  const store = await Store.init(join(dir, 's'));
   const royalty = ['king', 'queen', 'prince', 'princess', 'throne', 'monarch'];
   const business = ['ceo', 'chairman', 'chairwoman', 'executive', 'company', 'shareholder'];
   await store.concepts.import(writeJsonl(join(dir, 'c.jsonl'), [...royalty, ...business].map((name) => ({ name }))), { context: 'x' });
   await store.fields.discover({ context: 'x', k: 2 });
-  const fields = store.fields.list('x').fields;
+  const fields = (await store.fields.list('x')).fields;
   assert.equal(fields.length, 2);
   const r = await store.fields.crossDomain({ context: 'x', source: fields[0].name, target: fields[1].name, minQuality: 0.2 });
   assert.ok(r.analogies.length > 0, 'some analogy found');
@@ -82,19 +82,19 @@ test('cross-domain analogies between fields are stored as analogies: stream, que
     assert.deepEqual(a.tags, ['cross_domain']);
     assert.ok(Object.keys(a.concept_mappings).length >= 2);
   }
-  const streamed = [...store.analogies.stream({ context: 'x' })];
+  const streamed = (await collect(store.analogies.stream({ context: 'x' })));
   assert.deepEqual(streamed.map((a) => a.id).sort(), r.analogies.map((a) => a.id).sort());
-  assert.equal(store.analogies.query({ context: 'x', tag: 'cross_domain' }).length, r.analogies.length);
+  assert.equal((await store.analogies.query({ context: 'x', tag: 'cross_domain' })).length, r.analogies.length);
   // found again: the same ids get their next version instead of duplicates
   const again = await store.fields.crossDomain({ context: 'x', source: fields[0].name, target: fields[1].name, minQuality: 0.2 });
   assert.deepEqual(again.analogies.map((a) => a.id), r.analogies.map((a) => a.id));
   assert.equal(again.analogies[0].version, 2);
   const del = await store.analogies.deleteMatching({ context: 'x', tag: 'cross_domain' });
   assert.equal(del.matched, r.analogies.length);
-  assert.equal(store.analogies.count({ context: 'x' }), 0);
-  assert.equal(store.analogies.restore(r.analogies[0].id, 'x').deleted_at, null);
+  assert.equal(await store.analogies.count({ context: 'x' }), 0);
+  assert.equal((await store.analogies.restore(r.analogies[0].id, 'x')).deleted_at, null);
   assert.equal(await code(() => store.fields.crossDomain({ context: 'x', source: 'nope', target: fields[1].name })), 'NOT_FOUND');
-  store.close();
+  await store.close();
 });
 
 test('CLI: fields discover / list / cross-domain', () => {

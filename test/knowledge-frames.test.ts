@@ -14,58 +14,58 @@ const error = asyncErr;
 
 const YAML = COMMERCE_FRAMES_YAML;
 
-function seed(store: Store): void {
-  for (const n of ['customer', 'bread', 'coin', 'merchant']) store.concepts.add({ name: n }, { provider: 'hash', context: 'shop' });
+async function seed(store: Store): Promise<void> {
+  for (const n of ['customer', 'bread', 'coin', 'merchant']) await store.concepts.add({ name: n }, { provider: 'hash', context: 'shop' });
 }
 
 test('library: frames add (YAML), get, instances, query, versions, delete / restore', async () => {
   const dir = tempDir();
-  const store = Store.init(join(dir, 's'));
-  seed(store);
+  const store = await Store.init(join(dir, 's'));
+  await seed(store);
   const file = join(dir, 'f.yaml');
   writeFileSync(file, YAML);
   const r = await store.frames.add(file, { context: 'shop' });
   assert.equal(r.workflow.workflow_type, 'frame_expansion');
   assert.deepEqual([r.frames, r.relations, r.instances], [2, 1, 1]);
-  const f = store.frames.get('Commerce', 'shop');
+  const f = await store.frames.get('Commerce', 'shop');
   assert.equal(f.version, 1);
   assert.deepEqual(f.lexical_units, ['buy.v', 'purchase.v']);
   assert.equal(f.relations.length, 1);
   assert.equal(f.relations[0].type, 'inheritance');
-  const inst = store.frames.instances('Commerce_buy', 'shop');
+  const inst = await store.frames.instances('Commerce_buy', 'shop');
   assert.equal(inst.length, 1);
   assert.equal(inst[0].confidence, 0.9);
   assert.equal(inst[0].context, 'shop');
-  assert.deepEqual(store.frames.query({ context: 'shop', concept: 'shop:bread' }).map((i) => i.id), ['sale1']);
-  assert.deepEqual(store.frames.query({ context: 'shop', element: 'Money' }).map((i) => i.id), ['sale1']);
-  assert.deepEqual(store.frames.query({ context: 'shop', element: 'Money', concept: 'shop:bread' }), []);
+  assert.deepEqual((await store.frames.query({ context: 'shop', concept: 'shop:bread' })).map((i) => i.id), ['sale1']);
+  assert.deepEqual((await store.frames.query({ context: 'shop', element: 'Money' })).map((i) => i.id), ['sale1']);
+  assert.deepEqual(await store.frames.query({ context: 'shop', element: 'Money', concept: 'shop:bread' }), []);
   assert.equal((await error(async () => store.frames.query({ context: 'shop' }))).code, 'INVALID_INPUT');
 
   // adding the file again: next versions
   await store.frames.add(file, { context: 'shop' });
-  assert.equal(store.frames.get('Commerce', 'shop').version, 2);
-  assert.equal(store.frames.instances('Commerce_buy', 'shop')[0].version, 2);
+  assert.equal((await store.frames.get('Commerce', 'shop')).version, 2);
+  assert.equal((await store.frames.instances('Commerce_buy', 'shop'))[0].version, 2);
 
-  const del = store.frames.delete('Commerce_buy', 'shop');
+  const del = await store.frames.delete('Commerce_buy', 'shop');
   assert.equal(del.version, 3);
   assert.ok(del.deleted_at);
-  assert.equal(store.frames.list('shop').length, 1);
+  assert.equal((await store.frames.list('shop')).length, 1);
   assert.equal((await error(async () => store.frames.delete('Commerce_buy', 'shop'))).code, 'ALREADY_DELETED');
-  assert.equal(store.frames.restore('Commerce_buy', 'shop').version, 4);
-  assert.equal(store.frames.deleteInstance('sale1', 'shop').version, 3);
-  assert.equal(store.frames.instances('Commerce_buy', 'shop').length, 0);
-  assert.equal(store.frames.restoreInstance('sale1', 'shop').deleted_at, null);
+  assert.equal((await store.frames.restore('Commerce_buy', 'shop')).version, 4);
+  assert.equal((await store.frames.deleteInstance('sale1', 'shop')).version, 3);
+  assert.equal((await store.frames.instances('Commerce_buy', 'shop')).length, 0);
+  assert.equal((await store.frames.restoreInstance('sale1', 'shop')).deleted_at, null);
   assert.equal((await error(async () => store.frames.get('Nope', 'shop'))).code, 'NOT_FOUND');
-  store.close();
+  await store.close();
 });
 
 test('library: bad instances and relations refuse the whole file, naming the item', async () => {
   const dir = tempDir();
-  const store = Store.init(join(dir, 's'));
-  seed(store);
+  const store = await Store.init(join(dir, 's'));
+  await seed(store);
   writeFileSync(join(dir, 'f.yaml'), YAML);
   await store.frames.add(join(dir, 'f.yaml'), { context: 'shop' });
-  store.concepts.delete('shop:merchant');
+  await store.concepts.delete('shop:merchant');
   const bad = (instances: unknown[], relations: unknown[] = []) => {
     const p = join(dir, `bad-${Math.random()}.json`);
     writeFileSync(p, JSON.stringify({ instances, relations }));
@@ -89,8 +89,8 @@ test('library: bad instances and relations refuse the whole file, naming the ite
   const malformed = join(dir, 'm.yaml');
   writeFileSync(malformed, 'frames:\n  - name: [unclosed\n');
   assert.equal((await error(() => store.frames.add(malformed, { context: 'shop' }))).code, 'INVALID_INPUT');
-  assert.equal(store.frames.query({ context: 'shop', frame: 'Commerce' }).length, 0, 'nothing of a refused file was stored');
-  store.close();
+  assert.equal((await store.frames.query({ context: 'shop', frame: 'Commerce' })).length, 0, 'nothing of a refused file was stored');
+  await store.close();
 });
 
 test('CLI: frames add / get / instances / query and errors', () => {

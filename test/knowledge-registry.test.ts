@@ -18,22 +18,22 @@ const WORDS = ['king', 'queen', 'prince', 'princess', 'ceo', 'chairman', 'execut
 
 async function snapshot(store: Store, dir: string): Promise<unknown> {
   const npz = join(dir, `snap-${Math.random()}.npz`);
-  store.embeddings.export(npz, 'kb');
+  await store.embeddings.export(npz, 'kb');
   const table = readEmbeddingsNpz(npz);
   return {
-    settings: store.embeddings.settings('kb'),
-    concepts: store.concepts.list('kb', { includeDeleted: true }),
-    search: store.concepts.search('a', { context: 'kb' }).map((c) => c.id),
-    similar: WORDS.slice(0, 5).map((w) => store.concepts.similar(w, { context: 'kb', k: 4 })),
-    similarity: store.embeddings.similarity('king', 'queen', { context: 'kb', method: 'hybrid' }),
-    complete: store.embeddings.complete('king', 'queen', 'prince', { context: 'kb', k: 3 }),
-    frames: store.frames.list('kb'),
-    frame: store.frames.get('Rule', 'kb'),
-    instances: store.frames.instances('Rule', 'kb'),
-    query: store.frames.query({ context: 'kb', concept: 'kb:king:king.n.01' }),
-    fields: store.fields.list('kb'),
-    analogies: store.analogies.query({ context: 'kb', limit: 1000 }),
-    analogy_count: store.analogies.count({ context: 'kb' }),
+    settings: await store.embeddings.settings('kb'),
+    concepts: await store.concepts.list('kb', { includeDeleted: true }),
+    search: (await store.concepts.search('a', { context: 'kb' })).map((c) => c.id),
+    similar: await Promise.all(WORDS.slice(0, 5).map((w) => store.concepts.similar(w, { context: 'kb', k: 4 }))),
+    similarity: await store.embeddings.similarity('king', 'queen', { context: 'kb', method: 'hybrid' }),
+    complete: await store.embeddings.complete('king', 'queen', 'prince', { context: 'kb', k: 3 }),
+    frames: await store.frames.list('kb'),
+    frame: await store.frames.get('Rule', 'kb'),
+    instances: await store.frames.instances('Rule', 'kb'),
+    query: await store.frames.query({ context: 'kb', concept: 'kb:king:king.n.01' }),
+    fields: await store.fields.list('kb'),
+    analogies: await store.analogies.query({ context: 'kb', limit: 1000 }),
+    analogy_count: await store.analogies.count({ context: 'kb' }),
     embeddings: { ids: table.ids, vectors: Array.from(table.vectors) },
   };
 }
@@ -41,7 +41,7 @@ async function snapshot(store: Store, dir: string): Promise<unknown> {
 test('the knowledge base of a context reloads and rebuilds identically', async () => {
   const dir = tempDir();
   const path = join(dir, 's');
-  const store = Store.init(path);
+  const store = await Store.init(path);
   await store.concepts.import(
     writeJsonl(
       join(dir, 'c.jsonl'),
@@ -49,8 +49,8 @@ test('the knowledge base of a context reloads and rebuilds identically', async (
     ),
     { context: 'kb' },
   );
-  store.concepts.add({ name: 'temp' }, { context: 'kb' });
-  store.concepts.delete('kb:temp');
+  await store.concepts.add({ name: 'temp' }, { context: 'kb' });
+  await store.concepts.delete('kb:temp');
   writeFileSync(
     join(dir, 'f.json'),
     JSON.stringify({
@@ -65,9 +65,9 @@ test('the knowledge base of a context reloads and rebuilds identically', async (
   await store.frames.add(join(dir, 'f.json'), { context: 'kb' });
   await store.fields.discover({ context: 'kb', k: 3 });
   await store.fields.crossDomain({ context: 'kb', minQuality: 0.1 });
-  store.analogies.save({ source_domain: 'royalty', target_domain: 'business', quality_score: 0.8, concept_mappings: { king: 'ceo' } }, 'kb');
+  await store.analogies.save({ source_domain: 'royalty', target_domain: 'business', quality_score: 0.8, concept_mappings: { king: 'ceo' } }, 'kb');
   const before = await snapshot(store, dir);
-  store.close();
+  await store.close();
 
   const reopened = await Store.open(path);
   assert.deepEqual(await snapshot(reopened, dir), before);
@@ -77,10 +77,10 @@ test('the knowledge base of a context reloads and rebuilds identically', async (
   assert.deepEqual(viaCli, (before as { similar: unknown[] }).similar[0]);
   assert.equal(cliOk(path, ['frames', 'instances', 'Rule', '--context', 'kb']).count, 1);
 
-  reopened.rebuild();
+  await reopened.rebuild();
   assert.deepEqual(await snapshot(reopened, dir), before);
-  reopened.close();
+  await reopened.close();
   const afterRebuild = await Store.open(path);
   assert.deepEqual(await snapshot(afterRebuild, dir), before);
-  afterRebuild.close();
+  await afterRebuild.close();
 });

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../src/api/store.js';
 import { SoftlogicError } from '../src/core/errors.js';
-import { cli, tempDir } from './helpers.js';
+import { cli, tempDir, collect } from './helpers.js';
 
 const FRAMES = {
   frames: [
@@ -26,30 +26,30 @@ const FRAMES = {
 test('library and CLI: every entity kind streams its active records', async () => {
   const dir = tempDir();
   const storeDir = join(dir, 's');
-  const store = Store.init(storeDir);
+  const store = await Store.init(storeDir);
   const names = ['walker', 'stone', 'river', 'cloud', 'apple', 'pear', 'plum', 'car', 'bus', 'train'];
-  for (const name of names) store.concepts.add({ name }, { provider: 'hash', context: 'k' });
-  store.concepts.delete('k:river', 'k');
+  for (const name of names) await store.concepts.add({ name }, { provider: 'hash', context: 'k' });
+  await store.concepts.delete('k:river', 'k');
   const file = join(dir, 'frames.json');
   writeFileSync(file, JSON.stringify(FRAMES));
   await store.frames.add(file, { context: 'k' });
   await store.fields.discover({ context: 'k', k: 2 });
 
-  const concepts = [...store.stream<{ id: string; deleted_at: string | null }>('concept', 'k')];
+  const concepts = (await collect(store.stream<{ id: string; deleted_at: string | null }>('concept', 'k')));
   assert.equal(concepts.length, names.length - 1);
   assert.ok(concepts.every((c) => c.deleted_at === null));
   assert.ok(!concepts.some((c) => c.id === 'k:river'));
-  assert.deepEqual(concepts.map((c) => c.id).sort(), store.concepts.list('k').map((c) => c.id).sort());
+  assert.deepEqual(concepts.map((c) => c.id).sort(), (await store.concepts.list('k')).map((c) => c.id).sort());
 
   const counts: Record<string, number> = {};
-  for (const kind of ['frame', 'frame_relation', 'frame_instance', 'cluster', 'semantic_field']) counts[kind] = [...store.stream(kind, 'k')].length;
+  for (const kind of ['frame', 'frame_relation', 'frame_instance', 'cluster', 'semantic_field']) counts[kind] = (await collect(store.stream(kind, 'k'))).length;
   assert.deepEqual({ frame: counts.frame, frame_relation: counts.frame_relation, frame_instance: counts.frame_instance }, { frame: 2, frame_relation: 1, frame_instance: 2 });
   assert.equal(counts.cluster, 2);
-  assert.equal(counts.semantic_field, store.fields.list('k').fields.length);
-  assert.throws(() => [...store.stream('frame', 'nowhere')], (e: unknown) => e instanceof SoftlogicError && e.code === 'CONTEXT_NOT_FOUND', 'an unknown context is no empty success');
-  assert.throws(() => [...store.stream('analogy', 'k')], (e: unknown) => e instanceof SoftlogicError && e.code === 'INVALID_INPUT');
-  assert.throws(() => [...store.stream('concept', '../x')], (e: unknown) => e instanceof SoftlogicError && e.code === 'INVALID_NAME');
-  store.close();
+  assert.equal(counts.semantic_field, (await store.fields.list('k')).fields.length);
+  await assert.rejects(() => collect(store.stream('frame', 'nowhere')), (e: unknown) => e instanceof SoftlogicError && e.code === 'CONTEXT_NOT_FOUND', 'an unknown context is no empty success');
+  await assert.rejects(() => collect(store.stream('analogy', 'k')), (e: unknown) => e instanceof SoftlogicError && e.code === 'INVALID_INPUT');
+  await assert.rejects(() => collect(store.stream('concept', '../x')), (e: unknown) => e instanceof SoftlogicError && e.code === 'INVALID_NAME');
+  await store.close();
 
   for (const [kind, n] of Object.entries({ concept: names.length - 1, ...counts })) {
     const r = cli(storeDir, ['stream', kind, '--context', 'k']);

@@ -18,14 +18,14 @@ const wn = wordnet();
 /** The synset id NLTK gives the sense `lemma.pos.NN` (e.g. bank.n.02 is depository_financial_institution.n.01). */
 const idOf = (sense: string): string => wn.synset(sense).id;
 
-function conceptCount(store: Store, context: string): number {
-  return store.concepts.list(context).length;
+async function conceptCount(store: Store, context: string): Promise<number> {
+  return (await store.concepts.list(context)).length;
 }
 
-test('library: finance -> the financial bank; computing -> the device; botany -> the organism; construction -> the machine', () => {
-  const store = Store.init(join(tempDir(), 's'));
-  store.contexts.create('finance', { description: 'banks, loans, deposits and money' });
-  for (const name of ['computing', 'botany', 'construction']) store.contexts.create(name);
+test('library: finance -> the financial bank; computing -> the device; botany -> the organism; construction -> the machine', async () => {
+  const store = await Store.init(join(tempDir(), 's'));
+  await store.contexts.create('finance', { description: 'banks, loans, deposits and money' });
+  for (const name of ['computing', 'botany', 'construction']) await store.contexts.create(name);
   const cases: Array<[string, string, string, RegExp]> = [
     ['finance', 'bank', 'bank.n.02', /financial institution/],
     ['computing', 'mouse', 'mouse.n.04', /cursor/],
@@ -33,8 +33,8 @@ test('library: finance -> the financial bank; computing -> the device; botany ->
     ['construction', 'crane', 'crane.n.04', /lifts and moves heavy objects/],
   ];
   for (const [context, word, sense, gloss] of cases) {
-    const before = conceptCount(store, context);
-    const added = store.concepts.add({ name: word, synset: 'auto' }, { context, provider: 'hash' });
+    const before = await conceptCount(store, context);
+    const added = await store.concepts.add({ name: word, synset: 'auto' }, { context, provider: 'hash' });
     assert.equal(added.synset_id, idOf(sense), `${word} in ${context}`);
     assert.match(added.disambiguation ?? '', gloss);
     assert.equal(added.id, `${context}:${word}:${idOf(sense)}`);
@@ -44,43 +44,43 @@ test('library: finance -> the financial bank; computing -> the device; botany ->
     const chosen = added.sense?.candidates.find((c) => c.synset_id === added.synset_id);
     assert.ok(chosen && added.sense?.candidates.every((c) => c.score <= chosen.score), 'the chosen sense has the best score');
     // Stored: one more concept, readable by its id, without the (unstored) explanation.
-    assert.equal(conceptCount(store, context), before + 1);
-    const stored = store.concepts.get(added.id);
+    assert.equal(await conceptCount(store, context), before + 1);
+    const stored = await store.concepts.get(added.id);
     assert.equal(stored.synset_id, idOf(sense));
     assert.equal((stored as { sense?: unknown }).sense, undefined);
   }
-  store.close();
+  await store.close();
 });
 
-test('library: an empty context falls back to the most frequent sense and says so', () => {
-  const store = Store.init(join(tempDir(), 's'));
-  const added = store.concepts.add({ name: 'bank', synset: 'auto' }, { provider: 'hash' });
+test('library: an empty context falls back to the most frequent sense and says so', async () => {
+  const store = await Store.init(join(tempDir(), 's'));
+  const added = await store.concepts.add({ name: 'bank', synset: 'auto' }, { provider: 'hash' });
   assert.equal(added.synset_id, 'bank.n.01');
   assert.equal(added.sense?.method, 'most_frequent_sense');
   assert.match(added.sense?.reason ?? '', /no words.*most frequent sense/);
   assert.deepEqual(added.sense?.context_words, []);
   // A word with one sense says so too; an explicit synset carries no explanation.
-  assert.equal(store.concepts.add({ name: 'photosynthesis', synset: 'auto' }).sense?.method, 'only_sense');
-  assert.equal(store.concepts.add({ name: 'bank', synset: 'bank.n.03' }).sense, undefined);
-  store.close();
+  assert.equal((await store.concepts.add({ name: 'photosynthesis', synset: 'auto' })).sense?.method, 'only_sense');
+  assert.equal((await store.concepts.add({ name: 'bank', synset: 'bank.n.03' })).sense, undefined);
+  await store.close();
 });
 
-test('library: parents, concepts already in the context and the description are evidence', () => {
-  const store = Store.init(join(tempDir(), 's'));
-  store.contexts.create('money', { description: 'savings, loans and interest rates' });
-  store.contexts.create('accounts', { parent: 'money' });
-  assert.equal(store.concepts.add({ name: 'bank', synset: 'auto' }, { context: 'accounts', provider: 'hash' }).synset_id, idOf('bank.n.02'));
+test('library: parents, concepts already in the context and the description are evidence', async () => {
+  const store = await Store.init(join(tempDir(), 's'));
+  await store.contexts.create('money', { description: 'savings, loans and interest rates' });
+  await store.contexts.create('accounts', { parent: 'money' });
+  assert.equal((await store.concepts.add({ name: 'bank', synset: 'auto' }, { context: 'accounts', provider: 'hash' })).synset_id, idOf('bank.n.02'));
 
-  store.contexts.create('shore');
-  for (const name of ['river', 'water', 'mud', 'canoe']) store.concepts.add({ name }, { context: 'shore', provider: 'hash' });
-  const shore = store.concepts.senses('bank', { context: 'shore' });
+  await store.contexts.create('shore');
+  for (const name of ['river', 'water', 'mud', 'canoe']) await store.concepts.add({ name }, { context: 'shore', provider: 'hash' });
+  const shore = await store.concepts.senses('bank', { context: 'shore' });
   assert.equal(shore.synset_id, 'bank.n.01');
   assert.equal(shore.method, 'context');
   assert.ok(shore.context_words.includes('river'));
 
-  const described = store.concepts.add({ name: 'mouse', synset: 'auto', description: 'it moves the cursor on the computer screen' }, { provider: 'hash' });
+  const described = await store.concepts.add({ name: 'mouse', synset: 'auto', description: 'it moves the cursor on the computer screen' }, { provider: 'hash' });
   assert.equal(described.synset_id, idOf('mouse.n.04'));
-  store.close();
+  await store.close();
 });
 
 test('chooseSense: no known context word and no overlap falls back; unknown words are undefined', () => {
@@ -92,16 +92,16 @@ test('chooseSense: no known context word and no overlap falls back; unknown word
 
 test('concept batch: synset auto lines use the context; unknown words refuse the file', async () => {
   const dir = tempDir();
-  const store = Store.init(join(dir, 's'));
-  store.contexts.create('finance', { description: 'banks, loans, deposits and money' });
+  const store = await Store.init(join(dir, 's'));
+  await store.contexts.create('finance', { description: 'banks, loans, deposits and money' });
   const file = writeJsonl(join(dir, 'c.jsonl'), [{ name: 'bank', synset: 'auto' }, { name: 'interest', synset: 'auto' }]);
   const r = await store.concepts.import(file, { context: 'finance', provider: 'hash' });
   assert.equal(r.imported, 2);
-  assert.equal(store.concepts.get(`finance:bank:${idOf('bank.n.02')}`).synset_id, idOf('bank.n.02'));
+  assert.equal((await store.concepts.get(`finance:bank:${idOf('bank.n.02')}`)).synset_id, idOf('bank.n.02'));
   const bad = writeJsonl(join(dir, 'bad.jsonl'), [{ name: 'qqzzxx', synset: 'auto' }]);
   assert.equal(await asyncErrCode(() => store.concepts.import(bad, { context: 'finance' })), 'IMPORT_REJECTED');
-  assert.equal(conceptCount(store, 'finance'), 2);
-  store.close();
+  assert.equal(await conceptCount(store, 'finance'), 2);
+  await store.close();
 });
 
 test('CLI: concepts add --synset auto reports the sense; concepts senses lists candidates', () => {
@@ -121,7 +121,7 @@ test('CLI: concepts add --synset auto reports the sense; concepts senses lists c
 test('HTTP: GET /api/wordnet/senses and POST /api/concepts with synset auto', async () => {
   const h = await startHarness();
   try {
-    h.store.contexts.create('finance', { description: 'banks, loans, deposits and money' });
+    await h.store.contexts.create('finance', { description: 'banks, loans, deposits and money' });
     const res = await fetch(`${h.base}/api/wordnet/senses?word=bank&context=finance`);
     assert.equal(res.status, 200);
     const body = (await res.json()) as { synset_id: string; method: string; candidates: Array<{ synset_id: string; gloss: string; score: number; rank: number }> };
@@ -151,7 +151,7 @@ test('HTTP: GET /api/wordnet/senses and POST /api/concepts with synset auto', as
     assert.equal(added.synset_id, idOf('bank.n.02'));
     assert.equal(added.sense.method, 'context');
     assert.equal(added.sense.candidates.length, 10);
-    assert.equal(h.store.concepts.get(added.id).synset_id, idOf('bank.n.02'));
+    assert.equal((await h.store.concepts.get(added.id)).synset_id, idOf('bank.n.02'));
   } finally {
     await h.close();
   }

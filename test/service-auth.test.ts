@@ -44,7 +44,7 @@ function connect(url: string, protocols?: string[]): Promise<Outcome> {
 test('auth: a WebSocket is accepted with the key as the bearer.<key> subprotocol and answered with softlogic', async () => {
   const h = await startHarness({ apiKey: 'sekrit-key', rateLimit: false });
   try {
-    h.store.analogies.save({ id: 'one', source_domain: 'a', target_domain: 'b', quality_score: 0.5 });
+    await h.store.analogies.save({ id: 'one', source_domain: 'a', target_domain: 'b', quality_score: 0.5 });
     const url = h.base.replace('http', 'ws') + '/ws/analogies/stream';
     const none = await connect(url);
     assert.equal(none.status, 401);

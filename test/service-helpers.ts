@@ -40,7 +40,7 @@ export async function startHarness(options: Omit<ServerOptions, 'store'> = {}): 
     base: `http://127.0.0.1:${port}`,
     close: async () => {
       await app.close();
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

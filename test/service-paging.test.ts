@@ -13,7 +13,7 @@ test('GET /api/analogies pages with offset: the pages put together are the whole
   const h = await startHarness({ rateLimit: false });
   try {
     for (let i = 0; i < 250; i++) {
-      h.store.analogies.save({ id: `p-${i}`, source_domain: i % 3 === 0 ? 'music' : 'finance', target_domain: i % 5 === 0 ? 'music' : 'biology', quality_score: (i % 17) / 17 });
+      await h.store.analogies.save({ id: `p-${i}`, source_domain: i % 3 === 0 ? 'music' : 'finance', target_domain: i % 5 === 0 ? 'music' : 'biology', quality_score: (i % 17) / 17 });
     }
     const get = async (q: string) => {
       const r = await fetch(`${h.base}/api/analogies?${q}`);

@@ -21,8 +21,8 @@ test('pca: points spread along a line land on one axis, in order', () => {
 test('GET /api/fields/projection: one point per concept with vector, each named and coloured by its field', async () => {
   const h = await startHarness({ rateLimit: false, processInWorker: false });
   try {
-    h.store.contexts.create('proj');
-    for (const name of WORDS) h.store.concepts.add({ name }, { context: 'proj' });
+    await h.store.contexts.create('proj');
+    for (const name of WORDS) await h.store.concepts.add({ name }, { context: 'proj' });
     const before = (await (await fetch(`${h.base}/api/fields/projection?context=proj`)).json()) as { points: Array<{ id: string; name: string; x: number; y: number; field: string | null }> };
     assert.equal(before.points.length, WORDS.length);
     assert.ok(before.points.every((p) => p.field === null), 'no fields discovered yet');

@@ -89,29 +89,29 @@ async function shutdownDuringBatch(graceMs: number): Promise<{ status: string; p
     let processedAtStop: number;
     let status: string;
     try {
-      assert.equal(left.verify().valid, true);
-      const wf = left.workflows.get(workflow.workflow_id);
+      assert.equal((await left.verify()).valid, true);
+      const wf = await left.workflows.get(workflow.workflow_id);
       status = wf.status;
       processedAtStop = wf.items_processed;
       assert.ok(wf.status === 'completed' || wf.status === 'processing', `status ${wf.status}`);
       // Stopped at a commit boundary: what is counted as processed is exactly what is stored.
       assert.ok(wf.items_processed === N || wf.items_processed % BATCH === 0, `stopped at ${wf.items_processed}`);
-      assert.equal(left.analogies.count({}), wf.items_processed);
+      assert.equal(await left.analogies.count({}), wf.items_processed);
     } finally {
-      left.close();
+      await left.close();
     }
 
     // Opening the store normally resumes it to exactly items_total.
     const resumed = await openStore(storeDir);
     try {
-      const wf = resumed.workflows.get(workflow.workflow_id);
+      const wf = await resumed.workflows.get(workflow.workflow_id);
       assert.equal(wf.status, 'completed');
       assert.equal(wf.items_processed, N);
       assert.equal(wf.error_count, 0);
-      assert.equal(resumed.analogies.count({}), N);
-      assert.equal(resumed.verify().valid, true);
+      assert.equal(await resumed.analogies.count({}), N);
+      assert.equal((await resumed.verify()).valid, true);
     } finally {
-      resumed.close();
+      await resumed.close();
     }
     return { status, processedAtStop };
   } finally {

@@ -56,12 +56,12 @@ test('rate limit answers 429 RATE_LIMITED', async () => {
 test('WebSocket stream sends every matching analogy, then the count', async () => {
   const h = await startHarness({ rateLimit: false });
   try {
-    for (let i = 0; i < 3000; i++) h.store.analogies.save({ ...analogy(i, i % 3 === 0 ? 'music' : 'finance'), metadata: { pad: 'p'.repeat(500) } });
+    for (let i = 0; i < 3000; i++) await h.store.analogies.save({ ...analogy(i, i % 3 === 0 ? 'music' : 'finance'), metadata: { pad: 'p'.repeat(500) } });
     const ws = h.base.replace('http', 'ws');
     const res = await collectWs(`${ws}/ws/analogies/stream?domain=finance&min_quality=0.3`);
     const last = JSON.parse(res.messages.at(-1) ?? '{}') as Msg;
     assert.equal(last.type, 'complete');
-    const expected = h.store.analogies.count({ domain: 'finance', min_quality: 0.3 });
+    const expected = await h.store.analogies.count({ domain: 'finance', min_quality: 0.3 });
     assert.equal(last.count, expected);
     assert.equal(res.messages.length - 1, expected);
     const q = await fetch(`${h.base}/api/analogies?domain=finance&min_quality=0.3&limit=100000`);
@@ -108,7 +108,7 @@ test('WebSocket workflow progress: state first, events in order, final last, the
     assert.equal(unknown.status, 404);
     const hostile = await collectWs(`${ws}/ws/workflows/..%2Fetc`);
     assert.equal(hostile.status, 400);
-    assert.equal(h.store.analogies.count({}), 5000);
+    assert.equal(await h.store.analogies.count({}), 5000);
   } finally {
     await h.close();
   }

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, type Store } from '../src/index.js';
 import type { Analogy } from '../src/core/records.js';
-import { cliOk, cliSpawn, genAnalogies, rng, tempDir, writeJsonl } from './helpers.js';
+import { cliOk, cliSpawn, genAnalogies, rng, tempDir, writeJsonl, collect } from './helpers.js';
 
 const N = 30_000;
 /** Kill points inside compaction (SOFTLOGIC_KILL_AT), each certain to land: rewrite, commit, swap. */
@@ -19,8 +19,8 @@ const POINTS = ['compact-mid-rewrite', 'compact-before-commit', 'compact-after-c
 const RANDOM_KILLS = 4;
 const KILLS = POINTS.length + RANDOM_KILLS;
 
-function active(s: Store): Map<string, Analogy> {
-  return new Map([...s.analogies.stream()].map((a) => [a.id, a]));
+async function active(s: Store): Promise<Map<string, Analogy>> {
+  return new Map((await collect(s.analogies.stream())).map((a) => [a.id, a]));
 }
 
 test(`SIGKILL of compact at ${POINTS.length} fixed and ${RANDOM_KILLS} random points: every reopen is valid and holds the same records`, { timeout: 600_000 }, async () => {
@@ -35,8 +35,8 @@ test(`SIGKILL of compact at ${POINTS.length} fixed and ${RANDOM_KILLS} random po
   let expected: Map<string, Analogy>;
   {
     const s = await openStore(storeDir);
-    expected = active(s);
-    s.close();
+    expected = await active(s);
+    await s.close();
   }
   assert.ok(expected.size > 1000 && expected.size < N);
   const compacting = join(storeDir, 'contexts', 'default', 'log.jsonl.compacting');
@@ -66,13 +66,13 @@ test(`SIGKILL of compact at ${POINTS.length} fixed and ${RANDOM_KILLS} random po
     if (outcome === 'killed') landed += 1;
     const s = await openStore(storeDir);
     try {
-      const report = s.verify();
+      const report = await s.verify();
       assert.equal(report.valid, true, `after kill ${k + 1}: ${JSON.stringify(report.issues).slice(0, 1000)}`);
-      const now = active(s);
+      const now = await active(s);
       assert.equal(now.size, expected.size, `after kill ${k + 1}`);
       for (const [id, a] of expected) assert.deepEqual(now.get(id), a, `after kill ${k + 1}: ${id}`);
     } finally {
-      s.close();
+      await s.close();
     }
   }
   assert.ok(landed >= POINTS.length, `only ${landed} of ${KILLS} kills landed inside compaction`);
@@ -81,11 +81,11 @@ test(`SIGKILL of compact at ${POINTS.length} fixed and ${RANDOM_KILLS} random po
   assert.ok(!existsSync(compacting));
   const s = await openStore(storeDir);
   try {
-    assert.equal(s.verify().valid, true);
-    const now = active(s);
+    assert.equal((await s.verify()).valid, true);
+    const now = await active(s);
     assert.equal(now.size, expected.size);
     for (const [id, a] of expected) assert.deepEqual(now.get(id), a);
   } finally {
-    s.close();
+    await s.close();
   }
 });

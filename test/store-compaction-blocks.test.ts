@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { openStore, Store } from '../src/index.js';
 import type { Analogy } from '../src/core/records.js';
-import { blockLines, genAnalogies, tempDir, writeJsonl } from './helpers.js';
+import { blockLines, genAnalogies, tempDir, writeJsonl, collect } from './helpers.js';
 
-function streamAll(store: Store): Analogy[] {
-  return [...store.analogies.stream()];
+function streamAll(store: Store): Promise<Analogy[]> {
+  return collect(store.analogies.stream());
 }
 
 test('a compacted log: JSON lines of compressed blocks, read back identically by every path', { timeout: 120_000 }, async () => {
@@ -25,13 +25,13 @@ test('a compacted log: JSON lines of compressed blocks, read back identically by
   const file = writeJsonl(join(dir, 'a.jsonl'), data);
   let store = await openStore(storeDir, { create: true });
   await store.analogies.import(file);
-  for (const a of data.slice(0, 50)) store.analogies.save({ ...a, quality_score: 0.25 });
-  for (const a of data.slice(100, 130)) store.analogies.delete(a.id);
-  const before = streamAll(store);
-  const top = store.analogies.query({ min_quality: 0.8, limit: 40 });
-  const byDomain = store.analogies.query({ domain: data[7].source_domain, limit: 25 });
+  for (const a of data.slice(0, 50)) await store.analogies.save({ ...a, quality_score: 0.25 });
+  for (const a of data.slice(100, 130)) await store.analogies.delete(a.id);
+  const before = await streamAll(store);
+  const top = await store.analogies.query({ min_quality: 0.8, limit: 40 });
+  const byDomain = await store.analogies.query({ domain: data[7].source_domain, limit: 25 });
 
-  const report = store.compact()[0];
+  const report = (await store.compact())[0];
   const logPath = join(storeDir, 'contexts', 'default', 'log.jsonl');
   assert.equal(report.bytes_after, statSync(logPath).size);
   assert.ok(report.bytes_after * 4 < report.bytes_before, `compacted ${report.bytes_before} B to only ${report.bytes_after} B`);
@@ -53,48 +53,48 @@ test('a compacted log: JSON lines of compressed blocks, read back identically by
     assert.equal(l.slice(b.length + 8, b.length + 16), crc32(b).toString(16).padStart(8, '0'));
   }
 
-  assert.deepEqual(streamAll(store), before);
-  assert.deepEqual(store.analogies.query({ min_quality: 0.8, limit: 40 }), top);
-  assert.deepEqual(store.analogies.query({ domain: data[7].source_domain, limit: 25 }), byDomain);
-  for (const a of before.slice(0, 200)) assert.deepEqual(store.analogies.get(a.id), a);
-  assert.equal(store.verify().valid, true);
+  assert.deepEqual(await streamAll(store), before);
+  assert.deepEqual(await store.analogies.query({ min_quality: 0.8, limit: 40 }), top);
+  assert.deepEqual(await store.analogies.query({ domain: data[7].source_domain, limit: 25 }), byDomain);
+  for (const a of before.slice(0, 200)) assert.deepEqual(await store.analogies.get(a.id), a);
+  assert.equal((await store.verify()).valid, true);
 
   // Writes go on after the blocks; a tombstone's `prev` points into a block.
   const more = genAnalogies(20, 12);
-  for (const a of more) store.analogies.save(a);
+  for (const a of more) await store.analogies.save(a);
   const victim = before[10];
-  store.analogies.delete(victim.id);
-  const history = store.analogies.history(victim.id);
+  await store.analogies.delete(victim.id);
+  const history = await store.analogies.history(victim.id);
   assert.equal(history.length, 2);
   assert.deepEqual({ ...history[1], op: undefined }, { ...victim, op: undefined });
-  assert.equal(store.analogies.restore(victim.id).deleted_at, null);
-  const after = streamAll(store);
+  assert.equal((await store.analogies.restore(victim.id)).deleted_at, null);
+  const after = await streamAll(store);
   assert.equal(after.length, 2990);
-  assert.equal(store.verify().valid, true);
+  assert.equal((await store.verify()).valid, true);
 
   // Backup and restore of a store with blocks and a plain tail.
   const backup = await store.backup({ out: join(dir, 'b.slbk') });
-  store.close();
-  Store.restore(backup.file, join(dir, 'restored'));
+  await store.close();
+  await Store.restore(backup.file, join(dir, 'restored'));
   const restored = await openStore(join(dir, 'restored'));
   try {
-    assert.equal(restored.verify().valid, true);
-    assert.deepEqual(streamAll(restored), after);
+    assert.equal((await restored.verify()).valid, true);
+    assert.deepEqual(await streamAll(restored), after);
   } finally {
-    restored.close();
+    await restored.close();
   }
 
   // Rebuild from the logs, then a second compaction (blocks into blocks).
   store = await openStore(storeDir);
   try {
-    store.rebuild();
-    assert.deepEqual(streamAll(store), after);
-    store.compact();
-    assert.deepEqual(streamAll(store), after);
-    assert.deepEqual(store.analogies.get(victim.id).version, 3);
-    assert.equal(store.verify().valid, true);
+    await store.rebuild();
+    assert.deepEqual(await streamAll(store), after);
+    await store.compact();
+    assert.deepEqual(await streamAll(store), after);
+    assert.deepEqual((await store.analogies.get(victim.id)).version, 3);
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -104,9 +104,9 @@ test('a flipped byte inside a compressed block is reported by verify and fails r
   const data = genAnalogies(500, 13);
   let store = await openStore(storeDir, { create: true });
   await store.analogies.import(writeJsonl(join(dir, 'a.jsonl'), data));
-  store.compact();
-  const ids = streamAll(store).map((a) => a.id);
-  store.close();
+  await store.compact();
+  const ids = (await streamAll(store)).map((a) => a.id);
+  await store.close();
   const logPath = join(storeDir, 'contexts', 'default', 'log.jsonl');
   const bytes = readFileSync(logPath);
   const at = bytes.indexOf('"z":"') + 200;
@@ -114,14 +114,14 @@ test('a flipped byte inside a compressed block is reported by verify and fails r
   writeFileSync(logPath, bytes);
   store = await openStore(storeDir);
   try {
-    const report = store.verify();
+    const report = await store.verify();
     assert.equal(report.valid, false);
     assert.ok(report.issues.some((i) => i.check === 'log_checksum' && /block/.test(i.message)), JSON.stringify(report.issues));
-    assert.throws(
+    await assert.rejects(
       () => store.analogies.get(ids[0]),
       (err: Error & { code?: string }) => err.code === 'CORRUPT_LOG',
     );
   } finally {
-    store.close();
+    await store.close();
   }
 });

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initStore, openStore } from '../src/index.js';
-import { cli, cliOk, cliSpawn, genAnalogies, inputFields, itemsOnce, rng, tempDir, writeJsonl } from './helpers.js';
+import { cli, cliOk, cliSpawn, genAnalogies, inputFields, itemsOnce, rng, tempDir, writeJsonl, collect } from './helpers.js';
 
 test('SIGKILL mid-import: after reopening, every committed batch is there exactly once and verify is valid', { timeout: 60_000 }, async () => {
   const dir = tempDir();
@@ -13,15 +13,15 @@ test('SIGKILL mid-import: after reopening, every committed batch is there exactl
   const batch = 2000;
   const data = genAnalogies(n, 600, 'c');
   const file = writeJsonl(join(dir, 'data.jsonl'), data);
-  initStore(storeDir).close();
+  await (await initStore(storeDir)).close();
   const r = rng(99);
   const importArgs = ['analogies', 'import', file, '--workflow-id', 'crash', '--batch-size', String(batch)];
   const exists = async () => {
     const s = await openStore(storeDir, { resume: false });
     try {
-      return s.workflows.list().some((w) => w.workflow_id === 'crash');
+      return (await s.workflows.list()).some((w) => w.workflow_id === 'crash');
     } finally {
-      s.close();
+      await s.close();
     }
   };
   for (let k = 0; k < 3; k++) {
@@ -44,17 +44,17 @@ test('SIGKILL mid-import: after reopening, every committed batch is there exactl
     if (!exited) await new Promise((resolve) => child.on('exit', resolve));
     const store = await openStore(storeDir, { resume: false });
     try {
-      const wf = store.workflows.list().find((w) => w.workflow_id === 'crash');
-      const count = store.analogies.count();
+      const wf = (await store.workflows.list()).find((w) => w.workflow_id === 'crash');
+      const count = await store.analogies.count();
       const processed = wf?.items_processed ?? 0;
       assert.equal(count, processed, `after kill ${k + 1}: ${count} records, items_processed ${processed}`);
       assert.ok(processed % batch === 0 || processed === n);
-      const versions = [...store.analogies.stream()].filter((a) => a.version !== 1).length;
+      const versions = (await collect(store.analogies.stream())).filter((a) => a.version !== 1).length;
       assert.equal(versions, 0);
-      const report = store.verify();
+      const report = await store.verify();
       assert.equal(report.valid, true, JSON.stringify(report.issues));
     } finally {
-      store.close();
+      await store.close();
     }
   }
   // Killed before the workflow was even recorded, nothing was imported: the import runs again.
@@ -68,17 +68,17 @@ test('SIGKILL mid-import: after reopening, every committed batch is there exactl
   assert.equal(cliOk(storeDir, ['analogies', 'query', '--limit', '1']).count, 1);
   const store = await openStore(storeDir);
   try {
-    assert.equal(store.analogies.count(), n);
-    const byId = new Map([...store.analogies.stream()].map((a) => [a.id, a]));
+    assert.equal(await store.analogies.count(), n);
+    const byId = new Map((await collect(store.analogies.stream())).map((a) => [a.id, a]));
     for (const a of data) {
       const got = byId.get(a.id);
       assert.ok(got, `${a.id} missing`);
       assert.deepEqual(inputFields(got), a);
       assert.equal(got.version, 1);
     }
-    assert.equal(store.verify().valid, true);
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -135,14 +135,14 @@ test('a full disk (a 6 MB tmpfs): the import fails with NO_SPACE naming its work
     rmSync(filler);
     const store = await openStore(storeDir, { resume: false });
     try {
-      const report = store.verify();
+      const report = await store.verify();
       assert.equal(report.valid, true, JSON.stringify(report.issues));
-      for (const a of small) assert.equal(store.analogies.get(a.id).deleted_at, null);
-      const wf = store.workflows.get('full');
+      for (const a of small) assert.equal((await store.analogies.get(a.id)).deleted_at, null);
+      const wf = await store.workflows.get('full');
       assert.equal(wf.status, err.details.workflow_status);
-      assert.equal(store.analogies.count(), 100 + wf.items_processed);
+      assert.equal(await store.analogies.count(), 100 + wf.items_processed);
     } finally {
-      store.close();
+      await store.close();
     }
     // What the user was told failed stays failed: no open, no plain `resume` finishes it behind their back.
     assert.deepEqual(cliOk(storeDir, ['workflows', 'resume']).resumed, []);
@@ -155,11 +155,11 @@ test('a full disk (a 6 MB tmpfs): the import fails with NO_SPACE naming its work
     assert.equal(done.items_processed, 3000);
     const after = await openStore(storeDir);
     try {
-      assert.equal(after.analogies.count(), 3100);
-      for (const a of [...small, ...big]) assert.deepEqual(inputFields(after.analogies.get(a.id)), a);
-      assert.equal(after.verify().valid, true);
+      assert.equal(await after.analogies.count(), 3100);
+      for (const a of [...small, ...big]) assert.deepEqual(inputFields(await after.analogies.get(a.id)), a);
+      assert.equal((await after.verify()).valid, true);
     } finally {
-      after.close();
+      await after.close();
     }
   });
 });
@@ -168,7 +168,7 @@ test('a full disk under a pipelined import (the log writer thread): NO_SPACE, th
   const dir = tempDir();
   await onSmallDisk(t, 64, async (mnt, fill) => {
     const storeDir = join(mnt, 'store');
-    (await openStore(storeDir, { create: true })).close();
+    await (await openStore(storeDir, { create: true })).close();
     const n = 40_000;
     const r = rng(604);
     const file = join(dir, 'fresh.jsonl');
@@ -181,23 +181,23 @@ test('a full disk under a pipelined import (the log writer thread): NO_SPACE, th
     rmSync(filler);
     const store = await openStore(storeDir);
     try {
-      const wf = store.workflows.get('full-pipe');
+      const wf = await store.workflows.get('full-pipe');
       assert.equal(wf.status, 'failed', 'not resumed by the open');
       assert.ok(wf.items_processed > 0 && wf.items_processed < n, `items_processed ${wf.items_processed}`);
-      assert.equal(store.analogies.count(), wf.items_processed);
-      assert.equal(store.verify().valid, true);
+      assert.equal(await store.analogies.count(), wf.items_processed);
+      assert.equal((await store.verify()).valid, true);
     } finally {
-      store.close();
+      await store.close();
     }
     assert.equal(cliOk(storeDir, ['workflows', 'resume', 'full-pipe']).status, 'completed');
     const after = await openStore(storeDir);
     try {
-      assert.equal(after.workflows.get('full-pipe').status, 'completed');
-      assert.equal(after.analogies.count(), n);
-      assert.equal(itemsOnce(after).size, n);
-      assert.equal(after.verify().valid, true);
+      assert.equal((await after.workflows.get('full-pipe')).status, 'completed');
+      assert.equal(await after.analogies.count(), n);
+      assert.equal((await itemsOnce(after)).size, n);
+      assert.equal((await after.verify()).valid, true);
     } finally {
-      after.close();
+      await after.close();
     }
   });
 });

@@ -27,7 +27,7 @@ async function twoImports(): Promise<{ dir: string; storeDir: string; log: strin
     await store.analogies.import(writeJsonl(join(dir, 'first.jsonl'), first));
     await store.analogies.import(writeJsonl(join(dir, 'second.jsonl'), second));
   } finally {
-    store.close();
+    await store.close();
   }
   return { dir, storeDir, log: join(storeDir, 'contexts', 'default', 'log.jsonl'), data: [...first, ...second] };
 }
@@ -36,10 +36,10 @@ async function twoImports(): Promise<{ dir: string; storeDir: string; log: strin
 async function assertRecords(storeDir: string, data: GenAnalogy[], count = data.length): Promise<void> {
   const store = await openStore(storeDir);
   try {
-    assert.equal(store.analogies.count(), count);
-    for (const a of data) assert.deepEqual(inputFields(store.analogies.get(a.id)), a);
+    assert.equal(await store.analogies.count(), count);
+    for (const a of data) assert.deepEqual(inputFields(await store.analogies.get(a.id)), a);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

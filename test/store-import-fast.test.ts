@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openStore } from '../src/index.js';
 import type { Analogy } from '../src/core/records.js';
-import { cli, cliSpawn, itemsOnce, rng, tempDir } from './helpers.js';
+import { cli, cliSpawn, itemsOnce, rng, tempDir, collect } from './helpers.js';
 
 /** Lines of ~300 B; `n` of them make a file past the 8 MB parallel-staging threshold at n >= 30k. */
 function analogyLine(i: number, r: () => number): Record<string, unknown> {
@@ -77,7 +77,7 @@ test('a large file staged on workers: every record exact, strict refusal lists e
     const result = await store.analogies.import(clean.path, { context: 'clean' });
     assert.equal(result.imported, clean.valid.size);
     const seen = new Set<number>();
-    for (const a of store.analogies.stream({ context: 'clean' })) {
+    for await (const a of store.analogies.stream({ context: 'clean' })) {
       const i = (a.metadata as { i: number }).i;
       assert.ok(!seen.has(i), `record ${i} stored twice`);
       seen.add(i);
@@ -86,14 +86,14 @@ test('a large file staged on workers: every record exact, strict refusal lists e
       assert.equal(a.deleted_at, null);
       assert.equal(a.context, 'clean');
       assert.equal(a.workflow_id, result.workflow.workflow_id);
-      assert.deepEqual(store.analogies.get(a.id, 'clean'), a);
+      assert.deepEqual(await store.analogies.get(a.id, 'clean'), a);
     }
     assert.equal(seen.size, clean.valid.size);
     // One thread (what the service asks for): the same records.
     const sequential = await store.analogies.import(clean.path, { context: 'sequential', parallel: false });
     assert.equal(sequential.imported, clean.valid.size);
-    const content = (context: string) => [...store.analogies.stream({ context })].map((a) => JSON.stringify(contentOf(a))).sort();
-    assert.deepEqual(content('sequential'), content('clean'));
+    const content = async (context: string) => (await collect(store.analogies.stream({ context }))).map((a) => JSON.stringify(contentOf(a))).sort();
+    assert.deepEqual(await content('sequential'), await content('clean'));
 
     const dirty = writeBigFile(dir, 40_000, true);
     await assert.rejects(store.analogies.import(dirty.path, { context: 'strict' }), (err: Error & { code?: string; details?: { issues: Array<{ line: number }>; rejected: number } }) => {
@@ -102,17 +102,17 @@ test('a large file staged on workers: every record exact, strict refusal lists e
       assert.deepEqual([...new Set(err.details?.issues.map((i) => i.line))], dirty.bad);
       return true;
     });
-    assert.ok(!store.contexts.list().some((c) => c.name === 'strict'), 'a refused file imports nothing, not even its context');
+    assert.ok(!(await store.contexts.list()).some((c) => c.name === 'strict'), 'a refused file imports nothing, not even its context');
 
     const lenient = await store.analogies.import(dirty.path, { context: 'lenient', lenient: true });
     assert.equal(lenient.imported, dirty.valid.size);
     assert.equal(lenient.rejected, dirty.bad.length);
     const rejects = readFileSync(lenient.rejects_file as string, 'utf8').split('\n').filter(Boolean);
     assert.deepEqual(rejects, dirty.bad.map((n) => dirty.lines[n - 1]));
-    assert.equal(store.analogies.count({ context: 'lenient' }), dirty.valid.size);
-    assert.equal(store.verify().valid, true);
+    assert.equal(await store.analogies.count({ context: 'lenient' }), dirty.valid.size);
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -132,12 +132,12 @@ test('a large workflow whose items are not all fresh puts falls back mid-way: ev
     assert.equal(result.workflow.status, 'completed');
     assert.equal(result.workflow.items_processed, 30_002);
     assert.equal(result.workflow.error_count, 0);
-    assert.equal(store.analogies.count(), 30_000);
-    assert.notEqual(store.analogies.get('explicit-1').deleted_at, null);
-    assert.equal(itemsOnce(store).size, 30_000);
-    assert.equal(store.verify().valid, true);
+    assert.equal(await store.analogies.count(), 30_000);
+    assert.notEqual((await store.analogies.get('explicit-1')).deleted_at, null);
+    assert.equal((await itemsOnce(store)).size, 30_000);
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -150,22 +150,22 @@ test('a write into the same context between two prepared chunks: the chunk is en
     writeFileSync(file, Array.from({ length: 30_000 }, (_, i) => JSON.stringify(analogyLine(i, r))).join('\n') + '\n');
     const wf = await store.workflows.createFromFile(file);
     let interleaved = 0;
-    store.events.on('progress', (p: { items_processed: number; final: boolean }) => {
+    store.events.on('progress', async (p: { items_processed: number; final: boolean }) => {
       // After the first committed chunk: a write that moves the log under the prepared ones.
       if (!p.final && p.items_processed === 5000 && interleaved === 0) {
         interleaved += 1;
-        store.analogies.save({ ...analogyLine(-1, r), id: 'between' });
+        await store.analogies.save({ ...analogyLine(-1, r), id: 'between' });
       }
     });
     const done = await store.workflows.process(wf.workflow_id, { batchSize: 5000 });
     assert.equal(interleaved, 1);
     assert.equal(done.items_processed, 30_000);
-    assert.equal(store.analogies.count(), 30_001);
-    assert.equal(store.analogies.get('between').version, 1);
-    assert.equal(itemsOnce(store).size, 30_001);
-    assert.equal(store.verify().valid, true);
+    assert.equal(await store.analogies.count(), 30_001);
+    assert.equal((await store.analogies.get('between')).version, 1);
+    assert.equal((await itemsOnce(store)).size, 30_001);
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -182,13 +182,13 @@ test('bulk load: indexes are dropped for a large import and built at its end; a 
   assert.match(audit, /"event":"bulk_load_indexed"/);
   const plan = (store.backend.db.prepare(`EXPLAIN QUERY PLAN SELECT key FROM analogies WHERE ctx = 1 AND deleted_at IS NULL AND qb >= 900 ORDER BY qb DESC, quality DESC LIMIT 5`).all() as Array<{ detail: string }>).map((p) => p.detail).join(' ');
   assert.match(plan, /analogies_quality/);
-  const top = store.analogies.query({ min_quality: 0.99, limit: 5 });
+  const top = await store.analogies.query({ min_quality: 0.99, limit: 5 });
   // bulkLoad: false (what the service asks for) keeps the indexes during a large import.
   const wf = await store.workflows.createFromFile(file, { context: 'second' });
   await store.workflows.process(wf.workflow_id, { bulkLoad: false });
   assert.equal(readFileSync(join(storeDir, 'audit.jsonl'), 'utf8').match(/"event":"bulk_load_started"/g)?.length, 1);
-  assert.equal(store.analogies.count({ context: 'second' }), 110_000);
-  store.close();
+  assert.equal(await store.analogies.count({ context: 'second' }), 110_000);
+  await store.close();
 
   // A bulk load whose owner died: indexes missing, owner recorded with a pid that is gone.
   const db = new Database(join(storeDir, 'knowledge.sqlite'));
@@ -197,23 +197,23 @@ test('bulk load: indexes are dropped for a large import and built at its end; a 
   db.close();
   store = await openStore(storeDir);
   try {
-    assert.equal(store.verify().valid, true);
-    assert.deepEqual(store.analogies.query({ min_quality: 0.99, limit: 5 }), top);
+    assert.equal((await store.verify()).valid, true);
+    assert.deepEqual(await store.analogies.query({ min_quality: 0.99, limit: 5 }), top);
     const present = store.backend.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'analogies_%'`).pluck().all();
     assert.ok(present.includes('analogies_quality') && present.includes('analogies_source') && present.includes('analogies_target'));
   } finally {
-    store.close();
+    await store.close();
   }
 
   // An index dropped behind the store's back, with no bulk load running: verify reports it.
   store = await openStore(storeDir);
   try {
     store.backend.db.exec('DROP INDEX analogies_source');
-    const report = store.verify();
+    const report = await store.verify();
     assert.equal(report.valid, false);
     assert.ok(report.issues.some((i) => i.check === 'sqlite_schema' && i.message.includes('analogies_source')), JSON.stringify(report.issues));
   } finally {
-    store.close();
+    await store.close();
   }
   const reopened = cli(storeDir, ['verify']);
   assert.equal(reopened.status, 0, 'the next open builds the missing index');
@@ -233,7 +233,7 @@ test('rows that fail after a chunk was handed to the log writer: its lines are c
   // Item 12,345 carries a quality a trigger refuses: the third chunk of 5,000 fails in its inserts.
   const file = freshFile(dir, 30_000, 21, (i) => (i === 12_345 ? 0.123456 : undefined));
   let store = await openStore(storeDir, { create: true });
-  store.close();
+  await store.close();
   const db = new Database(join(storeDir, 'knowledge.sqlite'));
   db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON analogies WHEN NEW.quality = 0.123456 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
   db.close();
@@ -241,7 +241,7 @@ test('rows that fail after a chunk was handed to the log writer: its lines are c
   try {
     await assert.rejects(store.analogies.import(file, { batchSize: 5000, workflowId: 'trig' }), /refused by the test/);
   } finally {
-    store.close();
+    await store.close();
   }
   const log = join(storeDir, 'contexts', 'default', 'log.jsonl');
   const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
@@ -251,16 +251,16 @@ test('rows that fail after a chunk was handed to the log writer: its lines are c
   raw.close();
   store = await openStore(storeDir, { resume: false });
   try {
-    assert.equal(store.analogies.count(), 10_000);
-    assert.equal(itemsOnce(store).size, 10_000);
-    assert.equal(store.workflows.get('trig').items_processed, 10_000);
-    assert.equal(store.verify().valid, true);
+    assert.equal(await store.analogies.count(), 10_000);
+    assert.equal((await itemsOnce(store)).size, 10_000);
+    assert.equal((await store.workflows.get('trig')).items_processed, 10_000);
+    assert.equal((await store.verify()).valid, true);
     const done = await store.workflows.process('trig');
     assert.equal(done.items_processed, 30_000);
-    assert.equal(itemsOnce(store).size, 30_000);
-    assert.equal(store.verify().valid, true);
+    assert.equal((await itemsOnce(store)).size, 30_000);
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -270,7 +270,7 @@ test('SIGKILL during a pipelined import of fresh records: every committed chunk 
   const n = 120_000;
   const batch = 5000;
   const file = freshFile(dir, n, 22);
-  (await openStore(storeDir, { create: true })).close();
+  await (await openStore(storeDir, { create: true })).close();
   const r = rng(23);
   let killedWhileProcessing = 0;
   for (let k = 0; k < 4; k++) {
@@ -297,30 +297,30 @@ test('SIGKILL during a pipelined import of fresh records: every committed chunk 
     await exited;
     const store = await openStore(storeDir, { resume: false });
     try {
-      const wf = store.workflows.list().find((w) => w.workflow_id === 'kill');
+      const wf = (await store.workflows.list()).find((w) => w.workflow_id === 'kill');
       const processed = wf?.items_processed ?? 0;
       if (processed > 0 && processed < n) killedWhileProcessing += 1;
-      assert.equal(store.analogies.count(), processed, `after kill ${k + 1}`);
-      assert.equal(itemsOnce(store).size, processed);
+      assert.equal(await store.analogies.count(), processed, `after kill ${k + 1}`);
+      assert.equal((await itemsOnce(store)).size, processed);
       assert.ok(processed % batch === 0 || processed === n, `items_processed ${processed}`);
-      const report = store.verify();
+      const report = await store.verify();
       assert.equal(report.valid, true, JSON.stringify(report.issues));
     } finally {
-      store.close();
+      await store.close();
     }
   }
   const store = await openStore(storeDir);
   try {
-    let wf = store.workflows.list().find((w) => w.workflow_id === 'kill');
+    let wf = (await store.workflows.list()).find((w) => w.workflow_id === 'kill');
     if (!wf) await store.analogies.import(file, { workflowId: 'kill', batchSize: batch });
     else if (wf.status === 'pending') await store.workflows.process('kill');
-    wf = store.workflows.get('kill');
+    wf = await store.workflows.get('kill');
     assert.equal(wf.status, 'completed');
-    assert.equal(store.analogies.count(), n);
-    assert.equal(itemsOnce(store).size, n);
-    assert.equal(store.verify().valid, true);
+    assert.equal(await store.analogies.count(), n);
+    assert.equal((await itemsOnce(store)).size, n);
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
   assert.ok(killedWhileProcessing >= 1, 'at least one kill landed mid-processing');
 });
@@ -351,9 +351,9 @@ test('chunks encoded while staging: a refused file leaves nothing and no thread 
   try {
     const result = await store.analogies.import(wide, { batchSize: 1000 });
     assert.equal(result.imported, 9000);
-    assert.equal(itemsOnce(store).size, 9000);
-    assert.equal(store.verify().valid, true);
+    assert.equal((await itemsOnce(store)).size, 9000);
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
 });

@@ -88,9 +88,9 @@ function importedTwice(byId: Map<string, Expected>): Map<string, Expected> {
 }
 
 /** Every id's current record is its last line; its history one version per line, newest first. */
-function checkIds(store: Store, byId: Map<string, Expected>, context = 'default'): void {
+async function checkIds(store: Store, byId: Map<string, Expected>, context = 'default'): Promise<void> {
   for (const [id, e] of byId) {
-    const history = store.analogies.history(id, context);
+    const history = await store.analogies.history(id, context);
     assert.deepEqual(
       history.map((h) => (h.metadata as { i: number }).i),
       [...e.lines].reverse(),
@@ -106,7 +106,7 @@ function checkIds(store: Store, byId: Map<string, Expected>, context = 'default'
       const set = e.dated.get((history[k].metadata as { i: number }).i);
       assert.equal(history[k].created_at, set ?? history[k + 1].created_at, `created_at of ${id} v${history[k].version}`);
     }
-    const current = store.analogies.get(id, context);
+    const current = await store.analogies.get(id, context);
     assert.equal(current.version, e.lines.length);
     assert.equal(current.deleted_at, null);
   }
@@ -127,16 +127,16 @@ test('records with their own ids: new, repeated in the file, then all updated by
       const first = await store.analogies.import(file, { batchSize: 4000, parallel });
       assert.equal(first.imported, n);
       if (parallel) assert.ok(preparedItems.count - before === n, `pipelined ${preparedItems.count - before} of ${n}`);
-      assert.equal(store.analogies.count(), byId.size + withoutId);
-      checkIds(store, byId);
+      assert.equal(await store.analogies.count(), byId.size + withoutId);
+      await checkIds(store, byId);
       // The same file again: every line with an id is a new version of its record.
       const again = await store.analogies.import(file, { batchSize: 4000, parallel });
       assert.equal(again.imported, n);
-      assert.equal(store.analogies.count(), byId.size + 2 * withoutId);
-      checkIds(store, importedTwice(byId));
-      assert.equal(store.verify().valid, true);
+      assert.equal(await store.analogies.count(), byId.size + 2 * withoutId);
+      await checkIds(store, importedTwice(byId));
+      assert.equal((await store.verify()).valid, true);
     } finally {
-      store.close();
+      await store.close();
     }
   }
 });
@@ -156,7 +156,7 @@ test('into a context holding other records: existing ids become versions (a dele
     const deleted = old.ids[5000];
     const oldVersions = expected.get(deleted)?.lines.length ?? 0;
     const nextLines = [...next.lines, JSON.stringify({ id: deleted, ...content(99_999, rng(1)) })];
-    store.analogies.delete(deleted, 'kb');
+    await store.analogies.delete(deleted, 'kb');
     const before = preparedItems.count;
     writeFileSync(join(dir, 'next.jsonl.gz'), gzipSync(nextLines.join('\n') + '\n'));
     const result = await store.analogies.import(join(dir, 'next.jsonl.gz'), { context: 'kb', batchSize: 5000 });
@@ -166,14 +166,14 @@ test('into a context holding other records: existing ids become versions (a dele
     assert.deepEqual(existsSync(join(dir, 'store', 'tmp')) ? readdirSync(join(dir, 'store', 'tmp')) : [], []);
     expectations(nextLines, expected);
     // The deleted record's history holds its tombstone between the two puts.
-    const history = store.analogies.history(deleted, 'kb');
+    const history = await store.analogies.history(deleted, 'kb');
     assert.deepEqual(
       history.map((h) => h.op),
       ['put', 'delete', ...Array<string>(oldVersions).fill('put')],
     );
     expected.delete(deleted);
-    checkIds(store, expected, 'kb');
-    assert.equal(store.analogies.get(deleted, 'kb').deleted_at, null);
+    await checkIds(store, expected, 'kb');
+    assert.equal((await store.analogies.get(deleted, 'kb')).deleted_at, null);
 
     // A JSON array of 21,000 records: the same machinery (pipelined, ids repeated).
     const array = idLines(21_000, 9, old.ids.slice(0, 100));
@@ -183,10 +183,10 @@ test('into a context holding other records: existing ids become versions (a dele
     await store.analogies.import(arrayFile, { context: 'kb', batchSize: 7000 });
     assert.equal(preparedItems.count - pipelined, array.lines.length);
     expectations(array.lines, expected);
-    checkIds(store, expected, 'kb');
-    assert.equal(store.verify().valid, true);
+    await checkIds(store, expected, 'kb');
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -199,7 +199,7 @@ test('SIGKILL during a pipelined import of records with their own ids (repeated 
   const file = join(dir, 'kill.jsonl');
   writeFileSync(file, lines.join('\n') + '\n');
   const { byId, withoutId } = expectations(lines);
-  (await openStore(storeDir, { create: true })).close();
+  await (await openStore(storeDir, { create: true })).close();
   let killedWhileProcessing = 0;
   for (let k = 0; k < 3; k++) {
     const peek = new Database(join(storeDir, 'knowledge.sqlite'), { readonly: true });
@@ -222,26 +222,26 @@ test('SIGKILL during a pipelined import of records with their own ids (repeated 
     await exited;
     const store = await openStore(storeDir, { resume: false });
     try {
-      const processed = store.workflows.list().find((w) => w.workflow_id === 'kill')?.items_processed ?? 0;
+      const processed = (await store.workflows.list()).find((w) => w.workflow_id === 'kill')?.items_processed ?? 0;
       if (processed > 0 && processed < n) killedWhileProcessing += 1;
       // Exactly the first `processed` lines are applied.
       const applied = expectations(lines.slice(0, processed));
-      assert.equal(store.analogies.count(), applied.byId.size + applied.withoutId, `after kill ${k + 1}`);
-      checkIds(store, applied.byId);
-      assert.equal(store.verify().valid, true);
+      assert.equal(await store.analogies.count(), applied.byId.size + applied.withoutId, `after kill ${k + 1}`);
+      await checkIds(store, applied.byId);
+      assert.equal((await store.verify()).valid, true);
     } finally {
-      store.close();
+      await store.close();
     }
   }
   const store = await openStore(storeDir);
   try {
-    const wf = store.workflows.get('kill');
+    const wf = await store.workflows.get('kill');
     assert.equal(wf.status, 'completed');
-    assert.equal(store.analogies.count(), byId.size + withoutId);
-    checkIds(store, byId);
-    assert.equal(store.verify().valid, true);
+    assert.equal(await store.analogies.count(), byId.size + withoutId);
+    await checkIds(store, byId);
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
   assert.ok(killedWhileProcessing >= 1, 'at least one kill landed mid-processing');
 });
@@ -260,8 +260,8 @@ test('the service\'s batch route: records with their own ids go the pipelined pa
       assert.equal(answer.imported, lines.length);
       assert.equal(preparedItems.count - before, lines.length);
     }
-    assert.equal(h.store.analogies.count({ context: 'up' }), byId.size + 2 * withoutId);
-    checkIds(h.store, importedTwice(byId), 'up');
+    assert.equal(await h.store.analogies.count({ context: 'up' }), byId.size + 2 * withoutId);
+    await checkIds(h.store, importedTwice(byId), 'up');
   } finally {
     await h.close();
   }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openStore, type Analogy } from '../src/index.js';
 import { encodeCommitLine, encodeRecordLine } from '../src/backend/embedded/log-format.js';
-import { auditEvents, cli, cliOk, errCode, genAnalogies, inputFields, logRecordLines, tempDir, writeJsonl, type GenAnalogy } from './helpers.js';
+import { auditEvents, cli, cliOk, genAnalogies, inputFields, logRecordLines, tempDir, writeJsonl, type GenAnalogy, asyncErrCode } from './helpers.js';
 
 interface VerifyJson {
   valid: boolean;
@@ -21,7 +21,7 @@ async function seeded(n: number, batch: number, seed: number): Promise<{ dir: st
   try {
     await store.analogies.import(writeJsonl(join(dir, 'data.jsonl'), data), { batchSize: batch });
   } finally {
-    store.close();
+    await store.close();
   }
   return { dir, storeDir, log: join(storeDir, 'contexts', 'default', 'log.jsonl'), data };
 }
@@ -45,10 +45,10 @@ function lastSeq(log: string): number {
 async function assertIntact(storeDir: string, data: GenAnalogy[]): Promise<void> {
   const store = await openStore(storeDir);
   try {
-    assert.equal(store.analogies.count(), data.length);
-    for (const a of data) assert.deepEqual(inputFields(store.analogies.get(a.id)), a);
+    assert.equal(await store.analogies.count(), data.length);
+    for (const a of data) assert.deepEqual(inputFields(await store.analogies.get(a.id)), a);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -126,16 +126,16 @@ test('torn batch: complete record lines without their commit line are truncated 
   appendFileSync(log, lines.join(''));
   const store = await openStore(storeDir);
   try {
-    assert.equal(store.analogies.count(), 10);
-    for (const r of extra) assert.equal(errCode(() => store.analogies.get(r.id)), 'NOT_FOUND');
+    assert.equal(await store.analogies.count(), 10);
+    for (const r of extra) assert.equal(await asyncErrCode(() => store.analogies.get(r.id)), 'NOT_FOUND');
     assert.equal(statSync(log).size, size);
     const torn = auditEvents(storeDir).filter((e) => e.event === 'torn_tail_truncated');
     assert.equal(torn.length, 1);
     assert.equal(torn[0].lines, 3);
     assert.equal(torn[0].reason, 'batch without commit line');
-    assert.equal(store.verify().valid, true);
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
   await assertIntact(storeDir, data);
 });
@@ -148,11 +148,11 @@ test('a committed batch past the watermark (crash before the SQLite commit) is r
   appendFileSync(log, lines.join('') + encodeCommitLine(seq + 3, 3, null));
   const store = await openStore(storeDir);
   try {
-    assert.equal(store.analogies.count(), 13);
-    for (const r of extra) assert.deepEqual(store.analogies.get(r.id), r);
-    assert.equal(store.verify().valid, true);
+    assert.equal(await store.analogies.count(), 13);
+    for (const r of extra) assert.deepEqual(await store.analogies.get(r.id), r);
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
   await assertIntact(storeDir, [...data, ...genAnalogies(3, 997, 'replayed-')]);
 });
@@ -166,13 +166,13 @@ test('a checksum-failing last line (complete, with newline) is corruption, not a
   const size = statSync(log).size;
   const store = await openStore(storeDir);
   try {
-    assert.equal(store.analogies.count(), 8);
+    assert.equal(await store.analogies.count(), 8);
     assert.equal(statSync(log).size, size);
     assert.ok(!auditEvents(storeDir).some((e) => e.event === 'torn_tail_truncated'));
-    assert.equal(errCode(() => store.analogies.save({ source_domain: 'a', target_domain: 'b', quality_score: 0.5 })), 'CORRUPT_LOG');
-    assert.equal(store.verify().valid, false);
+    assert.equal(await asyncErrCode(() => store.analogies.save({ source_domain: 'a', target_domain: 'b', quality_score: 0.5 })), 'CORRUPT_LOG');
+    assert.equal((await store.verify()).valid, false);
   } finally {
-    store.close();
+    await store.close();
   }
   await assertIntact(storeDir, data);
 });
@@ -191,17 +191,17 @@ test('a bad line in the middle (followed by a valid commit) is corruption: repor
   const store = await openStore(storeDir);
   try {
     // the good data before is intact and readable
-    assert.equal(store.analogies.count(), 8);
-    for (const x of data) assert.deepEqual(inputFields(store.analogies.get(x.id)), x);
+    assert.equal(await store.analogies.count(), 8);
+    for (const x of data) assert.deepEqual(inputFields(await store.analogies.get(x.id)), x);
     // nothing was truncated: the evidence stays for verify / an operator
     assert.equal(statSync(log).size, size);
-    const report = store.verify();
+    const report = await store.verify();
     assert.equal(report.valid, false);
     assert.ok(report.issues.some((i) => i.check === 'log_checksum' && i.context === 'default'), JSON.stringify(report.issues));
     // writing on top of a corrupt log is refused rather than skipping the bad batch
-    assert.equal(errCode(() => store.analogies.save({ source_domain: 'a', target_domain: 'b', quality_score: 0.5 })), 'CORRUPT_LOG');
+    assert.equal(await asyncErrCode(() => store.analogies.save({ source_domain: 'a', target_domain: 'b', quality_score: 0.5 })), 'CORRUPT_LOG');
   } finally {
-    store.close();
+    await store.close();
   }
   const { status, report } = verifyCli(storeDir);
   assert.equal(status, 1);

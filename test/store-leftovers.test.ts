@@ -20,7 +20,7 @@ async function seeded(n = 40): Promise<{ dir: string; storeDir: string }> {
   try {
     await store.analogies.import(writeJsonl(join(dir, 'a.jsonl'), genAnalogies(n, 1701)));
   } finally {
-    store.close();
+    await store.close();
   }
   return { dir, storeDir };
 }
@@ -50,13 +50,13 @@ test('issue 13.9: leftovers of killed runs are listed in stats and verify, remov
   try {
     const kinds = (ls: Array<{ kind: string; removable: boolean }>) => ls.map((l) => `${l.kind}:${l.removable}`).sort();
     const expected = ['backup_partial:true', 'backup_work:false', 'backup_work:true', 'compacting_log:true', 'restore_staging:true', 'staged_orphan:false', 'staged_orphan:true'];
-    assert.deepEqual(kinds(store.stats().leftovers), expected);
-    const report = store.verify();
+    assert.deepEqual(kinds((await store.stats()).leftovers), expected);
+    const report = await store.verify();
     assert.equal(report.valid, true);
     assert.deepEqual(kinds(report.leftovers), expected);
-    assert.ok(store.stats().leftovers.find((l) => l.kind === 'restore_staging')!.path.startsWith('../'));
+    assert.ok((await store.stats()).leftovers.find((l) => l.kind === 'restore_staging')!.path.startsWith('../'));
   } finally {
-    store.close();
+    await store.close();
   }
   const doctor = cliOk(storeDir, ['doctor']) as { removed: Array<{ kind: string; bytes: number }>; remaining: Array<{ kind: string }> };
   assert.deepEqual(doctor.removed.map((l) => l.kind).sort(), ['backup_partial', 'backup_work', 'compacting_log', 'restore_staging', 'staged_orphan']);
@@ -109,9 +109,9 @@ test('issue 13.9: an export SIGKILLed mid-way (its partial file outside the stor
   const leftovers = async () => {
     const store = await Store.open(storeDir, { repair: true, resume: false });
     try {
-      return store.stats().leftovers.map((l) => `${l.kind}:${l.removable}`).sort();
+      return (await store.stats()).leftovers.map((l) => `${l.kind}:${l.removable}`).sort();
     } finally {
-      store.close();
+      await store.close();
     }
   };
   const out = join(dir, 'elsewhere', 'export.jsonl');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, type Analogy } from '../src/index.js';
-import { auditEvents, byId, cliErr, cliOk, errCode, genAnalogies, inputFields, logRecordLines, streamLines, tempDir, writeJsonl } from './helpers.js';
+import { auditEvents, byId, cliErr, cliOk, genAnalogies, inputFields, logRecordLines, streamLines, tempDir, writeJsonl, asyncErrCode } from './helpers.js';
 
 test('CLI: soft delete, restore and history bump versions and set / clear deleted_at', () => {
   const dir = tempDir();
@@ -54,16 +54,16 @@ test('library: update, delete, restore keep a full history newest first', async 
   const dir = tempDir();
   const store = await openStore(join(dir, 'store'), { create: true });
   try {
-    const a = store.analogies.save({ id: 'h1', source_domain: 's', target_domain: 't', quality_score: 0.1 });
-    store.analogies.save({ id: 'h1', source_domain: 's', target_domain: 't', quality_score: 0.2 });
-    const d = store.analogies.delete('h1');
+    const a = await store.analogies.save({ id: 'h1', source_domain: 's', target_domain: 't', quality_score: 0.1 });
+    await store.analogies.save({ id: 'h1', source_domain: 's', target_domain: 't', quality_score: 0.2 });
+    const d = await store.analogies.delete('h1');
     assert.equal(d.version, 3);
     assert.equal(d.quality_score, 0.2);
-    const r = store.analogies.restore('h1');
+    const r = await store.analogies.restore('h1');
     assert.equal(r.version, 4);
     assert.equal(r.deleted_at, null);
     assert.equal(r.created_at, a.created_at);
-    const h = store.analogies.history('h1');
+    const h = await store.analogies.history('h1');
     assert.deepEqual(
       h.map((v) => [v.version, v.op, v.quality_score]),
       [
@@ -73,9 +73,9 @@ test('library: update, delete, restore keep a full history newest first', async 
         [1, 'put', 0.1],
       ],
     );
-    assert.equal(errCode(() => store.analogies.restore('h1')), 'NOT_DELETED');
+    assert.equal(await asyncErrCode(() => store.analogies.restore('h1')), 'NOT_DELETED');
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -87,11 +87,11 @@ test('compaction: reports records_removed / active_records / bytes; purged recor
     const store = await openStore(storeDir, { create: true });
     try {
       await store.analogies.import(writeJsonl(join(dir, 'a.jsonl'), data), { batchSize: 8 });
-      for (const i of [0, 1, 2]) store.analogies.save({ ...data[i], quality_score: 0.5 }); // 3 superseded versions
-      for (const i of [2, 5, 6, 7, 8]) store.analogies.delete(data[i].id); // 5 tombstones
-      store.analogies.restore(data[8].id); // 1 restore
+      for (const i of [0, 1, 2]) await store.analogies.save({ ...data[i], quality_score: 0.5 }); // 3 superseded versions
+      for (const i of [2, 5, 6, 7, 8]) await store.analogies.delete(data[i].id); // 5 tombstones
+      await store.analogies.restore(data[8].id); // 1 restore
     } finally {
-      store.close();
+      await store.close();
     }
   }
   // 30 puts + 3 updates + 5 deletes + 1 restore = 39 record lines; 26 active records
@@ -150,12 +150,12 @@ test('rebuild: knowledge.sqlite recreated from the logs streams exactly the same
     try {
       await store.analogies.import(writeJsonl(join(dir, 'a.jsonl'), a), { batchSize: 32 });
       await store.analogies.import(writeJsonl(join(dir, 'b.jsonl'), b), { context: 'other' });
-      for (const x of a.slice(0, 20)) store.analogies.delete(x.id);
-      store.analogies.restore(a[3].id);
-      store.analogies.save({ ...a[50], tags: ['changed'] });
+      for (const x of a.slice(0, 20)) await store.analogies.delete(x.id);
+      await store.analogies.restore(a[3].id);
+      await store.analogies.save({ ...a[50], tags: ['changed'] });
       await store.analogies.deleteMatching({ domain: 'music', context: 'other' });
     } finally {
-      store.close();
+      await store.close();
     }
   }
   const snapshot = () => ({
@@ -204,13 +204,13 @@ test('contexts: a child falls back to its parent on get; names and parents are c
   const store = await openStore(storeDir);
   try {
     // the child's own version shadows the parent's
-    store.analogies.save({ ...data[0], quality_score: 0.01 }, 'child');
-    assert.equal(store.analogies.get(data[0].id, 'child').quality_score, 0.01);
-    assert.equal(store.analogies.get(data[0].id, 'grandchild').quality_score, 0.01);
-    assert.equal(store.analogies.get(data[0].id, 'p').quality_score, data[0].quality_score);
-    assert.equal(errCode(() => store.analogies.get('nope', 'child')), 'NOT_FOUND');
+    await store.analogies.save({ ...data[0], quality_score: 0.01 }, 'child');
+    assert.equal((await store.analogies.get(data[0].id, 'child')).quality_score, 0.01);
+    assert.equal((await store.analogies.get(data[0].id, 'grandchild')).quality_score, 0.01);
+    assert.equal((await store.analogies.get(data[0].id, 'p')).quality_score, data[0].quality_score);
+    assert.equal(await asyncErrCode(() => store.analogies.get('nope', 'child')), 'NOT_FOUND');
     assert.deepEqual(
-      byId(store.contexts.list().map((c) => ({ id: c.name, parent: c.parent }))),
+      byId((await store.contexts.list()).map((c) => ({ id: c.name, parent: c.parent }))),
       [
         { id: 'child', parent: 'p' },
         { id: 'default', parent: null },
@@ -218,10 +218,10 @@ test('contexts: a child falls back to its parent on get; names and parents are c
         { id: 'p', parent: null },
       ],
     );
-    store.contexts.create('lib', { parent: 'p' });
-    assert.equal(store.analogies.get(data[2].id, 'lib').context, 'p');
+    await store.contexts.create('lib', { parent: 'p' });
+    assert.equal((await store.analogies.get(data[2].id, 'lib')).context, 'p');
   } finally {
-    store.close();
+    await store.close();
   }
   const listed = cliOk(storeDir, ['contexts', 'list']).contexts.map((c: { name: string }) => c.name);
   assert.deepEqual(listed, ['child', 'default', 'grandchild', 'lib', 'p']);

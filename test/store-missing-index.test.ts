@@ -19,14 +19,14 @@ test('issue 13.4: with knowledge.sqlite deleted, the next command rebuilds it fr
   try {
     const imported = await store.analogies.import(writeJsonl(join(dir, 'a.jsonl'), data), { batchSize: 100 });
     workflowId = imported.workflow.workflow_id;
-    store.contexts.create('other');
-    store.analogies.save({ source_domain: 'x', target_domain: 'y', quality_score: 0.7, id: 'in-other' }, 'other');
-    store.analogies.delete(data[7].id);
-    store.concepts.add({ name: 'lion', description: 'a cat' });
-    before = byId(store.analogies.query({ limit: 1000 }));
+    await store.contexts.create('other');
+    await store.analogies.save({ source_domain: 'x', target_domain: 'y', quality_score: 0.7, id: 'in-other' }, 'other');
+    await store.analogies.delete(data[7].id);
+    await store.concepts.add({ name: 'lion', description: 'a cat' });
+    before = byId(await store.analogies.query({ limit: 1000 }));
     assert.equal(before.length, 299);
   } finally {
-    store.close();
+    await store.close();
   }
   removeIndex(storeDir);
   const r = cli(storeDir, ['analogies', 'query', '--limit', '1000']);
@@ -40,13 +40,13 @@ test('issue 13.4: with knowledge.sqlite deleted, the next command rebuilds it fr
   assert.deepEqual((event.workflows_lost as Array<{ workflow_id: string; items_processed: number }>).map((w) => [w.workflow_id, w.items_processed]), [[workflowId!, 300]]);
   const reopened = await openStore(storeDir);
   try {
-    assert.equal(reopened.analogies.get('in-other', 'other').quality_score, 0.7);
-    assert.equal(reopened.concepts.find('lion')?.description, 'a cat');
-    assert.equal(reopened.analogies.get(data[7].id).deleted_at !== null, true);
-    assert.equal(reopened.verify().valid, true);
-    assert.deepEqual(reopened.contexts.list().map((c) => c.name), ['default', 'other']);
+    assert.equal((await reopened.analogies.get('in-other', 'other')).quality_score, 0.7);
+    assert.equal((await reopened.concepts.find('lion'))?.description, 'a cat');
+    assert.equal((await reopened.analogies.get(data[7].id)).deleted_at !== null, true);
+    assert.equal((await reopened.verify()).valid, true);
+    assert.deepEqual((await reopened.contexts.list()).map((c) => c.name), ['default', 'other']);
   } finally {
-    reopened.close();
+    await reopened.close();
   }
   // Rebuilt once: the next open does not do it again.
   assert.equal(auditEvents(storeDir).filter((e) => e.event === 'index_rebuilt').length, 1);
@@ -60,7 +60,7 @@ test('issue 13.4: a missing index over a damaged log is refused with a clear err
   try {
     await store.analogies.import(writeJsonl(join(dir, 'a.jsonl'), data), { batchSize: 10 });
   } finally {
-    store.close();
+    await store.close();
   }
   removeIndex(storeDir);
   const log = join(storeDir, 'contexts', 'default', 'log.jsonl');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { openStore, type Analogy, type AnalogyFilter } from '../src/index.js';
-import { byId, cli, cliErr, cliOk, DAY, DOMAINS, errCode, FRAMES, genAnalogies, inputFields, matches, rng, streamLines, T0, TAGS, tempDir, writeJsonl, type GenAnalogy, type RefFilter } from './helpers.js';
+import { byId, cli, cliErr, cliOk, DAY, DOMAINS, FRAMES, genAnalogies, inputFields, matches, rng, streamLines, T0, TAGS, tempDir, writeJsonl, type GenAnalogy, type RefFilter, asyncErrCode, collect } from './helpers.js';
 
 const N = 400;
 const data = genAnalogies(N, 42);
@@ -74,10 +74,10 @@ test('setup: import the generated data, delete every 9th record', async () => {
   try {
     const r = await store.analogies.import(writeJsonl(join(dir, 'data.jsonl'), data), { batchSize: 64 });
     assert.equal(r.imported, N);
-    for (const id of deleted) store.analogies.delete(id);
-    assert.equal(store.analogies.count(), live.length);
+    for (const id of deleted) await store.analogies.delete(id);
+    assert.equal(await store.analogies.count(), live.length);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -87,31 +87,31 @@ test('library: query / count / stream for every filter equal the brute-force fil
     for (const f of filters()) {
       const filter = f as AnalogyFilter;
       const expected = brute(f);
-      assertQueryResult(store.analogies.query({ ...filter, limit: 1000 }), f, 1000, 'query');
-      assertQueryResult(store.analogies.query(filter), f, 100, 'query (default limit 100)');
-      assertQueryResult(store.analogies.query({ ...filter, limit: 5 }), f, 5, 'query limit 5');
-      assert.equal(store.analogies.count(filter), expected.length, `count ${JSON.stringify(f)}`);
-      const streamed = [...store.analogies.stream(filter)];
+      assertQueryResult(await store.analogies.query({ ...filter, limit: 1000 }), f, 1000, 'query');
+      assertQueryResult(await store.analogies.query(filter), f, 100, 'query (default limit 100)');
+      assertQueryResult(await store.analogies.query({ ...filter, limit: 5 }), f, 5, 'query limit 5');
+      assert.equal(await store.analogies.count(filter), expected.length, `count ${JSON.stringify(f)}`);
+      const streamed = (await collect(store.analogies.stream(filter)));
       assert.equal(streamed.length, expected.length, `stream ${JSON.stringify(f)}`);
       assert.deepEqual(byId(streamed.map(inputFields)), byId(expected));
-      assert.deepEqual([...store.analogies.streamJson(filter)].map((j) => JSON.parse(j) as Analogy), streamed);
+      assert.deepEqual((await collect(store.analogies.streamJson(filter))).map((j) => JSON.parse(j) as Analogy), streamed);
       for (const a of streamed) assert.ok(!deleted.has(a.id), 'a deleted record was streamed');
     }
     // max_quality / frame_type are filters of the library too (used by delete by criteria)
     for (const f of [{ max_quality: 0.3 }, { frame_type: FRAMES[0] }, { frame_type: FRAMES[3], max_quality: 0.7, domain: DOMAINS[1] }]) {
-      assert.equal(store.analogies.count(f), brute(f).length, JSON.stringify(f));
-      assert.deepEqual(byId([...store.analogies.stream(f)].map(inputFields)), byId(brute(f)));
+      assert.equal(await store.analogies.count(f), brute(f).length, JSON.stringify(f));
+      assert.deepEqual(byId((await collect(store.analogies.stream(f))).map(inputFields)), byId(brute(f)));
     }
     // stream with a limit yields the first N in log order
-    const firstTen = [...store.analogies.stream({ limit: 10 })].map((a) => a.id);
+    const firstTen = (await collect(store.analogies.stream({ limit: 10 }))).map((a) => a.id);
     assert.deepEqual(firstTen, live.slice(0, 10).map((a) => a.id));
     // include_deleted shows tombstones to the library
-    assert.equal(store.analogies.count({ include_deleted: true }), N);
+    assert.equal(await store.analogies.count({ include_deleted: true }), N);
     // an unknown context is an error, not an empty answer (a misspelt name must not look empty)
-    assert.equal(errCode(() => store.analogies.query({ context: 'nowhere' })), 'CONTEXT_NOT_FOUND');
-    assert.equal(errCode(() => store.analogies.count({ context: 'nowhere' })), 'CONTEXT_NOT_FOUND');
+    assert.equal(await asyncErrCode(() => store.analogies.query({ context: 'nowhere' })), 'CONTEXT_NOT_FOUND');
+    assert.equal(await asyncErrCode(() => store.analogies.count({ context: 'nowhere' })), 'CONTEXT_NOT_FOUND');
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -119,10 +119,10 @@ test('library: invalid filters are refused with INVALID_INPUT', async () => {
   const store = await openStore(storeDir);
   try {
     for (const f of [{ min_quality: 1.5 }, { min_quality: Number.NaN }, { limit: 0 }, { created_after: 'yesterday' }, { bogus: 1 }, { tag: '' }]) {
-      assert.throws(() => store.analogies.query(f as AnalogyFilter), (e: { code?: string }) => e.code === 'INVALID_INPUT', JSON.stringify(f));
+      await assert.rejects(() => store.analogies.query(f as AnalogyFilter), (e: { code?: string }) => e.code === 'INVALID_INPUT', JSON.stringify(f));
     }
   } finally {
-    store.close();
+    await store.close();
   }
 });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { openStore, type Store } from '../src/index.js';
 import { buildServer } from '../src/service/server.js';
 import { SoftlogicError } from '../src/core/errors.js';
-import { cli, genAnalogies, tempDir, writeJsonl, type GenAnalogy } from './helpers.js';
+import { cli, genAnalogies, tempDir, writeJsonl, type GenAnalogy, collect } from './helpers.js';
 
 /** A store of 60 analogies in batches of 10, one record's digit flipped mid-log (still valid JSON). */
 async function damagedStore(): Promise<{ dir: string; storeDir: string; data: GenAnalogy[]; victim: GenAnalogy; offset: number }> {
@@ -15,9 +15,9 @@ async function damagedStore(): Promise<{ dir: string; storeDir: string; data: Ge
   const store = await openStore(storeDir, { create: true });
   try {
     await store.analogies.import(writeJsonl(join(dir, 'data.jsonl'), data), { batchSize: 10 });
-    store.analogies.save({ ...data[25], quality_score: 0.5 }); // a second version: history has two lines
+    await store.analogies.save({ ...data[25], quality_score: 0.5 }); // a second version: history has two lines
   } finally {
-    store.close();
+    await store.close();
   }
   const log = join(storeDir, 'contexts', 'default', 'log.jsonl');
   const bytes = readFileSync(log);
@@ -30,9 +30,9 @@ async function damagedStore(): Promise<{ dir: string; storeDir: string; data: Ge
   return { dir, storeDir, data, victim, offset: lineStart };
 }
 
-function corruptDetails(fn: () => unknown): Record<string, unknown> {
+async function corruptDetails(fn: () => unknown): Promise<Record<string, unknown>> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     assert.ok(err instanceof SoftlogicError, String(err));
     assert.equal(err.code, 'CORRUPT_LOG', err.message);
@@ -47,13 +47,13 @@ test('issue 13.3: library reads of a record whose line fails its checksum are CO
   const store = await openStore(storeDir);
   try {
     // The current version (a later, intact line) still reads; its history reaches the damaged one.
-    assert.equal(store.analogies.get(victim.id).quality_score, 0.5);
-    const history = corruptDetails(() => store.analogies.history(victim.id));
+    assert.equal((await store.analogies.get(victim.id)).quality_score, 0.5);
+    const history = await corruptDetails(() => store.analogies.history(victim.id));
     assert.equal(history.context, 'default');
     // An untouched record is fine.
-    assert.equal(store.analogies.get(data[3].id).id, data[3].id);
+    assert.equal((await store.analogies.get(data[3].id)).id, data[3].id);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -70,16 +70,16 @@ test('issue 13.3: get, query, stream, export and backup of the damaged line fail
   const seq = Number(/^\{"seq":(\d+)/.exec(bytes.toString('utf8', lineStart, lineStart + 20))![1]);
   const store = await openStore(storeDir);
   try {
-    const get = corruptDetails(() => store.analogies.get(victim.id));
+    const get = await corruptDetails(() => store.analogies.get(victim.id));
     assert.deepEqual([get.context, get.seq, get.offset], ['default', seq, lineStart]);
-    corruptDetails(() => store.analogies.query({ limit: 1000 }));
-    corruptDetails(() => [...store.analogies.stream()]);
+    await corruptDetails(() => store.analogies.query({ limit: 1000 }));
+    await corruptDetails(() => collect(store.analogies.stream()));
     await assert.rejects(store.export({ out: join(dir, 'export.jsonl') }), (err: SoftlogicError) => err.code === 'CORRUPT_LOG');
     assert.equal(existsSync(join(dir, 'export.jsonl')), false);
     await assert.rejects(store.backup({ out: join(dir, 'lib.slbak') }), (err: SoftlogicError) => err.code === 'CORRUPT_LOG' && err.details.context === 'default');
     assert.equal(existsSync(join(dir, 'lib.slbak')), false);
   } finally {
-    store.close();
+    await store.close();
   }
   for (const args of [['analogies', 'get', victim.id], ['analogies', 'stream'], ['export', '--out', join(dir, 'cli.jsonl')], ['backup']]) {
     const r = cli(storeDir, args);
@@ -117,6 +117,6 @@ test('issue 13.3: HTTP get, query, stream, export and backup of a damaged line a
     if (!(stream instanceof Error)) assert.doesNotMatch(stream.body, /"d90"/);
   } finally {
     await app.close();
-    store.close();
+    await store.close();
   }
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { openStore } from '../src/index.js';
-import { asyncErr, byId, cliErr, cliOk, errCode, genAnalogies, inputFields, tempDir, writeGzJsonl, writeJsonArray, writeJsonl } from './helpers.js';
+import { asyncErr, byId, cliErr, cliOk, genAnalogies, inputFields, tempDir, writeGzJsonl, writeJsonArray, writeJsonl, asyncErrCode } from './helpers.js';
 
 test('CLI: init, then import JSON lines, a JSON array and a .gz file; get returns every input field', () => {
   const dir = tempDir();
@@ -70,24 +70,24 @@ test('library: import JSON lines / array / gz, save and get round trip', async (
     const rb = await store.analogies.import(writeJsonArray(join(dir, 'b.json'), b), { context: 'b' });
     const rc = await store.analogies.import(writeGzJsonl(join(dir, 'c.gz'), c), { context: 'c' });
     assert.deepEqual([ra.imported, rb.imported, rc.imported], [50, 40, 30]);
-    for (const x of a) assert.deepEqual(inputFields(store.analogies.get(x.id)), x);
-    for (const x of b) assert.deepEqual(inputFields(store.analogies.get(x.id, 'b')), x);
-    for (const x of c) assert.deepEqual(inputFields(store.analogies.get(x.id, 'c')), x);
+    for (const x of a) assert.deepEqual(inputFields(await store.analogies.get(x.id)), x);
+    for (const x of b) assert.deepEqual(inputFields(await store.analogies.get(x.id, 'b')), x);
+    for (const x of c) assert.deepEqual(inputFields(await store.analogies.get(x.id, 'c')), x);
 
-    const saved = store.analogies.save({ source_domain: 'x', target_domain: 'y', quality_score: 1, tags: ['t'] });
+    const saved = await store.analogies.save({ source_domain: 'x', target_domain: 'y', quality_score: 1, tags: ['t'] });
     assert.match(saved.id, /^[0-9a-f-]{36}$/);
     assert.equal(saved.version, 1);
     assert.equal(saved.context, 'default');
-    assert.deepEqual(store.analogies.get(saved.id), saved);
+    assert.deepEqual(await store.analogies.get(saved.id), saved);
     // saving the same id again is an update: version bump, created_at kept
-    const updated = store.analogies.save({ id: saved.id, source_domain: 'x', target_domain: 'z', quality_score: 0.25 });
+    const updated = await store.analogies.save({ id: saved.id, source_domain: 'x', target_domain: 'z', quality_score: 0.25 });
     assert.equal(updated.version, 2);
     assert.equal(updated.created_at, saved.created_at);
-    assert.equal(store.analogies.get(saved.id).target_domain, 'z');
-    assert.equal(errCode(() => store.analogies.get('no-such-id')), 'NOT_FOUND');
-    assert.equal(store.verify().valid, true);
+    assert.equal((await store.analogies.get(saved.id)).target_domain, 'z');
+    assert.equal(await asyncErrCode(() => store.analogies.get('no-such-id')), 'NOT_FOUND');
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -166,7 +166,7 @@ test('error_log is bounded at 100 entries and counts the omitted ones', async ()
     assert.equal(r.workflow.error_log_omitted, 50);
     assert.equal(r.imported, 1);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -219,8 +219,8 @@ test('library: import of a missing file is FILE_NOT_FOUND, of a directory INVALI
   try {
     assert.equal((await asyncErr(() => store.analogies.import(join(dir, 'missing.jsonl')))).code, 'FILE_NOT_FOUND');
     assert.equal((await asyncErr(() => store.analogies.import(dir))).code, 'INVALID_INPUT');
-    assert.deepEqual(store.workflows.list(), []);
+    assert.deepEqual(await store.workflows.list(), []);
   } finally {
-    store.close();
+    await store.close();
   }
 });

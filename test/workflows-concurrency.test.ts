@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { openStore } from '../src/index.js';
-import { byId, cliOk, cliSpawn, genAnalogies, inputFields, logRecordLines, tempDir, writeJsonl } from './helpers.js';
+import { byId, cliOk, cliSpawn, genAnalogies, inputFields, logRecordLines, tempDir, writeJsonl, collect } from './helpers.js';
 
 function run(storeDir: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -44,15 +44,15 @@ test('two processes importing different files into one store at once both comple
   }
   const store = await openStore(storeDir);
   try {
-    assert.equal(store.analogies.count(), 30_000);
-    assert.equal(store.analogies.count({ context: 'other' }), 5_000);
-    const streamed = [...store.analogies.stream()];
+    assert.equal(await store.analogies.count(), 30_000);
+    assert.equal(await store.analogies.count({ context: 'other' }), 5_000);
+    const streamed = (await collect(store.analogies.stream()));
     assert.equal(new Set(streamed.map((x) => x.id)).size, 30_000);
     assert.deepEqual(byId(streamed.map(inputFields)), byId([...a, ...b]));
     assert.ok(streamed.every((x) => x.version === 1));
-    assert.equal(store.verify().valid, true);
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
   assert.equal(logRecordLines(storeDir).length, 30_000);
   assert.equal(logRecordLines(storeDir, 'other').length, 5_000);
@@ -72,11 +72,11 @@ test('readers see committed state while a writer imports', { timeout: 60_000 }, 
     assert.equal(r.code, 0, r.stdout);
     const store = await openStore(storeDir, { resume: false });
     try {
-      const n = store.analogies.count();
+      const n = await store.analogies.count();
       assert.equal(n % 1000, 0, `a reader saw a partial batch (${n})`);
       counts.push(n);
     } finally {
-      store.close();
+      await store.close();
     }
   }
   assert.equal((await writer).code, 0);

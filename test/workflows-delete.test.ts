@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { openStore, type Store } from '../src/index.js';
-import { asyncErr, auditEvents, byId, cliErr, cliOk, DAY, genAnalogies, inputFields, matches, T0, tempDir, writeJsonl, type RefFilter } from './helpers.js';
+import { asyncErr, auditEvents, byId, cliErr, cliOk, DAY, genAnalogies, inputFields, matches, T0, tempDir, writeJsonl, type RefFilter, collect } from './helpers.js';
 
 const data = genAnalogies(300, 500);
 const dir = tempDir();
@@ -46,15 +46,15 @@ async function withStore<T>(fn: (s: Store) => Promise<T> | T): Promise<T> {
   try {
     return await fn(s);
   } finally {
-    s.close();
+    await s.close();
   }
 }
 
-function checkContext(s: Store, context: string, filter: RefFilter): void {
+async function checkContext(s: Store, context: string, filter: RefFilter): Promise<void> {
   const expectedLeft = data.filter((a) => !matches(a, filter));
-  assert.deepEqual(byId([...s.analogies.stream({ context })].map(inputFields)), byId(expectedLeft), `${context}: survivors of ${JSON.stringify(filter)}`);
+  assert.deepEqual(byId((await collect(s.analogies.stream({ context }))).map(inputFields)), byId(expectedLeft), `${context}: survivors of ${JSON.stringify(filter)}`);
   for (const a of data.filter((x) => matches(x, filter))) {
-    const got = s.analogies.get(a.id, context);
+    const got = await s.analogies.get(a.id, context);
     assert.notEqual(got.deleted_at, null, `${a.id} should be deleted in ${context}`);
     assert.equal(got.version, 2);
   }
@@ -86,8 +86,8 @@ test('CLI: analogies delete by every criterion and by all of them at once equals
     // a second run finds nothing left to delete
     assert.equal(cliOk(storeDir, ['analogies', 'delete', ...c.flags, '--context', c.name, '--dry-run']).matched, 0);
   }
-  await withStore((s) => {
-    for (const c of single) checkContext(s, c.name, c.filter);
+  await withStore(async (s) => {
+    for (const c of single) await checkContext(s, c.name, c.filter);
   });
   const audited = auditEvents(storeDir).filter((e) => e.event === 'analogies_deleted');
   assert.equal(audited.length, single.length);
@@ -100,12 +100,12 @@ test('library: combinations of criteria equal brute force; dry run counts withou
       const expected = data.filter((a) => matches(a, combos[i])).length;
       const dry = await s.analogies.deleteMatching({ ...combos[i], context }, { dryRun: true });
       assert.deepEqual(dry, { dry_run: true, matched: expected });
-      assert.equal(s.analogies.count({ context }), data.length);
+      assert.equal(await s.analogies.count({ context }), data.length);
       const r = await s.analogies.deleteMatching({ ...combos[i], context }, { batchSize: 7 });
       assert.equal(r.matched, expected, JSON.stringify(combos[i]));
-      checkContext(s, context, combos[i]);
+      await checkContext(s, context, combos[i]);
     }
-    assert.equal(s.verify().valid, true);
+    assert.equal((await s.verify()).valid, true);
   });
 });
 
@@ -116,31 +116,31 @@ test('delete refuses an empty criteria set and bad values; dry-run of the CLI de
   const dry = cliOk(storeDir, ['analogies', 'delete', '--max-quality', '1', '--context', 'dry', '--dry-run']);
   assert.equal(dry.matched, data.length);
   await withStore(async (s) => {
-    assert.equal(s.analogies.count({ context: 'dry' }), data.length);
+    assert.equal(await s.analogies.count({ context: 'dry' }), data.length);
     assert.equal((await asyncErr(() => s.analogies.deleteMatching({ context: 'dry' }))).code, 'INVALID_INPUT');
-    assert.equal(s.workflows.list().filter((w) => w.workflow_type === 'deletion_batch' && w.context === 'dry').length, 0);
+    assert.equal((await s.workflows.list()).filter((w) => w.workflow_type === 'deletion_batch' && w.context === 'dry').length, 0);
   });
 });
 
 test('rollback of a deletion workflow restores exactly the records it deleted, with their content', async () => {
   await withStore(async (s) => {
-    const before = [...s.analogies.stream({ context: 'dry' })];
+    const before = (await collect(s.analogies.stream({ context: 'dry' })));
     const r = await s.analogies.deleteMatching({ context: 'dry', domain: 'physics' }, { batchSize: 9 });
     assert.equal(r.dry_run, false);
     if (r.dry_run) return;
     const deleted = data.filter((a) => matches(a, { domain: 'physics' }));
     assert.ok(deleted.length > 0);
     assert.equal(r.matched, deleted.length);
-    assert.equal(s.analogies.count({ context: 'dry' }), data.length - deleted.length);
-    const rb = s.workflows.rollback(r.workflow.workflow_id);
+    assert.equal(await s.analogies.count({ context: 'dry' }), data.length - deleted.length);
+    const rb = await s.workflows.rollback(r.workflow.workflow_id);
     assert.equal(rb.status, 'rolled_back');
     assert.equal(rb.records_restored, deleted.length);
     assert.equal(rb.records_deleted, 0);
-    const after = [...s.analogies.stream({ context: 'dry' })];
+    const after = (await collect(s.analogies.stream({ context: 'dry' })));
     assert.equal(after.length, before.length);
     assert.deepEqual(byId(after.map(inputFields)), byId(before.map(inputFields)));
     for (const a of deleted) {
-      const got = s.analogies.get(a.id, 'dry');
+      const got = await s.analogies.get(a.id, 'dry');
       assert.equal(got.deleted_at, null);
       assert.equal(got.version, 3);
     }

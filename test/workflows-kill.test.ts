@@ -50,9 +50,9 @@ function writeBigFile(path: string): Item[] {
 }
 
 /** The context's records are exactly items 0..n-1 of the input, each once, with its content, at version 1. */
-function assertFirstItems(store: Awaited<ReturnType<typeof openStore>>, context: string, items: Item[], n: number, label: string): void {
+async function assertFirstItems(store: Awaited<ReturnType<typeof openStore>>, context: string, items: Item[], n: number, label: string): Promise<void> {
   let count = 0;
-  for (const a of store.analogies.stream({ context })) {
+  for await (const a of store.analogies.stream({ context })) {
     const i = (a.metadata as { i: number }).i;
     const want = items[i];
     assert.ok(want !== undefined && i < n, `${label}: item ${i} is there but only ${n} were committed`);
@@ -112,7 +112,7 @@ test(`SIGKILL at >= ${MIN_KILLS} random points of import / resume: every item ap
   const storeDir = join(dir, 'store');
   const file = join(dir, 'big.jsonl');
   const items = writeBigFile(file);
-  initStore(storeDir).close();
+  await (await initStore(storeDir)).close();
   const r = rng(20240601);
   let kills = 0;
   let effectiveKills = 0;
@@ -164,9 +164,9 @@ test(`SIGKILL at >= ${MIN_KILLS} random points of import / resume: every item ap
       // Reopen without resuming: exactly the committed batches are there, each once.
       const store = await openStore(storeDir, { resume: false });
       try {
-        const exists = store.workflows.list().find((w) => w.workflow_id === wf);
+        const exists = (await store.workflows.list()).find((w) => w.workflow_id === wf);
         // A kill before the import created its context leaves none (counting it would be CONTEXT_NOT_FOUND).
-        const count = store.contexts.list().some((c) => c.name === context) ? store.analogies.count({ context }) : 0;
+        const count = (await store.contexts.list()).some((c) => c.name === context) ? await store.analogies.count({ context }) : 0;
         if (!exists) {
           assert.equal(count, 0, `kill ${kills}: records without a workflow`);
           assert.ok(!existsSync(join(storeDir, 'contexts', context, 'log.jsonl')) || count === 0);
@@ -175,11 +175,11 @@ test(`SIGKILL at >= ${MIN_KILLS} random points of import / resume: every item ap
           assert.equal(count, processed, `kill ${kills}: ${count} records but items_processed ${processed}`);
           assert.ok(processed % BATCH === 0 || processed === N, `kill ${kills}: items_processed ${processed} is not a batch boundary`);
           assert.equal(exists.error_count, 0);
-          assertFirstItems(store, context, items, processed, `kill ${kills}`);
+          await assertFirstItems(store, context, items, processed, `kill ${kills}`);
           if (processed !== before && processed > 0) effectiveKills += 1;
         }
       } finally {
-        store.close();
+        await store.close();
       }
     }
   }
@@ -197,19 +197,19 @@ test(`SIGKILL at >= ${MIN_KILLS} random points of import / resume: every item ap
     assert.equal(shown.error_count, 0);
     const store = await openStore(storeDir, { resume: false });
     try {
-      assert.equal(store.analogies.count({ context }), N);
+      assert.equal(await store.analogies.count({ context }), N);
       const ids = new Set<string>();
       let versions = 0;
-      for (const a of store.analogies.stream({ context })) {
+      for await (const a of store.analogies.stream({ context })) {
         ids.add(a.id);
         if (a.version !== 1) versions += 1;
       }
       assert.equal(ids.size, N, 'duplicate or missing ids');
       for (const i of [0, 1, 1999, 2000, 99_999, N - 1]) assert.ok(ids.has(`k${i}`));
       assert.equal(versions, 0, `${versions} records were applied more than once (version > 1)`);
-      assertFirstItems(store, context, items, N, `round ${wf}`);
+      await assertFirstItems(store, context, items, N, `round ${wf}`);
     } finally {
-      store.close();
+      await store.close();
     }
     const logText = readFileSync(join(storeDir, 'contexts', context, 'log.jsonl'), 'latin1');
     let recordLines = 0;

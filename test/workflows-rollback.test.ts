@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../src/api/store.js';
 import type { Workflow } from '../src/core/records.js';
-import { asyncErr, byId, cliOk, COMMERCE_FRAMES_YAML, errCode, genAnalogies, inputFields, tempDir, writeJsonl } from './helpers.js';
+import { asyncErr, byId, cliOk, COMMERCE_FRAMES_YAML, genAnalogies, inputFields, tempDir, writeJsonl, asyncErrCode, collect } from './helpers.js';
 
 const KINDS = ['concept', 'frame', 'frame_instance', 'frame_relation', 'cluster', 'semantic_field'];
 
@@ -23,14 +23,14 @@ function contentOf(r: object): Rec {
   return rest;
 }
 
-function sorted(records: Iterable<object>): Rec[] {
-  return [...records].map(contentOf).sort((a, b) => String(a.id).localeCompare(String(b.id)));
+async function sorted(records: AsyncIterable<object> | Iterable<object>): Promise<Rec[]> {
+  return (await collect(records)).map(contentOf).sort((a, b) => String(a.id).localeCompare(String(b.id)));
 }
 
 /** Every active record of every kind in the context, by id. */
-function snapshot(s: Store, context = 'default'): Record<string, Rec[]> {
-  const out: Record<string, Rec[]> = { analogy: sorted(s.analogies.stream({ context })) };
-  for (const kind of KINDS) out[kind] = sorted(s.stream(kind, context));
+async function snapshot(s: Store, context = 'default'): Promise<Record<string, Rec[]>> {
+  const out: Record<string, Rec[]> = { analogy: await sorted(s.analogies.stream({ context })) };
+  for (const kind of KINDS) out[kind] = await sorted(s.stream(kind, context));
   return out;
 }
 
@@ -45,47 +45,47 @@ function assertSameStore(after: Record<string, Rec[]>, before: Record<string, Re
 
 test('analogy_creation: created records are soft-deleted, updated ones get their previous content back', async () => {
   const dir = tempDir();
-  const s = Store.init(join(dir, 's'));
+  const s = await Store.init(join(dir, 's'));
   try {
     const base = genAnalogies(60, 501, 'b-');
     await s.analogies.import(writeJsonl(join(dir, 'base.jsonl'), base));
-    const before = snapshot(s);
+    const before = await snapshot(s);
     const changed = base.slice(0, 20).map((a) => ({ ...a, quality_score: 0.123, tags: ['changed'] }));
     const fresh = genAnalogies(30, 502, 'n-');
     const r = await s.analogies.import(writeJsonl(join(dir, 'w.jsonl'), [...fresh, ...changed]), { workflowId: 'w1', batchSize: 7 });
     assert.equal(r.workflow.status, 'completed');
-    assert.equal(s.analogies.count(), 90);
-    assert.notDeepEqual(snapshot(s), before);
+    assert.equal(await s.analogies.count(), 90);
+    assert.notDeepEqual(await snapshot(s), before);
 
-    const rb = s.workflows.rollback('w1');
+    const rb = await s.workflows.rollback('w1');
     assert.equal(rb.status, 'rolled_back');
     assert.deepEqual([rb.records_deleted, rb.records_reverted, rb.records_restored, rb.records_unchanged], [30, 20, 0, 0]);
-    assertSameStore(snapshot(s), before);
-    for (const a of fresh) assert.notEqual(s.analogies.get(a.id).deleted_at, null);
+    assertSameStore(await snapshot(s), before);
+    for (const a of fresh) assert.notEqual((await s.analogies.get(a.id)).deleted_at, null);
     for (const a of base.slice(0, 20)) {
-      const got = s.analogies.get(a.id);
+      const got = await s.analogies.get(a.id);
       assert.equal(got.version, 3, 'the previous content comes back as a new version');
       assert.deepEqual(inputFields(got), a);
     }
-    assert.equal(s.verify().valid, true);
-    assert.equal(errCode(() => s.workflows.rollback('w1')), 'ILLEGAL_TRANSITION');
+    assert.equal((await s.verify()).valid, true);
+    assert.equal(await asyncErrCode(() => s.workflows.rollback('w1')), 'ILLEGAL_TRANSITION');
   } finally {
-    s.close();
+    await s.close();
   }
 });
 
 test('rollback refuses, writing nothing, when a record was changed after the workflow; a record already back is fine', async () => {
   const dir = tempDir();
-  const s = Store.init(join(dir, 's'));
+  const s = await Store.init(join(dir, 's'));
   try {
     const data = genAnalogies(40, 503, 'c-');
     await s.analogies.import(writeJsonl(join(dir, 'w.jsonl'), data), { workflowId: 'w2' });
-    s.analogies.save({ ...data[3], quality_score: 0.5 });
-    s.analogies.delete(data[4].id);
-    const beforeAttempt = snapshot(s);
-    const err = (() => {
+    await s.analogies.save({ ...data[3], quality_score: 0.5 });
+    await s.analogies.delete(data[4].id);
+    const beforeAttempt = await snapshot(s);
+    const err = await (async () => {
       try {
-        s.workflows.rollback('w2');
+        await s.workflows.rollback('w2');
       } catch (e) {
         return e as { code: string; message: string; details: { changed: string[]; changed_count: number } };
       }
@@ -95,20 +95,20 @@ test('rollback refuses, writing nothing, when a record was changed after the wor
     assert.deepEqual(err.details.changed, [`analogy ${data[3].id}`]);
     assert.equal(err.details.changed_count, 1);
     assert.match(err.message, /w2/);
-    assertSameStore(snapshot(s), beforeAttempt);
-    assert.equal(s.workflows.get('w2').status, 'completed');
+    assertSameStore(await snapshot(s), beforeAttempt);
+    assert.equal((await s.workflows.get('w2')).status, 'completed');
 
     // Put back the workflow's version: the rollback goes through; the record deleted since counts as done.
-    s.analogies.save(data[3]);
-    const rb = s.workflows.rollback('w2');
+    await s.analogies.save(data[3]);
+    const rb = await s.workflows.rollback('w2');
     assert.deepEqual([rb.records_deleted, rb.records_unchanged], [39, 1]);
-    assert.equal(s.analogies.count(), 0);
+    assert.equal(await s.analogies.count(), 0);
   } finally {
-    s.close();
+    await s.close();
   }
 });
 
-test('deletion_batch (CLI --json): rollback restores every deleted record with its content', () => {
+test('deletion_batch (CLI --json): rollback restores every deleted record with its content', async () => {
   const dir = tempDir();
   const store = join(dir, 's');
   cliOk(store, ['init']);
@@ -128,7 +128,7 @@ test('deletion_batch (CLI --json): rollback restores every deleted record with i
   assert.equal(rb.records_deleted, 0);
   const after = query();
   assert.equal(after.count, 300);
-  assert.deepEqual(sorted(after.analogies), sorted(before.analogies));
+  assert.deepEqual(await sorted(after.analogies), await sorted(before.analogies));
   for (const a of gold.slice(0, 5)) {
     const got = cliOk(store, ['analogies', 'get', a.id]) as Rec;
     assert.equal(got.version, 3);
@@ -139,141 +139,141 @@ test('deletion_batch (CLI --json): rollback restores every deleted record with i
 for (const merge of ['overwrite', 'merge', 'skip'] as const) {
   test(`knowledge_import --merge ${merge}: rollback restores every record and kind as before`, async () => {
     const dir = tempDir();
-    const src = Store.init(join(dir, 'src'));
-    const dst = Store.init(join(dir, 'dst'));
+    const src = await Store.init(join(dir, 'src'));
+    const dst = await Store.init(join(dir, 'dst'));
     try {
       const shared = genAnalogies(30, 505, 'k-');
       await dst.analogies.import(writeJsonl(join(dir, 'dst.jsonl'), shared));
-      for (const n of ['alpha', 'beta', 'gamma']) dst.concepts.add({ name: n, description: `old ${n}` }, { provider: 'hash' });
+      for (const n of ['alpha', 'beta', 'gamma']) await dst.concepts.add({ name: n, description: `old ${n}` }, { provider: 'hash' });
       // The source: the same ids, changed (and, being saved twice, at higher versions), plus new records.
       await src.analogies.import(writeJsonl(join(dir, 'src.jsonl'), shared.map((a) => ({ ...a, quality_score: 0.9, tags: ['src'] }))));
       await src.analogies.import(writeJsonl(join(dir, 'src2.jsonl'), [...shared.slice(0, 10).map((a) => ({ ...a, quality_score: 0.95, tags: ['src2'] })), ...genAnalogies(15, 506, 'new-')]));
-      for (const n of ['alpha', 'beta', 'delta']) src.concepts.add({ name: n, description: `new ${n}` }, { provider: 'hash' });
-      src.concepts.add({ name: 'alpha', description: 'newer alpha' }, { provider: 'hash' });
+      for (const n of ['alpha', 'beta', 'delta']) await src.concepts.add({ name: n, description: `new ${n}` }, { provider: 'hash' });
+      await src.concepts.add({ name: 'alpha', description: 'newer alpha' }, { provider: 'hash' });
       const out = join(dir, 'export.jsonl');
       await src.export({ out });
 
-      const before = snapshot(dst);
+      const before = await snapshot(dst);
       const r = await dst.import(out, { merge, batchSize: 8 });
       assert.ok(r.workflows.length >= 1);
-      if (merge !== 'skip') assert.notDeepEqual(snapshot(dst), before);
+      if (merge !== 'skip') assert.notDeepEqual(await snapshot(dst), before);
       for (const wf of r.workflows) {
-        const rb = dst.workflows.rollback(wf.workflow_id);
+        const rb = await dst.workflows.rollback(wf.workflow_id);
         assert.equal(rb.status, 'rolled_back');
       }
-      assertSameStore(snapshot(dst), before);
-      assert.equal(dst.verify().valid, true);
+      assertSameStore(await snapshot(dst), before);
+      assert.equal((await dst.verify()).valid, true);
     } finally {
-      src.close();
-      dst.close();
+      await src.close();
+      await dst.close();
     }
   });
 }
 
 test('concept_batch: rollback deletes imported concepts and gives updated ones their old content', async () => {
   const dir = tempDir();
-  const s = Store.init(join(dir, 's'));
+  const s = await Store.init(join(dir, 's'));
   try {
-    for (const n of ['sun', 'moon']) s.concepts.add({ name: n, description: `the ${n}` }, { provider: 'hash' });
-    const before = snapshot(s);
+    for (const n of ['sun', 'moon']) await s.concepts.add({ name: n, description: `the ${n}` }, { provider: 'hash' });
+    const before = await snapshot(s);
     const r = await s.concepts.import(writeJsonl(join(dir, 'c.jsonl'), [{ name: 'sun', description: 'a star' }, { name: 'star' }, { name: 'comet' }]), { provider: 'hash', batchSize: 2 });
     assert.equal(r.workflow.workflow_type, 'concept_batch');
-    assert.equal(s.concepts.get('default:sun').description, 'a star');
-    const rb = s.workflows.rollback(r.workflow.workflow_id);
+    assert.equal((await s.concepts.get('default:sun')).description, 'a star');
+    const rb = await s.workflows.rollback(r.workflow.workflow_id);
     assert.deepEqual([rb.records_deleted, rb.records_reverted], [2, 1]);
-    assertSameStore(snapshot(s), before);
-    assert.equal(s.concepts.get('default:sun').description, 'the sun');
-    assert.deepEqual(s.concepts.similar('moon', { k: 5 }).results.map((x) => x.id), ['default:sun'], 'the vector index follows the rollback');
+    assertSameStore(await snapshot(s), before);
+    assert.equal((await s.concepts.get('default:sun')).description, 'the sun');
+    assert.deepEqual((await s.concepts.similar('moon', { k: 5 })).results.map((x) => x.id), ['default:sun'], 'the vector index follows the rollback');
   } finally {
-    s.close();
+    await s.close();
   }
 });
 
 test('embeddings import (concept_batch): rollback restores the concepts and their vectors', async () => {
   const dir = tempDir();
-  const a = Store.init(join(dir, 'a'));
-  const b = Store.init(join(dir, 'b'));
+  const a = await Store.init(join(dir, 'a'));
+  const b = await Store.init(join(dir, 'b'));
   try {
-    for (const w of ['red', 'green', 'blue']) a.concepts.add({ name: w }, { provider: 'hash' });
+    for (const w of ['red', 'green', 'blue']) await a.concepts.add({ name: w }, { provider: 'hash' });
     const npz = join(dir, 'e.npz');
-    a.embeddings.export(npz);
-    b.concepts.add({ name: 'red', description: 'kept' }, { provider: 'hash' });
-    b.concepts.add({ name: 'black' }, { provider: 'hash' });
-    const before = snapshot(b);
+    await a.embeddings.export(npz);
+    await b.concepts.add({ name: 'red', description: 'kept' }, { provider: 'hash' });
+    await b.concepts.add({ name: 'black' }, { provider: 'hash' });
+    const before = await snapshot(b);
     const exportBefore = join(dir, 'before.npz');
-    b.embeddings.export(exportBefore);
+    await b.embeddings.export(exportBefore);
     const imp = await b.embeddings.import(npz);
     assert.deepEqual([imp.created, imp.updated], [2, 1]);
-    const rb = b.workflows.rollback(imp.workflow.workflow_id);
+    const rb = await b.workflows.rollback(imp.workflow.workflow_id);
     assert.deepEqual([rb.records_deleted, rb.records_reverted], [2, 1]);
-    assertSameStore(snapshot(b), before);
+    assertSameStore(await snapshot(b), before);
     const exportAfter = join(dir, 'after.npz');
-    const ex = b.embeddings.export(exportAfter);
+    const ex = await b.embeddings.export(exportAfter);
     assert.equal(ex.count, 2);
   } finally {
-    a.close();
-    b.close();
+    await a.close();
+    await b.close();
   }
 });
 
 test('frame_expansion: rollback of a second frames file brings the first one back', async () => {
   const dir = tempDir();
-  const s = Store.init(join(dir, 's'));
+  const s = await Store.init(join(dir, 's'));
   try {
-    for (const n of ['customer', 'bread', 'coin', 'merchant']) s.concepts.add({ name: n }, { provider: 'hash', context: 'shop' });
+    for (const n of ['customer', 'bread', 'coin', 'merchant']) await s.concepts.add({ name: n }, { provider: 'hash', context: 'shop' });
     const first = join(dir, 'f1.yaml');
     writeFileSync(first, COMMERCE_FRAMES_YAML);
     await s.frames.add(first, { context: 'shop' });
-    const before = snapshot(s, 'shop');
+    const before = await snapshot(s, 'shop');
     const second = join(dir, 'f2.yaml');
     writeFileSync(second, COMMERCE_FRAMES_YAML.replace('an exchange of goods for money', 'a trade').replace('confidence: 0.9', 'confidence: 0.4').replace('frames:\n', 'frames:\n  - name: Theft\n    core_elements: [{name: Thief}]\n'));
     const r = await s.frames.add(second, { context: 'shop' });
-    assert.equal(s.frames.get('Commerce', 'shop').definition, 'a trade');
-    const rb = s.workflows.rollback(r.workflow.workflow_id);
+    assert.equal((await s.frames.get('Commerce', 'shop')).definition, 'a trade');
+    const rb = await s.workflows.rollback(r.workflow.workflow_id);
     assert.ok(rb.records_deleted >= 1 && rb.records_reverted >= 2, JSON.stringify(rb));
-    assertSameStore(snapshot(s, 'shop'), before);
-    assert.equal(s.frames.get('Commerce', 'shop').definition, 'an exchange of goods for money');
+    assertSameStore(await snapshot(s, 'shop'), before);
+    assert.equal((await s.frames.get('Commerce', 'shop')).definition, 'an exchange of goods for money');
   } finally {
-    s.close();
+    await s.close();
   }
 });
 
 test('cluster_update: rollback of a rediscovery restores the clusters and fields it replaced or retired', async () => {
   const dir = tempDir();
-  const s = Store.init(join(dir, 's'));
+  const s = await Store.init(join(dir, 's'));
   try {
     const names = Array.from({ length: 24 }, (_, i) => ({ name: `w${i}` }));
     await s.concepts.import(writeJsonl(join(dir, 'c.jsonl'), names), { context: 'nat', provider: 'hash' });
     await s.fields.discover({ context: 'nat', k: 3, seed: 1 });
-    const before = snapshot(s, 'nat');
+    const before = await snapshot(s, 'nat');
     assert.equal(before.cluster.length, 3);
     const again = await s.fields.discover({ context: 'nat', k: 2, seed: 7 });
-    assert.equal(s.fields.list('nat').clusters.length, 2);
-    const rb = s.workflows.rollback(again.workflow.workflow_id);
+    assert.equal((await s.fields.list('nat')).clusters.length, 2);
+    const rb = await s.workflows.rollback(again.workflow.workflow_id);
     assert.equal(rb.status, 'rolled_back');
-    assertSameStore(snapshot(s, 'nat'), before);
+    assertSameStore(await snapshot(s, 'nat'), before);
   } finally {
-    s.close();
+    await s.close();
   }
 });
 
 test('rollback after a compaction that dropped the history is refused (ROLLBACK_UNAVAILABLE)', async () => {
   const dir = tempDir();
-  const s = Store.init(join(dir, 's'));
+  const s = await Store.init(join(dir, 's'));
   try {
     const old = genAnalogies(10, 507, 'o-');
     await s.analogies.import(writeJsonl(join(dir, 'o.jsonl'), old), { workflowId: 'old' });
-    s.compact();
+    await s.compact();
     // A workflow after the compaction still rolls back.
     const r = await s.analogies.import(writeJsonl(join(dir, 'n.jsonl'), old.map((a) => ({ ...a, quality_score: 0.01 }))), { workflowId: 'new' });
     assert.equal(r.workflow.status, 'completed');
-    const before = snapshot(s);
+    const before = await snapshot(s);
     assert.equal((await asyncErr(async () => s.workflows.rollback('old'))).code, 'ROLLBACK_UNAVAILABLE');
-    assertSameStore(snapshot(s), before);
-    const rb = s.workflows.rollback('new');
+    assertSameStore(await snapshot(s), before);
+    const rb = await s.workflows.rollback('new');
     assert.equal(rb.records_reverted, 10);
-    assert.deepEqual(byId([...s.analogies.stream()].map(inputFields)), byId(old));
+    assert.deepEqual(byId((await collect(s.analogies.stream())).map(inputFields)), byId(old));
   } finally {
-    s.close();
+    await s.close();
   }
 });

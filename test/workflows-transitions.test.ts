@@ -6,7 +6,7 @@ import { openStore, type ProgressEvent } from '../src/index.js';
 import type { Workflow } from '../src/core/records.js';
 import Database from 'better-sqlite3';
 import { crc32Hex, sha256Hex } from '../src/core/checksum.js';
-import { asyncErr, auditEvents, cli, cliErr, cliOk, errCode, genAnalogies, inputFields, tempDir, writeJsonl } from './helpers.js';
+import { asyncErr, auditEvents, cli, cliErr, cliOk, genAnalogies, inputFields, tempDir, writeJsonl, asyncErrCode, collect } from './helpers.js';
 
 test('CLI: pending -> completed -> rolled_back, every illegal transition refused, rollback reversed by restore', () => {
   const dir = tempDir();
@@ -237,7 +237,7 @@ test('library: progress events rise to items_total and end with one final event'
     assert.equal(finals[0].items_processed, 1000);
     assert.equal(finals[0].eta_seconds, 0);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -261,23 +261,23 @@ test('library: cancelling a processing workflow stops it at the next chunk bound
     assert.equal(answer.status, 'cancelled', 'cancel answers the state the workflow ended in');
     assert.equal(answer.items_processed, 100);
     assert.equal(done.items_processed, 100);
-    assert.equal(store.analogies.count(), 100);
+    assert.equal(await store.analogies.count(), 100);
     assert.deepEqual(
-      [...store.analogies.stream()].map((a) => a.id),
+      (await collect(store.analogies.stream())).map((a) => a.id),
       data.slice(0, 100).map((a) => a.id),
     );
     assert.equal(seen[seen.length - 1].final, true);
     assert.equal(seen[seen.length - 1].status, 'cancelled');
     assert.equal((await asyncErr(() => store.workflows.process('c1'))).code, 'ILLEGAL_TRANSITION');
-    const rb = store.workflows.rollback('c1');
+    const rb = await store.workflows.rollback('c1');
     assert.equal(rb.status, 'rolled_back');
     assert.equal(rb.records_deleted, 100);
-    assert.equal(store.analogies.count(), 0);
-    for (const a of data.slice(0, 100)) assert.notEqual(store.analogies.get(a.id).deleted_at, null);
-    assert.equal(errCode(() => store.analogies.get(data[100].id)), 'NOT_FOUND', 'items after the cancel were never applied');
-    assert.equal(store.verify().valid, true);
+    assert.equal(await store.analogies.count(), 0);
+    for (const a of data.slice(0, 100)) assert.notEqual((await store.analogies.get(a.id)).deleted_at, null);
+    assert.equal(await asyncErrCode(() => store.analogies.get(data[100].id)), 'NOT_FOUND', 'items after the cancel were never applied');
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -289,21 +289,21 @@ test('library: rollback soft-deletes exactly what the workflow created; restore 
     const undo = genAnalogies(40, 423, 'undo-');
     await store.analogies.import(writeJsonl(join(dir, 'keep.jsonl'), keep));
     const r = await store.analogies.import(writeJsonl(join(dir, 'undo.jsonl'), undo), { workflowId: 'undo', batchSize: 15 });
-    store.analogies.delete(undo[0].id); // already deleted: not counted again
-    const rb = store.workflows.rollback('undo');
+    await store.analogies.delete(undo[0].id); // already deleted: not counted again
+    const rb = await store.workflows.rollback('undo');
     assert.equal(rb.status, 'rolled_back');
     assert.equal(rb.records_deleted, 39);
     assert.equal(r.workflow.workflow_id, 'undo');
-    assert.equal(store.analogies.count(), 30);
-    assert.deepEqual(store.workflows.get('undo').status, 'rolled_back');
+    assert.equal(await store.analogies.count(), 30);
+    assert.deepEqual((await store.workflows.get('undo')).status, 'rolled_back');
     for (const a of undo.slice(1)) {
-      const restored = store.analogies.restore(a.id);
+      const restored = await store.analogies.restore(a.id);
       assert.equal(restored.version, 3);
       assert.deepEqual(inputFields(restored), a);
     }
-    assert.equal(store.analogies.count(), 69);
-    assert.equal(store.verify().valid, true);
+    assert.equal(await store.analogies.count(), 69);
+    assert.equal((await store.verify()).valid, true);
   } finally {
-    store.close();
+    await store.close();
   }
 });

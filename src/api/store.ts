@@ -1,3 +1,4 @@
+import { flattenPages, pagesOf } from './async-iter.js';
 import type { Analogy, ContextInfo, Workflow, WorkflowStatus } from '../core/records.js';
 import type { AnalogyFilter } from '../core/schemas.js';
 import { assertContextName, DEFAULT_CONTEXT } from '../core/names.js';
@@ -68,7 +69,7 @@ export class Store {
     this.engine = { store: embedded, workflows: new WorkflowRepo(embedded.db), events: new WorkflowEvents() };
   }
 
-  static init(dir: string): Store {
+  static async init(dir: string): Promise<Store> {
     return new Store(EmbeddedStore.init(dir));
   }
 
@@ -81,7 +82,7 @@ export class Store {
         // A damaged log must not keep the store from opening: verify and rebuild need it.
         // The workflow stays as it is, to be resumed once the log is repaired.
         if (!isSoftlogicError(err) || err.code !== 'CORRUPT_LOG') {
-          store.close();
+          await store.close();
           throw err;
         }
         store.backend.audit.record({ event: 'resume_refused', code: err.code, message: err.message, details: err.details });
@@ -103,13 +104,13 @@ export class Store {
     return this.engine.store;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.engine.store.close();
   }
 
   readonly contexts = {
     /** Creates a context; creating an existing one is a no-op unless it names another parent. */
-    create: (name: string, options: { parent?: string; description?: string } = {}): ContextInfo => {
+    create: async (name: string, options: { parent?: string; description?: string } = {}): Promise<ContextInfo> => {
       const existing = this.engine.store.context(assertContextName(name));
       if (existing && existing.parent !== (options.parent ?? null)) {
         throw new SoftlogicError('CONFLICT', `context '${name}' already exists with parent ${JSON.stringify(existing.parent)}, not ${JSON.stringify(options.parent ?? null)}`, {
@@ -120,59 +121,59 @@ export class Store {
       const row = existing ?? this.engine.store.ensureContext(name, options);
       return { name: row.name, parent: row.parent, description: row.description, created_at: row.created_at };
     },
-    list: (): ContextInfo[] =>
+    list: async (): Promise<ContextInfo[]> =>
       this.engine.store.listContexts().map((r) => ({ name: r.name, parent: r.parent, description: r.description, created_at: r.created_at })),
   };
 
   readonly analogies = {
     import: (file: string, options?: ImportOptions): Promise<ImportResult> => importAnalogies(this.engine, file, options),
-    save: (input: unknown, context?: string): Analogy => saveAnalogy(this.engine.store, input, context),
-    get: (id: string, context = DEFAULT_CONTEXT): Analogy => getAnalogy(this.engine.store, id, context),
-    history: (id: string, context = DEFAULT_CONTEXT) => analogyHistory(this.engine.store, id, context),
-    delete: (id: string, context = DEFAULT_CONTEXT): Analogy => deleteAnalogy(this.engine.store, id, context),
-    restore: (id: string, context = DEFAULT_CONTEXT): Analogy => restoreDeletedAnalogy(this.engine.store, id, context),
-    query: (filter: AnalogyFilter = {}): Analogy[] => queryAnalogies(this.engine.store, filter),
-    count: (filter: AnalogyFilter = {}): number => countAnalogies(this.engine.store, filter),
-    stream: (filter: AnalogyFilter = {}): Generator<Analogy> => streamAnalogies(this.engine.store, filter),
-    streamJson: (filter: AnalogyFilter = {}): Generator<string> => streamAnalogyJson(this.engine.store, filter),
+    save: async (input: unknown, context?: string): Promise<Analogy> => saveAnalogy(this.engine.store, input, context),
+    get: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => getAnalogy(this.engine.store, id, context),
+    history: async (id: string, context = DEFAULT_CONTEXT) => analogyHistory(this.engine.store, id, context),
+    delete: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => deleteAnalogy(this.engine.store, id, context),
+    restore: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => restoreDeletedAnalogy(this.engine.store, id, context),
+    query: async (filter: AnalogyFilter = {}): Promise<Analogy[]> => queryAnalogies(this.engine.store, filter),
+    count: async (filter: AnalogyFilter = {}): Promise<number> => countAnalogies(this.engine.store, filter),
+    stream: (filter: AnalogyFilter = {}): AsyncIterableIterator<Analogy> => flattenPages(pagesOf(() => streamAnalogies(this.engine.store, filter))),
+    streamJson: (filter: AnalogyFilter = {}): AsyncIterableIterator<string> => flattenPages(pagesOf(() => streamAnalogyJson(this.engine.store, filter))),
     deleteMatching: (filter: AnalogyFilter, options?: DeleteMatchingOptions): Promise<DeleteMatchingResult> => deleteMatchingAnalogies(this.engine, filter, options),
   };
 
   /** audit.jsonl read back: what was rejected, rolled back, deleted, compacted, rebuilt (newest first). */
   readonly audit = {
-    list: (filter: AuditFilter = {}): AuditEntry[] => this.engine.store.audit.list(filter),
+    list: async (filter: AuditFilter = {}): Promise<AuditEntry[]> => this.engine.store.audit.list(filter),
   };
 
   readonly workflows = {
     createFromFile: (file: string, options: ImportOptions = {}): Promise<Workflow> => stageAnalogyFile(this.engine, file, options).then((s) => s.workflow),
     process: (id: string, options?: ProcessOptions): Promise<Workflow> => processWorkflow(this.engine, id, options),
     cancel: (id: string, options?: CancelOptions): Promise<Workflow> => cancelWorkflow(this.engine, id, options),
-    rollback: (id: string) => rollbackWorkflow(this.engine, id),
+    rollback: async (id: string) => rollbackWorkflow(this.engine, id),
     /** Finishes every workflow a dead process left processing (never an interrupted or failed one: process those by id). */
     resume: (options?: ProcessOptions): Promise<Workflow[]> => resumeWorkflows(this.engine, options),
     /** Marks `interrupted` the pending or processing workflows this process owns (a user quitting at once). */
-    interruptOwned: (): Workflow[] => {
+    interruptOwned: async (): Promise<Workflow[]> => {
       const marked = this.engine.store.transaction(() => this.engine.workflows.interruptOwnedBy(process.pid));
       for (const wf of marked) this.engine.store.audit.record({ event: 'workflow_interrupted', workflow_id: wf.workflow_id, items_processed: wf.items_processed, items_total: wf.items_total });
       return marked.map(publicWorkflow);
     },
-    get: (id: string): Workflow => {
+    get: async (id: string): Promise<Workflow> => {
       const { staged_crc: _s, cancel_requested: _c, owner_pid: _o, ...wf } = this.engine.workflows.get(id);
       return wf;
     },
-    list: (status?: WorkflowStatus): Workflow[] => this.engine.workflows.list(status),
+    list: async (status?: WorkflowStatus): Promise<Workflow[]> => this.engine.workflows.list(status),
   };
 
   /**
    * Every active record of one kind (concept, frame, frame_instance, frame_relation, cluster,
    * semantic_field) in a context, in log order and constant memory.
    */
-  *stream<T = Record<string, unknown>>(kind: string, context = DEFAULT_CONTEXT): Generator<T> {
-    for (const json of streamEntityJson(this.engine.store, kind, context)) yield JSON.parse(json) as T;
+  stream<T = Record<string, unknown>>(kind: string, context = DEFAULT_CONTEXT): AsyncIterableIterator<T> {
+    return flattenPages(pagesOf(() => streamEntityJson(this.engine.store, kind, context)), (json) => JSON.parse(json) as T);
   }
 
-  streamJson(kind: string, context = DEFAULT_CONTEXT): Generator<string> {
-    return streamEntityJson(this.engine.store, kind, context);
+  streamJson(kind: string, context = DEFAULT_CONTEXT): AsyncIterableIterator<string> {
+    return flattenPages(pagesOf(() => streamEntityJson(this.engine.store, kind, context)));
   }
 
   /** One file holding a consistent snapshot of the store (safe while writers run). */
@@ -181,7 +182,7 @@ export class Store {
   }
 
   /** Restores a backup into `dir` (empty or absent, or replaced with `force`). */
-  static restore(file: string, dir: string, options?: RestoreOptions): RestoreResult {
+  static async restore(file: string, dir: string, options?: RestoreOptions): Promise<RestoreResult> {
     return restoreStore(file, dir, options);
   }
 
@@ -200,55 +201,55 @@ export class Store {
     return importLegacy(this, dir, options);
   }
 
-  compact(context?: string): CompactionReport[] {
+  async compact(context?: string): Promise<CompactionReport[]> {
     const names = context ? [assertContextName(context)] : this.engine.store.listContexts().map((c) => c.name);
     if (context) this.engine.store.requireContext(context);
     return names.map((n) => compactContext(this.engine.store, n));
   }
 
-  verify(): VerifyReport {
+  async verify(): Promise<VerifyReport> {
     return verifyStore(this.engine.store);
   }
 
-  rebuild(options?: RebuildOptions): RebuildReport {
+  async rebuild(options?: RebuildOptions): Promise<RebuildReport> {
     const { store, report } = rebuildStore(this.engine.store, options);
     this.engine = { store, workflows: new WorkflowRepo(store.db), events: this.engine.events };
-    this.rebuildVectorIndexes();
+    await this.rebuildVectorIndexes();
     return report;
   }
 
   /** Rebuilds every context's concept vector index and embeddings.npz from the concept records. */
-  rebuildVectorIndexes(): Array<{ context: string; kind: string; size: number }> {
+  async rebuildVectorIndexes(): Promise<Array<{ context: string; kind: string; size: number }>> {
     const out = rebuildIndexes(this.engine.store);
     for (const r of out) writeContextNpz(this.engine.store, r.context, this.engine.store.layout.embeddings(r.context));
     return out;
   }
 
   readonly concepts = {
-    add: (input: ConceptInput, options?: AddConceptOptions): AddedConcept => addConcept(this.engine.store, input, options),
+    add: async (input: ConceptInput, options?: AddConceptOptions): Promise<AddedConcept> => addConcept(this.engine.store, input, options),
     /** The WordNet senses of a word scored against a context (what `--synset auto` would choose, and why). */
-    senses: (word: string, options?: SensesOptions): SenseChoice => sensesInContext(this.engine.store, word, options),
-    get: (id: string, context?: string): ConceptRecord => getConcept(this.engine.store, id, context),
-    find: (nameOrId: string, context = DEFAULT_CONTEXT): ConceptRecord | undefined => {
+    senses: async (word: string, options?: SensesOptions): Promise<SenseChoice> => sensesInContext(this.engine.store, word, options),
+    get: async (id: string, context?: string): Promise<ConceptRecord> => getConcept(this.engine.store, id, context),
+    find: async (nameOrId: string, context = DEFAULT_CONTEXT): Promise<ConceptRecord | undefined> => {
       const found = findConcept(this.engine.store, nameOrId, context);
       return found && linkConcept(this.engine.store, found);
     },
-    search: (text: string, options?: SearchOptions): ConceptRecord[] => searchConcepts(this.engine.store, text, options),
-    list: (context = DEFAULT_CONTEXT, options?: { includeDeleted?: boolean; limit?: number }): ConceptRecord[] => listConcepts(this.engine.store, context, options),
-    delete: (id: string, context?: string): ConceptRecord => deleteConcept(this.engine.store, id, context),
-    restore: (id: string, context?: string): ConceptRecord => restoreConcept(this.engine.store, id, context),
+    search: async (text: string, options?: SearchOptions): Promise<ConceptRecord[]> => searchConcepts(this.engine.store, text, options),
+    list: async (context = DEFAULT_CONTEXT, options?: { includeDeleted?: boolean; limit?: number }): Promise<ConceptRecord[]> => listConcepts(this.engine.store, context, options),
+    delete: async (id: string, context?: string): Promise<ConceptRecord> => deleteConcept(this.engine.store, id, context),
+    restore: async (id: string, context?: string): Promise<ConceptRecord> => restoreConcept(this.engine.store, id, context),
     import: (file: string, options?: ConceptImportOptions): Promise<ConceptImportResult> => importConcepts(this.engine, file, options),
-    similar: (term: string, options?: { context?: string; k?: number; scope?: Scope }) => similarConcepts(this.engine.store, term, options),
+    similar: async (term: string, options?: { context?: string; k?: number; scope?: Scope }) => similarConcepts(this.engine.store, term, options),
   };
 
   readonly embeddings = {
-    similarity: (a: string, b: string, options?: { context?: string; method?: SimilarityMethod }) => similarity(this.engine.store, a, b, options),
-    complete: (a: string, b: string, c: string, options?: { context?: string; k?: number; method?: string; scope?: Scope; postprocess?: string }) => completeAnalogy(this.engine.store, a, b, c, options),
-    evaluate: (file: string, options?: { top?: number; method?: string; postprocess?: string }) => evalAnalogies(file, options),
-    export: (out: string, context?: string) => exportEmbeddings(this.engine.store, out, context),
+    similarity: async (a: string, b: string, options?: { context?: string; method?: SimilarityMethod }) => similarity(this.engine.store, a, b, options),
+    complete: async (a: string, b: string, c: string, options?: { context?: string; k?: number; method?: string; scope?: Scope; postprocess?: string }) => completeAnalogy(this.engine.store, a, b, c, options),
+    evaluate: async (file: string, options?: { top?: number; method?: string; postprocess?: string }) => evalAnalogies(file, options),
+    export: async (out: string, context?: string) => exportEmbeddings(this.engine.store, out, context),
     import: (file: string, context?: string, batchSize?: number) => importEmbeddings(this.engine, file, context, batchSize),
-    settings: (context = DEFAULT_CONTEXT) => effectiveSettings(this.engine.store, context) ?? null,
-    index: (context = DEFAULT_CONTEXT) => {
+    settings: async (context = DEFAULT_CONTEXT) => effectiveSettings(this.engine.store, context) ?? null,
+    index: async (context = DEFAULT_CONTEXT) => {
       syncIndex(this.engine.store, context);
       return indexInfo(this.engine.store, context) ?? null;
     },
@@ -258,33 +259,33 @@ export class Store {
 
   readonly frames = {
     add: (file: string, options?: { context?: string }) => addFrames(this.engine, file, options),
-    get: (name: string, context?: string): FrameRecord & { relations: FrameRelationRecord[] } => getFrame(this.engine.store, name, context),
-    list: (context?: string): FrameRecord[] => listFrames(this.engine.store, context),
-    instances: (name: string, context?: string): FrameInstanceRecord[] => frameInstances(this.engine.store, name, context),
-    query: (options: { context?: string; element?: string; concept?: string; frame?: string }): FrameInstanceRecord[] => queryInstances(this.engine.store, options),
-    delete: (name: string, context?: string): FrameRecord => deleteEntityById<FrameRecord>(this.engine.store, 'frame', name, context),
-    restore: (name: string, context?: string): FrameRecord => restoreEntityById<FrameRecord>(this.engine.store, 'frame', name, context),
-    deleteInstance: (id: string, context?: string): FrameInstanceRecord => deleteEntityById<FrameInstanceRecord>(this.engine.store, 'frame_instance', id, context),
-    restoreInstance: (id: string, context?: string): FrameInstanceRecord => restoreEntityById<FrameInstanceRecord>(this.engine.store, 'frame_instance', id, context),
+    get: async (name: string, context?: string): Promise<FrameRecord & { relations: FrameRelationRecord[] }> => getFrame(this.engine.store, name, context),
+    list: async (context?: string): Promise<FrameRecord[]> => listFrames(this.engine.store, context),
+    instances: async (name: string, context?: string): Promise<FrameInstanceRecord[]> => frameInstances(this.engine.store, name, context),
+    query: async (options: { context?: string; element?: string; concept?: string; frame?: string }): Promise<FrameInstanceRecord[]> => queryInstances(this.engine.store, options),
+    delete: async (name: string, context?: string): Promise<FrameRecord> => deleteEntityById<FrameRecord>(this.engine.store, 'frame', name, context),
+    restore: async (name: string, context?: string): Promise<FrameRecord> => restoreEntityById<FrameRecord>(this.engine.store, 'frame', name, context),
+    deleteInstance: async (id: string, context?: string): Promise<FrameInstanceRecord> => deleteEntityById<FrameInstanceRecord>(this.engine.store, 'frame_instance', id, context),
+    restoreInstance: async (id: string, context?: string): Promise<FrameInstanceRecord> => restoreEntityById<FrameInstanceRecord>(this.engine.store, 'frame_instance', id, context),
   };
 
   readonly fields = {
     discover: (options: DiscoverOptions) => discoverFields(this.engine, options),
-    list: (context?: string): { clusters: StoredCluster[]; fields: StoredField[] } => listFields(this.engine.store, context),
+    list: async (context?: string): Promise<{ clusters: StoredCluster[]; fields: StoredField[] }> => listFields(this.engine.store, context),
     crossDomain: (options?: CrossDomainCommandOptions) => crossDomain(this.engine, options),
     /** the concept vectors of a context in 2-D (PCA), each with its field */
-    project: (context?: string): Projection => projectConcepts(this.engine.store, context),
-    delete: (id: string, context?: string): StoredField => deleteEntityById<StoredField>(this.engine.store, 'semantic_field', id, context),
-    restore: (id: string, context?: string): StoredField => restoreEntityById<StoredField>(this.engine.store, 'semantic_field', id, context),
+    project: async (context?: string): Promise<Projection> => projectConcepts(this.engine.store, context),
+    delete: async (id: string, context?: string): Promise<StoredField> => deleteEntityById<StoredField>(this.engine.store, 'semantic_field', id, context),
+    restore: async (id: string, context?: string): Promise<StoredField> => restoreEntityById<StoredField>(this.engine.store, 'semantic_field', id, context),
   };
 
   /** Removes what killed runs left (leftovers.ts) and lists what stays (owners still running). */
-  doctor(): { removed: Leftover[]; remaining: Leftover[] } {
+  async doctor(): Promise<{ removed: Leftover[]; remaining: Leftover[] }> {
     const removed = removeLeftovers(this.engine.store);
     return { removed, remaining: findLeftovers(this.engine.store) };
   }
 
-  stats(): StoreStats {
+  async stats(): Promise<StoreStats> {
     return storeStats(this.engine.store);
   }
 }

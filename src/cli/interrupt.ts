@@ -12,13 +12,13 @@ export const INTERRUPTED_EXIT = 130;
  */
 export async function interruptible<T>(store: Store, fn: (interrupt: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
-  const onSigint = () => {
+  const onSigint = async () => {
     if (!controller.signal.aborted) {
       controller.abort();
       process.stderr.write('interrupted: stopping at the next chunk boundary (Ctrl-C again to quit at once)\n');
       return;
     }
-    for (const wf of store.workflows.interruptOwned()) tellInterrupted(wf);
+    for (const wf of await store.workflows.interruptOwned()) tellInterrupted(wf);
     process.exit(INTERRUPTED_EXIT);
   };
   process.on('SIGINT', onSigint);

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { toSoftlogicError, SoftlogicError } from '../core/errors.js';
-import { defaultStoreDir } from '../backend/embedded/layout.js';
-import { Store } from '../api/store.js';
+import { defaultStoreLocation, openStore } from '../api/open-store.js';
+import type { Store } from '../api/store.js';
 import type { ProgressEvent } from '../workflows/progress.js';
 import { humanText, STREAM_COLUMNS, streamRow } from './format.js';
 
@@ -17,15 +17,15 @@ export function globals(cmd: Command): GlobalOptions {
 }
 
 export function storeDir(cmd: Command): string {
-  return globals(cmd).store ?? defaultStoreDir();
+  return globals(cmd).store ?? defaultStoreLocation();
 }
 
 export async function withStore<T>(cmd: Command, fn: (store: Store) => Promise<T> | T): Promise<T> {
-  const store = await Store.open(storeDir(cmd));
+  const store = await openStore(storeDir(cmd));
   try {
     return await fn(store);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -65,13 +65,13 @@ export function progressBar(cmd: Command): ((e: ProgressEvent) => void) | undefi
  * A stream of records (JSON texts) on stdout: JSON lines with --json, otherwise a table written
  * row by row (fixed-width columns of the record kind), either way in constant memory.
  */
-export async function writeRecords(cmd: Command, kind: string, json: Iterable<string>): Promise<void> {
+export async function writeRecords(cmd: Command, kind: string, json: AsyncIterable<string>): Promise<void> {
   if (globals(cmd).json) return writeJsonLines(json);
   const columns = STREAM_COLUMNS[kind] ?? ['id'];
   let count = 0;
-  function* rows(): Generator<string> {
+  async function* rows(): AsyncGenerator<string> {
     yield streamRow(columns, null);
-    for (const text of json) {
+    for await (const text of json) {
       count++;
       yield streamRow(columns, JSON.parse(text) as Record<string, unknown>);
     }
@@ -81,7 +81,7 @@ export async function writeRecords(cmd: Command, kind: string, json: Iterable<st
 }
 
 /** Writes lines to stdout in blocks, waiting for 'drain' so memory stays flat. */
-export async function writeJsonLines(lines: Iterable<string>): Promise<void> {
+export async function writeJsonLines(lines: Iterable<string> | AsyncIterable<string>): Promise<void> {
   let buffer: string[] = [];
   const flush = async () => {
     if (buffer.length === 0) return;
@@ -89,7 +89,7 @@ export async function writeJsonLines(lines: Iterable<string>): Promise<void> {
     buffer = [];
     if (!ok) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
   };
-  for (const line of lines) {
+  for await (const line of lines) {
     buffer.push(line);
     if (buffer.length >= 1000) await flush();
   }

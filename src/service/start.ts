@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { SoftlogicError, Store } from '../index.js';
+import { SoftlogicError } from '../core/errors.js';
+import type { Store } from '../api/store.js';
+import { openStore } from '../api/open-store.js';
 import { buildServer, type RateLimitOptions } from './server.js';
 
 export interface StartOptions {
@@ -54,7 +56,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
       { host },
     );
   }
-  const store = await Store.open(options.storeDir, { create: true });
+  const store = await openStore(options.storeDir, { create: true });
   let app: FastifyInstance;
   try {
     app = await buildServer({
@@ -68,7 +70,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
     });
     await app.listen({ host, port });
   } catch (err) {
-    store.close();
+    await store.close();
     throw err;
   }
   if (!isLoopback(host) && !apiKey) app.log.warn({ host }, 'serving without an API key on a non-loopback address (--insecure)');
@@ -81,7 +83,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
       try {
         await app.close();
       } finally {
-        store.close();
+        await store.close();
       }
     })();
     return closing;

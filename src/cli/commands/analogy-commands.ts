@@ -86,8 +86,8 @@ export function registerAnalogyCommands(program: Command): void {
   filterOptions(analogies.command('query').description('matching analogies, best quality first (default limit 100)'), true)
     .option('--offset <n>', 'matches to skip, in result order (page n is --offset n*limit)', parseNumber('offset', 0, 1_000_000_000, true))
     .action((opts: FilterFlags, cmd: Command) =>
-    withStore(cmd, (store) => {
-      const results = store.analogies.query(toFilter(opts));
+    withStore(cmd, async (store) => {
+      const results = await store.analogies.query(toFilter(opts));
       print(cmd, { count: results.length, offset: opts.offset ?? 0, analogies: results });
     }),
   );
@@ -99,21 +99,21 @@ export function registerAnalogyCommands(program: Command): void {
   analogies
     .command('get <id>')
     .option('--context <name>', 'context (falls back to its parents)', 'default')
-    .action((id: string, opts: { context: string }, cmd: Command) => withStore(cmd, (store) => print(cmd, store.analogies.get(id, opts.context))));
+    .action((id: string, opts: { context: string }, cmd: Command) => withStore(cmd, async (store) => print(cmd, await store.analogies.get(id, opts.context))));
 
   analogies
     .command('history <id>')
     .description('every version still in the log, newest first')
     .option('--context <name>', 'context', 'default')
     .action((id: string, opts: { context: string }, cmd: Command) =>
-      withStore(cmd, (store) => print(cmd, { id, versions: store.analogies.history(id, opts.context) })),
+      withStore(cmd, async (store) => print(cmd, { id, versions: await store.analogies.history(id, opts.context) })),
     );
 
   analogies
     .command('restore <id>')
     .description('undo a soft delete (until compaction purges it)')
     .option('--context <name>', 'context', 'default')
-    .action((id: string, opts: { context: string }, cmd: Command) => withStore(cmd, (store) => print(cmd, store.analogies.restore(id, opts.context))));
+    .action((id: string, opts: { context: string }, cmd: Command) => withStore(cmd, async (store) => print(cmd, await store.analogies.restore(id, opts.context))));
 
   analogies
     .command('delete [id]')
@@ -130,7 +130,7 @@ export function registerAnalogyCommands(program: Command): void {
     .action((id: string | undefined, opts: FilterFlags & { dryRun?: boolean; batchSize?: number }, cmd: Command) =>
       withStore(cmd, async (store) => {
         if (id !== undefined) {
-          print(cmd, store.analogies.delete(id, opts.context));
+          print(cmd, await store.analogies.delete(id, opts.context));
           return;
         }
         const bar = progressBar(cmd);

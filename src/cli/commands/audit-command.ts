@@ -18,8 +18,8 @@ export function registerAuditCommand(program: Command): void {
     .option('--since <time>', 'only entries at or after this ISO time')
     .option('--limit <n>', `at most N entries (default ${AUDIT_DEFAULT_LIMIT})`, parseNumber('limit', 1, AUDIT_MAX_LIMIT, true))
     .action((opts: { workflow?: string; event?: string; since?: string; limit?: number }, cmd: Command) =>
-      withStore(cmd, (store) => {
-        const entries = store.audit.list({ workflow_id: opts.workflow, event: opts.event, since: opts.since, limit: opts.limit });
+      withStore(cmd, async (store) => {
+        const entries = await store.audit.list({ workflow_id: opts.workflow, event: opts.event, since: opts.since, limit: opts.limit });
         const human = entries.length === 0 ? 'entries: (none)' : table(['time', 'event', 'workflow_id', 'summary'], entries.map(row), true);
         print(cmd, { entries }, human);
       }),

@@ -13,8 +13,8 @@ export function registerConceptCommands(program: Command): void {
     .option('--description <text>', 'free text')
     .option('--provider <name>', 'embedding provider of the context (glove or hash), recorded on first use')
     .action((name: string, opts: { context: string; synset?: string; description?: string; provider?: string }, cmd: Command) =>
-      withStore(cmd, (store) => {
-        const c = store.concepts.add({ name, synset: opts.synset, description: opts.description }, { context: opts.context, provider: opts.provider });
+      withStore(cmd, async (store) => {
+        const c = await store.concepts.add({ name, synset: opts.synset, description: opts.description }, { context: opts.context, provider: opts.provider });
         const sense = c.sense ? `\nsense ${c.sense.synset_id} (${c.sense.method}): ${c.sense.reason}` : '';
         print(cmd, c, `${c.id} (version ${c.version})${c.embedding?.fallback ? ' [no known word: fallback vector]' : ''}${sense}`);
       }),
@@ -26,8 +26,8 @@ export function registerConceptCommands(program: Command): void {
     .option('--context <name>', 'context whose name, description, parents and concepts count as evidence')
     .option('--text <words>', 'further context words (e.g. the description of the concept)')
     .action((word: string, opts: { context?: string; text?: string }, cmd: Command) =>
-      withStore(cmd, (store) => {
-        const choice = store.concepts.senses(word, opts);
+      withStore(cmd, async (store) => {
+        const choice = await store.concepts.senses(word, opts);
         const lines = choice.candidates.map((c) => `${c.synset_id === choice.synset_id ? '*' : ' '} ${c.synset_id}  score ${c.score}  ${c.gloss}`);
         print(cmd, choice, [`${choice.synset_id} (${choice.method}): ${choice.reason}`, ...lines].join('\n'));
       }),
@@ -51,7 +51,7 @@ export function registerConceptCommands(program: Command): void {
   concepts
     .command('get <id>')
     .option('--context <name>', 'context to look in (default: the one the id names), falling back to its parents')
-    .action((id: string, opts: { context?: string }, cmd: Command) => withStore(cmd, (store) => print(cmd, store.concepts.get(id, opts.context))));
+    .action((id: string, opts: { context?: string }, cmd: Command) => withStore(cmd, async (store) => print(cmd, await store.concepts.get(id, opts.context))));
 
   concepts
     .command('search <text>')
@@ -59,8 +59,8 @@ export function registerConceptCommands(program: Command): void {
     .option('--context <name>', 'context (and its parents)', 'default')
     .option('--limit <n>', 'at most N', parseNumber('limit', 1, 1_000_000, true))
     .action((text: string, opts: { context: string; limit?: number }, cmd: Command) =>
-      withStore(cmd, (store) => {
-        const results = store.concepts.search(text, opts);
+      withStore(cmd, async (store) => {
+        const results = await store.concepts.search(text, opts);
         print(cmd, { count: results.length, concepts: results });
       }),
     );
@@ -71,8 +71,8 @@ export function registerConceptCommands(program: Command): void {
     .option('--include-deleted', 'also deleted concepts')
     .option('--limit <n>', 'at most N', parseNumber('limit', 1, 1_000_000, true))
     .action((opts: { context: string; includeDeleted?: boolean; limit?: number }, cmd: Command) =>
-      withStore(cmd, (store) => {
-        const results = store.concepts.list(opts.context, opts);
+      withStore(cmd, async (store) => {
+        const results = await store.concepts.list(opts.context, opts);
         print(cmd, { count: results.length, concepts: results });
       }),
     );
@@ -81,12 +81,12 @@ export function registerConceptCommands(program: Command): void {
     .command('delete <id>')
     .description('soft delete (tombstone + version bump)')
     .option('--context <name>', 'context (default: the one the id names)')
-    .action((id: string, opts: { context?: string }, cmd: Command) => withStore(cmd, (store) => print(cmd, store.concepts.delete(id, opts.context))));
+    .action((id: string, opts: { context?: string }, cmd: Command) => withStore(cmd, async (store) => print(cmd, await store.concepts.delete(id, opts.context))));
 
   concepts
     .command('restore <id>')
     .option('--context <name>', 'context (default: the one the id names)')
-    .action((id: string, opts: { context?: string }, cmd: Command) => withStore(cmd, (store) => print(cmd, store.concepts.restore(id, opts.context))));
+    .action((id: string, opts: { context?: string }, cmd: Command) => withStore(cmd, async (store) => print(cmd, await store.concepts.restore(id, opts.context))));
 
   concepts
     .command('similar <name>')
@@ -95,8 +95,8 @@ export function registerConceptCommands(program: Command): void {
     .option('--k <n>', 'how many', parseNumber('k', 1, 10_000, true), 10)
     .option('--scope <scope>', 'registry or vocabulary', parseScope, 'registry' as Scope)
     .action((name: string, opts: { context: string; k: number; scope: Scope }, cmd: Command) =>
-      withStore(cmd, (store) => {
-        const r = store.concepts.similar(name, opts);
+      withStore(cmd, async (store) => {
+        const r = await store.concepts.similar(name, opts);
         print(cmd, r, r.results.map((x) => `${x.score.toFixed(4)}  ${x.id}`).join('\n') || '(no results)');
       }),
     );

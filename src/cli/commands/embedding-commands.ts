@@ -11,8 +11,8 @@ export function registerEmbeddingCommands(program: Command): void {
     .option('--context <name>', 'context', 'default')
     .option('--method <m>', 'cosine, euclidean, manhattan or hybrid (cosine + WordNet path similarity)', parseSimilarityMethod, 'cosine' as SimilarityMethod)
     .action((a: string, b: string, opts: { context: string; method: SimilarityMethod }, cmd: Command) =>
-      withStore(cmd, (store) => {
-        const r = store.embeddings.similarity(a, b, opts);
+      withStore(cmd, async (store) => {
+        const r = await store.embeddings.similarity(a, b, opts);
         print(cmd, r, `${r.method} ${r.kind} ${r.score.toFixed(4)}${r.note ? ` (${r.note})` : ''}`);
       }),
     );
@@ -27,8 +27,8 @@ export function registerEmbeddingCommands(program: Command): void {
     .option('--scope <scope>', 'registry or vocabulary (default: registry; the vocabulary when the registry has no concepts)', parseScope)
     .option('--postprocess <p>', 'none, or abtt (all-but-the-top: the vocabulary\'s mean and top principal components removed; --scope vocabulary)', (v: string) => parsePostprocess(v), 'none')
     .action((a: string, b: string, c: string, opts: { context: string; k: number; method: string; scope?: Scope; postprocess: string }, cmd: Command) =>
-      withStore(cmd, (store) => {
-        const r = store.embeddings.complete(a, b, c, opts);
+      withStore(cmd, async (store) => {
+        const r = await store.embeddings.complete(a, b, c, opts);
         print(cmd, r, [...r.trace, ...r.results.map((x) => `${x.score.toFixed(4)}  ${x.id}`)].join('\n'));
       }),
     );
@@ -48,7 +48,7 @@ export function registerEmbeddingCommands(program: Command): void {
     .command('export')
     .requiredOption('--out <file>', 'the .npz to write (ids + vectors)')
     .option('--context <name>', 'context', 'default')
-    .action((opts: { out: string; context: string }, cmd: Command) => withStore(cmd, (store) => print(cmd, store.embeddings.export(opts.out, opts.context))));
+    .action((opts: { out: string; context: string }, cmd: Command) => withStore(cmd, async (store) => print(cmd, await store.embeddings.export(opts.out, opts.context))));
   embeddings
     .command('import <file>')
     .description('vectors per id into concepts of --context: NAME or ANY:NAME[:SYNSET] (any context, e.g. animal:lion) -> CONTEXT:NAME[:SYNSET]; missing concepts are created')
@@ -66,6 +66,6 @@ export function registerEmbeddingCommands(program: Command): void {
     .description('provider, dimension and vector index of a context')
     .option('--context <name>', 'context', 'default')
     .action((opts: { context: string }, cmd: Command) =>
-      withStore(cmd, (store) => print(cmd, { context: opts.context, settings: store.embeddings.settings(opts.context), index: store.embeddings.index(opts.context) })),
+      withStore(cmd, async (store) => print(cmd, { context: opts.context, settings: await store.embeddings.settings(opts.context), index: await store.embeddings.index(opts.context) })),
     );
 }

@@ -20,7 +20,7 @@ export function registerFieldCommands(program: Command): void {
   fields
     .command('list')
     .option('--context <name>', 'context', 'default')
-    .action((opts: { context: string }, cmd: Command) => withStore(cmd, (store) => print(cmd, store.fields.list(opts.context))));
+    .action((opts: { context: string }, cmd: Command) => withStore(cmd, async (store) => print(cmd, await store.fields.list(opts.context))));
   fields
     .command('cross-domain')
     .description('analogies between fields whose relation vectors align, stored as analogies')

@@ -11,13 +11,13 @@ export function registerFrameCommands(program: Command): void {
   frames
     .command('get <name>')
     .option('--context <name>', 'context (and its parents)', 'default')
-    .action((name: string, opts: { context: string }, cmd: Command) => withStore(cmd, (store) => print(cmd, store.frames.get(name, opts.context))));
+    .action((name: string, opts: { context: string }, cmd: Command) => withStore(cmd, async (store) => print(cmd, await store.frames.get(name, opts.context))));
   frames
     .command('list')
     .option('--context <name>', 'context (and its parents)', 'default')
     .action((opts: { context: string }, cmd: Command) =>
-      withStore(cmd, (store) => {
-        const list = store.frames.list(opts.context);
+      withStore(cmd, async (store) => {
+        const list = await store.frames.list(opts.context);
         print(cmd, { count: list.length, frames: list });
       }),
     );
@@ -25,8 +25,8 @@ export function registerFrameCommands(program: Command): void {
     .command('instances <name>')
     .option('--context <name>', 'context (and its parents)', 'default')
     .action((name: string, opts: { context: string }, cmd: Command) =>
-      withStore(cmd, (store) => {
-        const list = store.frames.instances(name, opts.context);
+      withStore(cmd, async (store) => {
+        const list = await store.frames.instances(name, opts.context);
         print(cmd, { frame: name, count: list.length, instances: list });
       }),
     );
@@ -38,8 +38,8 @@ export function registerFrameCommands(program: Command): void {
     .option('--concept <id>', 'concept id')
     .option('--frame <name>', 'frame name')
     .action((opts: { context: string; element?: string; concept?: string; frame?: string }, cmd: Command) =>
-      withStore(cmd, (store) => {
-        const list = store.frames.query(opts);
+      withStore(cmd, async (store) => {
+        const list = await store.frames.query(opts);
         print(cmd, { count: list.length, instances: list });
       }),
     );
@@ -49,13 +49,13 @@ export function registerFrameCommands(program: Command): void {
     .option('--context <name>', 'context', 'default')
     .option('--instance', 'NAME is a frame instance id')
     .action((name: string, opts: { context: string; instance?: boolean }, cmd: Command) =>
-      withStore(cmd, (store) => print(cmd, opts.instance ? store.frames.deleteInstance(name, opts.context) : store.frames.delete(name, opts.context))),
+      withStore(cmd, async (store) => print(cmd, opts.instance ? await store.frames.deleteInstance(name, opts.context) : await store.frames.delete(name, opts.context))),
     );
   frames
     .command('restore <name>')
     .option('--context <name>', 'context', 'default')
     .option('--instance', 'NAME is a frame instance id')
     .action((name: string, opts: { context: string; instance?: boolean }, cmd: Command) =>
-      withStore(cmd, (store) => print(cmd, opts.instance ? store.frames.restoreInstance(name, opts.context) : store.frames.restore(name, opts.context))),
+      withStore(cmd, async (store) => print(cmd, opts.instance ? await store.frames.restoreInstance(name, opts.context) : await store.frames.restore(name, opts.context))),
     );
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { SoftlogicError } from '../../core/errors.js';
-import { defaultStoreDir } from '../../backend/embedded/layout.js';
+import { defaultStoreLocation } from '../../api/open-store.js';
 import { startService } from '../../service/start.js';
 
 interface ServeFlags {
@@ -27,7 +27,7 @@ export function registerServeCommand(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<ServeFlags>();
       const service = await startService({
-        storeDir: opts.store ?? defaultStoreDir(),
+        storeDir: opts.store ?? defaultStoreLocation(),
         host: opts.host,
         port: parsePort(opts.port),
         insecure: opts.insecure === true,

@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
-import { Store } from '../../api/store.js';
+import { initStore, openStore } from '../../api/open-store.js';
 import { print, storeDir, withStore } from '../output.js';
 
 export function registerStoreCommands(program: Command): void {
   program
     .command('init')
     .description('create a store (default ./softlogic-data, or --store DIR, or SOFTLOGIC_STORE)')
-    .action((_opts, cmd: Command) => {
-      const store = Store.init(storeDir(cmd));
+    .action(async (_opts, cmd: Command) => {
+      const store = await initStore(storeDir(cmd));
       const root = store.root;
-      store.close();
+      await store.close();
       print(cmd, { store: root, created: true }, `created store at ${root}`);
     });
 
@@ -18,8 +18,8 @@ export function registerStoreCommands(program: Command): void {
     .description("rewrite a context's log without deleted and superseded records")
     .option('--context <name>', 'only this context (default: all)')
     .action((opts: { context?: string }, cmd: Command) =>
-      withStore(cmd, (store) => {
-        const reports = store.compact(opts.context);
+      withStore(cmd, async (store) => {
+        const reports = await store.compact(opts.context);
         print(cmd, { contexts: reports }, reports.map((r) => `${r.context}: removed ${r.records_removed}, kept ${r.active_records}, ${r.bytes_before} -> ${r.bytes_after} bytes`).join('\n') || 'no contexts');
       }),
     );
@@ -28,8 +28,8 @@ export function registerStoreCommands(program: Command): void {
     .command('verify')
     .description('check SQLite integrity, every log checksum, and that index and logs agree (exit 1 when invalid)')
     .action((_opts, cmd: Command) =>
-      withStore(cmd, (store) => {
-        const report = store.verify();
+      withStore(cmd, async (store) => {
+        const report = await store.verify();
         print(cmd, report, report.valid ? `valid (${report.contexts.length} contexts)` : `INVALID:\n${report.issues.map((i) => `  [${i.check}] ${i.context ?? ''} ${i.message}`).join('\n')}`);
         if (!report.valid) process.exitCode = 1;
       }),
@@ -45,9 +45,9 @@ export function registerStoreCommands(program: Command): void {
     .option('--salvage', 'rewrite damaged logs keeping every line whose checksum passes; set only the damaged lines aside')
     .action(async (opts: { truncateDamagedTail?: boolean; salvage?: boolean }, cmd: Command) => {
       // Opened as is (no resume, no rebuild of a missing index): rebuilding is what it is for.
-      const store = await Store.open(storeDir(cmd), { repair: true, resume: false });
+      const store = await openStore(storeDir(cmd), { repair: true, resume: false });
       try {
-        const report = store.rebuild({ truncateDamagedTail: opts.truncateDamagedTail, salvage: opts.salvage });
+        const report = await store.rebuild({ truncateDamagedTail: opts.truncateDamagedTail, salvage: opts.salvage });
         const lines = [`rebuilt ${report.contexts.length} context(s) in ${report.seconds}s`];
         for (const c of report.cut) {
           lines.push(`  ${c.context}: cut ${c.bytes} bytes from byte ${c.offset} (${c.lines} lines, ${c.records_lost} records lost, seqs ${c.first_seq ?? '-'}..${c.last_seq ?? '-'}; ${c.damage.reason}); kept in ${c.aside?.file ?? '-'}`);
@@ -58,7 +58,7 @@ export function registerStoreCommands(program: Command): void {
         for (const w of report.workflows_lost) lines.push(`  workflow ${w.workflow_id} (${w.context}, ${w.items_processed} items) is in the logs but its record is lost`);
         print(cmd, report, lines.join('\n'));
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -70,9 +70,9 @@ export function registerStoreCommands(program: Command): void {
     )
     .action(async (_opts, cmd: Command) => {
       // Opened as is, so that what it removes is reported here rather than by a quiet open.
-      const store = await Store.open(storeDir(cmd), { repair: true, resume: false });
+      const store = await openStore(storeDir(cmd), { repair: true, resume: false });
       try {
-        const report = store.doctor();
+        const report = await store.doctor();
         const line = (l: { kind: string; path: string; bytes: number }) => `  ${l.kind} ${l.path} (${l.bytes} bytes)`;
         print(
           cmd,
@@ -80,24 +80,24 @@ export function registerStoreCommands(program: Command): void {
           [`removed ${report.removed.length} leftover(s)`, ...report.removed.map(line), ...(report.remaining.length > 0 ? [`kept ${report.remaining.length} (owner still running):`, ...report.remaining.map(line)] : [])].join('\n'),
         );
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
   program
     .command('stats')
     .description('counts per context, kind and status; bytes per file')
-    .action((_opts, cmd: Command) => withStore(cmd, (store) => print(cmd, store.stats())));
+    .action((_opts, cmd: Command) => withStore(cmd, async (store) => print(cmd, await store.stats())));
 
   const contexts = program.command('contexts').description('list or create contexts');
   contexts
     .command('list')
-    .action((_opts, cmd: Command) => withStore(cmd, (store) => print(cmd, { contexts: store.contexts.list() })));
+    .action((_opts, cmd: Command) => withStore(cmd, async (store) => print(cmd, { contexts: await store.contexts.list() })));
   contexts
     .command('create <name>')
     .option('--parent <name>', 'lookups fall back to this context')
     .option('--description <text>')
     .action((name: string, opts: { parent?: string; description?: string }, cmd: Command) =>
-      withStore(cmd, (store) => print(cmd, store.contexts.create(name, opts))),
+      withStore(cmd, async (store) => print(cmd, await store.contexts.create(name, opts))),
     );
 }

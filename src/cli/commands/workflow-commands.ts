@@ -13,15 +13,15 @@ export function registerWorkflowCommands(program: Command): void {
     .command('list')
     .option('--status <s>', `one of ${STATUSES.join(', ')}`)
     .action((opts: { status?: string }, cmd: Command) =>
-      withStore(cmd, (store) => {
+      withStore(cmd, async (store) => {
         if (opts.status !== undefined && !STATUSES.includes(opts.status as WorkflowStatus)) {
           throw new SoftlogicError('INVALID_INPUT', `--status must be one of ${STATUSES.join(', ')}`, { field: 'status' });
         }
-        print(cmd, { workflows: store.workflows.list(opts.status as WorkflowStatus | undefined) });
+        print(cmd, { workflows: await store.workflows.list(opts.status as WorkflowStatus | undefined) });
       }),
     );
 
-  workflows.command('show <id>').action((id: string, _o, cmd: Command) => withStore(cmd, (store) => print(cmd, store.workflows.get(id))));
+  workflows.command('show <id>').action((id: string, _o, cmd: Command) => withStore(cmd, async (store) => print(cmd, await store.workflows.get(id))));
 
   workflows
     .command('create <file>')
@@ -55,7 +55,7 @@ export function registerWorkflowCommands(program: Command): void {
   workflows
     .command('rollback <id>')
     .description('restore every record the workflow changed to its state before it (created: deleted, deleted: restored, updated: previous content)')
-    .action((id: string, _o, cmd: Command) => withStore(cmd, (store) => print(cmd, store.workflows.rollback(id))));
+    .action((id: string, _o, cmd: Command) => withStore(cmd, async (store) => print(cmd, await store.workflows.rollback(id))));
   workflows
     .command('resume [id]')
     .description('go on with workflow ID (interrupted, failed or left by a dead process); without ID, finish every workflow a dead process left processing')

@@ -162,7 +162,7 @@ export async function exportKnowledge(store: Store, options: ExportOptions): Pro
       firstContext = false;
       const end = json ? '' : '\n';
       let n = 0;
-      for (const text of store.analogies.streamJson({ context: row.name })) {
+      for await (const text of store.analogies.streamJson({ context: row.name })) {
         const pending = sink.push(`${sep()}{"kind":"analogy","context":${c},"record":${text}}${end}`);
         if (pending) await pending;
         n += 1;

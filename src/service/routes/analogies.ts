@@ -48,7 +48,7 @@ export function analogyRoutes(app: FastifyInstance, ctx: ServiceContext): void {
         response: { 201: analogySchema, ...errorResponses },
       },
     },
-    async (request, reply) => reply.code(201).send(store.analogies.save(request.body, request.query.context)),
+    async (request, reply) => reply.code(201).send(await store.analogies.save(request.body, request.query.context)),
   );
 
   app.get<{ Querystring: PageQuery }>(
@@ -74,9 +74,9 @@ export function analogyRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     },
     async (request) => {
       const { total, ...filter } = request.query;
-      const analogies = store.analogies.query({ ...filter, limit: filter.limit ?? DEFAULT_QUERY_LIMIT });
+      const analogies = await store.analogies.query({ ...filter, limit: filter.limit ?? DEFAULT_QUERY_LIMIT });
       const { offset: _offset, limit: _limit, ...criteria } = filter;
-      return { count: analogies.length, offset: filter.offset ?? 0, ...(total ? { total: store.analogies.count(criteria) } : {}), analogies };
+      return { count: analogies.length, offset: filter.offset ?? 0, ...(total ? { total: await store.analogies.count(criteria) } : {}), analogies };
     },
   );
 
@@ -113,7 +113,7 @@ export function analogyRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     async (request, reply) => {
       const lines = store.analogies.streamJson(request.query);
       // Pull the first line before answering so bad filters still get a JSON error status.
-      let next = lines.next();
+      let next = await lines.next();
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
@@ -130,14 +130,14 @@ export function analogyRoutes(app: FastifyInstance, ctx: ServiceContext): void {
         while (!next.done && !aborted) {
           if (!raw.write(next.value + '\n')) await drainOrClose(raw);
           if (aborted || raw.destroyed) break;
-          next = lines.next();
+          next = await lines.next();
         }
       } catch (err) {
         request.log.error({ err }, 'stream failed');
         aborted = true;
         raw.destroy();
       } finally {
-        lines.return(undefined);
+        await lines.return?.();
         raw.off('close', onClose);
         if (!aborted) raw.end();
         untrack();
@@ -178,7 +178,7 @@ export function analogyRoutes(app: FastifyInstance, ctx: ServiceContext): void {
         },
       },
     },
-    async (request) => ({ id: request.params.id, versions: store.analogies.history(request.params.id, request.query.context) }),
+    async (request) => ({ id: request.params.id, versions: await store.analogies.history(request.params.id, request.query.context) }),
   );
 
   app.post<IdRoute>(

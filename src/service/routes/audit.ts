@@ -40,6 +40,6 @@ export function auditRoutes(app: FastifyInstance, ctx: ServiceContext): void {
         response: { 200: { type: 'object', required: ['entries'], properties: { entries: { type: 'array', items: auditEntrySchema } } }, ...errorResponses },
       },
     },
-    async (request) => ({ entries: ctx.store.audit.list(request.query) }),
+    async (request) => ({ entries: await ctx.store.audit.list(request.query) }),
   );
 }

@@ -45,7 +45,7 @@ export async function conceptRoutes(app: FastifyInstance, ctx: ServiceContext): 
     },
     async (request, reply) => {
       const { provider, context, ...input } = request.body;
-      const record = store.concepts.add(input, { context: context ?? request.query.context, provider });
+      const record = await store.concepts.add(input, { context: context ?? request.query.context, provider });
       return reply.code(201).send(record);
     },
   );
@@ -73,8 +73,8 @@ export async function conceptRoutes(app: FastifyInstance, ctx: ServiceContext): 
       const { search, context = 'default', limit, include_deleted } = request.query;
       const concepts =
         search === undefined
-          ? store.concepts.list(context, { includeDeleted: include_deleted === true, limit })
-          : store.concepts.search(search, { context, limit, includeDeleted: include_deleted === true });
+          ? await store.concepts.list(context, { includeDeleted: include_deleted === true, limit })
+          : await store.concepts.search(search, { context, limit, includeDeleted: include_deleted === true });
       return { count: concepts.length, concepts };
     },
   );

@@ -28,7 +28,7 @@ export function contextRoutes(app: FastifyInstance, ctx: ServiceContext): void {
         response: { 200: { type: 'object', properties: { contexts: { type: 'array', items: contextSchema } } }, ...errorResponses },
       },
     },
-    async () => ({ contexts: ctx.store.contexts.list() }),
+    async () => ({ contexts: await ctx.store.contexts.list() }),
   );
 
   app.post<{ Body: CreateBody }>(
@@ -48,7 +48,7 @@ export function contextRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     },
     async (request, reply) => {
       const { name, ...rest } = request.body;
-      return reply.code(201).send(ctx.store.contexts.create(name, rest));
+      return reply.code(201).send(await ctx.store.contexts.create(name, rest));
     },
   );
 }

@@ -112,7 +112,7 @@ export async function embeddingRoutes(app: FastifyInstance, ctx: ServiceContext)
     },
     async (request) => {
       const q = request.query;
-      return store.embeddings.similarity(q.a, q.b, { context: q.context ?? 'default', method: q.method });
+      return await store.embeddings.similarity(q.a, q.b, { context: q.context ?? 'default', method: q.method });
     },
   );
 
@@ -174,7 +174,7 @@ export async function embeddingRoutes(app: FastifyInstance, ctx: ServiceContext)
     async (request) => {
       const context = request.query.context ?? 'default';
       store.backend.requireContext(context);
-      return { context, settings: store.embeddings.settings(context), index: store.embeddings.index(context) };
+      return { context, settings: await store.embeddings.settings(context), index: await store.embeddings.index(context) };
     },
   );
 
@@ -197,7 +197,7 @@ export async function embeddingRoutes(app: FastifyInstance, ctx: ServiceContext)
       const out = tempPath(store, 'export', 'npz');
       let result;
       try {
-        result = store.embeddings.export(out, context);
+        result = await store.embeddings.export(out, context);
       } catch (err) {
         rmSync(out, { force: true });
         throw err;

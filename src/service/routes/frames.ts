@@ -46,7 +46,7 @@ export async function frameRoutes(app: FastifyInstance, ctx: ServiceContext): Pr
       },
     },
     async (request) => {
-      const frames = store.frames.list(request.query.context ?? 'default');
+      const frames = await store.frames.list(request.query.context ?? 'default');
       return { count: frames.length, frames };
     },
   );
@@ -67,7 +67,7 @@ export async function frameRoutes(app: FastifyInstance, ctx: ServiceContext): Pr
     },
     async (request) => {
       const { context = 'default', ...rest } = request.query;
-      const instances = store.frames.query({ context, ...rest });
+      const instances = await store.frames.query({ context, ...rest });
       return { count: instances.length, instances };
     },
   );
@@ -92,7 +92,7 @@ export async function frameRoutes(app: FastifyInstance, ctx: ServiceContext): Pr
       schema: { summary: 'The instances of one frame', tags: ['frames'], params: nameParams, querystring: contextQuery, response: { 200: instanceList, ...errorResponses } },
     },
     async (request) => {
-      const instances = store.frames.instances(request.params.name, request.query.context ?? 'default');
+      const instances = await store.frames.instances(request.params.name, request.query.context ?? 'default');
       return { frame: request.params.name, count: instances.length, instances };
     },
   );
@@ -112,7 +112,7 @@ export async function frameRoutes(app: FastifyInstance, ctx: ServiceContext): Pr
     },
     async (request) => {
       const context = request.query.context ?? 'default';
-      return request.query.instance === true ? store.frames.deleteInstance(request.params.name, context) : store.frames.delete(request.params.name, context);
+      return request.query.instance === true ? await store.frames.deleteInstance(request.params.name, context) : await store.frames.delete(request.params.name, context);
     },
   );
 
@@ -129,7 +129,7 @@ export async function frameRoutes(app: FastifyInstance, ctx: ServiceContext): Pr
     },
     async (request) => {
       const context = request.query.context ?? 'default';
-      return request.query.instance === true ? store.frames.restoreInstance(request.params.name, context) : store.frames.restore(request.params.name, context);
+      return request.query.instance === true ? await store.frames.restoreInstance(request.params.name, context) : await store.frames.restore(request.params.name, context);
     },
   );
 

@@ -47,7 +47,7 @@ export function healthRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       },
     },
     async () => {
-      const stats = ctx.store.stats();
+      const stats = await ctx.store.stats();
       let active = 0;
       let deleted = 0;
       for (const c of stats.contexts) {

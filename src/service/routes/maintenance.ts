@@ -36,7 +36,7 @@ export function maintenanceRoutes(app: FastifyInstance, ctx: ServiceContext): vo
         },
       },
     },
-    async (request) => ({ contexts: ctx.store.compact(request.query.context) }),
+    async (request) => ({ contexts: await ctx.store.compact(request.query.context) }),
   );
 
   app.get(

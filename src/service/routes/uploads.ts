@@ -119,7 +119,7 @@ function register(app: FastifyInstance, ctx: ServiceContext): void {
       if (request.query.async === true) {
         // Staged with auto_process: if the server stops before processing it, the next start resumes it.
         if (!ctx.closing) runInBackground(ctx, id, processIt(), (err) => logStopped(ctx, request.log, id, err));
-        return reply.code(202).send({ workflow: store.workflows.get(id), ...extra });
+        return reply.code(202).send({ workflow: await store.workflows.get(id), ...extra });
       }
       const workflow: Workflow = await trackWork(ctx, id, processIt());
       // error_count counts the lines rejected while staging too.

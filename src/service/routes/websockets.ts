@@ -57,10 +57,10 @@ export function websocketRoutes(app: FastifyInstance, ctx: ServiceContext): void
       },
       // Unknown workflows get an HTTP 404 before the upgrade.
       preHandler: async (request) => {
-        store.workflows.get(request.params.id);
+        await store.workflows.get(request.params.id);
       },
     },
-    (socket: Socket, request) => {
+    async (socket: Socket, request) => {
       const id = request.params.id;
       let done = false;
       const finish = () => {
@@ -82,7 +82,7 @@ export function websocketRoutes(app: FastifyInstance, ctx: ServiceContext): void
       });
       let wf: Workflow;
       try {
-        wf = store.workflows.get(id);
+        wf = await store.workflows.get(id);
       } catch (err) {
         socket.send(errorMessage(err));
         finish();
@@ -115,7 +115,7 @@ export function websocketRoutes(app: FastifyInstance, ctx: ServiceContext): void
       });
       let count = 0;
       try {
-        for (const line of lines) {
+        for await (const line of lines) {
           if (closed) break;
           if (socket.bufferedAmount > HIGH_WATER_BYTES) {
             if (!(await drained(socket, ctx.streamStallMs))) {
@@ -140,7 +140,7 @@ export function websocketRoutes(app: FastifyInstance, ctx: ServiceContext): void
           socket.close(1011, 'error');
         }
       } finally {
-        lines.return(undefined);
+        await lines.return?.();
         untrack();
       }
     },

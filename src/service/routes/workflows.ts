@@ -25,7 +25,7 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServiceContext): void 
         response: { 200: { type: 'object', properties: { workflows: { type: 'array', items: workflowSchema } } }, ...errorResponses },
       },
     },
-    async (request) => ({ workflows: store.workflows.list(request.query.status) }),
+    async (request) => ({ workflows: await store.workflows.list(request.query.status) }),
   );
 
   app.get<IdRoute>(
@@ -70,7 +70,7 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServiceContext): void 
     },
     async (request, reply) => {
       const id = request.params.id;
-      const wf = store.workflows.get(id);
+      const wf = await store.workflows.get(id);
       if (FINAL_STATUSES.has(wf.status) && wf.status !== 'failed') {
         throw new SoftlogicError('ILLEGAL_TRANSITION', `workflow ${id} is ${wf.status}: it cannot be processed`, { workflow_id: id, status: wf.status });
       }
@@ -81,7 +81,7 @@ export function workflowRoutes(app: FastifyInstance, ctx: ServiceContext): void 
       runInBackground(ctx, id, ctx.processor.process(id, request.query.batch_size ?? ctx.batchSize), (err) =>
         logStopped(ctx, request.log, id, err),
       );
-      return reply.code(202).send(store.workflows.get(id));
+      return reply.code(202).send(await store.workflows.get(id));
     },
   );
 
