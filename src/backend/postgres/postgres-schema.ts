@@ -110,8 +110,9 @@ CREATE TABLE purged(
   PRIMARY KEY (ctx, kind, id)
 );
 
--- Workflows: the same columns as the embedded table, plus the lease of the replica running it
--- (owner, lease_until, heartbeat): another replica takes a workflow over once its lease ran out.
+-- Workflows: the same columns as the embedded table (owner_pid: the process running it), plus
+-- the lease of the replica running it (owner, lease_until, heartbeat): another replica takes a
+-- workflow over once its lease ran out.
 CREATE TABLE workflows(
   workflow_id text PRIMARY KEY,
   workflow_type text NOT NULL,
@@ -125,8 +126,10 @@ CREATE TABLE workflows(
   metadata jsonb NOT NULL DEFAULT '{}',
   error_log jsonb NOT NULL DEFAULT '[]',
   error_log_omitted integer NOT NULL DEFAULT 0,
+  staged_crc text,
   cancel_requested boolean NOT NULL DEFAULT false,
-  seqno bigint,
+  seqno bigint GENERATED ALWAYS AS IDENTITY,
+  owner_pid integer,
   owner text,
   lease_until timestamptz,
   heartbeat timestamptz
@@ -135,11 +138,12 @@ CREATE INDEX workflows_status ON workflows(status, created_at);
 CREATE INDEX workflows_created ON workflows(created_at);
 CREATE INDEX workflows_lease ON workflows(lease_until) WHERE status IN ('pending', 'processing');
 
--- Staged items live in the database, not on a replica's disk, so any replica can finish a workflow.
+-- Staged items live in the database, not on a replica's disk, so any replica can finish a
+-- workflow. Kept as the JSON text staged, byte for byte (their digest is over that text).
 CREATE TABLE staged_items(
   workflow_id text NOT NULL,
   item integer NOT NULL,
-  body jsonb NOT NULL,
+  json text NOT NULL,
   PRIMARY KEY (workflow_id, item)
 );
 
