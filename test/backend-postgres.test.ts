@@ -186,6 +186,20 @@ describe('PostgreSQL backend', { skip }, () => {
     assert.equal((await asyncErr(() => b.records.queryAnalogies({ context: 'missing' }))).code, 'CONTEXT_NOT_FOUND');
   });
 
+  test('awkward text survives the COPY path: tabs, newlines, backslashes, quotes, braces, unicode', async () => {
+    const b = await freshBackend();
+    const g = genAnalogies(1, 9)[0] as GenAnalogy;
+    const odd = 'tab\there\nnew "line" \\ back\\slash {brace},comma NULL \\N é🙂';
+    const record = { ...analogyOf(g), source_domain: odd, tags: [odd, 'plain', 'NULL'], frame_mappings: { [odd]: odd }, metadata: { note: odd } };
+    await putAll(b, [record]);
+    assert.deepEqual(await b.records.getAnalogy('default', g.id), record);
+    assert.equal(await b.records.countAnalogies({ domain: odd, tag: odd, frame_type: odd }), 1);
+    assert.equal(await b.records.countAnalogies({ tag: 'NULL' }), 1);
+    const concept = { id: 'c-odd', name: odd, version: 1, created_at: NOW, updated_at: NOW, deleted_at: null };
+    await b.write('default', (batch) => batch.change('concept', 'put', concept, undefined, { fresh: true }));
+    assert.deepEqual(await b.records.queryEntities('default', 'concept', { name: odd }), [concept]);
+  });
+
   test('a stream left early gives its connection back in a usable state', async () => {
     const b = await freshBackend();
     await putAll(b, genAnalogies(30, 5).map((g) => analogyOf(g)));

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { ContextInfo, LogOp, RecordKind } from '../../core/records.js';
 import { SoftlogicError } from '../../core/errors.js';
 import { entitySearchText } from '../../core/entity-search.js';
+import { copyField, copyRows, copyTextArray } from './postgres-copy.js';
 import type { BatchProgress, RecordRef, StoredVersion, WriteBatch } from '../write-batch.js';
 
 /**
@@ -148,21 +149,8 @@ export async function prefetchVersions(client: pg.ClientBase, ctx: number, keys:
   return found;
 }
 
-const INSERT_ANALOGIES = `
-INSERT INTO analogies(ctx, id, version, seq, op, prev, current, source_domain, target_domain, quality, created_ms, deleted_at, workflow_id, tags, frames, body)
-SELECT $1, u.id, u.version, u.seq, u.op, u.prev, u.current, u.body->>'source_domain', u.body->>'target_domain', (u.body->>'quality_score')::float8,
-       u.created_ms, u.body->>'deleted_at', u.body->>'workflow_id',
-       ARRAY(SELECT jsonb_array_elements_text(u.body->'tags')), ARRAY(SELECT jsonb_object_keys(u.body->'frame_mappings')), u.body
-FROM (SELECT id, version, seq, op, prev, current, created_ms, body::jsonb AS body
-      FROM unnest($2::text[], $3::int[], $4::bigint[], $5::text[], $6::bigint[], $7::bool[], $8::bigint[], $9::text[])
-           AS t(id, version, seq, op, prev, current, created_ms, body)) u`;
-
-const INSERT_ENTITIES = `
-INSERT INTO entities(ctx, kind, id, version, seq, op, prev, current, deleted_at, name, search, body)
-SELECT $1, u.kind, u.id, u.version, u.seq, u.op, u.prev, u.current, u.body->>'deleted_at', u.name, u.search, u.body
-FROM (SELECT kind, id, version, seq, op, prev, current, name, search, body::jsonb AS body
-      FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::bigint[], $8::bool[], $9::text[], $10::text[], $11::text[])
-           AS t(kind, id, version, seq, op, prev, current, name, search, body)) u`;
+const COPY_ANALOGIES = 'COPY analogies(ctx, id, version, seq, op, prev, current, source_domain, target_domain, quality, created_ms, deleted_at, workflow_id, tags, frames, body)';
+const COPY_ENTITIES = 'COPY entities(ctx, kind, id, version, seq, op, prev, current, deleted_at, name, search, body)';
 
 /** created_at as the embedded index keeps it (Date.parse: the filters compare milliseconds). */
 function createdMs(body: Body): number {
@@ -185,38 +173,24 @@ export async function commitChanges(client: pg.ClientBase, ctx: number, batch: P
     const last = new Map<string, number>();
     changes.forEach((c, i) => last.set(key(c.kind, c.id), i));
     await unflagSuperseded(client, ctx, changes);
-    const analogies = changes.flatMap((c, i) => (c.kind === 'analogy' ? [i] : []));
-    if (analogies.length > 0) {
-      const col = <V>(f: (c: Change, i: number) => V): V[] => analogies.map((i) => f(changes[i] as Change, i));
-      await client.query(INSERT_ANALOGIES, [
-        ctx,
-        col((c) => c.id),
-        col((c) => c.version),
-        col((_, i) => seqs[i]),
-        col((c) => c.op),
-        col((c) => prevSeq(c.prev)),
-        col((c, i) => last.get(key(c.kind, c.id)) === i),
-        col((c) => createdMs(c.body)),
-        col((c) => c.json),
-      ]);
-    }
-    const entities = changes.flatMap((c, i) => (c.kind === 'analogy' ? [] : [i]));
-    if (entities.length > 0) {
-      const col = <V>(f: (c: Change, i: number) => V): V[] => entities.map((i) => f(changes[i] as Change, i));
-      await client.query(INSERT_ENTITIES, [
-        ctx,
-        col((c) => c.kind),
-        col((c) => c.id),
-        col((c) => c.version),
-        col((_, i) => seqs[i]),
-        col((c) => c.op),
-        col((c) => prevSeq(c.prev)),
-        col((c, i) => last.get(key(c.kind, c.id)) === i),
-        col((c) => (typeof c.body.name === 'string' ? c.body.name : null)),
-        col((c) => entitySearchText(c.body)),
-        col((c) => c.json),
-      ]);
-    }
+    // The new versions, COPY'd: each row's columns are computed here, from the record.
+    const analogyRows: string[] = [];
+    const entityRows: string[] = [];
+    changes.forEach((c, i) => {
+      const head = [ctx, c.id, c.version, seqs[i], c.op, prevSeq(c.prev), last.get(key(c.kind, c.id)) === i];
+      const deletedAt = typeof c.body.deleted_at === 'string' ? c.body.deleted_at : null;
+      if (c.kind === 'analogy') {
+        const b = c.body as { source_domain: string; target_domain: string; quality_score: number; workflow_id?: string | null; tags?: string[]; frame_mappings?: Record<string, string> };
+        const fields = [...head, b.source_domain, b.target_domain, b.quality_score, createdMs(c.body), deletedAt, b.workflow_id ?? null].map(copyField);
+        analogyRows.push(`${fields.join('\t')}\t${copyTextArray(b.tags ?? [])}\t${copyTextArray(Object.keys(b.frame_mappings ?? {}))}\t${copyField(c.json)}`);
+      } else {
+        const [, ...rest] = head;
+        const fields = [ctx, c.kind, ...rest, deletedAt, typeof c.body.name === 'string' ? c.body.name : null, entitySearchText(c.body), c.json].map(copyField);
+        entityRows.push(fields.join('\t'));
+      }
+    });
+    await copyRows(client, COPY_ANALOGIES, analogyRows);
+    await copyRows(client, COPY_ENTITIES, entityRows);
     if (batch.progress) await journal(client, ctx, batch.progress.workflowId, changes, seqs);
     await client.query('UPDATE contexts SET mark = mark + 1 WHERE ctx = $1', [ctx]);
   }
