@@ -15,6 +15,9 @@ import type { AnalogyFilter } from '../src/core/schemas.js';
 import { asyncErr, genAnalogies, matches, type GenAnalogy, type RefFilter } from './helpers.js';
 import { usePostgres } from './pg-helpers.js';
 import { recordConformance } from './conformance/records.js';
+import { StagedLines, encodeStagedLine } from '../src/core/staged-lines.js';
+import { StagedDigest } from '../src/core/staged-digest.js';
+import type { NewWorkflow } from '../src/backend/workflow-table.js';
 
 const db = await usePostgres();
 const skip = 'skip' in db ? db.skip : false;
@@ -210,6 +213,154 @@ describe('PostgreSQL backend', { skip }, () => {
       }
     }
     assert.equal(await b.records.countAnalogies({}), 30);
+  });
+});
+
+describe('PostgreSQL workflow table', { skip }, () => {
+  const workflow = (id: string, fields: Partial<NewWorkflow> = {}): NewWorkflow => ({ workflow_id: id, workflow_type: 'knowledge_import', context: 'default', items_total: 10, metadata: { source: 'test' }, staged_crc: null, ...fields });
+
+  test('insert, find, get, list newest first; a taken id is CONFLICT, a missing one WORKFLOW_NOT_FOUND', async () => {
+    const b = await freshBackend();
+    await b.workflows.insert(workflow('wf-1'));
+    await b.workflows.insert(workflow('wf-2', { workflow_type: 'deletion_batch' }));
+    assert.equal((await asyncErr(() => b.workflows.insert(workflow('wf-1')))).code, 'CONFLICT');
+    assert.equal((await asyncErr(() => b.workflows.get('wf-none'))).code, 'WORKFLOW_NOT_FOUND');
+    assert.equal(await b.workflows.find('wf-none'), undefined);
+    const one = await b.workflows.get('wf-1');
+    assert.deepEqual(
+      { ...one, created_at: '', updated_at: '' },
+      { workflow_id: 'wf-1', workflow_type: 'knowledge_import', status: 'pending', context: 'default', created_at: '', updated_at: '', items_total: 10, items_processed: 0, error_count: 0, metadata: { source: 'test' }, error_log: [], error_log_omitted: 0, staged_crc: null, cancel_requested: false, owner_pid: null },
+    );
+    assert.deepEqual((await b.workflows.list()).map((w) => w.workflow_id), ['wf-2', 'wf-1']);
+    assert.ok(!('owner_pid' in ((await b.workflows.list())[0] as object)), 'list hides the bookkeeping columns');
+    await b.workflows.transition('wf-1', 'processing', process.pid, { metadata: { source: 'moved' } });
+    assert.deepEqual((await b.workflows.list('processing')).map((w) => w.workflow_id), ['wf-1']);
+    await b.workflows.requestCancel('wf-1');
+    assert.equal((await b.workflows.get('wf-1')).cancel_requested, true);
+    assert.deepEqual((await b.workflows.get('wf-1')).metadata, { source: 'moved' });
+  });
+
+  test('an owner holds a lease; interruptOwnedBy releases what this process owns', async () => {
+    const b = await freshBackend();
+    await b.workflows.insert(workflow('wf-own'));
+    await b.workflows.insert(workflow('wf-other'));
+    await b.workflows.transition('wf-own', 'processing', process.pid);
+    await b.workflows.transition('wf-other', 'processing', 1);
+    const client = new pg.Client({ connectionString: b.where.connectionString, options: `-c search_path=${b.where.schema}` });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ workflow_id: string; leased: boolean }>(`SELECT workflow_id, owner IS NOT NULL AND lease_until > now() AND heartbeat IS NOT NULL AS leased FROM workflows ORDER BY workflow_id`);
+      assert.deepEqual(rows, [{ workflow_id: 'wf-other', leased: true }, { workflow_id: 'wf-own', leased: true }]);
+      const interrupted = await b.workflows.interruptOwnedBy(process.pid);
+      assert.deepEqual(interrupted.map((w) => [w.workflow_id, w.status, w.owner_pid]), [['wf-own', 'interrupted', null]]);
+      const after = await client.query<{ owner: string | null }>(`SELECT owner FROM workflows WHERE workflow_id = 'wf-own'`);
+      assert.equal(after.rows[0]?.owner, null);
+    } finally {
+      await client.end();
+    }
+    assert.equal((await b.workflows.get('wf-other')).status, 'processing');
+  });
+
+  test('errors: at most 100 messages kept, the rest counted', async () => {
+    const b = await freshBackend();
+    await b.workflows.insert(workflow('wf-err'));
+    await b.workflows.addErrors('wf-err', Array.from({ length: 60 }, (_, i) => `e${i}`));
+    await b.workflows.addErrors('wf-err', Array.from({ length: 60 }, (_, i) => `f${i}`), 75);
+    const wf = await b.workflows.get('wf-err');
+    assert.equal(wf.error_count, 135);
+    assert.equal(wf.error_log.length, 100);
+    assert.deepEqual(wf.error_log.slice(58, 62), ['e58', 'e59', 'f0', 'f1']);
+    assert.equal(wf.error_log_omitted, 35);
+    assert.equal((await asyncErr(() => b.workflows.addErrors('wf-none', ['x']))).code, 'WORKFLOW_NOT_FOUND');
+  });
+
+  test('staged items: written in order as staged, read from any index, digest as the embedded one computes it', async () => {
+    const b = await freshBackend();
+    const writer = b.workflows.stage('wf-stage');
+    const expected: string[] = [];
+    for (let i = 0; i < 7000; i++) {
+      writer.add({ op: 'put', n: i });
+      expected.push(JSON.stringify({ op: 'put', n: i }));
+    }
+    writer.addJson('{"b":1,  "a":2}');
+    expected.push('{"b":1,  "a":2}');
+    const encoded = new StagedLines();
+    for (let i = 0; i < 3; i++) encoded.add(`{"encoded":${i}}`);
+    writer.addEncoded(encoded.bytes(), encoded.count);
+    expected.push('{"encoded":0}', '{"encoded":1}', '{"encoded":2}');
+    await writer.settled();
+    const digest = await writer.finish();
+    const reference = new StagedDigest();
+    for (const json of expected) reference.update(Buffer.from(encodeStagedLine(json)));
+    assert.equal(digest, reference.value());
+    assert.equal(await b.workflows.stagedDigest('wf-stage', digest), digest);
+    const read: string[] = [];
+    for await (const page of b.workflows.readStaged('wf-stage', 6998)) for (const item of page) read.push(`${item.index}:${item.json}`);
+    assert.deepEqual(read, expected.slice(6998).map((json, i) => `${6998 + i}:${json}`));
+    assert.equal(await b.workflows.hasStaged('wf-stage'), true);
+    await b.workflows.dropStaged('wf-stage');
+    assert.equal(await b.workflows.hasStaged('wf-stage'), false);
+    assert.equal(await b.workflows.stagedDigest('wf-stage', digest), null);
+    assert.equal((await asyncErr(async () => {
+      for await (const _ of b.workflows.readStaged('wf-stage', 0)) break;
+    })).code, 'STAGED_CORRUPT');
+    const aborted = b.workflows.stage('wf-abort');
+    aborted.add({ x: 1 });
+    await aborted.abort();
+    assert.equal(await b.workflows.hasStaged('wf-abort'), false);
+  });
+
+  test("a batch's progress commits with it; a processor that lost the workflow is CONFLICT with nothing written", async () => {
+    const b = await freshBackend();
+    await b.workflows.insert(workflow('wf-p'));
+    const [x, y] = genAnalogies(2, 21).map((g) => analogyOf(g));
+    await b.write('default', (batch) => {
+      batch.change('analogy', 'put', x as Analogy, undefined, { fresh: true });
+      batch.setProgress({ workflowId: 'wf-p', processedUpTo: 4, processedFrom: 0, errors: ['item 2: refused'] });
+    });
+    const wf = await b.workflows.get('wf-p');
+    assert.deepEqual([wf.items_processed, wf.error_count, wf.error_log], [4, 1, ['item 2: refused']]);
+    const err = await asyncErr(() =>
+      b.write('default', (batch) => {
+        batch.change('analogy', 'put', y as Analogy, undefined, { fresh: true });
+        batch.setProgress({ workflowId: 'wf-p', processedUpTo: 4, processedFrom: 0 });
+      }),
+    );
+    assert.equal(err.code, 'CONFLICT');
+    assert.equal(await b.records.getAnalogy('default', (y as Analogy).id), undefined);
+    assert.equal((await b.workflows.get('wf-p')).items_processed, 4);
+  });
+
+  test("changes: what a workflow's batches changed, the version before and the one it left", async () => {
+    const b = await freshBackend();
+    const [old, fresh] = genAnalogies(2, 31).map((g) => analogyOf(g));
+    await putAll(b, [old as Analogy]);
+    const before = await b.records.current('default', 'analogy', (old as Analogy).id);
+    await b.workflows.insert(workflow('wf-c'));
+    const mark = await b.workflows.startMark('default');
+    assert.equal(typeof mark, 'number');
+    for (let round = 0; round < 2; round++) {
+      await b.write(
+        'default',
+        (batch) => {
+          const prev = batch.current<Analogy>('analogy', (old as Analogy).id);
+          batch.change('analogy', 'put', { ...prev?.record(), version: (prev?.version ?? 0) + 1, quality_score: round / 10 }, prev);
+          if (round === 0) batch.change('analogy', 'put', fresh as Analogy, undefined, { fresh: true });
+          batch.setProgress({ workflowId: 'wf-c', processedUpTo: round + 1 });
+        },
+        { prefetch: [['analogy', (old as Analogy).id]] },
+      );
+    }
+    const changes = await b.workflows.changes(await b.workflows.get('wf-c'));
+    assert.equal(changes.complete, true);
+    assert.deepEqual(
+      changes.changes.map((c) => [c.kind, c.id, c.before?.ref ?? null, c.after.version]),
+      [
+        ['analogy', (old as Analogy).id, before?.ref, 3],
+        ['analogy', (fresh as Analogy).id, null, 1],
+      ],
+    );
+    assert.equal(changes.changes[0]?.after.ref, (await b.records.current('default', 'analogy', (old as Analogy).id))?.ref);
   });
 });
 

@@ -26,6 +26,13 @@ export interface StoredVersion<T = Record<string, unknown>> {
 export interface BatchProgress {
   workflowId: string;
   processedUpTo: number;
+  /**
+   * Where the workflow must stand for the batch to commit: when another processor moved it, the
+   * batch is refused (CONFLICT) with nothing written, so no chunk is ever applied twice.
+   */
+  processedFrom?: number;
+  /** the items this batch refused, added to the workflow's error log with it */
+  errors?: string[];
 }
 
 export interface WriteOptions {

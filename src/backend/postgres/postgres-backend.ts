@@ -3,7 +3,6 @@ import { SoftlogicError } from '../../core/errors.js';
 import { DEFAULT_CONTEXT } from '../../core/names.js';
 import type { Backend } from '../backend.js';
 import type { WriteBatch, WriteOptions } from '../write-batch.js';
-import type { WorkflowTable } from '../workflow-table.js';
 import type { VectorTable } from '../vector-table.js';
 import type { ContextFiles } from '../context-files.js';
 import type { AuditTrail } from '../audit-trail.js';
@@ -12,6 +11,7 @@ import type { BackendCapabilities } from '../capabilities.js';
 import { createPool, inTransaction, parsePostgresUrl, type PoolOptions, type PostgresLocation } from './postgres-connection.js';
 import { PostgresContexts } from './postgres-contexts.js';
 import { PostgresRecordReader } from './postgres-record-reader.js';
+import { PostgresWorkflowTable } from './postgres-workflow-table.js';
 import { commitChanges, isUniqueViolation, prefetchVersions, PostgresWriteBatch } from './postgres-write-batch.js';
 import { migrate, schemaVersion, SCHEMA_VERSION } from './postgres-schema.js';
 
@@ -30,8 +30,8 @@ export class PostgresBackend implements Backend {
   readonly location: string;
   readonly contexts: PostgresContexts;
   readonly records: PostgresRecordReader;
+  readonly workflows: PostgresWorkflowTable;
   // Parts whose interfaces are still being defined (issue 14); they are filled as they land.
-  readonly workflows: WorkflowTable = {};
   readonly vectors: VectorTable = {};
   readonly files: ContextFiles = {};
   readonly audit: AuditTrail = {};
@@ -46,6 +46,7 @@ export class PostgresBackend implements Backend {
     this.location = where.display;
     this.contexts = new PostgresContexts(pool);
     this.records = new PostgresRecordReader(pool, this.contexts);
+    this.workflows = new PostgresWorkflowTable(pool, this.contexts);
   }
 
   /** Opens (or with `create`, creates and migrates) the store at `url`. */

@@ -3,6 +3,7 @@ import type { ContextInfo, LogOp, RecordKind } from '../../core/records.js';
 import { SoftlogicError } from '../../core/errors.js';
 import { entitySearchText } from '../../core/entity-search.js';
 import { copyField, copyRows, copyTextArray } from './postgres-copy.js';
+import { claimProgress, commitProgress } from './postgres-workflow-progress.js';
 import type { BatchProgress, RecordRef, StoredVersion, WriteBatch } from '../write-batch.js';
 
 /**
@@ -165,6 +166,7 @@ function createdMs(body: Body): number {
  */
 export async function commitChanges(client: pg.ClientBase, ctx: number, batch: PostgresWriteBatch): Promise<void> {
   const { changes } = batch;
+  if (batch.progress) await claimProgress(client, batch.progress);
   if (changes.length > 0) {
     const { rows } = await client.query<{ seq: number }>(`SELECT nextval('change_seq') AS seq FROM generate_series(1, $1)`, [changes.length]);
     const seqs = rows.map((r) => r.seq).sort((a, b) => a - b);
@@ -194,13 +196,7 @@ export async function commitChanges(client: pg.ClientBase, ctx: number, batch: P
     if (batch.progress) await journal(client, ctx, batch.progress.workflowId, changes, seqs);
     await client.query('UPDATE contexts SET mark = mark + 1 WHERE ctx = $1', [ctx]);
   }
-  if (batch.progress) {
-    await client.query(`UPDATE workflows SET items_processed = GREATEST(items_processed, $1), updated_at = $2 WHERE workflow_id = $3`, [
-      batch.progress.processedUpTo,
-      new Date().toISOString(),
-      batch.progress.workflowId,
-    ]);
-  }
+  if (batch.progress) await commitProgress(client, batch.progress);
 }
 
 /** Clears `current` on the stored versions this batch supersedes (rows the prefetch locked). */
