@@ -18,6 +18,8 @@ import { recordConformance } from './conformance/records.js';
 import { StagedLines, encodeStagedLine } from '../src/core/staged-lines.js';
 import { StagedDigest } from '../src/core/staged-digest.js';
 import type { NewWorkflow } from '../src/backend/workflow-table.js';
+import { encodeVector } from '../src/core/vector-codec.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const db = await usePostgres();
 const skip = 'skip' in db ? db.skip : false;
@@ -361,6 +363,76 @@ describe('PostgreSQL workflow table', { skip }, () => {
       ],
     );
     assert.equal(changes.changes[0]?.after.ref, (await b.records.current('default', 'analogy', (old as Analogy).id))?.ref);
+  });
+});
+
+describe('PostgreSQL vectors and context files', { skip }, () => {
+  const concept = (id: string, vector: number[] | null, version = 1, deleted_at: string | null = null) => ({
+    id,
+    name: `name ${id}`,
+    synset_id: null,
+    version,
+    created_at: NOW,
+    updated_at: NOW,
+    deleted_at,
+    ...(vector ? { embedding: { provider: 'hash', dimension: vector.length, fallback: false, b64: encodeVector(Float32Array.from(vector)) } } : {}),
+  });
+
+  test('vectors follow the concept records in their transaction; a replica catches up by generation', async () => {
+    const b = await freshBackend();
+    assert.deepEqual(await b.vectors.recordSettings('default', { provider: 'hash', dimension: 2 }), { provider: 'hash', dimension: 2 });
+    assert.deepEqual(await b.vectors.recordSettings('default', { provider: 'glove', dimension: 9 }), { provider: 'hash', dimension: 2 }, 'the first settings stay');
+    assert.equal(await b.vectors.generation('default'), 0);
+    await b.write('default', (batch) => {
+      batch.change('concept', 'put', concept('c1', [1, 2]), undefined, { fresh: true });
+      batch.change('concept', 'put', concept('c2', [3, 4]), undefined, { fresh: true });
+      batch.change('concept', 'put', concept('c3', null), undefined, { fresh: true });
+    });
+    const g1 = await b.vectors.generation('default');
+    assert.ok(g1 > 0);
+    assert.equal(await b.vectors.count('default'), 2);
+    assert.deepEqual(Array.from((await b.vectors.get('default', 'c2'))?.vector ?? []), [3, 4]);
+    const pages = [];
+    for await (const page of b.vectors.read('default', { pageSize: 1 })) pages.push([page.ids, Array.from(page.matrix)]);
+    assert.deepEqual(pages, [[['c1'], [1, 2]], [['c2'], [3, 4]]]);
+    await b.write('default', (batch) => {
+      const prev = batch.current<ReturnType<typeof concept>>('concept', 'c1');
+      batch.change('concept', 'delete', concept('c1', [1, 2], 2, NOW), prev);
+      batch.change('concept', 'put', concept('c3', [5, 6], 2), batch.current('concept', 'c3'));
+    }, { prefetch: [['concept', 'c1'], ['concept', 'c3']] });
+    const since = await b.vectors.changesSince('default', g1, 10);
+    assert.deepEqual(since?.changes.map((c) => [c.id, c.vector && Array.from(c.vector)]).sort(), [['c1', null], ['c3', [5, 6]]]);
+    assert.equal(since?.generation, await b.vectors.generation('default'));
+    assert.equal(await b.vectors.changesSince('default', g1, 1), undefined, 'more changes than the limit: read it all');
+    assert.equal(await b.vectors.count('default'), 2);
+  });
+
+  test('context files: whole files replaced atomically, sidecars travel, local paths for path-only libraries', async () => {
+    const b = await freshBackend();
+    assert.equal(await b.files.read('default', 'embeddings.npz'), undefined);
+    await b.files.write('default', 'embeddings.npz', 'npz bytes');
+    assert.equal((await b.files.read('default', 'embeddings.npz'))?.toString(), 'npz bytes');
+    assert.equal((await asyncErr(() => b.files.write('nowhere', 'embeddings.npz', 'x'))).code, 'CONTEXT_NOT_FOUND');
+    await b.files.update('default', ['vectors.index'], (files) => {
+      assert.equal(files.read('vectors.index'), undefined);
+      files.writeLocal('vectors.index', (path) => {
+        writeFileSync(path, 'index');
+        writeFileSync(`${path}.meta.json`, '{"labels":1}');
+      });
+    });
+    const seen = await b.files.readLocal('default', 'vectors.index', (path) => [readFileSync(path, 'utf8'), readFileSync(`${path}.meta.json`, 'utf8')]);
+    assert.deepEqual(seen, ['index', '{"labels":1}']);
+    await assert.rejects(
+      b.files.update('default', ['vectors.index'], (files) => {
+        files.remove('vectors.index');
+        throw new Error('index build failed');
+      }),
+      /index build failed/,
+    );
+    assert.equal((await b.files.read('default', 'vectors.index'))?.toString(), 'index', 'a failed update changes nothing');
+    await b.files.update('default', ['vectors.index'], (files) => files.remove('vectors.index'));
+    assert.equal(await b.files.readLocal('default', 'vectors.index', () => 'called'), undefined);
+    assert.match(b.files.location('default', 'embeddings.npz'), /context 'default', file embeddings\.npz/);
   });
 });
 

@@ -3,8 +3,6 @@ import { SoftlogicError } from '../../core/errors.js';
 import { DEFAULT_CONTEXT } from '../../core/names.js';
 import type { Backend } from '../backend.js';
 import type { WriteBatch, WriteOptions } from '../write-batch.js';
-import type { VectorTable } from '../vector-table.js';
-import type { ContextFiles } from '../context-files.js';
 import type { AuditTrail } from '../audit-trail.js';
 import type { Maintenance } from '../maintenance.js';
 import type { BackendCapabilities } from '../capabilities.js';
@@ -12,6 +10,8 @@ import { createPool, inTransaction, parsePostgresUrl, type PoolOptions, type Pos
 import { PostgresContexts } from './postgres-contexts.js';
 import { PostgresRecordReader } from './postgres-record-reader.js';
 import { PostgresWorkflowTable } from './postgres-workflow-table.js';
+import { PostgresVectorTable } from './postgres-vector-table.js';
+import { PostgresContextFiles } from './postgres-context-files.js';
 import { commitChanges, isUniqueViolation, prefetchVersions, PostgresWriteBatch } from './postgres-write-batch.js';
 import { migrate, schemaVersion, SCHEMA_VERSION } from './postgres-schema.js';
 
@@ -31,9 +31,9 @@ export class PostgresBackend implements Backend {
   readonly contexts: PostgresContexts;
   readonly records: PostgresRecordReader;
   readonly workflows: PostgresWorkflowTable;
+  readonly vectors: PostgresVectorTable;
+  readonly files: PostgresContextFiles;
   // Parts whose interfaces are still being defined (issue 14); they are filled as they land.
-  readonly vectors: VectorTable = {};
-  readonly files: ContextFiles = {};
   readonly audit: AuditTrail = {};
   readonly maintenance: Maintenance = {};
   readonly capabilities: BackendCapabilities = {};
@@ -47,6 +47,8 @@ export class PostgresBackend implements Backend {
     this.contexts = new PostgresContexts(pool);
     this.records = new PostgresRecordReader(pool, this.contexts);
     this.workflows = new PostgresWorkflowTable(pool, this.contexts);
+    this.vectors = new PostgresVectorTable(pool, this.contexts);
+    this.files = new PostgresContextFiles(pool, this.contexts, where);
   }
 
   /** Opens (or with `create`, creates and migrates) the store at `url`. */

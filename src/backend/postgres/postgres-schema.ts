@@ -147,13 +147,25 @@ CREATE TABLE staged_items(
   PRIMARY KEY (workflow_id, item)
 );
 
--- Concept vectors (no pgvector in Debian's PostgreSQL 15): float4 arrays.
+-- Concept vectors (no pgvector in Debian's PostgreSQL 15): float32 little-endian in bytea, read
+-- back into a Float32Array without parsing. Derived from the concept records in the transaction
+-- that writes them; a concept that lost its vector keeps a row with vec NULL, so a replica that
+-- follows the table by seq (its generation) learns of the removal.
 CREATE TABLE concept_vectors(
   ctx integer NOT NULL,
-  concept text NOT NULL,
-  vector real[] NOT NULL,
-  updated_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (ctx, concept)
+  id text NOT NULL,
+  name text NOT NULL,
+  synset_id text,
+  fallback boolean NOT NULL,
+  vec bytea,
+  seq bigint NOT NULL,
+  PRIMARY KEY (ctx, id)
+);
+CREATE INDEX concept_vectors_seq ON concept_vectors(ctx, seq);
+CREATE TABLE vector_settings(
+  ctx integer PRIMARY KEY,
+  provider text NOT NULL,
+  dimension integer NOT NULL
 );
 
 -- Files that belong to a context (embeddings.npz, the vector index, settings).

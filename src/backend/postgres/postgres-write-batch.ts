@@ -4,6 +4,7 @@ import { SoftlogicError } from '../../core/errors.js';
 import { entitySearchText } from '../../core/entity-search.js';
 import { copyField, copyRows, copyTextArray } from './postgres-copy.js';
 import { claimProgress, commitProgress } from './postgres-workflow-progress.js';
+import { conceptVectorRow, writeConceptVectors } from './postgres-vector-table.js';
 import type { BatchProgress, RecordRef, StoredVersion, WriteBatch } from '../write-batch.js';
 
 /**
@@ -193,6 +194,8 @@ export async function commitChanges(client: pg.ClientBase, ctx: number, batch: P
     });
     await copyRows(client, COPY_ANALOGIES, analogyRows);
     await copyRows(client, COPY_ENTITIES, entityRows);
+    // The vectors of the concepts this batch leaves current, derived from their records.
+    await writeConceptVectors(client, ctx, changes.flatMap((c, i) => (c.kind === 'concept' && last.get(key(c.kind, c.id)) === i ? [conceptVectorRow(c.body, seqs[i] as number)] : [])));
     if (batch.progress) await journal(client, ctx, batch.progress.workflowId, changes, seqs);
     await client.query('UPDATE contexts SET mark = mark + 1 WHERE ctx = $1', [ctx]);
   }
