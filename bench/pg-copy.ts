@@ -82,7 +82,8 @@ async function baselineCopy(url: string, chunks: Buffer[]): Promise<number> {
   }
 }
 
-async function backendWrite(url: string, rows: Analogy[], batchSize: number): Promise<number> {
+/** The generic write path, then a full stream and the issue's query (min quality 0.9, limit 100) on what it wrote. */
+async function backendWrite(url: string, rows: Analogy[], batchSize: number): Promise<Record<string, number>> {
   const backend = await PostgresBackend.open(`${url}?schema=bench`, { create: true });
   try {
     const t0 = performance.now();
@@ -92,7 +93,20 @@ async function backendWrite(url: string, rows: Analogy[], batchSize: number): Pr
         for (const r of batch) b.change('analogy', 'put', r, undefined, { fresh: true });
       });
     }
-    return (performance.now() - t0) / 1000;
+    const writeS = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    let streamed = 0;
+    for await (const page of backend.records.streamAnalogyJson({})) streamed += page.length;
+    const streamS = (performance.now() - t1) / 1000;
+    if (streamed !== rows.length) throw new Error(`streamed ${streamed} of ${rows.length}`);
+    const times: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      await backend.records.queryAnalogies({ min_quality: 0.9, limit: 100 });
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    return { write_s: writeS, stream_per_s: Math.round(streamed / streamS), query_median_ms: +(times[10] as number).toFixed(2) };
   } finally {
     await backend.close();
   }
@@ -116,8 +130,16 @@ export default async function run(args: string[]): Promise<void> {
       copy_mb: +(chunks.reduce((s, c) => s + c.length, 0) / 1e6).toFixed(1),
     };
     if (args.includes('--backend')) {
-      const writeS = await backendWrite(databaseUrl(name), rows, batchSize);
-      Object.assign(results, { backend_batch: batchSize, backend_write_s: +writeS.toFixed(2), backend_rows_per_s: Math.round(n / writeS), backend_vs_copy: +(copyS / writeS).toFixed(3) });
+      const b = await backendWrite(databaseUrl(name), rows, batchSize);
+      const writeS = b.write_s as number;
+      Object.assign(results, {
+        backend_batch: batchSize,
+        backend_write_s: +writeS.toFixed(2),
+        backend_rows_per_s: Math.round(n / writeS),
+        backend_vs_copy: +(copyS / writeS).toFixed(3),
+        backend_stream_per_s: b.stream_per_s,
+        backend_query_min09_limit100_median_ms: b.query_median_ms,
+      });
     }
     report('pg-copy', { ...results, loadavg: loadavg().map((x) => +x.toFixed(2)) });
   } finally {
