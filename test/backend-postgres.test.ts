@@ -205,6 +205,34 @@ describe('PostgreSQL backend', { skip }, () => {
     assert.deepEqual(await b.records.queryEntities('default', 'concept', { name: odd }), [concept]);
   });
 
+  test('two replicas updating one record at once serialise: every update lands once, versions 1..n', async () => {
+    if ('skip' in db) return;
+    const url = db.freshStoreUrl();
+    const a = await PostgresBackend.open(url, { create: true, max: 4 });
+    const b = await PostgresBackend.open(url, { max: 4 });
+    opened.push(a, b);
+    const g = genAnalogies(1, 41)[0] as GenAnalogy;
+    await putAll(a, [analogyOf(g)]);
+    const bump = (backend: PostgresBackend) =>
+      backend.write(
+        'default',
+        (batch) => {
+          const prev = batch.current<Analogy>('analogy', g.id);
+          assert.ok(prev);
+          const record = prev.record();
+          batch.change('analogy', 'put', { ...record, version: prev.version + 1, metadata: { bumps: Number(record.metadata.bumps ?? 0) + 1 } }, prev);
+        },
+        { prefetch: [['analogy', g.id]] },
+      );
+    await Promise.all(Array.from({ length: 30 }, (_, i) => bump(i % 2 === 0 ? a : b)));
+    const current = await b.records.getAnalogy('default', g.id);
+    assert.equal(current?.version, 31);
+    assert.equal(current?.metadata.bumps, 30);
+    const history = await a.records.history<Analogy>('default', 'analogy', g.id);
+    assert.deepEqual(history?.map((h) => h.record.version), Array.from({ length: 31 }, (_, i) => 31 - i));
+    assert.equal(await a.records.countAnalogies({ include_deleted: true }), 1);
+  });
+
   test('a stream left early gives its connection back in a usable state', async () => {
     const b = await freshBackend();
     await putAll(b, genAnalogies(30, 5).map((g) => analogyOf(g)));

@@ -120,35 +120,58 @@ export class PostgresWriteBatch implements WriteBatch {
   }
 }
 
+/** How often a prefetch is tried again when other writers keep superseding what it locked (each round one of the contenders wins). */
+const PREFETCH_TRIES = 100;
+
 /**
- * Loads and locks (FOR UPDATE) the current versions of `keys` in one query per table; every key
- * is in the map, null when the record does not exist.
+ * Loads and locks (FOR UPDATE) the current versions of `keys`, one query per table; every key is
+ * in the map, null when the record does not exist.
+ *
+ * READ COMMITTED makes one subtlety: a row that another writer superseded while this one waited
+ * for its lock is re-checked after the wait, no longer `current`, and silently left out, while
+ * the new version is invisible to the waiting statement. So a second statement (a fresh
+ * snapshot, no lock) reads the current seqs again; if they differ from what was locked, the
+ * prefetch is repeated, now locking the new versions. Two replicas updating one record thus
+ * serialise instead of failing.
  */
 export async function prefetchVersions(client: pg.ClientBase, ctx: number, keys: ReadonlyArray<readonly [RecordKind, string]>): Promise<Map<string, StoredVersion | null>> {
-  const found = new Map<string, StoredVersion | null>();
   const analogyIds: string[] = [];
   const entityKinds: string[] = [];
   const entityIds: string[] = [];
   for (const [kind, id] of keys) {
-    found.set(key(kind, id), null);
     if (kind === 'analogy') analogyIds.push(id);
     else {
       entityKinds.push(kind);
       entityIds.push(id);
     }
   }
+  const queries: Array<{ kind: RecordKind | null; sql: string; check: string; args: unknown[] }> = [];
   if (analogyIds.length > 0) {
-    const { rows } = await client.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM analogies WHERE ctx = $1 AND current AND id = ANY($2::text[]) FOR UPDATE`, [ctx, analogyIds]);
-    for (const row of rows) found.set(key('analogy', row.id), versionOfRow('analogy', row));
+    const where = 'FROM analogies WHERE ctx = $1 AND current AND id = ANY($2::text[])';
+    queries.push({ kind: 'analogy', sql: `SELECT ${VERSION_COLUMNS} ${where} FOR UPDATE`, check: `SELECT 'analogy' AS kind, id, seq ${where}`, args: [ctx, analogyIds] });
   }
   if (entityIds.length > 0) {
-    const { rows } = await client.query<VersionRow & { kind: RecordKind }>(
-      `SELECT kind, ${VERSION_COLUMNS} FROM entities WHERE ctx = $1 AND current AND (kind, id) IN (SELECT * FROM unnest($2::text[], $3::text[])) FOR UPDATE`,
-      [ctx, entityKinds, entityIds],
-    );
-    for (const row of rows) found.set(key(row.kind, row.id), versionOfRow(row.kind, row));
+    const where = 'FROM entities WHERE ctx = $1 AND current AND (kind, id) IN (SELECT * FROM unnest($2::text[], $3::text[]))';
+    queries.push({ kind: null, sql: `SELECT kind, ${VERSION_COLUMNS} ${where} FOR UPDATE`, check: `SELECT kind, id, seq ${where}`, args: [ctx, entityKinds, entityIds] });
   }
-  return found;
+  for (let attempt = 1; ; attempt++) {
+    const found = new Map<string, StoredVersion | null>();
+    for (const [kind, id] of keys) found.set(key(kind, id), null);
+    let stale = false;
+    for (const q of queries) {
+      const { rows } = await client.query<VersionRow>(q.sql, q.args);
+      const locked = new Map<string, number>();
+      for (const row of rows) {
+        const kind = q.kind ?? (row.kind as RecordKind);
+        found.set(key(kind, row.id), versionOfRow(kind, row));
+        locked.set(key(kind, row.id), row.seq);
+      }
+      const now = await client.query<{ kind: RecordKind; id: string; seq: number }>(q.check, q.args);
+      stale ||= now.rows.length !== locked.size || now.rows.some((r) => locked.get(key(r.kind, r.id)) !== r.seq);
+    }
+    if (!stale) return found;
+    if (attempt >= PREFETCH_TRIES) throw staleWrite();
+  }
 }
 
 const COPY_ANALOGIES = 'COPY analogies(ctx, id, version, seq, op, prev, current, source_domain, target_domain, quality, created_ms, deleted_at, workflow_id, tags, frames, body)';
