@@ -1,3 +1,4 @@
+import { SoftlogicError } from '../core/errors.js';
 /**
  * The audit trail: what was rejected, repaired, deleted, compacted, restored, and when (embedded:
  * audit.jsonl; PostgreSQL: a table). Read back newest first, by workflow, event and time.
@@ -26,6 +27,18 @@ export interface AuditFilter {
 
 export const AUDIT_DEFAULT_LIMIT = 100;
 export const AUDIT_MAX_LIMIT = 1000;
+
+/** Checks a filter (INVALID_INPUT) and returns its limit. */
+export function auditLimit(filter: AuditFilter): number {
+  const limit = filter.limit ?? AUDIT_DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_MAX_LIMIT) {
+    throw new SoftlogicError('INVALID_INPUT', `limit must be an integer from 1 to ${AUDIT_MAX_LIMIT}`, { field: 'limit', value: limit });
+  }
+  if (filter.since !== undefined && Number.isNaN(Date.parse(filter.since))) {
+    throw new SoftlogicError('INVALID_INPUT', 'since must be an ISO date or time', { field: 'since', value: filter.since });
+  }
+  return limit;
+}
 
 export interface AuditTrail {
   /** Appends one event; its time is added. */

@@ -1,6 +1,5 @@
 import { appendFileSync, closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { SoftlogicError } from '../../core/errors.js';
-import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, type AuditEntry, type AuditEvent, type AuditFilter } from '../audit-trail.js';
+import { auditLimit, type AuditEntry, type AuditEvent, type AuditFilter } from '../audit-trail.js';
 export { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, type AuditEntry, type AuditEvent, type AuditFilter } from '../audit-trail.js';
 
 const CHUNK = 64 * 1024;
@@ -42,17 +41,6 @@ function matches(entry: AuditEntry, filter: AuditFilter): boolean {
   return true;
 }
 
-function checkFilter(filter: AuditFilter): number {
-  const limit = filter.limit ?? AUDIT_DEFAULT_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_MAX_LIMIT) {
-    throw new SoftlogicError('INVALID_INPUT', `limit must be an integer from 1 to ${AUDIT_MAX_LIMIT}`, { field: 'limit', value: limit });
-  }
-  if (filter.since !== undefined && Number.isNaN(Date.parse(filter.since))) {
-    throw new SoftlogicError('INVALID_INPUT', 'since must be an ISO date or time', { field: 'since', value: filter.since });
-  }
-  return limit;
-}
-
 /**
  * audit.jsonl: what was rejected, repaired, deleted, compacted, restored, and when. One line per
  * event, appended with O_APPEND so concurrent processes never interleave within a line.
@@ -70,7 +58,7 @@ export class AuditLog {
    * audit log costs only the part read. A line that is not JSON (a torn last write) is skipped.
    */
   list(filter: AuditFilter = {}): AuditEntry[] {
-    const limit = checkFilter(filter);
+    const limit = auditLimit(filter);
     const since = filter.since !== undefined ? Date.parse(filter.since) : null;
     const found: AuditEntry[] = [];
     for (const line of linesFromEnd(this.path)) {

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { EntityRecord, LogOp, RecordKind } from '../../core/records.js';
+import { entitySearchText } from '../../core/entity-search.js';
 
 export type { EntityRecord };
 
@@ -16,14 +17,6 @@ export interface EntityRow {
   len: number;
   version: number;
   deleted_at: number | null;
-}
-
-/** Text a `search` matches: the record's name, description, gloss and disambiguation. */
-function searchText(record: EntityRecord): string | null {
-  const parts = [record.name, record.description, record.disambiguation, record.definition, record.gloss].filter(
-    (v): v is string => typeof v === 'string' && v.length > 0,
-  );
-  return parts.length > 0 ? parts.join('\n').toLowerCase() : null;
 }
 
 export class EntityIndex {
@@ -53,7 +46,7 @@ export class EntityIndex {
       record.version,
       record.deleted_at === null ? null : Date.parse(record.deleted_at),
       typeof record.name === 'string' ? record.name : null,
-      searchText(record),
+      entitySearchText(record),
     );
   }
 }

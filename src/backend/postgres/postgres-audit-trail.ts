@@ -1,0 +1,27 @@
+import type pg from 'pg';
+import { auditLimit, type AuditEntry, type AuditEvent, type AuditFilter, type AuditTrail } from '../audit-trail.js';
+
+/** The audit trail as rows of the audit table (jsonb entries, newest first by their sequence). */
+export class PostgresAuditTrail implements AuditTrail {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async record(event: AuditEvent): Promise<void> {
+    const entry: AuditEntry = { time: new Date().toISOString(), ...event };
+    await this.pool.query('INSERT INTO audit(entry) VALUES ($1)', [JSON.stringify(entry)]);
+  }
+
+  async list(filter: AuditFilter = {}): Promise<AuditEntry[]> {
+    const limit = auditLimit(filter);
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.event !== undefined) where.push(`entry->>'event' = $${args.push(filter.event)}`);
+    if (filter.workflow_id !== undefined) {
+      const n = args.push(filter.workflow_id);
+      where.push(`(entry->>'workflow_id' = $${n} OR entry->'workflows' ? $${n})`);
+    }
+    if (filter.since !== undefined) where.push(`at >= $${args.push(filter.since)}`);
+    const sql = `SELECT entry FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${args.push(limit)}`;
+    const { rows } = await this.pool.query<{ entry: AuditEntry }>(sql, args);
+    return rows.map((r) => r.entry);
+  }
+}

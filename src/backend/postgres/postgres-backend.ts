@@ -1,0 +1,112 @@
+import type pg from 'pg';
+import { SoftlogicError } from '../../core/errors.js';
+import { DEFAULT_CONTEXT } from '../../core/names.js';
+import type { Backend } from '../backend.js';
+import type { WriteBatch, WriteOptions } from '../write-batch.js';
+import type { AuditTrail } from '../audit-trail.js';
+import type { Maintenance } from '../maintenance.js';
+import type { BackendCapabilities } from '../capabilities.js';
+import { createPool, inTransaction, parsePostgresUrl, type PoolOptions, type PostgresLocation } from './postgres-connection.js';
+import { PostgresContexts } from './postgres-contexts.js';
+import { PostgresRecordReader } from './postgres-record-reader.js';
+import { PostgresWorkflowTable } from './postgres-workflow-table.js';
+import { PostgresVectorTable } from './postgres-vector-table.js';
+import { PostgresContextFiles } from './postgres-context-files.js';
+import { commitChanges, isUniqueViolation, prefetchVersions, PostgresWriteBatch } from './postgres-write-batch.js';
+import { migrate, schemaVersion, SCHEMA_VERSION } from './postgres-schema.js';
+import { PostgresAuditTrail } from './postgres-audit-trail.js';
+import { PostgresMaintenance } from './postgres-maintenance.js';
+
+export interface PostgresOpenOptions extends PoolOptions {
+  /** create the schema (softlogic init); otherwise a schema without a store is STORE_NOT_FOUND */
+  create?: boolean;
+}
+
+/**
+ * A store in PostgreSQL: `postgres://user@host:port/db[?schema=NAME]`. Any number of processes
+ * (service replicas) may open the same store: every write is one transaction, and the rows a
+ * batch reads are locked by its prefetch.
+ */
+export class PostgresBackend implements Backend {
+  readonly kind = 'postgres' as const;
+  readonly location: string;
+  readonly contexts: PostgresContexts;
+  readonly records: PostgresRecordReader;
+  readonly workflows: PostgresWorkflowTable;
+  readonly vectors: PostgresVectorTable;
+  readonly files: PostgresContextFiles;
+  readonly audit: AuditTrail;
+  readonly maintenance: Maintenance = new PostgresMaintenance();
+  readonly capabilities: BackendCapabilities = {};
+  private closed = false;
+
+  private constructor(
+    readonly pool: pg.Pool,
+    readonly where: PostgresLocation,
+  ) {
+    this.location = where.display;
+    this.contexts = new PostgresContexts(pool);
+    this.audit = new PostgresAuditTrail(pool);
+    this.records = new PostgresRecordReader(pool, this.contexts);
+    this.workflows = new PostgresWorkflowTable(pool, this.contexts);
+    this.vectors = new PostgresVectorTable(pool, this.contexts);
+    this.files = new PostgresContextFiles(pool, this.contexts, where);
+  }
+
+  /** Opens (or with `create`, creates and migrates) the store at `url`. */
+  static async open(url: string, options: PostgresOpenOptions = {}): Promise<PostgresBackend> {
+    const where = parsePostgresUrl(url);
+    const pool = createPool(where, options);
+    try {
+      const client = await pool.connect().catch((err: Error) => {
+        throw new SoftlogicError('STORE_NOT_FOUND', `cannot connect to PostgreSQL at ${where.display}: ${err.message}`, { store: where.display });
+      });
+      try {
+        if (options.create) await migrate(client, where.schema);
+        else {
+          const version = await schemaVersion(client);
+          if (version === 0) throw new SoftlogicError('STORE_NOT_FOUND', `no softlogic store in schema '${where.schema}' of ${where.display} (softlogic init creates one)`, { store: where.display });
+          // Older schemas migrate on open, as the embedded store upgrades its files.
+          if (version !== SCHEMA_VERSION) await migrate(client, where.schema);
+        }
+      } finally {
+        client.release();
+      }
+      const backend = new PostgresBackend(pool, where);
+      if (options.create) await backend.contexts.ensure(DEFAULT_CONTEXT);
+      return backend;
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+  }
+
+  async write<T>(context: string, fn: (batch: WriteBatch) => T, options: WriteOptions = {}): Promise<T> {
+    this.assertOpen();
+    try {
+      return await inTransaction(this.pool, async (client) => {
+        const ctx = await this.contexts.ensureRow(context, {}, client);
+        const prefetched = await prefetchVersions(client, ctx.ctx, options.prefetch ?? []);
+        const batch = new PostgresWriteBatch({ name: ctx.name, parent: ctx.parent, description: ctx.description, created_at: ctx.created_at }, prefetched);
+        const result = fn(batch);
+        await commitChanges(client, ctx.ctx, batch);
+        return result;
+      });
+    } catch (err) {
+      // A context this batch created was rolled back with it: forget what the cache learnt.
+      this.contexts.reset();
+      if (isUniqueViolation(err)) throw new SoftlogicError('CONFLICT', `another writer created the same record first; retry (${(err as Error).message})`, { context });
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new SoftlogicError('STORE_CLOSED');
+  }
+}

@@ -1,0 +1,98 @@
+import type pg from 'pg';
+import type { ContextInfo } from '../../core/records.js';
+import { SoftlogicError } from '../../core/errors.js';
+import { assertContextName } from '../../core/names.js';
+import type { ContextTable } from '../contexts.js';
+
+/** A context as the backend keeps it: its row number keys every record row. */
+export interface PostgresContext extends ContextInfo {
+  ctx: number;
+}
+
+const COLUMNS = 'ctx, name, parent, description, created_at';
+const MAX_CHAIN = 64;
+
+function info(row: PostgresContext): ContextInfo {
+  return { name: row.name, parent: row.parent, description: row.description, created_at: row.created_at };
+}
+
+/**
+ * The contexts table. Contexts are only ever added (a restore replaces the store and bumps its
+ * generation), so a replica caches the rows it has seen.
+ */
+export class PostgresContexts implements ContextTable {
+  private readonly cache = new Map<string, PostgresContext>();
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Forgets the cache (after a restore, or when the store generation moved). */
+  reset(): void {
+    this.cache.clear();
+  }
+
+  async row(name: string, client: pg.ClientBase | pg.Pool = this.pool): Promise<PostgresContext | undefined> {
+    const cached = this.cache.get(name);
+    if (cached) return cached;
+    const { rows } = await client.query<PostgresContext>(`SELECT ${COLUMNS} FROM contexts WHERE name = $1`, [name]);
+    if (rows[0]) this.cache.set(name, rows[0]);
+    return rows[0];
+  }
+
+  async requireRow(name: string, client?: pg.ClientBase): Promise<PostgresContext> {
+    const row = await this.row(assertContextName(name), client);
+    if (!row) throw new SoftlogicError('CONTEXT_NOT_FOUND', `context '${name}' does not exist`, { context: name });
+    return row;
+  }
+
+  /**
+   * The context's row, created unless it exists; on `client` when given (inside a write's
+   * transaction, so a batch and the context it creates commit together).
+   */
+  async ensureRow(name: string, options: { parent?: string | null; description?: string | null } = {}, client?: pg.ClientBase): Promise<PostgresContext> {
+    assertContextName(name);
+    const existing = await this.row(name, client);
+    if (existing) return existing;
+    if (options.parent) {
+      assertContextName(options.parent);
+      if (!(await this.row(options.parent, client))) {
+        throw new SoftlogicError('CONTEXT_NOT_FOUND', `parent context '${options.parent}' does not exist`, { context: options.parent });
+      }
+    }
+    // Two replicas may create it at once: the second insert does nothing and reads the first's row.
+    await (client ?? this.pool).query(
+      `INSERT INTO contexts(name, parent, description, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`,
+      [name, options.parent ?? null, options.description ?? null, new Date().toISOString()],
+    );
+    const created = await this.row(name, client);
+    if (!created) throw new SoftlogicError('INTERNAL', `context '${name}' was not created`);
+    return created;
+  }
+
+  async list(): Promise<ContextInfo[]> {
+    const { rows } = await this.pool.query<PostgresContext>(`SELECT ${COLUMNS} FROM contexts ORDER BY name`);
+    return rows.map(info);
+  }
+
+  async get(name: string): Promise<ContextInfo | undefined> {
+    const row = await this.row(assertContextName(name));
+    return row && info(row);
+  }
+
+  async require(name: string): Promise<ContextInfo> {
+    return info(await this.requireRow(name));
+  }
+
+  async chain(name: string): Promise<ContextInfo[]> {
+    const chain: ContextInfo[] = [];
+    let row: PostgresContext | undefined = await this.requireRow(name);
+    while (row && chain.length < MAX_CHAIN) {
+      chain.push(info(row));
+      row = row.parent ? await this.row(row.parent) : undefined;
+    }
+    return chain;
+  }
+
+  async ensure(name: string, options: { parent?: string | null; description?: string | null } = {}): Promise<ContextInfo> {
+    return info(await this.ensureRow(name, options));
+  }
+}

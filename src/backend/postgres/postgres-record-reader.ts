@@ -1,0 +1,180 @@
+import type pg from 'pg';
+import type { Analogy, LogOp, RecordKind } from '../../core/records.js';
+import type { AnalogyFilter } from '../../core/schemas.js';
+import { DEFAULT_CONTEXT } from '../../core/names.js';
+import type { EntityQuery, HistoryEntry, MatchedRecord, RecordReader } from '../record-reader.js';
+import type { StoredVersion } from '../write-batch.js';
+import type { PostgresContext, PostgresContexts } from './postgres-contexts.js';
+import { filterClause, type FilterClause } from './postgres-filter.js';
+import { seqRef, VERSION_COLUMNS, versionOfRow, type VersionRow } from './postgres-write-batch.js';
+
+export const DEFAULT_QUERY_LIMIT = 100;
+/** Rows per FETCH of a stream: a million records cost a hundred round trips. */
+export const STREAM_PAGE = 10_000;
+
+// The query indexes' order: best quality first, ties newest first (the embedded log order).
+const ORDER = 'ORDER BY quality DESC, seq DESC';
+
+// Byte order (COLLATE "C"), as the embedded SQLite index sorts, whatever the database's collation.
+const ENTITY_ORDER: Record<NonNullable<EntityQuery['order']>, string> = {
+  written: 'seq',
+  newest: 'seq DESC',
+  name: 'name COLLATE "C", id COLLATE "C"',
+  'shortest-id': 'length(id), id COLLATE "C"',
+};
+
+/** One record's rows: the table and the condition, with ($1 ctx, $2 id[, $3 kind]). */
+function recordRows(kind: RecordKind): { table: string; where: string; args: (ctx: number, id: string) => unknown[] } {
+  return kind === 'analogy'
+    ? { table: 'analogies', where: 'ctx = $1 AND id = $2', args: (ctx, id) => [ctx, id] }
+    : { table: 'entities', where: 'ctx = $1 AND id = $2 AND kind = $3', args: (ctx, id) => [ctx, id, kind] };
+}
+
+export class PostgresRecordReader implements RecordReader {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly contexts: PostgresContexts,
+  ) {}
+
+  async getAnalogy(context: string, id: string): Promise<Analogy | undefined> {
+    return (await this.current<Analogy>(context, 'analogy', id))?.record();
+  }
+
+  async getEntity<T = Record<string, unknown>>(context: string, kind: RecordKind, id: string): Promise<T | undefined> {
+    return (await this.current<T>(context, kind, id))?.record();
+  }
+
+  private async clause(filter: AnalogyFilter): Promise<FilterClause> {
+    const ctx = await this.contexts.requireRow(filter.context ?? DEFAULT_CONTEXT);
+    return filterClause(ctx.ctx, filter);
+  }
+
+  /**
+   * Served from the (ctx[, domain], quality, seq) indexes. With a domain, the source side and the
+   * target side each take their own index and the best of both are merged, as one OR could not
+   * be read in order from any index.
+   */
+  async queryAnalogies(filter: AnalogyFilter): Promise<Analogy[]> {
+    const { where, baseWhere, params, domainParam, parsed } = await this.clause(filter);
+    const limit = parsed.limit ?? DEFAULT_QUERY_LIMIT;
+    const offset = parsed.offset ?? 0;
+    const args = [...params, limit, offset];
+    const [lim, off] = [`$${params.length + 1}::bigint`, `$${params.length + 2}::bigint`];
+    let sql: string;
+    if (domainParam === null) sql = `SELECT a.body FROM analogies a WHERE ${where} ${ORDER} LIMIT ${lim} OFFSET ${off}`;
+    else {
+      // Each side's first offset+limit hold the merged page; a record whose source and target
+      // are both the domain comes from both sides once.
+      const side = (column: string) => `(SELECT a.seq, a.quality, a.body FROM analogies a WHERE ${baseWhere} AND a.${column} = ${domainParam} ${ORDER} LIMIT ${lim} + ${off})`;
+      sql = `SELECT body FROM (SELECT DISTINCT ON (seq) seq, quality, body FROM (${side('source_domain')} UNION ALL ${side('target_domain')}) s ORDER BY seq) r ${ORDER} LIMIT ${lim} OFFSET ${off}`;
+    }
+    const { rows } = await this.pool.query<{ body: Analogy }>(sql, args);
+    return rows.map((r) => r.body);
+  }
+
+  async countAnalogies(filter: AnalogyFilter): Promise<number> {
+    const { where, baseWhere, params, domainParam } = await this.clause(filter);
+    const sql =
+      domainParam === null
+        ? `SELECT count(*) AS n FROM analogies a WHERE ${where}`
+        : `SELECT count(*) AS n FROM (SELECT a.seq FROM analogies a WHERE ${baseWhere} AND a.source_domain = ${domainParam}
+                                      UNION SELECT a.seq FROM analogies a WHERE ${baseWhere} AND a.target_domain = ${domainParam}) s`;
+    const { rows } = await this.pool.query<{ n: number }>(sql, params);
+    return rows[0]?.n ?? 0;
+  }
+
+  /** Every matching record as its stored JSON text (jsonb's rendering: keys in jsonb's order). */
+  async *streamAnalogyJson(filter: AnalogyFilter): AsyncIterable<string[]> {
+    const { where, params, parsed } = await this.clause(filter);
+    const limit = parsed.limit === undefined ? '' : ` LIMIT ${parsed.limit}`;
+    for await (const rows of this.pages(`SELECT a.body::text FROM analogies a WHERE ${where} ORDER BY a.seq${limit}`, params)) yield rows.map((r) => r[0] as string);
+  }
+
+  async *matchAnalogies(filter: AnalogyFilter): AsyncIterable<MatchedRecord[]> {
+    const { where, params, parsed } = await this.clause(filter);
+    const limit = parsed.limit === undefined ? '' : ` LIMIT ${parsed.limit}`;
+    for await (const rows of this.pages(`SELECT a.id, a.seq FROM analogies a WHERE ${where} ORDER BY a.seq${limit}`, params)) {
+      yield rows.map((r) => ({ id: r[0] as string, ref: seqRef(r[1] as number) }));
+    }
+  }
+
+  async *streamEntityJson(context: string, kind: RecordKind): AsyncIterable<string[]> {
+    const ctx = await this.contexts.requireRow(context);
+    for await (const rows of this.pages(`SELECT body::text FROM entities WHERE ctx = $1 AND kind = $2 AND current AND deleted_at IS NULL ORDER BY seq`, [ctx.ctx, kind])) {
+      yield rows.map((r) => r[0] as string);
+    }
+  }
+
+  /**
+   * A query's rows in pages, from one snapshot: a cursor in a read-only REPEATABLE READ
+   * transaction on a connection of its own, so a slow consumer holds a snapshot, not locks.
+   */
+  private async *pages(sql: string, params: unknown[]): AsyncIterable<unknown[][]> {
+    const client = await this.pool.connect();
+    let state: 'open' | 'done' | 'broken' = 'open';
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query(`DECLARE record_stream NO SCROLL CURSOR FOR ${sql}`, params);
+      while (true) {
+        const { rows } = await client.query<unknown[]>({ text: `FETCH ${STREAM_PAGE} FROM record_stream`, rowMode: 'array' });
+        if (rows.length > 0) yield rows;
+        if (rows.length < STREAM_PAGE) break;
+      }
+      await client.query('COMMIT');
+      state = 'done';
+    } catch (err) {
+      state = 'broken';
+      throw err;
+    } finally {
+      // A consumer that stopped early leaves the transaction open: end it before the connection
+      // goes back; a failed connection is not given back at all.
+      if (state === 'open') await client.query('ROLLBACK').catch(() => (state = 'broken'));
+      client.release(state === 'broken');
+    }
+  }
+
+  async queryEntities<T = Record<string, unknown>>(context: string, kind: RecordKind, query: EntityQuery = {}): Promise<T[]> {
+    const ctx = await this.contexts.requireRow(context);
+    if (query.textAnyOf !== undefined && query.textAnyOf.length === 0) return [];
+    const params: unknown[] = [ctx.ctx, kind];
+    const p = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const where = ['ctx = $1', 'kind = $2', 'current'];
+    if (!query.includeDeleted) where.push('deleted_at IS NULL');
+    if (query.name !== undefined) where.push(`name = ${p(query.name)}`);
+    // search text and the strings are lower case: a plain substring test, no LIKE escaping
+    if (query.textAnyOf !== undefined) where.push(`EXISTS (SELECT 1 FROM unnest(${p(query.textAnyOf)}::text[]) t WHERE strpos(search, t) > 0)`);
+    const limit = query.limit === undefined ? '' : ` LIMIT ${p(query.limit)}`;
+    const { rows } = await this.pool.query<{ body: T }>(`SELECT body FROM entities WHERE ${where.join(' AND ')} ORDER BY ${ENTITY_ORDER[query.order ?? 'written']}${limit}`, params);
+    return rows.map((r) => r.body);
+  }
+
+  async current<T = Record<string, unknown>>(context: string, kind: RecordKind, id: string): Promise<StoredVersion<T> | undefined> {
+    const ctx = await this.contexts.requireRow(context);
+    const r = recordRows(kind);
+    const { rows } = await this.pool.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM ${r.table} WHERE ${r.where} AND current`, r.args(ctx.ctx, id));
+    return rows[0] && versionOfRow<T>(kind, rows[0]);
+  }
+
+  async history<T = Record<string, unknown>>(context: string, kind: RecordKind, id: string): Promise<Array<HistoryEntry<T>> | undefined> {
+    const ctx = await this.contexts.requireRow(context);
+    const r = recordRows(kind);
+    const { rows } = await this.pool.query<{ op: LogOp; seq: number; body: T }>(`SELECT op, seq, body FROM ${r.table} WHERE ${r.where} ORDER BY seq DESC`, r.args(ctx.ctx, id));
+    return rows.length === 0 ? undefined : rows.map((row) => ({ op: row.op, record: row.body, ref: seqRef(row.seq) }));
+  }
+
+  async purgedAt(context: string, kind: RecordKind, id: string): Promise<string | undefined> {
+    const ctx: PostgresContext = await this.contexts.requireRow(context);
+    const { rows } = await this.pool.query<{ purged_at: string }>(`SELECT purged_at FROM purged WHERE ctx = $1 AND kind = $2 AND id = $3`, [ctx.ctx, kind, id]);
+    return rows[0]?.purged_at;
+  }
+
+  /** Each context's commit counter (bumped by every batch that changed something), any replica. */
+  async changeMark(contexts: readonly string[]): Promise<string> {
+    const { rows } = await this.pool.query<{ name: string; ctx: number; mark: number }>(`SELECT name, ctx, mark FROM contexts WHERE name = ANY($1::text[])`, [contexts]);
+    const byName = new Map(rows.map((r) => [r.name, `${r.ctx}:${r.mark}`]));
+    return contexts.map((name) => byName.get(name) ?? '-').join(',');
+  }
+}

@@ -1,0 +1,265 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { SoftlogicError } from '../../core/errors.js';
+import { assertId } from '../../core/names.js';
+import type { JsonObject, RecordKind, Workflow, WorkflowStatus } from '../../core/records.js';
+import { StagedDigest } from '../../core/staged-digest.js';
+import { encodeStagedLine } from '../../core/staged-lines.js';
+import { addErrorsIn, workflowNotFound as notFound } from './postgres-workflow-progress.js';
+import { ERROR_LOG_LIMIT, publicWorkflow, type NewWorkflow, type RecordChange, type StagedItem, type StagingWriter, type StoredWorkflow, type WorkflowChanges, type WorkflowTable } from '../workflow-table.js';
+import type { PostgresContexts } from './postgres-contexts.js';
+import { isUniqueViolation, VERSION_COLUMNS, versionOfRow, type VersionRow } from './postgres-write-batch.js';
+
+/** How long a replica's claim on a workflow lasts without a heartbeat. */
+export const LEASE_SECONDS = 30;
+/** Staged items per INSERT while staging, and per page when read back. */
+const STAGED_ROWS = 5000;
+
+const COLUMNS = `workflow_id, workflow_type, status, context, created_at, updated_at, items_total, items_processed, error_count,
+  metadata, error_log, error_log_omitted, staged_crc, cancel_requested, owner_pid`;
+
+/** This process among the replicas: the lease owner it writes. */
+export const REPLICA_ID = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+
+/** Staged items written in pages of rows; the digest is the embedded one over the same lines. */
+class RowStagingWriter implements StagingWriter {
+  count = 0;
+  private buffer: string[] = [];
+  private written: Promise<void> = Promise.resolve();
+  private failed: unknown = null;
+  private readonly digest = new StagedDigest();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly workflowId: string,
+  ) {}
+
+  add(item: unknown): void {
+    this.addJson(JSON.stringify(item));
+  }
+
+  addJson(json: string): void {
+    this.digest.update(Buffer.from(encodeStagedLine(json)));
+    this.buffer.push(json);
+    this.count += 1;
+    if (this.buffer.length >= STAGED_ROWS) this.flush();
+  }
+
+  addEncoded(lines: Uint8Array, count: number): void {
+    // `<crc8> <json>\n` lines (core/staged-lines.ts): the digest is over exactly these bytes.
+    const text = Buffer.from(lines.buffer, lines.byteOffset, lines.byteLength).toString('utf8');
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const end = text.indexOf('\n', at);
+      this.addJson(text.slice(at + 9, end));
+      at = end + 1;
+    }
+  }
+
+  private flush(): void {
+    if (this.buffer.length === 0) return;
+    const rows = this.buffer;
+    const first = this.count - rows.length;
+    this.buffer = [];
+    this.written = this.written.then(async () => {
+      if (this.failed) return;
+      try {
+        await this.pool.query(`INSERT INTO staged_items(workflow_id, item, json) SELECT $1, $2 + o - 1, j FROM unnest($3::text[]) WITH ORDINALITY AS t(j, o)`, [this.workflowId, first, rows]);
+      } catch (err) {
+        this.failed = err;
+      }
+    });
+  }
+
+  async settled(): Promise<void> {
+    await this.written;
+    if (this.failed) throw this.failed;
+  }
+
+  async finish(): Promise<string> {
+    this.flush();
+    await this.settled();
+    return this.digest.value();
+  }
+
+  async abort(): Promise<void> {
+    this.buffer = [];
+    await this.written;
+    await this.pool.query('DELETE FROM staged_items WHERE workflow_id = $1', [this.workflowId]);
+  }
+}
+
+interface WorkflowRow extends Omit<StoredWorkflow, 'metadata' | 'error_log'> {
+  metadata: JsonObject;
+  error_log: string[];
+}
+
+/**
+ * The workflow table in PostgreSQL, shared by every replica: staged items are rows, and the
+ * replica running a workflow holds a lease (owner, lease_until, heartbeat) besides owner_pid.
+ */
+export class PostgresWorkflowTable implements WorkflowTable {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly contexts: PostgresContexts,
+  ) {}
+
+  async find(workflowId: string): Promise<StoredWorkflow | undefined> {
+    const { rows } = await this.pool.query<WorkflowRow>(`SELECT ${COLUMNS} FROM workflows WHERE workflow_id = $1`, [workflowId]);
+    return rows[0];
+  }
+
+  async get(workflowId: string): Promise<StoredWorkflow> {
+    assertId(workflowId, 'workflow id');
+    const wf = await this.find(workflowId);
+    if (!wf) throw notFound(workflowId);
+    return wf;
+  }
+
+  async list(status?: WorkflowStatus, limit = 1000): Promise<Workflow[]> {
+    const { rows } = status
+      ? await this.pool.query<WorkflowRow>(`SELECT ${COLUMNS} FROM workflows WHERE status = $1 ORDER BY created_at DESC, seqno DESC LIMIT $2`, [status, limit])
+      : await this.pool.query<WorkflowRow>(`SELECT ${COLUMNS} FROM workflows ORDER BY created_at DESC, seqno DESC LIMIT $1`, [limit]);
+    return rows.map((r) => publicWorkflow(r));
+  }
+
+  async insert(w: NewWorkflow): Promise<void> {
+    const now = new Date().toISOString();
+    const copied: NonNullable<NewWorkflow['copied']> = w.copied ?? { status: 'pending', created_at: now, updated_at: now, items_processed: 0, error_count: 0, error_log: [] };
+    try {
+      await this.pool.query(
+        `INSERT INTO workflows(workflow_id, workflow_type, status, context, created_at, updated_at, items_total, items_processed, error_count, metadata, error_log, staged_crc, owner_pid)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [
+          w.workflow_id,
+          w.workflow_type,
+          copied.status,
+          w.context,
+          copied.created_at,
+          copied.updated_at,
+          w.items_total,
+          copied.items_processed,
+          copied.error_count,
+          JSON.stringify(w.metadata),
+          JSON.stringify(copied.error_log.slice(0, ERROR_LOG_LIMIT)),
+          w.staged_crc,
+          w.owner_pid ?? null,
+        ],
+      );
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new SoftlogicError('CONFLICT', `workflow ${w.workflow_id} already exists`, { workflow_id: w.workflow_id });
+      throw err;
+    }
+  }
+
+  async transition(workflowId: string, status: WorkflowStatus, owner: number | null, extra: { metadata?: JsonObject } = {}): Promise<void> {
+    // An owner takes the lease for this replica; releasing it clears the lease.
+    await this.pool.query(
+      `UPDATE workflows SET status = $2, updated_at = $3, owner_pid = $4, metadata = COALESCE($5::jsonb, metadata),
+         owner = CASE WHEN $4::integer IS NULL THEN NULL ELSE $6 END,
+         lease_until = CASE WHEN $4::integer IS NULL THEN NULL ELSE now() + make_interval(secs => $7) END,
+         heartbeat = CASE WHEN $4::integer IS NULL THEN NULL ELSE now() END
+       WHERE workflow_id = $1`,
+      [workflowId, status, new Date().toISOString(), owner, extra.metadata ? JSON.stringify(extra.metadata) : null, REPLICA_ID, LEASE_SECONDS],
+    );
+  }
+
+  async requestCancel(workflowId: string): Promise<void> {
+    await this.pool.query('UPDATE workflows SET cancel_requested = true, updated_at = $2 WHERE workflow_id = $1', [workflowId, new Date().toISOString()]);
+  }
+
+  async addErrors(workflowId: string, messages: string[], count = messages.length): Promise<void> {
+    if (count === 0) return;
+    await addErrorsIn(this.pool, workflowId, messages, count);
+  }
+
+  /** The workflows this replica's process `pid` runs: another replica's with the same pid are not its. */
+  async interruptOwnedBy(pid: number): Promise<StoredWorkflow[]> {
+    const { rows } = await this.pool.query<WorkflowRow>(
+      `UPDATE workflows SET status = 'interrupted', owner_pid = NULL, owner = NULL, lease_until = NULL, heartbeat = NULL, updated_at = $3
+       WHERE owner_pid = $1 AND owner = $2 AND status IN ('pending', 'processing') RETURNING ${COLUMNS}`,
+      [pid, REPLICA_ID, new Date().toISOString()],
+    );
+    return rows;
+  }
+
+  stage(workflowId: string): StagingWriter {
+    return new RowStagingWriter(this.pool, workflowId);
+  }
+
+  async *readStaged(workflowId: string, from: number): AsyncIterable<StagedItem[]> {
+    if (!(await this.hasStaged(workflowId))) throw new SoftlogicError('STAGED_CORRUPT', `staged items of workflow ${workflowId} are missing`, { workflow_id: workflowId });
+    let next = from;
+    for (;;) {
+      const { rows } = await this.pool.query<{ item: number; json: string }>(`SELECT item, json FROM staged_items WHERE workflow_id = $1 AND item >= $2 ORDER BY item LIMIT $3`, [workflowId, next, STAGED_ROWS]);
+      if (rows.length === 0) return;
+      yield rows.map((r) => ({ index: r.item, json: r.json }));
+      next = (rows[rows.length - 1] as { item: number }).item + 1;
+    }
+  }
+
+  async stagedDigest(workflowId: string, expected: string | null): Promise<string | null> {
+    const digest = new StagedDigest(expected);
+    let any = false;
+    for await (const page of this.readStagedIfAny(workflowId)) {
+      any = true;
+      for (const item of page) digest.update(Buffer.from(encodeStagedLine(item.json)));
+    }
+    return any ? digest.value() : null;
+  }
+
+  private async *readStagedIfAny(workflowId: string): AsyncIterable<StagedItem[]> {
+    if (await this.hasStaged(workflowId)) yield* this.readStaged(workflowId, 0);
+  }
+
+  async hasStaged(workflowId: string): Promise<boolean> {
+    const { rows } = await this.pool.query(`SELECT 1 FROM staged_items WHERE workflow_id = $1 LIMIT 1`, [workflowId]);
+    return rows.length > 0;
+  }
+
+  async dropStaged(workflowId: string): Promise<void> {
+    await this.pool.query('DELETE FROM staged_items WHERE workflow_id = $1', [workflowId]);
+  }
+
+  /**
+   * From the journal of the workflow's batches (workflow_changes): per record, the version before
+   * its first change (that change's prev) and the one its last change left. Nothing is ever
+   * compacted away here, so the history is complete.
+   */
+  async changes(workflow: StoredWorkflow): Promise<WorkflowChanges> {
+    const ctx = await this.contexts.row(workflow.context);
+    if (!ctx) return { changes: [], complete: true };
+    const { rows } = await this.pool.query<{ kind: RecordKind; id: string; first_seq: number; last_seq: number }>(
+      `SELECT kind, id, min(seq) AS first_seq, max(seq) AS last_seq
+       FROM (SELECT c.kind, u.id, u.seq FROM workflow_changes c, unnest(c.ids, c.seqs) AS u(id, seq) WHERE c.workflow_id = $1 AND c.ctx = $2) j
+       GROUP BY kind, id ORDER BY min(seq)`,
+      [workflow.workflow_id, ctx.ctx],
+    );
+    const changes: RecordChange[] = [];
+    for (const row of rows) {
+      const table = row.kind === 'analogy' ? 'analogies' : 'entities';
+      const kindClause = row.kind === 'analogy' ? '' : ' AND kind = $4';
+      const args = row.kind === 'analogy' ? [ctx.ctx, row.id, [row.first_seq, row.last_seq]] : [ctx.ctx, row.id, [row.first_seq, row.last_seq], row.kind];
+      const versions = await this.pool.query<VersionRow & { prev: number | null }>(`SELECT ${VERSION_COLUMNS}, prev FROM ${table} WHERE ctx = $1 AND id = $2 AND seq = ANY($3::bigint[])${kindClause}`, args);
+      const first = versions.rows.find((v) => v.seq === row.first_seq);
+      const last = versions.rows.find((v) => v.seq === row.last_seq);
+      if (!first || !last) throw new SoftlogicError('INTEGRITY', `the versions workflow ${workflow.workflow_id} wrote of ${row.kind} ${row.id} are missing`, { id: row.id });
+      let before: RecordChange['before'] = null;
+      if (first.prev !== null) {
+        const prev = await this.pool.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM ${table} WHERE ctx = $1 AND id = $2 AND seq = $3${row.kind === 'analogy' ? '' : ' AND kind = $4'}`, row.kind === 'analogy' ? [ctx.ctx, row.id, first.prev] : [ctx.ctx, row.id, first.prev, row.kind]);
+        if (!prev.rows[0]) throw new SoftlogicError('INTEGRITY', `the version before workflow ${workflow.workflow_id} changed ${row.kind} ${row.id} is missing`, { id: row.id });
+        before = versionOfRow(row.kind, prev.rows[0]);
+      }
+      changes.push({ kind: row.kind, id: row.id, before, after: versionOfRow(row.kind, last) });
+    }
+    return { changes, complete: true };
+  }
+
+  /** The context's commit counter (nothing is compacted here, so any mark serves). */
+  async startMark(context: string): Promise<number> {
+    const ctx = await this.contexts.ensureRow(context);
+    const { rows } = await this.pool.query<{ mark: number }>('SELECT mark FROM contexts WHERE ctx = $1', [ctx.ctx]);
+    return rows[0]?.mark ?? 0;
+  }
+}
