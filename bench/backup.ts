@@ -8,7 +8,6 @@ import { cpSync, rmSync } from 'node:fs';
 import { openStore } from '../src/index.js';
 import { backupStore } from '../src/backend/embedded/backup.js';
 import { restoreStore } from '../src/backend/embedded/restore.js';
-import { exportKnowledge } from '../src/methods/knowledge/export.js';
 import { readLines } from '../src/backend/embedded/log-reader.js';
 import { writeAnalogyFile } from './data.js';
 import { argValue, cleanup, dirBytes, report, scratchDir } from './util.js';
@@ -33,7 +32,7 @@ export default async function backup(args: string[]): Promise<void> {
     const b = await backupStore(store.backend, { out: `${dir}/b.slbak` });
 
     t = performance.now();
-    const exp = await exportKnowledge(store, { out: `${dir}/export.jsonl` });
+    const exp = await store.export({ out: `${dir}/export.jsonl` });
     const exportSeconds = (performance.now() - t) / 1000;
     t = performance.now();
     let lines = 0;

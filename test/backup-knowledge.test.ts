@@ -5,8 +5,6 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Analogy } from '../src/core/records.js';
 import { Store } from '../src/api/store.js';
-import { exportKnowledge } from '../src/methods/knowledge/export.js';
-import { importKnowledge } from '../src/methods/knowledge/import.js';
 import { asyncErr, cliAny, byId, genAnalogies, tempDir, writeJsonl, collect } from './helpers.js';
 
 const all = async (s: Store, context = 'default'): Promise<Analogy[]> => byId(await collect(s.analogies.stream({ context })));
@@ -21,7 +19,7 @@ test('export (jsonl, json, gzip) and import into an empty store reproduce every 
   await a.analogies.save({ ...genAnalogies(1, 1)[0], id: 's1-1', tags: ['changed'] });
   for (const [format, gzip] of [['jsonl', false], ['json', false], ['json', true], ['jsonl', true]] as const) {
     const out = join(root, `e-${format}-${gzip}`);
-    const e = await exportKnowledge(a, { out, format, gzip });
+    const e = await a.export({ out, format, gzip });
     assert.equal(e.records, 299 + 40);
     const text = gzip ? gunzipSync(readFileSync(out)).toString() : readFileSync(out, 'utf8');
     if (format === 'json') {
@@ -34,7 +32,7 @@ test('export (jsonl, json, gzip) and import into an empty store reproduce every 
       assert.equal(lines.filter((l) => l.kind === 'analogy').length, 339);
     }
     const b = await Store.open(join(root, `b-${format}-${gzip}`), { create: true });
-    const r = await importKnowledge(b, out);
+    const r = await b.import(out);
     assert.equal(r.records, 339);
     assert.equal(r.applied.created, 339);
     assert.deepEqual(await all(b), await all(a));
@@ -65,7 +63,7 @@ test('import merge strategies, record by record', async () => {
     await src.analogies.save({ ...base[i], quality_score: 0.123, tags: ['remote'] });
   }
   const file = join(root, 'export.jsonl');
-  await exportKnowledge(src, { out: file });
+  await src.export({ out: file });
   const incoming = new Map((await all(src)).map((r) => [r.id, r]));
   await src.close();
 
@@ -73,7 +71,7 @@ test('import merge strategies, record by record', async () => {
     const s = await mk(`t-${merge}`);
     const before = new Map(byId((await collect(s.analogies.stream({ include_deleted: true })))).map((r) => [r.id, r]));
     const deletedBefore = await s.analogies.get('s5-15');
-    await importKnowledge(s, file, { merge });
+    await s.import(file, { merge });
     for (let i = 0; i < 30; i++) {
       const id = `s5-${i}`;
       const now = await s.analogies.get(id);
@@ -118,7 +116,7 @@ test('import merge strategies, record by record', async () => {
 test('import: bad input is refused before anything is applied', async () => {
   const root = tempDir();
   const s = await Store.open(join(root, 's'), { create: true });
-  assert.equal((await asyncErr(() => importKnowledge(s, join(root, 'missing.jsonl')))).code, 'FILE_NOT_FOUND');
+  assert.equal((await asyncErr(() => s.import(join(root, 'missing.jsonl')))).code, 'FILE_NOT_FOUND');
   const bad = join(root, 'bad.jsonl');
   writeFileSync(bad, [
     JSON.stringify({ kind: 'analogy', record: genAnalogies(1, 9)[0] }),
@@ -127,12 +125,12 @@ test('import: bad input is refused before anything is applied', async () => {
     JSON.stringify({ kind: 'weird', record: {} }),
     JSON.stringify({ kind: 'analogy', record: { ...genAnalogies(1, 7)[0], quality_score: 7 } }),
   ].join('\n') + '\n');
-  const e = await asyncErr(() => importKnowledge(s, bad));
+  const e = await asyncErr(() => s.import(bad));
   assert.equal(e.code, 'IMPORT_REJECTED');
   assert.deepEqual((e.details.issues as Array<{ line: number }>).map((i) => i.line), [2, 3, 4, 5]);
   assert.equal(await s.analogies.count({}), 0);
   assert.ok((await s.workflows.list()).every((w) => w.status === 'cancelled'));
-  assert.equal((await asyncErr(() => importKnowledge(s, bad, { merge: 'bogus' as never }))).code, 'INVALID_INPUT');
+  assert.equal((await asyncErr(() => s.import(bad, { merge: 'bogus' as never }))).code, 'INVALID_INPUT');
   await s.close();
   assert.equal(cliAny(join(root, 's'), ['import', bad, '--merge', 'nope']).json.error.code, 'INVALID_INPUT');
   assert.equal(cliAny(join(root, 's'), ['import']).json.error.code, 'INVALID_INPUT');
@@ -148,7 +146,7 @@ test('import: the same record twice in one file merges with the version written 
   const src = await Store.init(join(root, 'src'));
   await src.concepts.add({ name: 'river', description: 'first' }, { provider: 'hash' });
   const file = join(root, 'export.jsonl');
-  await exportKnowledge(src, { out: file });
+  await src.export({ out: file });
   await src.close();
   // The concept line twice: the second one finds the first as the current version (a line of the open batch).
   const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
@@ -157,7 +155,7 @@ test('import: the same record twice in one file merges with the version written 
   writeFileSync(file, [...lines, second].join('\n') + '\n');
   const target = await Store.init(join(root, 'target'));
   try {
-    await importKnowledge(target, file, { merge: 'overwrite' });
+    await target.import(file, { merge: 'overwrite' });
     const river = await target.concepts.get('default:river');
     assert.equal(river.description, 'second');
     assert.equal(river.version, 2);

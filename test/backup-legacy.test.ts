@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../src/api/store.js';
-import { countLines, importLegacy } from '../src/methods/knowledge/legacy.js';
+import { countLines } from '../src/methods/knowledge/legacy.js';
 import { readEmbeddingsNpz } from '../src/embeddings/npz.js';
 import { encodeNpy } from '../src/embeddings/npy.js';
 import { asyncErr, cli, tempDir } from './helpers.js';
@@ -103,7 +103,7 @@ test('legacy: loose, broken and hostile input is kept or reported, never dropped
   writeFileSync(join(dir, 'embeddings_cache', 'metadata.json'), JSON.stringify({ 'x:a': {}, 'x:b': {} }));
   const store = await Store.open(join(root, 's'), { create: true });
   try {
-    const r = await importLegacy(store, dir);
+    const r = await store.importLegacy(dir);
     assert.deepEqual(r.contexts, [{ legacy: 'my ctx!', context: 'legacy_my_ctx_' }]);
     const f = r.files.find((x) => x.kind === 'analogies_jsonl');
     assert.ok(f);
@@ -129,8 +129,8 @@ test('legacy: loose, broken and hostile input is kept or reported, never dropped
     assert.deepEqual(readEmbeddingsNpz(join(root, 's', 'contexts', 'x', 'embeddings.npz')).ids, ['x:a', 'x:b']);
     assert.deepEqual((await store.concepts.list('x')).map((c) => c.id), ['x:a', 'x:b']);
     assert.equal((await store.verify()).valid, true);
-    assert.equal((await asyncErr(() => importLegacy(store, join(root, 'nope')))).code, 'FILE_NOT_FOUND');
-    assert.equal((await asyncErr(() => importLegacy(store, root))).code, 'INVALID_INPUT');
+    assert.equal((await asyncErr(() => store.importLegacy(join(root, 'nope')))).code, 'FILE_NOT_FOUND');
+    assert.equal((await asyncErr(() => store.importLegacy(root))).code, 'INVALID_INPUT');
   } finally {
     await store.close();
   }

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { idHash, mintId } from '../src/core/id-hash.js';
 import { crc32Hex } from '../src/core/checksum.js';
 import { isSoftlogicError } from '../src/core/errors.js';
-import { StagedSpanReader, encodeStagedLine, readStaged } from '../src/workflows/staging.js';
-import { BytesInterner, readIndexArray, spanText } from '../src/methods/analogies/index-array.js';
+import { StagedSpanReader, readStaged } from '../src/backend/embedded/embedded-staging.js';
+import { encodeStagedLine } from '../src/core/staged-lines.js';
+import { BytesInterner, readIndexArray, spanText } from '../src/backend/embedded/index-array.js';
 import { rng, tempDir } from './helpers.js';
 
 /** The definition idHash implements: a UUIDv7's time and counter bits, a hash of anything else. */

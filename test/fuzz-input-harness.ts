@@ -17,7 +17,7 @@ import { openContainer, readMembers } from '../src/backend/embedded/backup-conta
 import { assertManifestNames } from '../src/backend/embedded/backup-names.js';
 import { backupStore } from '../src/backend/embedded/backup.js';
 import { Store } from '../src/api/store.js';
-import type { StagingTarget } from '../src/workflows/create.js';
+import type { StagingTarget } from '../src/core/staged-put.js';
 import { closeSync } from 'node:fs';
 import { genAnalogies, rng, tempDir, writeJsonl } from './helpers.js';
 

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stageBlock, type StagedBlock } from '../src/methods/analogies/stage-block.js';
-import type { StagingTarget } from '../src/workflows/create.js';
+import type { StagingTarget } from '../src/core/staged-put.js';
 import { rng } from './helpers.js';
 
 const target: StagingTarget = { workflowId: '01a2b3c4-0000-7000-8000-000000000001', context: 'ctx', now: '2026-01-02T03:04:05.678Z' };

@@ -13,7 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openStore, type Store } from '../src/index.js';
-import { preparedItems } from '../src/methods/analogies/prepared-chunks.js';
+import { preparedItems } from '../src/backend/embedded/prepared-chunks.js';
 import { cliSpawn, rng, tempDir } from './helpers.js';
 import { startHarness } from './service-helpers.js';
 

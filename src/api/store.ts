@@ -1,4 +1,4 @@
-import { flattenPages, pagesOf } from './async-iter.js';
+import { flattenPages } from './async-iter.js';
 import type { Analogy, ContextInfo, Workflow, WorkflowStatus } from '../core/records.js';
 import type { AnalogyFilter } from '../core/schemas.js';
 import { assertContextName, DEFAULT_CONTEXT } from '../core/names.js';
@@ -10,7 +10,8 @@ import { verifyStore, type VerifyReport } from '../backend/embedded/verify.js';
 import { rebuildStore, type RebuildOptions, type RebuildReport } from '../backend/embedded/rebuild.js';
 import { storeStats, type StoreStats } from '../backend/embedded/stats.js';
 import { findLeftovers, removeLeftovers, type Leftover } from '../backend/embedded/leftovers.js';
-import { publicWorkflow, WorkflowRepo } from '../workflows/workflow-repo.js';
+import { publicWorkflow } from '../backend/workflow-table.js';
+import { EmbeddedBackend } from '../backend/embedded/embedded-backend.js';
 import { WorkflowEvents } from '../workflows/progress.js';
 import type { Engine } from '../workflows/engine.js';
 import { processWorkflow, type ProcessOptions } from '../workflows/process.js';
@@ -21,7 +22,7 @@ import { resumeWorkflows } from '../workflows/resume.js';
 import '../methods/knowledge/import-applier.js';
 // Registers the concept_batch, frame_expansion and cluster_update item appliers.
 import '../methods/knowledge-appliers.js';
-import '../methods/analogies/prepared-chunks.js';
+import '../methods/analogies/analogy-appliers.js';
 import { addConcept, deleteConcept, findConcept, getConcept, listConcepts, restoreConcept, searchConcepts, type AddConceptOptions, type AddedConcept, type SearchOptions } from '../methods/concepts/single.js';
 import { linkConcept } from '../methods/concepts/concept-links.js';
 import { sensesInContext, type SensesOptions } from '../methods/concepts/sense-context.js';
@@ -30,7 +31,6 @@ import type { ConceptInput, ConceptRecord } from '../methods/concepts/concept-re
 import { importConcepts, type ConceptImportOptions, type ConceptImportResult } from '../methods/concepts/batch.js';
 import { completeAnalogy, evalAnalogies, similarConcepts, similarity, type ReasoningStore, type Scope, type SimilarityMethod } from '../methods/embeddings/reasoning.js';
 import { exportEmbeddings, importEmbeddings, writeStoreNpz } from '../methods/embeddings/npz-io.js';
-import { embeddedVectorParts } from '../backend/embedded/embedded-vector-parts.js';
 import { effectiveSettings } from '../methods/embeddings/settings.js';
 import { indexBuildFinished, indexInfo, rebuildIndexes, syncIndex } from '../methods/embeddings/index-store.js';
 import { addFrames, frameInstances, getFrame, listFrames, queryInstances, type FrameInstanceRecord, type FrameRecord, type FrameRelationRecord } from '../methods/frames/frames.js';
@@ -41,7 +41,7 @@ import { importAnalogies, stageAnalogyFile, type ImportOptions, type ImportResul
 import { getAnalogy, analogyHistory } from '../methods/analogies/get.js';
 import { deleteAnalogy, restoreDeletedAnalogy, saveAnalogy } from '../methods/analogies/single.js';
 import { countAnalogies, queryAnalogies } from '../methods/analogies/query.js';
-import { streamAnalogies, streamAnalogyJson } from '../methods/analogies/stream.js';
+import { streamAnalogyPages } from '../methods/analogies/stream.js';
 import { backupStore, type BackupOptions, type BackupResult } from '../backend/embedded/backup.js';
 import { restoreStore, type RestoreOptions, type RestoreResult } from '../backend/embedded/restore.js';
 import { exportKnowledge, type ExportOptions, type ExportResult } from '../methods/knowledge/export.js';
@@ -65,9 +65,11 @@ export interface OpenOptions {
  */
 export class Store {
   private engine: Engine;
+  private embedded: EmbeddedStore;
 
   private constructor(embedded: EmbeddedStore) {
-    this.engine = { store: embedded, workflows: new WorkflowRepo(embedded.db), events: new WorkflowEvents() };
+    this.embedded = embedded;
+    this.engine = { backend: new EmbeddedBackend(embedded), events: new WorkflowEvents(), workDir: embedded.layout.root };
   }
 
   static async init(dir: string): Promise<Store> {
@@ -93,7 +95,7 @@ export class Store {
   }
 
   get root(): string {
-    return this.engine.store.layout.root;
+    return this.embedded.layout.root;
   }
 
   get events(): WorkflowEvents {
@@ -102,47 +104,47 @@ export class Store {
 
   /** For modules built on the store (embeddings, knowledge, service): the embedded backend. */
   get backend(): EmbeddedStore {
-    return this.engine.store;
+    return this.embedded;
   }
 
   async close(): Promise<void> {
-    this.engine.store.close();
+    this.embedded.close();
   }
 
   readonly contexts = {
     /** Creates a context; creating an existing one is a no-op unless it names another parent. */
     create: async (name: string, options: { parent?: string; description?: string } = {}): Promise<ContextInfo> => {
-      const existing = this.engine.store.context(assertContextName(name));
+      const existing = await this.engine.backend.contexts.get(assertContextName(name));
       if (existing && existing.parent !== (options.parent ?? null)) {
         throw new SoftlogicError('CONFLICT', `context '${name}' already exists with parent ${JSON.stringify(existing.parent)}, not ${JSON.stringify(options.parent ?? null)}`, {
           context: name,
           parent: existing.parent,
         });
       }
-      const row = existing ?? this.engine.store.ensureContext(name, options);
-      return { name: row.name, parent: row.parent, description: row.description, created_at: row.created_at };
+      return existing ?? this.engine.backend.contexts.ensure(name, options);
     },
-    list: async (): Promise<ContextInfo[]> =>
-      this.engine.store.listContexts().map((r) => ({ name: r.name, parent: r.parent, description: r.description, created_at: r.created_at })),
+    list: (): Promise<ContextInfo[]> => this.engine.backend.contexts.list(),
   };
 
   readonly analogies = {
     import: (file: string, options?: ImportOptions): Promise<ImportResult> => importAnalogies(this.engine, file, options),
-    save: async (input: unknown, context?: string): Promise<Analogy> => saveAnalogy(this.engine.store, input, context),
-    get: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => getAnalogy(this.engine.store, id, context),
-    history: async (id: string, context = DEFAULT_CONTEXT) => analogyHistory(this.engine.store, id, context),
-    delete: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => deleteAnalogy(this.engine.store, id, context),
-    restore: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => restoreDeletedAnalogy(this.engine.store, id, context),
-    query: async (filter: AnalogyFilter = {}): Promise<Analogy[]> => queryAnalogies(this.engine.store, filter),
-    count: async (filter: AnalogyFilter = {}): Promise<number> => countAnalogies(this.engine.store, filter),
-    stream: (filter: AnalogyFilter = {}): AsyncIterableIterator<Analogy> => flattenPages(pagesOf(() => streamAnalogies(this.engine.store, filter))),
-    streamJson: (filter: AnalogyFilter = {}): AsyncIterableIterator<string> => flattenPages(pagesOf(() => streamAnalogyJson(this.engine.store, filter))),
+    /** Stages a file as an analogy_creation workflow without processing it; says what was refused. */
+    stage: (file: string, options: ImportOptions = {}) => stageAnalogyFile(this.engine, file, options),
+    save: async (input: unknown, context?: string): Promise<Analogy> => saveAnalogy(this.engine.backend, input, context),
+    get: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => getAnalogy(this.engine.backend, id, context),
+    history: async (id: string, context = DEFAULT_CONTEXT) => analogyHistory(this.engine.backend, id, context),
+    delete: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => deleteAnalogy(this.engine.backend, id, context),
+    restore: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => restoreDeletedAnalogy(this.engine.backend, id, context),
+    query: async (filter: AnalogyFilter = {}): Promise<Analogy[]> => queryAnalogies(this.engine.backend, filter),
+    count: async (filter: AnalogyFilter = {}): Promise<number> => countAnalogies(this.engine.backend, filter),
+    stream: (filter: AnalogyFilter = {}): AsyncIterableIterator<Analogy> => flattenPages(streamAnalogyPages(this.engine.backend, filter), (json) => JSON.parse(json) as Analogy),
+    streamJson: (filter: AnalogyFilter = {}): AsyncIterableIterator<string> => flattenPages(streamAnalogyPages(this.engine.backend, filter)),
     deleteMatching: (filter: AnalogyFilter, options?: DeleteMatchingOptions): Promise<DeleteMatchingResult> => deleteMatchingAnalogies(this.engine, filter, options),
   };
 
   /** audit.jsonl read back: what was rejected, rolled back, deleted, compacted, rebuilt (newest first). */
   readonly audit = {
-    list: async (filter: AuditFilter = {}): Promise<AuditEntry[]> => this.engine.store.audit.list(filter),
+    list: async (filter: AuditFilter = {}): Promise<AuditEntry[]> => this.embedded.audit.list(filter),
   };
 
   readonly workflows = {
@@ -154,15 +156,12 @@ export class Store {
     resume: (options?: ProcessOptions): Promise<Workflow[]> => resumeWorkflows(this.engine, options),
     /** Marks `interrupted` the pending or processing workflows this process owns (a user quitting at once). */
     interruptOwned: async (): Promise<Workflow[]> => {
-      const marked = this.engine.store.transaction(() => this.engine.workflows.interruptOwnedBy(process.pid));
-      for (const wf of marked) this.engine.store.audit.record({ event: 'workflow_interrupted', workflow_id: wf.workflow_id, items_processed: wf.items_processed, items_total: wf.items_total });
+      const marked = await this.engine.backend.workflows.interruptOwnedBy(process.pid);
+      for (const wf of marked) this.embedded.audit.record({ event: 'workflow_interrupted', workflow_id: wf.workflow_id, items_processed: wf.items_processed, items_total: wf.items_total });
       return marked.map(publicWorkflow);
     },
-    get: async (id: string): Promise<Workflow> => {
-      const { staged_crc: _s, cancel_requested: _c, owner_pid: _o, ...wf } = this.engine.workflows.get(id);
-      return wf;
-    },
-    list: async (status?: WorkflowStatus): Promise<Workflow[]> => this.engine.workflows.list(status),
+    get: async (id: string): Promise<Workflow> => publicWorkflow(await this.engine.backend.workflows.get(id)),
+    list: (status?: WorkflowStatus): Promise<Workflow[]> => this.engine.backend.workflows.list(status),
   };
 
   /**
@@ -170,16 +169,16 @@ export class Store {
    * semantic_field) in a context, in log order and constant memory.
    */
   stream<T = Record<string, unknown>>(kind: string, context = DEFAULT_CONTEXT): AsyncIterableIterator<T> {
-    return flattenPages(pagesOf(() => streamEntityJson(this.engine.store, kind, context)), (json) => JSON.parse(json) as T);
+    return flattenPages(streamEntityJson(this.engine.backend, kind, context), (json) => JSON.parse(json) as T);
   }
 
   streamJson(kind: string, context = DEFAULT_CONTEXT): AsyncIterableIterator<string> {
-    return flattenPages(pagesOf(() => streamEntityJson(this.engine.store, kind, context)));
+    return flattenPages(streamEntityJson(this.engine.backend, kind, context));
   }
 
   /** One file holding a consistent snapshot of the store (safe while writers run). */
   backup(options?: BackupOptions): Promise<BackupResult> {
-    return backupStore(this.engine.store, options);
+    return backupStore(this.embedded, options);
   }
 
   /** Restores a backup into `dir` (empty or absent, or replaced with `force`). */
@@ -189,32 +188,33 @@ export class Store {
 
   /** The knowledge base of a context (or all) as JSON lines or one JSON document, streamed. */
   export(options: ExportOptions): Promise<ExportResult> {
-    return exportKnowledge(this, options);
+    return exportKnowledge(this.engine, options);
   }
 
   /** Imports an export with a merge strategy, as a resumable workflow. */
   import(file: string, options?: KnowledgeImportOptions): Promise<KnowledgeImportResult> {
-    return importKnowledge(this, file, options);
+    return importKnowledge(this.engine, file, options);
   }
 
   /** Migrates a storage directory of the original Python system. */
   importLegacy(dir: string, options?: LegacyOptions): Promise<LegacyResult> {
-    return importLegacy(this, dir, options);
+    return importLegacy(this.engine, dir, options);
   }
 
   async compact(context?: string): Promise<CompactionReport[]> {
-    const names = context ? [assertContextName(context)] : this.engine.store.listContexts().map((c) => c.name);
-    if (context) this.engine.store.requireContext(context);
-    return names.map((n) => compactContext(this.engine.store, n));
+    const names = context ? [assertContextName(context)] : this.embedded.listContexts().map((c) => c.name);
+    if (context) this.embedded.requireContext(context);
+    return names.map((n) => compactContext(this.embedded, n));
   }
 
   async verify(): Promise<VerifyReport> {
-    return verifyStore(this.engine.store);
+    return verifyStore(this.embedded);
   }
 
   async rebuild(options?: RebuildOptions): Promise<RebuildReport> {
-    const { store, report } = rebuildStore(this.engine.store, options);
-    this.engine = { store, workflows: new WorkflowRepo(store.db), events: this.engine.events };
+    const { store, report } = rebuildStore(this.embedded, options);
+    this.embedded = store;
+    this.engine = { backend: new EmbeddedBackend(store), events: this.engine.events, workDir: store.layout.root };
     await this.rebuildVectorIndexes();
     return report;
   }
@@ -227,24 +227,29 @@ export class Store {
   }
 
   /** The backend's vector parts and the concept lookup, for the embedding methods. */
-  private get vectorStore(): ReasoningStore & { isConcept(context: string, id: string): Promise<boolean> } {
-    const store = this.engine.store;
-    return { ...embeddedVectorParts(store), findConcept: async (nameOrId: string, context: string) => findConcept(store, nameOrId, context) };
+  private get vectorStore(): ReasoningStore {
+    const backend = this.engine.backend;
+    return {
+      contexts: backend.contexts,
+      vectors: backend.vectors,
+      files: backend.files,
+      findConcept: (nameOrId: string, context: string) => findConcept(backend, nameOrId, context),
+    };
   }
 
   readonly concepts = {
-    add: async (input: ConceptInput, options?: AddConceptOptions): Promise<AddedConcept> => addConcept(this.engine.store, input, options),
+    add: async (input: ConceptInput, options?: AddConceptOptions): Promise<AddedConcept> => addConcept(this.engine.backend, input, options),
     /** The WordNet senses of a word scored against a context (what `--synset auto` would choose, and why). */
-    senses: async (word: string, options?: SensesOptions): Promise<SenseChoice> => sensesInContext(this.engine.store, word, options),
-    get: async (id: string, context?: string): Promise<ConceptRecord> => getConcept(this.engine.store, id, context),
+    senses: async (word: string, options?: SensesOptions): Promise<SenseChoice> => sensesInContext(this.engine.backend, word, options),
+    get: async (id: string, context?: string): Promise<ConceptRecord> => getConcept(this.engine.backend, id, context),
     find: async (nameOrId: string, context = DEFAULT_CONTEXT): Promise<ConceptRecord | undefined> => {
-      const found = findConcept(this.engine.store, nameOrId, context);
-      return found && linkConcept(this.engine.store, found);
+      const found = await findConcept(this.engine.backend, nameOrId, context);
+      return found && linkConcept(this.engine.backend, found);
     },
-    search: async (text: string, options?: SearchOptions): Promise<ConceptRecord[]> => searchConcepts(this.engine.store, text, options),
-    list: async (context = DEFAULT_CONTEXT, options?: { includeDeleted?: boolean; limit?: number }): Promise<ConceptRecord[]> => listConcepts(this.engine.store, context, options),
-    delete: async (id: string, context?: string): Promise<ConceptRecord> => deleteConcept(this.engine.store, id, context),
-    restore: async (id: string, context?: string): Promise<ConceptRecord> => restoreConcept(this.engine.store, id, context),
+    search: async (text: string, options?: SearchOptions): Promise<ConceptRecord[]> => searchConcepts(this.engine.backend, text, options),
+    list: async (context = DEFAULT_CONTEXT, options?: { includeDeleted?: boolean; limit?: number }): Promise<ConceptRecord[]> => listConcepts(this.engine.backend, context, options),
+    delete: async (id: string, context?: string): Promise<ConceptRecord> => deleteConcept(this.engine.backend, id, context),
+    restore: async (id: string, context?: string): Promise<ConceptRecord> => restoreConcept(this.engine.backend, id, context),
     import: (file: string, options?: ConceptImportOptions): Promise<ConceptImportResult> => importConcepts(this.engine, file, options),
     similar: async (term: string, options?: { context?: string; k?: number; scope?: Scope }) => similarConcepts(this.vectorStore, term, options),
   };
@@ -253,8 +258,8 @@ export class Store {
     similarity: async (a: string, b: string, options?: { context?: string; method?: SimilarityMethod }) => similarity(this.vectorStore, a, b, options),
     complete: async (a: string, b: string, c: string, options?: { context?: string; k?: number; method?: string; scope?: Scope; postprocess?: string }) => completeAnalogy(this.vectorStore, a, b, c, options),
     evaluate: async (file: string, options?: { top?: number; method?: string; postprocess?: string }) => evalAnalogies(file, options),
-    export: async (out: string, context?: string) => exportEmbeddings(this.vectorStore, this.vectorStore.isConcept, out, context),
-    import: (file: string, context?: string, batchSize?: number) => importEmbeddings(this.engine, this.vectorStore, this.vectorStore.isConcept, file, context, batchSize),
+    export: async (out: string, context?: string) => exportEmbeddings(this.engine.backend, out, context),
+    import: (file: string, context?: string, batchSize?: number) => importEmbeddings(this.engine, file, context, batchSize),
     settings: async (context = DEFAULT_CONTEXT) => (await effectiveSettings(this.vectorStore, context)) ?? null,
     index: async (context = DEFAULT_CONTEXT) => {
       await syncIndex(this.vectorStore, context);
@@ -266,33 +271,33 @@ export class Store {
 
   readonly frames = {
     add: (file: string, options?: { context?: string }) => addFrames(this.engine, file, options),
-    get: async (name: string, context?: string): Promise<FrameRecord & { relations: FrameRelationRecord[] }> => getFrame(this.engine.store, name, context),
-    list: async (context?: string): Promise<FrameRecord[]> => listFrames(this.engine.store, context),
-    instances: async (name: string, context?: string): Promise<FrameInstanceRecord[]> => frameInstances(this.engine.store, name, context),
-    query: async (options: { context?: string; element?: string; concept?: string; frame?: string }): Promise<FrameInstanceRecord[]> => queryInstances(this.engine.store, options),
-    delete: async (name: string, context?: string): Promise<FrameRecord> => deleteEntityById<FrameRecord>(this.engine.store, 'frame', name, context),
-    restore: async (name: string, context?: string): Promise<FrameRecord> => restoreEntityById<FrameRecord>(this.engine.store, 'frame', name, context),
-    deleteInstance: async (id: string, context?: string): Promise<FrameInstanceRecord> => deleteEntityById<FrameInstanceRecord>(this.engine.store, 'frame_instance', id, context),
-    restoreInstance: async (id: string, context?: string): Promise<FrameInstanceRecord> => restoreEntityById<FrameInstanceRecord>(this.engine.store, 'frame_instance', id, context),
+    get: async (name: string, context?: string): Promise<FrameRecord & { relations: FrameRelationRecord[] }> => getFrame(this.engine.backend, name, context),
+    list: async (context?: string): Promise<FrameRecord[]> => listFrames(this.engine.backend, context),
+    instances: async (name: string, context?: string): Promise<FrameInstanceRecord[]> => frameInstances(this.engine.backend, name, context),
+    query: async (options: { context?: string; element?: string; concept?: string; frame?: string }): Promise<FrameInstanceRecord[]> => queryInstances(this.engine.backend, options),
+    delete: async (name: string, context?: string): Promise<FrameRecord> => deleteEntityById<FrameRecord>(this.engine.backend, 'frame', name, context),
+    restore: async (name: string, context?: string): Promise<FrameRecord> => restoreEntityById<FrameRecord>(this.engine.backend, 'frame', name, context),
+    deleteInstance: async (id: string, context?: string): Promise<FrameInstanceRecord> => deleteEntityById<FrameInstanceRecord>(this.engine.backend, 'frame_instance', id, context),
+    restoreInstance: async (id: string, context?: string): Promise<FrameInstanceRecord> => restoreEntityById<FrameInstanceRecord>(this.engine.backend, 'frame_instance', id, context),
   };
 
   readonly fields = {
     discover: (options: DiscoverOptions) => discoverFields(this.engine, options),
-    list: async (context?: string): Promise<{ clusters: StoredCluster[]; fields: StoredField[] }> => listFields(this.engine.store, context),
+    list: async (context?: string): Promise<{ clusters: StoredCluster[]; fields: StoredField[] }> => listFields(this.engine.backend, context),
     crossDomain: (options?: CrossDomainCommandOptions) => crossDomain(this.engine, options),
     /** the concept vectors of a context in 2-D (PCA), each with its field */
-    project: async (context?: string): Promise<Projection> => projectConcepts(this.engine.store, context),
-    delete: async (id: string, context?: string): Promise<StoredField> => deleteEntityById<StoredField>(this.engine.store, 'semantic_field', id, context),
-    restore: async (id: string, context?: string): Promise<StoredField> => restoreEntityById<StoredField>(this.engine.store, 'semantic_field', id, context),
+    project: async (context?: string): Promise<Projection> => projectConcepts(this.engine.backend, context),
+    delete: async (id: string, context?: string): Promise<StoredField> => deleteEntityById<StoredField>(this.engine.backend, 'semantic_field', id, context),
+    restore: async (id: string, context?: string): Promise<StoredField> => restoreEntityById<StoredField>(this.engine.backend, 'semantic_field', id, context),
   };
 
   /** Removes what killed runs left (leftovers.ts) and lists what stays (owners still running). */
   async doctor(): Promise<{ removed: Leftover[]; remaining: Leftover[] }> {
-    const removed = removeLeftovers(this.engine.store);
-    return { removed, remaining: findLeftovers(this.engine.store) };
+    const removed = removeLeftovers(this.embedded);
+    return { removed, remaining: findLeftovers(this.embedded) };
   }
 
   async stats(): Promise<StoreStats> {
-    return storeStats(this.engine.store);
+    return storeStats(this.embedded);
   }
 }

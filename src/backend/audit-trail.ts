@@ -1,3 +1,10 @@
-/** The audit trail (embedded: audit.jsonl). Owner: move AuditEntry/AuditFilter types here. */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- placeholder until its owner defines it
-export interface AuditTrail {}
+/** The audit trail (embedded: audit.jsonl). Owner (api): complete (list, filters). */
+export interface AuditEvent {
+  event: string;
+  [key: string]: unknown;
+}
+
+export interface AuditTrail {
+  /** appends one event (its time is added) */
+  record(event: AuditEvent): Promise<void>;
+}

@@ -3,7 +3,8 @@ import type { ContextInfo, LogOp, RecordKind } from '../core/records.js';
 /**
  * An opaque reference to one stored version of a record. Only the backend that handed it out
  * can resolve it (the embedded one keeps a log position in it, PostgreSQL a row id); operations
- * pass it back, compare it for equality, and never look inside.
+ * pass it back, compare it for equality (two versions of a record never share one), and never
+ * look inside.
  */
 export type RecordRef = string & { readonly __recordRef: unique symbol };
 
@@ -14,7 +15,10 @@ export interface StoredVersion<T = Record<string, unknown>> {
   readonly version: number;
   readonly deleted: boolean;
   readonly ref: RecordRef;
-  /** the whole record (a deleted one merged with the version it deletes) */
+  /**
+   * The whole record (a deleted analogy merged with the version its tombstone deletes). Not
+   * checked against the nesting limit: a caller that hands it out checks it (assertStoredValue).
+   */
   record(): T;
 }
 
@@ -22,11 +26,25 @@ export interface StoredVersion<T = Record<string, unknown>> {
 export interface BatchProgress {
   workflowId: string;
   processedUpTo: number;
+  /**
+   * Where the workflow must stand for the batch to commit: when another processor moved it, the
+   * batch is refused (CONFLICT) with nothing written, so no chunk is ever applied twice.
+   */
+  processedFrom?: number;
+  /** the items this batch refused, added to the workflow's error log with it */
+  errors?: string[];
 }
 
 export interface WriteOptions {
   /** the records `fn` will read through `batch.current` (PostgreSQL loads and locks them first) */
   prefetch?: ReadonlyArray<readonly [RecordKind, string]>;
+}
+
+export interface ChangeOptions {
+  /** the caller minted the id in this batch, so no earlier version can exist */
+  fresh?: boolean;
+  /** the record already serialised (stored byte for byte) */
+  json?: string;
 }
 
 /**
@@ -38,10 +56,12 @@ export interface WriteBatch {
   /** the current version of a record in this context (this batch's own changes included) */
   current<T = Record<string, unknown>>(kind: RecordKind, id: string): StoredVersion<T> | undefined;
   /**
-   * Writes a new version. `prev` is the version it supersedes (undefined for a new record).
-   * `fresh`: the caller minted the id in this batch, so no earlier version can exist.
+   * Writes a new version. `prev` is the version it supersedes, as `current` returned it
+   * (undefined for a new record). An analogy's 'delete' stores only its tombstone (id, context,
+   * version, updated_at, deleted_at): readers merge it with `prev`; every other change stores the
+   * whole record.
    */
-  change(kind: RecordKind, op: LogOp, record: object, prev: StoredVersion<unknown> | undefined, options?: { fresh?: boolean; json?: string }): void;
+  change(kind: RecordKind, op: LogOp, record: object, prev: StoredVersion<unknown> | undefined, options?: ChangeOptions): void;
   setProgress(progress: BatchProgress): void;
   /** changes written so far in this batch */
   readonly size: number;

@@ -32,6 +32,15 @@ export type RecordKind = 'analogy' | 'concept' | 'frame' | 'frame_instance' | 'f
 
 export type LogOp = 'put' | 'delete' | 'restore';
 
+/** A stored record of any kind but analogies: its own fields plus the version fields. */
+export interface EntityRecord {
+  id: string;
+  version: number;
+  deleted_at: string | null;
+  name?: unknown;
+  [field: string]: unknown;
+}
+
 export interface ContextInfo {
   name: string;
   parent: string | null;

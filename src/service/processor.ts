@@ -1,7 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { SoftlogicError, type Store, type Workflow, type ImportOptions, type ProgressEvent } from '../index.js';
-import { stageAnalogyFile } from '../methods/analogies/import.js';
-import { engineOf, importKnowledge, type KnowledgeImportOptions, type KnowledgeImportResult } from '../methods/knowledge/import.js';
+import type { KnowledgeImportOptions, KnowledgeImportResult } from '../methods/knowledge/import.js';
 
 export interface Staged {
   workflow: Workflow;
@@ -38,10 +37,10 @@ export function inProcessProcessor(store: Store): Processor {
     // indexes kept (no bulk load), so query latency stays steady. Processing encodes its chunks
     // on the import's encoder thread (the pipelined path, also for records with their own ids):
     // it takes work off this thread rather than adding any.
-    stage: (file, options) => stageAnalogyFile(engineOf(store), file, { ...options, parallel: false }),
+    stage: (file, options) => store.analogies.stage(file, { ...options, parallel: false }),
     process: (id, batchSize) => store.workflows.process(id, { batchSize, bulkLoad: false }),
     resume: (batchSize) => store.workflows.resume({ batchSize, bulkLoad: false }),
-    importKnowledge: (file, options) => importKnowledge(store, file, options),
+    importKnowledge: (file, options) => store.import(file, options),
     stop: () => store.close(),
     close: async () => {},
   };

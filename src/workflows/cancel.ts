@@ -1,9 +1,9 @@
-import { existsSync, unlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SoftlogicError } from '../core/errors.js';
 import type { Workflow } from '../core/records.js';
 import type { Engine } from './engine.js';
-import { assertTransition, publicWorkflow } from './workflow-repo.js';
+import { assertTransition } from './status.js';
+import { publicWorkflow } from '../backend/workflow-table.js';
 import { ownerAlive } from './resume.js';
 
 export interface CancelOptions {
@@ -22,15 +22,16 @@ const DEFAULT_TIMEOUT_MS = 10 * 60_000;
  * chunk was committed first), never `processing`.
  */
 export async function cancelWorkflow(engine: Engine, workflowId: string, options: CancelOptions = {}): Promise<Workflow> {
-  const wf = engine.workflows.get(workflowId);
+  const table = engine.backend.workflows;
+  const wf = await table.get(workflowId);
   assertTransition(wf, 'cancelled', 'cancel');
   if (wf.status === 'processing' && ownerAlive(wf.owner_pid)) {
-    engine.store.transaction(() => engine.workflows.requestCancel(workflowId));
-    engine.store.audit.record({ event: 'workflow_cancel_requested', workflow_id: workflowId, items_processed: wf.items_processed });
+    await table.requestCancel(workflowId);
+    await engine.backend.audit.record({ event: 'workflow_cancel_requested', workflow_id: workflowId, items_processed: wf.items_processed });
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     for (;;) {
       await sleep(POLL_MS);
-      const now = engine.workflows.get(workflowId);
+      const now = await table.get(workflowId);
       if (now.status !== 'processing') return publicWorkflow(now);
       if (!ownerAlive(now.owner_pid)) break;
       if (Date.now() > deadline) {
@@ -45,15 +46,12 @@ export async function cancelWorkflow(engine: Engine, workflowId: string, options
 }
 
 /** Cancels a workflow nobody is processing (pending, interrupted, failed, or its processor died). */
-export function cancelStopped(engine: Engine, workflowId: string): Workflow {
-  const wf = engine.workflows.get(workflowId);
+export async function cancelStopped(engine: Engine, workflowId: string): Promise<Workflow> {
+  const table = engine.backend.workflows;
+  const wf = await table.get(workflowId);
   assertTransition(wf, 'cancelled', 'cancel');
-  engine.store.transaction(() => {
-    engine.workflows.setStatus(workflowId, 'cancelled');
-    engine.workflows.setOwner(workflowId, null);
-  });
-  const path = engine.store.layout.pending(workflowId);
-  if (existsSync(path)) unlinkSync(path);
-  engine.store.audit.record({ event: 'workflow_cancelled', workflow_id: workflowId, items_processed: wf.items_processed, items_total: wf.items_total });
-  return publicWorkflow(engine.workflows.get(workflowId));
+  await table.transition(workflowId, 'cancelled', null);
+  await table.dropStaged(workflowId);
+  await engine.backend.audit.record({ event: 'workflow_cancelled', workflow_id: workflowId, items_processed: wf.items_processed, items_total: wf.items_total });
+  return publicWorkflow(await table.get(workflowId));
 }

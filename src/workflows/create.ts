@@ -1,11 +1,11 @@
 import { mintId } from '../core/id-hash.js';
-import { unlinkSync } from 'node:fs';
 import { assertContextName, assertId, DEFAULT_CONTEXT } from '../core/names.js';
 import type { JsonObject, WorkflowType } from '../core/records.js';
 import { SoftlogicError } from '../core/errors.js';
 import type { Engine } from './engine.js';
-import { StagingWriter, type StagedProgress } from './staging.js';
-import { publicWorkflow } from './workflow-repo.js';
+import { publicWorkflow, type StagingTarget, type StagingWriter } from '../backend/workflow-table.js';
+
+export type { StagingTarget };
 import type { Workflow } from '../core/records.js';
 
 export const MAX_WORKFLOW_ID = 128;
@@ -19,69 +19,58 @@ export interface CreateWorkflowOptions {
   autoProcess?: boolean;
 }
 
-/**
- * Stages already-validated items to workflows/pending/<id>.jsonl (fsync'd) and records the
- * workflow `pending` with the staged file's SHA-256. `fill` writes the items; if it throws,
- * nothing is recorded and the staged file is removed.
- */
-export interface StagingTarget {
-  workflowId: string;
-  context: string;
-  /** the staging time: records minted while staging carry it as created_at */
-  now: string;
-}
 
 /** The id a new workflow gets: the one asked for (checked: valid, short enough, not taken) or a new one. */
-export function newWorkflowId(engine: Engine, requested: string | undefined): string {
+export async function newWorkflowId(engine: Engine, requested: string | undefined): Promise<string> {
   const workflowId = requested === undefined ? mintId() : assertId(requested, 'workflow id');
   // The id names a file (<id>.jsonl): stay well inside the file system's 255-byte name limit.
   if (workflowId.length > MAX_WORKFLOW_ID) {
     throw new SoftlogicError('INVALID_NAME', `workflow id is ${workflowId.length} characters; at most ${MAX_WORKFLOW_ID} are allowed`, { field: 'workflow id' });
   }
-  if (engine.workflows.find(workflowId)) throw new SoftlogicError('CONFLICT', `workflow ${workflowId} already exists`, { workflow_id: workflowId });
+  if (await engine.backend.workflows.find(workflowId)) throw new SoftlogicError('CONFLICT', `workflow ${workflowId} already exists`, { workflow_id: workflowId });
   return workflowId;
 }
 
-/** `progress`: told of every write to the staged file, for a reader that starts before its end. */
-export async function createWorkflow(
+/**
+ * Stages already-validated items (durably) and records the workflow `pending` with their digest.
+ * `fill` writes the items; if it throws, nothing is recorded and the staged items are dropped.
+ * `stage`: a capability's own writer (the prepared import's, which takes encoded blocks), in
+ * place of the workflow table's.
+ */
+export async function createWorkflow<W extends StagingWriter = StagingWriter>(
   engine: Engine,
   options: CreateWorkflowOptions,
-  fill: (writer: StagingWriter, target: StagingTarget) => Promise<void> | void,
-  progress: StagedProgress | null = null,
+  fill: (writer: W, target: StagingTarget) => Promise<void> | void,
+  stage?: (workflowId: string) => W,
 ): Promise<Workflow> {
-  const workflowId = newWorkflowId(engine, options.workflowId);
+  const workflowId = await newWorkflowId(engine, options.workflowId);
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
-  const path = engine.store.layout.pending(workflowId);
-  const writer = new StagingWriter(path, progress);
-  let sha: string;
+  const table = engine.backend.workflows;
+  const writer = stage ? stage(workflowId) : (table.stage(workflowId) as W);
+  let digest: string;
   try {
     await fill(writer, { workflowId, context, now: new Date().toISOString() });
-    await writer.settled();
-    sha = writer.finish();
+    digest = await writer.finish();
   } catch (err) {
-    await writer.settled();
-    writer.abort();
-    unlinkSync(path);
+    await writer.abort();
     throw err;
   }
   try {
-    // Where the context's log stood: a rollback refuses if a compaction has since rewritten it.
-    const startSeq = engine.store.ensureContext(context).applied_seq;
-    engine.store.transaction(() =>
-      engine.workflows.insert({
-        workflow_id: workflowId,
-        workflow_type: options.workflowType,
-        context,
-        items_total: writer.count,
-        metadata: { ...(options.metadata ?? {}), ...(options.autoProcess ? { auto_process: true } : {}), start_seq: startSeq },
-        staged_crc: sha,
-        owner_pid: options.autoProcess ? process.pid : null,
-      }),
-    );
+    // Where the context stood: a rollback refuses if the history after it is gone (compaction).
+    const startSeq = await table.startMark(context);
+    await table.insert({
+      workflow_id: workflowId,
+      workflow_type: options.workflowType,
+      context,
+      items_total: writer.count,
+      metadata: { ...(options.metadata ?? {}), ...(options.autoProcess ? { auto_process: true } : {}), start_seq: startSeq },
+      staged_crc: digest,
+      owner_pid: options.autoProcess ? process.pid : null,
+    });
   } catch (err) {
-    unlinkSync(path);
+    await table.dropStaged(workflowId);
     throw err;
   }
-  engine.store.audit.record({ event: 'workflow_created', workflow_id: workflowId, workflow_type: options.workflowType, context, items_total: writer.count });
-  return publicWorkflow(engine.workflows.get(workflowId));
+  await engine.backend.audit.record({ event: 'workflow_created', workflow_id: workflowId, workflow_type: options.workflowType, context, items_total: writer.count });
+  return publicWorkflow(await table.get(workflowId));
 }

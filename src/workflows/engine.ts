@@ -1,10 +1,13 @@
-import type { EmbeddedStore } from '../backend/embedded/embedded-store.js';
-import type { WorkflowRepo } from './workflow-repo.js';
+import type { Backend } from '../backend/backend.js';
 import type { WorkflowEvents } from './progress.js';
 
-/** What every workflow operation works with. */
+/** What every workflow operation works with: a backend (any) and the progress events. */
 export interface Engine {
-  store: EmbeddedStore;
-  workflows: WorkflowRepo;
+  backend: Backend;
   events: WorkflowEvents;
+  /**
+   * A local directory for the files an operation leaves the user (an import's rejects/) and its
+   * temporary files (tmp/): the store's directory for the embedded backend.
+   */
+  workDir: string;
 }

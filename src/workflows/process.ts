@@ -1,15 +1,11 @@
-import { existsSync, unlinkSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
 import { SoftlogicError, isSoftlogicError, toSoftlogicError } from '../core/errors.js';
-import type { Workflow, WorkflowStatus } from '../core/records.js';
+import type { RecordKind, Workflow, WorkflowStatus } from '../core/records.js';
 import type { Engine } from './engine.js';
 import { itemApplier } from './item-appliers.js';
-import { chunkPipeline, type PreparedChunk, type PreparedChunks } from './chunk-pipelines.js';
 import { RateMeter } from './progress.js';
-import { beginBulkLoad, bulkLoadWorthwhile, endBulkLoad } from '../backend/embedded/bulk-load.js';
-import { readStaged } from './staging.js';
-import { stagedDigestOfFile } from '../core/staged-digest.js';
-import { assertTransition, publicWorkflow, type StoredWorkflow } from './workflow-repo.js';
+import { assertTransition } from './status.js';
+import { publicWorkflow, type StagedItem, type StoredWorkflow } from '../backend/workflow-table.js';
+import type { PreparedAhead, PreparedRun } from '../backend/capabilities.js';
 
 export const DEFAULT_BATCH_SIZE = 50_000;
 export const MAX_BATCH_SIZE = 1_000_000;
@@ -31,7 +27,7 @@ export interface ProcessOptions {
   interrupt?: AbortSignal;
   /**
    * A large analogy import into a store not much larger than itself drops the query indexes and
-   * builds them once at its end (backend/embedded/bulk-load.ts): much faster, but queries running
+   * builds them once at its end (the embedded backend's bulk load): much faster, but queries running
    * meanwhile scan instead of seeking. Default true; the service, which answers queries during
    * imports, passes false.
    */
@@ -57,16 +53,13 @@ function emit(engine: Engine, wf: StoredWorkflow, status: WorkflowStatus, proces
   });
 }
 
-function finish(engine: Engine, wf: StoredWorkflow, status: WorkflowStatus, extra: Record<string, unknown> = {}): Workflow {
-  engine.store.transaction(() => {
-    engine.workflows.setStatus(wf.workflow_id, status);
-    engine.workflows.setOwner(wf.workflow_id, null);
-  });
-  const path = engine.store.layout.pending(wf.workflow_id);
+async function finish(engine: Engine, wf: StoredWorkflow, status: WorkflowStatus, extra: Record<string, unknown> = {}): Promise<Workflow> {
+  const table = engine.backend.workflows;
+  await table.transition(wf.workflow_id, status, null);
   // A failed or interrupted workflow keeps its staged items: it may be processed again.
-  if ((status === 'completed' || status === 'cancelled') && existsSync(path)) unlinkSync(path);
-  const done = engine.workflows.get(wf.workflow_id);
-  engine.store.audit.record({
+  if (status === 'completed' || status === 'cancelled') await table.dropStaged(wf.workflow_id);
+  const done = await table.get(wf.workflow_id);
+  await engine.backend.audit.record({
     event: `workflow_${status}`,
     workflow_id: wf.workflow_id,
     workflow_type: wf.workflow_type,
@@ -78,165 +71,166 @@ function finish(engine: Engine, wf: StoredWorkflow, status: WorkflowStatus, extr
   return publicWorkflow(done);
 }
 
-function fail(engine: Engine, wf: StoredWorkflow, err: SoftlogicError): never {
-  engine.store.transaction(() => engine.workflows.addErrors(wf.workflow_id, [err.message]));
-  finish(engine, wf, 'failed', { reason: err.message });
+async function fail(engine: Engine, wf: StoredWorkflow, err: SoftlogicError): Promise<never> {
+  await engine.backend.workflows.addErrors(wf.workflow_id, [err.message]);
+  await finish(engine, wf, 'failed', { reason: err.message });
   throw err;
 }
 
 /**
  * Applies a workflow's staged items in chunks; each chunk is one store batch whose commit also
- * advances items_processed (checked inside the transaction, so two processors can never apply
- * the same chunk). Stops at a chunk boundary when cancelled.
+ * advances items_processed (checked inside the batch, so two processors can never apply the
+ * same chunk). Stops at a chunk boundary when cancelled.
+ *
+ * `staged`: the caller staged the items in this process a moment ago (an import), so their
+ * digest, just computed, is not read back again (every item's own checksum still is);
+ * `staged.ahead` (a backend's prepared import) were encoded from the first item on while the
+ * items were being staged: used if the workflow is processed the prepared way, closed otherwise.
  */
-/**
- * `staged`: the caller staged the items in this process a moment ago (an import), so the
- * whole-file checksum it just computed is not read back again (every line's CRC still is);
- * `staged.chunks` were prepared from the first item on while the file was being staged. They
- * are used if the workflow is processed by a pipeline, and closed otherwise.
- */
-export async function processWorkflow(engine: Engine, workflowId: string, options: ProcessOptions = {}, staged?: { chunks: PreparedChunks | null }): Promise<Workflow> {
+export async function processWorkflow(engine: Engine, workflowId: string, options: ProcessOptions = {}, staged?: { ahead: PreparedAhead | null }): Promise<Workflow> {
   try {
     return await processStaged(engine, workflowId, options, staged);
   } finally {
-    await staged?.chunks?.close();
+    await staged?.ahead?.close();
   }
 }
 
-async function processStaged(engine: Engine, workflowId: string, options: ProcessOptions, staged: { chunks: PreparedChunks | null } | undefined): Promise<Workflow> {
+async function processStaged(engine: Engine, workflowId: string, options: ProcessOptions, staged: { ahead: PreparedAhead | null } | undefined): Promise<Workflow> {
   const justStaged = staged !== undefined;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
     throw new SoftlogicError('INVALID_INPUT', `batch size must be an integer in [1, ${MAX_BATCH_SIZE}], got ${batchSize}`, { field: 'batch_size' });
   }
-  const wf = engine.workflows.get(workflowId);
+  const table = engine.backend.workflows;
+  const wf = await table.get(workflowId);
   assertTransition(wf, 'processing', 'process');
-  const apply = itemApplier(wf.workflow_type);
-  if (!apply) throw new SoftlogicError('INVALID_INPUT', `workflow type ${wf.workflow_type} cannot be processed here`, { workflow_type: wf.workflow_type });
-  const path = engine.store.layout.pending(workflowId);
-  // Every item applied (a process that died just before recording `completed`): the staged file,
-  // removed as soon as the last chunk was committed, is not needed any more.
+  const applier = itemApplier(wf.workflow_type);
+  if (!applier) throw new SoftlogicError('INVALID_INPUT', `workflow type ${wf.workflow_type} cannot be processed here`, { workflow_type: wf.workflow_type });
+  // Every item applied (a process that died just before recording `completed`): the staged
+  // items, dropped as soon as the last chunk was committed, are not needed any more.
   const allApplied = wf.items_processed >= wf.items_total;
-  if (!allApplied && !existsSync(path)) fail(engine, wf, new SoftlogicError('STAGED_CORRUPT', `staged items of workflow ${workflowId} are missing (${path})`));
-  if (!allApplied && !justStaged && (await stagedDigestOfFile(path, wf.staged_crc)) !== wf.staged_crc) {
-    fail(engine, wf, new SoftlogicError('STAGED_CORRUPT', `staged items of workflow ${workflowId} were modified after staging (checksum mismatch); nothing more was applied`, { path }));
+  if (!allApplied && !(await table.hasStaged(workflowId))) await fail(engine, wf, new SoftlogicError('STAGED_CORRUPT', `staged items of workflow ${workflowId} are missing`));
+  if (!allApplied && !justStaged && (await table.stagedDigest(workflowId, wf.staged_crc)) !== wf.staged_crc) {
+    await fail(engine, wf, new SoftlogicError('STAGED_CORRUPT', `staged items of workflow ${workflowId} were modified after staging (checksum mismatch); nothing more was applied`));
   }
-  engine.store.transaction(() => {
-    engine.workflows.setStatus(workflowId, 'processing');
-    engine.workflows.setOwner(workflowId, process.pid);
-  });
-  if (wf.status === 'pending') engine.store.audit.record({ event: 'workflow_processing', workflow_id: workflowId, items_total: wf.items_total });
+  await table.transition(workflowId, 'processing', process.pid);
+  if (wf.status === 'pending') await engine.backend.audit.record({ event: 'workflow_processing', workflow_id: workflowId, items_total: wf.items_total });
   let processed = wf.items_processed;
   let errors = wf.error_count;
   const meter = new RateMeter(processed);
   emit(engine, wf, 'processing', processed, errors, meter, false);
+  const cancelAsked = async () => (await table.get(workflowId)).cancel_requested;
 
-  const commitChunk = (chunk: Array<{ json: string }>): boolean => {
-    if (engine.workflows.get(workflowId).cancel_requested) return false;
+  const commitChunk = async (chunk: StagedItem[]): Promise<boolean> => {
+    if (await cancelAsked()) return false;
     const messages: string[] = [];
     const start = processed;
-    engine.store.write(wf.context, (batch) => {
-      const current = engine.workflows.processedCount(workflowId);
-      if (current !== start) {
-        throw new SoftlogicError('CONFLICT', `workflow ${workflowId} is being processed elsewhere (at ${current}, expected ${start})`);
+    // Parsed first, so that the records the chunk reads are named before its batch.
+    const parsed: unknown[] = new Array<unknown>(chunk.length);
+    const refused: Array<string | null> = new Array<string | null>(chunk.length).fill(null);
+    const prefetch: Array<readonly [RecordKind, string]> = [];
+    chunk.forEach(({ json }, i) => {
+      try {
+        parsed[i] = applier.parse(json, wf.context);
+        for (const key of applier.keys(parsed[i])) prefetch.push(key);
+      } catch (err) {
+        if (!isSoftlogicError(err) || err.httpStatus >= 500) throw err;
+        refused[i] = err.message;
       }
-      const now = new Date().toISOString();
-      chunk.forEach(({ json }, i) => {
-        try {
-          apply(engine.store, batch, json, now, workflowId);
-        } catch (err) {
-          if (!isSoftlogicError(err) || err.httpStatus >= 500) throw err;
-          messages.push(`item ${start + i + 1}: ${err.message}`);
-        }
-      });
-      batch.setProgress({ workflowId, processedUpTo: start + chunk.length });
-      engine.workflows.addErrors(workflowId, messages);
     });
+    const state = applier.prepare ? await applier.prepare(engine.backend, wf.context, parsed.filter((_, i) => refused[i] === null)) : undefined;
+    await engine.backend.write(
+      wf.context,
+      (batch) => {
+        const now = new Date().toISOString();
+        for (let i = 0; i < chunk.length; i++) {
+          const message = refused[i] ?? tryApply(() => applier.apply(batch, parsed[i], now, workflowId, state));
+          if (message !== null) messages.push(`item ${start + i + 1}: ${message}`);
+        }
+        batch.setProgress({ workflowId, processedFrom: start, processedUpTo: start + chunk.length, errors: messages });
+      },
+      { prefetch },
+    );
     processed += chunk.length;
     errors += messages.length;
     emit(engine, wf, 'processing', processed, errors, meter, false);
     return true;
   };
 
-  // A large analogy import into a store not much larger than itself builds the query indexes once at its end.
-  const bulk = options.bulkLoad !== false && wf.workflow_type === 'analogy_creation' && bulkLoadWorthwhile(engine.store, wf.items_total - processed);
-  if (bulk) beginBulkLoad(engine.store, workflowId);
-  /** A chunk encoded by a pipeline; false when the log moved under it (it is then done item by item). */
-  const commitPrepared = (prepared: PreparedChunk): 'go' | 'cancelled' | 'moved' => {
-    if (engine.workflows.get(workflowId).cancel_requested) return 'cancelled';
-    const start = processed;
-    if (prepared.start !== start) return 'moved';
-    const progress = { workflowId, processedUpTo: start + prepared.count };
-    const committed = engine.store.writePrepared(
-      wf.context,
-      { ...prepared, progress },
-      {
-        check: () => {
-          const current = engine.workflows.processedCount(workflowId);
-          if (current !== start) throw new SoftlogicError('CONFLICT', `workflow ${workflowId} is being processed elsewhere (at ${current}, expected ${start})`);
-        },
-        applyRows: (row) => prepared.applyRows(engine.store, row.ctx),
-      },
-    );
-    if (!committed) return 'moved';
-    processed += prepared.count;
-    emit(engine, wf, 'processing', processed, errors, meter, false);
-    return 'go';
-  };
+  const prepared = engine.backend.capabilities.preparedImport;
+  // A large analogy import into a store not much larger than itself builds its query indexes once at its end.
+  const bulk = options.bulkLoad !== false && wf.workflow_type === 'analogy_creation' ? (prepared?.beginBulkLoad(wf, wf.items_total - processed) ?? null) : null;
 
+  let run: PreparedRun | null = null;
   let removal: Promise<void> | undefined;
   try {
-    const pipeline = chunkPipeline(wf.workflow_type);
-    const context = engine.store.context(wf.context);
-    if (pipeline && options.pipeline !== false && context && wf.items_total - processed >= PIPELINE_MIN_ITEMS) {
-      const ready = staged?.chunks && processed === 0 ? staged.chunks : null;
-      const chunks = ready ?? pipeline({ store: engine.store, path, from: processed, batchSize, context: wf.context, workflowId, seq: context.applied_seq, off: context.applied_off });
-      for await (const prepared of chunks) {
-        if (prepared === null) break;
-        await yieldToEventLoop();
-        if (stopAsked(options)) return stopped(engine, wf, options, processed, errors, meter);
-        const outcome = commitPrepared(prepared);
-        if (outcome === 'cancelled') return cancelled(engine, wf, processed, errors, meter);
-        if (outcome === 'moved') break;
-      }
+    if (prepared && options.pipeline !== false && wf.items_total - processed >= PIPELINE_MIN_ITEMS) {
+      run = prepared.run(wf, processed, { batchSize, ahead: processed === 0 ? (staged?.ahead ?? null) : null });
     }
-    let chunk: Array<{ json: string }> = [];
+    if (run) {
+      for await (const chunk of run) {
+        if (chunk === null) break;
+        await yieldToEventLoop();
+        if (stopAsked(options)) return await stopped(engine, wf, options, processed, errors, meter);
+        if (await cancelAsked()) return await cancelled(engine, wf, processed, errors, meter);
+        // Another writer moved the store under the chunk: the rest goes item by item.
+        if (chunk.start !== processed || !chunk.commit()) break;
+        processed += chunk.count;
+        emit(engine, wf, 'processing', processed, errors, meter, false);
+      }
+      await run.close();
+    }
+    let chunk: StagedItem[] = [];
     const commitNext = async (): Promise<'go' | 'cancelled' | 'stopped'> => {
       await yieldToEventLoop();
       if (stopAsked(options)) return 'stopped';
-      const go = commitChunk(chunk);
+      const go = await commitChunk(chunk);
       chunk = [];
       return go ? 'go' : 'cancelled';
     };
-    // (After a pipeline that did every item there is nothing left to read.)
-    for await (const staged of processed < wf.items_total ? readStaged(path, processed) : []) {
-      chunk.push(staged);
-      if (chunk.length >= batchSize) {
-        const next = await commitNext();
-        if (next === 'cancelled') return cancelled(engine, wf, processed, errors, meter);
-        if (next === 'stopped') return stopped(engine, wf, options, processed, errors, meter);
+    // (After a prepared run that did every item there is nothing left to read.)
+    if (processed < wf.items_total) {
+      for await (const page of table.readStaged(workflowId, processed)) {
+        for (const item of page) {
+          chunk.push(item);
+          if (chunk.length < batchSize) continue;
+          const next = await commitNext();
+          if (next === 'cancelled') return await cancelled(engine, wf, processed, errors, meter);
+          if (next === 'stopped') return await stopped(engine, wf, options, processed, errors, meter);
+        }
       }
     }
     if (chunk.length > 0) {
       const next = await commitNext();
-      if (next === 'cancelled') return cancelled(engine, wf, processed, errors, meter);
-      if (next === 'stopped') return stopped(engine, wf, options, processed, errors, meter);
+      if (next === 'cancelled') return await cancelled(engine, wf, processed, errors, meter);
+      if (next === 'stopped') return await stopped(engine, wf, options, processed, errors, meter);
     }
-    // Every item is committed: the staged file goes (on the I/O thread pool) while the query
-    // indexes are built.
-    removal = unlink(path).catch(() => undefined);
+    // Every item is committed: the staged items go while the query indexes are built.
+    removal = table.dropStaged(workflowId).catch(() => undefined);
   } catch (err) {
     const e = toSoftlogicError(err);
     // Another processor took the workflow over: it is theirs to finish.
     if (e.code === 'CONFLICT') throw e;
-    failLoudly(engine, wf, e, processed);
+    await failLoudly(engine, wf, e, processed);
   } finally {
-    if (bulk) endBulkLoad(engine.store);
+    await run?.close();
+    bulk?.end();
   }
   await removal;
-  const done = finish(engine, wf, 'completed');
+  const done = await finish(engine, wf, 'completed');
   emit(engine, wf, 'completed', done.items_processed, done.error_count, meter, true);
   return done;
+}
+
+/** An item's refusal message (a SoftlogicError below 500), or null when it applied. */
+function tryApply(fn: () => void): string | null {
+  try {
+    fn();
+    return null;
+  } catch (err) {
+    if (!isSoftlogicError(err) || err.httpStatus >= 500) throw err;
+    return err.message;
+  }
 }
 
 function stopAsked(options: ProcessOptions): boolean {
@@ -244,14 +238,14 @@ function stopAsked(options: ProcessOptions): boolean {
 }
 
 /** A shutdown leaves the workflow `processing` for the next open to resume; a user's interrupt leaves it `interrupted`. */
-function stopped(engine: Engine, wf: StoredWorkflow, options: ProcessOptions, processed: number, errors: number, meter: RateMeter): Workflow {
+async function stopped(engine: Engine, wf: StoredWorkflow, options: ProcessOptions, processed: number, errors: number, meter: RateMeter): Promise<Workflow> {
   if (options.interrupt?.aborted) {
-    const done = finish(engine, wf, 'interrupted');
+    const done = await finish(engine, wf, 'interrupted');
     emit(engine, wf, 'interrupted', processed, errors, meter, true);
     return done;
   }
-  engine.store.audit.record({ event: 'workflow_stopped', workflow_id: wf.workflow_id, reason: 'stop requested; resumable' });
-  return publicWorkflow(engine.workflows.get(wf.workflow_id));
+  await engine.backend.audit.record({ event: 'workflow_stopped', workflow_id: wf.workflow_id, reason: 'stop requested; resumable' });
+  return publicWorkflow(await engine.backend.workflows.get(wf.workflow_id));
 }
 
 /**
@@ -259,12 +253,12 @@ function stopped(engine: Engine, wf: StoredWorkflow, options: ProcessOptions, pr
  * behind the user's back, and the error names it and says what can be done. If even recording
  * the failure fails, the error says the next open of the store resumes it.
  */
-function failLoudly(engine: Engine, wf: StoredWorkflow, e: SoftlogicError, processed: number): never {
+async function failLoudly(engine: Engine, wf: StoredWorkflow, e: SoftlogicError, processed: number): Promise<never> {
   const at = `${processed}/${wf.items_total} items committed`;
   let recorded = true;
   try {
-    engine.store.transaction(() => engine.workflows.addErrors(wf.workflow_id, [e.message]));
-    finish(engine, wf, 'failed', { reason: e.message, code: e.code });
+    await engine.backend.workflows.addErrors(wf.workflow_id, [e.message]);
+    await finish(engine, wf, 'failed', { reason: e.message, code: e.code });
   } catch {
     recorded = false;
   }
@@ -274,8 +268,8 @@ function failLoudly(engine: Engine, wf: StoredWorkflow, e: SoftlogicError, proce
   throw new SoftlogicError(e.code, `${e.message} (workflow ${wf.workflow_id}, ${at}; ${next})`, { ...e.details, workflow_id: wf.workflow_id, items_processed: processed, workflow_status: recorded ? 'failed' : 'processing' });
 }
 
-function cancelled(engine: Engine, wf: StoredWorkflow, processed: number, errors: number, meter: RateMeter): Workflow {
-  const done = finish(engine, wf, 'cancelled');
+async function cancelled(engine: Engine, wf: StoredWorkflow, processed: number, errors: number, meter: RateMeter): Promise<Workflow> {
+  const done = await finish(engine, wf, 'cancelled');
   emit(engine, wf, 'cancelled', processed, errors, meter, true);
   return done;
 }

@@ -21,11 +21,12 @@ export function ownerAlive(pid: number | null): boolean {
  */
 export async function resumeWorkflows(engine: Engine, options: ProcessOptions = {}): Promise<Workflow[]> {
   const resumed: Workflow[] = [];
-  const interruptedImports = engine.workflows.list('pending').filter((w) => w.metadata.auto_process === true);
-  for (const wf of [...engine.workflows.list('processing'), ...interruptedImports]) {
-    const stored = engine.workflows.get(wf.workflow_id);
+  const table = engine.backend.workflows;
+  const interruptedImports = (await table.list('pending')).filter((w) => w.metadata.auto_process === true);
+  for (const wf of [...(await table.list('processing')), ...interruptedImports]) {
+    const stored = await table.get(wf.workflow_id);
     if (ownerAlive(stored.owner_pid) && stored.owner_pid !== process.pid) continue;
-    engine.store.audit.record({ event: 'workflow_resumed', workflow_id: wf.workflow_id, items_processed: wf.items_processed, items_total: wf.items_total });
+    await engine.backend.audit.record({ event: 'workflow_resumed', workflow_id: wf.workflow_id, items_processed: wf.items_processed, items_total: wf.items_total });
     resumed.push(await processWorkflow(engine, wf.workflow_id, options));
   }
   return resumed;

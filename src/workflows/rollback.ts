@@ -1,19 +1,14 @@
-import { existsSync, unlinkSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import type { RecordKind, Workflow } from '../core/records.js';
+import type { Workflow } from '../core/records.js';
 import { SoftlogicError } from '../core/errors.js';
-import type { EmbeddedStore, WriteBatch } from '../backend/embedded/embedded-store.js';
-import type { EntityRecord } from '../backend/embedded/entity-index.js';
-import { recordJsonOf } from '../backend/embedded/log-format.js';
+import type { StoredVersion, WriteBatch } from '../backend/write-batch.js';
+import { publicWorkflow, type RecordChange } from '../backend/workflow-table.js';
 import type { Engine } from './engine.js';
-import { assertTransition, publicWorkflow } from './workflow-repo.js';
-import { workflowChanges, type RecordChange } from './workflow-changes.js';
+import { assertTransition } from './status.js';
 import { softDeleteAnalogy } from '../methods/analogies/mutations.js';
-import { analogyOfLine } from '../methods/analogies/read.js';
 import { softDeleteEntity } from '../methods/entities/mutations.js';
 import { syncIndex } from '../methods/embeddings/index-store.js';
 import { refreshStoreNpz } from '../methods/embeddings/npz-io.js';
-import { embeddedVectorParts } from '../backend/embedded/embedded-vector-parts.js';
 
 const CHUNK = 10_000;
 /** Records named in a refusal (the count says how many there are in all). */
@@ -37,25 +32,8 @@ interface Step {
   action: Action;
   /** the record before the workflow (restore, revert) */
   before: Record<string, unknown> | null;
-  /** the line the record's row points at when the step was planned */
-  at: number;
-}
-
-interface CurrentRow {
-  off: number;
-  version: number;
-  deleted_at: number | null;
-}
-
-function currentRow(store: EmbeddedStore, ctx: number, kind: RecordKind, id: string): CurrentRow | undefined {
-  return kind === 'analogy' ? store.analogies.get(ctx, id) : store.entities.get(ctx, kind, id);
-}
-
-/** The full record of the line at `off` (an analogy tombstone merged with what it deletes). */
-function recordAt(store: EmbeddedStore, context: string, kind: RecordKind, off: number): Record<string, unknown> {
-  const line = store.readLogLineAt(context, off);
-  if (kind === 'analogy') return analogyOfLine(store, context, line).record as unknown as Record<string, unknown>;
-  return JSON.parse(recordJsonOf(line)) as Record<string, unknown>;
+  /** the version current when the step was planned */
+  at: StoredVersion['ref'];
 }
 
 /** What a record says: everything but its version bookkeeping and which workflow wrote it. */
@@ -64,48 +42,44 @@ function content(record: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
-/** Whether the record's current version holds what the line at `off` holds (saved again unchanged). */
-function sameState(store: EmbeddedStore, context: string, kind: RecordKind, row: CurrentRow, off: number): boolean {
-  const then = recordAt(store, context, kind, off);
-  if ((then.deleted_at !== null) !== (row.deleted_at !== null)) return false;
-  return isDeepStrictEqual(content(recordAt(store, context, kind, row.off)), content(then));
+/** Whether the current version holds what the workflow left (saved again unchanged since). */
+function sameState(current: StoredVersion, after: StoredVersion): boolean {
+  if (after.deleted !== current.deleted) return false;
+  return isDeepStrictEqual(content(current.record()), content(after.record()));
 }
 
 /**
  * The step that brings one record back to its state before the workflow, or null when it was
- * changed by someone else since (its row no longer points at the workflow's last line for it,
- * and neither holds what the workflow left nor is already back where it was).
+ * changed by someone else since (its current version is not the workflow's last one for it, and
+ * neither holds what the workflow left nor is already back where it was).
  */
-function plan(store: EmbeddedStore, context: string, ctx: number, change: RecordChange): Step | null {
-  const row = currentRow(store, ctx, change.kind, change.id);
-  if (!row) return null;
-  const before = change.before === null ? null : recordAt(store, context, change.kind, change.before);
-  const ours = row.off === change.after || sameState(store, context, change.kind, row, change.after);
-  if (before === null || before.deleted_at !== null) {
+function plan(current: StoredVersion | undefined, change: RecordChange): Step | null {
+  if (!current) return null;
+  const before = change.before === null ? null : change.before.record();
+  const ours = current.ref === change.after.ref || sameState(current, change.after);
+  if (before === null || change.before?.deleted === true) {
     // Absent or deleted before the workflow: it goes (back) to deleted.
-    if (row.deleted_at !== null) return { change, action: 'none', before, at: row.off };
-    return ours ? { change, action: 'delete', before, at: row.off } : null;
+    if (current.deleted) return { change, action: 'none', before, at: current.ref };
+    return ours ? { change, action: 'delete', before, at: current.ref } : null;
   }
-  if (row.deleted_at === null && isDeepStrictEqual(content(recordAt(store, context, change.kind, row.off)), content(before))) {
-    return { change, action: 'none', before, at: row.off };
-  }
+  if (!current.deleted && isDeepStrictEqual(content(current.record()), content(before))) return { change, action: 'none', before, at: current.ref };
   if (!ours) return null;
-  return { change, action: row.deleted_at === null ? 'revert' : 'restore', before, at: row.off };
+  return { change, action: current.deleted ? 'restore' : 'revert', before, at: current.ref };
 }
 
-function apply(store: EmbeddedStore, batch: WriteBatch, step: Step, now: string): void {
+function apply(batch: WriteBatch, step: Step, now: string): void {
   const { kind, id } = step.change;
-  const row = currentRow(store, batch.context.ctx, kind, id);
-  if (!row || row.off !== step.at) {
+  const current = batch.current(kind, id);
+  if (!current || current.ref !== step.at) {
     throw new SoftlogicError('CONFLICT', `${kind.replace('_', ' ')} ${id} changed while the rollback ran; run the rollback again`, { kind, id });
   }
   if (step.action === 'delete') {
-    if (kind === 'analogy') softDeleteAnalogy(store, batch, id, now);
-    else softDeleteEntity(store, batch, kind, id, now);
+    if (kind === 'analogy') softDeleteAnalogy(batch, id, now);
+    else softDeleteEntity(batch, kind, id, now);
     return;
   }
-  const record = { ...(step.before as Record<string, unknown>), version: row.version + 1, updated_at: now, deleted_at: null };
-  batch.append(kind, step.action === 'restore' ? 'restore' : 'put', record as unknown as EntityRecord, row.off);
+  const record = { ...(step.before as Record<string, unknown>), version: current.version + 1, updated_at: now, deleted_at: null };
+  batch.change(kind, step.action === 'restore' ? 'restore' : 'put', record, current);
 }
 
 /**
@@ -118,7 +92,8 @@ function apply(store: EmbeddedStore, batch: WriteBatch, step: Step, now: string)
  * for the committed part of a cancelled, interrupted or failed one.
  */
 export async function rollbackWorkflow(engine: Engine, workflowId: string): Promise<Workflow & RollbackReport> {
-  const wf = engine.workflows.get(workflowId);
+  const { backend } = engine;
+  const wf = await backend.workflows.get(workflowId);
   assertTransition(wf, 'rolled_back', 'roll back');
   if (typeof wf.metadata.legacy === 'object' && wf.metadata.legacy !== null) {
     // A row copied from the original system's store: its records came in through this store's own
@@ -129,24 +104,20 @@ export async function rollbackWorkflow(engine: Engine, workflowId: string): Prom
       to: 'rolled_back',
     });
   }
-  const store = engine.store;
   const report: RollbackReport = { records_deleted: 0, records_restored: 0, records_reverted: 0, records_unchanged: 0 };
-  const ctx = store.context(wf.context);
+  const context = wf.context;
   const steps: Step[] = [];
-  if (ctx) {
-    store.catchUp(ctx);
-    const { changes, compactedThrough } = workflowChanges(store, ctx.name, workflowId);
-    const startSeq = typeof wf.metadata.start_seq === 'number' ? wf.metadata.start_seq : 0;
-    if (compactedThrough > startSeq && wf.items_processed > 0) {
-      throw new SoftlogicError(
-        'ROLLBACK_UNAVAILABLE',
-        `cannot roll back workflow ${workflowId}: context '${ctx.name}' was compacted after it started, which dropped the versions the rollback needs`,
-        { workflow_id: workflowId, context: ctx.name },
-      );
+  if (await backend.contexts.get(context)) {
+    const { changes, complete } = await backend.workflows.changes(wf);
+    if (!complete) {
+      throw new SoftlogicError('ROLLBACK_UNAVAILABLE', `cannot roll back workflow ${workflowId}: context '${context}' was compacted after it started, which dropped the versions the rollback needs`, {
+        workflow_id: workflowId,
+        context,
+      });
     }
     const changed: string[] = [];
     for (const change of changes) {
-      const step = plan(store, ctx.name, ctx.ctx, change);
+      const step = plan(await backend.records.current(context, change.kind, change.id), change);
       if (step) steps.push(step);
       else changed.push(`${change.kind} ${change.id}`);
     }
@@ -160,10 +131,14 @@ export async function rollbackWorkflow(engine: Engine, workflowId: string): Prom
     const todo = steps.filter((s) => s.action !== 'none');
     for (let i = 0; i < todo.length; i += CHUNK) {
       const chunk = todo.slice(i, i + CHUNK);
-      store.write(ctx.name, (batch) => {
-        const now = new Date().toISOString();
-        for (const step of chunk) apply(store, batch, step, now);
-      });
+      await backend.write(
+        context,
+        (batch) => {
+          const now = new Date().toISOString();
+          for (const step of chunk) apply(batch, step, now);
+        },
+        { prefetch: chunk.map((s) => [s.change.kind, s.change.id] as const) },
+      );
     }
     for (const s of steps) {
       if (s.action === 'delete') report.records_deleted += 1;
@@ -171,18 +146,17 @@ export async function rollbackWorkflow(engine: Engine, workflowId: string): Prom
       else if (s.action === 'revert') report.records_reverted += 1;
       else report.records_unchanged += 1;
     }
-    if (todo.some((s) => s.change.kind === 'concept')) await refreshVectors(store, ctx.name);
+    if (todo.some((s) => s.change.kind === 'concept')) await refreshVectors(engine, context);
   }
-  store.transaction(() => engine.workflows.setStatus(workflowId, 'rolled_back'));
+  await backend.workflows.transition(workflowId, 'rolled_back', null);
   // Items a stopped workflow never applied will not be applied now.
-  const staged = store.layout.pending(workflowId);
-  if (existsSync(staged)) unlinkSync(staged);
-  store.audit.record({ event: 'workflow_rolled_back', workflow_id: workflowId, workflow_type: wf.workflow_type, from_status: wf.status, ...report });
-  return { ...publicWorkflow(engine.workflows.get(workflowId)), ...report };
+  await backend.workflows.dropStaged(workflowId);
+  await backend.audit.record({ event: 'workflow_rolled_back', workflow_id: workflowId, workflow_type: wf.workflow_type, from_status: wf.status, ...report });
+  return { ...publicWorkflow(await backend.workflows.get(workflowId)), ...report };
 }
 
 /** Concept vectors changed: the vector index and embeddings.npz follow the records. */
-async function refreshVectors(store: EmbeddedStore, context: string): Promise<void> {
-  await syncIndex(embeddedVectorParts(store), context);
-  await refreshStoreNpz(embeddedVectorParts(store), context);
+async function refreshVectors(engine: Engine, context: string): Promise<void> {
+  await syncIndex(engine.backend, context);
+  await refreshStoreNpz(engine.backend, context);
 }

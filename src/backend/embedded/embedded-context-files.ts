@@ -12,6 +12,7 @@ import { writeFileAtomic } from './fs-durable.js';
  */
 const SIDECARS: Record<ContextFileName, readonly string[]> = {
   'embeddings.npz': [],
+  'embeddings.legacy.json': [],
   // The HNSW index's label map and checksum (hnsw-index.ts hnswMetaPath).
   'vectors.index': ['.meta.json'],
   'vectors.index.state.json': [],

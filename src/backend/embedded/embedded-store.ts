@@ -19,6 +19,8 @@ import { LogAppendThread } from './log-append-thread.js';
 import { rebuildMissingIndex, type RebuildReport } from './rebuild.js';
 import { removeLeftovers } from './leftovers.js';
 import { completeInterruptedRestore } from './restore.js';
+import type { BatchProgress } from '../write-batch.js';
+import { commitProgress } from './embedded-workflow-table.js';
 
 /** Context directories that hold a log.jsonl. */
 export function contextsWithLogs(layout: StoreLayout): string[] {
@@ -42,11 +44,7 @@ export interface StoreFile {
   settings: Record<string, unknown>;
 }
 
-/** Progress a batch carries for its workflow, committed with it (and in its commit line). */
-export interface BatchProgress {
-  workflowId: string;
-  processedUpTo: number;
-}
+export type { BatchProgress };
 
 export interface AppendOptions {
   /** the caller minted this id in this batch, so no earlier row can exist */
@@ -438,13 +436,14 @@ export class EmbeddedStore {
   writePrepared(
     contextName: string,
     batch: { baseSeq: number; baseOff: number; count: number; data: Buffer; progress: BatchProgress },
-    steps: { check: (row: ContextRow) => void; applyRows: (row: ContextRow) => void },
+    applyRows: (row: ContextRow) => void,
   ): boolean {
     const ctxRow = this.context(contextName) ?? this.ensureContext(contextName);
     return this.transaction(() => {
       const row = this.catchUp(this.contextById.get(ctxRow.ctx) as ContextRow);
       if (row.applied_seq !== batch.baseSeq || row.applied_off !== batch.baseOff) return false;
-      steps.check(row);
+      // Refused (CONFLICT) before anything is written when another processor moved the workflow.
+      commitProgress(this, batch.progress);
       const log = this.log(row.name);
       const length = batch.data.length;
       // The lines are written and fdatasync'd on another thread while the rows go in (we hold
@@ -452,7 +451,7 @@ export class EmbeddedStore {
       this.appendThread ??= new LogAppendThread();
       const append = this.appendThread.start(log.path, log.segments().toPhysical(row.applied_off), batch.data);
       try {
-        steps.applyRows(row);
+        applyRows(row);
       } catch (err) {
         append.wait();
         // The rows roll back: so must the lines, or a replay would apply them.
@@ -461,7 +460,6 @@ export class EmbeddedStore {
       }
       append.wait();
       this.setWatermark.run(batch.baseSeq + batch.count, row.applied_off + length, row.ctx);
-      this.setProgressStmt.run(batch.progress.processedUpTo, new Date().toISOString(), batch.progress.workflowId);
       return true;
     });
   }
@@ -510,14 +508,15 @@ export class EmbeddedStore {
       const p = progress as BatchProgress | null;
       if (lines.lines === 0) {
         // Nothing to log (every item of the chunk was refused): progress alone is committed.
-        if (p) this.setProgressStmt.run(p.processedUpTo, new Date().toISOString(), p.workflowId);
+        if (p) commitProgress(this, p);
         return result;
       }
+      // Refused (CONFLICT) before anything is written when another processor moved the workflow.
+      if (p) commitProgress(this, p);
       lines.addCommit(seq, lines.lines, p);
       const data = lines.bytes();
       log.append(data, row.applied_off);
       this.setWatermark.run(seq, row.applied_off + data.length, row.ctx);
-      if (p) this.setProgressStmt.run(p.processedUpTo, new Date().toISOString(), p.workflowId);
       return result;
     });
   }

@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
-import type { LogOp, RecordKind } from '../../core/records.js';
+import type { EntityRecord, LogOp, RecordKind } from '../../core/records.js';
+
+export type { EntityRecord };
 
 /**
  * The entities table: every record kind other than analogies (concepts, frames, instances,
@@ -14,14 +16,6 @@ export interface EntityRow {
   len: number;
   version: number;
   deleted_at: number | null;
-}
-
-export interface EntityRecord {
-  id: string;
-  version: number;
-  deleted_at: string | null;
-  name?: unknown;
-  [field: string]: unknown;
 }
 
 /** Text a `search` matches: the record's name, description, gloss and disambiguation. */

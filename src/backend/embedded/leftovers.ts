@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { ownerAlive } from '../../workflows/resume.js';
 import { fsyncDir } from './fs-durable.js';
@@ -38,18 +38,7 @@ const FINISHED = new Set(['completed', 'cancelled', 'rolled_back']);
 /** Written into a restore's staging directory once every member is in and checked. */
 export const RESTORE_COMPLETE = 'restore-complete.json';
 
-/**
- * An output a process writes outside the store (an export's `<out>.partial-PID`) is named by a
- * marker under tmp/ while it is written, so a killed run's partial file can still be
- * found, listed and removed. Returns the function that drops the marker once the output is done.
- */
-export function trackPartialOutput(store: EmbeddedStore, partial: string): () => void {
-  const dir = join(store.layout.root, 'tmp');
-  mkdirSync(dir, { recursive: true });
-  const marker = join(dir, `output-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 10)}.json`);
-  writeFileSync(marker, JSON.stringify({ partial, pid: process.pid }));
-  return () => rmSync(marker, { force: true });
-}
+export { trackPartialOutput } from '../../core/partial-output.js';
 
 function bytesOf(path: string): number {
   const st = lstatSync(path);

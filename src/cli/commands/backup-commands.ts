@@ -2,9 +2,8 @@ import type { Command } from 'commander';
 import { SoftlogicError } from '../../core/errors.js';
 import { backupStore } from '../../backend/embedded/backup.js';
 import { restoreStore } from '../../backend/embedded/restore.js';
-import { exportKnowledge, type ExportFormat } from '../../methods/knowledge/export.js';
-import { assertMerge, importKnowledge } from '../../methods/knowledge/import.js';
-import { importLegacy } from '../../methods/knowledge/legacy.js';
+import type { ExportFormat } from '../../methods/knowledge/export.js';
+import { assertMerge } from '../../methods/knowledge/import.js';
 import { parseNumber, print, progressBar, storeDir, withStore } from '../output.js';
 import { cellText } from '../format.js';
 
@@ -43,7 +42,7 @@ export function registerBackupCommands(program: Command): void {
         if (opts.format !== 'json' && opts.format !== 'jsonl') {
           throw new SoftlogicError('INVALID_INPUT', `--format must be json or jsonl, got '${opts.format}'`, { field: 'format' });
         }
-        const result = await exportKnowledge(store, { out: opts.out, context: opts.context, format: opts.format as ExportFormat, gzip: opts.gzip });
+        const result = await store.export({ out: opts.out, context: opts.context, format: opts.format as ExportFormat, gzip: opts.gzip });
         print(cmd, result, `exported ${result.records} records to ${result.file}`);
       }),
     );
@@ -64,12 +63,12 @@ export function registerBackupCommands(program: Command): void {
         const bar = progressBar(cmd);
         if (bar) store.events.on('progress', bar);
         if (opts.fromLegacy !== undefined) {
-          const result = await importLegacy(store, opts.fromLegacy, { context: opts.context, merge, batchSize: opts.batchSize });
+          const result = await store.importLegacy(opts.fromLegacy, { context: opts.context, merge, batchSize: opts.batchSize });
           const reported = result.files.reduce((s, f) => s + f.reported.length, 0);
           print(cmd, result, `migrated ${result.records} records, ${result.deletions} deletions, ${result.workflows_imported.length} workflows, ${result.embeddings?.vectors ?? 0} vectors; ${reported} line(s) reported`);
           return;
         }
-        const result = await importKnowledge(store, file as string, { context: opts.context, merge, batchSize: opts.batchSize });
+        const result = await store.import(file as string, { context: opts.context, merge, batchSize: opts.batchSize });
         print(cmd, result, `imported ${result.records} records (${cellText(result.applied)}) in ${result.workflows.length} workflow(s)`);
       });
     });

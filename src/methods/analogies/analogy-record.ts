@@ -2,9 +2,9 @@ import { mintId } from '../../core/id-hash.js';
 import type { Analogy } from '../../core/records.js';
 import { analogyInput, LIMITS, type FieldIssue, type ValidAnalogyInput } from '../../core/schemas.js';
 import { compileValidator } from '../../core/validator.js';
-import type { StagingTarget } from '../../workflows/create.js';
+import type { StagingTarget } from '../../core/staged-put.js';
 import { legacyAnalogyRecord } from './legacy-record.js';
-import { encodeFreshPut, encodeVerbatimPut, StagedPutKind, verbatimHead, verbatimRecordJson, verbatimTail } from './staged-put.js';
+import { encodeFreshPut, encodeVerbatimPut, StagedPutKind, verbatimHead, verbatimRecordJson, verbatimTail } from '../../core/staged-put.js';
 
 export const validateAnalogy = compileValidator(analogyInput);
 

@@ -5,7 +5,7 @@ import { SoftlogicError } from '../../core/errors.js';
 import type { Engine } from '../../workflows/engine.js';
 import { createWorkflow } from '../../workflows/create.js';
 import { processWorkflow } from '../../workflows/process.js';
-import { filterSql } from './filter-sql.js';
+import { parseFilter } from './filter.js';
 
 export const DELETE_BATCH_SIZE = 100_000;
 
@@ -28,21 +28,15 @@ export async function deleteMatchingAnalogies(engine: Engine, filter: AnalogyFil
     throw new SoftlogicError('INVALID_INPUT', 'give at least one criterion (domain, max_quality, tag, frame_type, created_before, created_after)');
   }
   const context = filter.context ?? DEFAULT_CONTEXT;
-  const ctx = engine.store.requireContext(context);
-  const { where, params } = filterSql(ctx.ctx, { ...filter, include_deleted: false });
-  // Only keys are staged: a key names one version of one record (a later version gets a new
-  // key), and a quality-only selection is then answered from the (ctx, qb, quality) index
-  // alone. Key order makes consecutive deletes touch neighbouring table pages.
-  const select = engine.store.db.prepare(`SELECT a.key FROM analogies a WHERE ${where} ORDER BY a.key`).pluck();
-  if (options.dryRun) {
-    const matched = engine.store.db.prepare(`SELECT COUNT(*) FROM analogies a WHERE ${where}`).pluck().get(...params) as number;
-    return { dry_run: true, matched };
-  }
-  const staged = await createWorkflow(engine, { workflowType: 'deletion_batch', context, workflowId: options.workflowId, metadata: { criteria } }, (writer) => {
-    for (const key of select.iterate(...params) as IterableIterator<number>) writer.addJson(`{"key":${key}}`);
+  const { backend } = engine;
+  const selection = parseFilter({ ...filter, include_deleted: false, limit: undefined, offset: undefined });
+  if (options.dryRun) return { dry_run: true, matched: await backend.records.countAnalogies(selection) };
+  // Each match is staged with the version it matched: one changed since is left as it is.
+  const staged = await createWorkflow(engine, { workflowType: 'deletion_batch', context, workflowId: options.workflowId, metadata: { criteria } }, async (writer) => {
+    for await (const page of backend.records.matchAnalogies(selection)) for (const m of page) writer.addJson(JSON.stringify({ id: m.id, ref: m.ref }));
   });
   // Tombstones are small, so chunks can be large: fewer commits rewrite fewer table pages.
   const workflow = await processWorkflow(engine, staged.workflow_id, { batchSize: options.batchSize ?? DELETE_BATCH_SIZE });
-  engine.store.audit.record({ event: 'analogies_deleted', workflow_id: workflow.workflow_id, context, criteria, matched: staged.items_total });
+  await backend.audit.record({ event: 'analogies_deleted', workflow_id: workflow.workflow_id, context, criteria, matched: staged.items_total });
   return { dry_run: false, matched: staged.items_total, workflow };
 }

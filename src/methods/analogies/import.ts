@@ -3,18 +3,17 @@ import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
-import { killPoint } from '../../backend/embedded/kill-point.js';
 import { SoftlogicError } from '../../core/errors.js';
+import { killPoint } from '../../core/kill-point.js';
 import { assertReadableFile, isGzip, isPlainJsonLines, readInputRecords } from '../../core/input-files.js';
 import type { JsonObject, Workflow } from '../../core/records.js';
-import { publicWorkflow } from '../../workflows/workflow-repo.js';
+import { publicWorkflow, type StagingWriter } from '../../backend/workflow-table.js';
+import type { PreparedAhead } from '../../backend/capabilities.js';
 import { RejectLog } from './rejects.js';
 import type { FieldIssue } from '../../core/schemas.js';
 import type { Engine } from '../../workflows/engine.js';
 import { createWorkflow, newWorkflowId } from '../../workflows/create.js';
 import { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, processWorkflow } from '../../workflows/process.js';
-import { chunkPipeline, type PreparedChunks } from '../../workflows/chunk-pipelines.js';
-import { StagedProgress } from '../../workflows/staging.js';
 import { DEFAULT_CONTEXT, isValidContextName } from '../../core/names.js';
 import { stageInput } from './stage-block.js';
 import { PARALLEL_MIN_BYTES, stageInParallel } from './stage-parallel.js';
@@ -73,7 +72,7 @@ function stagesInParallel(file: string, options: ImportOptions): boolean {
 async function withPlainCopy<T>(engine: Engine, file: string, options: ImportOptions, run: (options: ImportOptions) => Promise<T>): Promise<T> {
   assertReadableFile(file);
   if (options.parallel === false || !isGzip(file) || statSync(file).size < PARALLEL_MIN_BYTES / 16) return run(options);
-  const dir = join(engine.store.layout.root, 'tmp');
+  const dir = join(engine.workDir, 'tmp');
   mkdirSync(dir, { recursive: true });
   const copy = join(dir, `gunzip-${process.pid}-${randomUUID()}.jsonl`);
   try {
@@ -89,16 +88,16 @@ async function withPlainCopy<T>(engine: Engine, file: string, options: ImportOpt
   }
 }
 
-/** `progress`: told of every write to the staged file (see StagedProgress). */
+/** `writer`: a capability's staging writer (encoding chunks ahead), in place of the workflow table's. */
 export async function stageAnalogyFile(
   engine: Engine,
   file: string,
   options: ImportOptions,
-  progress: StagedProgress | null = null,
+  writer: StagingWriter | null = null,
 ): Promise<{ workflow: Workflow; rejected: number; rejectsFile: string | null; reasonsFile: string | null; reasons: FieldIssue[] }> {
   const issues: FieldIssue[] = [];
   let rejected = 0;
-  const rejects = new RejectLog(engine.store.layout.root);
+  const rejects = new RejectLog(engine.workDir);
   const workflow = await createWorkflow(
     engine,
     {
@@ -159,12 +158,12 @@ export async function stageAnalogyFile(
         });
       }
     },
-    progress,
+    writer ? () => writer : undefined,
   );
   if (rejected === 0) return { workflow, rejected, rejectsFile: null, reasonsFile: null, reasons: [] };
   // The refused lines count as the workflow's errors (error_count), their reasons in its error log.
-  engine.store.transaction(() => engine.workflows.addErrors(workflow.workflow_id, rejects.messages, rejected));
-  engine.store.audit.record({
+  await engine.backend.workflows.addErrors(workflow.workflow_id, rejects.messages, rejected);
+  await engine.backend.audit.record({
     event: 'import_rejected_lines',
     workflow_id: workflow.workflow_id,
     file,
@@ -173,7 +172,7 @@ export async function stageAnalogyFile(
     reasons_file: rejects.reasonsFile,
     reasons: rejects.listed.slice(0, 20) as unknown as JsonObject[],
   });
-  return { workflow: publicWorkflow(engine.workflows.get(workflow.workflow_id)), rejected, rejectsFile: rejects.rejectsFile, reasonsFile: rejects.reasonsFile, reasons: rejects.listed };
+  return { workflow: publicWorkflow(await engine.backend.workflows.get(workflow.workflow_id)), rejected, rejectsFile: rejects.rejectsFile, reasonsFile: rejects.reasonsFile, reasons: rejects.listed };
 }
 
 export async function importAnalogies(engine: Engine, file: string, options: ImportOptions = {}): Promise<ImportResult> {
@@ -181,16 +180,16 @@ export async function importAnalogies(engine: Engine, file: string, options: Imp
 }
 
 async function importPlain(engine: Engine, file: string, options: ImportOptions): Promise<ImportResult> {
-  const workflowId = newWorkflowId(engine, options.workflowId);
+  const workflowId = await newWorkflowId(engine, options.workflowId);
   const early = stagesInParallel(file, options) ? encodeWhileStaging(engine, workflowId, options) : null;
   let staged: Awaited<ReturnType<typeof stageAnalogyFile>>;
   try {
-    staged = await stageAnalogyFile(engine, file, { ...options, workflowId, autoProcess: true }, early?.progress ?? null);
+    staged = await stageAnalogyFile(engine, file, { ...options, workflowId, autoProcess: true }, early?.writer ?? null);
   } catch (err) {
-    await early?.chunks.close();
+    await early?.ahead.close();
     throw err;
   }
-  const workflow = await processWorkflow(engine, workflowId, { batchSize: options.batchSize, pipeline: options.parallel, interrupt: options.interrupt }, { chunks: early?.chunks ?? null });
+  const workflow = await processWorkflow(engine, workflowId, { batchSize: options.batchSize, pipeline: options.parallel, interrupt: options.interrupt }, { ahead: early?.ahead ?? null });
   // error_count counts the lines refused while staging too: only items refused while applied are not imported.
   return {
     workflow,
@@ -208,14 +207,10 @@ async function importPlain(engine: Engine, file: string, options: ImportOptions)
  * time the staging threads leave idle. Nothing is committed before staging ends (and a strict
  * import may still refuse the file): processWorkflow takes the chunks, or closes them.
  */
-function encodeWhileStaging(engine: Engine, workflowId: string, options: ImportOptions): { progress: StagedProgress; chunks: PreparedChunks } | null {
-  const pipeline = chunkPipeline('analogy_creation');
+function encodeWhileStaging(engine: Engine, workflowId: string, options: ImportOptions): { writer: StagingWriter; ahead: PreparedAhead } | null {
+  const prepared = engine.backend.capabilities.preparedImport;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   // Anything processWorkflow or createWorkflow would refuse is left to them to report.
-  if (!pipeline || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE || !isValidContextName(options.context ?? DEFAULT_CONTEXT)) return null;
-  const context = options.context ?? DEFAULT_CONTEXT;
-  const row = engine.store.context(context);
-  const progress = new StagedProgress();
-  const args = { store: engine.store, path: engine.store.layout.pending(workflowId), from: 0, batchSize, context, workflowId, seq: row?.applied_seq ?? 0, off: row?.applied_off ?? 0, growing: progress.shared };
-  return { progress, chunks: pipeline(args) };
+  if (!prepared || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE || !isValidContextName(options.context ?? DEFAULT_CONTEXT)) return null;
+  return prepared.stageAhead(workflowId, { context: options.context ?? DEFAULT_CONTEXT, batchSize });
 }

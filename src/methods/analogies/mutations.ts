@@ -1,46 +1,45 @@
 import { SoftlogicError } from '../../core/errors.js';
 import type { Analogy, AnalogyTombstone } from '../../core/records.js';
 import type { ValidAnalogyInput } from '../../core/schemas.js';
-import type { EmbeddedStore, WriteBatch } from '../../backend/embedded/embedded-store.js';
-import type { AnalogyRow } from '../../backend/embedded/analogy-index.js';
+import { assertStoredValue } from '../../core/json-limits.js';
+import type { StoredVersion, WriteBatch } from '../../backend/write-batch.js';
 import { buildAnalogy } from './analogy-record.js';
-import { readAnalogy } from './read.js';
 
 /**
- * The three analogy mutations, each one log line inside a batch. Shared by single-record
- * methods, import and workflows so a version bump or a tombstone is made one way only.
+ * The three analogy mutations, each one change inside a batch. Shared by single-record methods,
+ * import and workflows so a version bump or a tombstone is made one way only. Callers pass
+ * `prefetch: [['analogy', id]]` to the batch for the ids they change.
  */
-export function putAnalogy(store: EmbeddedStore, batch: WriteBatch, input: ValidAnalogyInput & { id: string }, now: string, workflowId: string | null): Analogy {
-  const ctx = batch.context;
-  const previous = store.analogies.get(ctx.ctx, input.id);
-  const record = buildAnalogy(input, ctx.name, now, previous, workflowId);
-  if (previous) record.created_at = input.created_at ?? readAnalogy(store, ctx.name, previous, false).created_at; // a new version may replace an over-deep one
-  batch.append('analogy', 'put', record, previous ? previous.off : null);
+export function putAnalogy(batch: WriteBatch, input: ValidAnalogyInput & { id: string }, now: string, workflowId: string | null): Analogy {
+  const previous = batch.current<Analogy>('analogy', input.id);
+  const record = buildAnalogy(input, batch.context.name, now, previous, workflowId);
+  if (previous) record.created_at = input.created_at ?? previous.record().created_at;
+  batch.change('analogy', 'put', record, previous, { fresh: previous === undefined });
   return record;
 }
 
-/** `known`: the row when the caller already looked it up (a deletion workflow, by key). */
-export function softDeleteAnalogy(store: EmbeddedStore, batch: WriteBatch, id: string, now: string, known?: AnalogyRow): AnalogyTombstone {
-  const ctx = batch.context;
-  const row = known ?? store.analogies.get(ctx.ctx, id);
-  if (!row) throw new SoftlogicError('NOT_FOUND', `analogy ${id} not found in context '${ctx.name}'`, { id, context: ctx.name });
-  if (row.deleted_at !== null) throw new SoftlogicError('ALREADY_DELETED', `analogy ${id} is already deleted`, { id });
-  const tombstone: AnalogyTombstone = { id, context: ctx.name, version: row.version + 1, updated_at: now, deleted_at: now };
-  batch.append('analogy', 'delete', tombstone, row.off, { rowKey: row.key });
+function notFound(batch: WriteBatch, id: string): SoftlogicError {
+  return new SoftlogicError('NOT_FOUND', `analogy ${id} not found in context '${batch.context.name}'`, { id, context: batch.context.name });
+}
+
+/** `known`: the current version when the caller already read it (a deletion workflow). */
+export function softDeleteAnalogy(batch: WriteBatch, id: string, now: string, known?: StoredVersion<Analogy>): AnalogyTombstone {
+  const prev = known ?? batch.current<Analogy>('analogy', id);
+  if (!prev) throw notFound(batch, id);
+  if (prev.deleted) throw new SoftlogicError('ALREADY_DELETED', `analogy ${id} is already deleted`, { id });
+  // A tombstone holds only what a delete changes: readers merge it with the version it deletes.
+  const tombstone: AnalogyTombstone = { id, context: batch.context.name, version: prev.version + 1, updated_at: now, deleted_at: now };
+  batch.change('analogy', 'delete', tombstone, prev);
   return tombstone;
 }
 
-export function restoreAnalogy(store: EmbeddedStore, batch: WriteBatch, id: string, now: string): Analogy {
-  const ctx = batch.context;
-  const row = store.analogies.get(ctx.ctx, id);
-  if (!row) {
-    const purged = store.db.prepare(`SELECT purged_at FROM purged WHERE ctx = ? AND kind = 'analogy' AND id = ?`).pluck().get(ctx.ctx, id) as string | undefined;
-    if (purged) throw new SoftlogicError('PURGED', `analogy ${id} was deleted and then purged by compaction at ${purged}; it cannot be restored`, { id, purged_at: purged });
-    throw new SoftlogicError('NOT_FOUND', `analogy ${id} not found in context '${ctx.name}'`, { id, context: ctx.name });
-  }
-  if (row.deleted_at === null) throw new SoftlogicError('NOT_DELETED', `analogy ${id} is not deleted`, { id });
-  const current = readAnalogy(store, ctx.name, row);
-  const record: Analogy = { ...current, version: current.version + 1, updated_at: now, deleted_at: null };
-  batch.append('analogy', 'restore', record, row.off);
+/** NOT_FOUND when the analogy is unknown (restoreDeletedAnalogy says PURGED when compaction dropped it). */
+export function restoreAnalogy(batch: WriteBatch, id: string, now: string): Analogy {
+  const prev = batch.current<Analogy>('analogy', id);
+  if (!prev) throw notFound(batch, id);
+  if (!prev.deleted) throw new SoftlogicError('NOT_DELETED', `analogy ${id} is not deleted`, { id });
+  const current = assertStoredValue(prev.record(), { kind: 'analogy', id, context: batch.context.name });
+  const record: Analogy = { ...current, version: prev.version + 1, updated_at: now, deleted_at: null };
+  batch.change('analogy', 'restore', record, prev);
   return record;
 }

@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FieldIssue } from '../../core/schemas.js';
-import { ERROR_LOG_LIMIT } from '../../workflows/workflow-repo.js';
+import { ERROR_LOG_LIMIT } from '../../backend/workflow-table.js';
 
 /** How many reasons an import's result lists (the reasons file has them all). */
 export const LISTED_REASONS = 100;

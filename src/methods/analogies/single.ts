@@ -2,14 +2,13 @@ import { assertId, DEFAULT_CONTEXT } from '../../core/names.js';
 import type { Analogy } from '../../core/records.js';
 import { cutAtDepth, valueIssue } from '../../core/json-limits.js';
 import { SoftlogicError } from '../../core/errors.js';
-
-import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
+import type { Backend } from '../../backend/backend.js';
 import { stageAnalogyValue } from './analogy-record.js';
-import { readAnalogy } from './read.js';
 import { putAnalogy, restoreAnalogy, softDeleteAnalogy } from './mutations.js';
+import { restoreFailure } from '../entities/mutations.js';
 
 /** Create or update one analogy (a batch of one). */
-export function saveAnalogy(store: EmbeddedStore, input: unknown, context?: string): Analogy {
+export async function saveAnalogy(backend: Backend, input: unknown, context?: string): Promise<Analogy> {
   // Validation fills defaults in place: work on a copy, never on the caller's object (and
   // structuredClone recurses: the depth is checked first).
   const deep = valueIssue(input);
@@ -24,26 +23,34 @@ export function saveAnalogy(store: EmbeddedStore, input: unknown, context?: stri
   }
   const ctx = context ?? own ?? DEFAULT_CONTEXT;
   const record = staged.item.record;
-  return store.write(ctx, (batch) => putAnalogy(store, batch, record, new Date().toISOString(), null));
+  return backend.write(ctx, (batch) => putAnalogy(batch, record, new Date().toISOString(), null), { prefetch: [['analogy', record.id]] });
 }
 
-export function deleteAnalogy(store: EmbeddedStore, id: string, context = DEFAULT_CONTEXT): Analogy {
+export async function deleteAnalogy(backend: Backend, id: string, context = DEFAULT_CONTEXT): Promise<Analogy> {
   assertId(id);
-  store.requireContext(context);
-  const tombstone = store.write(context, (batch) => softDeleteAnalogy(store, batch, id, new Date().toISOString()));
-  store.audit.record({ event: 'analogy_deleted', context, id, version: tombstone.version });
+  await backend.contexts.require(context);
+  const deleted = await backend.write(
+    context,
+    (batch) => {
+      const prev = batch.current<Analogy>('analogy', id);
+      const tombstone = softDeleteAnalogy(batch, id, new Date().toISOString(), prev);
+      return prev ? { ...prev.record(), ...tombstone } : undefined;
+    },
+    { prefetch: [['analogy', id]] },
+  );
+  if (!deleted) throw new SoftlogicError('NOT_FOUND', `analogy ${id} not found in context '${context}'`, { id, context });
+  await backend.audit.record({ event: 'analogy_deleted', context, id, version: deleted.version });
   // A record stored before the depth limit cannot be printed whole: the delete is done, so it
   // answers with the record cut at the limit (the log keeps it whole) rather than failing.
-  const row = store.analogies.get(store.requireContext(context).ctx, id);
-  if (!row) throw new SoftlogicError('NOT_FOUND', `analogy ${id} not found in context '${context}'`, { id, context });
-  return cutAtDepth(readAnalogy(store, context, row, false));
+  return cutAtDepth(deleted);
 }
 
-export function restoreDeletedAnalogy(store: EmbeddedStore, id: string, context = DEFAULT_CONTEXT): Analogy {
+export async function restoreDeletedAnalogy(backend: Backend, id: string, context = DEFAULT_CONTEXT): Promise<Analogy> {
   assertId(id);
-  store.requireContext(context);
-  const record = store.write(context, (batch) => restoreAnalogy(store, batch, id, new Date().toISOString()));
-  store.audit.record({ event: 'analogy_restored', context, id, version: record.version });
+  await backend.contexts.require(context);
+  const record = await backend
+    .write(context, (batch) => restoreAnalogy(batch, id, new Date().toISOString()), { prefetch: [['analogy', id]] })
+    .catch((err: unknown) => restoreFailure(backend, context, 'analogy', id, err));
+  await backend.audit.record({ event: 'analogy_restored', context, id, version: record.version });
   return record;
 }
-

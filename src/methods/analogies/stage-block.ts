@@ -1,7 +1,7 @@
 import { parseInputLine, type InputItem } from '../../core/input-files.js';
 import type { FieldIssue } from '../../core/schemas.js';
-import type { StagingTarget } from '../../workflows/create.js';
-import { StagedLines } from '../../workflows/staging.js';
+import type { StagingTarget } from '../../core/staged-put.js';
+import { StagedLines } from '../../core/staged-lines.js';
 import { stageAnalogyValue } from './analogy-record.js';
 import { stageLineFast } from './stage-fast.js';
 import { mintId } from '../../core/id-hash.js';

@@ -1,8 +1,8 @@
 import { LIMITS } from '../../core/limits.js';
-import type { StagingTarget } from '../../workflows/create.js';
-import type { StagedLines } from '../../workflows/staging.js';
-import { FRESH_PUT_PREFIX, GIVEN_PUT_PREFIX, verbatimHead, verbatimTail } from './staged-put.js';
-import { timeMs } from '../../backend/embedded/analogy-index.js';
+import type { StagingTarget } from '../../core/staged-put.js';
+import type { StagedLines } from '../../core/staged-lines.js';
+import { FRESH_PUT_PREFIX, GIVEN_PUT_PREFIX, verbatimHead, verbatimTail } from '../../core/staged-put.js';
+import { timeMs } from '../../core/analogy-columns.js';
 
 /**
  * The fast path of staging an analogy line: a byte scanner that validates the common line (an

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { SoftlogicError } from '../../core/errors.js';
-import type { StagingTarget } from '../../workflows/create.js';
+import type { StagingTarget } from '../../core/staged-put.js';
 import type { StagedBlock } from './stage-block.js';
 import type { StageJob, StageWorkerData } from './stage-worker.js';
 

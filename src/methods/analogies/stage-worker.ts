@@ -4,7 +4,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { StagingTarget } from '../../workflows/create.js';
+import type { StagingTarget } from '../../core/staged-put.js';
 import { stageBlock } from './stage-block.js';
 
 export interface StageWorkerData {

@@ -4,19 +4,19 @@ import { readInputRecords } from '../../core/input-files.js';
 import type { JsonObject, Workflow } from '../../core/records.js';
 import type { FieldIssue } from '../../core/schemas.js';
 import type { EmbeddingProvider } from '../../embeddings/index.js';
-import type { EmbeddedStore, WriteBatch } from '../../backend/embedded/embedded-store.js';
-import type { EntityRecord } from '../../backend/embedded/entity-index.js';
+import type { Backend } from '../../backend/backend.js';
+import type { RecordKind } from '../../core/records.js';
+import type { WriteBatch } from '../../backend/write-batch.js';
 import type { Engine } from '../../workflows/engine.js';
 import { createWorkflow } from '../../workflows/create.js';
 import { processWorkflow } from '../../workflows/process.js';
 import { putEntity } from '../entities/mutations.js';
 import { recordLimitIssue } from '../../core/json-limits.js';
-import { readEntity } from '../entities/read.js';
 import { encodeVector, type StoredEmbedding } from '../embeddings/codec.js';
-import { parseProviderName, providerFor, settingsForWrite, type EmbeddingSettings } from '../embeddings/settings.js';
+import { effectiveSettings, parseProviderName, providerFor, settingsForWrite, type EmbeddingSettings } from '../embeddings/settings.js';
 import { senseContextTexts } from './sense-context.js';
 import { syncIndex } from '../embeddings/index-store.js';
-import { embeddedVectorParts } from '../../backend/embedded/embedded-vector-parts.js';
+import type { VectorTable } from '../../backend/vector-table.js';
 import { decodeVector } from '../../core/vector-codec.js';
 import { conceptId, MAX_DESCRIPTION, normalizeConceptName, resolveSynset, type ConceptFields, type ConceptRecord } from './concept-record.js';
 
@@ -70,33 +70,57 @@ export function stageConceptValue(value: unknown, line: number, contextTexts: re
   }
 }
 
-const providers = new Map<string, { settings: EmbeddingSettings; provider: EmbeddingProvider | null }>();
+export interface ConceptProvider {
+  settings: EmbeddingSettings;
+  provider: EmbeddingProvider | null;
+  /** the backend's vector table: each concept's vector goes into it with the concept's batch */
+  vectors: VectorTable;
+}
 
-/** Settings never change once recorded, so a process keeps them per (store, context). */
-function contextProvider(store: EmbeddedStore, context: string): { settings: EmbeddingSettings; provider: EmbeddingProvider | null } {
-  const key = `${store.layout.root}\0${context}`;
-  let p = providers.get(key);
+const providers = new WeakMap<Backend, Map<string, ConceptProvider>>();
+
+/**
+ * The embedding provider of a context, read before a chunk's batch (the batch itself reads
+ * synchronously). Settings never change once recorded, so a process keeps them per context.
+ */
+export async function conceptProvider(backend: Backend, context: string): Promise<ConceptProvider> {
+  let perBackend = providers.get(backend);
+  if (!perBackend) providers.set(backend, (perBackend = new Map()));
+  let p = perBackend.get(context);
   if (!p) {
-    const settings = embeddedVectorParts(store).vectors.settingsInForceNow(context);
+    const settings = await effectiveSettings(backend, context);
     if (!settings) throw new SoftlogicError('INVALID_INPUT', `context '${context}' has no embedding provider recorded`, { context });
-    p = { settings, provider: settings.provider === 'imported' ? null : providerFor(settings) };
-    providers.set(key, p);
+    p = { settings, provider: settings.provider === 'imported' ? null : providerFor(settings), vectors: backend.vectors };
+    perBackend.set(context, p);
   }
   return p;
 }
 
-export function applyConceptItem(store: EmbeddedStore, batch: WriteBatch, raw: unknown, now: string): ConceptRecord {
-  const item = raw as ConceptItem;
+/** A staged item with the id of the concept it writes (what the applier reads through `batch.current`). */
+export interface ConceptChange {
+  item: ConceptItem;
+  id: string;
+}
+
+export function parseConceptItem(json: string, context: string): ConceptChange {
+  const item = JSON.parse(json) as ConceptItem;
+  return { item, id: item.op === 'vector' ? item.id : conceptId(context, item.name, item.synset_id) };
+}
+
+export function conceptItemKeys({ id }: ConceptChange): ReadonlyArray<readonly [RecordKind, string]> {
+  return [['concept', id]];
+}
+
+export function applyConceptItem(batch: WriteBatch, { item, id }: ConceptChange, now: string, { settings, provider, vectors }: ConceptProvider): ConceptRecord {
   const context = batch.context.name;
-  const { settings, provider } = contextProvider(store, context);
   if (item.op === 'vector') {
     if (item.embedding.dimension !== settings.dimension) {
       throw new SoftlogicError('DIMENSION_MISMATCH', `vector of ${item.id} has ${item.embedding.dimension} dimensions, context '${context}' holds ${settings.dimension}-d vectors`);
     }
-    const row = store.entities.get(batch.context.ctx, 'concept', item.id);
-    const base: ConceptFields = row
+    const stored = batch.current<ConceptRecord>('concept', id);
+    const base: ConceptFields = stored
       ? (() => {
-          const { version: _v, deleted_at: _d, updated_at: _u, ...rest } = readEntity<ConceptRecord>(store, context, row);
+          const { version: _v, deleted_at: _d, updated_at: _u, ...rest } = stored.record();
           return rest as ConceptFields;
         })()
       : {
@@ -111,18 +135,17 @@ export function applyConceptItem(store: EmbeddedStore, batch: WriteBatch, raw: u
           metadata: {},
           embedding: null,
         };
-    const put = putEntity<ConceptRecord>(store, batch, 'concept', { ...base, embedding: item.embedding }, now);
-    // The vector table follows in the same batch, so the import needs no catch-up re-read.
-    embeddedVectorParts(store).vectors.put(batch, { id: put.id, name: put.name, synset_id: put.synset_id, fallback: item.embedding.fallback, vector: decodeVector(item.embedding) });
+    const put = putEntity<ConceptRecord>(batch, 'concept', { ...base, embedding: item.embedding }, now);
+    // The vector table follows in the same batch, so an import needs no catch-up re-read.
+    vectors.put(batch, { id: put.id, name: put.name, synset_id: put.synset_id, fallback: item.embedding.fallback, vector: decodeVector(item.embedding) });
     return put;
   }
   if (!provider) providerFor(settings);
   const p = provider as EmbeddingProvider;
   const embedded = p.embed(item.name);
-  const id = conceptId(context, item.name, item.synset_id);
   // The hot path of a batch: the record is built in one literal (field order as everywhere).
-  const row = store.entities.get(batch.context.ctx, 'concept', id);
-  const created = row ? (readEntity<ConceptRecord>(store, context, row).created_at ?? now) : now;
+  const stored = batch.current<ConceptRecord>('concept', id);
+  const created = stored ? (stored.record().created_at ?? now) : now;
   const record: ConceptRecord = {
     id,
     name: item.name,
@@ -136,11 +159,11 @@ export function applyConceptItem(store: EmbeddedStore, batch: WriteBatch, raw: u
     embedding: { provider: p.name, dimension: p.dimension, fallback: embedded.fallback, b64: encodeVector(embedded.vector) },
     created_at: created,
     updated_at: now,
-    version: row ? row.version + 1 : 1,
+    version: stored ? stored.version + 1 : 1,
     deleted_at: null,
   };
-  batch.append('concept', 'put', record as unknown as EntityRecord, row ? row.off : null, { fresh: row === undefined });
-  embeddedVectorParts(store).vectors.put(batch, { id, name: item.name, synset_id: item.synset_id, fallback: embedded.fallback, vector: embedded.vector });
+  batch.change('concept', 'put', record, stored, { fresh: stored === undefined });
+  vectors.put(batch, { id, name: item.name, synset_id: item.synset_id, fallback: embedded.fallback, vector: embedded.vector });
   return record;
 }
 
@@ -161,12 +184,12 @@ const LISTED_ISSUES = 1000;
 /** Stages a JSON-lines (or JSON array) file of concepts as a concept_batch workflow; strict. */
 export async function stageConceptFile(engine: Engine, file: string, options: ConceptImportOptions = {}): Promise<Workflow> {
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
-  await settingsForWrite(embeddedVectorParts(engine.store), context, { provider: options.provider === undefined ? undefined : parseProviderName(options.provider) });
+  await settingsForWrite(engine.backend, context, { provider: options.provider === undefined ? undefined : parseProviderName(options.provider) });
   return createWorkflow(engine, { workflowType: 'concept_batch', context, workflowId: options.workflowId, metadata: { source: file }, autoProcess: true }, async (writer) => {
     const issues: FieldIssue[] = [];
     let rejected = 0;
     // `synset: auto` lines choose their sense from what the context holds when staging starts.
-    const contextTexts = senseContextTexts(engine.store, context);
+    const contextTexts = await senseContextTexts(engine.backend, context);
     for await (const input of readInputRecords(file)) {
       const staged = 'error' in input ? { issues: [{ line: input.line, field: '(line)', reason: input.error }] } : stageConceptValue(input.value, input.line, contextTexts);
       if ('item' in staged) {
@@ -188,7 +211,7 @@ export async function importConcepts(engine: Engine, file: string, options: Conc
   const workflow = await processWorkflow(engine, staged.workflow_id, { batchSize: options.batchSize });
   // The vector cache and the (exact) index catch up now, so the first search does not wait; a
   // long-lived process then builds the HNSW graph in the background (index-store.ts).
-  await syncIndex(embeddedVectorParts(engine.store), staged.context);
+  await syncIndex(engine.backend, staged.context);
   return { workflow, imported: workflow.items_processed - workflow.error_count };
 }
 

@@ -5,10 +5,9 @@
  * (element_bindings: element -> concept id, giving roles `Frame.element`). Nothing is stored on
  * the concept, so the two fields are right after any rediscovery, instance add or delete, restore
  * or rebuild without rewriting concept versions. The derivation is read once per context and kept
- * until a write to one of those contexts moves its watermark (applied_seq).
+ * until a write to one of those contexts moves their change mark (RecordReader.changeMark).
  */
-import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
-import { readEntity } from '../entities/read.js';
+import type { Backend } from '../../backend/backend.js';
 import type { ClusterRecord } from '../../reasoning/semantic-fields.js';
 import type { FrameInstance } from '../../reasoning/frames.js';
 import type { ConceptRecord } from './concept-record.js';
@@ -18,34 +17,30 @@ export interface ConceptLinks {
   roles: Map<string, string[]>;
 }
 
-const cache = new WeakMap<EmbeddedStore, Map<string, { stamp: string; links: ConceptLinks }>>();
-
-function activeRows(store: EmbeddedStore, ctx: number, kind: string): Array<{ key: number; off: number; len: number }> {
-  return store.db.prepare(`SELECT key, off, len FROM entities WHERE ctx = ? AND kind = ? AND deleted_at IS NULL`).all(ctx, kind) as Array<{ key: number; off: number; len: number }>;
-}
+const cache = new WeakMap<Backend, Map<string, { mark: string; links: ConceptLinks }>>();
 
 /** The links of the concepts of `context`. */
-export function conceptLinks(store: EmbeddedStore, context: string): ConceptLinks {
-  const all = store.listContexts();
+export async function conceptLinks(backend: Backend, context: string): Promise<ConceptLinks> {
+  const all = await backend.contexts.list();
   const byName = new Map(all.map((c) => [c.name, c]));
   // The context and every context below it (an instance there may bind a concept of its parent).
-  const scope = all.filter((c) => {
-    for (let row: typeof c | undefined = c, depth = 0; row && depth < 64; row = row.parent ? byName.get(row.parent) : undefined, depth++) {
-      if (row.name === context) return true;
-    }
-    return false;
-  });
-  const stamp = scope.map((c) => `${c.ctx}:${c.applied_seq}:${c.applied_off}`).join(',');
-  let perStore = cache.get(store);
-  if (!perStore) cache.set(store, (perStore = new Map()));
-  const known = perStore.get(context);
-  if (known && known.stamp === stamp) return known.links;
+  const scope = all
+    .filter((c) => {
+      for (let row: typeof c | undefined = c, depth = 0; row && depth < 64; row = row.parent ? byName.get(row.parent) : undefined, depth++) {
+        if (row.name === context) return true;
+      }
+      return false;
+    })
+    .map((c) => c.name);
+  const mark = await backend.records.changeMark(scope);
+  let perBackend = cache.get(backend);
+  if (!perBackend) cache.set(backend, (perBackend = new Map()));
+  const known = perBackend.get(context);
+  if (known && known.mark === mark) return known.links;
 
   const links: ConceptLinks = { clusters: new Map(), roles: new Map() };
-  const own = byName.get(context);
-  if (own) {
-    for (const row of activeRows(store, own.ctx, 'cluster')) {
-      const cluster = readEntity<ClusterRecord & { id: string }>(store, context, row);
+  if (byName.has(context)) {
+    for (const cluster of await backend.records.queryEntities<ClusterRecord & { id: string }>(context, 'cluster')) {
       for (const [concept, strength] of Object.entries(cluster.members)) {
         let m = links.clusters.get(concept);
         if (!m) links.clusters.set(concept, (m = {}));
@@ -55,8 +50,7 @@ export function conceptLinks(store: EmbeddedStore, context: string): ConceptLink
   }
   const roleSets = new Map<string, Set<string>>();
   for (const c of scope) {
-    for (const row of activeRows(store, c.ctx, 'frame_instance')) {
-      const inst = readEntity<FrameInstance>(store, c.name, row);
+    for (const inst of await backend.records.queryEntities<FrameInstance>(c, 'frame_instance')) {
       for (const [element, concept] of Object.entries(inst.element_bindings)) {
         let s = roleSets.get(concept);
         if (!s) roleSets.set(concept, (s = new Set()));
@@ -65,7 +59,7 @@ export function conceptLinks(store: EmbeddedStore, context: string): ConceptLink
     }
   }
   for (const [concept, roles] of roleSets) links.roles.set(concept, [...roles].sort());
-  perStore.set(context, { stamp, links });
+  perBackend.set(context, { mark, links });
   return links;
 }
 
@@ -75,15 +69,12 @@ export function withLinks<T extends ConceptRecord>(record: T, links: ConceptLink
 }
 
 /** Fills the derived fields of concepts read from any contexts, reading each context's links once. */
-export function linkConcepts<T extends ConceptRecord>(store: EmbeddedStore, records: T[]): T[] {
+export async function linkConcepts<T extends ConceptRecord>(backend: Backend, records: T[]): Promise<T[]> {
   const per = new Map<string, ConceptLinks>();
-  return records.map((r) => {
-    let links = per.get(r.context);
-    if (!links) per.set(r.context, (links = conceptLinks(store, r.context)));
-    return withLinks(r, links);
-  });
+  for (const r of records) if (!per.has(r.context)) per.set(r.context, await conceptLinks(backend, r.context));
+  return records.map((r) => withLinks(r, per.get(r.context) as ConceptLinks));
 }
 
-export function linkConcept<T extends ConceptRecord>(store: EmbeddedStore, record: T): T {
-  return withLinks(record, conceptLinks(store, record.context));
+export async function linkConcept<T extends ConceptRecord>(backend: Backend, record: T): Promise<T> {
+  return withLinks(record, await conceptLinks(backend, record.context));
 }

@@ -9,25 +9,24 @@ import { DEFAULT_CONTEXT } from '../../core/names.js';
 import { createProvider, type GloveProvider } from '../../embeddings/index.js';
 import { chooseSense, wordVectorsOf, type SenseChoice, type WordVectors } from '../../reasoning/word-sense.js';
 import { wordnet } from '../../reasoning/wordnet.js';
-import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
+import type { Backend } from '../../backend/backend.js';
 
 const CONTEXT_CONCEPTS = 200;
 
 /** The context's own words; a context that does not exist yet offers its name only. */
-export function senseContextTexts(store: EmbeddedStore, context: string, extra: ReadonlyArray<string | null | undefined> = []): string[] {
+export async function senseContextTexts(backend: Backend, context: string, extra: ReadonlyArray<string | null | undefined> = []): Promise<string[]> {
   const texts: string[] = [];
   const named = (name: string): void => {
     if (name !== DEFAULT_CONTEXT) texts.push(name.replace(/[_.-]+/g, ' '));
   };
-  if (!store.context(context)) named(context);
-  for (const c of store.context(context) ? store.contextChain(context) : []) {
+  const exists = (await backend.contexts.get(context)) !== undefined;
+  if (!exists) named(context);
+  for (const c of exists ? await backend.contexts.chain(context) : []) {
     named(c.name);
     if (c.description) texts.push(c.description);
     if (c.name === context && c.name !== DEFAULT_CONTEXT) {
-      const rows = store.db
-        .prepare(`SELECT name FROM entities WHERE ctx = ? AND kind = 'concept' AND deleted_at IS NULL ORDER BY key DESC LIMIT ?`)
-        .all(c.ctx, CONTEXT_CONCEPTS) as Array<{ name: string }>;
-      if (rows.length > 0) texts.push(rows.map((r) => r.name.replace(/_/g, ' ')).join(', '));
+      const recent = await backend.records.queryEntities<{ name: string }>(c.name, 'concept', { order: 'newest', limit: CONTEXT_CONCEPTS });
+      if (recent.length > 0) texts.push(recent.map((r) => r.name.replace(/_/g, ' ')).join(', '));
     }
   }
   for (const t of extra) if (t) texts.push(t);
@@ -64,10 +63,10 @@ export interface SensesOptions {
 }
 
 /** Scores the senses of `word` against a context of the store and/or free text. */
-export function sensesInContext(store: EmbeddedStore, word: string, options: SensesOptions = {}): SenseChoice {
+export async function sensesInContext(backend: Backend, word: string, options: SensesOptions = {}): Promise<SenseChoice> {
   const name = word.trim().toLowerCase().replace(/\s+/g, '_');
   if (name.length === 0) throw new SoftlogicError('INVALID_INPUT', 'word must not be empty', { field: 'word' });
-  if (options.context !== undefined) store.requireContext(options.context);
-  const texts = options.context === undefined ? [] : senseContextTexts(store, options.context);
+  if (options.context !== undefined) await backend.contexts.require(options.context);
+  const texts = options.context === undefined ? [] : await senseContextTexts(backend, options.context);
   return chooseSenseFor(name, options.text ? [...texts, options.text] : texts);
 }

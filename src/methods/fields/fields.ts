@@ -1,21 +1,19 @@
 import { createHash } from 'node:crypto';
 import { SoftlogicError } from '../../core/errors.js';
 import { assertContextName, DEFAULT_CONTEXT } from '../../core/names.js';
-import type { Analogy, VersionFields, Workflow } from '../../core/records.js';
+import type { Analogy, RecordKind, VersionFields, Workflow } from '../../core/records.js';
 import { kmeans } from '../../reasoning/kmeans.js';
 import { buildClusters, semanticFields, type ClusterRecord, type SemanticField } from '../../reasoning/semantic-fields.js';
 import { findCrossDomainAnalogies, type DomainField, type FieldMember } from '../../reasoning/cross-domain.js';
 import { wordnet } from '../../reasoning/wordnet.js';
-import type { EmbeddedStore, WriteBatch } from '../../backend/embedded/embedded-store.js';
+import type { Backend } from '../../backend/backend.js';
+import type { WriteBatch } from '../../backend/write-batch.js';
 import type { Engine } from '../../workflows/engine.js';
 import { createWorkflow } from '../../workflows/create.js';
 import { processWorkflow } from '../../workflows/process.js';
 import { putEntity, softDeleteEntity } from '../entities/mutations.js';
-import { listEntities } from '../entities/read.js';
-import { readAnalogy } from '../analogies/read.js';
 import { effectiveSettings } from '../embeddings/settings.js';
-import { contextVectors } from '../embeddings/context-vectors.js';
-import { embeddedVectorParts } from '../../backend/embedded/embedded-vector-parts.js';
+import { contextVectors, type CachedVector } from '../embeddings/context-vectors.js';
 
 /**
  * Clusters and semantic fields of a context: k-means (k-means++ seeding, fixed seed) over its
@@ -31,14 +29,20 @@ export type ClusterItem =
   | { op: 'put'; kind: 'semantic_field'; record: SemanticField & { id: string; context: string } }
   | { op: 'delete'; kind: 'cluster' | 'semantic_field'; id: string };
 
-export function applyClusterItem(store: EmbeddedStore, batch: WriteBatch, raw: unknown, now: string): void {
+/** The record an item writes (read through `batch.current`). */
+export function clusterItemKey(raw: unknown): readonly [RecordKind, string] {
+  const item = raw as ClusterItem;
+  return [item.kind, item.op === 'delete' ? item.id : item.record.id];
+}
+
+export function applyClusterItem(batch: WriteBatch, raw: unknown, now: string): void {
   const item = raw as ClusterItem;
   if (item.op === 'delete') {
-    const row = store.entities.get(batch.context.ctx, item.kind, item.id);
-    if (row && row.deleted_at === null) softDeleteEntity(store, batch, item.kind, item.id, now);
+    const stored = batch.current(item.kind, item.id);
+    if (stored && !stored.deleted) softDeleteEntity(batch, item.kind, item.id, now);
     return;
   }
-  putEntity(store, batch, item.kind, { ...item.record, context: batch.context.name }, now);
+  putEntity(batch, item.kind, { ...item.record, context: batch.context.name }, now);
 }
 
 export function fieldId(name: string): string {
@@ -73,11 +77,10 @@ export interface DiscoverResult {
 
 export async function discoverFields(engine: Engine, options: DiscoverOptions): Promise<DiscoverResult> {
   const started = performance.now();
-  const store = engine.store;
+  const backend = engine.backend;
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
-  store.requireContext(context);
-  const parts = embeddedVectorParts(store);
-  const vectors = await contextVectors(parts, context, (await effectiveSettings(parts, context))?.dimension);
+  await backend.contexts.require(context);
+  const vectors = await dimensionedVectors(backend, context);
   if (vectors.length === 0) throw new SoftlogicError('INVALID_INPUT', `context '${context}' has no concepts with vectors to cluster`, { context });
   const { k } = options;
   if (!Number.isInteger(k) || k < 1) throw new SoftlogicError('INVALID_INPUT', `k must be a positive integer, got ${k}`, { field: 'k' });
@@ -107,8 +110,9 @@ export async function discoverFields(engine: Engine, options: DiscoverOptions): 
   const clusterIds = new Set(clusters.map((c) => c.cluster_id));
   const fieldIds = new Set(fields.map((f) => fieldId(f.name)));
   const stale: ClusterItem[] = [];
-  for (const c of listEntities<StoredCluster>(store, 'cluster', context)) if (!clusterIds.has(c.id)) stale.push({ op: 'delete', kind: 'cluster', id: c.id });
-  for (const f of listEntities<StoredField>(store, 'semantic_field', context)) if (!fieldIds.has(f.id)) stale.push({ op: 'delete', kind: 'semantic_field', id: f.id });
+  const before = await listFields(backend, context);
+  for (const c of before.clusters) if (!clusterIds.has(c.id)) stale.push({ op: 'delete', kind: 'cluster', id: c.id });
+  for (const f of before.fields) if (!fieldIds.has(f.id)) stale.push({ op: 'delete', kind: 'semantic_field', id: f.id });
   const metadata = { k, seed: result.seed, min_coherence: options.minCoherence ?? 0, concepts: vectors.length };
   const wf = await createWorkflow(engine, { workflowType: 'cluster_update', context, metadata, autoProcess: true }, (writer) => {
     for (const c of clusters) writer.add({ op: 'put', kind: 'cluster', record: { ...c, id: c.cluster_id, context } } satisfies ClusterItem);
@@ -116,6 +120,7 @@ export async function discoverFields(engine: Engine, options: DiscoverOptions): 
     for (const s of stale) writer.add(s);
   });
   const workflow = await processWorkflow(engine, wf.workflow_id);
+  const after = await listFields(backend, context);
   return {
     workflow,
     context,
@@ -125,14 +130,22 @@ export async function discoverFields(engine: Engine, options: DiscoverOptions): 
     converged: result.converged,
     inertia: result.inertia,
     seconds: Math.round(performance.now() - started) / 1000,
-    clusters: [...listEntities<StoredCluster>(store, 'cluster', context)],
-    fields: [...listEntities<StoredField>(store, 'semantic_field', context)],
+    clusters: after.clusters,
+    fields: after.fields,
   };
 }
 
-export function listFields(store: EmbeddedStore, context = DEFAULT_CONTEXT): { clusters: StoredCluster[]; fields: StoredField[] } {
-  store.requireContext(assertContextName(context));
-  return { clusters: [...listEntities<StoredCluster>(store, 'cluster', context)], fields: [...listEntities<StoredField>(store, 'semantic_field', context)] };
+/** The concept vectors of a context that have its recorded dimension (what clustering and projection use). */
+export async function dimensionedVectors(backend: Backend, context: string): Promise<CachedVector[]> {
+  return contextVectors(backend, context, (await effectiveSettings(backend, context))?.dimension);
+}
+
+export async function listFields(backend: Backend, context = DEFAULT_CONTEXT): Promise<{ clusters: StoredCluster[]; fields: StoredField[] }> {
+  await backend.contexts.require(assertContextName(context));
+  return {
+    clusters: await backend.records.queryEntities<StoredCluster>(context, 'cluster'),
+    fields: await backend.records.queryEntities<StoredField>(context, 'semantic_field'),
+  };
 }
 
 export interface CrossDomainCommandOptions {
@@ -168,12 +181,12 @@ function fieldByName(fields: StoredField[], name: string, role: string): StoredF
  * any other analogy.
  */
 export async function crossDomain(engine: Engine, options: CrossDomainCommandOptions = {}): Promise<CrossDomainResult> {
-  const store = engine.store;
+  const backend = engine.backend;
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
-  store.requireContext(context);
+  await backend.contexts.require(context);
   const minQuality = options.minQuality ?? 0.4;
-  const fields = [...listEntities<StoredField>(store, 'semantic_field', context)];
-  const vectors = new Map((await contextVectors(embeddedVectorParts(store), context)).map((v) => [v.id, v.vector]));
+  const fields = await backend.records.queryEntities<StoredField>(context, 'semantic_field');
+  const vectors = new Map((await contextVectors(backend, context)).map((v) => [v.id, v.vector]));
   const domain = (f: StoredField): DomainField => {
     const members: FieldMember[] = [];
     const ordered = [...f.core_concepts, ...Object.entries(f.related_concepts).sort((a, b) => b[1] - a[1]).map(([id]) => id)];
@@ -217,11 +230,11 @@ export async function crossDomain(engine: Engine, options: CrossDomainCommandOpt
   });
   const workflow = await processWorkflow(engine, wf.workflow_id);
   const ids = found.map((a) => analogyId(a.source_domain, a.target_domain, a.concept_mappings));
-  const row = store.requireContext(context);
-  const analogies = [...new Set(ids)].map((id) => {
-    const r = store.analogies.get(row.ctx, id);
-    if (!r) throw new SoftlogicError('INTERNAL', `analogy ${id} was not stored`);
-    return readAnalogy(store, context, r);
-  });
+  const analogies: Analogy[] = [];
+  for (const id of new Set(ids)) {
+    const analogy = await backend.records.getAnalogy(context, id);
+    if (!analogy) throw new SoftlogicError('INTERNAL', `analogy ${id} was not stored`);
+    analogies.push(analogy);
+  }
   return { context, pairs: pairs.length, workflow, analogies };
 }

@@ -1,11 +1,7 @@
 import { assertContextName, DEFAULT_CONTEXT } from '../../core/names.js';
 import { pca } from '../../reasoning/pca.js';
-import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
-import { listEntities } from '../entities/read.js';
-import { effectiveSettings } from '../embeddings/settings.js';
-import { contextVectors } from '../embeddings/context-vectors.js';
-import { embeddedVectorParts } from '../../backend/embedded/embedded-vector-parts.js';
-import type { StoredCluster, StoredField } from './fields.js';
+import type { Backend } from '../../backend/backend.js';
+import { dimensionedVectors, listFields } from './fields.js';
 
 export interface ProjectedConcept {
   id: string;
@@ -24,15 +20,14 @@ export interface Projection {
 }
 
 /** The concept vectors of a context projected to 2-D (PCA), each with the cluster it belongs to. */
-export async function projectConcepts(store: EmbeddedStore, context = DEFAULT_CONTEXT): Promise<Projection> {
+export async function projectConcepts(backend: Backend, context = DEFAULT_CONTEXT): Promise<Projection> {
   assertContextName(context);
-  store.requireContext(context);
-  const parts = embeddedVectorParts(store);
-  const vectors = await contextVectors(parts, context, (await effectiveSettings(parts, context))?.dimension);
+  const { clusters, fields } = await listFields(backend, context);
+  const vectors = await dimensionedVectors(backend, context);
   const fieldOfCluster = new Map<string, string>();
-  for (const f of listEntities<StoredField>(store, 'semantic_field', context)) fieldOfCluster.set(f.cluster_id, f.name);
+  for (const f of fields) fieldOfCluster.set(f.cluster_id, f.name);
   const fieldOf = new Map<string, { name: string; weight: number }>();
-  for (const c of listEntities<StoredCluster>(store, 'cluster', context)) {
+  for (const c of clusters) {
     const name = fieldOfCluster.get(c.cluster_id) ?? c.name;
     for (const [id, weight] of Object.entries(c.members ?? {})) {
       const prev = fieldOf.get(id);

@@ -12,7 +12,8 @@ import {
   type FrameInstance,
   type FrameRelation,
 } from '../../reasoning/frames.js';
-import type { EmbeddedStore, WriteBatch } from '../../backend/embedded/embedded-store.js';
+import type { Backend } from '../../backend/backend.js';
+import type { WriteBatch } from '../../backend/write-batch.js';
 import type { Engine } from '../../workflows/engine.js';
 import { createWorkflow } from '../../workflows/create.js';
 import { processWorkflow } from '../../workflows/process.js';
@@ -42,39 +43,79 @@ export function relationId(r: FrameRelation): string {
   return `${r.source}:${r.type}:${r.target}`;
 }
 
-/** Active or deleted status of a concept id in the context chain (for instance validation). */
-export function conceptStatus(store: EmbeddedStore, context: string): (id: string) => ConceptStatus {
-  const chain = store.contextChain(context);
-  return (id) => {
-    for (const ctx of chain) {
-      const row = store.entities.get(ctx.ctx, 'concept', id);
-      if (row) return row.deleted_at === null ? 'active' : 'deleted';
+/** The concept ids an instance binds. */
+function boundConcepts(instance: FrameInstance): string[] {
+  return [...new Set(Object.values(instance.element_bindings))];
+}
+
+/** Active or deleted status of concept ids, each from the nearest of `contexts` holding it. */
+async function conceptStatuses(backend: Backend, contexts: readonly string[], ids: Iterable<string>): Promise<Map<string, ConceptStatus>> {
+  const statuses = new Map<string, ConceptStatus>();
+  for (const id of ids) {
+    if (statuses.has(id)) continue;
+    let status: ConceptStatus = 'unknown';
+    for (const ctx of contexts) {
+      const stored = await backend.records.current(ctx, 'concept', id);
+      if (stored) {
+        status = stored.deleted ? 'deleted' : 'active';
+        break;
+      }
     }
-    return 'unknown';
-  };
+    statuses.set(id, status);
+  }
+  return statuses;
 }
 
-export function storedFrame(store: EmbeddedStore, context: string): (name: string) => Frame | undefined {
-  return (name) => {
-    const found = findEntity<FrameRecord>(store, 'frame', name, context);
-    return found && found.record.deleted_at === null ? found.record : undefined;
-  };
+/** The active frames of a context and its parents, by name (a nearer one hides the same name). */
+async function storedFrames(backend: Backend, context: string): Promise<Map<string, Frame>> {
+  return new Map((await listEntitiesInChain<FrameRecord>(backend, 'frame', context)).map((f) => [f.name, f]));
 }
 
-export function applyFrameItem(store: EmbeddedStore, batch: WriteBatch, raw: unknown, now: string): void {
+/**
+ * What applying a chunk of frame_expansion items reads beyond its own batch: the frames of the
+ * context chain (frames inherit along it) and the status of the concepts its instances bind in
+ * the parent contexts. The batch reads the context's own concepts itself (they are prefetched),
+ * so a concept deleted meanwhile in it is seen; frames put by the chunk are added as it goes.
+ */
+export interface FrameChunk {
+  frames: Map<string, Frame>;
+  parentConcepts: Map<string, ConceptStatus>;
+}
+
+export async function frameChunk(backend: Backend, context: string, items: readonly unknown[]): Promise<FrameChunk> {
+  const parents = (await backend.contexts.chain(context)).slice(1).map((c) => c.name);
+  const bound = (items as FrameItem[]).flatMap((item) => (item.kind === 'frame_instance' ? boundConcepts(item.record) : []));
+  return { frames: await storedFrames(backend, context), parentConcepts: await conceptStatuses(backend, parents, bound) };
+}
+
+/** The records of the batch's context an item reads: the one it writes, and the concepts an instance binds. */
+export function frameItemKeys(raw: unknown): Array<readonly [RecordKind, string]> {
+  const item = raw as FrameItem;
+  if (item.kind === 'frame') return [['frame', item.record.name]];
+  if (item.kind === 'frame_relation') return [['frame_relation', relationId(item.record)]];
+  return [['frame_instance', item.record.instance_id], ...boundConcepts(item.record).map((id) => ['concept', id] as const)];
+}
+
+export function applyFrameItem(batch: WriteBatch, raw: unknown, now: string, chunk: FrameChunk): void {
   const item = raw as FrameItem;
   const context = batch.context.name;
-  const lookup = storedFrame(store, context);
+  const lookup = (name: string): Frame | undefined => chunk.frames.get(name);
   if (item.kind === 'frame') {
-    putEntity(store, batch, 'frame', { ...item.record, id: item.record.name, context }, now);
+    putEntity(batch, 'frame', { ...item.record, id: item.record.name, context }, now);
+    chunk.frames.set(item.record.name, item.record);
   } else if (item.kind === 'frame_relation') {
     validateRelation(item.record, lookup);
-    putEntity(store, batch, 'frame_relation', { ...item.record, id: relationId(item.record), context }, now);
+    putEntity(batch, 'frame_relation', { ...item.record, id: relationId(item.record), context }, now);
   } else {
     const frame = lookup(item.record.frame_name);
     if (!frame) throw new SoftlogicError('INVALID_INPUT', `instance "${item.record.instance_id}": unknown frame "${item.record.frame_name}"`, { instance_id: item.record.instance_id });
-    validateInstance(frame, item.record, conceptStatus(store, context), lookup);
-    putEntity(store, batch, 'frame_instance', { ...item.record, id: item.record.instance_id, context }, now);
+    const status = (id: string): ConceptStatus => {
+      const own = batch.current('concept', id);
+      if (own) return own.deleted ? 'deleted' : 'active';
+      return chunk.parentConcepts.get(id) ?? 'unknown';
+    };
+    validateInstance(frame, item.record, status, lookup);
+    putEntity(batch, 'frame_instance', { ...item.record, id: item.record.instance_id, context }, now);
   }
 }
 
@@ -90,12 +131,14 @@ export async function addFrames(engine: Engine, file: string, options: { context
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
   const text = readTextFile(file);
   const doc = parseFramesDocument(text, formatFromPath(file), file);
-  const store = engine.store;
-  store.ensureContext(context);
+  const backend = engine.backend;
+  await backend.contexts.ensure(context);
   const inDoc = new Map(doc.frames.map((f) => [f.name, f]));
-  const stored = storedFrame(store, context);
-  const lookup = (name: string) => inDoc.get(name) ?? stored(name);
-  const concepts = conceptStatus(store, context);
+  const stored = await storedFrames(backend, context);
+  const lookup = (name: string) => inDoc.get(name) ?? stored.get(name);
+  const chain = (await backend.contexts.chain(context)).map((c) => c.name);
+  const statuses = await conceptStatuses(backend, chain, doc.instances.flatMap(boundConcepts));
+  const concepts = (id: string): ConceptStatus => statuses.get(id) ?? 'unknown';
   const problems: Array<{ item: string; reason: string }> = [];
   doc.relations.forEach((r, i) => {
     try {
@@ -138,30 +181,30 @@ export async function addFrames(engine: Engine, file: string, options: { context
   return { workflow, frames: doc.frames.length, relations: doc.relations.length, instances: doc.instances.length };
 }
 
-export function getFrame(store: EmbeddedStore, name: string, context = DEFAULT_CONTEXT): FrameRecord & { relations: FrameRelationRecord[] } {
-  store.requireContext(context);
-  const found = findEntity<FrameRecord>(store, 'frame', name, context);
+export async function getFrame(backend: Backend, name: string, context = DEFAULT_CONTEXT): Promise<FrameRecord & { relations: FrameRelationRecord[] }> {
+  await backend.contexts.require(context);
+  const found = await findEntity<FrameRecord>(backend, 'frame', name, context);
   if (!found) throw new SoftlogicError('NOT_FOUND', `frame ${name} not found in context '${context}' or its parents`, { name, context });
-  const relations = listEntitiesInChain<FrameRelationRecord>(store, 'frame_relation', context).filter((r) => r.source === name || r.target === name);
+  const relations = (await listEntitiesInChain<FrameRelationRecord>(backend, 'frame_relation', context)).filter((r) => r.source === name || r.target === name);
   return { ...found.record, relations };
 }
 
-export function listFrames(store: EmbeddedStore, context = DEFAULT_CONTEXT): FrameRecord[] {
-  return listEntitiesInChain<FrameRecord>(store, 'frame', context);
+export function listFrames(backend: Backend, context = DEFAULT_CONTEXT): Promise<FrameRecord[]> {
+  return listEntitiesInChain<FrameRecord>(backend, 'frame', context);
 }
 
-export function frameInstances(store: EmbeddedStore, name: string, context = DEFAULT_CONTEXT): FrameInstanceRecord[] {
-  getFrame(store, name, context);
-  return listEntitiesInChain<FrameInstanceRecord>(store, 'frame_instance', context).filter((i) => i.frame_name === name);
+export async function frameInstances(backend: Backend, name: string, context = DEFAULT_CONTEXT): Promise<FrameInstanceRecord[]> {
+  await getFrame(backend, name, context);
+  return (await listEntitiesInChain<FrameInstanceRecord>(backend, 'frame_instance', context)).filter((i) => i.frame_name === name);
 }
 
-export function queryInstances(store: EmbeddedStore, options: { context?: string; element?: string; concept?: string; frame?: string }): FrameInstanceRecord[] {
+export async function queryInstances(backend: Backend, options: { context?: string; element?: string; concept?: string; frame?: string }): Promise<FrameInstanceRecord[]> {
   const context = assertContextName(options.context ?? DEFAULT_CONTEXT);
-  store.requireContext(context);
+  await backend.contexts.require(context);
   if (options.element === undefined && options.concept === undefined && options.frame === undefined) {
     throw new SoftlogicError('INVALID_INPUT', 'a frame instance query needs an element, a concept or a frame', { field: 'element' });
   }
-  return listEntitiesInChain<FrameInstanceRecord>(store, 'frame_instance', context).filter((inst) => {
+  return (await listEntitiesInChain<FrameInstanceRecord>(backend, 'frame_instance', context)).filter((inst) => {
     if (options.frame !== undefined && inst.frame_name !== options.frame) return false;
     const bindings = Object.entries(inst.element_bindings);
     if (options.element !== undefined && options.concept !== undefined) return inst.element_bindings[options.element] === options.concept;

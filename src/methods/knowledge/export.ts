@@ -4,12 +4,11 @@ import { createGzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import { SoftlogicError } from '../../core/errors.js';
 import { assertContextName } from '../../core/names.js';
-import type { Store } from '../../api/store.js';
-import type { ContextRow, EmbeddedStore } from '../../backend/embedded/embedded-store.js';
-import { recordJsonOf } from '../../backend/embedded/log-format.js';
-import { CONTEXT_ROWS, contextKeyRange, seqOfKey } from '../../backend/embedded/sqlite-schema.js';
-import { trackPartialOutput } from '../../backend/embedded/leftovers.js';
-import { killPoint } from '../../backend/embedded/kill-point.js';
+import type { ContextInfo, RecordKind } from '../../core/records.js';
+import { trackPartialOutput } from '../../core/partial-output.js';
+import { killPoint } from '../../core/kill-point.js';
+import type { Backend } from '../../backend/backend.js';
+import type { Engine } from '../../workflows/engine.js';
 
 /**
  * `export`: every active record of a context (or of all) as JSON lines
@@ -23,7 +22,8 @@ import { killPoint } from '../../backend/embedded/kill-point.js';
  *   ...
  *   ]}},"counts":{"c":{"analogy":N}}}
  * with one record per line, so `import` reads either form line by line. Records are written as
- * the log holds them (their JSON text is never re-serialised), in log order, through a bounded
+ * the store holds them (their JSON text is never re-serialised), analogies first, then each other
+ * kind (ENTITY_KINDS order), each in write order, through a bounded
  * buffer with backpressure: memory does not grow with the size of the store. The file appears
  * under its name only when complete (written to a temporary name, then renamed).
  */
@@ -93,37 +93,28 @@ class Sink {
   }
 }
 
+/** The kinds of record exported after a context's analogies, in this order. */
+const ENTITY_KINDS: readonly RecordKind[] = ['concept', 'frame', 'frame_instance', 'frame_relation', 'cluster', 'semantic_field'];
+
 /** Contexts parents first, so an import can create each with its parent. */
-function orderedContexts(store: EmbeddedStore, only?: string): ContextRow[] {
-  if (only !== undefined) return [store.requireContext(assertContextName(only))];
-  const rows = store.listContexts();
+async function orderedContexts(backend: Backend, only?: string): Promise<ContextInfo[]> {
+  if (only !== undefined) return [await backend.contexts.require(assertContextName(only))];
+  const rows = await backend.contexts.list();
   const byName = new Map(rows.map((r) => [r.name, r]));
-  const out: ContextRow[] = [];
+  const out: ContextInfo[] = [];
   const seen = new Set<string>();
-  const visit = (r: ContextRow, depth: number) => {
+  const visit = (r: ContextInfo, depth: number) => {
     if (seen.has(r.name) || depth > 64) return;
     const parent = r.parent ? byName.get(r.parent) : undefined;
     if (parent) visit(parent, depth + 1);
     seen.add(r.name);
     out.push(r);
   };
-  for (const r of rows) visit(r, 0);
+  for (const r of [...rows].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) visit(r, 0);
   return out;
 }
 
-/** Active entity records (every kind but analogies) of a context, as JSON text, in log order. */
-function* entityJson(store: EmbeddedStore, row: ContextRow): Generator<{ kind: string; json: string }> {
-  const rows = store.db.prepare(`SELECT kind, key, off, len FROM entities NOT INDEXED WHERE ${CONTEXT_ROWS} AND deleted_at IS NULL ORDER BY key`).iterate(...contextKeyRange(row.ctx)) as IterableIterator<{
-    kind: string;
-    key: number;
-    off: number;
-    len: number;
-  }>;
-  const log = store.log(row.name);
-  for (const r of rows) yield { kind: r.kind, json: recordJsonOf(log.readLine(r.off, r.len, seqOfKey(r.key))) };
-}
-
-export async function exportKnowledge(store: Store, options: ExportOptions): Promise<ExportResult> {
+export async function exportKnowledge(engine: Engine, options: ExportOptions): Promise<ExportResult> {
   const t0 = performance.now();
   const format = options.format ?? 'jsonl';
   if (format !== 'json' && format !== 'jsonl') throw new SoftlogicError('INVALID_INPUT', `format must be json or jsonl, got '${String(format)}'`, { field: 'format' });
@@ -131,11 +122,11 @@ export async function exportKnowledge(store: Store, options: ExportOptions): Pro
   const out = resolve(options.out);
   if (existsSync(out)) throw new SoftlogicError('INVALID_INPUT', `${out} already exists; choose another output file`, { path: out });
   if (!existsSync(dirname(out))) throw new SoftlogicError('FILE_NOT_FOUND', `directory ${dirname(out)} does not exist`, { path: out });
-  const backend = store.backend;
-  const contexts = orderedContexts(backend, options.context);
+  const { backend } = engine;
+  const contexts = await orderedContexts(backend, options.context);
   const tmp = `${out}.partial-${process.pid}`;
-  // Named in the store while written, so a killed export's partial file is found and removed.
-  const untrack = trackPartialOutput(backend, tmp);
+  // Named in the work directory while written, so a killed export's partial file is found and removed.
+  const untrack = trackPartialOutput(engine.workDir, tmp);
   const sink = new Sink(tmp, options.gzip === true);
   const counts: Record<string, Record<string, number>> = {};
   let records = 0;
@@ -161,18 +152,19 @@ export async function exportKnowledge(store: Store, options: ExportOptions): Pro
       }
       firstContext = false;
       const end = json ? '' : '\n';
-      let n = 0;
-      for await (const text of store.analogies.streamJson({ context: row.name })) {
-        const pending = sink.push(`${sep()}{"kind":"analogy","context":${c},"record":${text}}${end}`);
-        if (pending) await pending;
-        n += 1;
-      }
-      if (n > 0) perKind.analogy = n;
-      records += n;
-      for (const e of entityJson(backend, row)) {
-        await sink.push(`${sep()}{"kind":${JSON.stringify(e.kind)},"context":${c},"record":${e.json}}${end}`);
-        perKind[e.kind] = (perKind[e.kind] ?? 0) + 1;
-        records += 1;
+      for (const kind of ['analogy' as const, ...ENTITY_KINDS]) {
+        const pages = kind === 'analogy' ? backend.records.streamAnalogyJson({ context: row.name }) : backend.records.streamEntityJson(row.name, kind);
+        const k = JSON.stringify(kind);
+        let n = 0;
+        for await (const page of pages) {
+          for (const text of page) {
+            const pending = sink.push(`${sep()}{"kind":${k},"context":${c},"record":${text}}${end}`);
+            if (pending) await pending;
+          }
+          n += page.length;
+        }
+        if (n > 0) perKind[kind] = n;
+        records += n;
       }
       if (json) await sink.push(`${first ? '' : '\n'}]}\n`);
       killPoint('export-after-context');

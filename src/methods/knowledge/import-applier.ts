@@ -1,11 +1,7 @@
 import { SoftlogicError } from '../../core/errors.js';
-import type { Analogy, RecordKind } from '../../core/records.js';
-import type { EmbeddedStore, WriteBatch } from '../../backend/embedded/embedded-store.js';
-import type { EntityRecord } from '../../backend/embedded/entity-index.js';
-import { recordJsonOf } from '../../backend/embedded/log-format.js';
-import { seqOfKey } from '../../backend/embedded/sqlite-schema.js';
+import type { RecordKind } from '../../core/records.js';
+import type { StoredVersion, WriteBatch } from '../../backend/write-batch.js';
 import { registerItemApplier } from '../../workflows/item-appliers.js';
-import { readAnalogy } from '../analogies/read.js';
 import { softDeleteAnalogy } from '../analogies/mutations.js';
 
 /**
@@ -51,27 +47,6 @@ function tally(workflowId: string): ImportTally {
   return t;
 }
 
-interface Current {
-  off: number;
-  version: number;
-  deleted: boolean;
-  record: Record<string, unknown>;
-}
-
-function current(store: EmbeddedStore, batch: WriteBatch, kind: RecordKind, id: string): Current | undefined {
-  const ctx = batch.context;
-  if (kind === 'analogy') {
-    const row = store.analogies.get(ctx.ctx, id);
-    if (!row) return undefined;
-    return { off: row.off, version: row.version, deleted: row.deleted_at !== null, record: readAnalogy(store, ctx.name, row) as unknown as Record<string, unknown> };
-  }
-  const row = store.entities.get(ctx.ctx, kind, id);
-  if (!row) return undefined;
-  // Through the store: the current version may be a line of this very batch.
-  const json = recordJsonOf(store.readLogLine(ctx.name, row.off, row.len, seqOfKey(row.key)));
-  return { off: row.off, version: row.version, deleted: row.deleted_at !== null, record: JSON.parse(json) as Record<string, unknown> };
-}
-
 function unionTags(first: unknown, second: unknown): string[] | undefined {
   if (!Array.isArray(first) && !Array.isArray(second)) return undefined;
   const out: string[] = [];
@@ -84,10 +59,10 @@ function time(v: unknown): number {
   return Number.isFinite(t) ? t : -Infinity;
 }
 
-function write(batch: WriteBatch, kind: RecordKind, record: Record<string, unknown>, prev: number | null): void {
+function write(batch: WriteBatch, kind: RecordKind, record: Record<string, unknown>, prev: StoredVersion | undefined): void {
   const op = record.deleted_at === null || record.deleted_at === undefined ? 'put' : 'delete';
   if (record.deleted_at === undefined) record.deleted_at = null;
-  batch.append(kind, op, record as unknown as Analogy | EntityRecord, prev);
+  batch.change(kind, op, record, prev);
 }
 
 /** The record as the target context stores it (context field set for analogies). */
@@ -95,25 +70,25 @@ function shaped(kind: RecordKind, record: Record<string, unknown>, context: stri
   return kind === 'analogy' ? { ...record, context } : { ...record };
 }
 
-export function applyKnowledgeItem(store: EmbeddedStore, batch: WriteBatch, item: KnowledgeItem, now: string, workflowId: string): void {
+export function applyKnowledgeItem(batch: WriteBatch, item: KnowledgeItem, now: string, workflowId: string): void {
   const t = tally(workflowId);
   const ctx = batch.context.name;
   if (item.op === 'delete') {
-    if (item.kind === 'analogy') softDeleteAnalogy(store, batch, item.id, now);
+    if (item.kind === 'analogy') softDeleteAnalogy(batch, item.id, now);
     else {
-      const cur = current(store, batch, item.kind, item.id);
+      const cur = batch.current(item.kind, item.id);
       if (!cur) throw new SoftlogicError('NOT_FOUND', `${item.kind} ${item.id} not found in context '${ctx}'`, { id: item.id });
       if (cur.deleted) throw new SoftlogicError('ALREADY_DELETED', `${item.kind} ${item.id} is already deleted`, { id: item.id });
-      write(batch, item.kind, { ...cur.record, version: cur.version + 1, updated_at: now, deleted_at: now }, cur.off);
+      write(batch, item.kind, { ...cur.record(), version: cur.version + 1, updated_at: now, deleted_at: now }, cur);
     }
     t.deleted += 1;
     return;
   }
   const incoming = shaped(item.kind, item.record, ctx);
   const inVersion = typeof incoming.version === 'number' ? incoming.version : 1;
-  const cur = current(store, batch, item.kind, item.record.id);
+  const cur = batch.current(item.kind, item.record.id);
   if (!cur) {
-    write(batch, item.kind, { ...incoming, version: inVersion, created_at: incoming.created_at ?? now, updated_at: incoming.updated_at ?? now }, null);
+    write(batch, item.kind, { ...incoming, version: inVersion, created_at: incoming.created_at ?? now, updated_at: incoming.updated_at ?? now }, undefined);
     t.created += 1;
     return;
   }
@@ -121,40 +96,44 @@ export function applyKnowledgeItem(store: EmbeddedStore, batch: WriteBatch, item
     t.skipped += 1;
     return;
   }
+  const existing = cur.record();
   if (item.merge === 'overwrite' || item.merge === 'skip') {
-    write(batch, item.kind, { ...incoming, created_at: incoming.created_at ?? cur.record.created_at ?? now, version: cur.version + 1, updated_at: now }, cur.off);
+    write(batch, item.kind, { ...incoming, created_at: incoming.created_at ?? existing.created_at ?? now, version: cur.version + 1, updated_at: now }, cur);
     if (cur.deleted) t.created += 1;
     else t.replaced += 1;
     return;
   }
   // merge
-  const incomingWins = inVersion > cur.version || (inVersion === cur.version && time(incoming.updated_at) > time(cur.record.updated_at));
+  const incomingWins = inVersion > cur.version || (inVersion === cur.version && time(incoming.updated_at) > time(existing.updated_at));
   if (cur.deleted) {
     if (!incomingWins) {
       t.kept += 1;
       return;
     }
-    write(batch, item.kind, { ...incoming, version: Math.max(inVersion, cur.version + 1), updated_at: inVersion > cur.version ? (incoming.updated_at ?? now) : now }, cur.off);
+    write(batch, item.kind, { ...incoming, version: Math.max(inVersion, cur.version + 1), updated_at: inVersion > cur.version ? (incoming.updated_at ?? now) : now }, cur);
     t.merged += 1;
     return;
   }
   if (incomingWins) {
-    const tags = unionTags(incoming.tags, cur.record.tags);
+    const tags = unionTags(incoming.tags, existing.tags);
     const record: Record<string, unknown> = { ...incoming, version: Math.max(inVersion, cur.version + 1), updated_at: inVersion > cur.version ? (incoming.updated_at ?? now) : now };
     if (tags) record.tags = tags;
-    record.created_at ??= cur.record.created_at ?? now;
-    write(batch, item.kind, record, cur.off);
+    record.created_at ??= existing.created_at ?? now;
+    write(batch, item.kind, record, cur);
     t.merged += 1;
     return;
   }
-  const tags = unionTags(cur.record.tags, incoming.tags);
-  const existingTags = Array.isArray(cur.record.tags) ? cur.record.tags : [];
+  const tags = unionTags(existing.tags, incoming.tags);
+  const existingTags = Array.isArray(existing.tags) ? existing.tags : [];
   if (tags && tags.length > existingTags.length) {
-    write(batch, item.kind, { ...cur.record, tags, version: cur.version + 1, updated_at: now }, cur.off);
+    write(batch, item.kind, { ...existing, tags, version: cur.version + 1, updated_at: now }, cur);
     t.tags_merged += 1;
     return;
   }
   t.kept += 1;
 }
 
-registerItemApplier('knowledge_import', (store, batch, item, now, workflowId) => applyKnowledgeItem(store, batch, item as KnowledgeItem, now, workflowId));
+registerItemApplier<KnowledgeItem>('knowledge_import', {
+  keys: (item) => [[item.kind, item.op === 'delete' ? item.id : item.record.id]],
+  apply: applyKnowledgeItem,
+});

@@ -9,12 +9,10 @@ import { assertContextName, DEFAULT_CONTEXT, isValidId } from '../../core/names.
 import { duplicateKeyIn, recordLimitIssue } from '../../core/json-limits.js';
 import type { JsonObject, RecordKind, Workflow } from '../../core/records.js';
 import { LIMITS, type FieldIssue } from '../../core/schemas.js';
-import type { Store } from '../../api/store.js';
 import { cancelStopped } from '../../workflows/cancel.js';
 import { createWorkflow } from '../../workflows/create.js';
 import type { Engine } from '../../workflows/engine.js';
 import { processWorkflow } from '../../workflows/process.js';
-import { WorkflowRepo } from '../../workflows/workflow-repo.js';
 import { validateAnalogy } from '../analogies/analogy-record.js';
 import { LISTED_ISSUES } from '../analogies/import.js';
 import { emptyTally, importTallies, MERGE_STRATEGIES, type ImportTally, type KnowledgeItem, type MergeStrategy } from './import-applier.js';
@@ -36,11 +34,6 @@ export interface KnowledgeImportResult {
 }
 
 const KINDS = new Set<RecordKind>(['analogy', 'concept', 'frame', 'frame_instance', 'frame_relation', 'cluster', 'semantic_field']);
-
-/** The engine a Store's methods work with, for operations built outside the Store class. */
-export function engineOf(store: Store): Engine {
-  return { store: store.backend, workflows: new WorkflowRepo(store.backend.db), events: store.events };
-}
 
 export function assertMerge(value: unknown): MergeStrategy {
   if (typeof value === 'string' && (MERGE_STRATEGIES as readonly string[]).includes(value)) return value as MergeStrategy;
@@ -211,7 +204,7 @@ export async function stageAndProcess(
   } catch (err) {
     for (const wf of staged) {
       try {
-        cancelStopped(engine, wf.workflow_id);
+        await cancelStopped(engine, wf.workflow_id);
       } catch {
         // best effort: a pending workflow that cannot be cancelled is left for `workflows cancel`
       }
@@ -234,10 +227,9 @@ export async function stageAndProcess(
  * workflows (staged then processed, resumable with `workflows resume`, with progress events).
  * Strict: one invalid record refuses the whole file before anything is applied.
  */
-export async function importKnowledge(store: Store, file: string, options: KnowledgeImportOptions = {}): Promise<KnowledgeImportResult> {
+export async function importKnowledge(engine: Engine, file: string, options: KnowledgeImportOptions = {}): Promise<KnowledgeImportResult> {
   const merge = assertMerge(options.merge ?? 'merge');
   const override = options.context === undefined ? undefined : assertContextName(options.context);
-  const engine = engineOf(store);
   const issues: FieldIssue[] = [];
   let rejected = 0;
   const refuse = (found: FieldIssue[]) => {
@@ -260,8 +252,8 @@ export async function importKnowledge(store: Store, file: string, options: Knowl
           if (override !== undefined) continue;
           try {
             const name = assertContextName(l.context.name);
-            const parent = l.context.parent && engine.store.context(l.context.parent) ? l.context.parent : null;
-            engine.store.ensureContext(name, { parent, description: l.context.description });
+            const parent = l.context.parent && (await engine.backend.contexts.get(l.context.parent)) ? l.context.parent : null;
+            await engine.backend.contexts.ensure(name, { parent, description: l.context.description });
           } catch (err) {
             refuse([{ line: l.line, field: 'context', reason: toSoftlogicError(err).message }]);
           }
@@ -287,6 +279,6 @@ export async function importKnowledge(store: Store, file: string, options: Knowl
   };
   const result = await stageAndProcess(engine, source, { source: file, merge }, () => ({ issues, rejected }), options.batchSize);
   if (result.records === 0 && rejected === 0) throw new SoftlogicError('EMPTY_INPUT', `${file} holds no records`, { file });
-  engine.store.audit.record({ event: 'knowledge_imported', file, merge, records: result.records, workflows: result.workflows.map((w) => w.workflow_id), applied: result.applied });
+  await engine.backend.audit.record({ event: 'knowledge_imported', file, merge, records: result.records, workflows: result.workflows.map((w) => w.workflow_id), applied: result.applied });
   return { file, merge, ...result };
 }

@@ -1,20 +1,18 @@
-import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { SoftlogicError } from '../../core/errors.js';
 import { readInputRecords } from '../../core/input-files.js';
+import { readSqliteTables } from '../../core/sqlite-tables.js';
 import { assertContextName, DEFAULT_CONTEXT, isValidId } from '../../core/names.js';
-import type { Workflow, WorkflowStatus, WorkflowType } from '../../core/records.js';
+import type { JsonObject, Workflow, WorkflowStatus, WorkflowType } from '../../core/records.js';
 import { parseNpy } from '../../embeddings/npy.js';
 import { parseNpz, readEmbeddingsNpz } from '../../embeddings/npz.js';
 import { conceptIdForVector, importVectorTable, type VectorTable } from '../embeddings/npz-io.js';
-import { embeddedVectorParts } from '../../backend/embedded/embedded-vector-parts.js';
-import { writeFileAtomic } from '../../backend/embedded/fs-durable.js';
-import type { Store } from '../../api/store.js';
+import type { Engine } from '../../workflows/engine.js';
 import { legacyAnalogyRecord, normaliseTime, parseJsonColumn, type Row } from '../analogies/legacy-record.js';
 import type { ImportTally, KnowledgeItem, MergeStrategy } from './import-applier.js';
-import { assertMerge, engineOf, stageAndProcess, type StagedSource } from './import.js';
+import { assertMerge, stageAndProcess, type StagedSource } from './import.js';
 
 /**
  * `import --from-legacy DIR`: the original Python system's storage directory into a store.
@@ -110,11 +108,6 @@ function contextNameFor(name: string): string {
   return `legacy_${s || 'context'}`.slice(0, 64);
 }
 
-function tableRows(db: Database.Database, table: string): Row[] {
-  const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table);
-  return exists ? (db.prepare(`SELECT * FROM "${table}"`).all() as Row[]) : [];
-}
-
 function entityRecord(kind: 'concept' | 'frame', row: Row, context: string): Record<string, unknown> & { id: string } {
   const legacy: Row = {};
   const id = typeof row.id === 'string' && isValidId(row.id) ? row.id : randomUUID();
@@ -164,12 +157,11 @@ async function* contextItems(c: LegacyContext, root: string, merge: MergeStrateg
   if (isPlainFile(sqlitePath)) {
     sqliteReport = { file: relative(root, sqlitePath), kind: 'concepts_sqlite', context: c.context, units: 0, records: 0, merged_into_log_records: 0, reported: [] };
     files.push(sqliteReport);
-    let db: Database.Database | null = null;
     try {
-      db = new Database(sqlitePath, { readonly: true, fileMustExist: true });
-      const analogies = tableRows(db, 'analogies');
-      concepts = tableRows(db, 'concepts');
-      frames = tableRows(db, 'frames');
+      const tables = readSqliteTables(sqlitePath, ['analogies', 'concepts', 'frames']);
+      const analogies = tables.analogies;
+      concepts = tables.concepts;
+      frames = tables.frames;
       sqliteReport.units = analogies.length + concepts.length + frames.length;
       analogies.forEach((r, i) => {
         if (typeof r.id === 'string' && !byId.has(r.id)) byId.set(r.id, r);
@@ -177,8 +169,6 @@ async function* contextItems(c: LegacyContext, root: string, merge: MergeStrateg
       });
     } catch (err) {
       sqliteReport.reported.push({ line: 0, reason: `cannot read: ${(err as Error).message}` });
-    } finally {
-      db?.close();
     }
   }
   const jsonlPath = join(c.dir, 'analogies.jsonl');
@@ -274,13 +264,10 @@ function walkWorkflowFiles(dir: string, out: string[], depth = 0): void {
   }
 }
 
-function importWorkflows(store: Store, files: string[], root: string, contextOf: Map<string, string>, reports: LegacyFileReport[]): string[] {
+/** Legacy workflow files become rows of the workflow table, copied with their status, counts and times. */
+async function importWorkflows(engine: Engine, files: string[], root: string, contextOf: Map<string, string>, reports: LegacyFileReport[]): Promise<string[]> {
   const imported: string[] = [];
-  const db = store.backend.db;
-  const insert = db.prepare(
-    `INSERT INTO workflows(workflow_id, workflow_type, status, context, created_at, updated_at, items_total, items_processed, error_count, metadata, error_log, seqno)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seqno), 0) + 1 FROM workflows))`,
-  );
+  const table = engine.backend.workflows;
   for (const path of files.sort()) {
     const report: LegacyFileReport = { file: relative(root, path), kind: 'workflow', units: 1, workflows: 0, reported: [] };
     reports.push(report);
@@ -297,7 +284,7 @@ function importWorkflows(store: Store, files: string[], root: string, contextOf:
       report.reported.push({ line: 1, reason: `invalid workflow_id ${JSON.stringify(id ?? null)}` });
       continue;
     }
-    if (store.backend.db.prepare('SELECT 1 FROM workflows WHERE workflow_id = ?').get(id)) {
+    if (await table.find(id)) {
       report.reported.push({ line: 1, reason: `workflow ${id} already exists in the store; left as it is` });
       continue;
     }
@@ -320,9 +307,15 @@ function importWorkflows(store: Store, files: string[], root: string, contextOf:
     const now = new Date().toISOString();
     const time = (v: unknown) => (typeof v === 'string' && Number.isFinite(Date.parse(String(normaliseTime(v)))) ? String(normaliseTime(v)) : now);
     const errorLog = Array.isArray(wf.error_log) ? wf.error_log.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).slice(0, 100) : [];
-    store.backend.transaction(() =>
-      insert.run(id, type, status, contextOf.get(id) ?? DEFAULT_CONTEXT, time(wf.created_at), time(wf.updated_at), int(wf.items_total), int(wf.items_processed), int(wf.error_count), JSON.stringify({ ...meta, legacy }), JSON.stringify(errorLog)),
-    );
+    await table.insert({
+      workflow_id: id,
+      workflow_type: type,
+      context: contextOf.get(id) ?? DEFAULT_CONTEXT,
+      items_total: int(wf.items_total),
+      metadata: { ...meta, legacy } as JsonObject,
+      staged_crc: null,
+      copied: { status, created_at: time(wf.created_at), updated_at: time(wf.updated_at), items_processed: int(wf.items_processed), error_count: int(wf.error_count), error_log: errorLog },
+    });
     report.workflows = 1;
     imported.push(id);
   }
@@ -422,7 +415,7 @@ function readLegacyEmbeddings(dir: string, root: string, reports: LegacyFileRepo
  * goes to contexts/<c>/embeddings.legacy.json.
  */
 async function importLegacyVectors(
-  store: Store,
+  engine: Engine,
   override: string | undefined,
   loaded: { table: VectorTable; metadata: Row | null },
   source: string,
@@ -455,24 +448,18 @@ async function importLegacyVectors(
     const vectors = new Float32Array(rows.length * table.dimension);
     rows.forEach((row, k) => vectors.set(table.vectors.subarray(row * table.dimension, (row + 1) * table.dimension), k * table.dimension));
     const ids = rows.map((row) => table.ids[row]);
-    const parts = embeddedVectorParts(store.backend);
-    const r = await importVectorTable(engineOf(store), parts, parts.isConcept, { ids, dimension: table.dimension, vectors }, context, source, batchSize);
+    const r = await importVectorTable(engine, { ids, dimension: table.dimension, vectors }, context, source, batchSize);
     contexts.push({ context, vectors: r.count, workflow_id: r.workflow.workflow_id });
-    const layout = store.backend.layout;
-    if (loaded.metadata) {
-      const own = Object.fromEntries(ids.filter((id) => loaded.metadata?.[id] !== undefined).map((id) => [id, loaded.metadata?.[id]]));
-      writeFileAtomic(join(layout.contextDir(context), 'embeddings.legacy.json'), JSON.stringify(own) + '\n');
-    }
-    // Where the vectors came from; how many there are is the concepts' to say (no count to go stale).
-    const metaPath = layout.contextMetadata(context);
-    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Row;
-    meta.legacy_embeddings = { model: first?.embedding_model ?? null, dimension: table.dimension, imported_from: source, imported_at: new Date().toISOString() };
-    writeFileAtomic(metaPath, JSON.stringify(meta, null, 2) + '\n');
+    // Where the vectors came from, and each legacy vector's own metadata; how many there are is
+    // the concepts' to say (no count to go stale).
+    const own = loaded.metadata ? Object.fromEntries(ids.filter((id) => loaded.metadata?.[id] !== undefined).map((id) => [id, loaded.metadata?.[id]])) : {};
+    const origin = { model: first?.embedding_model ?? null, dimension: table.dimension, imported_from: source, imported_at: new Date().toISOString() };
+    await engine.backend.files.write(context, 'embeddings.legacy.json', JSON.stringify({ legacy_embeddings: origin, vectors: own }) + '\n');
   }
   return { vectors: contexts.reduce((n, c) => n + c.vectors, 0), dimension: table.dimension, contexts };
 }
 
-export async function importLegacy(store: Store, dir: string, options: LegacyOptions = {}): Promise<LegacyResult> {
+export async function importLegacy(engine: Engine, dir: string, options: LegacyOptions = {}): Promise<LegacyResult> {
   const root = resolve(dir);
   if (!existsSync(root)) throw new SoftlogicError('FILE_NOT_FOUND', `no such directory: ${root}`, { path: root });
   if (!lstatSync(root).isDirectory()) throw new SoftlogicError('INVALID_INPUT', `${root} is not a directory`, { path: root });
@@ -492,7 +479,6 @@ export async function importLegacy(store: Store, dir: string, options: LegacyOpt
       contexts.push({ legacyName: e.name, context: override ?? contextNameFor(e.name), dir: join(contextsDir, e.name) });
     }
   }
-  const engine = engineOf(store);
   const workflowContext = new Map<string, string>();
   const generators = contexts.map((c) => ({ c, items: contextItems(c, root, merge, files) }));
   let gi = 0;
@@ -517,12 +503,12 @@ export async function importLegacy(store: Store, dir: string, options: LegacyOpt
   const staged = await stageAndProcess(engine, source, { source: root, legacy: true, merge }, () => ({ issues: [], rejected: 0 }), options.batchSize);
   const workflowFiles: string[] = [];
   if (workflowsDir) walkWorkflowFiles(workflowsDir, workflowFiles);
-  const imported = importWorkflows(store, workflowFiles, root, workflowContext, files);
+  const imported = await importWorkflows(engine, workflowFiles, root, workflowContext, files);
   let embeddings: LegacyResult['embeddings'] = null;
   if (embeddingsDir) {
     const loaded = readLegacyEmbeddings(embeddingsDir, root, files);
     const report = files.find((f) => f.kind === 'embeddings');
-    if (loaded && loaded.table.ids.length > 0) embeddings = await importLegacyVectors(store, override, loaded, relative(root, embeddingsDir), report, options.batchSize);
+    if (loaded && loaded.table.ids.length > 0) embeddings = await importLegacyVectors(engine, override, loaded, relative(root, embeddingsDir), report, options.batchSize);
   }
   const refused = staged.workflows.flatMap((w) => w.error_log);
   const result: LegacyResult = {
@@ -537,7 +523,7 @@ export async function importLegacy(store: Store, dir: string, options: LegacyOpt
     applied: staged.applied,
     refused,
   };
-  store.backend.audit.record({
+  await engine.backend.audit.record({
     event: 'legacy_imported',
     source: root,
     records: result.records,

@@ -2,7 +2,7 @@ import { createReadStream, existsSync, readdirSync, rmSync, statSync } from 'nod
 import { basename, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { SoftlogicError } from '../../index.js';
-import { exportKnowledge, type ExportFormat } from '../../methods/knowledge/export.js';
+import type { ExportFormat } from '../../methods/knowledge/export.js';
 import { backupStore } from '../../backend/embedded/backup.js';
 import { trackWork, type ServiceContext } from '../context.js';
 import { errorResponses, nameString } from '../schemas.js';
@@ -57,7 +57,7 @@ export function knowledgeRoutes(app: FastifyInstance, ctx: ServiceContext): void
       const out = tempPath(store, 'export', ext);
       let result;
       try {
-        result = await trackWork(ctx, `export:${basename(out)}`, exportKnowledge(store, { out, context: request.query.context, format, gzip }));
+        result = await trackWork(ctx, `export:${basename(out)}`, store.export({ out, context: request.query.context, format, gzip }));
       } catch (err) {
         rmSync(out, { force: true });
         throw err;

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { idHash } from '../../core/id-hash.js';
-import { BlockCache, SegmentMap } from '../../backend/embedded/log-segments.js';
+import { BlockCache, SegmentMap } from './log-segments.js';
 
 /**
  * Answers, for the chunk encoder of an import (prepare-worker.ts), whether an id the input gave

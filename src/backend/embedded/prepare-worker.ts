@@ -4,15 +4,15 @@
  * and the columns of its index rows, while the main thread commits the chunk before it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { StagedProgress, StagedSpanReader, type StagedSpan } from '../../workflows/staging.js';
-import { LineBuffer } from '../../backend/embedded/log-format.js';
+import { StagedProgress, StagedSpanReader, type StagedSpan } from './embedded-staging.js';
+import { LineBuffer } from './log-format.js';
 import { isSoftlogicError } from '../../core/errors.js';
 import { ByteBuilder } from '../../core/byte-builder.js';
-import { decodeFreshPutBytes, freshPutBody, indexArrayStart, isoTime, RECORD_ID_KEY, StagedPutKind, stagedPutKind, verbatimParts, type FreshPutBytes } from './staged-put.js';
+import { decodeFreshPutBytes, freshPutBody, indexArrayStart, isoTime, RECORD_ID_KEY, StagedPutKind, stagedPutKind, verbatimParts, type FreshPutBytes } from '../../core/staged-put.js';
 import { IdDirectory, type ExistingContext, type KnownVersion } from './id-directory.js';
-import { timeMs } from '../../backend/embedded/analogy-index.js';
+import { timeMs } from './analogy-index.js';
 import { BytesInterner, readIndexArray } from './index-array.js';
-import type { PipelineArgs } from '../../workflows/chunk-pipelines.js';
+import type { PipelineArgs } from './chunk-pipelines.js';
 
 export interface PrepareWorkerData extends Omit<PipelineArgs, 'store'> {
   /** chunks prepared ahead of the one being committed */

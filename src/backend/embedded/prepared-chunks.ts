@@ -2,11 +2,11 @@ import { Worker } from 'node:worker_threads';
 import { chunkBuffers } from '../../core/buffer-pool.js';
 import { idHash } from '../../core/id-hash.js';
 import { SoftlogicError, type ErrorCode } from '../../core/errors.js';
-import { qualityBucket, rowKey } from '../../backend/embedded/sqlite-schema.js';
-import { registerChunkPipeline, type PipelineArgs, type PreparedChunk, type PreparedChunks } from '../../workflows/chunk-pipelines.js';
+import { qualityBucket, rowKey } from './sqlite-schema.js';
+import type { PipelineArgs, PreparedChunk, PreparedChunks } from './chunk-pipelines.js';
 import type { PrepareWorkerData, PreparedMessage } from './prepare-worker.js';
 import type { ExistingContext } from './id-directory.js';
-import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
+import type { EmbeddedStore } from './embedded-store.js';
 
 /** Chunks prepared ahead of the one being committed (memory: about two chunks of log lines). */
 const AHEAD = 2;
@@ -74,7 +74,6 @@ function preparedChunk(msg: ChunkMessage): PreparedChunk {
   };
 }
 
-/** analogy_creation: fresh puts are encoded by prepare-worker.ts while the main thread commits. */
 /** Where the encoder looks up ids older than the import: null when the context holds no analogies. */
 function existingContext(store: EmbeddedStore, context: string): ExistingContext | null {
   const row = store.context(context);
@@ -82,7 +81,8 @@ function existingContext(store: EmbeddedStore, context: string): ExistingContext
   return { dbPath: store.layout.sqlite, logPath: store.layout.log(context), ctx: row.ctx };
 }
 
-function analogyChunks(args: PipelineArgs): PreparedChunks {
+/** analogy_creation: fresh puts are encoded by prepare-worker.ts while the main thread commits. */
+export function analogyChunks(args: PipelineArgs): PreparedChunks {
   const { store, ...plain } = args;
   const data: PrepareWorkerData = { ...plain, ahead: AHEAD, existing: existingContext(store, args.context) };
   const worker = new Worker(new URL('./prepare-worker.js', import.meta.url), { workerData: data });
@@ -130,4 +130,3 @@ function analogyChunks(args: PipelineArgs): PreparedChunks {
   return { [Symbol.asyncIterator]: chunks, close };
 }
 
-registerChunkPipeline('analogy_creation', analogyChunks);

@@ -1,11 +1,10 @@
-import { SoftlogicError } from '../../core/errors.js';
-import { assertContextName } from '../../core/names.js';
-import { qualityBucket } from '../../backend/embedded/sqlite-schema.js';
-import { analogyFilter, fieldIssues, type AnalogyFilter } from '../../core/schemas.js';
+import type { AnalogyFilter } from '../../core/schemas.js';
+import { qualityBucket } from './sqlite-schema.js';
 
 /**
- * Turns validated filter criteria into one SQL WHERE clause over the analogies table, shared by
- * query, stream and delete-by-criteria so "matches" means the same thing everywhere.
+ * Turns filter criteria (validated by the caller: methods/analogies/filter.ts) into one SQL WHERE
+ * clause over the analogies table, shared by query, count, stream and match so "matches" means
+ * the same thing everywhere.
  */
 export interface FilterSql {
   /** every criterion, the domain as (source OR target) */
@@ -14,23 +13,11 @@ export interface FilterSql {
   /** every criterion but the domain, for queries that search source and target separately */
   baseWhere: string;
   baseParams: Array<string | number>;
-  parsed: ReturnType<typeof analogyFilter.parse>;
 }
 
 const DOMAIN_KEY = '(SELECT dom FROM domains WHERE name = ?)';
 
-export function parseFilter(filter: AnalogyFilter): ReturnType<typeof analogyFilter.parse> {
-  const result = analogyFilter.safeParse(filter);
-  if (!result.success) {
-    const issues = fieldIssues(result.error);
-    throw new SoftlogicError('INVALID_INPUT', `invalid filter: ${issues.map((i) => `${i.field}: ${i.reason}`).join('; ')}`, { issues });
-  }
-  return result.data;
-}
-
-export function filterSql(ctx: number, filter: AnalogyFilter): FilterSql {
-  if (filter.context !== undefined) assertContextName(filter.context);
-  const f = parseFilter(filter);
+export function filterSql(ctx: number, f: AnalogyFilter): FilterSql {
   const clauses = ['a.ctx = ?'];
   const params: Array<string | number> = [ctx];
   if (!f.include_deleted) clauses.push('a.deleted_at IS NULL');
@@ -60,12 +47,11 @@ export function filterSql(ctx: number, filter: AnalogyFilter): FilterSql {
     params.push(Date.parse(f.created_before));
   }
   const baseWhere = clauses.join(' AND ');
-  if (f.domain === undefined) return { where: baseWhere, params, baseWhere, baseParams: params, parsed: f };
+  if (f.domain === undefined) return { where: baseWhere, params, baseWhere, baseParams: params };
   return {
     where: `${baseWhere} AND (a.src = ${DOMAIN_KEY} OR a.tgt = ${DOMAIN_KEY})`,
     params: [...params, f.domain, f.domain],
     baseWhere,
     baseParams: params,
-    parsed: f,
   };
 }

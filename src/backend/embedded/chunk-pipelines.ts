@@ -1,5 +1,4 @@
-import type { WorkflowType } from '../core/records.js';
-import type { EmbeddedStore } from '../backend/embedded/embedded-store.js';
+import type { EmbeddedStore } from './embedded-store.js';
 
 /**
  * A chunk whose log lines were encoded off the main thread, assuming the log stands at
@@ -33,21 +32,4 @@ export interface PipelineArgs {
 /** The chunks a pipeline prepares, in order; close() stops it (its thread) at any point. */
 export interface PreparedChunks extends AsyncIterable<PreparedChunk | null> {
   close(): Promise<void>;
-}
-
-/**
- * Prepares a workflow's chunks ahead of their commits, in another thread, which starts at once.
- * Yields null when it cannot go on (an item it does not handle): the processor then goes on one
- * item at a time.
- */
-export type ChunkPipeline = (args: PipelineArgs) => PreparedChunks;
-
-const pipelines = new Map<WorkflowType, ChunkPipeline>();
-
-export function registerChunkPipeline(type: WorkflowType, pipeline: ChunkPipeline): void {
-  pipelines.set(type, pipeline);
-}
-
-export function chunkPipeline(type: WorkflowType): ChunkPipeline | undefined {
-  return pipelines.get(type);
 }

@@ -1,10 +1,11 @@
-import type { Analogy, AnalogyTombstone } from '../../core/records.js';
+import type { Analogy, AnalogyTombstone, LogOp } from '../../core/records.js';
 import { SoftlogicError } from '../../core/errors.js';
 import { assertStoredValue } from '../../core/json-limits.js';
-import { decodeLine } from '../../backend/embedded/log-format.js';
-import type { EmbeddedStore } from '../../backend/embedded/embedded-store.js';
-import { seqOfKey } from '../../backend/embedded/sqlite-schema.js';
+import { decodeLine, recordJsonOf } from './log-format.js';
+import type { EmbeddedStore } from './embedded-store.js';
+import { seqOfKey } from './sqlite-schema.js';
 
+/** Where the current line of a record is: its row key (the seq of its first line), offset, length. */
 export interface LocatedRow {
   key: number;
   off: number;
@@ -29,20 +30,29 @@ function mergeTombstone(store: EmbeddedStore, context: string, tombstone: Analog
   return { ...full, ...tombstone };
 }
 
-/** The full record of a log line (tombstones merged with the version they delete). */
-export function analogyOfLine(store: EmbeddedStore, context: string, lineText: string, checkDepth = true): { record: Analogy; op: string; prev: number | null } {
+/** The full record of a log line (an analogy's tombstone merged with the version it deletes). */
+export function recordOfLine<T = Analogy>(store: EmbeddedStore, context: string, lineText: string, checkDepth = true): { record: T; op: LogOp; prev: number | null } {
   const line = decodeLine(lineText);
   if (!line || line.type !== 'record') throw new Error('not a record line');
   const parsed = JSON.parse(line.recordJson) as Analogy | AnalogyTombstone;
-  const record = isTombstone(parsed) ? mergeTombstone(store, context, parsed, line.prev) : parsed;
-  return { record: checkDepth ? assertStoredValue(record, { kind: 'analogy', id: record.id, context }) : record, op: line.op, prev: line.prev };
+  const record = line.kind === 'analogy' && isTombstone(parsed) ? mergeTombstone(store, context, parsed, line.prev) : parsed;
+  const own = (record as { kind?: unknown }).kind;
+  const kind = line.kind === 'analogy' ? 'analogy' : typeof own === 'string' ? own : 'record';
+  return { record: (checkDepth ? assertStoredValue(record, { kind, id: record.id, context }) : record) as T, op: line.op, prev: line.prev };
 }
 
 /** `checkDepth: false` only for a caller that reads a field and never serialises the record. */
 export function readAnalogy(store: EmbeddedStore, context: string, row: LocatedRow & { id?: string }, checkDepth = true): Analogy {
-  const record = analogyOfLine(store, context, store.readLogLine(context, row.off, row.len, seqOfKey(row.key)), checkDepth).record;
+  const record = recordOfLine<Analogy>(store, context, store.readLogLine(context, row.off, row.len, seqOfKey(row.key)), checkDepth).record;
   if (row.id !== undefined && record.id !== row.id) {
     throw new SoftlogicError('CONFLICT', `the log of '${context}' changed under this read (compaction); retry`, { context, id: row.id });
   }
   return record;
+}
+
+/** An entity record (every kind but analogies: lines hold whole records). */
+export function readEntity<T = Record<string, unknown>>(store: EmbeddedStore, context: string, row: LocatedRow, checkDepth = true): T {
+  const record = JSON.parse(recordJsonOf(store.readLogLine(context, row.off, row.len, seqOfKey(row.key)))) as T & { id?: unknown; kind?: unknown };
+  if (!checkDepth) return record;
+  return assertStoredValue(record, { kind: typeof record.kind === 'string' ? record.kind : 'record', id: record.id, context });
 }

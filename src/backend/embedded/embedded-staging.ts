@@ -1,46 +1,16 @@
-import { closeSync, fdatasync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
-import { StagedDigest } from '../core/staged-digest.js';
+import { closeSync, fdatasync, fsyncSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import type { StagingWriter } from '../workflow-table.js';
+import { StagedDigest } from '../../core/staged-digest.js';
 import { crc32 } from 'node:zlib';
-import { ByteBuilder } from '../core/byte-builder.js';
-import { crc32Hex, hexValue } from '../core/checksum.js';
-import { SoftlogicError } from '../core/errors.js';
+import { hexValue } from '../../core/checksum.js';
+import { encodeStagedLine } from '../../core/staged-lines.js';
+import { SoftlogicError } from '../../core/errors.js';
 
 /**
  * workflows/pending/<id>.jsonl: a workflow's items, validated, one per line as
  * `<crc32> <json>`. The whole file's digest (staged-digest.ts) is recorded with the workflow, so
  * a change after staging is caught before anything is applied; the per-line CRC names the line.
  */
-/** A staged line: `<crc32> <json>\n`. */
-export function encodeStagedLine(json: string): string {
-  return `${crc32Hex(json)} ${json}\n`;
-}
-
-/** Staged lines (encodeStagedLine's), encoded once into one Buffer, each CRC taken over its bytes. */
-export class StagedLines extends ByteBuilder {
-  count = 0;
-
-  add(json: string): void {
-    const at = this.begin();
-    this.putText(json);
-    this.end(at);
-  }
-
-  /** Starts a line whose JSON the caller then puts (putBytes, putText); end() seals it. */
-  begin(): number {
-    const at = this.length;
-    this.reserve(9);
-    this.length += 9;
-    return at;
-  }
-
-  end(at: number): void {
-    this.putHex8(crc32(this.buf.subarray(at + 9, this.length)), at);
-    this.buf[at + 8] = 32;
-    this.putByte(10);
-    this.count += 1;
-  }
-}
-
 const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 
 /**
@@ -90,7 +60,8 @@ export class StagedProgress {
   }
 }
 
-export class StagingWriter {
+/** A workflow's staged items written to workflows/pending/<id>.jsonl (see WorkflowTable.stage). */
+export class FileStagingWriter implements StagingWriter {
   private readonly fd: number;
   private readonly digest = new StagedDigest();
   private parts: string[] = [];
@@ -163,7 +134,8 @@ export class StagingWriter {
   }
 
   /** Flushes, fsyncs and returns the file's digest (staged-digest.ts). */
-  finish(): string {
+  async finish(): Promise<string> {
+    await this.settled();
     this.flush();
     // Every item is written (a reader may go to the end); the fsync follows before any is applied.
     this.progress?.complete();
@@ -172,13 +144,16 @@ export class StagingWriter {
     return this.digest.value();
   }
 
-  abort(): void {
+  /** Staging failed: the file goes. */
+  async abort(): Promise<void> {
+    await this.settled();
     this.progress?.abort();
     try {
       closeSync(this.fd);
     } catch {
       // already closed
     }
+    rmSync(this.path, { force: true });
   }
 }
 

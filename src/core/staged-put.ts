@@ -1,5 +1,12 @@
-import { analogyIndexColumns, type AnalogyIndexColumns, type IndexedFields } from '../../backend/embedded/analogy-index.js';
-import type { StagingTarget } from '../../workflows/create.js';
+import { analogyIndexColumns, type AnalogyIndexColumns, type IndexedFields } from './analogy-columns.js';
+
+/** What staging writes items for. */
+export interface StagingTarget {
+  workflowId: string;
+  context: string;
+  /** the staging time: records minted while staging carry it as created_at */
+  now: string;
+}
 
 /*
  * The staged form of a fresh put, written by staging (analogy-record.ts, stage-fast.ts) and read

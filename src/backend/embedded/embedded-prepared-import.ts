@@ -1,0 +1,86 @@
+import type { BulkLoad, PreparedAhead, PreparedChunkCommit, PreparedImport, PreparedRun } from '../capabilities.js';
+import type { StagingWriter, StoredWorkflow } from '../workflow-table.js';
+import type { EmbeddedStore } from './embedded-store.js';
+import type { EmbeddedWorkflowTable } from './embedded-workflow-table.js';
+import type { PreparedChunk, PreparedChunks } from './chunk-pipelines.js';
+import { analogyChunks } from './prepared-chunks.js';
+import { StagedProgress } from './embedded-staging.js';
+import { beginBulkLoad, bulkLoadWorthwhile, endBulkLoad } from './bulk-load.js';
+
+/** Chunks being encoded while the items are staged (stageAhead), for `run` to take. */
+class AheadChunks implements PreparedAhead {
+  constructor(readonly chunks: PreparedChunks) {}
+
+  close(): Promise<void> {
+    return this.chunks.close();
+  }
+}
+
+/**
+ * The embedded backend's prepared import: analogy_creation chunks whose log lines and index
+ * columns are encoded on another thread (prepare-worker.ts) while the main thread commits the
+ * chunk before, each appended by the log writer thread (EmbeddedStore.writePrepared); and bulk
+ * loads that build the query indexes once at their end (bulk-load.ts).
+ */
+export class EmbeddedPreparedImport implements PreparedImport {
+  constructor(
+    private readonly store: EmbeddedStore,
+    private readonly table: EmbeddedWorkflowTable,
+  ) {}
+
+  stageAhead(workflowId: string, target: { context: string; batchSize: number }): { writer: StagingWriter; ahead: PreparedAhead } {
+    const progress = new StagedProgress();
+    const row = this.store.context(target.context);
+    const chunks = analogyChunks({
+      store: this.store,
+      path: this.table.stagedPath(workflowId),
+      from: 0,
+      batchSize: target.batchSize,
+      context: target.context,
+      workflowId,
+      seq: row?.applied_seq ?? 0,
+      off: row?.applied_off ?? 0,
+      growing: progress.shared,
+    });
+    return { writer: this.table.stage(workflowId, progress), ahead: new AheadChunks(chunks) };
+  }
+
+  run(workflow: StoredWorkflow, from: number, options: { batchSize: number; ahead: PreparedAhead | null }): PreparedRun | null {
+    if (workflow.workflow_type !== 'analogy_creation') return null;
+    const context = this.store.context(workflow.context);
+    if (!context) return null;
+    const chunks =
+      options.ahead instanceof AheadChunks
+        ? options.ahead.chunks
+        : analogyChunks({
+            store: this.store,
+            path: this.table.stagedPath(workflow.workflow_id),
+            from,
+            batchSize: options.batchSize,
+            context: workflow.context,
+            workflowId: workflow.workflow_id,
+            seq: context.applied_seq,
+            off: context.applied_off,
+          });
+    const commit = (prepared: PreparedChunk): boolean =>
+      this.store.writePrepared(workflow.context, { ...prepared, progress: { workflowId: workflow.workflow_id, processedFrom: prepared.start, processedUpTo: prepared.start + prepared.count } }, (row) =>
+        prepared.applyRows(this.store, row.ctx),
+      );
+    async function* commits(): AsyncGenerator<PreparedChunkCommit | null> {
+      for await (const prepared of chunks) {
+        if (prepared === null) {
+          yield null;
+          return;
+        }
+        yield { start: prepared.start, count: prepared.count, commit: () => commit(prepared) };
+      }
+    }
+    return { [Symbol.asyncIterator]: commits, close: () => chunks.close() };
+  }
+
+  beginBulkLoad(workflow: StoredWorkflow, incoming: number): BulkLoad | null {
+    if (!bulkLoadWorthwhile(this.store, incoming)) return null;
+    beginBulkLoad(this.store, workflow.workflow_id);
+    return { end: () => endBulkLoad(this.store) };
+  }
+}
