@@ -224,13 +224,12 @@ export class Store {
   }
 
   /** The backend's vector parts and the concept lookup, for the embedding methods. */
-  private get vectorStore(): ReasoningStore & { isConcept(context: string, id: string): Promise<boolean> } {
+  private get vectorStore(): ReasoningStore {
     const backend = this.engine.backend;
     return {
       contexts: backend.contexts,
       vectors: backend.vectors,
       files: backend.files,
-      isConcept: async (context: string, id: string) => (await backend.records.current(context, 'concept', id)) !== undefined,
       findConcept: (nameOrId: string, context: string) => findConcept(backend, nameOrId, context),
     };
   }
@@ -256,8 +255,8 @@ export class Store {
     similarity: async (a: string, b: string, options?: { context?: string; method?: SimilarityMethod }) => similarity(this.vectorStore, a, b, options),
     complete: async (a: string, b: string, c: string, options?: { context?: string; k?: number; method?: string; scope?: Scope; postprocess?: string }) => completeAnalogy(this.vectorStore, a, b, c, options),
     evaluate: async (file: string, options?: { top?: number; method?: string; postprocess?: string }) => evalAnalogies(file, options),
-    export: async (out: string, context?: string) => exportEmbeddings(this.vectorStore, this.vectorStore.isConcept, out, context),
-    import: (file: string, context?: string, batchSize?: number) => importEmbeddings(this.engine, this.vectorStore, this.vectorStore.isConcept, file, context, batchSize),
+    export: async (out: string, context?: string) => exportEmbeddings(this.engine.backend, out, context),
+    import: (file: string, context?: string, batchSize?: number) => importEmbeddings(this.engine, file, context, batchSize),
     settings: async (context = DEFAULT_CONTEXT) => (await effectiveSettings(this.vectorStore, context)) ?? null,
     index: async (context = DEFAULT_CONTEXT) => {
       await syncIndex(this.vectorStore, context);

@@ -8,7 +8,19 @@
  */
 
 /** A file's name; a library may add sidecars (`<name>.<suffix>`), which travel with it. */
-export type ContextFileName = 'embeddings.npz' | 'vectors.index' | 'vectors.index.state.json' | 'embeddings.legacy.json';
+/** `embeddings.legacy.json`: where an original system's vectors came from, kept by the legacy import. */
+export type ContextFileName = 'embeddings.npz' | 'embeddings.legacy.json' | 'vectors.index' | 'vectors.index.state.json';
+
+/**
+ * The sidecars a library writes beside a file (`<name><suffix>`): they travel with it, on every
+ * backend. The HNSW index's label map and checksum (hnsw-index.ts hnswMetaPath).
+ */
+export const CONTEXT_FILE_SIDECARS: Record<ContextFileName, readonly string[]> = {
+  'embeddings.npz': [],
+  'embeddings.legacy.json': [],
+  'vectors.index': ['.meta.json'],
+  'vectors.index.state.json': [],
+};
 
 /** The files of one context while `ContextFiles.update` holds the backend's write lock. */
 export interface LockedContextFiles {

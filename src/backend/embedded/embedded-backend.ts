@@ -1,6 +1,4 @@
 import type { Backend } from '../backend.js';
-import type { VectorTable } from '../vector-table.js';
-import type { ContextFiles } from '../context-files.js';
 import type { Maintenance } from '../maintenance.js';
 import type { BackendCapabilities } from '../capabilities.js';
 import type { WriteBatch, WriteOptions } from '../write-batch.js';
@@ -8,12 +6,13 @@ import { EmbeddedStore } from './embedded-store.js';
 import type { AuditTrail } from '../audit-trail.js';
 import { EmbeddedContexts } from './embedded-contexts.js';
 import { EmbeddedRecordReader } from './embedded-record-reader.js';
-import { embeddedVectorParts } from './embedded-vector-parts.js';
 import { EmbeddedWriteBatch } from './embedded-write-batch.js';
 import { EmbeddedWorkflowTable } from './embedded-workflow-table.js';
 import { EmbeddedPreparedImport } from './embedded-prepared-import.js';
 import { EmbeddedMaintenance } from './embedded-maintenance.js';
 import { EmbeddedAuditTrail } from './embedded-audit-trail.js';
+import { EmbeddedVectorTable } from './embedded-vector-table.js';
+import { EmbeddedContextFiles } from './embedded-context-files.js';
 
 /**
  * The embedded backend behind the interface: a directory of per-context JSONL logs indexed by
@@ -27,8 +26,8 @@ export class EmbeddedBackend implements Backend {
     contexts: EmbeddedContexts;
     records: EmbeddedRecordReader;
     workflows: EmbeddedWorkflowTable;
-    vectors: VectorTable;
-    files: ContextFiles;
+    vectors: EmbeddedVectorTable;
+    files: EmbeddedContextFiles;
     capabilities: BackendCapabilities;
   };
   readonly maintenance: Maintenance;
@@ -46,15 +45,13 @@ export class EmbeddedBackend implements Backend {
 
   private attach(store: EmbeddedStore): void {
     this.current = store;
-    // The same vector table and files as embeddedVectorParts(store) hands out (one per store).
-    const vectorParts = embeddedVectorParts(store);
     const workflows = new EmbeddedWorkflowTable(store);
     this.parts = {
       contexts: new EmbeddedContexts(store),
       records: new EmbeddedRecordReader(store),
       workflows,
-      vectors: vectorParts.vectors,
-      files: vectorParts.files,
+      vectors: new EmbeddedVectorTable(store),
+      files: new EmbeddedContextFiles(store),
       capabilities: { preparedImport: new EmbeddedPreparedImport(store, workflows) },
     };
   }
@@ -76,11 +73,11 @@ export class EmbeddedBackend implements Backend {
     return this.parts.workflows;
   }
 
-  get vectors(): VectorTable {
+  get vectors(): EmbeddedVectorTable {
     return this.parts.vectors;
   }
 
-  get files(): ContextFiles {
+  get files(): EmbeddedContextFiles {
     return this.parts.files;
   }
 

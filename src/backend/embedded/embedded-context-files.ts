@@ -1,23 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ContextFileName, ContextFiles, LockedContextFiles } from '../context-files.js';
+import { CONTEXT_FILE_SIDECARS, type ContextFileName, type ContextFiles, type LockedContextFiles } from '../context-files.js';
 import type { EmbeddedStore } from './embedded-store.js';
 import { writeFileAtomic } from './fs-durable.js';
 
-/**
- * Files of a context in the embedded backend: plain files in the context's directory, under the
- * names given (a library's sidecars beside them). A library that writes by path writes the file
- * itself: it replaces its files atomically (hnsw-index.ts, exact-index.ts), and `update` runs
- * under the store's write lock, so two processes never interleave.
- */
-const SIDECARS: Record<ContextFileName, readonly string[]> = {
-  'embeddings.npz': [],
-  // The HNSW index's label map and checksum (hnsw-index.ts hnswMetaPath).
-  'vectors.index': ['.meta.json'],
-  'vectors.index.state.json': [],
-  // Where legacy vectors came from (methods/knowledge/legacy.ts).
-  'embeddings.legacy.json': [],
-};
 
 export class EmbeddedContextFiles implements ContextFiles {
   constructor(private readonly store: EmbeddedStore) {}
@@ -42,7 +28,7 @@ export class EmbeddedContextFiles implements ContextFiles {
 
   private removeNow(context: string, name: ContextFileName): void {
     const p = this.path(context, name);
-    for (const f of [p, ...SIDECARS[name].map((s) => p + s)]) rmSync(f, { force: true });
+    for (const f of [p, ...CONTEXT_FILE_SIDECARS[name].map((s) => p + s)]) rmSync(f, { force: true });
   }
 
   async read(context: string, name: ContextFileName): Promise<Buffer | undefined> {

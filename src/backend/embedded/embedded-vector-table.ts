@@ -86,15 +86,6 @@ export class EmbeddedVectorTable implements VectorTable {
     return this.ownSettings(context);
   }
 
-  /** The settings in force (own, else the nearest ancestor's), read now: for the embedded store's synchronous item appliers. */
-  settingsInForceNow(context: string): VectorSettings | undefined {
-    for (const row of this.store.contextChain(context)) {
-      const s = this.ownSettings(row.name);
-      if (s) return s;
-    }
-    return undefined;
-  }
-
   private ownSettings(context: string): VectorSettings | undefined {
     const path = this.store.layout.contextMetadata(context);
     if (!existsSync(path)) return undefined;

@@ -3,23 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { SoftlogicError } from '../../core/errors.js';
-import type { ContextFileName, ContextFiles, LockedContextFiles } from '../context-files.js';
+import { CONTEXT_FILE_SIDECARS, type ContextFileName, type ContextFiles, type LockedContextFiles } from '../context-files.js';
 import type { PostgresContexts } from './postgres-contexts.js';
 import { inTransaction, type PostgresLocation } from './postgres-connection.js';
 
-/**
- * A library's sidecars of a file (the HNSW index's label map and checksum), kept as rows of their
- * own (`<name><suffix>`) and moved with the file. The same list as the embedded backend's.
- */
-const SIDECARS: Record<ContextFileName, readonly string[]> = {
-  'embeddings.npz': [],
-  'vectors.index': ['.meta.json'],
-  'vectors.index.state.json': [],
-  'embeddings.legacy.json': [],
-};
-
 function withSidecars(name: ContextFileName): string[] {
-  return [name, ...SIDECARS[name].map((s) => name + s)];
+  return [name, ...CONTEXT_FILE_SIDECARS[name].map((s) => name + s)];
 }
 
 /** A scratch directory for a library that reads or writes only by path; removed after `fn`. */

@@ -7,8 +7,6 @@ import type { EmbeddingProvider } from '../../embeddings/index.js';
 import type { Backend } from '../../backend/backend.js';
 import type { RecordKind } from '../../core/records.js';
 import type { WriteBatch } from '../../backend/write-batch.js';
-import type { VectorTable } from '../../backend/vector-table.js';
-import { decodeVector } from '../../core/vector-codec.js';
 import type { Engine } from '../../workflows/engine.js';
 import { createWorkflow } from '../../workflows/create.js';
 import { processWorkflow } from '../../workflows/process.js';
@@ -18,6 +16,8 @@ import { encodeVector, type StoredEmbedding } from '../embeddings/codec.js';
 import { effectiveSettings, parseProviderName, providerFor, settingsForWrite, type EmbeddingSettings } from '../embeddings/settings.js';
 import { senseContextTexts } from './sense-context.js';
 import { syncIndex } from '../embeddings/index-store.js';
+import type { VectorTable } from '../../backend/vector-table.js';
+import { decodeVector } from '../../core/vector-codec.js';
 import { conceptId, MAX_DESCRIPTION, normalizeConceptName, resolveSynset, type ConceptFields, type ConceptRecord } from './concept-record.js';
 
 /**
@@ -73,7 +73,7 @@ export function stageConceptValue(value: unknown, line: number, contextTexts: re
 export interface ConceptProvider {
   settings: EmbeddingSettings;
   provider: EmbeddingProvider | null;
-  /** told each vector in the batch that writes it, so that it needs no catch-up re-read */
+  /** the backend's vector table: each concept's vector goes into it with the concept's batch */
   vectors: VectorTable;
 }
 
@@ -136,7 +136,8 @@ export function applyConceptItem(batch: WriteBatch, { item, id }: ConceptChange,
           embedding: null,
         };
     const put = putEntity<ConceptRecord>(batch, 'concept', { ...base, embedding: item.embedding }, now);
-    vectors.put(batch, { id, name: put.name, synset_id: put.synset_id, fallback: item.embedding.fallback, vector: decodeVector(item.embedding) });
+    // The vector table follows in the same batch, so an import needs no catch-up re-read.
+    vectors.put(batch, { id: put.id, name: put.name, synset_id: put.synset_id, fallback: item.embedding.fallback, vector: decodeVector(item.embedding) });
     return put;
   }
   if (!provider) providerFor(settings);

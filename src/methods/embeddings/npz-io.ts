@@ -3,6 +3,7 @@ import { assertContextName, DEFAULT_CONTEXT, isValidId } from '../../core/names.
 import type { Workflow } from '../../core/records.js';
 import { encodeEmbeddingsNpz, readEmbeddingsNpz, writeEmbeddingsNpz, normalize, type EmbeddingsTable } from '../../embeddings/index.js';
 import type { VectorBackend } from '../../backend/vector-table.js';
+import type { Backend } from '../../backend/backend.js';
 import type { Engine } from '../../workflows/engine.js';
 import { runConceptItems, type ConceptItem } from '../concepts/batch.js';
 import { normalizeConceptName } from '../concepts/concept-record.js';
@@ -16,8 +17,10 @@ import { contextMatrix } from './context-vectors.js';
  * concept records stay the truth.
  */
 
-/** Whether `id` names a concept of the context (deleted ones too); the record reader's answer. */
-export type IsConcept = (context: string, id: string) => Promise<boolean>;
+/** Whether `id` names a concept of the context (deleted ones too). */
+async function isConcept(backend: Backend, context: string, id: string): Promise<boolean> {
+  return (await backend.records.current(context, 'concept', id)) !== undefined;
+}
 export interface ExportResult {
   context: string;
   out: string;
@@ -31,13 +34,13 @@ export interface ExportResult {
  * not concepts of the context (written by an earlier version's legacy migration) would lose them, so the
  * export is refused until they are imported as concepts.
  */
-async function refuseToShrink(backend: VectorBackend, context: string, isConcept: IsConcept): Promise<void> {
+async function refuseToShrink(backend: Backend, context: string): Promise<void> {
   const copy = await backend.files.read(context, 'embeddings.npz');
   if (!copy) return;
   const file = backend.files.location(context, 'embeddings.npz');
   // Ids of concepts (deleted ones too: their vectors may go) are the store's; others are not.
   const missing: string[] = [];
-  for (const id of readEmbeddingsNpz(copy).ids) if (!(await isConcept(context, id))) missing.push(id);
+  for (const id of readEmbeddingsNpz(copy).ids) if (!(await isConcept(backend, context, id))) missing.push(id);
   if (missing.length > 0) {
     throw new SoftlogicError(
       'CONFLICT',
@@ -65,10 +68,10 @@ export async function refreshStoreNpz(backend: VectorBackend, context: string): 
   if (await backend.files.read(context, 'embeddings.npz')) await writeStoreNpz(backend, context);
 }
 
-export async function exportEmbeddings(backend: VectorBackend, isConcept: IsConcept, out: string, context = DEFAULT_CONTEXT): Promise<ExportResult> {
+export async function exportEmbeddings(backend: Backend, out: string, context = DEFAULT_CONTEXT): Promise<ExportResult> {
   assertContextName(context);
   await backend.contexts.require(context);
-  await refuseToShrink(backend, context, isConcept);
+  await refuseToShrink(backend, context);
   const table = await contextTable(backend, context);
   await backend.files.write(context, 'embeddings.npz', encodeEmbeddingsNpz(table));
   writeEmbeddingsNpz(out, table);
@@ -108,7 +111,8 @@ export function conceptIdForVector(raw: string, context: string): { id: string; 
  * when present) as one workflow; vectors are normalised. Two ids naming the same concept, a bad
  * id or an all-zero vector refuse the whole table, before anything is written.
  */
-export async function importVectorTable(engine: Engine, backend: VectorBackend, isConcept: IsConcept, table: VectorTable, context: string, source: string, batchSize?: number): Promise<ImportEmbeddingsResult> {
+export async function importVectorTable(engine: Engine, table: VectorTable, context: string, source: string, batchSize?: number): Promise<ImportEmbeddingsResult> {
+  const backend = engine.backend;
   assertContextName(context);
   if (table.ids.length === 0) throw new SoftlogicError('EMPTY_INPUT', `${source} holds no vectors`, { file: source });
   const mapped = table.ids.map((raw, i) => {
@@ -136,7 +140,7 @@ export async function importVectorTable(engine: Engine, backend: VectorBackend, 
     const { id, name } = mapped[i];
     const v = table.vectors.subarray(i * table.dimension, (i + 1) * table.dimension);
     if (v.every((x) => x === 0)) throw new SoftlogicError('INVALID_INPUT', `${source}: vector ${JSON.stringify(table.ids[i])} (row ${i}) is all zeros`, { row: i, id: table.ids[i] });
-    if (!(await isConcept(context, id))) created++;
+    if (!(await isConcept(backend, context, id))) created++;
     items.push({ op: 'vector', id, name, embedding: { provider: 'imported', dimension: settings.dimension, fallback: false, b64: encodeVector(normalize(v)) } });
   }
   const workflow = await runConceptItems(engine, context, items, { source, kind: 'embeddings_import' }, batchSize);
@@ -145,7 +149,7 @@ export async function importVectorTable(engine: Engine, backend: VectorBackend, 
 }
 
 /** `embeddings import FILE`: an NPZ's ids + vectors into a context (ids mapped by conceptIdForVector). */
-export async function importEmbeddings(engine: Engine, backend: VectorBackend, isConcept: IsConcept, file: string, context = DEFAULT_CONTEXT, batchSize?: number): Promise<ImportEmbeddingsResult> {
+export async function importEmbeddings(engine: Engine, file: string, context = DEFAULT_CONTEXT, batchSize?: number): Promise<ImportEmbeddingsResult> {
   assertContextName(context);
-  return importVectorTable(engine, backend, isConcept, readEmbeddingsNpz(file), context, file, batchSize);
+  return importVectorTable(engine, readEmbeddingsNpz(file), context, file, batchSize);
 }

@@ -448,8 +448,7 @@ async function importLegacyVectors(
     const vectors = new Float32Array(rows.length * table.dimension);
     rows.forEach((row, k) => vectors.set(table.vectors.subarray(row * table.dimension, (row + 1) * table.dimension), k * table.dimension));
     const ids = rows.map((row) => table.ids[row]);
-    const isConcept = async (c: string, id: string): Promise<boolean> => (await engine.backend.contexts.get(c)) !== undefined && (await engine.backend.records.current(c, 'concept', id)) !== undefined;
-    const r = await importVectorTable(engine, engine.backend, isConcept, { ids, dimension: table.dimension, vectors }, context, source, batchSize);
+    const r = await importVectorTable(engine, { ids, dimension: table.dimension, vectors }, context, source, batchSize);
     contexts.push({ context, vectors: r.count, workflow_id: r.workflow.workflow_id });
     // Where the vectors came from, and each legacy vector's own metadata; how many there are is
     // the concepts' to say (no count to go stale).
