@@ -125,7 +125,9 @@ const embeddedEdges = edges.filter((e) => {
 });
 
 // (c) better-sqlite3 outside the embedded backend
-const sqliteEdges = external.filter((e) => e.spec === 'better-sqlite3' && !e.from.startsWith('src/backend/embedded/'));
+// core/sqlite-tables.ts reads the original system's concepts.sqlite: an input file, not a store.
+const SQLITE_INPUT_READERS = new Set(['src/core/sqlite-tables.ts']);
+const sqliteEdges = external.filter((e) => e.spec === 'better-sqlite3' && !e.from.startsWith('src/backend/embedded/') && !SQLITE_INPUT_READERS.has(e.from));
 
 const result = { cycles: components, cycleEdges, embeddedEdges, sqliteEdges };
 if (process.argv.includes('--json')) {

@@ -12,7 +12,7 @@ import { WorkflowEvents } from '../workflows/progress.js';
 import type { Engine } from '../workflows/engine.js';
 import { processWorkflow, type ProcessOptions } from '../workflows/process.js';
 import { cancelWorkflow, type CancelOptions } from '../workflows/cancel.js';
-import { rollbackWorkflow } from '../workflows/rollback.js';
+import { rollbackWorkflow } from '../methods/workflows/rollback.js';
 import { resumeWorkflows } from '../workflows/resume.js';
 // Registers the knowledge_import item applier, so any process can resume such a workflow.
 import '../methods/knowledge/import-applier.js';

@@ -1,14 +1,14 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Workflow } from '../core/records.js';
-import { SoftlogicError } from '../core/errors.js';
-import type { StoredVersion, WriteBatch } from '../backend/write-batch.js';
-import { publicWorkflow, type RecordChange } from '../backend/workflow-table.js';
-import type { Engine } from './engine.js';
-import { assertTransition } from './status.js';
-import { softDeleteAnalogy } from '../methods/analogies/mutations.js';
-import { softDeleteEntity } from '../methods/entities/mutations.js';
-import { syncIndex } from '../methods/embeddings/index-store.js';
-import { refreshStoreNpz } from '../methods/embeddings/npz-io.js';
+import type { Workflow } from '../../core/records.js';
+import { SoftlogicError } from '../../core/errors.js';
+import type { StoredVersion, WriteBatch } from '../../backend/write-batch.js';
+import { publicWorkflow, type RecordChange } from '../../backend/workflow-table.js';
+import type { Engine } from '../../workflows/engine.js';
+import { assertTransition } from '../../workflows/status.js';
+import { softDeleteAnalogy } from '../analogies/mutations.js';
+import { softDeleteEntity } from '../entities/mutations.js';
+import { syncIndex } from '../embeddings/index-store.js';
+import { refreshStoreNpz } from '../embeddings/npz-io.js';
 
 const CHUNK = 10_000;
 /** Records named in a refusal (the count says how many there are in all). */
