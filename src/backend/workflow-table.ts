@@ -52,6 +52,29 @@ export interface NewWorkflow {
   };
 }
 
+/** The insert columns of a new workflow row, in order, with their values (both backends). */
+export const NEW_WORKFLOW_COLUMNS = 'workflow_id, workflow_type, status, context, created_at, updated_at, items_total, items_processed, error_count, metadata, error_log, staged_crc, owner_pid';
+
+export function newWorkflowValues(w: NewWorkflow): unknown[] {
+  const now = new Date().toISOString();
+  const copied: NonNullable<NewWorkflow['copied']> = w.copied ?? { status: 'pending', created_at: now, updated_at: now, items_processed: 0, error_count: 0, error_log: [] };
+  return [
+    w.workflow_id,
+    w.workflow_type,
+    copied.status,
+    w.context,
+    copied.created_at,
+    copied.updated_at,
+    w.items_total,
+    copied.items_processed,
+    copied.error_count,
+    JSON.stringify(w.metadata),
+    JSON.stringify(copied.error_log.slice(0, ERROR_LOG_LIMIT)),
+    w.staged_crc,
+    w.owner_pid ?? null,
+  ];
+}
+
 /**
  * Writes a workflow's staged items, in order. Items are buffered: `settled` waits for what was
  * handed over so far to be written (an importer's back-pressure); `finish` makes every item

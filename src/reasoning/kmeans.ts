@@ -106,7 +106,7 @@ export function kmeans(matrix: VectorMatrix, options: KMeansOptions): KMeansResu
   const rng = createRng(seed);
   let best: Run | undefined;
   for (let r = 0; r < restarts; r++) {
-    const run = lloyd(data, rowSq, n, dim, k, metric, maxIterations, rng);
+    const run = lloyd({ data, rowSq, n, dim, k, metric }, maxIterations, rng);
     if (!best || run.inertia < best.inertia) best = run;
   }
   const win = best as Run;
@@ -177,6 +177,16 @@ function distance(
   return Math.max(0, rowSq[i] - 2 * d + centSq[c]);
 }
 
+/** The rows being clustered (unit rows in cosine mode), their squared norms, and k. */
+interface Points {
+  data: Float32Array;
+  rowSq: Float64Array;
+  n: number;
+  dim: number;
+  k: number;
+  metric: KMeansMetric;
+}
+
 /**
  * Greedy k-means++ (Arthur & Vassilvitskii 2007, as scikit-learn runs it): the first centre is
  * uniform; each next one is the best of 2 + ln k candidates drawn with probability proportional
@@ -184,15 +194,8 @@ function distance(
  * Plain k-means++ too often puts two seeds in one group and none in another, and one Lloyd run
  * cannot undo that; the extra candidates cost a few passes over the data.
  */
-function seedPlusPlus(
-  data: Float32Array,
-  rowSq: Float64Array,
-  n: number,
-  dim: number,
-  k: number,
-  metric: KMeansMetric,
-  rng: Rng,
-): Float32Array {
+function seedPlusPlus(points: Points, rng: Rng): Float32Array {
+  const { data, rowSq, n, dim, k, metric } = points;
   const cents = new Float32Array(k * dim);
   const one = new Float64Array(1);
   const minD = new Float64Array(n);
@@ -254,17 +257,9 @@ function seedPlusPlus(
  * need a true metric, so both modes work in euclidean distance: for unit rows and unit centroids
  * (cosine mode) |x - c|^2 = 2 - 2 cos, which orders centres exactly as 1 - cos does.
  */
-function lloyd(
-  data: Float32Array,
-  rowSq: Float64Array,
-  n: number,
-  dim: number,
-  k: number,
-  metric: KMeansMetric,
-  maxIterations: number,
-  rng: Rng,
-): Run {
-  const cents = seedPlusPlus(data, rowSq, n, dim, k, metric, rng);
+function lloyd(points: Points, maxIterations: number, rng: Rng): Run {
+  const { data, rowSq, n, dim, k, metric } = points;
+  const cents = seedPlusPlus(points, rng);
   const old = new Float32Array(k * dim);
   const centSq = new Float64Array(k);
   const assignments = new Int32Array(n);

@@ -21,21 +21,19 @@ import { EmbeddedContextFiles } from './embedded-context-files.js';
  */
 export class EmbeddedBackend implements Backend {
   readonly kind = 'embedded' as const;
+  // Set by attach(): a rebuild may reopen the store on a new index file, and every part follows.
   private current!: EmbeddedStore;
-  private parts!: {
-    contexts: EmbeddedContexts;
-    records: EmbeddedRecordReader;
-    workflows: EmbeddedWorkflowTable;
-    vectors: EmbeddedVectorTable;
-    files: EmbeddedContextFiles;
-    capabilities: BackendCapabilities;
-  };
+  contexts!: EmbeddedContexts;
+  records!: EmbeddedRecordReader;
+  workflows!: EmbeddedWorkflowTable;
+  vectors!: EmbeddedVectorTable;
+  files!: EmbeddedContextFiles;
+  capabilities!: BackendCapabilities;
   readonly maintenance: Maintenance;
   readonly audit: AuditTrail;
 
   constructor(store: EmbeddedStore) {
     this.attach(store);
-    // A rebuild may reopen the store on a new index file: every part then follows the new one.
     this.maintenance = new EmbeddedMaintenance(
       () => this.current,
       (replaced) => this.attach(replaced),
@@ -45,44 +43,17 @@ export class EmbeddedBackend implements Backend {
 
   private attach(store: EmbeddedStore): void {
     this.current = store;
-    const workflows = new EmbeddedWorkflowTable(store);
-    this.parts = {
-      contexts: new EmbeddedContexts(store),
-      records: new EmbeddedRecordReader(store),
-      workflows,
-      vectors: new EmbeddedVectorTable(store),
-      files: new EmbeddedContextFiles(store),
-      capabilities: { preparedImport: new EmbeddedPreparedImport(store, workflows) },
-    };
+    this.contexts = new EmbeddedContexts(store);
+    this.records = new EmbeddedRecordReader(store);
+    this.workflows = new EmbeddedWorkflowTable(store);
+    this.vectors = new EmbeddedVectorTable(store);
+    this.files = new EmbeddedContextFiles(store);
+    this.capabilities = { preparedImport: new EmbeddedPreparedImport(store, this.workflows) };
   }
 
   /** the embedded store itself, for embedded-only tools and tests (log bytes, SQLite) */
   get store(): EmbeddedStore {
     return this.current;
-  }
-
-  get contexts(): EmbeddedContexts {
-    return this.parts.contexts;
-  }
-
-  get records(): EmbeddedRecordReader {
-    return this.parts.records;
-  }
-
-  get workflows(): EmbeddedWorkflowTable {
-    return this.parts.workflows;
-  }
-
-  get vectors(): EmbeddedVectorTable {
-    return this.parts.vectors;
-  }
-
-  get files(): EmbeddedContextFiles {
-    return this.parts.files;
-  }
-
-  get capabilities(): BackendCapabilities {
-    return this.parts.capabilities;
   }
 
   static open(dir: string, options: { create?: boolean; repair?: boolean } = {}): EmbeddedBackend {

@@ -5,7 +5,7 @@ import { SoftlogicError } from '../../core/errors.js';
 import { assertId } from '../../core/names.js';
 import type { JsonObject, Workflow, WorkflowStatus } from '../../core/records.js';
 import { stagedDigestOfFile } from '../../core/staged-digest.js';
-import { ERROR_LOG_LIMIT, publicWorkflow, type NewWorkflow, type StagedItem, type StoredWorkflow, type WorkflowChanges, type WorkflowTable } from '../workflow-table.js';
+import { ERROR_LOG_LIMIT, NEW_WORKFLOW_COLUMNS, newWorkflowValues, publicWorkflow, type NewWorkflow, type StagedItem, type StoredWorkflow, type WorkflowChanges, type WorkflowTable } from '../workflow-table.js';
 import type { EmbeddedStore } from './embedded-store.js';
 import type { BatchProgress } from '../write-batch.js';
 import { FileStagingWriter, StagedSpanReader, type StagedProgress } from './embedded-staging.js';
@@ -91,30 +91,13 @@ export class EmbeddedWorkflowTable implements WorkflowTable {
   }
 
   async insert(w: NewWorkflow): Promise<void> {
-    const now = new Date().toISOString();
-    const copied: NonNullable<NewWorkflow['copied']> = w.copied ?? { status: 'pending', created_at: now, updated_at: now, items_processed: 0, error_count: 0, error_log: [] };
     this.store.transaction(() => {
       if (this.findNow(w.workflow_id)) throw new SoftlogicError('CONFLICT', `workflow ${w.workflow_id} already exists`, { workflow_id: w.workflow_id });
       this.db
         .prepare(
-          `INSERT INTO workflows(workflow_id, workflow_type, status, context, created_at, updated_at, items_total, items_processed, error_count, metadata, error_log, staged_crc, owner_pid, seqno)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seqno), 0) + 1 FROM workflows))`,
+          `INSERT INTO workflows(${NEW_WORKFLOW_COLUMNS}, seqno) VALUES (${NEW_WORKFLOW_COLUMNS.split(',').map(() => '?').join(', ')}, (SELECT COALESCE(MAX(seqno), 0) + 1 FROM workflows))`,
         )
-        .run(
-          w.workflow_id,
-          w.workflow_type,
-          copied.status,
-          w.context,
-          copied.created_at,
-          copied.updated_at,
-          w.items_total,
-          copied.items_processed,
-          copied.error_count,
-          JSON.stringify(w.metadata),
-          JSON.stringify(copied.error_log.slice(0, ERROR_LOG_LIMIT)),
-          w.staged_crc,
-          w.owner_pid ?? null,
-        );
+        .run(...newWorkflowValues(w));
     });
   }
 

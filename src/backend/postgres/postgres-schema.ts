@@ -19,6 +19,13 @@ export interface Migration {
   sql: string;
 }
 
+/** The columns of one version of a record, the same for analogies and entities (the change log). */
+const VERSION_COLUMNS = `version integer NOT NULL,
+  seq bigint NOT NULL DEFAULT nextval('change_seq'),
+  op text NOT NULL CHECK (op IN ('put', 'delete', 'restore')),
+  prev bigint,
+  current boolean NOT NULL,`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -46,11 +53,7 @@ CREATE SEQUENCE change_seq;
 CREATE TABLE analogies(
   ctx integer NOT NULL,
   id text NOT NULL,
-  version integer NOT NULL,
-  seq bigint NOT NULL DEFAULT nextval('change_seq'),
-  op text NOT NULL CHECK (op IN ('put', 'delete', 'restore')),
-  prev bigint,
-  current boolean NOT NULL,
+  ${VERSION_COLUMNS}
   source_domain text NOT NULL,
   target_domain text NOT NULL,
   quality double precision NOT NULL,
@@ -75,11 +78,7 @@ CREATE TABLE entities(
   ctx integer NOT NULL,
   kind text NOT NULL,
   id text NOT NULL,
-  version integer NOT NULL,
-  seq bigint NOT NULL DEFAULT nextval('change_seq'),
-  op text NOT NULL CHECK (op IN ('put', 'delete', 'restore')),
-  prev bigint,
-  current boolean NOT NULL,
+  ${VERSION_COLUMNS}
   deleted_at text,
   name text,
   search text,

@@ -7,7 +7,7 @@ import type { JsonObject, RecordKind, Workflow, WorkflowStatus } from '../../cor
 import { StagedDigest } from '../../core/staged-digest.js';
 import { encodeStagedLine } from '../../core/staged-lines.js';
 import { addErrorsIn, workflowNotFound as notFound } from './postgres-workflow-progress.js';
-import { ERROR_LOG_LIMIT, publicWorkflow, type NewWorkflow, type RecordChange, type StagedItem, type StagingWriter, type StoredWorkflow, type WorkflowChanges, type WorkflowTable } from '../workflow-table.js';
+import { NEW_WORKFLOW_COLUMNS, newWorkflowValues, publicWorkflow, type NewWorkflow, type RecordChange, type StagedItem, type StagingWriter, type StoredWorkflow, type WorkflowChanges, type WorkflowTable } from '../workflow-table.js';
 import type { PostgresContexts } from './postgres-contexts.js';
 import { isUniqueViolation, VERSION_COLUMNS, versionOfRow, type VersionRow } from './postgres-write-batch.js';
 
@@ -125,27 +125,10 @@ export class PostgresWorkflowTable implements WorkflowTable {
   }
 
   async insert(w: NewWorkflow): Promise<void> {
-    const now = new Date().toISOString();
-    const copied: NonNullable<NewWorkflow['copied']> = w.copied ?? { status: 'pending', created_at: now, updated_at: now, items_processed: 0, error_count: 0, error_log: [] };
     try {
       await this.pool.query(
-        `INSERT INTO workflows(workflow_id, workflow_type, status, context, created_at, updated_at, items_total, items_processed, error_count, metadata, error_log, staged_crc, owner_pid)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        [
-          w.workflow_id,
-          w.workflow_type,
-          copied.status,
-          w.context,
-          copied.created_at,
-          copied.updated_at,
-          w.items_total,
-          copied.items_processed,
-          copied.error_count,
-          JSON.stringify(w.metadata),
-          JSON.stringify(copied.error_log.slice(0, ERROR_LOG_LIMIT)),
-          w.staged_crc,
-          w.owner_pid ?? null,
-        ],
+        `INSERT INTO workflows(${NEW_WORKFLOW_COLUMNS}) VALUES (${NEW_WORKFLOW_COLUMNS.split(',').map((_, i) => `$${i + 1}`).join(', ')})`,
+        newWorkflowValues(w),
       );
     } catch (err) {
       if (isUniqueViolation(err)) throw new SoftlogicError('CONFLICT', `workflow ${w.workflow_id} already exists`, { workflow_id: w.workflow_id });

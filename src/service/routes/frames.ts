@@ -99,39 +99,25 @@ export async function frameRoutes(app: FastifyInstance, ctx: ServiceContext): Pr
 
   const flagged = { anyOf: [frameSchema, instanceSchema] } as const;
 
-  app.delete<FlagRoute>(
-    '/api/frames/:name',
-    {
-      schema: {
-        summary: 'Soft-delete a frame of the context (instance=true: a frame instance by id)',
-        tags: ['frames'],
-        params: nameParams,
-        querystring: instanceFlagQuery,
-        response: { 200: flagged, ...errorResponses },
+  // Delete and restore answer a frame, or with instance=true a frame instance by id.
+  const flagRoute = (
+    method: 'DELETE' | 'POST',
+    url: string,
+    summary: string,
+    onFrame: (name: string, context: string) => Promise<unknown>,
+    onInstance: (id: string, context: string) => Promise<unknown>,
+  ) =>
+    app.route<FlagRoute>({
+      method,
+      url,
+      schema: { summary, tags: ['frames'], params: nameParams, querystring: instanceFlagQuery, response: { 200: flagged, ...errorResponses } },
+      handler: async (request) => {
+        const context = request.query.context ?? 'default';
+        return request.query.instance === true ? await onInstance(request.params.name, context) : await onFrame(request.params.name, context);
       },
-    },
-    async (request) => {
-      const context = request.query.context ?? 'default';
-      return request.query.instance === true ? await store.frames.deleteInstance(request.params.name, context) : await store.frames.delete(request.params.name, context);
-    },
-  );
-
-  app.post<FlagRoute>(
-    '/api/frames/:name/restore',
-    {
-      schema: {
-        summary: 'Restore a deleted frame (instance=true: a frame instance by id)',
-        tags: ['frames'],
-        params: nameParams,
-        querystring: instanceFlagQuery,
-        response: { 200: flagged, ...errorResponses },
-      },
-    },
-    async (request) => {
-      const context = request.query.context ?? 'default';
-      return request.query.instance === true ? await store.frames.restoreInstance(request.params.name, context) : await store.frames.restore(request.params.name, context);
-    },
-  );
+    });
+  flagRoute('DELETE', '/api/frames/:name', 'Soft-delete a frame of the context (instance=true: a frame instance by id)', store.frames.delete, store.frames.deleteInstance);
+  flagRoute('POST', '/api/frames/:name/restore', 'Restore a deleted frame (instance=true: a frame instance by id)', store.frames.restore, store.frames.restoreInstance);
 
   await withUploadScope(app, FRAME_CONTENT_TYPES, (scope) => {
     scope.post<{ Querystring: { context?: string } }>(
