@@ -2,17 +2,24 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../src/api/store.js';
-import { workflowConformance } from './conformance/workflows.js';
+import { workflowConformance, type FreshStore } from './conformance/workflows.js';
 import { tempDir } from './helpers.js';
 
-workflowConformance('embedded', async () => {
+async function embeddedStore(open: (dir: string) => Promise<Store>): Promise<FreshStore> {
   const dir = tempDir();
-  const store = await Store.init(join(dir, 'store'));
+  const store = await open(join(dir, 'store'));
   return {
     store,
     close: async () => {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
+    restoreInto: (file) =>
+      embeddedStore(async (target) => {
+        await Store.restore(file, target);
+        return Store.open(target);
+      }),
   };
-});
+}
+
+workflowConformance('embedded', () => embeddedStore((dir) => Store.init(dir)));

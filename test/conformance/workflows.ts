@@ -22,6 +22,8 @@ type Rec = Record<string, unknown>;
 export interface FreshStore {
   store: Store;
   close(): Promise<void>;
+  /** a new store of this backend restored from a backup file (any backend's) */
+  restoreInto(file: string): Promise<FreshStore>;
 }
 
 /** A record as its user sees it: everything but the version bookkeeping that moves on. */
@@ -239,6 +241,44 @@ export function workflowConformance(name: string, openFreshStore: () => Promise<
               assert.deepEqual(tags1, [...new Set(['newest', ...items[1].tags])]);
             }
           });
+        }
+      } finally {
+        files.remove();
+      }
+    });
+
+    test('backup then restore into a new store: every record of every kind, deleted ones and workflows come back', async () => {
+      const items = genAnalogies(80, 63, 'b-');
+      const files = scratch();
+      try {
+        let source: Record<string, Rec[]> = {};
+        let workflows: unknown[] = [];
+        let backup = '';
+        let deletedBefore = 0;
+        await withStore(openFreshStore, async (s) => {
+          await s.analogies.import(writeJsonl(join(files.dir, 'a.jsonl'), items));
+          await s.analogies.save({ ...items[0], tags: ['second'] });
+          await s.analogies.delete(items[1].id);
+          await s.concepts.add({ name: 'river', description: 'flowing water' }, { provider: 'hash' });
+          source = await snapshot(s);
+          workflows = await s.workflows.list();
+          deletedBefore = (await s.stats()).contexts.find((c) => c.context === 'default')?.analogies.deleted ?? -1;
+          backup = (await s.backup({ out: join(files.dir, 'store.slbak') })).file;
+        });
+        const empty = await openFreshStore();
+        const restored = await empty.restoreInto(backup);
+        try {
+          const t = restored.store;
+          assert.deepEqual(await snapshot(t), source, 'every active record of every kind');
+          assert.deepEqual(await t.workflows.list(), workflows, 'the workflows');
+          assert.equal((await t.analogies.get(items[1].id)).deleted_at !== null, true, 'a deleted record stays deleted');
+          assert.equal((await t.analogies.restore(items[1].id)).deleted_at, null, 'and can be restored');
+          assert.equal((await t.analogies.history(items[0].id)).length, 2, 'history comes along');
+          assert.equal((await t.stats()).contexts.find((c) => c.context === 'default')?.analogies.deleted, deletedBefore - 1);
+          assert.equal((await t.verify()).valid, true);
+        } finally {
+          await restored.close();
+          await empty.close();
         }
       } finally {
         files.remove();
