@@ -1,7 +1,8 @@
 /**
- * The one module above the backends that knows them: it opens the backend a location names and
- * wires its parts. Everything else reaches a store through the Store facade and the backend
- * interface (scripts/check-imports.mjs holds every other file to that).
+ * The one module above the backends that knows them: it opens the backend a location names (a
+ * directory: the embedded store; a postgres:// or postgresql:// URL: PostgreSQL) and wires its
+ * parts. Everything else reaches a store through the Store facade and the backend interface
+ * (scripts/check-imports.mjs holds every other file to that).
  */
 import { SoftlogicError } from '../core/errors.js';
 import { join } from 'node:path';
@@ -10,30 +11,31 @@ import type { RestoreBackup } from '../backend/maintenance.js';
 import { EmbeddedBackend } from '../backend/embedded/embedded-backend.js';
 import type { EmbeddedStore } from '../backend/embedded/embedded-store.js';
 import { restoreEmbedded } from '../backend/embedded/embedded-maintenance.js';
+import { PostgresBackend } from '../backend/postgres/postgres-backend.js';
+import { isPostgresUrl } from '../backend/postgres/postgres-connection.js';
+import { restorePostgres } from '../backend/postgres/postgres-maintenance.js';
 
 export type { EmbeddedStore };
 
-const POSTGRES_URL = /^postgres(ql)?:\/\//i;
-
-/** The directory of an embedded store; a postgres:// URL is refused until that backend exists (issue 15). */
-export function embeddedLocation(location: string): string {
-  if (POSTGRES_URL.test(location)) {
-    throw new SoftlogicError('INVALID_INPUT', 'the PostgreSQL backend is not available yet: give a store directory', { location: location.replace(/\/\/[^@/]*@/, '//***@') });
-  }
-  return location;
-}
-
 /** Whether a location names a server database rather than a directory. */
 export function isDatabaseUrl(location: string): boolean {
-  return POSTGRES_URL.test(location);
+  return isPostgresUrl(location);
 }
 
-export function openBackend(location: string, options: { create?: boolean; repair?: boolean }): Backend {
-  return EmbeddedBackend.open(embeddedLocation(location), options);
+export interface OpenBackendOptions {
+  create?: boolean;
+  repair?: boolean;
 }
 
-export function initBackend(location: string): Backend {
-  return EmbeddedBackend.init(embeddedLocation(location));
+export async function openBackend(location: string, options: OpenBackendOptions): Promise<Backend> {
+  if (isPostgresUrl(location)) return PostgresBackend.open(location, { create: options.create });
+  return EmbeddedBackend.open(location, options);
+}
+
+/** Creates a store (STORE_EXISTS when one is there). */
+export async function initBackend(location: string): Promise<Backend> {
+  if (isPostgresUrl(location)) return PostgresBackend.init(location);
+  return EmbeddedBackend.init(location);
 }
 
 /** The embedded store under a backend, for embedded-only tools and tests (log bytes, SQLite). */
@@ -47,5 +49,14 @@ export function backupsDirOf(backend: Backend): string {
   return backend instanceof EmbeddedBackend ? backend.store.layout.backupsDir : join(process.cwd(), 'backups');
 }
 
-/** Restores a backup into a location (only directories, the embedded backend, for now). */
-export const restoreBackup: RestoreBackup = async (file, location, options) => restoreEmbedded(file, embeddedLocation(location), options);
+/**
+ * A local directory for the files an operation leaves the user (an import's rejects) and its
+ * temporary files: the store's own directory, or ./softlogic-work for a server database.
+ */
+export function workDirOf(backend: Backend): string {
+  return backend instanceof EmbeddedBackend ? backend.location : join(process.cwd(), 'softlogic-work');
+}
+
+/** Restores a backup (of either backend) into a location of either backend. */
+export const restoreBackup: RestoreBackup = async (file, location, options) =>
+  isPostgresUrl(location) ? restorePostgres(file, location, options) : restoreEmbedded(file, location, options);

@@ -1,6 +1,7 @@
 /**
- * Opening a store by its location: a directory is the embedded backend; a postgres:// URL will be
- * the PostgreSQL backend (issue 15). open-backend.ts makes the choice.
+ * Opening a store by its location: a directory is the embedded backend; a postgres:// or
+ * postgresql:// URL (optionally `?schema=NAME`) is the PostgreSQL backend. open-backend.ts makes
+ * the choice.
  */
 import { resolve } from 'node:path';
 import { Store, type OpenOptions } from './store.js';
@@ -12,7 +13,7 @@ export function defaultStoreLocation(): string {
   return isDatabaseUrl(location) ? location : resolve(location);
 }
 
-/** Opens the store at `location` (a directory; `{ create: true }` creates it when absent). */
+/** Opens the store at `location` (a directory or a database URL; `{ create: true }` creates it when absent). */
 export function openStore(location: string, options?: OpenOptions): Promise<Store> {
   return Store.open(location, options);
 }

@@ -3,7 +3,7 @@ import type { Analogy, ContextInfo, Workflow, WorkflowStatus } from '../core/rec
 import type { AnalogyFilter } from '../core/schemas.js';
 import { assertContextName, DEFAULT_CONTEXT } from '../core/names.js';
 import { isSoftlogicError, SoftlogicError } from '../core/errors.js';
-import { backupsDirOf, embeddedStoreOf, initBackend, openBackend, restoreBackup, type EmbeddedStore } from './open-backend.js';
+import { backupsDirOf, embeddedStoreOf, initBackend, openBackend, restoreBackup, workDirOf, type EmbeddedStore } from './open-backend.js';
 import type { Backend } from '../backend/backend.js';
 import type { AuditEntry, AuditFilter } from '../backend/audit-trail.js';
 import type { BackupOptions, BackupResult, CompactionReport, Leftover, RebuildOptions, RebuildReport, RestoreOptions, RestoreResult, StoreStats, VerifyReport } from '../backend/maintenance.js';
@@ -59,16 +59,20 @@ export interface OpenOptions {
  */
 export class Store {
   private engine: Engine;
-  private constructor(backend: Backend) {
-    this.engine = { backend, events: new WorkflowEvents(), workDir: backend.location };
+  private constructor(
+    backend: Backend,
+    /** the location as given (a database URL with its password): what another thread opens */
+    readonly openedAt: string,
+  ) {
+    this.engine = { backend, events: new WorkflowEvents(), workDir: workDirOf(backend) };
   }
 
-  static async init(dir: string): Promise<Store> {
-    return new Store(initBackend(dir));
+  static async init(location: string): Promise<Store> {
+    return new Store(await initBackend(location), location);
   }
 
-  static async open(dir: string, options: OpenOptions = {}): Promise<Store> {
-    const store = new Store(openBackend(dir, { create: options.create, repair: options.repair }));
+  static async open(location: string, options: OpenOptions = {}): Promise<Store> {
+    const store = new Store(await openBackend(location, { create: options.create, repair: options.repair }), location);
     if (options.resume ?? true) {
       try {
         await store.workflows.resume();
@@ -83,6 +87,11 @@ export class Store {
       }
     }
     return store;
+  }
+
+  /** which backend holds the store */
+  get kind(): Backend['kind'] {
+    return this.engine.backend.kind;
   }
 
   get root(): string {

@@ -19,7 +19,7 @@ export function buildProgram(): Command {
   const program = new Command('softlogic')
     .description('knowledge store and reasoning service for soft-logic knowledge')
     .version('0.1.0')
-    .option('--store <dir>', 'store directory (default ./softlogic-data or $SOFTLOGIC_STORE)')
+    .option('--store <dir|url>', 'store directory, or postgres://user@host:port/db[?schema=NAME] (default ./softlogic-data or $SOFTLOGIC_STORE)')
     .option('--json', 'print exactly one JSON document (or JSON lines for streams) on stdout')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });

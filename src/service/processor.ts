@@ -77,7 +77,7 @@ export function workerProcessor(store: Store): Processor {
 
   const start = (): Worker => {
     if (worker) return worker;
-    const w = new Worker(new URL('./processor-worker.js', import.meta.url), { workerData: { storeDir: store.root } });
+    const w = new Worker(new URL('./processor-worker.js', import.meta.url), { workerData: { storeDir: store.openedAt } });
     w.on('message', (msg: WorkerReply) => {
       if ('progress' in msg) {
         store.events.emit('progress', msg.progress);

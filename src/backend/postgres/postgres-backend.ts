@@ -53,6 +53,25 @@ export class PostgresBackend implements Backend {
     this.files = new PostgresContextFiles(pool, this.contexts, where);
   }
 
+  /** Creates the store at `url` (`softlogic init`): STORE_EXISTS when its schema already holds one. */
+  static async init(url: string, options: PoolOptions = {}): Promise<PostgresBackend> {
+    const where = parsePostgresUrl(url);
+    const probe = createPool(where, { max: 1 });
+    try {
+      const client = await probe.connect().catch((err: Error) => {
+        throw new SoftlogicError('STORE_NOT_FOUND', `cannot connect to PostgreSQL at ${where.display}: ${err.message}`, { store: where.display });
+      });
+      try {
+        if ((await schemaVersion(client)) > 0) throw new SoftlogicError('STORE_EXISTS', `a softlogic store already exists in schema '${where.schema}' of ${where.display}`, { store: where.display });
+      } finally {
+        client.release();
+      }
+    } finally {
+      await probe.end();
+    }
+    return PostgresBackend.open(url, { ...options, create: true });
+  }
+
   /** Opens (or with `create`, creates and migrates) the store at `url`. */
   static async open(url: string, options: PostgresOpenOptions = {}): Promise<PostgresBackend> {
     const where = parsePostgresUrl(url);

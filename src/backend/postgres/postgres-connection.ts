@@ -31,6 +31,8 @@ export function parsePostgresUrl(location: string): PostgresLocation {
   url.searchParams.delete('schema');
   const connectionString = url.toString();
   if (url.password) url.password = '***';
+  // The display names the schema (the store), unless it is the default one.
+  if (schema !== 'public') url.searchParams.set('schema', schema);
   return { connectionString, schema, display: url.toString() };
 }
 

@@ -1,5 +1,5 @@
 import { SoftlogicError } from '../../core/errors.js';
-import type { BackupResult, CompactionReport, Leftover, Maintenance, RebuildReport, StoreStats, VerifyReport } from '../maintenance.js';
+import type { BackupResult, RestoreBackup, CompactionReport, Leftover, Maintenance, RebuildReport, StoreStats, VerifyReport } from '../maintenance.js';
 
 function notYet(operation: string): Promise<never> {
   return Promise.reject(new SoftlogicError('INVALID_INPUT', `${operation} is not available on the PostgreSQL backend yet (issue 15)`, { operation }));
@@ -39,3 +39,6 @@ export class PostgresMaintenance implements Maintenance {
     return [];
   }
 }
+
+/** Restoring a backup into a PostgreSQL store: not built yet (issue 15). */
+export const restorePostgres: RestoreBackup = () => notYet('restore');
