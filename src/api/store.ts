@@ -98,6 +98,11 @@ export class Store {
     return this.engine.backend.location;
   }
 
+  /** A local directory for rejects, uploads and temporary files: the store's own, or ./softlogic-work for a server database. */
+  get workDir(): string {
+    return this.engine.workDir;
+  }
+
   /** Where `backup()` writes when given no file, and the service lists backups from. */
   get backupsDir(): string {
     return backupsDirOf(this.engine.backend);

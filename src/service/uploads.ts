@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,8 +22,14 @@ export const UPLOAD_CONTENT_TYPES = ['application/json', 'application/x-ndjson',
 export const DEFAULT_UPLOAD_LIMIT = 256 * 1024 * 1024;
 
 export function uploadDir(store: Store): string {
-  return join(store.root, 'tmp');
+  return join(store.workDir, 'tmp');
 }
+
+/**
+ * A temporary file younger than this may be another live server's upload (replicas of a server
+ * database can share a working directory): only older ones are removed as stale.
+ */
+const STALE_AFTER_MS = 10 * 60 * 1000;
 
 /** A temporary path under the store for a file the service writes (uploads, exports). */
 export function tempPath(store: Store, prefix: string, ext: string): string {
@@ -42,7 +48,13 @@ export function removeStaleTemporaries(store: Store): void {
     return;
   }
   for (const name of names) {
-    if (/^(upload|export)-[0-9a-f-]{36}\./.test(name)) rmSync(join(dir, name), { force: true });
+    if (!/^(upload|export)-[0-9a-f-]{36}\./.test(name)) continue;
+    const path = join(dir, name);
+    try {
+      if (Date.now() - statSync(path).mtimeMs > STALE_AFTER_MS) rmSync(path, { force: true });
+    } catch {
+      // gone already
+    }
   }
 }
 
