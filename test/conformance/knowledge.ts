@@ -177,6 +177,7 @@ const concepts: Scenario = async (s) => {
     loan,
     listed: await s.concepts.list('default', { includeDeleted: true }),
     records: await content(s, ['default', 'finance']),
+    audit: await s.audit.list(),
   };
 };
 
@@ -213,6 +214,7 @@ const conceptBatch: Scenario = async (s, dir) => {
     npz: { ids: [...exported.ids].sort(), dimension: exported.dimension },
     settings: await s.embeddings.settings('things'),
     records: await content(s, ['things']),
+    audit: await s.audit.list(),
   };
 };
 

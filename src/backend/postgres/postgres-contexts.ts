@@ -66,7 +66,7 @@ export class PostgresContexts implements ContextTable {
       `WITH created AS (
          INSERT INTO contexts(name, parent, description, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING name
        )
-       INSERT INTO audit(entry) SELECT $5::jsonb FROM created`,
+       INSERT INTO audit(entry) SELECT $5::json FROM created`,
       [name, parent, options.description ?? null, createdAt, JSON.stringify({ time: createdAt, event: 'context_created', context: name, parent })],
     );
     const created = await this.row(name, client);
