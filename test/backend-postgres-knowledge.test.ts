@@ -11,20 +11,14 @@ import { parsePostgresUrl } from '../src/backend/postgres/postgres-connection.js
 import { MIGRATIONS, SCHEMA_VERSION } from '../src/backend/postgres/postgres-schema.js';
 import { tempDir, writeJsonl } from './helpers.js';
 import { Store } from '../src/api/store.js';
-import { freshEmbeddedStore, knowledgeConformance, type KnowledgeStore } from './conformance/knowledge.js';
-import { inScratchDirectory, usePostgres } from './pg-helpers.js';
+import { freshEmbeddedStore, knowledgeConformance } from './conformance/knowledge.js';
+import { freshPostgresStore, inScratchDirectory, usePostgres } from './pg-helpers.js';
 
 const db = await usePostgres();
 inScratchDirectory();
 
-async function postgresStore(): Promise<KnowledgeStore> {
-  if ('skip' in db) throw new Error(db.skip);
-  const store = await Store.init(db.freshStoreUrl());
-  return { store, close: () => store.close() };
-}
-
 if ('skip' in db) describe('knowledge conformance: postgres', { skip: db.skip }, () => undefined);
-else knowledgeConformance('postgres', postgresStore, { name: 'embedded', open: freshEmbeddedStore });
+else knowledgeConformance('postgres', () => freshPostgresStore(db), { name: 'embedded', open: freshEmbeddedStore });
 
 describe('PostgreSQL records as written', { skip: 'skip' in db ? db.skip : false }, () => {
   test('a record, its metadata, a workflow and an audit entry come back with their keys in the order written; a version 1 store migrates to it', async () => {

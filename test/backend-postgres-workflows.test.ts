@@ -4,22 +4,15 @@
  * `openStore('postgres://…?schema=…')` does.
  */
 import { describe } from 'node:test';
-import { Store } from '../src/api/store.js';
-import { workflowConformance, type FreshStore } from './conformance/workflows.js';
-import { inScratchDirectory, usePostgres } from './pg-helpers.js';
+import { workflowConformance } from './conformance/workflows.js';
+import { freshPostgresStore, inScratchDirectory, usePostgres } from './pg-helpers.js';
 
 const db = await usePostgres();
 inScratchDirectory();
 
-async function postgresStore(): Promise<FreshStore> {
-  if ('skip' in db) throw new Error(db.skip);
-  const store = await Store.init(db.freshStoreUrl());
-  return { store, close: () => store.close() };
-}
-
 if ('skip' in db) describe('workflows conformance: postgres', { skip: db.skip }, () => undefined);
 else
-  workflowConformance('postgres', postgresStore, {
+  workflowConformance('postgres', () => freshPostgresStore(db), {
     // Backup and restore of a PostgreSQL store are built on another branch (issue 15, maintenance);
     // until it lands here this case cannot run, and says so rather than passing.
     restoreUnavailable: 'backup/restore is not built for the PostgreSQL backend on this branch (issue 15 maintenance)',

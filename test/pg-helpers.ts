@@ -12,6 +12,7 @@ import pg from 'pg';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Store } from '../src/api/store.js';
 
 /** The server and an existing database to connect to for CREATE/DROP DATABASE. */
 export const PG_SERVER_URL = process.env.SOFTLOGIC_TEST_PG_URL ?? 'postgres://root@127.0.0.1:5432/test';
@@ -110,4 +111,10 @@ export function inScratchDirectory(): string {
     rmSync(dir, { recursive: true, force: true });
   });
   return dir;
+}
+
+/** A fresh, empty store through the public Store, in a new schema of this run's database. */
+export async function freshPostgresStore(db: PgTestDatabase): Promise<{ store: Store; close(): Promise<void> }> {
+  const store = await Store.init(db.freshStoreUrl());
+  return { store, close: () => store.close() };
 }

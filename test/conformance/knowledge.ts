@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { Store } from '../../src/api/store.js';
 import { encodeNpy } from '../../src/embeddings/npy.js';
 import { readEmbeddingsNpz } from '../../src/embeddings/npz.js';
-import { asyncErr, asyncErrCode, COMMERCE_FRAMES_YAML, genAnalogies, tempDir, writeJsonl } from '../helpers.js';
+import { asyncErr, asyncErrCode, COMMERCE_FRAMES_YAML, genAnalogies, LOOSE_LEGACY_LINES, tempDir, writeJsonl } from '../helpers.js';
 
 /** A fresh, empty store of a backend and how to dispose of it. */
 export interface KnowledgeStore {
@@ -415,16 +415,7 @@ const legacy: Scenario = async (s, dir) => {
   mkdirSync(join(root, 'contexts', 'plain'), { recursive: true });
   mkdirSync(join(root, 'workflows', 'x'), { recursive: true });
   mkdirSync(join(root, 'embeddings_cache'), { recursive: true });
-  const lines = [
-    JSON.stringify({ type: 'analogy', id: 'a1', source_domain: 'war', target_domain: 'chess', quality_score: 0.5, extra: 1 }),
-    '',
-    '{broken',
-    JSON.stringify({ type: 'analogy', id: 'bad id with spaces', quality_score: 'high', tags: 'x' }),
-    JSON.stringify({ type: 'deletion', target_id: 'a1' }),
-    JSON.stringify({ type: 'deletion', target_id: 'never-existed' }),
-    JSON.stringify({ type: 'mystery' }),
-  ];
-  writeFileSync(join(root, 'contexts', 'my ctx!', 'analogies.jsonl'), lines.join('\n'));
+  writeFileSync(join(root, 'contexts', 'my ctx!', 'analogies.jsonl'), LOOSE_LEGACY_LINES.join('\n'));
   const plain = Array.from({ length: 12 }, (_, i) => JSON.stringify({ type: 'analogy', id: `p${i}`, source_domain: 'sea', target_domain: 'sky', quality_score: i / 12, tags: ['t'] }));
   writeFileSync(join(root, 'contexts', 'plain', 'analogies.jsonl'), plain.join('\n') + '\n');
   writeFileSync(join(root, 'workflows', 'x', 'workflow_w1.json'), JSON.stringify({ workflow_id: 'w1', workflow_type: 'odd', status: 'processing', items_total: 3, created_at: '2024-01-01T00:00:00Z' }));
