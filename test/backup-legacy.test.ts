@@ -6,7 +6,7 @@ import { Store } from '../src/api/store.js';
 import { countLines } from '../src/methods/knowledge/legacy.js';
 import { readEmbeddingsNpz } from '../src/embeddings/npz.js';
 import { encodeNpy } from '../src/embeddings/npy.js';
-import { asyncErr, cli, tempDir } from './helpers.js';
+import { asyncErr, cli, LOOSE_LEGACY_LINES, tempDir } from './helpers.js';
 
 const SAMPLE = '/work/shared/legacy-store-sample';
 
@@ -82,18 +82,7 @@ test('legacy: loose, broken and hostile input is kept or reported, never dropped
   mkdirSync(join(dir, 'contexts', 'my ctx!'), { recursive: true });
   mkdirSync(join(dir, 'workflows', 'x'), { recursive: true });
   mkdirSync(join(dir, 'embeddings_cache'), { recursive: true });
-  const lines = [
-    JSON.stringify({ type: 'analogy', id: 'a1', source_domain: 'war', target_domain: 'chess', quality_score: 0.5, extra: 1 }),
-    '',
-    '{broken',
-    JSON.stringify({ type: 'analogy', id: 'bad id with spaces', quality_score: 'high', tags: 'x' }),
-    JSON.stringify({ type: 'deletion', target_id: 'a1' }),
-    JSON.stringify({ type: 'deletion', target_id: 'never-existed' }),
-    JSON.stringify({ type: 'deletion' }),
-    JSON.stringify({ type: 'mystery' }),
-    JSON.stringify([1, 2]),
-  ];
-  writeFileSync(join(dir, 'contexts', 'my ctx!', 'analogies.jsonl'), lines.join('\n'));
+  writeFileSync(join(dir, 'contexts', 'my ctx!', 'analogies.jsonl'), LOOSE_LEGACY_LINES.join('\n'));
   symlinkSync('/etc', join(dir, 'contexts', 'evil'));
   writeFileSync(join(dir, 'workflows', 'x', 'workflow_w1.json'), JSON.stringify({ workflow_id: 'w1', workflow_type: 'odd', status: 'processing', items_total: 3 }));
   writeFileSync(join(dir, 'workflows', 'x', 'workflow_bad.json'), '{');

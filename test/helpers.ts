@@ -258,6 +258,23 @@ instances:
     confidence: 0.9
 `;
 
+/**
+ * Lines of an original-system analogies.jsonl, loose, broken and hostile: a record with an extra
+ * field, a blank line, broken JSON, a record with an invalid id and values, a deletion of it, a
+ * deletion of a record that never existed, one without a target, an unknown type, an array.
+ */
+export const LOOSE_LEGACY_LINES: readonly string[] = [
+  JSON.stringify({ type: 'analogy', id: 'a1', source_domain: 'war', target_domain: 'chess', quality_score: 0.5, extra: 1 }),
+  '',
+  '{broken',
+  JSON.stringify({ type: 'analogy', id: 'bad id with spaces', quality_score: 'high', tags: 'x' }),
+  JSON.stringify({ type: 'deletion', target_id: 'a1' }),
+  JSON.stringify({ type: 'deletion', target_id: 'never-existed' }),
+  JSON.stringify({ type: 'deletion' }),
+  JSON.stringify({ type: 'mystery' }),
+  JSON.stringify([1, 2]),
+];
+
 export async function asyncErr(fn: () => Promise<unknown>): Promise<SoftlogicError> {
   try {
     await fn();

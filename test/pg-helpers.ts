@@ -9,6 +9,10 @@
 import { after } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store } from '../src/api/store.js';
 
 /** The server and an existing database to connect to for CREATE/DROP DATABASE. */
 export const PG_SERVER_URL = process.env.SOFTLOGIC_TEST_PG_URL ?? 'postgres://root@127.0.0.1:5432/test';
@@ -91,4 +95,26 @@ export async function usePostgres(serverUrl = PG_SERVER_URL): Promise<PgTestData
     },
     defer: (close) => closers.push(close),
   };
+}
+
+/**
+ * Runs this test process in a scratch directory, removed after its tests: a PostgreSQL store keeps
+ * the local files an operation leaves (an import's rejects) under ./softlogic-work of the current
+ * directory, which must not be the repository.
+ */
+export function inScratchDirectory(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'softlogic-pg-cwd-'));
+  const previous = process.cwd();
+  process.chdir(dir);
+  after(() => {
+    process.chdir(previous);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+/** A fresh, empty store through the public Store, in a new schema of this run's database. */
+export async function freshPostgresStore(db: PgTestDatabase): Promise<{ store: Store; close(): Promise<void> }> {
+  const store = await Store.init(db.freshStoreUrl());
+  return { store, close: () => store.close() };
 }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { auditLimit, type AuditEntry, type AuditEvent, type AuditFilter, type AuditTrail } from '../audit-trail.js';
 
-/** The audit trail as rows of the audit table (jsonb entries, newest first by their sequence). */
+/** The audit trail as rows of the audit table (json entries as written, newest first by their sequence). */
 export class PostgresAuditTrail implements AuditTrail {
   constructor(private readonly pool: pg.Pool) {}
 
@@ -17,7 +17,7 @@ export class PostgresAuditTrail implements AuditTrail {
     if (filter.event !== undefined) where.push(`entry->>'event' = $${args.push(filter.event)}`);
     if (filter.workflow_id !== undefined) {
       const n = args.push(filter.workflow_id);
-      where.push(`(entry->>'workflow_id' = $${n} OR entry->'workflows' ? $${n})`);
+      where.push(`(entry->>'workflow_id' = $${n} OR (entry->'workflows')::jsonb ? $${n})`);
     }
     if (filter.since !== undefined) where.push(`at >= $${args.push(filter.since)}`);
     const sql = `SELECT entry FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${args.push(limit)}`;

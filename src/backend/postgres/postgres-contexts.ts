@@ -59,9 +59,15 @@ export class PostgresContexts implements ContextTable {
       }
     }
     // Two replicas may create it at once: the second insert does nothing and reads the first's row.
+    // The one that creates it writes the audit entry, in the same statement (and transaction).
+    const createdAt = new Date().toISOString();
+    const parent = options.parent ?? null;
     await (client ?? this.pool).query(
-      `INSERT INTO contexts(name, parent, description, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`,
-      [name, options.parent ?? null, options.description ?? null, new Date().toISOString()],
+      `WITH created AS (
+         INSERT INTO contexts(name, parent, description, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING name
+       )
+       INSERT INTO audit(entry) SELECT $5::json FROM created`,
+      [name, parent, options.description ?? null, createdAt, JSON.stringify({ time: createdAt, event: 'context_created', context: name, parent })],
     );
     const created = await this.row(name, client);
     if (!created) throw new SoftlogicError('INTERNAL', `context '${name}' was not created`);

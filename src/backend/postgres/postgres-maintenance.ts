@@ -1,6 +1,11 @@
 import { SoftlogicError } from '../../core/errors.js';
 import type { BackupResult, RestoreBackup, CompactionReport, Leftover, Maintenance, RebuildReport, StoreStats, VerifyReport } from '../maintenance.js';
 
+/** An operation over the embedded store's own files, which a PostgreSQL store does not have. */
+function embeddedOnly(operation: string, why: string): Promise<never> {
+  return Promise.reject(new SoftlogicError('INVALID_INPUT', `${operation} is for the embedded backend only: ${why}`, { operation, backend: 'postgres' }));
+}
+
 function notYet(operation: string): Promise<never> {
   return Promise.reject(new SoftlogicError('INVALID_INPUT', `${operation} is not available on the PostgreSQL backend yet (issue 15)`, { operation }));
 }
@@ -24,7 +29,7 @@ export class PostgresMaintenance implements Maintenance {
   }
 
   rebuild(): Promise<RebuildReport> {
-    return notYet('rebuild');
+    return embeddedOnly('rebuild', "it recreates the embedded store's SQLite index from its logs; a PostgreSQL store's version rows are the record and its index, there is nothing to rebuild");
   }
 
   stats(): Promise<StoreStats> {
@@ -35,8 +40,9 @@ export class PostgresMaintenance implements Maintenance {
     return [];
   }
 
-  async removeLeftovers(): Promise<Leftover[]> {
-    return [];
+  /** `softlogic doctor`: the files it removes are the embedded store's; refused, so no one takes "nothing removed" for a check. */
+  removeLeftovers(): Promise<Leftover[]> {
+    return embeddedOnly('doctor', "it removes the files killed runs leave in a store directory; a PostgreSQL store keeps staged items as rows and leaves no such files");
   }
 }
 

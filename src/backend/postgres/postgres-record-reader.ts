@@ -83,7 +83,7 @@ export class PostgresRecordReader implements RecordReader {
     return rows[0]?.n ?? 0;
   }
 
-  /** Every matching record as its stored JSON text (jsonb's rendering: keys in jsonb's order). */
+  /** Every matching record as its stored JSON text (as the write batch gave it). */
   async *streamAnalogyJson(filter: AnalogyFilter): AsyncIterable<string[]> {
     const { where, params, parsed } = await this.clause(filter);
     const limit = parsed.limit === undefined ? '' : ` LIMIT ${parsed.limit}`;

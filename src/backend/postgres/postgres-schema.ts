@@ -185,6 +185,22 @@ CREATE TABLE audit(
 INSERT INTO meta(key, value) VALUES ('generation', '0') ON CONFLICT (key) DO NOTHING;
 `,
   },
+  {
+    version: 2,
+    description: 'records, workflow metadata and audit entries kept as written (json, not jsonb): the same keys in the same order as the embedded store returns',
+    // jsonb reorders keys (the record's and those inside a user's metadata) and respaces them on
+    // output; json keeps the text it was given, which is the text the embedded store keeps in
+    // its log, its workflow rows and audit.jsonl. No query reads inside a record body (the filter
+    // columns are their own); the audit filters read two keys.
+    sql: `
+ALTER TABLE analogies ALTER COLUMN body TYPE json USING body::json;
+ALTER TABLE entities ALTER COLUMN body TYPE json USING body::json;
+ALTER TABLE workflows ALTER COLUMN metadata DROP DEFAULT;
+ALTER TABLE workflows ALTER COLUMN metadata TYPE json USING metadata::json;
+ALTER TABLE workflows ALTER COLUMN metadata SET DEFAULT '{}';
+ALTER TABLE audit ALTER COLUMN entry TYPE json USING entry::json;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

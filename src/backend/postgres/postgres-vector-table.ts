@@ -79,9 +79,9 @@ export class PostgresVectorTable implements VectorTable {
     const ctx = await this.contexts.ensureRow(context);
     const { rows } = await this.pool.query<VectorSettings>(
       `WITH added AS (INSERT INTO vector_settings(ctx, provider, dimension) VALUES ($1, $2, $3) ON CONFLICT (ctx) DO NOTHING RETURNING provider, dimension),
-            audited AS (INSERT INTO audit(entry) SELECT jsonb_build_object('event', 'embedding_settings_recorded', 'context', $4::text, 'provider', provider, 'dimension', dimension) FROM added)
+            audited AS (INSERT INTO audit(entry) SELECT json_build_object('time', $5::text, 'event', 'embedding_settings_recorded', 'context', $4::text, 'provider', provider, 'dimension', dimension) FROM added)
        SELECT provider, dimension FROM added UNION ALL SELECT provider, dimension FROM vector_settings WHERE ctx = $1 AND NOT EXISTS (SELECT 1 FROM added)`,
-      [ctx.ctx, settings.provider, settings.dimension, context],
+      [ctx.ctx, settings.provider, settings.dimension, context, new Date().toISOString()],
     );
     return rows[0] as VectorSettings;
   }

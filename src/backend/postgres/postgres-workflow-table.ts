@@ -139,7 +139,7 @@ export class PostgresWorkflowTable implements WorkflowTable {
   async transition(workflowId: string, status: WorkflowStatus, owner: number | null, extra: { metadata?: JsonObject } = {}): Promise<void> {
     // An owner takes the lease for this replica; releasing it clears the lease.
     await this.pool.query(
-      `UPDATE workflows SET status = $2, updated_at = $3, owner_pid = $4, metadata = COALESCE($5::jsonb, metadata),
+      `UPDATE workflows SET status = $2, updated_at = $3, owner_pid = $4, metadata = COALESCE($5::json, metadata),
          owner = CASE WHEN $4::integer IS NULL THEN NULL ELSE $6 END,
          lease_until = CASE WHEN $4::integer IS NULL THEN NULL ELSE now() + make_interval(secs => $7) END,
          heartbeat = CASE WHEN $4::integer IS NULL THEN NULL ELSE now() END
