@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { SoftlogicError } from '../../core/errors.js';
 import { assertReadableFile } from '../../core/input-files.js';
 import { EmbeddedStore } from './embedded-store.js';
-import { invalid, openContainer, readMembers, type MemberEntry } from './backup-container.js';
+import { invalid, openContainer, readMembers, type MemberEntry } from '../backup-container.js';
 import { countsOf, type BackupManifest, type ContextCounts } from './backup.js';
 import { fsyncDir, writeFileAtomic } from './fs-durable.js';
 import { AuditLog } from './audit.js';
