@@ -9,6 +9,8 @@
 import { after } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import type { Store } from '../src/api/store.js';
+import type { FreshStore } from './conformance/workflows.js';
 
 /** The server and an existing database to connect to for CREATE/DROP DATABASE. */
 export const PG_SERVER_URL = process.env.SOFTLOGIC_TEST_PG_URL ?? 'postgres://root@127.0.0.1:5432/test';
@@ -91,4 +93,23 @@ export async function usePostgres(serverUrl = PG_SERVER_URL): Promise<PgTestData
     },
     defer: (close) => closers.push(close),
   };
+}
+
+/**
+ * A fresh, empty PostgreSQL store for the conformance suites (test/conformance/workflows.ts's
+ * FreshStore): its own schema of `db`. `restoreInto(file)` restores a backup of either backend
+ * (`softlogic restore FILE --store postgres://...`) into another new schema and opens it.
+ */
+export async function freshPostgresStore(db: PgTestDatabase): Promise<FreshStore> {
+  const { Store } = await import('../src/api/store.js');
+  const open = async (store: Store): Promise<FreshStore> => ({
+    store,
+    close: () => store.close(),
+    restoreInto: async (file) => {
+      const target = db.freshStoreUrl();
+      await Store.restore(file, target);
+      return open(await Store.open(target));
+    },
+  });
+  return open(await Store.init(db.freshStoreUrl()));
 }

@@ -5,7 +5,7 @@ import { isValidContextName, isValidId } from '../core/names.js';
 import type { AuditEntry } from './audit-trail.js';
 import { ContainerWriter, invalid, openContainer, readExact, readMembers, type OpenedContainer } from './backup-container.js';
 import type { ContextCounts, StoreStats } from './maintenance.js';
-import type { PortableContext, PortableFile, PortableSnapshot, PortableVersion } from './portable.js';
+import { decodeVersionLine, encodeVersionLine, type PortableContext, type PortableFile, type PortableSnapshot, type PortableVersion } from './portable.js';
 import type { StoredWorkflow } from './workflow-table.js';
 
 /**
@@ -15,7 +15,7 @@ import type { StoredWorkflow } from './workflow-table.js';
  *
  *   contexts.json                 the contexts (parent, description, created_at, purged records, vector settings)
  *   records/<context>/NNNNNN.jsonl  every version in change order, one JSON line each
- *                                 {"kind","id","version","op","workflow_id","record"}, in pieces of ~32 MB
+ *                                 {"kind","id","version","op","workflow_id","deleted","json":{record}}, in pieces of ~32 MB
  *   workflows.jsonl               every workflow row
  *   staged/<workflow>/NNNNNN.jsonl  the staged items of unfinished workflows, one JSON text a line
  *   files/<context>/<name>        the context's files (vectors NPZ, vector index and its sidecars)
@@ -115,8 +115,8 @@ export async function writePortableBackup(snapshot: PortableSnapshot, out: strin
       let total = 0;
       for await (const page of snapshot.versions(context.name)) {
         for (const v of page) {
-          pieces.add(JSON.stringify({ kind: v.kind, id: v.id, version: v.version, op: v.op, workflow_id: v.workflow_id, record: v.record }));
-          last.set(`${v.kind}\u0000${v.id}`, v.record.deleted_at != null);
+          pieces.add(encodeVersionLine(v));
+          last.set(`${v.kind}\u0000${v.id}`, v.deleted);
           total += 1;
         }
       }
@@ -214,7 +214,18 @@ export function openPortableBackup(file: string): OpenedPortable {
       contexts,
       workflows,
       async *versions(context) {
-        for (const name of pieces(`portable/records/${context}`)) yield [...lines(name)].map((l) => parseLine<PortableVersion>(l, name));
+        for (const name of pieces(`portable/records/${context}`)) {
+          yield [...lines(name)].map((l) => {
+            let v: PortableVersion | null;
+            try {
+              v = decodeVersionLine(l);
+            } catch {
+              v = null;
+            }
+            if (!v) throw invalid(`backup member ${name} holds a line that is not a version`, { member: name });
+            return v;
+          });
+        }
       },
       async *staged(workflowId) {
         for (const name of pieces(`portable/staged/${workflowId}`)) yield [...lines(name)];

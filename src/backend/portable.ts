@@ -16,7 +16,10 @@ import type { StoredWorkflow } from './workflow-table.js';
  * loader (a snapshot into a new store of that backend); open-backend.ts pairs them.
  */
 
-/** One version of a record. `record` is always whole (a deleted analogy merged with what it deletes). */
+/**
+ * One version of a record. `json` is the whole record as JSON text (a deleted analogy merged with
+ * what it deletes), carried as text so that no backend parses or serialises it more than it must.
+ */
 export interface PortableVersion {
   kind: RecordKind;
   id: string;
@@ -24,7 +27,28 @@ export interface PortableVersion {
   op: LogOp;
   /** the workflow whose batch wrote this version, null when none did */
   workflow_id: string | null;
-  record: Record<string, unknown>;
+  /** the version is a tombstone (op 'delete': the record carries deleted_at) */
+  deleted: boolean;
+  json: string;
+}
+
+const RECORD_KEY = ',"json":';
+
+/**
+ * A version as one line: its head fields, then the record's JSON text as is. Ids and workflow ids
+ * are plain names (no quotes), so the first `,"json":` ends the head.
+ */
+export function encodeVersionLine(v: PortableVersion): string {
+  return `{"kind":"${v.kind}","id":${JSON.stringify(v.id)},"version":${v.version},"op":"${v.op}","workflow_id":${JSON.stringify(v.workflow_id)},"deleted":${v.deleted}${RECORD_KEY}${v.json}}`;
+}
+
+/** The line back (its head parsed, the record's text sliced out); null when it is not one. */
+export function decodeVersionLine(line: string): PortableVersion | null {
+  const at = line.indexOf(RECORD_KEY);
+  if (at < 0 || !line.endsWith('}')) return null;
+  const head = JSON.parse(`${line.slice(0, at)}}`) as Partial<PortableVersion>;
+  if (typeof head.kind !== 'string' || typeof head.id !== 'string' || typeof head.version !== 'number' || typeof head.op !== 'string' || typeof head.deleted !== 'boolean') return null;
+  return { kind: head.kind, id: head.id, version: head.version, op: head.op, workflow_id: typeof head.workflow_id === 'string' ? head.workflow_id : null, deleted: head.deleted, json: line.slice(at + RECORD_KEY.length, -1) };
 }
 
 export interface PurgedRecord {

@@ -15,7 +15,7 @@ import { EmbeddedBackend } from './embedded-backend.js';
 import { fsyncDir, writeFileAtomic } from './fs-durable.js';
 import { checksumOk, decodeLine, recordJsonOf, type RecordLine } from './log-format.js';
 import { readLines } from './log-reader.js';
-import { restoreStore } from './restore.js';
+import { replacesStore, restoreStore } from './restore.js';
 import { verifyStore } from './verify.js';
 import { storeStats } from './stats.js';
 
@@ -88,10 +88,12 @@ export async function snapshotEmbedded(backend: EmbeddedBackend): Promise<Portab
         }
         for (const r of batch) {
           let record = JSON.parse(r.recordJson) as Record<string, unknown>;
+          let json = r.recordJson;
           if (r.kind === 'analogy' && r.op === 'delete' && r.prev !== null) {
             record = { ...(JSON.parse(recordJsonOf(store.readLogLineAt(context, r.prev))) as Record<string, unknown>), ...record };
+            json = JSON.stringify(record);
           }
-          page.push({ kind: r.kind as RecordKind, id: String(record.id), version: Number(record.version), op: r.op as LogOp, workflow_id: line.wf, record });
+          page.push({ kind: r.kind as RecordKind, id: String(record.id), version: Number(record.version), op: r.op as LogOp, workflow_id: line.wf, deleted: record.deleted_at != null, json });
         }
         batch = [];
         if (page.length >= PAGE) {
@@ -144,7 +146,9 @@ function tombstoneOf(record: Record<string, unknown>): Record<string, unknown> {
 function writeRun(batch: WriteBatch, run: PortableVersion[]): void {
   for (const v of run) {
     const prev = batch.current(v.kind, v.id);
-    batch.change(v.kind, v.op, v.kind === 'analogy' && v.op === 'delete' ? tombstoneOf(v.record) : v.record, prev, { fresh: prev === undefined });
+    const record = JSON.parse(v.json) as Record<string, unknown>;
+    const tombstone = v.kind === 'analogy' && v.op === 'delete';
+    batch.change(v.kind, v.op, tombstone ? tombstoneOf(record) : record, prev, { fresh: prev === undefined, json: tombstone ? undefined : v.json });
   }
   const workflowId = run[0]?.workflow_id;
   // The commit line names the workflow (the rollback journal); its progress is the row's own.
@@ -207,15 +211,7 @@ async function loadInto(backend: EmbeddedBackend, snapshot: PortableSnapshot): P
 export const loadEmbedded: LoadPortable = async (snapshot, dir, options) => {
   const t0 = performance.now();
   const target = resolve(dir);
-  let replacing = false;
-  if (existsSync(target)) {
-    if (!statSync(target).isDirectory()) throw new SoftlogicError('INVALID_INPUT', `${target} exists and is not a directory`, { path: target });
-    if (readdirSync(target).length > 0) {
-      if (!existsSync(join(target, 'store.json'))) throw new SoftlogicError('INVALID_INPUT', `${target} is not empty and holds no softlogic store; restore into an empty directory`, { path: target });
-      if (!options.force) throw new SoftlogicError('STORE_EXISTS', `a store already exists at ${target}; pass --force to replace it (it is kept aside)`, { store: target });
-      replacing = true;
-    }
-  }
+  const replacing = replacesStore(target, options.force === true);
   const staging = `${target}.restoring-${process.pid}-${timestamp()}`;
   const backend = EmbeddedBackend.init(staging);
   try {

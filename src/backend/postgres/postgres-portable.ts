@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { SoftlogicError } from '../../core/errors.js';
-import type { LogOp, RecordKind } from '../../core/records.js';
+import type { RecordKind } from '../../core/records.js';
 import type { AuditEntry } from '../audit-trail.js';
 import type { RestoreResult } from '../maintenance.js';
 import { parentsFirst, type LoadPortable, type PortableContext, type PortableSnapshot, type PortableVersion } from '../portable.js';
@@ -41,6 +41,8 @@ export async function snapshotPostgres(pool: pg.Pool, source: string): Promise<P
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    // The versions are read in seq order: sorted in memory rather than in temporary files.
+    await client.query(`SET LOCAL work_mem = '256MB'`);
     const { rows: ctxRows } = await client.query<PortableContext & { ctx: number; provider: VectorSettings['provider'] | null; dimension: number | null }>(
       `SELECT c.ctx, c.name, c.parent, c.description, c.created_at, v.provider, v.dimension FROM contexts c LEFT JOIN vector_settings v ON v.ctx = c.ctx ORDER BY c.name`,
     );
@@ -68,14 +70,12 @@ export async function snapshotPostgres(pool: pg.Pool, source: string): Promise<P
       async *versions(context) {
         const ctx = ctxOf.get(context);
         if (ctx === undefined) return;
-        const sql = `SELECT v.kind, v.id, v.version, v.op, w.workflow_id, v.body FROM (
-            SELECT 'analogy' AS kind, id, version, op, seq, body FROM analogies WHERE ctx = $1
-            UNION ALL SELECT kind, id, version, op, seq, body FROM entities WHERE ctx = $1) v
+        const sql = `SELECT v.kind, v.id, v.version, v.op, w.workflow_id, v.deleted_at IS NOT NULL AS deleted, v.body::text AS json FROM (
+            SELECT 'analogy' AS kind, id, version, op, seq, deleted_at, body FROM analogies WHERE ctx = $1
+            UNION ALL SELECT kind, id, version, op, seq, deleted_at, body FROM entities WHERE ctx = $1) v
           LEFT JOIN (SELECT DISTINCT ON (u.seq) c.workflow_id, u.seq FROM workflow_changes c, unnest(c.seqs) AS u(seq) WHERE c.ctx = $1) w ON w.seq = v.seq
           ORDER BY v.seq`;
-        for await (const rows of cursorPages<{ kind: RecordKind; id: string; version: number; op: LogOp; workflow_id: string | null; body: Record<string, unknown> }>(client, sql, [ctx])) {
-          yield rows.map((r): PortableVersion => ({ kind: r.kind, id: r.id, version: r.version, op: r.op, workflow_id: r.workflow_id, record: r.body }));
-        }
+        yield* cursorPages<PortableVersion>(client, sql, [ctx]);
       },
       async *staged(workflowId) {
         for await (const rows of cursorPages<{ json: string }>(client, 'SELECT json FROM staged_items WHERE workflow_id = $1 ORDER BY item', [workflowId])) yield rows.map((r) => r.json);
@@ -142,10 +142,11 @@ async function loadContext(client: pg.ClientBase, snapshot: PortableSnapshot, na
       const key = `${v.kind}\u0000${v.id}`;
       const s = seq.next++;
       const current = lastVersion.get(key) === v.version;
-      const line = versionCopyLine(ctx, v.kind, { id: v.id, version: v.version, seq: s, op: v.op, prev: prevSeq.get(key) ?? null, current }, v.record, JSON.stringify(v.record));
+      const record = JSON.parse(v.json) as Record<string, unknown>;
+      const line = versionCopyLine(ctx, v.kind, { id: v.id, version: v.version, seq: s, op: v.op, prev: prevSeq.get(key) ?? null, current }, record, v.json);
       (v.kind === 'analogy' ? analogies : entities).push(line);
       prevSeq.set(key, s);
-      if (v.kind === 'concept' && current) vectors.set(v.id, conceptVectorRow(v.record, s));
+      if (v.kind === 'concept' && current) vectors.set(v.id, conceptVectorRow(record, s));
       if (v.workflow_id) {
         const j = `${v.workflow_id}\u0000${v.kind}`;
         let entry = journal.get(j);
@@ -165,6 +166,12 @@ async function loadContext(client: pg.ClientBase, snapshot: PortableSnapshot, na
 
 /** Loads the whole snapshot into the (new, migrated) schema the client's search_path names. */
 async function loadAll(client: pg.ClientBase, snapshot: PortableSnapshot, generation: number): Promise<void> {
+  // The secondary indexes of the version tables are built once after the load (faster than
+  // maintained row by row), from their own definitions.
+  const { rows: indexes } = await client.query<{ indexname: string; indexdef: string }>(
+    `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename IN ('analogies', 'entities') AND indexname NOT LIKE '%_pkey'`,
+  );
+  for (const i of indexes) await client.query(`DROP INDEX ${i.indexname}`);
   const seq = { next: 1 };
   for (const c of snapshot.contexts) {
     const { rows } = await client.query<{ ctx: number }>('INSERT INTO contexts(name, parent, description, created_at, mark) VALUES ($1, $2, $3, $4, 1) RETURNING ctx', [c.name, c.parent, c.description, c.created_at]);
@@ -175,6 +182,7 @@ async function loadAll(client: pg.ClientBase, snapshot: PortableSnapshot, genera
     for (const f of await snapshot.files(c.name)) await client.query('INSERT INTO context_files(ctx, name, content) VALUES ($1, $2, $3)', [ctx, f.name, f.data]);
   }
   if (seq.next > 1) await client.query(`SELECT setval('change_seq', $1)`, [seq.next - 1]);
+  for (const i of indexes) await client.query(i.indexdef);
   for (const w of snapshot.workflows) {
     await client.query(
       `INSERT INTO workflows(${WORKFLOW_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL)`,
@@ -187,7 +195,8 @@ async function loadAll(client: pg.ClientBase, snapshot: PortableSnapshot, genera
     }
   }
   for await (const page of snapshot.audit()) {
-    await client.query('INSERT INTO audit(at, entry) SELECT (e->>\'time\')::timestamptz, e FROM unnest($1::jsonb[]) AS t(e)', [page.map((e) => JSON.stringify(e))]);
+    // Entries keep their time; one without (never written so) is stamped now.
+    await client.query(`INSERT INTO audit(at, entry) SELECT coalesce((e->>'time')::timestamptz, now()), e FROM unnest($1::text[]) AS t(j), LATERAL (SELECT j::jsonb AS e) x`, [page.map((e) => JSON.stringify(e))]);
   }
   await client.query(`UPDATE meta SET value = $1 WHERE key = 'generation'`, [String(generation)]);
 }
