@@ -13,7 +13,7 @@ import { duplicateKeyIn, valueIssue } from '../src/core/json-limits.js';
 import { encodeEmbeddingsNpz, readEmbeddingsNpz } from '../src/embeddings/npz.js';
 import { stageBlock } from '../src/methods/analogies/stage-block.js';
 import { parseFramesDocument } from '../src/reasoning/frames.js';
-import { openContainer, readMembers } from '../src/backend/embedded/backup-container.js';
+import { openContainer, readMembers } from '../src/backend/backup-container.js';
 import { assertManifestNames } from '../src/backend/embedded/backup-names.js';
 import { backupStore } from '../src/backend/embedded/backup.js';
 import { Store } from '../src/api/store.js';

@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { Store } from '../src/api/store.js';
 import { backupStore } from '../src/backend/embedded/backup.js';
 import { restoreStore } from '../src/backend/embedded/restore.js';
-import { ContainerWriter, openContainer, readMembers } from '../src/backend/embedded/backup-container.js';
+import { ContainerWriter, openContainer, readMembers } from '../src/backend/backup-container.js';
 import { storeLayout } from '../src/backend/embedded/layout.js';
 import { insideDir } from '../src/core/paths.js';
 import { errCode, genAnalogies, tempDir, writeJsonl } from './helpers.js';

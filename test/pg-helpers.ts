@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../src/api/store.js';
+import type { FreshStore } from './conformance/workflows.js';
 
 /** The server and an existing database to connect to for CREATE/DROP DATABASE. */
 export const PG_SERVER_URL = process.env.SOFTLOGIC_TEST_PG_URL ?? 'postgres://root@127.0.0.1:5432/test';
@@ -113,8 +114,20 @@ export function inScratchDirectory(): string {
   return dir;
 }
 
-/** A fresh, empty store through the public Store, in a new schema of this run's database. */
-export async function freshPostgresStore(db: PgTestDatabase): Promise<{ store: Store; close(): Promise<void> }> {
-  const store = await Store.init(db.freshStoreUrl());
-  return { store, close: () => store.close() };
+/**
+ * A fresh, empty PostgreSQL store for the conformance suites (test/conformance/workflows.ts's
+ * FreshStore): its own schema of `db`. `restoreInto(file)` restores a backup of either backend
+ * (`softlogic restore FILE --store postgres://...`) into another new schema and opens it.
+ */
+export async function freshPostgresStore(db: PgTestDatabase): Promise<FreshStore> {
+  const open = async (store: Store): Promise<FreshStore> => ({
+    store,
+    close: () => store.close(),
+    restoreInto: async (file) => {
+      const target = db.freshStoreUrl();
+      await Store.restore(file, target);
+      return open(await Store.open(target));
+    },
+  });
+  return open(await Store.init(db.freshStoreUrl()));
 }

@@ -5,15 +5,19 @@
  * (scripts/check-imports.mjs holds every other file to that).
  */
 import { SoftlogicError } from '../core/errors.js';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Backend } from '../backend/backend.js';
-import type { RestoreBackup } from '../backend/maintenance.js';
+import type { ContextCounts, RestoreBackup } from '../backend/maintenance.js';
+import type { PortableSnapshot } from '../backend/portable.js';
 import { EmbeddedBackend } from '../backend/embedded/embedded-backend.js';
 import type { EmbeddedStore } from '../backend/embedded/embedded-store.js';
 import { restoreEmbedded } from '../backend/embedded/embedded-maintenance.js';
 import { PostgresBackend } from '../backend/postgres/postgres-backend.js';
 import { isPostgresUrl } from '../backend/postgres/postgres-connection.js';
-import { restorePostgres } from '../backend/postgres/postgres-maintenance.js';
+import { loadPostgres } from '../backend/postgres/postgres-portable.js';
+import { loadEmbedded, readEmbeddedBackup } from '../backend/embedded/embedded-portable.js';
+import { backupLayout, openPortableBackup } from '../backend/portable-backup.js';
+import { assertReadableFile } from '../core/input-files.js';
 
 export type { EmbeddedStore };
 
@@ -57,6 +61,29 @@ export function workDirOf(backend: Backend): string {
   return backend instanceof EmbeddedBackend ? backend.location : join(process.cwd(), 'softlogic-work');
 }
 
-/** Restores a backup (of either backend) into a location of either backend. */
-export const restoreBackup: RestoreBackup = async (file, location, options) =>
-  isPostgresUrl(location) ? restorePostgres(file, location, options) : restoreEmbedded(file, location, options);
+/**
+ * Restores a backup (of either backend) into a location of either backend. An embedded backup
+ * into a directory is the embedded restore (its files put back as they were); every other pair
+ * goes through a portable snapshot (backend/portable.ts): a portable backup (PostgreSQL's) is read
+ * as one, an embedded backup is restored into a scratch directory and read from there, and the
+ * target backend loads it.
+ */
+export const restoreBackup: RestoreBackup = async (file, location, options = {}) => {
+  assertReadableFile(file);
+  const toPostgres = isPostgresUrl(location);
+  const layout = backupLayout(file);
+  if (!toPostgres && layout === 'embedded') return restoreEmbedded(file, location, options);
+  let source: { snapshot: PortableSnapshot; expected: ContextCounts[]; bytes: number; members: number };
+  if (layout === 'portable') {
+    const opened = openPortableBackup(file);
+    source = { snapshot: opened.snapshot, expected: opened.manifest.contexts, bytes: opened.bytes, members: opened.members };
+  } else {
+    source = await readEmbeddedBackup(file);
+  }
+  try {
+    const load = toPostgres ? loadPostgres : loadEmbedded;
+    return await load(source.snapshot, location, { ...options, backup: resolve(file), bytes: source.bytes, members: source.members, expected: source.expected });
+  } finally {
+    await source.snapshot.close();
+  }
+};

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { isValidContextName, isValidId } from '../../core/names.js';
-import { invalid } from './backup-container.js';
+import { invalid } from '../backup-container.js';
 
 /**
  * A backup is data from outside: every name in it that becomes a path (context names in the

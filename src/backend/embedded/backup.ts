@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { SoftlogicError, toSoftlogicError } from '../../core/errors.js';
 import { isValidId } from '../../core/names.js';
 import type { EmbeddedStore } from './embedded-store.js';
-import { ContainerWriter, type MemberEntry } from './backup-container.js';
+import { ContainerWriter, type MemberEntry } from '../backup-container.js';
 import { decodeLine, checksumOk } from './log-format.js';
 import { readBlock, SegmentMap } from './log-segments.js';
 import { fsyncDir } from './fs-durable.js';

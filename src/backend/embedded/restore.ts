@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { SoftlogicError } from '../../core/errors.js';
 import { assertReadableFile } from '../../core/input-files.js';
 import { EmbeddedStore } from './embedded-store.js';
-import { invalid, openContainer, readMembers, type MemberEntry } from './backup-container.js';
+import { invalid, openContainer, readMembers, type MemberEntry } from '../backup-container.js';
 import { countsOf, type BackupManifest, type ContextCounts } from './backup.js';
 import { fsyncDir, writeFileAtomic } from './fs-durable.js';
 import { AuditLog } from './audit.js';
@@ -28,6 +28,21 @@ function sameCounts(a: ContextCounts[], b: ContextCounts[]): string | null {
   if (a.length !== b.length) return `${b.length} contexts restored, the manifest lists ${a.length}`;
   for (let i = 0; i < a.length; i++) if (key(a[i]) !== key(b[i])) return `context '${a[i].name}' restored as ${key(b[i])}, the manifest says ${key(a[i])}`;
   return null;
+}
+
+/**
+ * Whether a restore into `target` replaces a store: false for an absent or empty directory, true
+ * for a store with `force`; STORE_EXISTS without it, INVALID_INPUT for anything else.
+ */
+export function replacesStore(target: string, force: boolean): boolean {
+  if (!existsSync(target)) return false;
+  if (!statSync(target).isDirectory()) throw new SoftlogicError('INVALID_INPUT', `${target} exists and is not a directory`, { path: target });
+  if (isEmptyDir(target)) return false;
+  if (!existsSync(join(target, 'store.json'))) {
+    throw new SoftlogicError('INVALID_INPUT', `${target} is not empty and holds no softlogic store; restore into an empty directory`, { path: target });
+  }
+  if (!force) throw new SoftlogicError('STORE_EXISTS', `a store already exists at ${target}; pass --force to replace it (it is kept aside)`, { store: target });
+  return true;
 }
 
 /** Opens the restored directory, checks counts against the manifest and (optionally) verifies it. */
@@ -64,17 +79,7 @@ export function restoreStore(file: string, dir: string, options: RestoreOptions 
   assertReadableFile(file);
   const target = resolve(dir);
   completeInterruptedRestore(target);
-  let replacing = false;
-  if (existsSync(target)) {
-    if (!statSync(target).isDirectory()) throw new SoftlogicError('INVALID_INPUT', `${target} exists and is not a directory`, { path: target });
-    if (!isEmptyDir(target)) {
-      if (!existsSync(join(target, 'store.json'))) {
-        throw new SoftlogicError('INVALID_INPUT', `${target} is not empty and holds no softlogic store; restore into an empty directory`, { path: target });
-      }
-      if (!options.force) throw new SoftlogicError('STORE_EXISTS', `a store already exists at ${target}; pass --force to replace it (it is kept aside)`, { store: target });
-      replacing = true;
-    }
-  }
+  const replacing = replacesStore(target, options.force === true);
   const container = openContainer(file);
   const manifest = container.manifest as unknown as BackupManifest;
   try {

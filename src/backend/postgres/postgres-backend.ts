@@ -3,7 +3,6 @@ import { SoftlogicError } from '../../core/errors.js';
 import { DEFAULT_CONTEXT } from '../../core/names.js';
 import type { Backend } from '../backend.js';
 import type { WriteBatch, WriteOptions } from '../write-batch.js';
-import type { AuditTrail } from '../audit-trail.js';
 import type { Maintenance } from '../maintenance.js';
 import type { BackendCapabilities } from '../capabilities.js';
 import { createPool, inTransaction, parsePostgresUrl, type PoolOptions, type PostgresLocation } from './postgres-connection.js';
@@ -35,8 +34,8 @@ export class PostgresBackend implements Backend {
   readonly workflows: PostgresWorkflowTable;
   readonly vectors: PostgresVectorTable;
   readonly files: PostgresContextFiles;
-  readonly audit: AuditTrail;
-  readonly maintenance: Maintenance = new PostgresMaintenance();
+  readonly audit: PostgresAuditTrail;
+  readonly maintenance: Maintenance;
   readonly capabilities: BackendCapabilities = {};
   private closed = false;
 
@@ -51,6 +50,7 @@ export class PostgresBackend implements Backend {
     this.workflows = new PostgresWorkflowTable(pool, this.contexts);
     this.vectors = new PostgresVectorTable(pool, this.contexts);
     this.files = new PostgresContextFiles(pool, this.contexts, where);
+    this.maintenance = new PostgresMaintenance(pool, where, this.contexts, this.audit);
   }
 
   /** Creates the store at `url` (`softlogic init`): STORE_EXISTS when its schema already holds one. */

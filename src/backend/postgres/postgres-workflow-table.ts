@@ -16,7 +16,7 @@ export const LEASE_SECONDS = 30;
 /** Staged items per INSERT while staging, and per page when read back. */
 const STAGED_ROWS = 5000;
 
-const COLUMNS = `workflow_id, workflow_type, status, context, created_at, updated_at, items_total, items_processed, error_count,
+export const WORKFLOW_COLUMNS = `workflow_id, workflow_type, status, context, created_at, updated_at, items_total, items_processed, error_count,
   metadata, error_log, error_log_omitted, staged_crc, cancel_requested, owner_pid`;
 
 /** This process among the replicas: the lease owner it writes. */
@@ -106,7 +106,7 @@ export class PostgresWorkflowTable implements WorkflowTable {
   ) {}
 
   async find(workflowId: string): Promise<StoredWorkflow | undefined> {
-    const { rows } = await this.pool.query<WorkflowRow>(`SELECT ${COLUMNS} FROM workflows WHERE workflow_id = $1`, [workflowId]);
+    const { rows } = await this.pool.query<WorkflowRow>(`SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE workflow_id = $1`, [workflowId]);
     return rows[0];
   }
 
@@ -119,8 +119,8 @@ export class PostgresWorkflowTable implements WorkflowTable {
 
   async list(status?: WorkflowStatus, limit = 1000): Promise<Workflow[]> {
     const { rows } = status
-      ? await this.pool.query<WorkflowRow>(`SELECT ${COLUMNS} FROM workflows WHERE status = $1 ORDER BY created_at DESC, seqno DESC LIMIT $2`, [status, limit])
-      : await this.pool.query<WorkflowRow>(`SELECT ${COLUMNS} FROM workflows ORDER BY created_at DESC, seqno DESC LIMIT $1`, [limit]);
+      ? await this.pool.query<WorkflowRow>(`SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE status = $1 ORDER BY created_at DESC, seqno DESC LIMIT $2`, [status, limit])
+      : await this.pool.query<WorkflowRow>(`SELECT ${WORKFLOW_COLUMNS} FROM workflows ORDER BY created_at DESC, seqno DESC LIMIT $1`, [limit]);
     return rows.map((r) => publicWorkflow(r));
   }
 
@@ -161,7 +161,7 @@ export class PostgresWorkflowTable implements WorkflowTable {
   async interruptOwnedBy(pid: number): Promise<StoredWorkflow[]> {
     const { rows } = await this.pool.query<WorkflowRow>(
       `UPDATE workflows SET status = 'interrupted', owner_pid = NULL, owner = NULL, lease_until = NULL, heartbeat = NULL, updated_at = $3
-       WHERE owner_pid = $1 AND owner = $2 AND status IN ('pending', 'processing') RETURNING ${COLUMNS}`,
+       WHERE owner_pid = $1 AND owner = $2 AND status IN ('pending', 'processing') RETURNING ${WORKFLOW_COLUMNS}`,
       [pid, REPLICA_ID, new Date().toISOString()],
     );
     return rows;
@@ -207,8 +207,8 @@ export class PostgresWorkflowTable implements WorkflowTable {
 
   /**
    * From the journal of the workflow's batches (workflow_changes): per record, the version before
-   * its first change (that change's prev) and the one its last change left. Nothing is ever
-   * compacted away here, so the history is complete.
+   * its first change (that change's prev) and the one its last change left. Incomplete when a
+   * compaction dropped one of those versions (the rollback is then refused).
    */
   async changes(workflow: StoredWorkflow): Promise<WorkflowChanges> {
     const ctx = await this.contexts.row(workflow.context);
@@ -227,11 +227,12 @@ export class PostgresWorkflowTable implements WorkflowTable {
       const versions = await this.pool.query<VersionRow & { prev: number | null }>(`SELECT ${VERSION_COLUMNS}, prev FROM ${table} WHERE ctx = $1 AND id = $2 AND seq = ANY($3::bigint[])${kindClause}`, args);
       const first = versions.rows.find((v) => v.seq === row.first_seq);
       const last = versions.rows.find((v) => v.seq === row.last_seq);
-      if (!first || !last) throw new SoftlogicError('INTEGRITY', `the versions workflow ${workflow.workflow_id} wrote of ${row.kind} ${row.id} are missing`, { id: row.id });
+      // Compaction dropped versions this workflow wrote: its rollback is refused, as on the embedded store.
+      if (!first || !last) return { changes: [], complete: false };
       let before: RecordChange['before'] = null;
       if (first.prev !== null) {
         const prev = await this.pool.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM ${table} WHERE ctx = $1 AND id = $2 AND seq = $3${row.kind === 'analogy' ? '' : ' AND kind = $4'}`, row.kind === 'analogy' ? [ctx.ctx, row.id, first.prev] : [ctx.ctx, row.id, first.prev, row.kind]);
-        if (!prev.rows[0]) throw new SoftlogicError('INTEGRITY', `the version before workflow ${workflow.workflow_id} changed ${row.kind} ${row.id} is missing`, { id: row.id });
+        if (!prev.rows[0]) return { changes: [], complete: false };
         before = versionOfRow(row.kind, prev.rows[0]);
       }
       changes.push({ kind: row.kind, id: row.id, before, after: versionOfRow(row.kind, last) });

@@ -174,14 +174,40 @@ export async function prefetchVersions(client: pg.ClientBase, ctx: number, keys:
   }
 }
 
-const COPY_ANALOGIES = 'COPY analogies(ctx, id, version, seq, op, prev, current, source_domain, target_domain, quality, created_ms, deleted_at, workflow_id, tags, frames, body)';
-const COPY_ENTITIES = 'COPY entities(ctx, kind, id, version, seq, op, prev, current, deleted_at, name, search, body)';
+export const COPY_ANALOGIES = 'COPY analogies(ctx, id, version, seq, op, prev, current, source_domain, target_domain, quality, created_ms, deleted_at, workflow_id, tags, frames, body)';
+export const COPY_ENTITIES = 'COPY entities(ctx, kind, id, version, seq, op, prev, current, deleted_at, name, search, body)';
 
 /** created_at as the embedded index keeps it (Date.parse: the filters compare milliseconds). */
 function createdMs(body: Body): number {
   const ms = Date.parse(String(body.created_at));
   if (Number.isNaN(ms)) throw new SoftlogicError('INVALID_RECORD', `analogy ${String(body.id)} has no valid created_at`, { id: body.id });
   return ms;
+}
+
+/** Where a version sits in the change log: its seq, op, the seq it supersedes and whether it is current. */
+export interface VersionPlace {
+  id: string;
+  version: number;
+  seq: number;
+  op: LogOp;
+  prev: number | null;
+  current: boolean;
+}
+
+/**
+ * One version as a line of COPY_ANALOGIES or COPY_ENTITIES (by kind): the query columns computed
+ * from the record, `json` its text as stored.
+ */
+export function versionCopyLine(ctx: number, kind: RecordKind, place: VersionPlace, body: Body, json: string): string {
+  const head = [ctx, place.id, place.version, place.seq, place.op, place.prev, place.current];
+  const deletedAt = typeof body.deleted_at === 'string' ? body.deleted_at : null;
+  if (kind === 'analogy') {
+    const b = body as { source_domain: string; target_domain: string; quality_score: number; workflow_id?: string | null; tags?: string[]; frame_mappings?: Record<string, string> };
+    const fields = [...head, b.source_domain, b.target_domain, b.quality_score, createdMs(body), deletedAt, b.workflow_id ?? null].map(copyField);
+    return `${fields.join('\t')}\t${copyTextArray(b.tags ?? [])}\t${copyTextArray(Object.keys(b.frame_mappings ?? {}))}\t${copyField(json)}`;
+  }
+  const [, ...rest] = head;
+  return [ctx, kind, ...rest, deletedAt, typeof body.name === 'string' ? body.name : null, entitySearchText(body), json].map(copyField).join('\t');
 }
 
 /**
@@ -203,17 +229,8 @@ export async function commitChanges(client: pg.ClientBase, ctx: number, batch: P
     const analogyRows: string[] = [];
     const entityRows: string[] = [];
     changes.forEach((c, i) => {
-      const head = [ctx, c.id, c.version, seqs[i], c.op, prevSeq(c.prev), last.get(key(c.kind, c.id)) === i];
-      const deletedAt = typeof c.body.deleted_at === 'string' ? c.body.deleted_at : null;
-      if (c.kind === 'analogy') {
-        const b = c.body as { source_domain: string; target_domain: string; quality_score: number; workflow_id?: string | null; tags?: string[]; frame_mappings?: Record<string, string> };
-        const fields = [...head, b.source_domain, b.target_domain, b.quality_score, createdMs(c.body), deletedAt, b.workflow_id ?? null].map(copyField);
-        analogyRows.push(`${fields.join('\t')}\t${copyTextArray(b.tags ?? [])}\t${copyTextArray(Object.keys(b.frame_mappings ?? {}))}\t${copyField(c.json)}`);
-      } else {
-        const [, ...rest] = head;
-        const fields = [ctx, c.kind, ...rest, deletedAt, typeof c.body.name === 'string' ? c.body.name : null, entitySearchText(c.body), c.json].map(copyField);
-        entityRows.push(fields.join('\t'));
-      }
+      const line = versionCopyLine(ctx, c.kind, { id: c.id, version: c.version, seq: seqs[i] as number, op: c.op, prev: prevSeq(c.prev), current: last.get(key(c.kind, c.id)) === i }, c.body, c.json);
+      (c.kind === 'analogy' ? analogyRows : entityRows).push(line);
     });
     await copyRows(client, COPY_ANALOGIES, analogyRows);
     await copyRows(client, COPY_ENTITIES, entityRows);

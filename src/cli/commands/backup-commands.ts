@@ -21,8 +21,8 @@ export function registerBackupCommands(program: Command): void {
 
   program
     .command('restore <file>')
-    .description('restore a backup into --store DIR (empty or absent); checksums are verified first')
-    .option('--force', 'replace an existing store (kept aside as DIR.old-<timestamp>) once the new one verifies')
+    .description('restore a backup of either backend into --store DIR or postgres://... (empty or absent); checksums are verified first')
+    .option('--force', 'replace an existing store (kept aside as DIR.old-<timestamp>, or schema <schema>_old_<timestamp>) once the new one verifies')
     .option('--verify', 'also run the full verify (always done with --force)')
     .action(async (file: string, opts: { force?: boolean; verify?: boolean }, cmd: Command) => {
       const result = await Store.restore(file, storeDir(cmd), { force: opts.force, verify: opts.verify });

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { SoftlogicError } from '../../core/errors.js';
+import { SoftlogicError } from '../core/errors.js';
 
 /**
  * The .slbak container: one file, written front to back, readable front to back, no library.
@@ -35,8 +35,12 @@ export function invalid(message: string, details: Record<string, unknown> = {}):
 }
 
 const CONTEXT_PART = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}';
+const FILE_PART = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
+const WORKFLOW_PART = '[A-Za-z0-9_][A-Za-z0-9_.:-]{0,255}';
+/** The members of a portable backup (portable-backup.ts): backend-neutral records, workflows, files, audit. */
+const PORTABLE_PART = `portable/(contexts\\.json|workflows\\.jsonl|audit/\\d{6}\\.jsonl|records/${CONTEXT_PART}/\\d{6}\\.jsonl|staged/${WORKFLOW_PART}/\\d{6}\\.jsonl|files/${CONTEXT_PART}/${FILE_PART})`;
 const MEMBER_RE = new RegExp(
-  `^(store\\.json|knowledge\\.sqlite|audit\\.jsonl|contexts/${CONTEXT_PART}/[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|workflows/pending/[A-Za-z0-9_][A-Za-z0-9_.:-]{0,255}\\.jsonl)$`,
+  `^(store\\.json|knowledge\\.sqlite|audit\\.jsonl|contexts/${CONTEXT_PART}/${FILE_PART}|workflows/pending/${WORKFLOW_PART}\\.jsonl|${PORTABLE_PART})$`,
 );
 
 /** Member names are relative paths of a fixed shape: nothing in a backup can point outside the store. */
@@ -137,7 +141,7 @@ export interface OpenedContainer {
   manifestOffset: number;
 }
 
-function readExact(fd: number, length: number, position: number): Buffer {
+export function readExact(fd: number, length: number, position: number): Buffer {
   const buf = Buffer.alloc(length);
   let done = 0;
   while (done < length) {
@@ -213,7 +217,7 @@ export function openContainer(path: string): OpenedContainer {
  * member's SHA-256 after its last chunk. `sink` receives chunks; `done` is called when a member
  * verified. Throws BACKUP_INVALID naming the first member that does not match.
  */
-export function readMembers(c: OpenedContainer, sink: (entry: MemberEntry, chunk: Buffer) => void, done: (entry: MemberEntry) => void): void {
+export function readMembers(c: OpenedContainer, sink: (entry: MemberEntry, chunk: Buffer) => void, done: (entry: MemberEntry, dataStart: number) => void): void {
   const buf = Buffer.allocUnsafe(CHUNK);
   let position = MAGIC.length;
   for (const entry of c.manifest.members) {
@@ -234,7 +238,7 @@ export function readMembers(c: OpenedContainer, sink: (entry: MemberEntry, chunk
       read += n;
     }
     if (hash.digest('hex') !== entry.sha256) throw invalid(`backup member ${entry.name} fails its SHA-256 checksum`, { member: entry.name });
-    done(entry);
+    done(entry, header.dataStart);
     position = header.dataStart + entry.size;
   }
   if (position !== c.manifestOffset) throw invalid('backup holds bytes not listed in its manifest', { member: MANIFEST_NAME, offset: position });
