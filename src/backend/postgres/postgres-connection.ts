@@ -167,6 +167,19 @@ class OutcomeUnknown extends Error {
   }
 }
 
+/**
+ * What a caller that cannot repeat its work (a stream that read part of a snapshot) throws when
+ * its connection is lost: STORE_UNAVAILABLE saying so; any other error as it is.
+ */
+export function lostDuring(pool: pg.Pool, what: string, err: unknown): unknown {
+  if (!isConnectionLoss(err)) return err;
+  const display = pool instanceof StorePool ? pool.display : 'PostgreSQL';
+  return new SoftlogicError('STORE_UNAVAILABLE', `lost the connection to PostgreSQL at ${display} during ${what}, which cannot be resumed where it stopped: start it again (${messageOf(err)})`, {
+    store: display,
+    retry_after_seconds: 1,
+  });
+}
+
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
