@@ -121,6 +121,11 @@ export class Store {
     return this.engine.backend.close();
   }
 
+  /** Readiness: resolves when the store can serve now; STORE_UNAVAILABLE (its database cannot be reached) within about `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<void> {
+    return this.engine.backend.ping(timeoutMs);
+  }
+
   readonly contexts = {
     /** Creates a context; creating an existing one is a no-op unless it names another parent. */
     create: async (name: string, options: { parent?: string; description?: string } = {}): Promise<ContextInfo> => {

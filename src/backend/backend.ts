@@ -41,8 +41,15 @@ export interface Backend {
    * One atomic batch in one context (created if missing): every change `fn` makes, its change-log
    * entries and the workflow progress it sets commit together or not at all. `fn` is synchronous
    * and reads current versions through `batch.current`; a backend that cannot read synchronously
-   * (PostgreSQL) loads `options.prefetch` first, in one query, under a row lock.
+   * (PostgreSQL) loads `options.prefetch` first, in one query, under a row lock. A backend may
+   * run `fn` again, on a fresh batch, when it repeats a transaction that a lost connection rolled
+   * back: `fn` keeps its effects inside the batch and its result.
    */
   write<T>(context: string, fn: (batch: WriteBatch) => T, options?: WriteOptions): Promise<T>;
+  /**
+   * Whether the store can serve now, answered within about `timeoutMs` (a readiness check):
+   * STORE_UNAVAILABLE when its database cannot be reached, STORE_CLOSED once closed.
+   */
+  ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -184,10 +184,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     }
     if (status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: body.error.code, status }, body.error.message);
-    if (err instanceof SoftlogicError && err.code === 'RATE_LIMITED') {
-      const retry = err.details.retry_after_seconds;
-      if (typeof retry === 'number') reply.header('retry-after', String(retry));
-    }
+    // When to come back: what the error says (a rate limit, a busy or unreachable database), else 1 s for any 503.
+    const retry = err instanceof SoftlogicError ? err.details.retry_after_seconds : undefined;
+    if (typeof retry === 'number') reply.header('retry-after', String(retry));
+    else if (status === 503) reply.header('retry-after', '1');
     return reply.code(status).send(body);
   });
 

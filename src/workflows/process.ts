@@ -142,6 +142,8 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
     await engine.backend.write(
       wf.context,
       (batch) => {
+        // A backend may run this again after a lost connection: the messages are this run's.
+        messages.length = 0;
         const now = new Date().toISOString();
         for (let i = 0; i < chunk.length; i++) {
           const message = refused[i] ?? tryApply(() => applier.apply(batch, parsed[i], now, workflowId, state));

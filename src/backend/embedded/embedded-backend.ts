@@ -79,6 +79,11 @@ export class EmbeddedBackend implements Backend {
     }
   }
 
+  /** A directory on this machine: ready while open. */
+  async ping(): Promise<void> {
+    this.current.assertOpen();
+  }
+
   async close(): Promise<void> {
     this.current.close();
   }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { REPEATABLE } from './postgres-connection.js';
 import { auditLimit, type AuditEntry, type AuditEvent, type AuditFilter, type AuditTrail } from '../audit-trail.js';
 
 /** The audit trail as rows of the audit table (json entries as written, newest first by their sequence). */
@@ -7,7 +8,12 @@ export class PostgresAuditTrail implements AuditTrail {
 
   async record(event: AuditEvent): Promise<void> {
     const entry: AuditEntry = { time: new Date().toISOString(), ...event };
-    await this.pool.query('INSERT INTO audit(entry) VALUES ($1)', [JSON.stringify(entry)]);
+    // Repeatable after a lost connection: an entry (its time to the millisecond included) that
+    // did go in is among the newest ones, and is not added twice.
+    await this.pool.query(
+      `${REPEATABLE}INSERT INTO audit(entry) SELECT $1::jsonb WHERE NOT EXISTS (SELECT 1 FROM (SELECT entry FROM audit ORDER BY seq DESC LIMIT 64) AS newest WHERE newest.entry = $1::jsonb)`,
+      [JSON.stringify(entry)],
+    );
   }
 
   async list(filter: AuditFilter = {}): Promise<AuditEntry[]> {

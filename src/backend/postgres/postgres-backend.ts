@@ -1,11 +1,10 @@
-import type pg from 'pg';
 import { SoftlogicError } from '../../core/errors.js';
 import { DEFAULT_CONTEXT } from '../../core/names.js';
 import type { Backend } from '../backend.js';
 import type { WriteBatch, WriteOptions } from '../write-batch.js';
 import type { Maintenance } from '../maintenance.js';
 import type { BackendCapabilities } from '../capabilities.js';
-import { createPool, inTransaction, parsePostgresUrl, type PoolOptions, type PostgresLocation } from './postgres-connection.js';
+import { createPool, inTransaction, parsePostgresUrl, type PoolOptions, type PostgresLocation, type StorePool } from './postgres-connection.js';
 import { PostgresContexts } from './postgres-contexts.js';
 import { PostgresRecordReader } from './postgres-record-reader.js';
 import { PostgresWorkflowTable } from './postgres-workflow-table.js';
@@ -15,6 +14,7 @@ import { commitChanges, isUniqueViolation, prefetchVersions, PostgresWriteBatch 
 import { migrate, schemaVersion, SCHEMA_VERSION } from './postgres-schema.js';
 import { PostgresAuditTrail } from './postgres-audit-trail.js';
 import { PostgresMaintenance } from './postgres-maintenance.js';
+import { progressCommitted } from './postgres-workflow-progress.js';
 
 export interface PostgresOpenOptions extends PoolOptions {
   /** create the schema (softlogic init); otherwise a schema without a store is STORE_NOT_FOUND */
@@ -40,7 +40,7 @@ export class PostgresBackend implements Backend {
   private closed = false;
 
   private constructor(
-    readonly pool: pg.Pool,
+    readonly pool: StorePool,
     readonly where: PostgresLocation,
   ) {
     this.location = where.display;
@@ -58,7 +58,7 @@ export class PostgresBackend implements Backend {
     const where = parsePostgresUrl(url);
     const probe = createPool(where, { max: 1 });
     try {
-      const client = await probe.connect().catch((err: Error) => {
+      const client = await probe.acquireOnce().catch((err: Error) => {
         throw new SoftlogicError('STORE_NOT_FOUND', `cannot connect to PostgreSQL at ${where.display}: ${err.message}`, { store: where.display });
       });
       try {
@@ -77,7 +77,7 @@ export class PostgresBackend implements Backend {
     const where = parsePostgresUrl(url);
     const pool = createPool(where, options);
     try {
-      const client = await pool.connect().catch((err: Error) => {
+      const client = await pool.acquireOnce().catch((err: Error) => {
         throw new SoftlogicError('STORE_NOT_FOUND', `cannot connect to PostgreSQL at ${where.display}: ${err.message}`, { store: where.display });
       });
       try {
@@ -100,23 +100,43 @@ export class PostgresBackend implements Backend {
     }
   }
 
+  /**
+   * One transaction. A connection lost before COMMIT runs it again, `fn` included (see
+   * inTransaction); one lost during COMMIT is settled, for a workflow chunk, by its progress row
+   * (its commit moved items_processed to processedUpTo, or nothing moved), else OUTCOME_UNKNOWN.
+   */
   async write<T>(context: string, fn: (batch: WriteBatch) => T, options: WriteOptions = {}): Promise<T> {
     this.assertOpen();
+    let progress: PostgresWriteBatch['progress'] = null;
     try {
-      return await inTransaction(this.pool, async (client) => {
-        const ctx = await this.contexts.ensureRow(context, {}, client);
-        const prefetched = await prefetchVersions(client, ctx.ctx, options.prefetch ?? []);
-        const batch = new PostgresWriteBatch({ name: ctx.name, parent: ctx.parent, description: ctx.description, created_at: ctx.created_at }, prefetched);
-        const result = fn(batch);
-        await commitChanges(client, ctx.ctx, batch);
-        return result;
-      });
+      return await inTransaction(
+        this.pool,
+        async (client) => {
+          const ctx = await this.contexts.ensureRow(context, {}, client);
+          const prefetched = await prefetchVersions(client, ctx.ctx, options.prefetch ?? []);
+          const batch = new PostgresWriteBatch({ name: ctx.name, parent: ctx.parent, description: ctx.description, created_at: ctx.created_at }, prefetched);
+          const result = fn(batch);
+          progress = batch.progress;
+          await commitChanges(client, ctx.ctx, batch);
+          return result;
+        },
+        {
+          // A context a failed attempt created was rolled back with it: forget what the cache learnt.
+          onFailure: () => this.contexts.reset(),
+          committed: async () => (progress ? progressCommitted(this.pool, progress) : undefined),
+        },
+      );
     } catch (err) {
-      // A context this batch created was rolled back with it: forget what the cache learnt.
       this.contexts.reset();
       if (isUniqueViolation(err)) throw new SoftlogicError('CONFLICT', `another writer created the same record first; retry (${(err as Error).message})`, { context });
       throw err;
     }
+  }
+
+  /** Whether PostgreSQL answers within `timeoutMs` (STORE_UNAVAILABLE, or STORE_BUSY for a full pool, if not). */
+  async ping(timeoutMs = 2000): Promise<void> {
+    this.assertOpen();
+    await this.pool.ping(timeoutMs);
   }
 
   async close(): Promise<void> {

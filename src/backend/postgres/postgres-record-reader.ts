@@ -7,6 +7,7 @@ import type { StoredVersion } from '../write-batch.js';
 import type { PostgresContext, PostgresContexts } from './postgres-contexts.js';
 import { filterClause, type FilterClause } from './postgres-filter.js';
 import { seqRef, VERSION_COLUMNS, versionOfRow, type VersionRow } from './postgres-write-batch.js';
+import { lostDuring } from './postgres-connection.js';
 
 export const DEFAULT_QUERY_LIMIT = 100;
 /** Rows per FETCH of a stream: a million records cost a hundred round trips. */
@@ -124,7 +125,7 @@ export class PostgresRecordReader implements RecordReader {
       state = 'done';
     } catch (err) {
       state = 'broken';
-      throw err;
+      throw lostDuring(this.pool, 'a stream', err);
     } finally {
       // A consumer that stopped early leaves the transaction open: end it before the connection
       // goes back; a failed connection is not given back at all.

@@ -42,3 +42,17 @@ export async function commitProgress(client: pg.ClientBase, progress: BatchProgr
   await client.query('UPDATE workflows SET items_processed = GREATEST(items_processed, $1), updated_at = $2 WHERE workflow_id = $3', [progress.processedUpTo, new Date().toISOString(), progress.workflowId]);
   if (progress.errors && progress.errors.length > 0) await addErrorsIn(client, progress.workflowId, progress.errors, progress.errors.length);
 }
+
+/**
+ * After a chunk's COMMIT whose answer was lost: whether it committed, from the workflow's row
+ * (the chunk moved items_processed from processedFrom to processedUpTo, or nothing moved it).
+ * Undefined when the row cannot tell (no processedFrom, or it stands in between).
+ */
+export async function progressCommitted(pool: pg.Pool, progress: BatchProgress): Promise<boolean | undefined> {
+  const { rows } = await pool.query<{ items_processed: number }>('SELECT items_processed FROM workflows WHERE workflow_id = $1', [progress.workflowId]);
+  const at = rows[0]?.items_processed;
+  if (at === undefined || progress.processedFrom === undefined || progress.processedUpTo <= progress.processedFrom) return undefined;
+  if (at === progress.processedFrom) return false;
+  // Beyond processedFrom: this chunk committed (the claim lets only one commit leave processedFrom).
+  return at >= progress.processedUpTo ? true : undefined;
+}

@@ -9,6 +9,7 @@ import { encodeStagedLine } from '../../core/staged-lines.js';
 import { addErrorsIn, workflowNotFound as notFound } from './postgres-workflow-progress.js';
 import { NEW_WORKFLOW_COLUMNS, newWorkflowValues, publicWorkflow, type NewWorkflow, type RecordChange, type StagedItem, type StagingWriter, type StoredWorkflow, type WorkflowChanges, type WorkflowTable } from '../workflow-table.js';
 import type { PostgresContexts } from './postgres-contexts.js';
+import { REPEATABLE } from './postgres-connection.js';
 import { isUniqueViolation, VERSION_COLUMNS, versionOfRow, type VersionRow } from './postgres-write-batch.js';
 
 /** How long a replica's claim on a workflow lasts without a heartbeat. */
@@ -65,7 +66,12 @@ class RowStagingWriter implements StagingWriter {
     this.written = this.written.then(async () => {
       if (this.failed) return;
       try {
-        await this.pool.query(`INSERT INTO staged_items(workflow_id, item, json) SELECT $1, $2 + o - 1, j FROM unnest($3::text[]) WITH ORDINALITY AS t(j, o)`, [this.workflowId, first, rows]);
+        // Repeatable: a page that did go in before a lost connection is left as it is.
+        await this.pool.query(`${REPEATABLE}INSERT INTO staged_items(workflow_id, item, json) SELECT $1, $2 + o - 1, j FROM unnest($3::text[]) WITH ORDINALITY AS t(j, o) ON CONFLICT DO NOTHING`, [
+          this.workflowId,
+          first,
+          rows,
+        ]);
       } catch (err) {
         this.failed = err;
       }
@@ -86,7 +92,7 @@ class RowStagingWriter implements StagingWriter {
   async abort(): Promise<void> {
     this.buffer = [];
     await this.written;
-    await this.pool.query('DELETE FROM staged_items WHERE workflow_id = $1', [this.workflowId]);
+    await this.pool.query(`${REPEATABLE}DELETE FROM staged_items WHERE workflow_id = $1`, [this.workflowId]);
   }
 }
 
@@ -139,7 +145,7 @@ export class PostgresWorkflowTable implements WorkflowTable {
   async transition(workflowId: string, status: WorkflowStatus, owner: number | null, extra: { metadata?: JsonObject } = {}): Promise<void> {
     // An owner takes the lease for this replica; releasing it clears the lease.
     await this.pool.query(
-      `UPDATE workflows SET status = $2, updated_at = $3, owner_pid = $4, metadata = COALESCE($5::json, metadata),
+      `${REPEATABLE}UPDATE workflows SET status = $2, updated_at = $3, owner_pid = $4, metadata = COALESCE($5::json, metadata),
          owner = CASE WHEN $4::integer IS NULL THEN NULL ELSE $6 END,
          lease_until = CASE WHEN $4::integer IS NULL THEN NULL ELSE now() + make_interval(secs => $7) END,
          heartbeat = CASE WHEN $4::integer IS NULL THEN NULL ELSE now() END
@@ -149,7 +155,7 @@ export class PostgresWorkflowTable implements WorkflowTable {
   }
 
   async requestCancel(workflowId: string): Promise<void> {
-    await this.pool.query('UPDATE workflows SET cancel_requested = true, updated_at = $2 WHERE workflow_id = $1', [workflowId, new Date().toISOString()]);
+    await this.pool.query(`${REPEATABLE}UPDATE workflows SET cancel_requested = true, updated_at = $2 WHERE workflow_id = $1`, [workflowId, new Date().toISOString()]);
   }
 
   async addErrors(workflowId: string, messages: string[], count = messages.length): Promise<void> {
@@ -202,7 +208,7 @@ export class PostgresWorkflowTable implements WorkflowTable {
   }
 
   async dropStaged(workflowId: string): Promise<void> {
-    await this.pool.query('DELETE FROM staged_items WHERE workflow_id = $1', [workflowId]);
+    await this.pool.query(`${REPEATABLE}DELETE FROM staged_items WHERE workflow_id = $1`, [workflowId]);
   }
 
   /**

@@ -2,18 +2,28 @@ import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '../context.js';
 import { errorResponses } from '../schemas.js';
 
-/** Liveness (/health, never behind the API key) and operational status (/status). */
+/** How long /health waits for the store's database before answering 503. */
+export const HEALTH_TIMEOUT_MS = 2000;
+
+/**
+ * Health (/health, never behind the API key): 200 while the store can serve, 503 STORE_UNAVAILABLE
+ * (with Retry-After) within HEALTH_TIMEOUT_MS when its database cannot be reached. Operational
+ * status: /status.
+ */
 export function healthRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.get(
     '/health',
     {
       schema: {
-        summary: 'Liveness',
+        summary: 'Health: 200 when the store can serve, 503 when its database cannot be reached',
         tags: ['operations'],
         response: { 200: { type: 'object', properties: { status: { type: 'string' } } }, ...errorResponses },
       },
     },
-    async () => ({ status: 'ok' }),
+    async () => {
+      await ctx.store.ping(HEALTH_TIMEOUT_MS);
+      return { status: 'ok' };
+    },
   );
 
   app.get(
