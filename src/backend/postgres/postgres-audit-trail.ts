@@ -11,7 +11,7 @@ export class PostgresAuditTrail implements AuditTrail {
     // Repeatable after a lost connection: an entry (its time to the millisecond included) that
     // did go in is among the newest ones, and is not added twice.
     await this.pool.query(
-      `${REPEATABLE}INSERT INTO audit(entry) SELECT $1::jsonb WHERE NOT EXISTS (SELECT 1 FROM (SELECT entry FROM audit ORDER BY seq DESC LIMIT 64) AS newest WHERE newest.entry = $1::jsonb)`,
+      `${REPEATABLE}INSERT INTO audit(entry) SELECT $1::json WHERE NOT EXISTS (SELECT 1 FROM (SELECT entry FROM audit ORDER BY seq DESC LIMIT 64) AS newest WHERE newest.entry::text = $1::text)`,
       [JSON.stringify(entry)],
     );
   }

@@ -210,7 +210,7 @@ async function verifyContext(client: pg.ClientBase, ctx: number, context: string
     await client.query<{ kind: string; id: string }>(
       `SELECT 'analogy' AS kind, id FROM analogies WHERE ctx = $1 AND current AND (source_domain IS DISTINCT FROM body->>'source_domain' OR target_domain IS DISTINCT FROM body->>'target_domain'
          OR quality IS DISTINCT FROM (body->>'quality_score')::float8 OR deleted_at IS DISTINCT FROM body->>'deleted_at')
-       UNION ALL SELECT kind, id FROM entities WHERE ctx = $1 AND current AND (deleted_at IS DISTINCT FROM body->>'deleted_at' OR (jsonb_typeof(body->'name') = 'string' AND name IS DISTINCT FROM body->>'name'))
+       UNION ALL SELECT kind, id FROM entities WHERE ctx = $1 AND current AND (deleted_at IS DISTINCT FROM body->>'deleted_at' OR (json_typeof(body->'name') = 'string' AND name IS DISTINCT FROM body->>'name'))
        LIMIT ${ISSUES_PER_CHECK}`,
       [ctx],
     )

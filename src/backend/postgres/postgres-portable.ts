@@ -196,7 +196,7 @@ async function loadAll(client: pg.ClientBase, snapshot: PortableSnapshot, genera
   }
   for await (const page of snapshot.audit()) {
     // Entries keep their time; one without (never written so) is stamped now.
-    await client.query(`INSERT INTO audit(at, entry) SELECT coalesce((e->>'time')::timestamptz, now()), e FROM unnest($1::text[]) AS t(j), LATERAL (SELECT j::jsonb AS e) x`, [page.map((e) => JSON.stringify(e))]);
+    await client.query(`INSERT INTO audit(at, entry) SELECT coalesce((e->>'time')::timestamptz, now()), e FROM unnest($1::text[]) AS t(j), LATERAL (SELECT j::json AS e) x`, [page.map((e) => JSON.stringify(e))]);
   }
   await client.query(`UPDATE meta SET value = $1 WHERE key = 'generation'`, [String(generation)]);
 }
