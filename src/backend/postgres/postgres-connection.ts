@@ -45,7 +45,6 @@ function redact(location: string): string {
   return location.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
-
 export interface PoolOptions {
   /** connections at most (default 10) */
   max?: number;
