@@ -343,4 +343,26 @@ describe('PostgreSQL faults: the service', { skip }, () => {
       assert.equal((await request(`${service.base}/health`)).status, 200);
     }
   });
+
+  test('/health while every connection is in use: 503 STORE_BUSY with Retry-After within its bound, not a wait for the pool', async () => {
+    const service = await serve(storeUrl({ pool_max: 1, acquire_timeout_ms: 60_000 }, true));
+    assert.equal((await request(`${service.base}/health`)).status, 200);
+    // The one connection is held by a query whose answer the proxy holds back 5 s.
+    proxy!.slow(5000);
+    try {
+      const held = request(`${service.base}/api/analogies?limit=1`);
+      await new Promise((r) => setTimeout(r, 300));
+      const started = Date.now();
+      const res = await request(`${service.base}/health`, {}, 20_000);
+      const took = Date.now() - started;
+      assert.equal(res.status, 503);
+      assert.match(res.headers.get('retry-after') ?? '', /^\d+$/);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'STORE_BUSY');
+      assert.ok(took < 4500, `health took ${took} ms: it waited for the held connection`);
+      assert.equal((await held).status, 200);
+    } finally {
+      proxy!.slow(0);
+    }
+    assert.equal((await request(`${service.base}/health`)).status, 200);
+  });
 });

@@ -45,7 +45,6 @@ function redact(location: string): string {
   return location.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
-
 export interface PoolOptions {
   /** connections at most (default 10) */
   max?: number;
@@ -323,6 +322,12 @@ export class StorePool extends pg.Pool {
       await Promise.race([answer, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)))]);
     } catch (err) {
       if (err instanceof SoftlogicError) throw err;
+      if (this.totalCount >= this.settings.max && this.idleCount === 0) {
+        throw new SoftlogicError('STORE_BUSY', `the store is busy: all ${this.settings.max} connections to PostgreSQL at ${this.display} are in use; retry shortly`, {
+          store: this.display,
+          retry_after_seconds: 1,
+        });
+      }
       const cause = err instanceof Repeatable ? err.lost : err;
       throw new SoftlogicError('STORE_UNAVAILABLE', `PostgreSQL at ${this.display} cannot be reached (${messageOf(cause)})`, { store: this.display, retry_after_seconds: 5 });
     } finally {
