@@ -175,6 +175,9 @@ const concepts: Scenario = async (s) => {
     inFinance: (await s.concepts.search('money', { context: 'finance' })).map((c) => c.id),
     similarInFinance: (await s.concepts.similar('loan', { context: 'finance', k: 3 })).results,
     loan,
+    senses: await s.concepts.senses('bank', { context: 'finance' }),
+    similarity: await s.embeddings.similarity('dog', 'puppy'),
+    complete: await s.embeddings.complete('dog', 'puppy', 'cat', { k: 2, scope: 'registry' }),
     listed: await s.concepts.list('default', { includeDeleted: true }),
     records: await content(s, ['default', 'finance']),
     audit: await s.audit.list(),
@@ -205,7 +208,13 @@ const conceptBatch: Scenario = async (s, dir) => {
   await s.embeddings.export(npz, 'things');
   const exported = readEmbeddingsNpz(npz);
   assert.equal(exported.ids.length, 302);
+  // the vectors into another context: concepts for the ids, found by their neighbours
+  const copied = await s.embeddings.import(npz, 'copied');
+  assert.equal((await s.concepts.list('copied', { limit: 1000 })).length, 302);
+  const similarCopied = await s.concepts.similar('things:thing_12', { context: 'copied', k: 5 });
   return {
+    copied: { ...copied, seconds: undefined },
+    similarCopied: similarCopied.results,
     result: { ...r, seconds: undefined },
     again: { ...twice, seconds: undefined },
     issues,
