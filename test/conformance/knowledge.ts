@@ -175,6 +175,9 @@ const concepts: Scenario = async (s) => {
     inFinance: (await s.concepts.search('money', { context: 'finance' })).map((c) => c.id),
     similarInFinance: (await s.concepts.similar('loan', { context: 'finance', k: 3 })).results,
     loan,
+    senses: await s.concepts.senses('bank', { context: 'finance' }),
+    similarity: await s.embeddings.similarity('dog', 'puppy'),
+    complete: await s.embeddings.complete('dog', 'puppy', 'cat', { k: 2, scope: 'registry' }),
     listed: await s.concepts.list('default', { includeDeleted: true }),
     records: await content(s, ['default', 'finance']),
     audit: await s.audit.list(),
@@ -205,7 +208,13 @@ const conceptBatch: Scenario = async (s, dir) => {
   await s.embeddings.export(npz, 'things');
   const exported = readEmbeddingsNpz(npz);
   assert.equal(exported.ids.length, 302);
+  // the vectors into another context: concepts for the ids, found by their neighbours
+  const copied = await s.embeddings.import(npz, 'copied');
+  assert.equal((await s.concepts.list('copied', { limit: 1000 })).length, 302);
+  const similarCopied = await s.concepts.similar('things:thing_12', { context: 'copied', k: 5 });
   return {
+    copied: { ...copied, seconds: undefined },
+    similarCopied: similarCopied.results,
     result: { ...r, seconds: undefined },
     again: { ...twice, seconds: undefined },
     issues,
@@ -373,6 +382,29 @@ const exportImport = (openFresh: () => Promise<KnowledgeStore>): Scenario => asy
   return { exported: { jsonl: { ...jsonl, file: 'all.jsonl', bytes: undefined }, doc: { ...doc, file: 'shop.json.gz', bytes: undefined } }, source, imported };
 };
 
+/** Rolling back the workflows of knowledge: a concept batch, a frame expansion, a discovery; vectors follow. */
+const rollbacks: Scenario = async (s, dir) => {
+  await s.concepts.import(writeJsonl(join(dir, 'c1.jsonl'), FIELD_WORDS.map((name) => ({ name }))), { context: 'k', provider: 'hash' });
+  for (const n of ['customer', 'bread', 'coin']) await s.concepts.add({ name: n }, { context: 'k' });
+  await s.fields.discover({ context: 'k', k: 2, minCoherence: 0 });
+  const before = await content(s, ['k']);
+  const similarBefore = (await s.concepts.similar('king', { context: 'k', k: 4 })).results;
+  const batch = await s.concepts.import(writeJsonl(join(dir, 'c2.jsonl'), [{ name: 'king', description: 'changed' }, { name: 'knight' }, { name: 'castle' }]), { context: 'k' });
+  writeFileSync(join(dir, 'f.yaml'), COMMERCE_FRAMES_YAML.replaceAll('shop:', 'k:'));
+  const framesAdded = await s.frames.add(join(dir, 'f.yaml'), { context: 'k' });
+  const rediscovered = await s.fields.discover({ context: 'k', k: 3, minCoherence: 0 });
+  const results = [];
+  for (const wf of [rediscovered.workflow, framesAdded.workflow, batch.workflow]) results.push(await s.workflows.rollback(wf.workflow_id));
+  assert.deepEqual(results.map((r) => r.status), ['rolled_back', 'rolled_back', 'rolled_back']);
+  // as the user sees them: a rollback writes the old content as the next version
+  const unversioned = (c: Record<string, unknown[]>) => observed(Object.fromEntries(Object.entries(c).map(([k, rs]) => [k, rs.map((r) => ({ ...(r as object), version: null }))])), dir);
+  assert.deepEqual(unversioned(await content(s, ['k'])), unversioned(before), 'every kind as it was before the three workflows');
+  assert.equal(await s.concepts.find('knight', 'k'), undefined);
+  const similarAfter = (await s.concepts.similar('king', { context: 'k', k: 4 })).results;
+  assert.deepEqual(similarAfter.map((r) => r.id), similarBefore.map((r) => r.id), 'the vectors of the rolled-back concepts are gone, the changed one is back');
+  return { results, similarAfter, records: await content(s, ['k']) };
+};
+
 /** The audit trail: what was rejected, rolled back, deleted; filters by workflow, event, limit and time. */
 const audit: Scenario = async (s, dir) => {
   const good = genAnalogies(3, 81, 'au-');
@@ -458,6 +490,7 @@ export function knowledgeConformance(name: string, openFresh: () => Promise<Know
     ['concept batch: a workflow of concepts with vectors; a bad file refused whole; again as next versions', () => conceptBatch],
     ['frames, relations and instances: add, versions, query, delete / restore, bad files refused whole', () => frames],
     ['clusters and fields: discover, rediscover, retire; cross-domain analogies stored and versioned', () => fields],
+    ['rollback of a concept batch, a frame expansion and a discovery: every kind and the vectors as before', () => rollbacks],
     ['knowledge export / import: every kind and context, JSON lines and gzip JSON, each merge strategy', (open) => exportImport(open)],
     ['audit trail: rejected lines, rollback, deletions; filters by workflow, event, limit, time', () => audit],
     ['legacy import: records, deletions, reported lines, workflows and vectors of the original system', () => legacy],

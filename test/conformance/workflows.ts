@@ -114,6 +114,33 @@ export function workflowConformance(name: string, openFreshStore: () => Promise<
       });
     });
 
+    test('cancel while processing stops at a chunk boundary: whole chunks stay, the rest is not applied, rollback removes them', async () => {
+      await withStore(openFreshStore, async (s, dir) => {
+        await s.analogies.import(writeJsonl(join(dir, 'base.jsonl'), genAnalogies(30, 14, 'p-')));
+        const before = await snapshot(s);
+        const items = genAnalogies(400, 15, 'y-');
+        await s.workflows.createFromFile(writeJsonl(join(dir, 'c.jsonl'), items), { workflowId: 'cancel-2' });
+        let cancelling: Promise<unknown> | undefined;
+        const onProgress = (e: { workflow_id: string; items_processed: number }) => {
+          if (e.workflow_id === 'cancel-2' && e.items_processed > 0 && !cancelling) cancelling = s.workflows.cancel('cancel-2');
+        };
+        s.events.on('progress', onProgress);
+        const processed = await s.workflows.process('cancel-2', { batchSize: 20 });
+        s.events.off('progress', onProgress);
+        const cancelled = await cancelling;
+        assert.deepEqual(cancelled, processed, 'cancel answers the state the processor left');
+        assert.equal(processed.status, 'cancelled');
+        const done = processed.items_processed;
+        assert.ok(done > 0 && done < 400 && done % 20 === 0, `stopped at a chunk boundary (${done})`);
+        assert.equal(await s.analogies.count({}), 30 + done, 'the committed chunks, each whole');
+        for (const [i, a] of items.entries()) if (i % 23 === 0) assert.equal((await s.analogies.query({ limit: 1000 })).some((x) => x.id === a.id), i < done, `${a.id}`);
+        assert.equal((await asyncErr(() => s.workflows.process('cancel-2'))).code, 'ILLEGAL_TRANSITION');
+        const rb = await s.workflows.rollback('cancel-2');
+        assert.equal(rb.records_deleted, done);
+        assert.deepEqual(await snapshot(s), before);
+      });
+    });
+
     test('rollback restores exactly what was there: created records go, updated and deleted ones come back', async () => {
       await withStore(openFreshStore, async (s, dir) => {
         const base = genAnalogies(80, 21, 'r-');
