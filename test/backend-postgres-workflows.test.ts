@@ -12,8 +12,4 @@ inScratchDirectory();
 
 if ('skip' in db) describe('workflows conformance: postgres', { skip: db.skip }, () => undefined);
 else
-  workflowConformance('postgres', () => freshPostgresStore(db), {
-    // Backup and restore of a PostgreSQL store are built on another branch (issue 15, maintenance);
-    // until it lands here this case cannot run, and says so rather than passing.
-    restoreUnavailable: 'backup/restore is not built for the PostgreSQL backend on this branch (issue 15 maintenance)',
-  });
+  workflowConformance('postgres', () => freshPostgresStore(db));

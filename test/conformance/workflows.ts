@@ -22,11 +22,8 @@ type Rec = Record<string, unknown>;
 export interface FreshStore {
   store: Store;
   close(): Promise<void>;
-  /**
-   * a new store of this backend restored from a backup file (any backend's); absent when the
-   * backend cannot back up and restore yet: the backup case is then skipped with that reason
-   */
-  restoreInto?(file: string): Promise<FreshStore>;
+  /** a new store of this backend restored from a backup file (any backend's) */
+  restoreInto(file: string): Promise<FreshStore>;
 }
 
 /** A record as its user sees it: everything but the version bookkeeping that moves on. */
@@ -70,12 +67,7 @@ async function withStore(open: () => Promise<FreshStore>, fn: (s: Store, dir: st
 
 const byId = (xs: GenAnalogy[]) => [...xs].sort((a, b) => a.id.localeCompare(b.id));
 
-export interface WorkflowConformanceOptions {
-  /** why backup → restore cannot run on this backend yet; the case is skipped with this reason */
-  restoreUnavailable?: string;
-}
-
-export function workflowConformance(name: string, openFreshStore: () => Promise<FreshStore>, options: WorkflowConformanceOptions = {}): void {
+export function workflowConformance(name: string, openFreshStore: () => Promise<FreshStore>): void {
   describe(`workflows conformance: ${name}`, () => {
     test('create stages without applying; process applies every item once; the workflow reports it', async () => {
       await withStore(openFreshStore, async (s, dir) => {
@@ -282,7 +274,7 @@ export function workflowConformance(name: string, openFreshStore: () => Promise<
       }
     });
 
-    test('backup then restore into a new store: every record of every kind, deleted ones and workflows come back', { skip: options.restoreUnavailable ?? false }, async () => {
+    test('backup then restore into a new store: every record of every kind, deleted ones and workflows come back', async () => {
       const items = genAnalogies(80, 63, 'b-');
       const files = scratch();
       try {
@@ -301,10 +293,6 @@ export function workflowConformance(name: string, openFreshStore: () => Promise<
           backup = (await s.backup({ out: join(files.dir, 'store.slbak') })).file;
         });
         const empty = await openFreshStore();
-        if (!empty.restoreInto) {
-          await empty.close();
-          throw new Error(`the ${name} store has no restoreInto: pass restoreUnavailable with the reason instead`);
-        }
         const restored = await empty.restoreInto(backup);
         try {
           const t = restored.store;
