@@ -191,7 +191,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return reply.code(status).send(body);
   });
 
-  registerPathScrub(app, store.root);
+  registerPathScrub(app, store.workDir);
   refuseDuplicateKeys(app);
 
   app.setNotFoundHandler((request, reply) =>
