@@ -338,6 +338,30 @@ describe('PostgreSQL maintenance and moving between backends', { skip }, () => {
     });
   });
 
+  test('a rollback that compaction made unavailable stays unavailable in a restored copy', async () => {
+    const dir = tempDir();
+    const s = await Store.init(storeUrl());
+    const items = genAnalogies(10, 21, 'rb-');
+    await s.analogies.import(writeJsonl(join(dir, 'a.jsonl'), items));
+    const second = await s.analogies.import(writeJsonl(join(dir, 'b.jsonl'), items.map((a) => ({ ...a, tags: ['again'] }))));
+    assert.equal((await s.analogies.history(items[0].id)).length, 2, 'the second import wrote version 2');
+    await s.compact('default');
+    assert.equal((await asyncErr(() => s.workflows.rollback(second.workflow.workflow_id))).code, 'ROLLBACK_UNAVAILABLE');
+    const copy = storeUrl();
+    await Store.restore((await s.backup({ out: join(dir, 'c.slbak') })).file, copy);
+    await s.close();
+    const t = await Store.open(copy);
+    assert.equal((await asyncErr(() => t.workflows.rollback(second.workflow.workflow_id))).code, 'ROLLBACK_UNAVAILABLE');
+    assert.equal(await t.analogies.count({}), 10);
+    assert.equal((await t.verify()).valid, true);
+    await t.close();
+    await Store.restore(join(dir, 'c.slbak'), join(dir, 'd'));
+    const d = await Store.open(join(dir, 'd'));
+    assert.equal((await asyncErr(() => d.workflows.rollback(second.workflow.workflow_id))).code, 'ROLLBACK_UNAVAILABLE', 'and in a directory');
+    assert.equal(await d.analogies.count({}), 10);
+    await d.close();
+  });
+
   test('compact drops superseded versions and tombstones of one context; stats count and size; rebuild is refused', async () => {
     const dir = tempDir();
     const url = storeUrl();
@@ -367,7 +391,16 @@ describe('PostgreSQL maintenance and moving between backends', { skip }, () => {
     assert.equal((await s.verify()).valid, true, 'a compacted store verifies');
     const importWf = (await s.workflows.list()).find((w) => w.context === 'default');
     assert.ok(importWf);
-    assert.equal((await asyncErr(() => s.workflows.rollback(importWf.workflow_id))).code !== undefined, true, 'a rollback across the compaction is refused');
+    assert.equal((await asyncErr(() => s.workflows.rollback(importWf.workflow_id))).code, 'ROLLBACK_UNAVAILABLE', 'a rollback across the compaction is refused');
+    // A copy holds the compacted history as it is: one version each, tombstones gone.
+    const copy = storeUrl();
+    await Store.restore((await s.backup({ out: join(dir, 'compacted.slbak') })).file, copy);
+    const t = await Store.open(copy);
+    assert.equal((await t.verify()).valid, true);
+    assert.equal((await t.analogies.history(items[0].id)).length, 1);
+    assert.equal((await asyncErr(() => t.analogies.restore(items[1].id))).code, 'PURGED');
+    assert.equal(await t.analogies.count({}), 48);
+    await t.close();
     const err = await asyncErr(() => s.rebuild());
     assert.equal(err.code, 'INVALID_INPUT');
     assert.match(err.message, /no meaning on the PostgreSQL backend/);
