@@ -14,6 +14,7 @@ import { Store } from '../src/api/store.js';
 import type { Analogy } from '../src/core/records.js';
 import { asyncErr, cliErr, cliOk, COMMERCE_FRAMES_YAML, genAnalogies, tempDir, writeJsonl } from './helpers.js';
 import { usePostgres } from './pg-helpers.js';
+import { ContainerWriter } from '../src/backend/backup-container.js';
 
 const db = await usePostgres();
 const skip = 'skip' in db ? db.skip : false;
@@ -184,6 +185,18 @@ describe('PostgreSQL maintenance and moving between backends', { skip }, () => {
     assert.equal(cliOk(join(dir, 'd'), ['verify']).valid, true);
     assert.equal(cliOk(join(dir, 'd'), ['stats']).contexts.find((c: { context: string }) => c.context === 'default').analogies.active, 40);
     assert.equal(cliErr(url, ['rebuild']).code, 'INVALID_INPUT');
+
+    // An embedded store's backup into PostgreSQL, by the CLI.
+    const embedded = join(dir, 'e');
+    cliOk(embedded, ['init']);
+    cliOk(embedded, ['analogies', 'import', writeJsonl(join(dir, 'e.jsonl'), genAnalogies(15, 12, 'emb-'))]);
+    cliOk(embedded, ['analogies', 'delete', genAnalogies(15, 12, 'emb-')[0].id]);
+    const eBackup = cliOk(embedded, ['backup', '--out', join(dir, 'e.slbak')]);
+    const fromEmbedded = storeUrl();
+    cliOk(fromEmbedded, ['restore', eBackup.file]);
+    const counts = cliOk(fromEmbedded, ['stats']).contexts.find((c: { context: string }) => c.context === 'default').analogies;
+    assert.deepEqual(counts, { active: 14, deleted: 1 });
+    assert.equal(cliOk(fromEmbedded, ['verify']).valid, true);
   });
 
   test('a damaged backup is refused before anything is written: no schema appears', async () => {
@@ -203,6 +216,38 @@ describe('PostgreSQL maintenance and moving between backends', { skip }, () => {
     assert.match(err.message, /portable\/records\/default\/000001\.jsonl fails its SHA-256/);
     assert.equal((await sql<{ n: number }>(target, 'SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', [schemaOf(target)]))[0]?.n, 0);
     assert.equal((await asyncErr(() => Store.restore(join(dir, 'bad.slbak'), join(dir, 'into')))).code, 'BACKUP_INVALID');
+  });
+
+  test('a crafted portable backup naming a context outside the store, or a schema of other tables, is refused', async () => {
+    const dir = tempDir();
+    const writer = new ContainerWriter(join(dir, 'evil.slbak'));
+    writer.addBuffer('portable/contexts.json', Buffer.from(JSON.stringify([{ name: '../evil', parent: null, description: null, created_at: 'x', purged: [], vector_settings: null }])));
+    writer.addBuffer('portable/workflows.jsonl', Buffer.alloc(0));
+    writer.finish({ format: 'softlogic-backup', version: 1, layout: 'portable', contexts: [], workflows: {} });
+    const target = storeUrl();
+    const err = await asyncErr(() => Store.restore(join(dir, 'evil.slbak'), target));
+    assert.equal(err.code, 'BACKUP_INVALID');
+    assert.match(err.message, /invalid context/);
+    assert.equal((await asyncErr(() => Store.restore(join(dir, 'evil.slbak'), join(dir, 'd')))).code, 'BACKUP_INVALID');
+
+    const s = await Store.init(storeUrl());
+    await s.analogies.import(writeJsonl(join(dir, 'a.jsonl'), genAnalogies(5, 2, 'x-')));
+    const file = (await s.backup({ out: join(dir, 'ok.slbak') })).file;
+    await s.close();
+    const other = storeUrl();
+    await sql(other.replace(/\?.*$/, ''), `CREATE SCHEMA ${schemaOf(other)}; CREATE TABLE ${schemaOf(other)}.unrelated(x int)`);
+    const refused = await asyncErr(() => Store.restore(file, other, { force: true }));
+    assert.equal(refused.code, 'INVALID_INPUT');
+    assert.deepEqual(await sql(other, 'SELECT * FROM unrelated'), [], 'the other tables are left alone');
+    // A portable backup replaces a directory store with --force, the old one kept aside.
+    const dirStore = await Store.init(join(dir, 'store'));
+    await dirStore.close();
+    const r = await Store.restore(file, join(dir, 'store'), { force: true });
+    assert.match(r.previous_store ?? '', /store\.old-/);
+    assert.equal(r.verify?.valid, true);
+    const reopened = await Store.open(join(dir, 'store'));
+    assert.equal(await reopened.analogies.count({}), 5);
+    await reopened.close();
   });
 
   test('backup while writers run: the file is one snapshot (its counts are what restore finds) and verify passes', async () => {
@@ -293,6 +338,30 @@ describe('PostgreSQL maintenance and moving between backends', { skip }, () => {
     });
   });
 
+  test('a rollback that compaction made unavailable stays unavailable in a restored copy', async () => {
+    const dir = tempDir();
+    const s = await Store.init(storeUrl());
+    const items = genAnalogies(10, 21, 'rb-');
+    await s.analogies.import(writeJsonl(join(dir, 'a.jsonl'), items));
+    const second = await s.analogies.import(writeJsonl(join(dir, 'b.jsonl'), items.map((a) => ({ ...a, tags: ['again'] }))));
+    assert.equal((await s.analogies.history(items[0].id)).length, 2, 'the second import wrote version 2');
+    await s.compact('default');
+    assert.equal((await asyncErr(() => s.workflows.rollback(second.workflow.workflow_id))).code, 'ROLLBACK_UNAVAILABLE');
+    const copy = storeUrl();
+    await Store.restore((await s.backup({ out: join(dir, 'c.slbak') })).file, copy);
+    await s.close();
+    const t = await Store.open(copy);
+    assert.equal((await asyncErr(() => t.workflows.rollback(second.workflow.workflow_id))).code, 'ROLLBACK_UNAVAILABLE');
+    assert.equal(await t.analogies.count({}), 10);
+    assert.equal((await t.verify()).valid, true);
+    await t.close();
+    await Store.restore(join(dir, 'c.slbak'), join(dir, 'd'));
+    const d = await Store.open(join(dir, 'd'));
+    assert.equal((await asyncErr(() => d.workflows.rollback(second.workflow.workflow_id))).code, 'ROLLBACK_UNAVAILABLE', 'and in a directory');
+    assert.equal(await d.analogies.count({}), 10);
+    await d.close();
+  });
+
   test('compact drops superseded versions and tombstones of one context; stats count and size; rebuild is refused', async () => {
     const dir = tempDir();
     const url = storeUrl();
@@ -322,7 +391,16 @@ describe('PostgreSQL maintenance and moving between backends', { skip }, () => {
     assert.equal((await s.verify()).valid, true, 'a compacted store verifies');
     const importWf = (await s.workflows.list()).find((w) => w.context === 'default');
     assert.ok(importWf);
-    assert.equal((await asyncErr(() => s.workflows.rollback(importWf.workflow_id))).code !== undefined, true, 'a rollback across the compaction is refused');
+    assert.equal((await asyncErr(() => s.workflows.rollback(importWf.workflow_id))).code, 'ROLLBACK_UNAVAILABLE', 'a rollback across the compaction is refused');
+    // A copy holds the compacted history as it is: one version each, tombstones gone.
+    const copy = storeUrl();
+    await Store.restore((await s.backup({ out: join(dir, 'compacted.slbak') })).file, copy);
+    const t = await Store.open(copy);
+    assert.equal((await t.verify()).valid, true);
+    assert.equal((await t.analogies.history(items[0].id)).length, 1);
+    assert.equal((await asyncErr(() => t.analogies.restore(items[1].id))).code, 'PURGED');
+    assert.equal(await t.analogies.count({}), 48);
+    await t.close();
     const err = await asyncErr(() => s.rebuild());
     assert.equal(err.code, 'INVALID_INPUT');
     assert.match(err.message, /embedded backend only: .*nothing to rebuild/);

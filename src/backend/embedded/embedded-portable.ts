@@ -142,10 +142,15 @@ function tombstoneOf(record: Record<string, unknown>): Record<string, unknown> {
   return { id, context, version, updated_at, deleted_at };
 }
 
-/** Writes one run of versions (all of one workflow, or of none) as one batch. */
-function writeRun(batch: WriteBatch, run: PortableVersion[]): void {
+/**
+ * Writes one run of versions (all of one workflow, or of none) as one batch. A version whose
+ * record has no earlier version here although it is not its first had its history compacted at
+ * the source: its workflow is added to `truncated`.
+ */
+function writeRun(batch: WriteBatch, run: PortableVersion[], truncated: Set<string>): void {
   for (const v of run) {
     const prev = batch.current(v.kind, v.id);
+    if (prev === undefined && v.version > 1 && v.workflow_id) truncated.add(v.workflow_id);
     const record = JSON.parse(v.json) as Record<string, unknown>;
     const tombstone = v.kind === 'analogy' && v.op === 'delete';
     batch.change(v.kind, v.op, tombstone ? tombstoneOf(record) : record, prev, { fresh: prev === undefined, json: tombstone ? undefined : v.json });
@@ -158,6 +163,7 @@ function writeRun(batch: WriteBatch, run: PortableVersion[]): void {
 /** Loads the snapshot into a new embedded store at `dir` (created by the caller's init). */
 async function loadInto(backend: EmbeddedBackend, snapshot: PortableSnapshot): Promise<void> {
   const store = backend.store;
+  const truncated = new Set<string>();
   for await (const page of snapshot.audit()) appendFileSync(store.layout.audit, page.map((e) => JSON.stringify(e) + '\n').join(''));
   for (const c of snapshot.contexts) {
     await backend.contexts.ensure(c.name, { parent: c.parent, description: c.description });
@@ -168,7 +174,7 @@ async function loadInto(backend: EmbeddedBackend, snapshot: PortableSnapshot): P
         let end = start + 1;
         while (end < page.length && page[end]?.workflow_id === page[start]?.workflow_id) end++;
         const run = page.slice(start, end);
-        await backend.write(c.name, (batch) => writeRun(batch, run));
+        await backend.write(c.name, (batch) => writeRun(batch, run, truncated));
         start = end;
       }
     }
@@ -196,7 +202,10 @@ async function loadInto(backend: EmbeddedBackend, snapshot: PortableSnapshot): P
     } else {
       await writer.abort();
     }
-    insert.run(w.workflow_id, w.workflow_type, w.status, w.context, w.created_at, w.updated_at, w.items_total, w.items_processed, w.error_count, JSON.stringify(w.metadata), JSON.stringify(w.error_log), w.error_log_omitted ?? 0, w.staged_crc, w.cancel_requested ? 1 : 0, ++seqno);
+    // A workflow whose history was compacted at the source started, for this store, before a
+    // compaction (start_seq below any): its rollback is refused as incomplete, as it was there.
+    const metadata = truncated.has(w.workflow_id) ? { ...w.metadata, start_seq: -1 } : w.metadata;
+    insert.run(w.workflow_id, w.workflow_type, w.status, w.context, w.created_at, w.updated_at, w.items_total, w.items_processed, w.error_count, JSON.stringify(metadata), JSON.stringify(w.error_log), w.error_log_omitted ?? 0, w.staged_crc, w.cancel_requested ? 1 : 0, ++seqno);
   }
 }
 

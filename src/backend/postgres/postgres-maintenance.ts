@@ -6,7 +6,7 @@ import { writePortableBackup } from '../portable-backup.js';
 import { inTransaction, type PostgresLocation } from './postgres-connection.js';
 import type { PostgresContexts } from './postgres-contexts.js';
 import { snapshotPostgres } from './postgres-portable.js';
-import { bumpGeneration } from './postgres-schema.js';
+import { bumpGeneration, compactedKey } from './postgres-schema.js';
 import type { PostgresAuditTrail } from './postgres-audit-trail.js';
 
 /** An operation over the embedded store's own files, which a PostgreSQL store does not have. */
@@ -165,11 +165,6 @@ export class PostgresMaintenance implements Maintenance {
   removeLeftovers(): Promise<Leftover[]> {
     return embeddedOnly('doctor', "it removes the files killed runs leave in a store directory; a PostgreSQL store keeps staged items as rows and leaves no such files");
   }
-}
-
-/** The meta key of a context's compaction mark: the highest seq when it was last compacted. */
-function compactedKey(ctx: number): string {
-  return `compacted_seq.${ctx}`;
 }
 
 async function sizeOf(client: pg.ClientBase, ctx: number): Promise<{ rows: number; bytes: number }> {

@@ -9,7 +9,7 @@ import type { StoredWorkflow } from '../workflow-table.js';
 import type { VectorSettings } from '../vector-table.js';
 import { createPool, parsePostgresUrl, type PostgresLocation } from './postgres-connection.js';
 import { copyRows } from './postgres-copy.js';
-import { migrate, readGeneration, schemaVersion } from './postgres-schema.js';
+import { compactedKey, migrate, readGeneration, schemaVersion } from './postgres-schema.js';
 import { COPY_ANALOGIES, COPY_ENTITIES, versionCopyLine } from './postgres-write-batch.js';
 import { conceptVectorRow, writeConceptVectors, type ConceptVectorRow } from './postgres-vector-table.js';
 import { WORKFLOW_COLUMNS } from './postgres-workflow-table.js';
@@ -137,10 +137,18 @@ async function loadContext(client: pg.ClientBase, snapshot: PortableSnapshot, na
     analogies = [];
     entities = [];
   };
+  // A record whose first version here is not its first had its history compacted at the source:
+  // its prev names seq 0 (never a version), below the context's compaction mark, so a rollback
+  // that needs the version before is refused as incomplete, as in the source store.
+  let compacted = false;
   for await (const page of snapshot.versions(name)) {
     for (const v of page) {
       const key = `${v.kind}\u0000${v.id}`;
       const s = seq.next++;
+      if (!prevSeq.has(key) && v.version > 1) {
+        prevSeq.set(key, 0);
+        compacted = true;
+      }
       const current = lastVersion.get(key) === v.version;
       const record = JSON.parse(v.json) as Record<string, unknown>;
       const line = versionCopyLine(ctx, v.kind, { id: v.id, version: v.version, seq: s, op: v.op, prev: prevSeq.get(key) ?? null, current }, record, v.json);
@@ -158,6 +166,7 @@ async function loadContext(client: pg.ClientBase, snapshot: PortableSnapshot, na
     if (analogies.length + entities.length >= PAGE) await flush();
   }
   await flush();
+  if (compacted) await client.query('INSERT INTO meta(key, value) VALUES ($1, $2)', [compactedKey(ctx), String(seq.next - 1)]);
   await writeConceptVectors(client, ctx, [...vectors.values()]);
   for (const j of journal.values()) {
     await client.query('INSERT INTO workflow_changes(workflow_id, ctx, kind, ids, seqs) VALUES ($1, $2, $3, $4, $5)', [j.workflow, ctx, j.kind, j.ids, j.seqs]);

@@ -272,6 +272,14 @@ export async function readGeneration(client: pg.ClientBase): Promise<number> {
   return rows[0] ? Number(rows[0].value) : 0;
 }
 
+/**
+ * The meta key of a context's compaction mark: the highest seq when it was last compacted. A
+ * version's prev at or below it may name a version the compaction dropped.
+ */
+export function compactedKey(ctx: number): string {
+  return `compacted_seq.${ctx}`;
+}
+
 export async function bumpGeneration(client: pg.ClientBase): Promise<number> {
   const { rows } = await client.query<{ value: string }>(`UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'generation' RETURNING value`);
   return Number(rows[0]?.value ?? 0);
