@@ -8,9 +8,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Store, SoftlogicError } from '../api/index.js';
 import { toSoftlogicError } from '../core/errors.js';
 import type { ImportOptions } from '../methods/analogies/import.js';
-import type { KnowledgeImportOptions } from '../methods/knowledge/import.js';
 import { inProcessProcessor } from './processor.js';
-import type { ServiceImportOptions, WorkerReply, WorkerRequest } from './processor.js';
+import type { ServiceImportOptions, ServiceKnowledgeOptions, WorkerReply, WorkerRequest } from './processor.js';
 
 const port = parentPort;
 if (!port) throw new Error('processor-worker runs as a worker thread');
@@ -41,7 +40,7 @@ async function run(req: WorkerRequest): Promise<unknown> {
     case 'resume':
       return p.resume(req.args[0] as number);
     case 'importKnowledge':
-      return p.importKnowledge(req.args[0] as string, req.args[1] as KnowledgeImportOptions);
+      return p.importKnowledge(req.args[0] as string, req.args[1] as ServiceKnowledgeOptions);
     default:
       throw new SoftlogicError('INVALID_INPUT', `unknown operation ${String(req.op)}`);
   }

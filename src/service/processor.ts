@@ -27,7 +27,8 @@ export interface Processor {
   importFile(file: string, options: ServiceImportOptions): Promise<ImportResult>;
   process(workflowId: string, batchSize: number): Promise<Workflow>;
   resume(batchSize: number): Promise<Workflow[]>;
-  importKnowledge(file: string, options: KnowledgeImportOptions): Promise<KnowledgeImportResult>;
+  /** `quiet`: as importFile's `parallel` (a bulk load when worth it, ended once a request arrives). */
+  importKnowledge(file: string, options: ServiceKnowledgeOptions): Promise<KnowledgeImportResult>;
   /** Shutdown past its grace period: stop the work at its next commit boundary (it stays resumable). */
   stop(): void;
   /** Releases the thread (after the work has settled). */
@@ -53,7 +54,8 @@ export function inProcessProcessor(store: Store, requestsStarted: Int32Array): P
     },
     process: (id, batchSize) => store.workflows.process(id, { batchSize, bulkLoad: false }),
     resume: (batchSize) => store.workflows.resume({ batchSize, bulkLoad: false }),
-    importKnowledge: (file, options) => store.import(file, options),
+    importKnowledge: (file, { quiet, ...options }) =>
+      store.import(file, { ...options, bulkLoad: quiet === true, endBulkLoadWhen: quiet === true ? requestSince(requestsStarted) : undefined }),
     stop: () => store.close(),
     close: async () => {},
   };
@@ -61,6 +63,8 @@ export function inProcessProcessor(store: Store, requestsStarted: Int32Array): P
 
 /** What the service passes to an import: ImportOptions that cross threads (no functions). */
 export type ServiceImportOptions = Pick<ImportOptions, 'context' | 'workflowId' | 'lenient' | 'batchSize' | 'parallel'>;
+
+export type ServiceKnowledgeOptions = Pick<KnowledgeImportOptions, 'context' | 'merge' | 'batchSize'> & { quiet?: boolean };
 
 type Op = 'stage' | 'importFile' | 'process' | 'resume' | 'importKnowledge';
 

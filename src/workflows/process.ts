@@ -1,5 +1,5 @@
 import { SoftlogicError, isSoftlogicError, toSoftlogicError } from '../core/errors.js';
-import type { RecordKind, Workflow, WorkflowStatus } from '../core/records.js';
+import type { RecordKind, Workflow, WorkflowStatus, WorkflowType } from '../core/records.js';
 import type { Engine } from './engine.js';
 import { itemApplier } from './item-appliers.js';
 import { RateMeter } from './progress.js';
@@ -26,7 +26,7 @@ export interface ProcessOptions {
    */
   interrupt?: AbortSignal;
   /**
-   * A large analogy import into a store not much larger than itself drops the query indexes and
+   * A large analogy or knowledge import into a store not much larger than itself drops the query indexes and
    * builds them once at its end (the embedded backend's bulk load): much faster, but queries running
    * meanwhile scan instead of seeking. Default true; the service, which answers queries during
    * imports, passes false.
@@ -40,6 +40,9 @@ export interface ProcessOptions {
   /** Encode chunks on a second thread while the main one commits (default true); see ImportOptions.parallel. */
   pipeline?: boolean;
 }
+
+/** Workflow types whose large runs bulk load (analogy imports, and knowledge imports: mostly analogies). */
+const BULK_LOADED = new Set<WorkflowType>(['analogy_creation', 'knowledge_import']);
 
 /** Lets timers, sockets and other requests run between two chunk commits. */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -164,7 +167,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
 
   const prepared = engine.backend.capabilities.preparedImport;
   // A large analogy import into a store not much larger than itself builds its query indexes once at its end.
-  let bulk = options.bulkLoad !== false && options.endBulkLoadWhen?.() !== true && wf.workflow_type === 'analogy_creation' ? (prepared?.beginBulkLoad(wf, wf.items_total - processed) ?? null) : null;
+  let bulk = options.bulkLoad !== false && options.endBulkLoadWhen?.() !== true && BULK_LOADED.has(wf.workflow_type) ? (prepared?.beginBulkLoad(wf, wf.items_total - processed) ?? null) : null;
 
   let run: PreparedRun | null = null;
   let removal: Promise<void> | undefined;

@@ -188,7 +188,7 @@ function register(app: FastifyInstance, ctx: ServiceContext): void {
       const path = await receiveUpload(ctx, request, reply);
       try {
         const q = request.query;
-        const result = await trackWork(ctx, `import:${randomUUID()}`, scrubPath(ctx.processor.importKnowledge(path, { context: q.context, merge: q.merge, batchSize: q.batch_size ?? ctx.batchSize }), path));
+        const result = await trackWork(ctx, `import:${randomUUID()}`, scrubPath(ctx.processor.importKnowledge(path, { context: q.context, merge: q.merge, batchSize: q.batch_size ?? ctx.batchSize, quiet: ctx.activity.quiet() }), path));
         return reply.code(201).send(result);
       } finally {
         rmSync(path, { force: true });
