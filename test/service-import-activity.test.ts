@@ -102,3 +102,24 @@ test('endBulkLoadWhen: the query indexes are built at the first commit after it 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a large knowledge import into an empty store bulk loads (indexes built at its end); bulkLoad: false keeps them', { timeout: 300_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'softlogic-kbulk-'));
+  const store = await openStore(join(dir, 'store'), { create: true });
+  try {
+    const file = join(dir, 'k.jsonl');
+    writeFileSync(file, lines(N, 'kland'));
+    const starts = async () => (await store.audit.list({ event: 'bulk_load_started' })).map((e) => (e as { owner?: string }).owner);
+    const first = await store.import(file, { merge: 'merge' });
+    assert.equal(first.applied.created, N);
+    assert.deepEqual(await starts(), [first.workflows[0].workflow_id]);
+    const again = await store.import(file, { merge: 'overwrite', context: 'other', bulkLoad: false });
+    assert.equal(again.applied.created, N);
+    assert.equal((await starts()).length, 1, 'no bulk load when asked not to');
+    for (const context of ['default', 'other']) assert.equal(await store.analogies.count({ context, domain: 'kland', min_quality: 0.999 }), N / 1000);
+    assert.equal((await store.verify()).valid, true);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
