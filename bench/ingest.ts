@@ -1,6 +1,7 @@
 /**
  * npm run bench -- ingest [--n 1000000] [--ids none|uuid4|string] [--update] [--prefill N]
- *                         [--gzip] [--format lines|array] [--via library|http]
+ *                         [--gzip] [--format lines|array] [--via library|http|knowledge]
+ *                         [--merge overwrite|merge|skip]
  *
  * Durable `analogies import` of N generated analogies vs the naive baseline (bench/baseline.ts)
  * on the same file in the same process.
@@ -12,6 +13,9 @@
  *   also imported into an empty store in the same run, for the ratio.
  * - `--gzip`, `--format array`, `--via http` (POST /api/analogies/batch of an in-process
  *   service): the same records imported the plain way too, in the same run, for the ratio.
+ * - `--via knowledge`: the same file through `softlogic import` (a knowledge import, bare
+ *   analogy lines, `--merge` strategy, default merge) into an empty store; with `--update` into
+ *   a store that already holds the file (every record goes through the merge).
  * Without any of these: query latency and store density after compaction as well.
  * Peak RSS is the process's (threads included) before the baseline runs.
  */
@@ -23,6 +27,7 @@ import { openStore, type Store } from '../src/index.js';
 import { startService } from '../src/service/start.js';
 import { baselineIngest } from './baseline.js';
 import { writeAnalogyFile, type IdShape } from './data.js';
+import type { MergeStrategy } from '../src/methods/knowledge/import-applier.js';
 import { argValue, cleanup, dirBytes, report, scratchDir } from './util.js';
 
 /** Median and max of 21 runs of `query --min-quality 0.9 --limit 100`. */
@@ -83,10 +88,14 @@ export default async function ingest(args: string[]): Promise<void> {
   const prefill = argValue(args, 'prefill', 0);
   const gzip = args.includes('--gzip');
   const array = textArg(args, 'format', 'lines') === 'array';
-  const http = textArg(args, 'via', 'library') === 'http';
+  const via = textArg(args, 'via', 'library');
+  const http = via === 'http';
+  const knowledge = via === 'knowledge';
+  const merge = textArg(args, 'merge', 'merge') as MergeStrategy;
+  if (!['library', 'http', 'knowledge'].includes(via)) throw new Error(`--via ${via}: library, http or knowledge`);
   if (!['none', 'uuid4', 'string'].includes(ids)) throw new Error(`--ids ${ids}: none, uuid4 or string`);
   if ((update || prefill > 0) && ids === 'none') throw new Error('--update and --prefill need --ids uuid4 or string (records without ids are always new)');
-  const variant = gzip || array || http;
+  const variant = gzip || array || http || knowledge;
   const dir = scratchDir('ingest');
   try {
     const file = `${dir}/input.jsonl`;
@@ -95,14 +104,21 @@ export default async function ingest(args: string[]): Promise<void> {
     let seconds: number;
     if (variant || prefill > 0) {
       // The plain file into an empty store: the reference of the ratio.
-      const plain = await openStore(`${dir}/plain`, { create: true });
-      const plainSeconds = await timedImport(plain, file, n);
-      await plain.close();
-      cleanup(`${dir}/plain`);
-      Object.assign(results, { plain_empty_store_seconds: secs(plainSeconds), plain_empty_store_per_second: rate(n, plainSeconds) });
+      const timePlain = async () => {
+        const plain = await openStore(`${dir}/plain`, { create: true });
+        const plainSeconds = await timedImport(plain, file, n);
+        await plain.close();
+        cleanup(`${dir}/plain`);
+        Object.assign(results, { plain_empty_store_seconds: secs(plainSeconds), plain_empty_store_per_second: rate(n, plainSeconds) });
+      };
       if (http) {
+        // The upload first: the process's peak RSS is then the upload's (service, its processing
+        // thread, the client), not the plain import's.
         seconds = await timedUpload(`${dir}/store`, file, n);
+        results.peak_rss_mb_upload = peakRssMb();
+        await timePlain();
       } else {
+        await timePlain();
         let source = file;
         if (gzip) {
           source = `${file}.gz`;
@@ -124,11 +140,20 @@ export default async function ingest(args: string[]): Promise<void> {
           await store.analogies.import(other);
           results.prefill = { n: prefill, seconds: secs((performance.now() - p0) / 1000) };
         }
-        seconds = await timedImport(store, source, n);
+        if (knowledge) {
+          if (update) await store.import(source, { merge });
+          const t0 = performance.now();
+          const result = await store.import(source, { merge });
+          seconds = (performance.now() - t0) / 1000;
+          if (result.records !== n) throw new Error(`knowledge import read ${result.records} of ${n}`);
+          results.applied = result.applied;
+        } else {
+          seconds = await timedImport(store, source, n);
+        }
         await store.close();
       }
       Object.assign(results, {
-        path: http ? 'POST /api/analogies/batch' : gzip ? 'gzip' : array ? 'JSON array' : 'JSON lines',
+        path: http ? 'POST /api/analogies/batch' : knowledge ? `softlogic import --merge ${merge}${update ? ' (second time)' : ''}` : gzip ? 'gzip' : array ? 'JSON array' : 'JSON lines',
         import_seconds: secs(seconds),
         import_per_second: rate(n, seconds),
         ratio_vs_plain_empty_store: +((results.plain_empty_store_seconds as number) / seconds).toFixed(2),

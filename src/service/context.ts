@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Store } from '../api/index.js';
 import type { Processor } from './processor.js';
+import type { ServerActivity } from './activity.js';
 
 /** What every route group gets: the store and the server's bookkeeping. */
 export interface ServiceContext {
@@ -21,6 +22,8 @@ export interface ServiceContext {
   batchSize: number;
   /** where staging, processing and imports run (a worker thread by default) */
   processor: Processor;
+  /** whether queries are being answered (imports then keep out of their way) */
+  activity: ServerActivity;
   /** a WebSocket stream client whose buffer stays full this long (ms) is dropped */
   streamStallMs: number;
 }

@@ -8,13 +8,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Store, SoftlogicError } from '../api/index.js';
 import { toSoftlogicError } from '../core/errors.js';
 import type { ImportOptions } from '../methods/analogies/import.js';
-import type { KnowledgeImportOptions } from '../methods/knowledge/import.js';
 import { inProcessProcessor } from './processor.js';
-import type { WorkerReply, WorkerRequest } from './processor.js';
+import type { ServiceImportOptions, ServiceKnowledgeOptions, WorkerReply, WorkerRequest } from './processor.js';
 
 const port = parentPort;
 if (!port) throw new Error('processor-worker runs as a worker thread');
-const { storeDir } = workerData as { storeDir: string };
+const { storeDir, requestsStarted } = workerData as { storeDir: string; requestsStarted: Int32Array };
 
 // The server already resumed what needed resuming when it opened the store.
 const opening = Store.open(storeDir, { resume: false });
@@ -30,16 +29,18 @@ opening.then(
 async function run(req: WorkerRequest): Promise<unknown> {
   const store = await opening;
   if (stopped) throw new SoftlogicError('STORE_CLOSED', 'the server is shutting down');
-  const p = inProcessProcessor(store);
+  const p = inProcessProcessor(store, requestsStarted);
   switch (req.op) {
     case 'stage':
       return p.stage(req.args[0] as string, req.args[1] as ImportOptions);
+    case 'importFile':
+      return p.importFile(req.args[0] as string, req.args[1] as ServiceImportOptions);
     case 'process':
       return p.process(req.args[0] as string, req.args[1] as number);
     case 'resume':
       return p.resume(req.args[0] as number);
     case 'importKnowledge':
-      return p.importKnowledge(req.args[0] as string, req.args[1] as KnowledgeImportOptions);
+      return p.importKnowledge(req.args[0] as string, req.args[1] as ServiceKnowledgeOptions);
     default:
       throw new SoftlogicError('INVALID_INPUT', `unknown operation ${String(req.op)}`);
   }

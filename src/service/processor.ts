@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import { SoftlogicError, type Store, type Workflow, type ImportOptions, type ProgressEvent } from '../api/index.js';
+import { SoftlogicError, type Store, type Workflow, type ImportOptions, type ImportResult, type ProgressEvent } from '../api/index.js';
 import type { KnowledgeImportOptions, KnowledgeImportResult } from '../methods/knowledge/import.js';
+import { requestSince } from './activity.js';
 
 export interface Staged {
   workflow: Workflow;
@@ -15,10 +16,19 @@ export interface Staged {
  * imports. Each is a call to the core; only the thread differs.
  */
 export interface Processor {
+  /** `options.parallel`: the server is quiet (see activity.ts); otherwise staged on one thread. */
   stage(file: string, options: ImportOptions): Promise<Staged>;
+  /**
+   * Stages and processes in one (the CLI's import). `options.parallel`: the server is quiet:
+   * staged on every core with chunks encoded meanwhile, and a bulk load when worth it, which
+   * ends at the first commit after a request arrives. Otherwise one staging thread, the query
+   * indexes kept.
+   */
+  importFile(file: string, options: ServiceImportOptions): Promise<ImportResult>;
   process(workflowId: string, batchSize: number): Promise<Workflow>;
   resume(batchSize: number): Promise<Workflow[]>;
-  importKnowledge(file: string, options: KnowledgeImportOptions): Promise<KnowledgeImportResult>;
+  /** `quiet`: as importFile's `parallel` (a bulk load when worth it, ended once a request arrives). */
+  importKnowledge(file: string, options: ServiceKnowledgeOptions): Promise<KnowledgeImportResult>;
   /** Shutdown past its grace period: stop the work at its next commit boundary (it stays resumable). */
   stop(): void;
   /** Releases the thread (after the work has settled). */
@@ -31,22 +41,32 @@ export interface Processor {
  * and the core's processing loop does not yield between chunks: queries wait up to hundreds of
  * milliseconds while a large batch is processed.
  */
-export function inProcessProcessor(store: Store): Processor {
+export function inProcessProcessor(store: Store, requestsStarted: Int32Array): Processor {
   return {
-    // Queries go on during imports, on the same cores: staging on one thread and the query
+    // While queries are answered, on the same cores: staging on one thread and the query
     // indexes kept (no bulk load), so query latency stays steady. Processing encodes its chunks
     // on the import's encoder thread (the pipelined path, also for records with their own ids):
     // it takes work off this thread rather than adding any.
-    stage: (file, options) => store.analogies.stage(file, { ...options, parallel: false }),
+    stage: (file, options) => store.analogies.stage(file, { ...options, parallel: options.parallel === true }),
+    importFile: (file, options) => {
+      const quiet = options.parallel === true;
+      return store.analogies.import(file, { ...options, parallel: quiet, pipeline: true, bulkLoad: quiet, endBulkLoadWhen: quiet ? requestSince(requestsStarted) : undefined });
+    },
     process: (id, batchSize) => store.workflows.process(id, { batchSize, bulkLoad: false }),
     resume: (batchSize) => store.workflows.resume({ batchSize, bulkLoad: false }),
-    importKnowledge: (file, options) => store.import(file, options),
+    importKnowledge: (file, { quiet, ...options }) =>
+      store.import(file, { ...options, bulkLoad: quiet === true, endBulkLoadWhen: quiet === true ? requestSince(requestsStarted) : undefined }),
     stop: () => store.close(),
     close: async () => {},
   };
 }
 
-type Op = 'stage' | 'process' | 'resume' | 'importKnowledge';
+/** What the service passes to an import: ImportOptions that cross threads (no functions). */
+export type ServiceImportOptions = Pick<ImportOptions, 'context' | 'workflowId' | 'lenient' | 'batchSize' | 'parallel'>;
+
+export type ServiceKnowledgeOptions = Pick<KnowledgeImportOptions, 'context' | 'merge' | 'batchSize'> & { quiet?: boolean };
+
+type Op = 'stage' | 'importFile' | 'process' | 'resume' | 'importKnowledge';
 
 export interface WorkerRequest {
   id: number;
@@ -65,7 +85,7 @@ export type WorkerReply =
  * and answers queries; the worker's progress events are re-emitted on the server's Store, so
  * /ws/workflows/:id sees them as they happen. Started on first use.
  */
-export function workerProcessor(store: Store): Processor {
+export function workerProcessor(store: Store, requestsStarted: Int32Array): Processor {
   let worker: Worker | null = null;
   let nextId = 1;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
@@ -77,7 +97,7 @@ export function workerProcessor(store: Store): Processor {
 
   const start = (): Worker => {
     if (worker) return worker;
-    const w = new Worker(new URL('./processor-worker.js', import.meta.url), { workerData: { storeDir: store.openedAt } });
+    const w = new Worker(new URL('./processor-worker.js', import.meta.url), { workerData: { storeDir: store.openedAt, requestsStarted } });
     w.on('message', (msg: WorkerReply) => {
       if ('progress' in msg) {
         store.events.emit('progress', msg.progress);
@@ -107,6 +127,7 @@ export function workerProcessor(store: Store): Processor {
 
   return {
     stage: (file, options) => call<Staged>('stage', file, options),
+    importFile: (file, options) => call<ImportResult>('importFile', file, options),
     process: (id, batchSize) => call<Workflow>('process', id, batchSize),
     resume: (batchSize) => call<Workflow[]>('resume', batchSize),
     importKnowledge: (file, options) => call<KnowledgeImportResult>('importKnowledge', file, options),

@@ -22,6 +22,7 @@ import { wordnetRoutes } from './routes/wordnet.js';
 import { setBackgroundIndexBuilds, stopBackgroundBuilds } from '../methods/embeddings/index-background.js';
 import { DEFAULT_UPLOAD_LIMIT, removeStaleTemporaries } from './uploads.js';
 import { inProcessProcessor, workerProcessor } from './processor.js';
+import { ServerActivity } from './activity.js';
 import { registerPathScrub } from './path-scrub.js';
 import { refuseDuplicateKeys } from './json-body.js';
 import { chooseProtocol, installApiKey } from './auth.js';
@@ -162,6 +163,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       return (reply as FastifyReply).code(status >= 500 ? 400 : status).send(body);
     },
   });
+  const activity = new ServerActivity();
+  activity.install(app);
   const ctx: ServiceContext = {
     store,
     startedAt: Date.now(),
@@ -171,7 +174,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     closing: false,
     uploadLimit: options.uploadLimit ?? DEFAULT_UPLOAD_LIMIT,
     batchSize: options.batchSize ?? DEFAULT_SERVICE_BATCH_SIZE,
-    processor: options.processInWorker === false ? inProcessProcessor(store) : workerProcessor(store),
+    processor: options.processInWorker === false ? inProcessProcessor(store, activity.started) : workerProcessor(store, activity.started),
+    activity,
     streamStallMs: options.streamStallMs ?? DEFAULT_STREAM_STALL_MS,
   };
   removeStaleTemporaries(store);

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Ajv } from 'ajv';
 import { SoftlogicError, type Store } from '../api/index.js';
 import type { ServiceContext } from './context.js';
+import type { ActivityRouteConfig } from './activity.js';
 
 /**
  * Uploaded bodies (batch of analogies, workflow items, knowledge imports) are streamed to a
@@ -147,6 +148,10 @@ export function mediaType(request: FastifyRequest): string {
  */
 export async function withUploadScope(app: FastifyInstance, types: readonly string[], register: (scope: FastifyInstance) => void): Promise<void> {
   await app.register(async (scope) => {
+    // Uploads are not the queries an import keeps out of the way of (see activity.ts).
+    scope.addHook('onRoute', (route) => {
+      route.config = { ...(route.config as object | undefined), notActivity: true } satisfies ActivityRouteConfig as typeof route.config;
+    });
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser([...types], (_request, payload, done) => done(null, payload));
     // Same options as the server's validator for params and querystrings; bodies are streams.

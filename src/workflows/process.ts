@@ -1,11 +1,11 @@
 import { SoftlogicError, isSoftlogicError, toSoftlogicError } from '../core/errors.js';
-import type { RecordKind, Workflow, WorkflowStatus } from '../core/records.js';
+import type { RecordKind, Workflow, WorkflowStatus, WorkflowType } from '../core/records.js';
 import type { Engine } from './engine.js';
 import { itemApplier } from './item-appliers.js';
 import { RateMeter } from './progress.js';
 import { assertTransition } from './status.js';
 import { publicWorkflow, type StagedItem, type StoredWorkflow } from '../backend/workflow-table.js';
-import type { PreparedAhead, PreparedRun } from '../backend/capabilities.js';
+import type { BulkLoad, PreparedAhead, PreparedRun } from '../backend/capabilities.js';
 
 export const DEFAULT_BATCH_SIZE = 50_000;
 export const MAX_BATCH_SIZE = 1_000_000;
@@ -26,15 +26,23 @@ export interface ProcessOptions {
    */
   interrupt?: AbortSignal;
   /**
-   * A large analogy import into a store not much larger than itself drops the query indexes and
+   * A large analogy or knowledge import into a store not much larger than itself drops the query indexes and
    * builds them once at its end (the embedded backend's bulk load): much faster, but queries running
    * meanwhile scan instead of seeking. Default true; the service, which answers queries during
    * imports, passes false.
    */
   bulkLoad?: boolean;
+  /**
+   * Asked after each commit of a bulk load: once true, the query indexes are built then and the
+   * rest is committed with them (the service: a query arrived during an import it began while quiet).
+   */
+  endBulkLoadWhen?: () => boolean;
   /** Encode chunks on a second thread while the main one commits (default true); see ImportOptions.parallel. */
   pipeline?: boolean;
 }
+
+/** Workflow types whose large runs bulk load (analogy imports, and knowledge imports: mostly analogies). */
+const BULK_LOADED = new Set<WorkflowType>(['analogy_creation', 'knowledge_import']);
 
 /** Lets timers, sockets and other requests run between two chunk commits. */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -161,7 +169,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
 
   const prepared = engine.backend.capabilities.preparedImport;
   // A large analogy import into a store not much larger than itself builds its query indexes once at its end.
-  const bulk = options.bulkLoad !== false && wf.workflow_type === 'analogy_creation' ? (prepared?.beginBulkLoad(wf, wf.items_total - processed) ?? null) : null;
+  let bulk = options.bulkLoad !== false && options.endBulkLoadWhen?.() !== true && BULK_LOADED.has(wf.workflow_type) ? (prepared?.beginBulkLoad(wf, wf.items_total - processed) ?? null) : null;
 
   let run: PreparedRun | null = null;
   let removal: Promise<void> | undefined;
@@ -179,6 +187,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
         if (chunk.start !== processed || !chunk.commit()) break;
         processed += chunk.count;
         emit(engine, wf, 'processing', processed, errors, meter, false);
+        bulk = endBulkLoadIfAsked(bulk, options);
       }
       await run.close();
     }
@@ -188,6 +197,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
       if (stopAsked(options)) return 'stopped';
       const go = await commitChunk(chunk);
       chunk = [];
+      bulk = endBulkLoadIfAsked(bulk, options);
       return go ? 'go' : 'cancelled';
     };
     // (After a prepared run that did every item there is nothing left to read.)
@@ -222,6 +232,12 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
   const done = await finish(engine, wf, 'completed');
   emit(engine, wf, 'completed', done.items_processed, done.error_count, meter, true);
   return done;
+}
+
+function endBulkLoadIfAsked(bulk: BulkLoad | null, options: ProcessOptions): BulkLoad | null {
+  if (!bulk || options.endBulkLoadWhen?.() !== true) return bulk;
+  bulk.end();
+  return null;
 }
 
 /** An item's refusal message (a SoftlogicError below 500), or null when it applied. */

@@ -30,6 +30,11 @@ export interface ImportOptions {
    * true). A service sharing the cores with queries passes false: one thread, steadier latency.
    */
   parallel?: boolean;
+  /** Encode chunks on a second thread while committing (default: `parallel`); see ProcessOptions.pipeline. */
+  pipeline?: boolean;
+  /** See ProcessOptions.bulkLoad (default true) and ProcessOptions.endBulkLoadWhen. */
+  bulkLoad?: boolean;
+  endBulkLoadWhen?: () => boolean;
   /** the user asked to stop (Ctrl-C): see ProcessOptions.interrupt */
   interrupt?: AbortSignal;
   /**
@@ -189,7 +194,13 @@ async function importPlain(engine: Engine, file: string, options: ImportOptions)
     await early?.ahead.close();
     throw err;
   }
-  const workflow = await processWorkflow(engine, workflowId, { batchSize: options.batchSize, pipeline: options.parallel, interrupt: options.interrupt }, { ahead: early?.ahead ?? null });
+  const workflow = await processWorkflow(engine, workflowId, {
+    batchSize: options.batchSize,
+    pipeline: options.pipeline ?? options.parallel,
+    bulkLoad: options.bulkLoad,
+    endBulkLoadWhen: options.endBulkLoadWhen,
+    interrupt: options.interrupt,
+  }, { ahead: early?.ahead ?? null });
   // error_count counts the lines refused while staging too: only items refused while applied are not imported.
   return {
     workflow,

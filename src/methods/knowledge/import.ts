@@ -12,7 +12,7 @@ import { LIMITS, type FieldIssue } from '../../core/schemas.js';
 import { cancelStopped } from '../../workflows/cancel.js';
 import { createWorkflow } from '../../workflows/create.js';
 import type { Engine } from '../../workflows/engine.js';
-import { processWorkflow } from '../../workflows/process.js';
+import { processWorkflow, type ProcessOptions } from '../../workflows/process.js';
 import { validateAnalogy } from '../analogies/analogy-record.js';
 import { LISTED_ISSUES } from '../analogies/import.js';
 import { emptyTally, importTallies, MERGE_STRATEGIES, type ImportTally, type KnowledgeItem, type MergeStrategy } from './import-applier.js';
@@ -22,6 +22,9 @@ export interface KnowledgeImportOptions {
   context?: string;
   merge?: MergeStrategy;
   batchSize?: number;
+  /** See ProcessOptions: a large import into a small store builds the query indexes at its end (default true). */
+  bulkLoad?: boolean;
+  endBulkLoadWhen?: () => boolean;
 }
 
 export interface KnowledgeImportResult {
@@ -173,7 +176,7 @@ export async function stageAndProcess(
   source: StagedSource,
   meta: Record<string, unknown>,
   issuesOf: () => { issues: FieldIssue[]; rejected: number },
-  batchSize?: number,
+  processing: Pick<ProcessOptions, 'batchSize' | 'bulkLoad' | 'endBulkLoadWhen'> = {},
 ): Promise<{ workflows: Workflow[]; applied: ImportTally; records: number; contexts: string[] }> {
   const staged: Workflow[] = [];
   let carry = await source.next();
@@ -214,7 +217,7 @@ export async function stageAndProcess(
   const done: Workflow[] = [];
   const applied = emptyTally();
   for (const wf of staged) {
-    done.push(await processWorkflow(engine, wf.workflow_id, { batchSize }));
+    done.push(await processWorkflow(engine, wf.workflow_id, processing));
     const t = importTallies.get(wf.workflow_id);
     if (t) for (const k of Object.keys(applied) as Array<keyof ImportTally>) applied[k] += t[k];
     importTallies.delete(wf.workflow_id);
@@ -277,7 +280,7 @@ export async function importKnowledge(engine: Engine, file: string, options: Kno
       }
     },
   };
-  const result = await stageAndProcess(engine, source, { source: file, merge }, () => ({ issues, rejected }), options.batchSize);
+  const result = await stageAndProcess(engine, source, { source: file, merge }, () => ({ issues, rejected }), { batchSize: options.batchSize, bulkLoad: options.bulkLoad, endBulkLoadWhen: options.endBulkLoadWhen });
   if (result.records === 0 && rejected === 0) throw new SoftlogicError('EMPTY_INPUT', `${file} holds no records`, { file });
   await engine.backend.audit.record({ event: 'knowledge_imported', file, merge, records: result.records, workflows: result.workflows.map((w) => w.workflow_id), applied: result.applied });
   return { file, merge, ...result };

@@ -500,7 +500,7 @@ export async function importLegacy(engine: Engine, dir: string, options: LegacyO
       return null;
     },
   };
-  const staged = await stageAndProcess(engine, source, { source: root, legacy: true, merge }, () => ({ issues: [], rejected: 0 }), options.batchSize);
+  const staged = await stageAndProcess(engine, source, { source: root, legacy: true, merge }, () => ({ issues: [], rejected: 0 }), { batchSize: options.batchSize });
   const workflowFiles: string[] = [];
   if (workflowsDir) walkWorkflowFiles(workflowsDir, workflowFiles);
   const imported = await importWorkflows(engine, workflowFiles, root, workflowContext, files);

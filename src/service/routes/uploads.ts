@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Ajv } from 'ajv';
 import { SoftlogicError } from '../../api/index.js';
-import type { Workflow } from '../../api/index.js';
 import type { MergeStrategy } from '../../methods/knowledge/import-applier.js';
 import { logStopped, runInBackground, trackWork, type ServiceContext } from '../context.js';
 import { analogyInputSchema, errorResponses, nameString, workflowSchema } from '../schemas.js';
-import { receiveUpload, scrubPath, UPLOAD_CONTENT_TYPES } from '../uploads.js';
+import { receiveUpload, scrubPath, UPLOAD_CONTENT_TYPES, withUploadScope } from '../uploads.js';
 
 const batchSizeProperty = { batch_size: { type: 'integer', minimum: 1, maximum: 1_000_000, description: 'items per commit (default: the server\'s)' } } as const;
 
@@ -50,14 +48,7 @@ interface StagingQuery {
  * payload without validating it, since the core validates each record with its line number.
  */
 export async function uploadRoutes(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
-  await app.register(async (scope) => {
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser(UPLOAD_CONTENT_TYPES, (_request, payload, done) => done(null, payload));
-    // Same options as the server's validator for params and querystrings; bodies are streams.
-    const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
-    scope.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? () => true : ajv.compile(schema)));
-    register(scope, ctx);
-  });
+  await withUploadScope(app, UPLOAD_CONTENT_TYPES, (scope) => register(scope, ctx));
 }
 
 function register(app: FastifyInstance, ctx: ServiceContext): void {
@@ -67,17 +58,20 @@ function register(app: FastifyInstance, ctx: ServiceContext): void {
     if (ctx.closing) throw new SoftlogicError('STORE_CLOSED', 'the server is shutting down', {});
   };
 
-  /** Streams the body to a temporary file, stages it as an analogy_creation workflow, removes the file. */
-  async function stage(request: FastifyRequest<{ Querystring: StagingQuery }>, reply: FastifyReply, autoProcess: boolean) {
+  /** Streams the body to a temporary file, runs `work` on it (tracked for the shutdown), removes the file. */
+  async function withUpload<T>(request: FastifyRequest<{ Querystring: StagingQuery }>, reply: FastifyReply, work: (path: string, q: StagingQuery) => Promise<T>): Promise<T> {
     refuseWhenClosing();
     const path = await receiveUpload(ctx, request, reply);
     try {
-      const q = request.query;
-      return await trackWork(ctx, `upload:${randomUUID()}`, scrubPath(ctx.processor.stage(path, { context: q.context, lenient: q.lenient === true, workflowId: q.workflow_id, autoProcess }), path));
+      return await trackWork(ctx, `upload:${randomUUID()}`, scrubPath(work(path, request.query), path));
     } finally {
       rmSync(path, { force: true });
     }
   }
+
+  /** Stages the body as an analogy_creation workflow (on every core while the server is quiet). */
+  const stage = (request: FastifyRequest<{ Querystring: StagingQuery }>, reply: FastifyReply, autoProcess: boolean) =>
+    withUpload(request, reply, (path, q) => ctx.processor.stage(path, { context: q.context, lenient: q.lenient === true, workflowId: q.workflow_id, autoProcess, parallel: ctx.activity.quiet() }));
 
   app.post<{ Querystring: StagingQuery }>(
     '/api/analogies/batch',
@@ -112,18 +106,24 @@ function register(app: FastifyInstance, ctx: ServiceContext): void {
       },
     },
     async (request, reply) => {
+      if (request.query.async !== true) {
+        // Staged and processed in one, as the CLI imports a file (see Processor.importFile).
+        const result = await withUpload(request, reply, (path, q) =>
+          ctx.processor.importFile(path, { context: q.context, lenient: q.lenient === true, workflowId: q.workflow_id, batchSize: q.batch_size ?? ctx.batchSize, parallel: ctx.activity.quiet() }),
+        );
+        return reply.code(201).send(result);
+      }
       const staged = await stage(request, reply, true);
       const id = staged.workflow.workflow_id;
-      const extra = { rejected: staged.rejected, rejects_file: staged.rejectsFile, reasons_file: staged.reasonsFile, rejected_reasons: staged.reasons };
-      const processIt = () => ctx.processor.process(id, request.query.batch_size ?? ctx.batchSize);
-      if (request.query.async === true) {
-        // Staged with auto_process: if the server stops before processing it, the next start resumes it.
-        if (!ctx.closing) runInBackground(ctx, id, processIt(), (err) => logStopped(ctx, request.log, id, err));
-        return reply.code(202).send({ workflow: await store.workflows.get(id), ...extra });
-      }
-      const workflow: Workflow = await trackWork(ctx, id, processIt());
-      // error_count counts the lines rejected while staging too.
-      return reply.code(201).send({ workflow, imported: workflow.items_processed - (workflow.error_count - staged.rejected), ...extra });
+      // Staged with auto_process: if the server stops before processing it, the next start resumes it.
+      if (!ctx.closing) runInBackground(ctx, id, ctx.processor.process(id, request.query.batch_size ?? ctx.batchSize), (err) => logStopped(ctx, request.log, id, err));
+      return reply.code(202).send({
+        workflow: await store.workflows.get(id),
+        rejected: staged.rejected,
+        rejects_file: staged.rejectsFile,
+        reasons_file: staged.reasonsFile,
+        rejected_reasons: staged.reasons,
+      });
     },
   );
 
@@ -188,7 +188,7 @@ function register(app: FastifyInstance, ctx: ServiceContext): void {
       const path = await receiveUpload(ctx, request, reply);
       try {
         const q = request.query;
-        const result = await trackWork(ctx, `import:${randomUUID()}`, scrubPath(ctx.processor.importKnowledge(path, { context: q.context, merge: q.merge, batchSize: q.batch_size ?? ctx.batchSize }), path));
+        const result = await trackWork(ctx, `import:${randomUUID()}`, scrubPath(ctx.processor.importKnowledge(path, { context: q.context, merge: q.merge, batchSize: q.batch_size ?? ctx.batchSize, quiet: ctx.activity.quiet() }), path));
         return reply.code(201).send(result);
       } finally {
         rmSync(path, { force: true });
