@@ -159,7 +159,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
 
   const prepared = engine.backend.capabilities.preparedImport;
   // A large analogy import into a store not much larger than itself builds its query indexes once at its end.
-  const bulk = options.bulkLoad !== false && wf.workflow_type === 'analogy_creation' ? (prepared?.beginBulkLoad(wf, wf.items_total - processed) ?? null) : null;
+  const bulk = options.bulkLoad !== false && wf.workflow_type === 'analogy_creation' ? ((await prepared?.beginBulkLoad(wf, wf.items_total - processed)) ?? null) : null;
 
   let run: PreparedRun | null = null;
   let removal: Promise<void> | undefined;
@@ -174,7 +174,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
         if (stopAsked(options)) return await stopped(engine, wf, options, processed, errors, meter);
         if (await cancelAsked()) return await cancelled(engine, wf, processed, errors, meter);
         // Another writer moved the store under the chunk: the rest goes item by item.
-        if (chunk.start !== processed || !chunk.commit()) break;
+        if (chunk.start !== processed || !(await chunk.commit())) break;
         processed += chunk.count;
         emit(engine, wf, 'processing', processed, errors, meter, false);
       }
@@ -214,7 +214,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
     await failLoudly(engine, wf, e, processed);
   } finally {
     await run?.close();
-    bulk?.end();
+    await bulk?.end();
   }
   await removal;
   const done = await finish(engine, wf, 'completed');
