@@ -63,21 +63,25 @@ const textArray = (json: string) =>
 
 /**
  * The record's JSON text, cut from the staged text as decodeFreshPut cuts it (`e`: where the
- * index array's `]` is): after `],"record":` up to the last `}`; or for a verbatim put
- * (`],"input":{...}}`) the input's members between verbatimHead's and verbatimTail's text.
- * Only this text is parsed to jsonb (what a COPY of the record would parse).
+ * index array's `]` is). `whole`: `],"record":{...}}`, the record up to the last `}`; otherwise a
+ * verbatim put, `],"input":{...}}`, whose input object (`cut`, JSON whitespace trimmed) gives its
+ * members between verbatimHead's and verbatimTail's text. Only this text is parsed to jsonb
+ * (what a COPY of the record would parse).
  */
-const RECORD_TEXT = `CASE WHEN substr(json, e + 3, 6) = 'record' THEN substr(json, e + 11, length(json) - e - 11)
-  ELSE '{"id":"' || (x->>0) || '","context":' || to_json($5::text)::text || ','
-       || substr(btrim(substr(json, e + 10, length(json) - e - 10)), 2, length(btrim(substr(json, e + 10, length(json) - e - 10))) - 2)
+const CUT = `substr(json, e + 3, 6) = 'record' AS whole,
+  CASE WHEN substr(json, e + 3, 6) = 'record' THEN substr(json, e + 11, length(json) - e - 11)
+       ELSE btrim(substr(json, e + 10, length(json) - e - 10), E' \\t\\n\\r') END AS cut,
+  CASE WHEN substr(json, e + 3, 6) = 'record' THEN NULL ELSE ${ISO_TIME} END AS iso`;
+const RECORD_TEXT = `CASE WHEN whole THEN cut
+  ELSE '{"id":"' || (x->>0) || '","context":' || to_json($5::text)::text || ',' || substr(cut, 2, length(cut) - 2)
        || ',"workflow_id":' || to_json(coalesce(x->>6, ''))::text || ',"created_at":"' || iso || '","updated_at":"' || iso
        || '","version":1,"deleted_at":null}' END`;
 
 /**
  * The chunk's versions, seqs drawn in item order (an index scan of the staged rows: no sort),
- * and its journal row. `OFFSET 0` keeps each subquery a subquery: flattened, every use of `x`
- * and `body` would parse its text again. $4 ctx, $5 context name. Columns as commitChanges computes them from a
- * record (postgres-write-batch.ts).
+ * and its journal row. `OFFSET 0` keeps each subquery a subquery: flattened, every use of `x`,
+ * `cut` and `body` would compute it again. $4 ctx, $5 context name. Columns as commitChanges
+ * computes them from a record (postgres-write-batch.ts).
  */
 export const INSERT_CHUNK = `
 WITH ins AS (
@@ -86,7 +90,7 @@ WITH ins AS (
          body->>'deleted_at', x->>6,
          ${textArray('(x->>7)')}, ${textArray('(x->>8)')}, body
   FROM (SELECT item, x, (${RECORD_TEXT})::jsonb AS body
-        FROM (SELECT item, json, e, x, ${ISO_TIME} AS iso
+        FROM (SELECT item, x, ${CUT}
               FROM (SELECT item, json, e, (substr(json, ${PREFIX_LENGTH + 1}, e - ${PREFIX_LENGTH}))::jsonb AS x
               FROM (SELECT item, json, strpos(json, '],"') AS e ${CHUNK_ROWS} ORDER BY item) r OFFSET 0) i OFFSET 0) q OFFSET 0) t
   RETURNING id, seq
@@ -184,10 +188,12 @@ export class PostgresPreparedImport implements PreparedImport {
     return (rows[0]?.n ?? 0) > 0;
   }
 
+  /** The missing query indexes, then fresh statistics (a large load leaves the planner's stale until autovacuum comes by). */
   private async buildIndexes(): Promise<void> {
     await inTransaction(this.pool, async (client) => {
       await client.query(`SET LOCAL maintenance_work_mem = '256MB'`);
       for (const index of QUERY_INDEXES) await client.query(index.sql.replace('CREATE INDEX', 'CREATE INDEX IF NOT EXISTS'));
     });
+    await this.pool.query('ANALYZE analogies');
   }
 }
