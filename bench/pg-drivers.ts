@@ -1,6 +1,7 @@
 /**
  * `pg` (+ pg-copy-streams) against `postgres` (porsager/postgres) on what the PostgreSQL backend
- * does most: COPY a batch in, stream every row's JSON text out through a cursor, and point reads.
+ * does most: COPY a batch in, stream every row's JSON text out through a cursor and through COPY
+ * TO STDOUT (binary, as the backend's streams read it), and point reads.
  * Both run in the same process on the same table, each step twice in alternating order, so the
  * ratio is fair on a loaded machine. Point reads are prepared statements in both.
  *
@@ -12,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import postgres from 'postgres';
+import { copyOutText } from '../src/backend/postgres/postgres-copy-out.js';
 import { generateAnalogy, prng } from './data.js';
 import { argValue, report } from './util.js';
 
@@ -43,6 +45,12 @@ interface Driver {
   name: string;
   copyIn(table: string, chunks: Buffer[]): Promise<void>;
   streamOut(table: string): Promise<number>;
+  /**
+   * The stream as the backend reads it: COPY (SELECT body::text ...) TO STDOUT (FORMAT binary),
+   * each row decoded to a string (pg only: the postgres driver's COPY readable hung the
+   * connection's next query here).
+   */
+  copyOut?(table: string): Promise<number>;
   pointReads(table: string, n: number, count: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -71,6 +79,16 @@ function pgDriver(url: string): Driver {
           if (page.rows.length < PAGE) break;
         }
         await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      return rows;
+    },
+    async copyOut(table) {
+      const client = await pool.connect();
+      let rows = 0;
+      try {
+        for await (const page of copyOutText(client, `SELECT body::text FROM ${table}`)) rows += page.length;
       } finally {
         client.release();
       }
@@ -124,17 +142,21 @@ export default async function run(args: string[]): Promise<void> {
     const setup = new pg.Client({ connectionString: url });
     await setup.connect();
     for (const d of drivers) for (const round of [1, 2]) await setup.query(`CREATE TABLE t_${d.name}_${round}(id text PRIMARY KEY, body jsonb NOT NULL)`);
-    const seconds: Record<string, { copy: number[]; stream: number[]; point: number[] }> = {};
-    for (const d of drivers) seconds[d.name] = { copy: [], stream: [], point: [] };
+    const seconds: Record<string, { copy: number[]; stream: number[]; copyOut: number[]; point: number[] }> = {};
+    for (const d of drivers) seconds[d.name] = { copy: [], stream: [], copyOut: [], point: [] };
     // Rounds alternate which driver goes first, so neither always meets a warmer server.
     for (const [round, order] of [[1, drivers], [2, [...drivers].reverse()]] as const) {
       for (const d of order) {
         const table = `t_${d.name}_${round}`;
-        const s = seconds[d.name] as { copy: number[]; stream: number[]; point: number[] };
+        const s = seconds[d.name] as { copy: number[]; stream: number[]; copyOut: number[]; point: number[] };
         s.copy.push(await timed(() => d.copyIn(table, chunks)));
         s.stream.push(await timed(async () => {
           const rows = await d.streamOut(table);
           if (rows !== n) throw new Error(`${d.name} streamed ${rows} of ${n}`);
+        }));
+        if (d.copyOut) s.copyOut.push(await timed(async () => {
+          const rows = await d.copyOut?.(table);
+          if (rows !== n) throw new Error(`${d.name} copied out ${rows} of ${n}`);
         }));
         s.point.push(await timed(() => d.pointReads(table, n, POINT_READS)));
       }
@@ -143,12 +165,14 @@ export default async function run(args: string[]): Promise<void> {
     const best = (xs: number[]) => Math.min(...xs);
     const results: Record<string, unknown> = { n };
     for (const d of drivers) {
-      const s = seconds[d.name] as { copy: number[]; stream: number[]; point: number[] };
-      results[d.name] = { copy_rows_per_s: Math.round(n / best(s.copy)), stream_rows_per_s: Math.round(n / best(s.stream)), point_read_ms: +((best(s.point) * 1000) / POINT_READS).toFixed(3) };
+      const s = seconds[d.name] as { copy: number[]; stream: number[]; copyOut: number[]; point: number[] };
+      results[d.name] = { copy_rows_per_s: Math.round(n / best(s.copy)), stream_rows_per_s: Math.round(n / best(s.stream)), ...(s.copyOut.length > 0 ? { copy_out_rows_per_s: Math.round(n / best(s.copyOut)) } : {}), point_read_ms: +((best(s.point) * 1000) / POINT_READS).toFixed(3) };
     }
-    const a = seconds.pg as { copy: number[]; stream: number[]; point: number[] };
-    const b = seconds.postgres as { copy: number[]; stream: number[]; point: number[] };
+    const a = seconds.pg as { copy: number[]; stream: number[]; copyOut: number[]; point: number[] };
+    const b = seconds.postgres as { copy: number[]; stream: number[]; copyOut: number[]; point: number[] };
     results.postgres_vs_pg = { copy: +(best(a.copy) / best(b.copy)).toFixed(2), stream: +(best(a.stream) / best(b.stream)).toFixed(2), point: +(best(a.point) / best(b.point)).toFixed(2) };
+    // The backend's stream (pg, COPY binary) against the postgres driver's cursor stream.
+    results.pg_copy_out_vs_postgres_cursor = +(best(b.stream) / best(a.copyOut)).toFixed(2);
     report('pg-drivers', { ...results, loadavg: loadavg().map((x) => +x.toFixed(2)) });
   } finally {
     for (const d of drivers) await d.close();

@@ -21,10 +21,11 @@ export interface PreparedChunkCommit {
   readonly count: number;
   /**
    * Commits the chunk with the workflow's progress, atomically (CONFLICT when another processor
-   * moved the workflow). False when the store moved under it: nothing was written, and the rest
-   * is applied the generic way.
+   * moved the workflow). False when the store moved under it (or the chunk holds what only the
+   * generic path applies): nothing was written, and the rest is applied the generic way. A
+   * backend whose commit is a round trip (PostgreSQL) answers with a promise.
    */
-  commit(): boolean;
+  commit(): boolean | Promise<boolean>;
 }
 
 /** Prepared chunks in order; null when the preparation cannot go on (the rest goes the generic way). */
@@ -34,7 +35,7 @@ export interface PreparedRun extends AsyncIterable<PreparedChunkCommit | null> {
 
 export interface BulkLoad {
   /** builds what the load left out (the query indexes) */
-  end(): void;
+  end(): void | Promise<void>;
 }
 
 export interface PreparedImport {
@@ -52,5 +53,5 @@ export interface PreparedImport {
    * A large analogy load into a store not much larger than itself: drops the query indexes now,
    * builds them at end() (queries meanwhile scan); null when not worth it.
    */
-  beginBulkLoad(workflow: StoredWorkflow, incoming: number): BulkLoad | null;
+  beginBulkLoad(workflow: StoredWorkflow, incoming: number): BulkLoad | null | Promise<BulkLoad | null>;
 }

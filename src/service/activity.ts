@@ -19,6 +19,13 @@ export interface ActivityRouteConfig {
 }
 
 export class ServerActivity {
+  /**
+   * `shared`: other servers may be answering queries on the same store (replicas of a server
+   * database), which this one cannot see: it is then never quiet, and no import drops the indexes
+   * they read.
+   */
+  constructor(private readonly shared = false) {}
+
   /** Requests started (other than uploads), shared with the processing thread. */
   readonly started = new Int32Array(new SharedArrayBuffer(4));
   private inFlight = 0;
@@ -39,9 +46,9 @@ export class ServerActivity {
     });
   }
 
-  /** No request in flight and none ended within QUIET_MS. */
+  /** No request in flight and none ended within QUIET_MS (never, on a shared store). */
   quiet(): boolean {
-    return this.inFlight === 0 && performance.now() - this.lastEnded >= QUIET_MS;
+    return !this.shared && this.inFlight === 0 && performance.now() - this.lastEnded >= QUIET_MS;
   }
 }
 

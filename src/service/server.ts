@@ -163,7 +163,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       return (reply as FastifyReply).code(status >= 500 ? 400 : status).send(body);
     },
   });
-  const activity = new ServerActivity();
+  // Replicas of a PostgreSQL store answer queries this server does not see.
+  const activity = new ServerActivity(store.kind !== 'embedded');
   activity.install(app);
   const ctx: ServiceContext = {
     store,

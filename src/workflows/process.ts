@@ -169,7 +169,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
 
   const prepared = engine.backend.capabilities.preparedImport;
   // A large analogy import into a store not much larger than itself builds its query indexes once at its end.
-  let bulk = options.bulkLoad !== false && options.endBulkLoadWhen?.() !== true && BULK_LOADED.has(wf.workflow_type) ? (prepared?.beginBulkLoad(wf, wf.items_total - processed) ?? null) : null;
+  let bulk = options.bulkLoad !== false && options.endBulkLoadWhen?.() !== true && BULK_LOADED.has(wf.workflow_type) ? ((await prepared?.beginBulkLoad(wf, wf.items_total - processed)) ?? null) : null;
 
   let run: PreparedRun | null = null;
   let removal: Promise<void> | undefined;
@@ -184,10 +184,10 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
         if (stopAsked(options)) return await stopped(engine, wf, options, processed, errors, meter);
         if (await cancelAsked()) return await cancelled(engine, wf, processed, errors, meter);
         // Another writer moved the store under the chunk: the rest goes item by item.
-        if (chunk.start !== processed || !chunk.commit()) break;
+        if (chunk.start !== processed || !(await chunk.commit())) break;
         processed += chunk.count;
         emit(engine, wf, 'processing', processed, errors, meter, false);
-        bulk = endBulkLoadIfAsked(bulk, options);
+        bulk = await endBulkLoadIfAsked(bulk, options);
       }
       await run.close();
     }
@@ -197,7 +197,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
       if (stopAsked(options)) return 'stopped';
       const go = await commitChunk(chunk);
       chunk = [];
-      bulk = endBulkLoadIfAsked(bulk, options);
+      bulk = await endBulkLoadIfAsked(bulk, options);
       return go ? 'go' : 'cancelled';
     };
     // (After a prepared run that did every item there is nothing left to read.)
@@ -226,7 +226,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
     await failLoudly(engine, wf, e, processed);
   } finally {
     await run?.close();
-    bulk?.end();
+    await bulk?.end();
   }
   await removal;
   const done = await finish(engine, wf, 'completed');
@@ -234,9 +234,9 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
   return done;
 }
 
-function endBulkLoadIfAsked(bulk: BulkLoad | null, options: ProcessOptions): BulkLoad | null {
+async function endBulkLoadIfAsked(bulk: BulkLoad | null, options: ProcessOptions): Promise<BulkLoad | null> {
   if (!bulk || options.endBulkLoadWhen?.() !== true) return bulk;
-  bulk.end();
+  await bulk.end();
   return null;
 }
 

@@ -15,6 +15,7 @@ import { migrate, schemaVersion, SCHEMA_VERSION } from './postgres-schema.js';
 import { PostgresAuditTrail } from './postgres-audit-trail.js';
 import { PostgresMaintenance } from './postgres-maintenance.js';
 import { progressCommitted } from './postgres-workflow-progress.js';
+import { PostgresPreparedImport } from './postgres-prepared-import.js';
 
 export interface PostgresOpenOptions extends PoolOptions {
   /** create the schema (softlogic init); otherwise a schema without a store is STORE_NOT_FOUND */
@@ -36,7 +37,7 @@ export class PostgresBackend implements Backend {
   readonly files: PostgresContextFiles;
   readonly audit: PostgresAuditTrail;
   readonly maintenance: Maintenance;
-  readonly capabilities: BackendCapabilities = {};
+  readonly capabilities: BackendCapabilities;
   private closed = false;
 
   private constructor(
@@ -51,6 +52,7 @@ export class PostgresBackend implements Backend {
     this.vectors = new PostgresVectorTable(pool, this.contexts);
     this.files = new PostgresContextFiles(pool, this.contexts, where);
     this.maintenance = new PostgresMaintenance(pool, where, this.contexts, this.audit);
+    this.capabilities = { preparedImport: new PostgresPreparedImport(pool, this.contexts) };
   }
 
   /** Creates the store at `url` (`softlogic init`): STORE_EXISTS when its schema already holds one. */

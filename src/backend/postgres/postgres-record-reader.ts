@@ -8,6 +8,7 @@ import type { PostgresContext, PostgresContexts } from './postgres-contexts.js';
 import { filterClause, type FilterClause } from './postgres-filter.js';
 import { seqRef, VERSION_COLUMNS, versionOfRow, type VersionRow } from './postgres-write-batch.js';
 import { lostDuring } from './postgres-connection.js';
+import { copyOutText, inlineParams } from './postgres-copy-out.js';
 
 export const DEFAULT_QUERY_LIMIT = 100;
 /** Rows per FETCH of a stream: a million records cost a hundred round trips. */
@@ -88,7 +89,7 @@ export class PostgresRecordReader implements RecordReader {
   async *streamAnalogyJson(filter: AnalogyFilter): AsyncIterable<string[]> {
     const { where, params, parsed } = await this.clause(filter);
     const limit = parsed.limit === undefined ? '' : ` LIMIT ${parsed.limit}`;
-    for await (const rows of this.pages(`SELECT a.body::text FROM analogies a WHERE ${where} ORDER BY a.seq${limit}`, params)) yield rows.map((r) => r[0] as string);
+    yield* this.textRows(`SELECT a.body::text FROM analogies a WHERE ${where} ORDER BY a.seq${limit}`, params);
   }
 
   async *matchAnalogies(filter: AnalogyFilter): AsyncIterable<MatchedRecord[]> {
@@ -101,8 +102,30 @@ export class PostgresRecordReader implements RecordReader {
 
   async *streamEntityJson(context: string, kind: RecordKind): AsyncIterable<string[]> {
     const ctx = await this.contexts.requireRow(context);
-    for await (const rows of this.pages(`SELECT body::text FROM entities WHERE ctx = $1 AND kind = $2 AND current AND deleted_at IS NULL ORDER BY seq`, [ctx.ctx, kind])) {
-      yield rows.map((r) => r[0] as string);
+    yield* this.textRows(`SELECT body::text FROM entities WHERE ctx = $1 AND kind = $2 AND current AND deleted_at IS NULL ORDER BY seq`, [ctx.ctx, kind]);
+  }
+
+  /**
+   * A query's one text column in pages, through COPY TO STDOUT (postgres-copy-out.ts) on a
+   * connection of its own: one statement, one snapshot, the socket's backpressure holding the
+   * server for a slow consumer. A consumer that stops early leaves the COPY unfinished, so that
+   * connection is closed rather than given back. Sorting is ruled out: planned for its total cost,
+   * a COPY of a large store would sort every row (on disk) before sending the first, where the
+   * (ctx, seq) index gives them in order at once.
+   */
+  private async *textRows(sql: string, params: unknown[]): AsyncIterable<string[]> {
+    const client = await this.pool.connect();
+    let finished = false;
+    try {
+      await client.query('BEGIN READ ONLY');
+      await client.query('SET LOCAL enable_sort = off');
+      yield* copyOutText(client, inlineParams(sql, params));
+      await client.query('COMMIT');
+      finished = true;
+    } catch (err) {
+      throw lostDuring(this.pool, 'a stream', err);
+    } finally {
+      client.release(!finished);
     }
   }
 

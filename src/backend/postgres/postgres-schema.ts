@@ -26,6 +26,16 @@ const VERSION_COLUMNS = `version integer NOT NULL,
   prev bigint,
   current boolean NOT NULL,`;
 
+/**
+ * The three analogy query indexes, on active current rows only; ties in quality go newest first.
+ * Named once: the schema creates them, a bulk load drops them and builds them again at its end.
+ */
+export const QUERY_INDEXES: ReadonlyArray<{ name: string; sql: string }> = [
+  { name: 'analogies_quality', sql: 'CREATE INDEX analogies_quality ON analogies(ctx, quality DESC, seq DESC) WHERE current AND deleted_at IS NULL' },
+  { name: 'analogies_source', sql: 'CREATE INDEX analogies_source ON analogies(ctx, source_domain, quality DESC, seq DESC) WHERE current AND deleted_at IS NULL' },
+  { name: 'analogies_target', sql: 'CREATE INDEX analogies_target ON analogies(ctx, target_domain, quality DESC, seq DESC) WHERE current AND deleted_at IS NULL' },
+];
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -66,9 +76,7 @@ CREATE TABLE analogies(
   PRIMARY KEY (ctx, id, version)
 );
 -- The three query indexes (active current rows only); ties in quality go newest first.
-CREATE INDEX analogies_quality ON analogies(ctx, quality DESC, seq DESC) WHERE current AND deleted_at IS NULL;
-CREATE INDEX analogies_source ON analogies(ctx, source_domain, quality DESC, seq DESC) WHERE current AND deleted_at IS NULL;
-CREATE INDEX analogies_target ON analogies(ctx, target_domain, quality DESC, seq DESC) WHERE current AND deleted_at IS NULL;
+${QUERY_INDEXES.map((i) => `${i.sql};`).join('\n')}
 -- Streams read a context's current versions in write order (new keys land at the right edge).
 CREATE INDEX analogies_written ON analogies(ctx, seq) WHERE current;
 

@@ -6,6 +6,7 @@ import { assertId } from '../../core/names.js';
 import type { JsonObject, RecordKind, Workflow, WorkflowStatus } from '../../core/records.js';
 import { StagedDigest } from '../../core/staged-digest.js';
 import { encodeStagedLine } from '../../core/staged-lines.js';
+import { RowStagingWriter, STAGED_ROWS } from './postgres-staging.js';
 import { addErrorsIn, workflowNotFound as notFound } from './postgres-workflow-progress.js';
 import { NEW_WORKFLOW_COLUMNS, newWorkflowValues, publicWorkflow, type NewWorkflow, type RecordChange, type StagedItem, type StagingWriter, type StoredWorkflow, type WorkflowChanges, type WorkflowTable } from '../workflow-table.js';
 import type { PostgresContexts } from './postgres-contexts.js';
@@ -14,87 +15,12 @@ import { isUniqueViolation, VERSION_COLUMNS, versionOfRow, type VersionRow } fro
 
 /** How long a replica's claim on a workflow lasts without a heartbeat. */
 export const LEASE_SECONDS = 30;
-/** Staged items per INSERT while staging, and per page when read back. */
-const STAGED_ROWS = 5000;
 
 export const WORKFLOW_COLUMNS = `workflow_id, workflow_type, status, context, created_at, updated_at, items_total, items_processed, error_count,
   metadata, error_log, error_log_omitted, staged_crc, cancel_requested, owner_pid`;
 
 /** This process among the replicas: the lease owner it writes. */
 export const REPLICA_ID = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-
-/** Staged items written in pages of rows; the digest is the embedded one over the same lines. */
-class RowStagingWriter implements StagingWriter {
-  count = 0;
-  private buffer: string[] = [];
-  private written: Promise<void> = Promise.resolve();
-  private failed: unknown = null;
-  private readonly digest = new StagedDigest();
-
-  constructor(
-    private readonly pool: pg.Pool,
-    private readonly workflowId: string,
-  ) {}
-
-  add(item: unknown): void {
-    this.addJson(JSON.stringify(item));
-  }
-
-  addJson(json: string): void {
-    this.digest.update(Buffer.from(encodeStagedLine(json)));
-    this.buffer.push(json);
-    this.count += 1;
-    if (this.buffer.length >= STAGED_ROWS) this.flush();
-  }
-
-  addEncoded(lines: Uint8Array, count: number): void {
-    // `<crc8> <json>\n` lines (core/staged-lines.ts): the digest is over exactly these bytes.
-    const text = Buffer.from(lines.buffer, lines.byteOffset, lines.byteLength).toString('utf8');
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      const end = text.indexOf('\n', at);
-      this.addJson(text.slice(at + 9, end));
-      at = end + 1;
-    }
-  }
-
-  private flush(): void {
-    if (this.buffer.length === 0) return;
-    const rows = this.buffer;
-    const first = this.count - rows.length;
-    this.buffer = [];
-    this.written = this.written.then(async () => {
-      if (this.failed) return;
-      try {
-        // Repeatable: a page that did go in before a lost connection is left as it is.
-        await this.pool.query(`${REPEATABLE}INSERT INTO staged_items(workflow_id, item, json) SELECT $1, $2 + o - 1, j FROM unnest($3::text[]) WITH ORDINALITY AS t(j, o) ON CONFLICT DO NOTHING`, [
-          this.workflowId,
-          first,
-          rows,
-        ]);
-      } catch (err) {
-        this.failed = err;
-      }
-    });
-  }
-
-  async settled(): Promise<void> {
-    await this.written;
-    if (this.failed) throw this.failed;
-  }
-
-  async finish(): Promise<string> {
-    this.flush();
-    await this.settled();
-    return this.digest.value();
-  }
-
-  async abort(): Promise<void> {
-    this.buffer = [];
-    await this.written;
-    await this.pool.query(`${REPEATABLE}DELETE FROM staged_items WHERE workflow_id = $1`, [this.workflowId]);
-  }
-}
 
 interface WorkflowRow extends Omit<StoredWorkflow, 'metadata' | 'error_log'> {
   metadata: JsonObject;

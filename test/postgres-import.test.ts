@@ -1,0 +1,133 @@
+/**
+ * The PostgreSQL backend's prepared import (postgres-prepared-import.ts: chunks applied by the
+ * server from their staged rows) against the generic path (items parsed here, written through
+ * Backend.write): the same files imported into two stores through the public Store must leave
+ * the same rows (every column of every version, the change log), the same journal, the same
+ * answers; updates and repeated ids fall back to the generic path mid-import with the same result.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import pg from 'pg';
+import { initStore, type Store } from '../src/index.js';
+import { parsePostgresUrl } from '../src/backend/postgres/postgres-connection.js';
+import { QUERY_INDEXES } from '../src/backend/postgres/postgres-schema.js';
+import { genAnalogies, tempDir, writeJsonl } from './helpers.js';
+import { usePostgres } from './pg-helpers.js';
+
+const db = await usePostgres();
+const skip = 'skip' in db ? db.skip : false;
+const dir = tempDir('softlogic-pg-import-');
+
+/** More than the 20,000 items below which no prepared run is tried, in chunks of 5,000. */
+const N = 21_000;
+const BATCH = 5000;
+
+/**
+ * Lines of every staged form: given ids with created_at (a record staged whole), given ids
+ * without it (the input staged verbatim), no id (minted), tags and frame names that need
+ * escaping in an array literal and in COPY (quote, backslash, tab, newline, non-ASCII).
+ */
+function lines(n: number, seed: number, prefix: string): Record<string, unknown>[] {
+  return genAnalogies(n, seed, prefix).map((a, i) => {
+    const line: Record<string, unknown> = { ...a };
+    if (i % 3 === 1) delete line.created_at;
+    if (i % 7 === 2) delete line.id;
+    if (i % 11 === 5) {
+      line.tags = ['q"uote', 'back\\slash', 'tab\there', 'new\nline', 'ünï'];
+      line.frame_mappings = { 'Fr"ame\\x': 'Commerce' };
+    }
+    return line;
+  });
+}
+
+/** Every version row, in write order, with the minted ids and the staging time left out. */
+async function rows(url: string): Promise<unknown[]> {
+  const where = parsePostgresUrl(url);
+  const client = new pg.Client({ connectionString: where.connectionString, options: `-c search_path=${where.schema}` });
+  await client.connect();
+  try {
+    const minted = `id !~ '^(a|b)-'`;
+    // created_at of a line without one: the staging time, which differs between the two imports
+    const staged = `(body->>'created_at') >= '2026'`;
+    const { rows: out } = await client.query(
+      `SELECT CASE WHEN ${minted} THEN '(minted)' ELSE id END AS id, version, op, prev IS NULL AS first, current, source_domain, target_domain, quality,
+              CASE WHEN ${staged} THEN 'staged' ELSE created_ms::text END AS created,
+              created_ms = (extract(epoch FROM (body->>'created_at')::timestamptz) * 1000)::bigint AS created_consistent,
+              deleted_at, workflow_id, tags, frames,
+              (body - 'updated_at' - CASE WHEN ${minted} THEN 'id' ELSE '' END - CASE WHEN ${staged} THEN 'created_at' ELSE '' END)::text AS body
+       FROM analogies ORDER BY seq`,
+    );
+    const journal = await client.query(`SELECT kind, cardinality(ids) AS n, seqs = (SELECT array_agg(s ORDER BY s) FROM unnest(seqs) s) AS ordered FROM workflow_changes ORDER BY written_at, seqs[1]`);
+    return [...out, ...journal.rows.map((r) => ({ journal: r }))];
+  } finally {
+    await client.end();
+  }
+}
+
+async function importBoth(file: string, stores: { prepared: Store; generic: Store }, workflowId: string): Promise<void> {
+  // The generic path: no prepared run (parallel: false), items through Backend.write.
+  const p = await stores.prepared.analogies.import(file, { batchSize: BATCH, workflowId });
+  const g = await stores.generic.analogies.import(file, { batchSize: BATCH, workflowId, parallel: false });
+  assert.equal(p.imported, g.imported);
+  assert.equal(p.workflow.status, 'completed');
+  assert.deepEqual({ ...p.workflow, created_at: 0, updated_at: 0 }, { ...g.workflow, created_at: 0, updated_at: 0 });
+}
+
+describe('PostgreSQL prepared import', { skip }, () => {
+  test('chunks applied by the server leave the rows, journal and answers of the generic path; updates and repeated ids fall back to it', async () => {
+    if ('skip' in db) return;
+    const urls = { prepared: db.freshStoreUrl(), generic: db.freshStoreUrl() };
+    const stores = { prepared: await initStore(urls.prepared), generic: await initStore(urls.generic) };
+    db.defer(async () => {
+      await stores.prepared.close();
+      await stores.generic.close();
+    });
+    try {
+      const first = lines(N, 3, 'a-');
+      await importBoth(writeJsonl(join(dir, 'first.jsonl'), first), stores, 'wf-first');
+      assert.equal(await stores.prepared.analogies.count(), N);
+      // The second file: new ids, then (from its third chunk on) ids of the first file and an id twice.
+      const second = [...lines(2 * BATCH, 5, 'b-'), ...first.slice(0, 3000).map((a) => ({ ...a, quality_score: 0.5 })), ...lines(8000, 6, 'b-x')];
+      second.push({ ...(second[BATCH * 2 + 3500] as object), quality_score: 0.25 });
+      await importBoth(writeJsonl(join(dir, 'second.jsonl'), second), stores, 'wf-second');
+      const [p, g] = [await rows(urls.prepared), await rows(urls.generic)];
+      assert.equal(p.length, g.length);
+      assert.deepEqual(p, g);
+      // The given ids of the first file that the second one repeats are at version 2.
+      const updated = first.find((a, i) => i < 3000 && typeof a.id === 'string') as { id: string };
+      const history = await stores.prepared.analogies.history(updated.id);
+      assert.deepEqual(history.map((h) => h.version), [2, 1]);
+      for (const filter of [{ min_quality: 0.9, limit: 100 }, { tag: 'q"uote' }, { tag: 'new\nline' }, { frame_type: 'Fr"ame\\x' }, { domain: 'music', limit: 50 }]) {
+        assert.deepEqual(
+          (await stores.prepared.analogies.query(filter)).map((a) => a.id.startsWith('a-') || a.id.startsWith('b-') ? a.id : a.quality_score),
+          (await stores.generic.analogies.query(filter)).map((a) => a.id.startsWith('a-') || a.id.startsWith('b-') ? a.id : a.quality_score),
+          JSON.stringify(filter),
+        );
+      }
+    } finally {
+      await stores.prepared.close();
+      await stores.generic.close();
+    }
+  });
+
+  test('an import builds the query indexes a dead bulk load left missing', async () => {
+    if ('skip' in db) return;
+    const url = db.freshStoreUrl();
+    const store = await initStore(url);
+    db.defer(() => store.close());
+    const where = parsePostgresUrl(url);
+    const client = new pg.Client({ connectionString: where.connectionString, options: `-c search_path=${where.schema}` });
+    await client.connect();
+    try {
+      await client.query(`DROP INDEX ${QUERY_INDEXES.map((i) => i.name).join(', ')}`);
+      await store.analogies.import(writeJsonl(join(dir, 'small.jsonl'), lines(100, 9, 'a-')));
+      const { rows: found } = await client.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexname = ANY($2::text[]) ORDER BY indexname`, [where.schema, QUERY_INDEXES.map((i) => i.name)]);
+      assert.deepEqual(found.map((r) => r.indexname), QUERY_INDEXES.map((i) => i.name).sort());
+      assert.equal((await store.analogies.query({ min_quality: 0 })).length, 100);
+    } finally {
+      await client.end();
+      await store.close();
+    }
+  });
+});
