@@ -18,6 +18,8 @@ export interface Processor {
   stage(file: string, options: ImportOptions): Promise<Staged>;
   process(workflowId: string, batchSize: number): Promise<Workflow>;
   resume(batchSize: number): Promise<Workflow[]>;
+  /** Claims and finishes the workflows whose owner is gone (another replica that died): the takeover loop's work. */
+  takeOver(batchSize: number): Promise<Workflow[]>;
   importKnowledge(file: string, options: KnowledgeImportOptions): Promise<KnowledgeImportResult>;
   /** Shutdown past its grace period: stop the work at its next commit boundary (it stays resumable). */
   stop(): void;
@@ -40,13 +42,14 @@ export function inProcessProcessor(store: Store): Processor {
     stage: (file, options) => store.analogies.stage(file, { ...options, parallel: false }),
     process: (id, batchSize) => store.workflows.process(id, { batchSize, bulkLoad: false }),
     resume: (batchSize) => store.workflows.resume({ batchSize, bulkLoad: false }),
+    takeOver: (batchSize) => store.workflows.takeOver({ batchSize, bulkLoad: false }),
     importKnowledge: (file, options) => store.import(file, options),
     stop: () => store.close(),
     close: async () => {},
   };
 }
 
-type Op = 'stage' | 'process' | 'resume' | 'importKnowledge';
+type Op = 'stage' | 'process' | 'resume' | 'takeOver' | 'importKnowledge';
 
 export interface WorkerRequest {
   id: number;
@@ -63,7 +66,8 @@ export type WorkerReply =
  * In a worker thread with its own connection to the same store (the embedded store takes
  * several writers, as it does several processes). The server's event loop only parses requests
  * and answers queries; the worker's progress events are re-emitted on the server's Store, so
- * /ws/workflows/:id sees them as they happen. Started on first use.
+ * /ws/workflows/:id sees them as they happen (and the server's Store publishes them to the other
+ * replicas; the worker's own publishes nothing). Started on first use.
  */
 export function workerProcessor(store: Store): Processor {
   let worker: Worker | null = null;
@@ -109,6 +113,7 @@ export function workerProcessor(store: Store): Processor {
     stage: (file, options) => call<Staged>('stage', file, options),
     process: (id, batchSize) => call<Workflow>('process', id, batchSize),
     resume: (batchSize) => call<Workflow[]>('resume', batchSize),
+    takeOver: (batchSize) => call<Workflow[]>('takeOver', batchSize),
     importKnowledge: (file, options) => call<KnowledgeImportResult>('importKnowledge', file, options),
     stop: () => worker?.postMessage({ id: 0, op: 'stop', args: [] } satisfies WorkerRequest),
     close: async () => {

@@ -5,6 +5,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Ajv } from 'ajv';
+import { pidAlive } from '../core/pid-alive.js';
 import { SoftlogicError, type Store } from '../api/index.js';
 import type { ServiceContext } from './context.js';
 
@@ -21,18 +22,22 @@ export const UPLOAD_CONTENT_TYPES = ['application/json', 'application/x-ndjson',
 
 export const DEFAULT_UPLOAD_LIMIT = 256 * 1024 * 1024;
 
+/** Under the store's work directory: the store's own for the embedded backend, ./softlogic-work for a database (never its URL). */
 export function uploadDir(store: Store): string {
-  return join(store.root, 'tmp');
+  return join(store.workDir, 'tmp');
 }
 
-/** A temporary path under the store for a file the service writes (uploads, exports). */
+/**
+ * A temporary path under the store for a file the service writes (uploads, exports), named with
+ * this process's pid: replicas of a database store on one machine share the directory.
+ */
 export function tempPath(store: Store, prefix: string, ext: string): string {
   const dir = uploadDir(store);
   mkdirSync(dir, { recursive: true });
-  return join(dir, `${prefix}-${randomUUID()}.${ext}`);
+  return join(dir, `${prefix}-${process.pid}-${randomUUID()}.${ext}`);
 }
 
-/** Removes temporary files a previous server left behind (it died mid-request). */
+/** Removes temporary files a previous server left behind (it died mid-request), never those of a server still running. */
 export function removeStaleTemporaries(store: Store): void {
   const dir = uploadDir(store);
   let names: string[];
@@ -42,7 +47,8 @@ export function removeStaleTemporaries(store: Store): void {
     return;
   }
   for (const name of names) {
-    if (/^(upload|export)-[0-9a-f-]{36}\./.test(name)) rmSync(join(dir, name), { force: true });
+    const m = /^(?:upload|export)-(?:(\d+)-)?[0-9a-f-]{36}\./.exec(name);
+    if (m && (m[1] === undefined || !pidAlive(Number(m[1])))) rmSync(join(dir, name), { force: true });
   }
 }
 
