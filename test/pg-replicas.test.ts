@@ -108,11 +108,19 @@ function follow(base: string, id: string): { opened: Promise<void>; done: Promis
 describe('replicas on one PostgreSQL store', { skip }, () => {
   let store = '';
   let b: Replica;
+  /** the replica each test runs its workflow on: killed ones are the tests' own; `a` lives throughout */
+  const as: Record<string, Replica> = {};
 
   before(async () => {
     if ('skip' in db) return;
     store = db.freshStoreUrl();
     b = await replica('B', store);
+    // Started one after the other (many node processes starting at once on a loaded machine take long).
+    as.a = await replica('A', store);
+    as.mid = await replica('A-mid', store);
+    as.end = await replica('A-end', store);
+    as.staged = await replica('A-staged', store, { SOFTLOGIC_KILL_AT: 'workflow-created' });
+    as.staging = await replica('A-staging', store, { SOFTLOGIC_KILL_AT: 'workflow-staged' });
   });
 
   // Each test has its own replica A and context; B serves them all. They run at once (most of
@@ -120,7 +128,7 @@ describe('replicas on one PostgreSQL store', { skip }, () => {
   describe('at once', { concurrency: true }, () => {
 
     test('killed mid-processing: B takes the import over and finishes it exactly once; B\'s WebSocket follows it to the end', async () => {
-      const a = await replica('A-mid', store);
+      const a = as.mid as Replica;
       const n = 30_000;
       const response = await upload(a.base, 'async=true&batch_size=500&context=mid&workflow_id=wf-mid', analogyLines('mid', n));
       assert.equal(response.status, 202);
@@ -159,7 +167,7 @@ describe('replicas on one PostgreSQL store', { skip }, () => {
     });
 
     test('killed near the end: B finishes the last chunks exactly once', async () => {
-      const a = await replica('A-end', store);
+      const a = as.end as Replica;
       const n = 5000;
       assert.equal((await upload(a.base, 'async=true&batch_size=250&context=end&workflow_id=wf-end', analogyLines('end', n))).status, 202);
       await waitFor('A near the end', async () => ((await workflow(b.base, 'wf-end')).items_processed >= n * 0.85 ? true : undefined), 60_000, 10);
@@ -173,7 +181,7 @@ describe('replicas on one PostgreSQL store', { skip }, () => {
     });
 
     test('killed once staged, before processing: the pending import is taken over and finished', async () => {
-      const a = await replica('A-staged', store, { SOFTLOGIC_KILL_AT: 'workflow-created' });
+      const a = as.staged as Replica;
       const n = 4000;
       // A dies while answering: the request fails, the staged workflow stays in the database.
       await assert.rejects(upload(a.base, 'async=true&batch_size=500&context=staged&workflow_id=wf-staged', analogyLines('staged', n)));
@@ -185,7 +193,7 @@ describe('replicas on one PostgreSQL store', { skip }, () => {
     });
 
     test('killed while staging: no workflow and nothing applied; the same import through B lands exactly once', async () => {
-      const a = await replica('A-staging', store, { SOFTLOGIC_KILL_AT: 'workflow-staged' });
+      const a = as.staging as Replica;
       const n = 4000;
       const lines = analogyLines('staging', n);
       await assert.rejects(upload(a.base, 'context=staging&workflow_id=wf-staging', lines));
@@ -199,7 +207,7 @@ describe('replicas on one PostgreSQL store', { skip }, () => {
     });
 
     test('a workflow whose owner is alive and renewing is never taken over', async () => {
-      const a = await replica('A-live', store);
+      const a = as.a as Replica;
       const n = 4000;
       assert.equal((await upload(a.base, 'async=true&batch_size=200&context=live&workflow_id=wf-live', analogyLines('live', n))).status, 202);
       // Several lease lengths go by while A works (1 s lease, B looking every 250 ms).
@@ -208,11 +216,10 @@ describe('replicas on one PostgreSQL store', { skip }, () => {
       await assertExactlyOnce(b.base, 'live', n);
       const audit = await getJson<{ entries: Array<{ event: string }> }>(`${b.base}/api/audit?workflow_id=wf-live`);
       assert.equal(audit.body.entries.filter((e) => e.event === 'workflow_resumed').length, 0, 'never resumed');
-      await a.stop();
     });
 
     test("B's WebSocket receives the progress of a workflow A runs, in order, the same events as A's own, ending with its final state", async () => {
-      const a = await replica('A-ws', store);
+      const a = as.a as Replica;
       const n = 3000;
       const staged = await fetch(`${a.base}/api/workflows?context=ws&workflow_id=wf-ws`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: analogyLines('ws', n) });
       assert.equal(staged.status, 201);
@@ -227,33 +234,32 @@ describe('replicas on one PostgreSQL store', { skip }, () => {
       assert.ok(progress(fromA).length >= 11, `one event per chunk (${progress(fromA).length})`);
       assert.deepEqual(progress(fromB), progress(fromA), 'B saw exactly what A emitted, in order');
       assert.deepEqual(progress(fromB).at(-1), ['completed', n, true]);
-      await a.stop();
     });
+  });
 
-    test('a concept added through A is found by similar on B within a second, and a deleted one disappears', async () => {
-      const a = await replica('A-vec', store);
-      const add = async (name: string) => {
-        const res = await fetch(`${a.base}/api/concepts?context=vec`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, provider: 'hash' }) });
-        assert.equal(res.status, 201, await res.clone().text());
-        return ((await res.json()) as { id: string }).id;
-      };
-      const similarOnB = async (name: string) => (await getJson<{ results: Array<{ id: string }> }>(`${b.base}/api/concepts/${name}/similar?context=vec&k=50`)).body.results.map((r) => r.id);
-      for (const name of ['river', 'bank', 'money', 'water']) await add(name);
-      // B builds and holds its index now; what follows must reach it as changes.
-      assert.equal((await similarOnB('river')).length, 3);
-      const t0 = Date.now();
-      const id = await add('stream');
-      const found = await waitFor('B to find the new concept', async () => ((await similarOnB('river')).includes(id) ? Date.now() - t0 : undefined), 1000, 20);
-      assert.ok(found < 1000, `found after ${found} ms`);
-      assert.equal((await fetch(`${a.base}/api/concepts/${encodeURIComponent(id)}?context=vec`, { method: 'DELETE' })).status, 200);
-      await waitFor('B to drop the deleted concept', async () => (!(await similarOnB('river')).includes(id) ? true : undefined), 1000, 20);
-      await a.stop();
-    });
+  test('a concept added through A is found by similar on B within a second, and a deleted one disappears', async () => {
+    const a = as.a as Replica;
+    const add = async (name: string) => {
+      const res = await fetch(`${a.base}/api/concepts?context=vec`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, provider: 'hash' }) });
+      assert.equal(res.status, 201, await res.clone().text());
+      return ((await res.json()) as { id: string }).id;
+    };
+    const similarOnB = async (name: string) => (await getJson<{ results: Array<{ id: string }> }>(`${b.base}/api/concepts/${name}/similar?context=vec&k=50`)).body.results.map((r) => r.id);
+    for (const name of ['river', 'bank', 'money', 'water']) await add(name);
+    // B builds and holds its index now; what follows must reach it as changes.
+    assert.equal((await similarOnB('river')).length, 3);
+    const id = await add('stream');
+    const t0 = Date.now();
+    const found = await waitFor('B to find the new concept', async () => ((await similarOnB('river')).includes(id) ? Date.now() - t0 : undefined), 1000, 20);
+    assert.ok(found < 1000, `found after ${found} ms`);
+    assert.equal((await fetch(`${a.base}/api/concepts/${encodeURIComponent(id)}?context=vec`, { method: 'DELETE' })).status, 200);
+    await waitFor('B to drop the deleted concept', async () => (!(await similarOnB('river')).includes(id) ? true : undefined), 1000, 20);
   });
 
   test('temporary files: uploads go to the work directory (never a directory named after the URL); a new replica removes only those of dead ones', async () => {
     assert.equal(existsSync(join(cwd, 'postgres:')), false);
     assert.deepEqual(readdirSync(cwd), ['softlogic-work']);
+    await as.a?.stop();
     const c = await replica('C', store);
     assert.deepEqual(readdirSync(join(cwd, 'softlogic-work', 'tmp')).filter((f) => f.startsWith('upload-')), [], 'the killed replicas\' uploads were removed');
     await c.stop();

@@ -34,8 +34,8 @@ export function startReplica(name: string, store: string, env: Record<string, st
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`replica ${name} did not start within 30 s:\n${stderr}`));
-    }, 30_000);
+      reject(new Error(`replica ${name} did not start within 60 s:\n${stderr}`));
+    }, 60_000);
     proc.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
       const m = /softlogic serving .* on (http:\/\/[^\s]+) \(docs/.exec(stderr);
