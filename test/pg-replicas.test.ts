@@ -82,6 +82,16 @@ async function assertExactlyOnce(base: string, context: string, n: number): Prom
   assert.equal(counted.body.total, n);
 }
 
+/** B completes workflow `id` (context `id` without its `wf-`) with all N items, exactly once. */
+async function assertFinishedOnce(base: string, id: string, n: number): Promise<Workflow> {
+  const done = await finished(base, id);
+  assert.equal(done.status, 'completed');
+  assert.equal(done.items_processed, n);
+  assert.equal(done.error_count, 0);
+  await assertExactlyOnce(base, id.replace(/^wf-/, ''), n);
+  return done;
+}
+
 interface WsMessage {
   type: string;
   status?: string;
@@ -141,11 +151,7 @@ describe('replicas on one PostgreSQL store', { skip }, () => {
       await a.kill();
       const killedAt = (await workflow(b.base, 'wf-mid')).items_processed;
       assert.ok(killedAt < n, `killed before the end (at ${killedAt})`);
-      const done = await finished(b.base, 'wf-mid');
-      assert.equal(done.status, 'completed');
-      assert.equal(done.items_processed, n);
-      assert.equal(done.error_count, 0);
-      await assertExactlyOnce(b.base, 'mid', n);
+      await assertFinishedOnce(b.base, 'wf-mid', n);
       // The WebSocket on B: A's progress (published by A), then B's own after the takeover, to the final state.
       const messages = await ws.done;
       assert.equal(messages[0]?.type, 'state');
@@ -174,10 +180,7 @@ describe('replicas on one PostgreSQL store', { skip }, () => {
       await a.kill();
       const killedAt = (await workflow(b.base, 'wf-end')).items_processed;
       assert.ok(killedAt < n, `killed before the end (at ${killedAt})`);
-      const done = await finished(b.base, 'wf-end');
-      assert.equal(done.status, 'completed');
-      assert.equal(done.items_processed, n);
-      await assertExactlyOnce(b.base, 'end', n);
+      await assertFinishedOnce(b.base, 'wf-end', n);
     });
 
     test('killed once staged, before processing: the pending import is taken over and finished', async () => {
@@ -186,10 +189,7 @@ describe('replicas on one PostgreSQL store', { skip }, () => {
       // A dies while answering: the request fails, the staged workflow stays in the database.
       await assert.rejects(upload(a.base, 'async=true&batch_size=500&context=staged&workflow_id=wf-staged', analogyLines('staged', n)));
       await a.kill();
-      const done = await finished(b.base, 'wf-staged');
-      assert.equal(done.status, 'completed');
-      assert.equal(done.items_processed, n);
-      await assertExactlyOnce(b.base, 'staged', n);
+      await assertFinishedOnce(b.base, 'wf-staged', n);
     });
 
     test('killed while staging: no workflow and nothing applied; the same import through B lands exactly once', async () => {
@@ -211,9 +211,7 @@ describe('replicas on one PostgreSQL store', { skip }, () => {
       const n = 4000;
       assert.equal((await upload(a.base, 'async=true&batch_size=200&context=live&workflow_id=wf-live', analogyLines('live', n))).status, 202);
       // Several lease lengths go by while A works (1 s lease, B looking every 250 ms).
-      const done = await finished(b.base, 'wf-live');
-      assert.equal(done.status, 'completed');
-      await assertExactlyOnce(b.base, 'live', n);
+      await assertFinishedOnce(b.base, 'wf-live', n);
       const audit = await getJson<{ entries: Array<{ event: string }> }>(`${b.base}/api/audit?workflow_id=wf-live`);
       assert.equal(audit.body.entries.filter((e) => e.event === 'workflow_resumed').length, 0, 'never resumed');
     });

@@ -16,8 +16,8 @@ export function takeoverInterval(leaseSeconds: number): number {
 /**
  * The takeover loop of a service replica: every `intervalMs`, if a workflow's owner is gone (a
  * replica killed mid-import, its lease expired), the processor claims it (one replica wins
- * each) and finishes it from its last committed chunk. A look that finds nothing costs one query;
- * the processing thread is not woken for it. One round at a time; the server's close waits for
+ * each) and finishes it from its last committed chunk; a first round runs at the start. A look
+ * that finds nothing costs one query; the processing thread is not woken for it. One round at a time; the server's close waits for
  * a round in progress (it stops at a commit boundary like any background work).
  */
 export function startTakeoverLoop(ctx: ServiceContext, log: FastifyBaseLogger, intervalMs: number): () => void {
@@ -37,7 +37,12 @@ export function startTakeoverLoop(ctx: ServiceContext, log: FastifyBaseLogger, i
       busy = false;
     }
   };
+  // A first round at once: a replica that starts takes up what a dead one left without waiting.
+  const first = setImmediate(() => void round());
   const timer = setInterval(() => void round(), intervalMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearImmediate(first);
+    clearInterval(timer);
+  };
 }
