@@ -328,6 +328,8 @@ describe('PostgreSQL workflow table', { skip }, () => {
     // Finished workflows are nobody's to take.
     await a.workflows.transition('wf-race', 'completed', null);
     assert.deepEqual(await b.workflows.expired(), []);
+    assert.equal(await b.workflows.claim('wf-race'), false, 'a completed workflow is not claimed');
+    assert.equal(await b.workflows.claim('wf-none'), false, 'nor a missing one');
   });
 
   test('an import staged to be processed at once is leased from its insert, so no replica takes it before its owner starts', async () => {

@@ -38,6 +38,9 @@ export function publicWorkflow(w: Workflow & Partial<Pick<StoredWorkflow, 'stage
   return rest;
 }
 
+/** The statuses a workflow can be claimed in (those it may be processed from): a finished one is nobody's to take. */
+export const CLAIMABLE_STATUSES: readonly WorkflowStatus[] = ['pending', 'processing', 'interrupted', 'failed'];
+
 /** Whether a workflow row needs a new owner: processing, or an import staged to be processed at once, whose owner is gone. */
 export function needsOwner(w: Pick<StoredWorkflow, 'status' | 'metadata' | 'holder'>): boolean {
   const unfinished = w.status === 'processing' || (w.status === 'pending' && w.metadata.auto_process === true);
@@ -144,8 +147,9 @@ export interface WorkflowTable {
    */
   readonly leaseSeconds: number;
   /**
-   * Takes the workflow for this store connection unless another live owner holds it; true when
-   * taken. Of several processes claiming one workflow at once, exactly one wins.
+   * Takes the workflow for this store connection unless another live owner holds it or it is
+   * finished (not in CLAIMABLE_STATUSES); true when taken. Of several processes claiming one
+   * workflow at once, exactly one wins.
    */
   claim(workflowId: string): Promise<boolean>;
   /** The heartbeat: extends this connection's claim; false when it holds the workflow no longer (taken over). */

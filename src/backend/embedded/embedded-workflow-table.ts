@@ -6,7 +6,7 @@ import { assertId } from '../../core/names.js';
 import type { JsonObject, Workflow, WorkflowStatus } from '../../core/records.js';
 import { stagedDigestOfFile } from '../../core/staged-digest.js';
 import { pidAlive } from '../../core/pid-alive.js';
-import { ERROR_LOG_LIMIT, NEW_WORKFLOW_COLUMNS, needsOwner, newWorkflowValues, publicWorkflow, type NewWorkflow, type StagedItem, type StoredWorkflow, type WorkflowChanges, type WorkflowHolder, type WorkflowTable } from '../workflow-table.js';
+import { CLAIMABLE_STATUSES, ERROR_LOG_LIMIT, NEW_WORKFLOW_COLUMNS, needsOwner, newWorkflowValues, publicWorkflow, type NewWorkflow, type StagedItem, type StoredWorkflow, type WorkflowChanges, type WorkflowHolder, type WorkflowTable } from '../workflow-table.js';
 import type { EmbeddedStore } from './embedded-store.js';
 import type { BatchProgress } from '../write-batch.js';
 import { FileStagingWriter, StagedSpanReader, type StagedProgress } from './embedded-staging.js';
@@ -95,7 +95,7 @@ export class EmbeddedWorkflowTable implements WorkflowTable {
   async claim(workflowId: string): Promise<boolean> {
     return this.store.transaction(() => {
       const wf = this.findNow(workflowId);
-      if (!wf || wf.holder === 'live') return false;
+      if (!wf || wf.holder === 'live' || !CLAIMABLE_STATUSES.includes(wf.status)) return false;
       this.db.prepare('UPDATE workflows SET owner_pid = ? WHERE workflow_id = ?').run(process.pid, workflowId);
       return true;
     });

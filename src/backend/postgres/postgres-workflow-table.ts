@@ -7,7 +7,7 @@ import type { JsonObject, RecordKind, Workflow, WorkflowStatus } from '../../cor
 import { StagedDigest } from '../../core/staged-digest.js';
 import { encodeStagedLine } from '../../core/staged-lines.js';
 import { addErrorsIn, workflowNotFound as notFound } from './postgres-workflow-progress.js';
-import { NEW_WORKFLOW_COLUMNS, needsOwner, newWorkflowValues, publicWorkflow, type NewWorkflow, type RecordChange, type StagedItem, type StagingWriter, type StoredWorkflow, type WorkflowChanges, type WorkflowTable } from '../workflow-table.js';
+import { CLAIMABLE_STATUSES, NEW_WORKFLOW_COLUMNS, needsOwner, newWorkflowValues, publicWorkflow, type NewWorkflow, type RecordChange, type StagedItem, type StagingWriter, type StoredWorkflow, type WorkflowChanges, type WorkflowTable } from '../workflow-table.js';
 import type { PostgresContexts } from './postgres-contexts.js';
 import { isUniqueViolation, VERSION_COLUMNS, versionOfRow, type VersionRow } from './postgres-write-batch.js';
 
@@ -138,8 +138,8 @@ export class PostgresWorkflowTable implements WorkflowTable {
   async claim(workflowId: string): Promise<boolean> {
     const { rowCount } = await this.pool.query(
       `UPDATE workflows SET owner = $2, owner_pid = $3, lease_until = now() + make_interval(secs => $4), heartbeat = now()
-       WHERE workflow_id = $1 AND (owner IS NULL OR owner = $2 OR lease_until IS NULL OR lease_until < now())`,
-      [workflowId, this.replicaId, process.pid, this.leaseSeconds],
+       WHERE workflow_id = $1 AND status = ANY($5::text[]) AND (owner IS NULL OR owner = $2 OR lease_until IS NULL OR lease_until < now())`,
+      [workflowId, this.replicaId, process.pid, this.leaseSeconds, CLAIMABLE_STATUSES],
     );
     return rowCount === 1;
   }
