@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { openStore, initStore } from '../src/index.js';
+import { openStore, initStore, type Store } from '../src/index.js';
 import { buildServer } from '../src/service/server.js';
 import { cli, cliSpawn, genAnalogies, tempDir, writeJsonl } from './helpers.js';
 import { waitFor } from './replica-harness.js';
@@ -50,6 +50,20 @@ async function assertDoneOnce(storeDir: string): Promise<void> {
   }
 }
 
+/** A dead process's import, a server on its store (opened without resuming) with this takeover interval, then the check that it was finished once. */
+async function withServer(takeoverIntervalMs: number, fn: (store: Store) => Promise<void>): Promise<void> {
+  const { storeDir } = await leftByDeadImport();
+  const store = await openStore(storeDir, { resume: false });
+  const app = await buildServer({ store, logLevel: 'silent', processInWorker: false, takeoverIntervalMs });
+  try {
+    await fn(store);
+  } finally {
+    await app.close();
+    await store.close();
+  }
+  await assertDoneOnce(storeDir);
+}
+
 function exitCode(child: ReturnType<typeof cliSpawn>): Promise<{ code: number | null; out: string }> {
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -66,29 +80,15 @@ test('three `workflows resume` at once: exactly one takes the dead import over, 
 });
 
 test("a service's takeover loop finishes a dead process's import with no request", async () => {
-  const { storeDir } = await leftByDeadImport();
-  const store = await openStore(storeDir, { resume: false });
-  const app = await buildServer({ store, logLevel: 'silent', processInWorker: false, takeoverIntervalMs: 100 });
-  try {
+  await withServer(100, async (store) => {
     await waitFor('the loop to finish it', async () => ((await store.workflows.get('wf-dead')).status === 'completed' ? true : undefined), 60_000, 50);
-  } finally {
-    await app.close();
-    await store.close();
-  }
-  await assertDoneOnce(storeDir);
+  });
 });
 
 test('takeoverIntervalMs 0: no loop, the dead import stays for a resume by hand', async () => {
-  const { storeDir } = await leftByDeadImport();
-  const store = await openStore(storeDir, { resume: false });
-  const app = await buildServer({ store, logLevel: 'silent', processInWorker: false, takeoverIntervalMs: 0 });
-  try {
+  await withServer(0, async (store) => {
     await new Promise((r) => setTimeout(r, 500));
     assert.equal((await store.workflows.get('wf-dead')).status, 'pending');
     assert.deepEqual((await store.workflows.resume()).map((w) => [w.workflow_id, w.status]), [['wf-dead', 'completed']]);
-  } finally {
-    await app.close();
-    await store.close();
-  }
-  await assertDoneOnce(storeDir);
+  });
 });
