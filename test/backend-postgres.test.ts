@@ -259,7 +259,7 @@ describe('PostgreSQL workflow table', { skip }, () => {
     const one = await b.workflows.get('wf-1');
     assert.deepEqual(
       { ...one, created_at: '', updated_at: '' },
-      { workflow_id: 'wf-1', workflow_type: 'knowledge_import', status: 'pending', context: 'default', created_at: '', updated_at: '', items_total: 10, items_processed: 0, error_count: 0, metadata: { source: 'test' }, error_log: [], error_log_omitted: 0, staged_crc: null, cancel_requested: false, owner_pid: null },
+      { workflow_id: 'wf-1', workflow_type: 'knowledge_import', status: 'pending', context: 'default', created_at: '', updated_at: '', items_total: 10, items_processed: 0, error_count: 0, metadata: { source: 'test' }, error_log: [], error_log_omitted: 0, staged_crc: null, cancel_requested: false, owner_pid: null, holder: 'none' },
     );
     assert.deepEqual((await b.workflows.list()).map((w) => w.workflow_id), ['wf-2', 'wf-1']);
     assert.ok(!('owner_pid' in ((await b.workflows.list())[0] as object)), 'list hides the bookkeeping columns');
@@ -289,6 +289,61 @@ describe('PostgreSQL workflow table', { skip }, () => {
       await client.end();
     }
     assert.equal((await b.workflows.get('wf-other')).status, 'processing');
+  });
+
+  test('leases: one of several replicas claiming wins; the owner renews; an expired lease is taken over and its old owner cannot renew', async () => {
+    if ('skip' in db) return;
+    const url = db.freshStoreUrl();
+    const a = await PostgresBackend.open(url, { create: true, max: 4, leaseSeconds: 0.5 });
+    const b = await PostgresBackend.open(url, { max: 4, leaseSeconds: 0.5 });
+    const c = await PostgresBackend.open(url, { max: 4, leaseSeconds: 0.5 });
+    opened.push(a, b, c);
+    await a.workflows.insert(workflow('wf-race'));
+    await a.workflows.transition('wf-race', 'processing', null);
+    assert.deepEqual((await b.workflows.expired()).map((w) => [w.workflow_id, w.holder]), [['wf-race', 'none']], 'processing with no owner: for anyone to take');
+    // Six claims at once from three replicas: exactly one replica holds it after.
+    const wins = await Promise.all([a, b, c, a, b, c].map((r) => r.workflows.claim('wf-race')));
+    const winners = new Set([a, b, c, a, b, c].filter((_, i) => wins[i]));
+    assert.equal(winners.size, 1, `one replica won (${wins.join(',')})`);
+    const [owner] = [...winners] as [PostgresBackend];
+    const others = [a, b, c].filter((r) => r !== owner);
+    assert.equal((await owner.workflows.get('wf-race')).holder, 'self');
+    for (const r of others) {
+      assert.equal((await r.workflows.get('wf-race')).holder, 'live');
+      assert.equal(await r.workflows.claim('wf-race'), false, 'a live lease is not taken');
+      assert.equal(await r.workflows.renew('wf-race'), false, 'nor renewed by another');
+    }
+    // Renewed past its first term: still held.
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(await owner.workflows.renew('wf-race'), true);
+    }
+    assert.deepEqual(await others[0]?.workflows.expired(), []);
+    // No heartbeat for longer than the lease: gone, and taken over by exactly one.
+    await new Promise((r) => setTimeout(r, 700));
+    assert.deepEqual((await (others[0] as PostgresBackend).workflows.expired()).map((w) => [w.workflow_id, w.holder]), [['wf-race', 'gone']]);
+    const second = await Promise.all(others.map((r) => r.workflows.claim('wf-race')));
+    assert.equal(second.filter(Boolean).length, 1);
+    assert.equal(await owner.workflows.renew('wf-race'), false, 'the old owner learns it lost the workflow');
+    // Finished workflows are nobody's to take.
+    await a.workflows.transition('wf-race', 'completed', null);
+    assert.deepEqual(await b.workflows.expired(), []);
+    assert.equal(await b.workflows.claim('wf-race'), false, 'a completed workflow is not claimed');
+    assert.equal(await b.workflows.claim('wf-none'), false, 'nor a missing one');
+  });
+
+  test('an import staged to be processed at once is leased from its insert, so no replica takes it before its owner starts', async () => {
+    if ('skip' in db) return;
+    const url = db.freshStoreUrl();
+    const a = await PostgresBackend.open(url, { create: true, max: 2, leaseSeconds: 0.4 });
+    const b = await PostgresBackend.open(url, { max: 2, leaseSeconds: 0.4 });
+    opened.push(a, b);
+    await a.workflows.insert(workflow('wf-auto', { metadata: { auto_process: true }, owner_pid: process.pid }));
+    await a.workflows.insert(workflow('wf-manual'));
+    assert.equal((await b.workflows.get('wf-auto')).holder, 'live');
+    assert.deepEqual(await b.workflows.expired(), [], 'neither the leased import nor a plain pending workflow');
+    await new Promise((r) => setTimeout(r, 600));
+    assert.deepEqual((await b.workflows.expired()).map((w) => w.workflow_id), ['wf-auto'], 'its owner died before processing it');
   });
 
   test('errors: at most 100 messages kept, the rest counted', async () => {

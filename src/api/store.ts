@@ -1,5 +1,5 @@
 import { flattenPages } from './async-iter.js';
-import type { Analogy, ContextInfo, Workflow, WorkflowStatus } from '../core/records.js';
+import type { Analogy, ContextInfo, JsonObject, Workflow, WorkflowStatus } from '../core/records.js';
 import type { AnalogyFilter } from '../core/schemas.js';
 import { assertContextName, DEFAULT_CONTEXT } from '../core/names.js';
 import { isSoftlogicError, SoftlogicError } from '../core/errors.js';
@@ -8,7 +8,7 @@ import type { Backend } from '../backend/backend.js';
 import type { AuditEntry, AuditFilter } from '../backend/audit-trail.js';
 import type { BackupOptions, BackupResult, CompactionReport, Leftover, RebuildOptions, RebuildReport, RestoreOptions, RestoreResult, StoreStats, VerifyReport } from '../backend/maintenance.js';
 import { publicWorkflow } from '../backend/workflow-table.js';
-import { WorkflowEvents } from '../workflows/progress.js';
+import { WorkflowEvents, type ProgressEvent } from '../workflows/progress.js';
 import type { Engine } from '../workflows/engine.js';
 import { processWorkflow, type ProcessOptions } from '../workflows/process.js';
 import { cancelWorkflow, type CancelOptions } from '../workflows/cancel.js';
@@ -51,6 +51,12 @@ export interface OpenOptions {
   resume?: boolean;
   /** open a store whose index is missing without rebuilding it (for `rebuild --salvage`) */
   repair?: boolean;
+  /**
+   * Publish this store's workflow progress to the other processes on the store (default true;
+   * see followReplicas). The service's processing thread leaves it to the server's store, which
+   * re-emits (and so publishes) its events.
+   */
+  publishEvents?: boolean;
 }
 
 /**
@@ -59,12 +65,22 @@ export interface OpenOptions {
  */
 export class Store {
   private engine: Engine;
+  /** progress events that came from another process (emitted here, never published again) */
+  private readonly fromReplicas = new WeakSet<ProgressEvent>();
+  private unfollow: (() => void) | null = null;
+
   private constructor(
     backend: Backend,
     /** the location as given (a database URL with its password): what another thread opens */
     readonly openedAt: string,
+    publishEvents = true,
   ) {
-    this.engine = { backend, events: new WorkflowEvents(), workDir: workDirOf(backend) };
+    this.engine = { backend, events: new WorkflowEvents(), workDir: workDirOf(backend), running: new Set() };
+    if (publishEvents) {
+      this.engine.events.on('progress', (e) => {
+        if (!this.fromReplicas.has(e)) backend.channel.publish({ type: 'progress', event: e as unknown as JsonObject });
+      });
+    }
   }
 
   static async init(location: string): Promise<Store> {
@@ -72,7 +88,7 @@ export class Store {
   }
 
   static async open(location: string, options: OpenOptions = {}): Promise<Store> {
-    const store = new Store(await openBackend(location, { create: options.create, repair: options.repair }), location);
+    const store = new Store(await openBackend(location, { create: options.create, repair: options.repair }), location, options.publishEvents);
     if (options.resume ?? true) {
       try {
         await store.workflows.resume();
@@ -98,7 +114,10 @@ export class Store {
     return this.engine.backend.location;
   }
 
-  /** A local directory for rejects, uploads and temporary files: the store's own, or ./softlogic-work for a server database. */
+  /**
+   * A local directory for temporary files and the files an operation leaves the user (rejects):
+   * the store's directory, or ./softlogic-work for a server database.
+   */
   get workDir(): string {
     return this.engine.workDir;
   }
@@ -117,7 +136,24 @@ export class Store {
     return embeddedStoreOf(this.engine.backend);
   }
 
+  /**
+   * From now on `events` also carries the workflow progress that the other processes on this
+   * store publish (service replicas on one database: a WebSocket client of one replica follows a
+   * workflow another replica runs), in the order each published it. Resolves once listening.
+   */
+  async followReplicas(): Promise<void> {
+    if (this.unfollow) return;
+    this.unfollow = await this.engine.backend.channel.subscribe((message) => {
+      const e = message.event as unknown as ProgressEvent | undefined;
+      if (message.type !== 'progress' || typeof e !== 'object' || e === null || typeof e.workflow_id !== 'string') return;
+      this.fromReplicas.add(e);
+      this.engine.events.emit('progress', e);
+    });
+  }
+
   close(): Promise<void> {
+    this.unfollow?.();
+    this.unfollow = null;
     return this.engine.backend.close();
   }
 
@@ -171,6 +207,15 @@ export class Store {
     rollback: async (id: string) => rollbackWorkflow(this.engine, id),
     /** Finishes every workflow a dead process left processing (never an interrupted or failed one: process those by id). */
     resume: (options?: ProcessOptions): Promise<Workflow[]> => resumeWorkflows(this.engine, options),
+    /**
+     * Claims and finishes the workflows whose owner is gone (a dead process, a replica whose lease
+     * ran out), leaving this process's own alone: what a service replica runs every few seconds.
+     */
+    takeOver: (options?: ProcessOptions): Promise<Workflow[]> => resumeWorkflows(this.engine, options, 'expired'),
+    /** The workflows takeOver would take now (their owner is gone), without taking them. */
+    expired: async (): Promise<Workflow[]> => (await this.engine.backend.workflows.expired()).map(publicWorkflow),
+    /** How long a claim on a workflow lasts without a heartbeat (seconds; 0: as long as the owner's process runs). */
+    leaseSeconds: (): number => this.engine.backend.workflows.leaseSeconds,
     /** Marks `interrupted` the pending or processing workflows this process owns (a user quitting at once). */
     interruptOwned: async (): Promise<Workflow[]> => {
       const marked = await this.engine.backend.workflows.interruptOwnedBy(process.pid);

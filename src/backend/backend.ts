@@ -10,7 +10,8 @@
  * The parts, one file each: contexts (contexts.ts), the write batch (write-batch.ts), reads
  * (record-reader.ts), the workflow table and staged items (workflow-table.ts), concept vectors
  * (vector-table.ts), files that belong to a context (context-files.ts), the audit trail
- * (audit-trail.ts), maintenance (maintenance.ts). Capabilities only one backend has sit in
+ * (audit-trail.ts), maintenance (maintenance.ts), messages between the processes on one store
+ * (event-channel.ts). Capabilities only one backend has sit in
  * `capabilities` (capabilities.ts), never in the generic path.
  */
 import type { ContextTable } from './contexts.js';
@@ -22,6 +23,7 @@ import type { ContextFiles } from './context-files.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { Maintenance } from './maintenance.js';
 import type { BackendCapabilities } from './capabilities.js';
+import type { EventChannel } from './event-channel.js';
 
 export type BackendKind = 'embedded' | 'postgres';
 
@@ -37,6 +39,8 @@ export interface Backend {
   readonly audit: AuditTrail;
   readonly maintenance: Maintenance;
   readonly capabilities: BackendCapabilities;
+  /** messages to and from the other processes on this store (workflow progress across replicas) */
+  readonly channel: EventChannel;
   /**
    * One atomic batch in one context (created if missing): every change `fn` makes, its change-log
    * entries and the workflow progress it sets commit together or not at all. `fn` is synchronous

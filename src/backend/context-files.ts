@@ -35,6 +35,8 @@ export interface LockedContextFiles {
 export interface ContextFiles {
   /** The whole file, or undefined when missing. */
   read(context: string, name: ContextFileName): Promise<Buffer | undefined>;
+  /** Whether the file is there (without reading it). */
+  exists(context: string, name: ContextFileName): Promise<boolean>;
   /** Replaces the whole file atomically. */
   write(context: string, name: ContextFileName, data: string | Uint8Array): Promise<void>;
   /** `fn` reads the file (and its sidecars) from a local path; undefined (fn not called) when missing. */

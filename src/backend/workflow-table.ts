@@ -19,12 +19,32 @@ export interface StoredWorkflow extends Workflow {
   cancel_requested: boolean;
   /** the process processing it (or about to), null when none */
   owner_pid: number | null;
+  /** who holds it, as this backend tells when it was read (see WorkflowHolder) */
+  holder: WorkflowHolder;
 }
 
+/**
+ * Who holds a workflow: `none` (no owner), `self` (this store connection: this process for the
+ * embedded backend, this backend instance for PostgreSQL), `live` (another owner that is alive:
+ * a running process, or a lease not yet expired) or `gone` (an owner that died: its pid is not
+ * running, or its lease ran out without a heartbeat). A `gone` or `none` workflow that is
+ * processing (or an import staged and not yet started) is for any process to take over.
+ */
+export type WorkflowHolder = 'none' | 'self' | 'live' | 'gone';
+
 /** The one way of hiding the bookkeeping columns from callers (API, CLI, HTTP, exports). */
-export function publicWorkflow(w: Workflow & Partial<Pick<StoredWorkflow, 'staged_crc' | 'cancel_requested' | 'owner_pid'>>): Workflow {
-  const { staged_crc: _c, cancel_requested: _r, owner_pid: _o, ...rest } = w;
+export function publicWorkflow(w: Workflow & Partial<Pick<StoredWorkflow, 'staged_crc' | 'cancel_requested' | 'owner_pid' | 'holder'>>): Workflow {
+  const { staged_crc: _c, cancel_requested: _r, owner_pid: _o, holder: _h, ...rest } = w;
   return rest;
+}
+
+/** The statuses a workflow can be claimed in (those it may be processed from): a finished one is nobody's to take. */
+export const CLAIMABLE_STATUSES: readonly WorkflowStatus[] = ['pending', 'processing', 'interrupted', 'failed'];
+
+/** Whether a workflow row needs a new owner: processing, or an import staged to be processed at once, whose owner is gone. */
+export function needsOwner(w: Pick<StoredWorkflow, 'status' | 'metadata' | 'holder'>): boolean {
+  const unfinished = w.status === 'processing' || (w.status === 'pending' && w.metadata.auto_process === true);
+  return unfinished && (w.holder === 'gone' || w.holder === 'none');
 }
 
 /** At most this many messages are kept in a workflow's error log (the rest are counted). */
@@ -120,6 +140,22 @@ export interface WorkflowChanges {
 }
 
 export interface WorkflowTable {
+  /**
+   * How long a claim lasts without `renew` (seconds): an owner renews it several times within
+   * that (its heartbeat). 0 when ownership needs no heartbeat (the embedded backend: an owner is
+   * alive as long as its process runs).
+   */
+  readonly leaseSeconds: number;
+  /**
+   * Takes the workflow for this store connection unless another live owner holds it or it is
+   * finished (not in CLAIMABLE_STATUSES); true when taken. Of several processes claiming one
+   * workflow at once, exactly one wins.
+   */
+  claim(workflowId: string): Promise<boolean>;
+  /** The heartbeat: extends this connection's claim; false when it holds the workflow no longer (taken over). */
+  renew(workflowId: string): Promise<boolean>;
+  /** The workflows another process may take over (see needsOwner), oldest first. */
+  expired(): Promise<StoredWorkflow[]>;
   find(workflowId: string): Promise<StoredWorkflow | undefined>;
   /** WORKFLOW_NOT_FOUND when missing */
   get(workflowId: string): Promise<StoredWorkflow>;
@@ -127,7 +163,10 @@ export interface WorkflowTable {
   list(status?: WorkflowStatus, limit?: number): Promise<Workflow[]>;
   /** CONFLICT when the id is taken */
   insert(workflow: NewWorkflow): Promise<void>;
-  /** sets the status (and the metadata, when given) and the owner: null to release it */
+  /**
+   * Sets the status (and the metadata, when given) and the owner: this process (its pid; the
+   * caller claimed it first) or null to release it.
+   */
   transition(workflowId: string, status: WorkflowStatus, owner: number | null, extra?: { metadata?: JsonObject }): Promise<void>;
   /** asks the processor to stop at its next chunk boundary */
   requestCancel(workflowId: string): Promise<void>;

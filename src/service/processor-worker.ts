@@ -15,8 +15,9 @@ const port = parentPort;
 if (!port) throw new Error('processor-worker runs as a worker thread');
 const { storeDir, requestsStarted } = workerData as { storeDir: string; requestsStarted: Int32Array };
 
-// The server already resumed what needed resuming when it opened the store.
-const opening = Store.open(storeDir, { resume: false });
+// The server already resumed what needed resuming when it opened the store; its Store publishes
+// the progress events this one forwards to it.
+const opening = Store.open(storeDir, { resume: false, publishEvents: false });
 let stopped = false;
 
 opening.then(
@@ -39,6 +40,8 @@ async function run(req: WorkerRequest): Promise<unknown> {
       return p.process(req.args[0] as string, req.args[1] as number);
     case 'resume':
       return p.resume(req.args[0] as number);
+    case 'takeOver':
+      return p.takeOver(req.args[0] as number);
     case 'importKnowledge':
       return p.importKnowledge(req.args[0] as string, req.args[1] as ServiceKnowledgeOptions);
     default:

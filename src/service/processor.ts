@@ -27,6 +27,8 @@ export interface Processor {
   importFile(file: string, options: ServiceImportOptions): Promise<ImportResult>;
   process(workflowId: string, batchSize: number): Promise<Workflow>;
   resume(batchSize: number): Promise<Workflow[]>;
+  /** Claims and finishes the workflows whose owner is gone (another replica that died): the takeover loop's work. */
+  takeOver(batchSize: number): Promise<Workflow[]>;
   /** `quiet`: as importFile's `parallel` (a bulk load when worth it, ended once a request arrives). */
   importKnowledge(file: string, options: ServiceKnowledgeOptions): Promise<KnowledgeImportResult>;
   /** Shutdown past its grace period: stop the work at its next commit boundary (it stays resumable). */
@@ -54,6 +56,7 @@ export function inProcessProcessor(store: Store, requestsStarted: Int32Array): P
     },
     process: (id, batchSize) => store.workflows.process(id, { batchSize, bulkLoad: false }),
     resume: (batchSize) => store.workflows.resume({ batchSize, bulkLoad: false }),
+    takeOver: (batchSize) => store.workflows.takeOver({ batchSize, bulkLoad: false }),
     importKnowledge: (file, { quiet, ...options }) =>
       store.import(file, { ...options, bulkLoad: quiet === true, endBulkLoadWhen: quiet === true ? requestSince(requestsStarted) : undefined }),
     stop: () => store.close(),
@@ -66,7 +69,7 @@ export type ServiceImportOptions = Pick<ImportOptions, 'context' | 'workflowId' 
 
 export type ServiceKnowledgeOptions = Pick<KnowledgeImportOptions, 'context' | 'merge' | 'batchSize'> & { quiet?: boolean };
 
-type Op = 'stage' | 'importFile' | 'process' | 'resume' | 'importKnowledge';
+type Op = 'stage' | 'importFile' | 'process' | 'resume' | 'takeOver' | 'importKnowledge';
 
 export interface WorkerRequest {
   id: number;
@@ -83,7 +86,8 @@ export type WorkerReply =
  * In a worker thread with its own connection to the same store (the embedded store takes
  * several writers, as it does several processes). The server's event loop only parses requests
  * and answers queries; the worker's progress events are re-emitted on the server's Store, so
- * /ws/workflows/:id sees them as they happen. Started on first use.
+ * /ws/workflows/:id sees them as they happen (and the server's Store publishes them to the other
+ * replicas; the worker's own publishes nothing). Started on first use.
  */
 export function workerProcessor(store: Store, requestsStarted: Int32Array): Processor {
   let worker: Worker | null = null;
@@ -130,6 +134,7 @@ export function workerProcessor(store: Store, requestsStarted: Int32Array): Proc
     importFile: (file, options) => call<ImportResult>('importFile', file, options),
     process: (id, batchSize) => call<Workflow>('process', id, batchSize),
     resume: (batchSize) => call<Workflow[]>('resume', batchSize),
+    takeOver: (batchSize) => call<Workflow[]>('takeOver', batchSize),
     importKnowledge: (file, options) => call<KnowledgeImportResult>('importKnowledge', file, options),
     stop: () => worker?.postMessage({ id: 0, op: 'stop', args: [] } satisfies WorkerRequest),
     close: async () => {

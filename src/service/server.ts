@@ -27,6 +27,7 @@ import { registerPathScrub } from './path-scrub.js';
 import { refuseDuplicateKeys } from './json-body.js';
 import { chooseProtocol, installApiKey } from './auth.js';
 import { consoleRoutes } from './console.js';
+import { startTakeoverLoop, takeoverInterval } from './takeover.js';
 
 /** The OpenAPI description: what the operations list cannot say (WebSockets, auth). */
 const API_DESCRIPTION = [
@@ -75,6 +76,11 @@ export interface ServerOptions {
   streamStallMs?: number;
   /** the built web console served at / (default: the package's dist/web) */
   consoleDir?: string;
+  /**
+   * How often to look for workflows whose owner is gone (a replica killed mid-import) and take
+   * them over (ms; 0: never). Default: a quarter of the store's lease, or 5000 without leases.
+   */
+  takeoverIntervalMs?: number;
 }
 
 export const DEFAULT_SERVICE_BATCH_SIZE = 2000;
@@ -180,6 +186,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     streamStallMs: options.streamStallMs ?? DEFAULT_STREAM_STALL_MS,
   };
   removeStaleTemporaries(store);
+  // The progress of workflows other replicas run reaches this one's WebSocket clients.
+  await store.followReplicas();
+  const takeoverMs = options.takeoverIntervalMs ?? takeoverInterval(store.workflows.leaseSeconds());
+  const stopTakeover = takeoverMs > 0 ? startTakeoverLoop(ctx, app.log, takeoverMs) : () => {};
 
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     let { status, body } = mapError(err);
@@ -270,6 +280,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   let graceTimer: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
     ctx.closing = true;
+    stopTakeover();
     graceTimer = setTimeout(() => {
       if (ctx.background.size === 0) return;
       app.log.warn({ work: [...ctx.background.keys()] }, 'shutdown grace period over: stopping background work at its next commit boundary (it resumes on the next start)');

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { SoftlogicError } from '../core/errors.js';
 import type { Store } from '../api/store.js';
 import { openStore } from '../api/open-store.js';
+import { isDatabaseUrl } from '../api/open-backend.js';
 import { buildServer, type RateLimitOptions } from './server.js';
 
 export interface StartOptions {
@@ -56,7 +57,10 @@ export async function startService(options: StartOptions): Promise<RunningServic
       { host },
     );
   }
-  const store = await openStore(options.storeDir, { create: true });
+  // A database store has replicas: a workflow another one left is taken over by the takeover
+  // loop on the processing thread, not by this open on the thread that answers requests (which
+  // would hold the server's start until it finished).
+  const store = await openStore(options.storeDir, { create: true, resume: !isDatabaseUrl(options.storeDir) });
   let app: FastifyInstance;
   try {
     app = await buildServer({

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Ajv } from 'ajv';
+import { pidAlive } from '../core/pid-alive.js';
 import { SoftlogicError, type Store } from '../api/index.js';
 import type { ServiceContext } from './context.js';
 import type { ActivityRouteConfig } from './activity.js';
@@ -22,24 +23,22 @@ export const UPLOAD_CONTENT_TYPES = ['application/json', 'application/x-ndjson',
 
 export const DEFAULT_UPLOAD_LIMIT = 256 * 1024 * 1024;
 
+/** Under the store's work directory: the store's own for the embedded backend, ./softlogic-work for a database (never its URL). */
 export function uploadDir(store: Store): string {
   return join(store.workDir, 'tmp');
 }
 
 /**
- * A temporary file younger than this may be another live server's upload (replicas of a server
- * database can share a working directory): only older ones are removed as stale.
+ * A temporary path under the store for a file the service writes (uploads, exports), named with
+ * this process's pid: replicas of a database store on one machine share the directory.
  */
-const STALE_AFTER_MS = 10 * 60 * 1000;
-
-/** A temporary path under the store for a file the service writes (uploads, exports). */
 export function tempPath(store: Store, prefix: string, ext: string): string {
   const dir = uploadDir(store);
   mkdirSync(dir, { recursive: true });
-  return join(dir, `${prefix}-${randomUUID()}.${ext}`);
+  return join(dir, `${prefix}-${process.pid}-${randomUUID()}.${ext}`);
 }
 
-/** Removes temporary files a previous server left behind (it died mid-request). */
+/** Removes temporary files a previous server left behind (it died mid-request), never those of a server still running. */
 export function removeStaleTemporaries(store: Store): void {
   const dir = uploadDir(store);
   let names: string[];
@@ -49,13 +48,8 @@ export function removeStaleTemporaries(store: Store): void {
     return;
   }
   for (const name of names) {
-    if (!/^(upload|export)-[0-9a-f-]{36}\./.test(name)) continue;
-    const path = join(dir, name);
-    try {
-      if (Date.now() - statSync(path).mtimeMs > STALE_AFTER_MS) rmSync(path, { force: true });
-    } catch {
-      // gone already
-    }
+    const m = /^(?:upload|export)-(?:(\d+)-)?[0-9a-f-]{36}\./.exec(name);
+    if (m && (m[1] === undefined || !pidAlive(Number(m[1])))) rmSync(join(dir, name), { force: true });
   }
 }
 

@@ -4,7 +4,7 @@ import type { Workflow } from '../core/records.js';
 import type { Engine } from './engine.js';
 import { assertTransition } from './status.js';
 import { publicWorkflow } from '../backend/workflow-table.js';
-import { ownerAlive } from './resume.js';
+import type { StoredWorkflow } from '../backend/workflow-table.js';
 
 export interface CancelOptions {
   /** how long to wait for a running processor to reach its next chunk boundary (default 10 minutes) */
@@ -12,6 +12,11 @@ export interface CancelOptions {
 }
 
 const POLL_MS = 50;
+
+/** Whether a live processor (this process, another one, a replica whose lease holds) has the workflow. */
+function held(wf: StoredWorkflow): boolean {
+  return wf.holder === 'self' || wf.holder === 'live';
+}
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 
 /**
@@ -25,7 +30,7 @@ export async function cancelWorkflow(engine: Engine, workflowId: string, options
   const table = engine.backend.workflows;
   const wf = await table.get(workflowId);
   assertTransition(wf, 'cancelled', 'cancel');
-  if (wf.status === 'processing' && ownerAlive(wf.owner_pid)) {
+  if (wf.status === 'processing' && held(wf)) {
     await table.requestCancel(workflowId);
     await engine.backend.audit.record({ event: 'workflow_cancel_requested', workflow_id: workflowId, items_processed: wf.items_processed });
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
@@ -33,7 +38,7 @@ export async function cancelWorkflow(engine: Engine, workflowId: string, options
       await sleep(POLL_MS);
       const now = await table.get(workflowId);
       if (now.status !== 'processing') return publicWorkflow(now);
-      if (!ownerAlive(now.owner_pid)) break;
+      if (!held(now)) break;
       if (Date.now() > deadline) {
         throw new SoftlogicError('CONFLICT', `workflow ${workflowId} is still processing; its processor (pid ${now.owner_pid}) will stop at its next chunk boundary`, {
           workflow_id: workflowId,

@@ -2,6 +2,7 @@ import { mintId } from '../core/id-hash.js';
 import { assertContextName, assertId, DEFAULT_CONTEXT } from '../core/names.js';
 import type { JsonObject, WorkflowType } from '../core/records.js';
 import { SoftlogicError } from '../core/errors.js';
+import { killPoint } from '../core/kill-point.js';
 import type { Engine } from './engine.js';
 import { publicWorkflow, type StagingTarget, type StagingWriter } from '../backend/workflow-table.js';
 
@@ -55,6 +56,7 @@ export async function createWorkflow<W extends StagingWriter = StagingWriter>(
     await writer.abort();
     throw err;
   }
+  killPoint('workflow-staged');
   try {
     // Where the context stood: a rollback refuses if the history after it is gone (compaction).
     const startSeq = await table.startMark(context);
@@ -72,5 +74,6 @@ export async function createWorkflow<W extends StagingWriter = StagingWriter>(
     throw err;
   }
   await engine.backend.audit.record({ event: 'workflow_created', workflow_id: workflowId, workflow_type: options.workflowType, context, items_total: writer.count });
+  killPoint('workflow-created');
   return publicWorkflow(await table.get(workflowId));
 }

@@ -10,4 +10,6 @@ export interface Engine {
    * temporary files (tmp/): the store's directory for the embedded backend.
    */
   workDir: string;
+  /** the workflows this engine is processing now (a resume or takeover leaves them alone) */
+  running: Set<string>;
 }

@@ -4,6 +4,7 @@ import type { Engine } from './engine.js';
 import { itemApplier } from './item-appliers.js';
 import { RateMeter } from './progress.js';
 import { assertTransition } from './status.js';
+import { WorkflowLease } from './lease.js';
 import { publicWorkflow, type StagedItem, type StoredWorkflow } from '../backend/workflow-table.js';
 import type { BulkLoad, PreparedAhead, PreparedRun } from '../backend/capabilities.js';
 
@@ -96,14 +97,22 @@ async function fail(engine: Engine, wf: StoredWorkflow, err: SoftlogicError): Pr
  * items were being staged: used if the workflow is processed the prepared way, closed otherwise.
  */
 export async function processWorkflow(engine: Engine, workflowId: string, options: ProcessOptions = {}, staged?: { ahead: PreparedAhead | null }): Promise<Workflow> {
+  if (engine.running.has(workflowId)) {
+    await staged?.ahead?.close();
+    throw new SoftlogicError('CONFLICT', `workflow ${workflowId} is already being processed here`, { workflow_id: workflowId });
+  }
+  engine.running.add(workflowId);
+  const lease = new WorkflowLease(engine.backend.workflows, workflowId);
   try {
-    return await processStaged(engine, workflowId, options, staged);
+    return await processStaged(engine, workflowId, options, staged, lease);
   } finally {
+    lease.stop();
+    engine.running.delete(workflowId);
     await staged?.ahead?.close();
   }
 }
 
-async function processStaged(engine: Engine, workflowId: string, options: ProcessOptions, staged: { ahead: PreparedAhead | null } | undefined): Promise<Workflow> {
+async function processStaged(engine: Engine, workflowId: string, options: ProcessOptions, staged: { ahead: PreparedAhead | null } | undefined, lease: WorkflowLease): Promise<Workflow> {
   const justStaged = staged !== undefined;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
@@ -114,6 +123,8 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
   assertTransition(wf, 'processing', 'process');
   const applier = itemApplier(wf.workflow_type);
   if (!applier) throw new SoftlogicError('INVALID_INPUT', `workflow type ${wf.workflow_type} cannot be processed here`, { workflow_type: wf.workflow_type });
+  // Owned (and, where ownership is a lease, renewed) from here to the end.
+  await lease.claim();
   // Every item applied (a process that died just before recording `completed`): the staged
   // items, dropped as soon as the last chunk was committed, are not needed any more.
   const allApplied = wf.items_processed >= wf.items_total;
@@ -130,6 +141,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
   const cancelAsked = async () => (await table.get(workflowId)).cancel_requested;
 
   const commitChunk = async (chunk: StagedItem[]): Promise<boolean> => {
+    lease.assertHeld();
     if (await cancelAsked()) return false;
     const messages: string[] = [];
     const start = processed;

@@ -13,6 +13,7 @@ import { EmbeddedMaintenance } from './embedded-maintenance.js';
 import { EmbeddedAuditTrail } from './embedded-audit-trail.js';
 import { EmbeddedVectorTable } from './embedded-vector-table.js';
 import { EmbeddedContextFiles } from './embedded-context-files.js';
+import { EmbeddedEventChannel } from './embedded-event-channel.js';
 
 /**
  * The embedded backend behind the interface: a directory of per-context JSONL logs indexed by
@@ -31,9 +32,11 @@ export class EmbeddedBackend implements Backend {
   capabilities!: BackendCapabilities;
   readonly maintenance: Maintenance;
   readonly audit: AuditTrail;
+  readonly channel: EmbeddedEventChannel;
 
   constructor(store: EmbeddedStore) {
     this.attach(store);
+    this.channel = new EmbeddedEventChannel(store.layout.root);
     this.maintenance = new EmbeddedMaintenance(
       () => this.current,
       (replaced) => this.attach(replaced),
@@ -85,6 +88,7 @@ export class EmbeddedBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    await this.channel.close();
     this.current.close();
   }
 }

@@ -35,6 +35,10 @@ export class EmbeddedContextFiles implements ContextFiles {
     return this.readNow(context, name);
   }
 
+  async exists(context: string, name: ContextFileName): Promise<boolean> {
+    return existsSync(this.path(context, name));
+  }
+
   async write(context: string, name: ContextFileName, data: string | Uint8Array): Promise<void> {
     this.store.requireContext(context);
     this.writeNow(context, name, data);

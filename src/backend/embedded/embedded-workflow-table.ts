@@ -5,7 +5,8 @@ import { SoftlogicError } from '../../core/errors.js';
 import { assertId } from '../../core/names.js';
 import type { JsonObject, Workflow, WorkflowStatus } from '../../core/records.js';
 import { stagedDigestOfFile } from '../../core/staged-digest.js';
-import { ERROR_LOG_LIMIT, NEW_WORKFLOW_COLUMNS, newWorkflowValues, publicWorkflow, type NewWorkflow, type StagedItem, type StoredWorkflow, type WorkflowChanges, type WorkflowTable } from '../workflow-table.js';
+import { pidAlive } from '../../core/pid-alive.js';
+import { CLAIMABLE_STATUSES, ERROR_LOG_LIMIT, NEW_WORKFLOW_COLUMNS, needsOwner, newWorkflowValues, publicWorkflow, type NewWorkflow, type StagedItem, type StoredWorkflow, type WorkflowChanges, type WorkflowHolder, type WorkflowTable } from '../workflow-table.js';
 import type { EmbeddedStore } from './embedded-store.js';
 import type { BatchProgress } from '../write-batch.js';
 import { FileStagingWriter, StagedSpanReader, type StagedProgress } from './embedded-staging.js';
@@ -21,6 +22,13 @@ interface WorkflowRow extends Omit<Workflow, 'metadata' | 'error_log'> {
   seqno: number | null;
 }
 
+/** An owner is its process: alive while its pid runs (one machine: the store is a directory). */
+function holderOf(pid: number | null): WorkflowHolder {
+  if (pid === null) return 'none';
+  if (pid === process.pid) return 'self';
+  return pidAlive(pid) ? 'live' : 'gone';
+}
+
 function toWorkflow(row: WorkflowRow): StoredWorkflow {
   const { seqno: _s, ...rest } = row;
   return {
@@ -28,6 +36,7 @@ function toWorkflow(row: WorkflowRow): StoredWorkflow {
     metadata: JSON.parse(row.metadata) as JsonObject,
     error_log: JSON.parse(row.error_log) as string[],
     cancel_requested: row.cancel_requested === 1,
+    holder: holderOf(row.owner_pid),
   };
 }
 
@@ -56,6 +65,8 @@ const STAGED_PAGE = 4096;
  */
 export class EmbeddedWorkflowTable implements WorkflowTable {
   private readonly db: Database.Database;
+  /** An owner's process is checked directly: nothing to renew. */
+  readonly leaseSeconds = 0;
 
   constructor(private readonly store: EmbeddedStore) {
     this.db = store.db;
@@ -79,6 +90,24 @@ export class EmbeddedWorkflowTable implements WorkflowTable {
 
   async get(workflowId: string): Promise<StoredWorkflow> {
     return this.getNow(workflowId);
+  }
+
+  async claim(workflowId: string): Promise<boolean> {
+    return this.store.transaction(() => {
+      const wf = this.findNow(workflowId);
+      if (!wf || wf.holder === 'live' || !CLAIMABLE_STATUSES.includes(wf.status)) return false;
+      this.db.prepare('UPDATE workflows SET owner_pid = ? WHERE workflow_id = ?').run(process.pid, workflowId);
+      return true;
+    });
+  }
+
+  async renew(workflowId: string): Promise<boolean> {
+    return this.findNow(workflowId)?.holder === 'self';
+  }
+
+  async expired(): Promise<StoredWorkflow[]> {
+    const rows = this.db.prepare(`SELECT * FROM workflows WHERE status IN ('pending', 'processing') ORDER BY created_at, seqno`).all() as WorkflowRow[];
+    return rows.map(toWorkflow).filter(needsOwner);
   }
 
   async list(status?: WorkflowStatus, limit = 1000): Promise<Workflow[]> {

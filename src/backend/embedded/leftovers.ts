@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
-import { ownerAlive } from '../../workflows/resume.js';
+import { pidAlive as ownerAlive } from '../../core/pid-alive.js';
 import { fsyncDir } from './fs-durable.js';
 import type { EmbeddedStore } from './embedded-store.js';
 import type { LeftoverKind, Leftover } from '../maintenance.js';

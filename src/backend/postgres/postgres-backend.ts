@@ -7,7 +7,7 @@ import type { BackendCapabilities } from '../capabilities.js';
 import { createPool, inTransaction, parsePostgresUrl, type PoolOptions, type PostgresLocation, type StorePool } from './postgres-connection.js';
 import { PostgresContexts } from './postgres-contexts.js';
 import { PostgresRecordReader } from './postgres-record-reader.js';
-import { PostgresWorkflowTable } from './postgres-workflow-table.js';
+import { leaseSecondsFromEnv, PostgresWorkflowTable } from './postgres-workflow-table.js';
 import { PostgresVectorTable } from './postgres-vector-table.js';
 import { PostgresContextFiles } from './postgres-context-files.js';
 import { commitChanges, isUniqueViolation, prefetchVersions, PostgresWriteBatch } from './postgres-write-batch.js';
@@ -16,10 +16,13 @@ import { PostgresAuditTrail } from './postgres-audit-trail.js';
 import { PostgresMaintenance } from './postgres-maintenance.js';
 import { progressCommitted } from './postgres-workflow-progress.js';
 import { PostgresPreparedImport } from './postgres-prepared-import.js';
+import { PostgresEventChannel } from './postgres-event-channel.js';
 
 export interface PostgresOpenOptions extends PoolOptions {
   /** create the schema (softlogic init); otherwise a schema without a store is STORE_NOT_FOUND */
   create?: boolean;
+  /** how long this replica's claim on a workflow lasts without a heartbeat (default $SOFTLOGIC_LEASE_SECONDS or 20) */
+  leaseSeconds?: number;
 }
 
 /**
@@ -38,21 +41,24 @@ export class PostgresBackend implements Backend {
   readonly audit: PostgresAuditTrail;
   readonly maintenance: Maintenance;
   readonly capabilities: BackendCapabilities;
+  readonly channel: PostgresEventChannel;
   private closed = false;
 
   private constructor(
     readonly pool: StorePool,
     readonly where: PostgresLocation,
+    leaseSeconds: number,
   ) {
     this.location = where.display;
     this.contexts = new PostgresContexts(pool);
     this.audit = new PostgresAuditTrail(pool);
     this.records = new PostgresRecordReader(pool, this.contexts);
-    this.workflows = new PostgresWorkflowTable(pool, this.contexts);
+    this.workflows = new PostgresWorkflowTable(pool, this.contexts, leaseSeconds);
     this.vectors = new PostgresVectorTable(pool, this.contexts);
     this.files = new PostgresContextFiles(pool, this.contexts, where);
     this.maintenance = new PostgresMaintenance(pool, where, this.contexts, this.audit);
     this.capabilities = { preparedImport: new PostgresPreparedImport(pool, this.contexts) };
+    this.channel = new PostgresEventChannel(pool, where);
   }
 
   /** Creates the store at `url` (`softlogic init`): STORE_EXISTS when its schema already holds one. */
@@ -77,6 +83,7 @@ export class PostgresBackend implements Backend {
   /** Opens (or with `create`, creates and migrates) the store at `url`. */
   static async open(url: string, options: PostgresOpenOptions = {}): Promise<PostgresBackend> {
     const where = parsePostgresUrl(url);
+    const leaseSeconds = options.leaseSeconds ?? leaseSecondsFromEnv();
     const pool = createPool(where, options);
     try {
       const client = await pool.acquireOnce().catch((err: Error) => {
@@ -93,7 +100,7 @@ export class PostgresBackend implements Backend {
       } finally {
         client.release();
       }
-      const backend = new PostgresBackend(pool, where);
+      const backend = new PostgresBackend(pool, where, leaseSeconds);
       if (options.create) await backend.contexts.ensure(DEFAULT_CONTEXT);
       return backend;
     } catch (err) {
@@ -144,6 +151,7 @@ export class PostgresBackend implements Backend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.channel.close();
     await this.pool.end();
   }
 

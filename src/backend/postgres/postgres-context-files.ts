@@ -45,6 +45,13 @@ export class PostgresContextFiles implements ContextFiles {
     return ctx && (await this.load(this.pool, ctx.ctx, [name])).get(name);
   }
 
+  async exists(context: string, name: ContextFileName): Promise<boolean> {
+    const ctx = await this.contexts.row(context);
+    if (!ctx) return false;
+    const { rows } = await this.pool.query('SELECT 1 FROM context_files WHERE ctx = $1 AND name = $2', [ctx.ctx, name]);
+    return rows.length > 0;
+  }
+
   async write(context: string, name: ContextFileName, data: string | Uint8Array): Promise<void> {
     await this.update(context, [], (files) => files.write(name, data));
   }

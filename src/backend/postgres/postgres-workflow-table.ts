@@ -8,19 +8,36 @@ import { StagedDigest } from '../../core/staged-digest.js';
 import { encodeStagedLine } from '../../core/staged-lines.js';
 import { RowStagingWriter, STAGED_ROWS } from './postgres-staging.js';
 import { addErrorsIn, workflowNotFound as notFound } from './postgres-workflow-progress.js';
-import { NEW_WORKFLOW_COLUMNS, newWorkflowValues, publicWorkflow, type NewWorkflow, type RecordChange, type StagedItem, type StagingWriter, type StoredWorkflow, type WorkflowChanges, type WorkflowTable } from '../workflow-table.js';
+import { CLAIMABLE_STATUSES, NEW_WORKFLOW_COLUMNS, needsOwner, newWorkflowValues, publicWorkflow, type NewWorkflow, type RecordChange, type StagedItem, type StagingWriter, type StoredWorkflow, type WorkflowChanges, type WorkflowTable } from '../workflow-table.js';
 import type { PostgresContexts } from './postgres-contexts.js';
 import { REPEATABLE } from './postgres-connection.js';
 import { isUniqueViolation, VERSION_COLUMNS, versionOfRow, type VersionRow } from './postgres-write-batch.js';
 
-/** How long a replica's claim on a workflow lasts without a heartbeat. */
-export const LEASE_SECONDS = 30;
+/** How long a replica's claim on a workflow lasts without a heartbeat, by default (seconds). */
+export const LEASE_SECONDS = 20;
 
 export const WORKFLOW_COLUMNS = `workflow_id, workflow_type, status, context, created_at, updated_at, items_total, items_processed, error_count,
   metadata, error_log, error_log_omitted, staged_crc, cancel_requested, owner_pid`;
+/** The holder of a row as seen by the replica `$me` (see WorkflowHolder), judged by the database's clock. */
+const HOLDER = (me: string) => `CASE WHEN owner IS NULL THEN 'none' WHEN owner = ${me} THEN 'self' WHEN lease_until > now() THEN 'live' ELSE 'gone' END AS holder`;
 
-/** This process among the replicas: the lease owner it writes. */
-export const REPLICA_ID = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+/** One backend instance among the replicas: the lease owner it writes (host, pid, and a random part for the instance). */
+function newReplicaId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * The lease length: $SOFTLOGIC_LEASE_SECONDS (tests shorten it) or LEASE_SECONDS. A replica takes
+ * over a workflow within about 1.25 times this after its owner's last heartbeat (see the service's
+ * takeover loop).
+ */
+export function leaseSecondsFromEnv(): number {
+  const raw = process.env.SOFTLOGIC_LEASE_SECONDS;
+  if (raw === undefined || raw === '') return LEASE_SECONDS;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0.2 || n > 3600) throw new SoftlogicError('INVALID_INPUT', `SOFTLOGIC_LEASE_SECONDS must be a number of seconds in [0.2, 3600], got '${raw}'`, { field: 'SOFTLOGIC_LEASE_SECONDS' });
+  return n;
+}
 
 interface WorkflowRow extends Omit<StoredWorkflow, 'metadata' | 'error_log'> {
   metadata: JsonObject;
@@ -32,14 +49,50 @@ interface WorkflowRow extends Omit<StoredWorkflow, 'metadata' | 'error_log'> {
  * replica running a workflow holds a lease (owner, lease_until, heartbeat) besides owner_pid.
  */
 export class PostgresWorkflowTable implements WorkflowTable {
+  /** This instance's name in the lease columns. */
+  readonly replicaId = newReplicaId();
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly contexts: PostgresContexts,
+    readonly leaseSeconds: number = LEASE_SECONDS,
   ) {}
 
   async find(workflowId: string): Promise<StoredWorkflow | undefined> {
-    const { rows } = await this.pool.query<WorkflowRow>(`SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE workflow_id = $1`, [workflowId]);
+    const { rows } = await this.pool.query<WorkflowRow>(`SELECT ${WORKFLOW_COLUMNS}, ${HOLDER('$2')} FROM workflows WHERE workflow_id = $1`, [workflowId, this.replicaId]);
     return rows[0];
+  }
+
+  /**
+   * One statement: of several replicas claiming at once, the row lock lets one update it; the
+   * others see its new lease when they re-check the condition, and update nothing.
+   */
+  async claim(workflowId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE workflows SET owner = $2, owner_pid = $3, lease_until = now() + make_interval(secs => $4), heartbeat = now()
+       WHERE workflow_id = $1 AND status = ANY($5::text[]) AND (owner IS NULL OR owner = $2 OR lease_until IS NULL OR lease_until < now())`,
+      [workflowId, this.replicaId, process.pid, this.leaseSeconds, CLAIMABLE_STATUSES],
+    );
+    return rowCount === 1;
+  }
+
+  async renew(workflowId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(`UPDATE workflows SET lease_until = now() + make_interval(secs => $3), heartbeat = now() WHERE workflow_id = $1 AND owner = $2`, [
+      workflowId,
+      this.replicaId,
+      this.leaseSeconds,
+    ]);
+    return rowCount === 1;
+  }
+
+  async expired(): Promise<StoredWorkflow[]> {
+    const { rows } = await this.pool.query<WorkflowRow>(
+      `SELECT ${WORKFLOW_COLUMNS}, ${HOLDER('$1')} FROM workflows
+       WHERE (status = 'processing' OR (status = 'pending' AND metadata->'auto_process' = 'true'::jsonb)) AND (owner IS NULL OR lease_until IS NULL OR lease_until < now())
+       ORDER BY created_at, seqno`,
+      [this.replicaId],
+    );
+    return rows.filter(needsOwner);
   }
 
   async get(workflowId: string): Promise<StoredWorkflow> {
@@ -56,11 +109,16 @@ export class PostgresWorkflowTable implements WorkflowTable {
     return rows.map((r) => publicWorkflow(r));
   }
 
+  /** A workflow inserted with an owner (an import processed at once) is leased to this replica in the same statement. */
   async insert(w: NewWorkflow): Promise<void> {
+    const values = newWorkflowValues(w);
+    const n = values.length;
     try {
       await this.pool.query(
-        `INSERT INTO workflows(${NEW_WORKFLOW_COLUMNS}) VALUES (${NEW_WORKFLOW_COLUMNS.split(',').map((_, i) => `$${i + 1}`).join(', ')})`,
-        newWorkflowValues(w),
+        `INSERT INTO workflows(${NEW_WORKFLOW_COLUMNS}, owner, lease_until, heartbeat)
+         VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')}, CASE WHEN $${n}::integer IS NULL THEN NULL ELSE $${n + 1} END,
+                 CASE WHEN $${n}::integer IS NULL THEN NULL ELSE now() + make_interval(secs => $${n + 2}) END, CASE WHEN $${n}::integer IS NULL THEN NULL ELSE now() END)`,
+        [...values, this.replicaId, this.leaseSeconds],
       );
     } catch (err) {
       if (isUniqueViolation(err)) throw new SoftlogicError('CONFLICT', `workflow ${w.workflow_id} already exists`, { workflow_id: w.workflow_id });
@@ -76,7 +134,7 @@ export class PostgresWorkflowTable implements WorkflowTable {
          lease_until = CASE WHEN $4::integer IS NULL THEN NULL ELSE now() + make_interval(secs => $7) END,
          heartbeat = CASE WHEN $4::integer IS NULL THEN NULL ELSE now() END
        WHERE workflow_id = $1`,
-      [workflowId, status, new Date().toISOString(), owner, extra.metadata ? JSON.stringify(extra.metadata) : null, REPLICA_ID, LEASE_SECONDS],
+      [workflowId, status, new Date().toISOString(), owner, extra.metadata ? JSON.stringify(extra.metadata) : null, this.replicaId, this.leaseSeconds],
     );
   }
 
@@ -93,8 +151,8 @@ export class PostgresWorkflowTable implements WorkflowTable {
   async interruptOwnedBy(pid: number): Promise<StoredWorkflow[]> {
     const { rows } = await this.pool.query<WorkflowRow>(
       `UPDATE workflows SET status = 'interrupted', owner_pid = NULL, owner = NULL, lease_until = NULL, heartbeat = NULL, updated_at = $3
-       WHERE owner_pid = $1 AND owner = $2 AND status IN ('pending', 'processing') RETURNING ${WORKFLOW_COLUMNS}`,
-      [pid, REPLICA_ID, new Date().toISOString()],
+       WHERE owner_pid = $1 AND owner = $2 AND status IN ('pending', 'processing') RETURNING ${WORKFLOW_COLUMNS}, 'none' AS holder`,
+      [pid, this.replicaId, new Date().toISOString()],
     );
     return rows;
   }

@@ -218,6 +218,10 @@ export async function commitChanges(client: pg.ClientBase, ctx: number, batch: P
   const { changes } = batch;
   if (batch.progress) await claimProgress(client, batch.progress);
   if (changes.length > 0) {
+    // A batch that changes concepts takes its context's row first, so that its seqs are drawn
+    // (and committed) after those of every earlier concept batch of the context: a replica whose
+    // index has seen vector seq N (the vector table's generation) has seen every one below it.
+    if (changes.some((c) => c.kind === 'concept')) await client.query('SELECT 1 FROM contexts WHERE ctx = $1 FOR NO KEY UPDATE', [ctx]);
     const { rows } = await client.query<{ seq: number }>(`SELECT nextval('change_seq') AS seq FROM generate_series(1, $1)`, [changes.length]);
     const seqs = rows.map((r) => r.seq).sort((a, b) => a - b);
     const prevSeq = (ref: RecordRef | null): number | null => (ref === null ? null : ref.startsWith(PENDING) ? (seqs[Number(ref.slice(PENDING.length))] as number) : Number(ref));

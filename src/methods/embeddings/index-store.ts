@@ -36,7 +36,7 @@ function parseState(bytes: Buffer | undefined): IndexState | undefined {
 async function readState(backend: VectorBackend, context: string): Promise<IndexState | undefined> {
   // A state without its index (removed by hand, or a crash between the two) is no state.
   const state = parseState(await backend.files.read(context, STATE));
-  return state && (await backend.files.readLocal(context, INDEX, () => state));
+  return state && (await backend.files.exists(context, INDEX)) ? state : undefined;
 }
 
 /** Identifies one context's index across this process (its builds, its loaded copy). */
@@ -117,9 +117,14 @@ export async function syncIndex(backend: VectorBackend, context: string, options
   if (adopted && (!onDisk || adopted.builtAt >= onDisk.last_key || onDisk.kind === 'exact')) {
     index = adopted.index;
     base = adopted.builtAt;
+  } else if (memo && memo.state.dimension === settings.dimension && memo.state.last_key <= newest && (!onDisk || (onDisk.kind === memo.state.kind && onDisk.last_key >= memo.state.last_key))) {
+    // This process's copy, brought forward by the changes since (made here or by another
+    // process, a replica): the saved index is not read again.
+    index = memo.index;
+    base = memo.state.last_key;
   } else if (onDisk && onDisk.dimension === settings.dimension) {
     try {
-      index = memo && memo.state.last_key === onDisk.last_key ? memo.index : await backend.files.readLocal(context, INDEX, loadVectorIndex);
+      index = await backend.files.readLocal(context, INDEX, loadVectorIndex);
       base = onDisk.last_key;
     } catch {
       index = undefined;
