@@ -68,6 +68,7 @@ export async function snapshotEmbedded(backend: EmbeddedBackend): Promise<Portab
       staged_crc: r.staged_crc,
       cancel_requested: r.cancel_requested === 1,
       owner_pid: null,
+      holder: 'none',
     }),
   );
   return {
