@@ -55,7 +55,7 @@ async function rows(url: string): Promise<unknown[]> {
               CASE WHEN ${staged} THEN 'staged' ELSE created_ms::text END AS created,
               created_ms = (extract(epoch FROM (body->>'created_at')::timestamptz) * 1000)::bigint AS created_consistent,
               deleted_at, workflow_id, tags, frames,
-              (body - 'updated_at' - CASE WHEN ${minted} THEN 'id' ELSE '' END - CASE WHEN ${staged} THEN 'created_at' ELSE '' END)::text AS body
+              (body::jsonb - 'updated_at' - CASE WHEN ${minted} THEN 'id' ELSE '' END - CASE WHEN ${staged} THEN 'created_at' ELSE '' END)::text AS body
        FROM analogies ORDER BY seq`,
     );
     const journal = await client.query(`SELECT kind, cardinality(ids) AS n, seqs = (SELECT array_agg(s ORDER BY s) FROM unnest(seqs) s) AS ordered FROM workflow_changes ORDER BY written_at, seqs[1]`);

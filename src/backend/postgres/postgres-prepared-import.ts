@@ -19,7 +19,7 @@ import { RowStagingWriter } from './postgres-staging.js';
  * workflow's journal row, the context's mark, the progress; COMMIT.
  *
  * Items were validated when staged (the generic path does not validate them again either). The
- * staged text is parsed once, by the server (`json::jsonb`, what a COPY of the record would
+ * staged text is parsed once, by the server (`::json`, what a COPY of the record would
  * cost): the index array gives the columns, `record` the body, or for a verbatim put the input's
  * members between the same head and tail as decodeFreshPut's.
  *
@@ -65,8 +65,8 @@ const textArray = (json: string) =>
  * The record's JSON text, cut from the staged text as decodeFreshPut cuts it (`e`: where the
  * index array's `]` is). `whole`: `],"record":{...}}`, the record up to the last `}`; otherwise a
  * verbatim put, `],"input":{...}}`, whose input object (`cut`, JSON whitespace trimmed) gives its
- * members between verbatimHead's and verbatimTail's text. Only this text is parsed to jsonb
- * (what a COPY of the record would parse).
+ * members between verbatimHead's and verbatimTail's text. This text is checked as json and kept
+ * as written (schema 2: the body is json, its keys in the order given), as a COPY of it would be.
  */
 const CUT = `substr(json, e + 3, 6) = 'record' AS whole,
   CASE WHEN substr(json, e + 3, 6) = 'record' THEN substr(json, e + 11, length(json) - e - 11)
@@ -89,7 +89,7 @@ WITH ins AS (
   SELECT $4, x->>0, (x->>1)::integer, nextval('change_seq'), 'put', NULL, true, x->>2, x->>3, (x->>4)::double precision, (x->>5)::bigint,
          body->>'deleted_at', x->>6,
          ${textArray('(x->>7)')}, ${textArray('(x->>8)')}, body
-  FROM (SELECT item, x, (${RECORD_TEXT})::jsonb AS body
+  FROM (SELECT item, x, (${RECORD_TEXT})::json AS body
         FROM (SELECT item, x, ${CUT}
               FROM (SELECT item, json, e, (substr(json, ${PREFIX_LENGTH + 1}, e - ${PREFIX_LENGTH}))::jsonb AS x
               FROM (SELECT item, json, strpos(json, '],"') AS e ${CHUNK_ROWS} ORDER BY item) r OFFSET 0) i OFFSET 0) q OFFSET 0) t

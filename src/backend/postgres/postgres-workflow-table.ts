@@ -88,7 +88,7 @@ export class PostgresWorkflowTable implements WorkflowTable {
   async expired(): Promise<StoredWorkflow[]> {
     const { rows } = await this.pool.query<WorkflowRow>(
       `SELECT ${WORKFLOW_COLUMNS}, ${HOLDER('$1')} FROM workflows
-       WHERE (status = 'processing' OR (status = 'pending' AND metadata->'auto_process' = 'true'::jsonb)) AND (owner IS NULL OR lease_until IS NULL OR lease_until < now())
+       WHERE (status = 'processing' OR (status = 'pending' AND metadata->>'auto_process' = 'true')) AND (owner IS NULL OR lease_until IS NULL OR lease_until < now())
        ORDER BY created_at, seqno`,
       [this.replicaId],
     );
