@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { SoftlogicError } from '../../core/errors.js';
 import { assertSchemaName } from './postgres-schema.js';
+import { isPostgresUrl } from './postgres-url.js';
 
 /**
  * Where a PostgreSQL store lives: `postgres://user@host:port/db` (or `postgresql://`), with
@@ -15,9 +16,7 @@ export interface PostgresLocation {
   display: string;
 }
 
-export function isPostgresUrl(location: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(location);
-}
+export { isPostgresUrl };
 
 export function parsePostgresUrl(location: string): PostgresLocation {
   if (!isPostgresUrl(location)) throw new SoftlogicError('INVALID_INPUT', `not a PostgreSQL URL: ${location}`);
