@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { CLI_PATH, cliErr, cliOk, tempDir } from './helpers.js';
@@ -97,8 +97,14 @@ test('audit: a large log is read from its end (newest first, bounded), and a tor
     const newest = await store.audit.list({ limit: 2 });
     const ms = performance.now() - started;
     assert.deepEqual(newest.map((e) => [e.event, e.context]), [['context_created', 'c2'], ['context_created', 'c1']]);
-    assert.ok(ms < 200, `reading the 2 newest of a 20 MB log took ${ms.toFixed(1)} ms`);
     assert.ok(process.memoryUsage().heapUsed - heapBefore < 10_000_000, 'it did not load the file');
+    // Against what reading the whole log costs here and now (a loaded machine slows both): the
+    // newest entries must come back in a small fraction of it.
+    const wholeStarted = performance.now();
+    const lines = readFileSync(path, 'utf8').split('\n');
+    for (const line of lines) if (line) JSON.parse(line);
+    const wholeMs = performance.now() - wholeStarted;
+    assert.ok(ms < Math.max(200, wholeMs / 5), `reading the 2 newest of a 20 MB log took ${ms.toFixed(1)} ms, reading it all ${wholeMs.toFixed(1)} ms`);
     // An entry spanning the read chunks comes back whole.
     const long = { event: 'long_event', text: 'y'.repeat(200_000) };
     store.backend.audit.record(long);

@@ -9,6 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readEmbeddingsNpz, writeEmbeddingsNpz } from '../src/embeddings/npz.js';
+import { openStore } from '../src/index.js';
 import { cliErr, cliOk, tempDir } from './helpers.js';
 
 // CI has shared/ beside the clone; a worktree of /work/main finds it at /work/shared.
@@ -21,7 +22,7 @@ function unit(v: number[] | Float32Array): number[] {
   return [...v].map((x) => x / n);
 }
 
-test('legacy vectors become concept vectors; export writes them all; an export imports into any other context', { skip }, () => {
+test('legacy vectors become concept vectors; export writes them all; an export imports into any other context', { skip }, async () => {
   const legacy = JSON.parse(readFileSync(join(SAMPLE, 'embeddings_cache', 'embeddings.npy'), 'utf8')) as Record<string, number[]>;
   const legacyIds = Object.keys(legacy);
   assert.equal(legacyIds.length, 133);
@@ -31,16 +32,14 @@ test('legacy vectors become concept vectors; export writes them all; an export i
   const r = cliOk(store, ['import', '--from-legacy', SAMPLE]) as { embeddings: { vectors: number; contexts: Array<{ context: string; vectors: number }> } };
   assert.equal(r.embeddings.vectors, 133);
 
-  // Every legacy vector is a concept's vector (normalised), found through the public interfaces.
+  // Every legacy vector is a concept's vector (normalised), found through the public interfaces:
+  // the CLI for the first context, the library (one process, not two CLI runs per context) for the others.
   let concepts = 0;
   let exported = 0;
   const seen = new Set<string>();
-  for (const { context, vectors } of r.embeddings.contexts) {
-    const list = cliOk(store, ['concepts', 'list', '--context', context, '--limit', '1000']) as { count: number };
+  const check = (context: string, vectors: number, list: { count: number }, e: { count: number; store_copy: string }, out: string) => {
     assert.equal(list.count, vectors, `concepts of ${context}`);
     concepts += list.count;
-    const out = join(dir, `${context}.npz`);
-    const e = cliOk(store, ['embeddings', 'export', '--out', out, '--context', context]) as { count: number; store_copy: string };
     assert.equal(e.count, vectors);
     exported += e.count;
     const table = readEmbeddingsNpz(out);
@@ -59,6 +58,25 @@ test('legacy vectors become concept vectors; export writes them all; an export i
     const meta = JSON.parse(readFileSync(join(store, 'contexts', context, 'metadata.json'), 'utf8')) as Record<string, { count?: number; dimension?: number }>;
     assert.equal(meta.embedding?.dimension, 300);
     assert.equal(meta.embeddings, undefined, 'no separate vector count beside the concepts');
+  };
+  const [first, ...others] = r.embeddings.contexts;
+  assert.ok(others.length > 0);
+  const firstOut = join(dir, `${first.context}.npz`);
+  check(
+    first.context,
+    first.vectors,
+    cliOk(store, ['concepts', 'list', '--context', first.context, '--limit', '1000']),
+    cliOk(store, ['embeddings', 'export', '--out', firstOut, '--context', first.context]),
+    firstOut,
+  );
+  const lib = await openStore(store);
+  try {
+    for (const { context, vectors } of others) {
+      const out = join(dir, `${context}.npz`);
+      check(context, vectors, { count: (await lib.concepts.list(context, { limit: 1000 })).length }, await lib.embeddings.export(out, context), out);
+    }
+  } finally {
+    await lib.close();
   }
   assert.equal(concepts, 133);
   assert.equal(exported, 133);

@@ -109,5 +109,7 @@ test('10,000 x 100 with k = 10 runs well under the 10 s budget', () => {
   const r = kmeans({ data, n, dim }, { k: 10 });
   const ms = performance.now() - t0;
   assert.equal(r.n, 10000);
-  assert.ok(ms < 5000, `took ${ms.toFixed(0)} ms`);
+  // The budget itself: a loaded machine (the suite runs beside other work) must not fail it, a
+  // quadratic step (~100x the work) still does.
+  assert.ok(ms < 10_000, `took ${ms.toFixed(0)} ms`);
 });

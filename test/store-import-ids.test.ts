@@ -17,6 +17,12 @@ import { preparedItems } from '../src/backend/embedded/prepared-chunks.js';
 import { cliSpawn, rng, tempDir } from './helpers.js';
 import { startHarness } from './service-helpers.js';
 
+/**
+ * A guard against a hang, not a budget: at a load of ~17 on 2 cores the SIGKILL test took 264 s
+ * (and failed at the 240 s it had) and the first one 265 s.
+ */
+const TIMEOUT = 900_000;
+
 type Line = Record<string, unknown> & { metadata: { i: number; note: string } };
 
 function content(i: number, r: () => number): Line {
@@ -112,7 +118,7 @@ async function checkIds(store: Store, byId: Map<string, Expected>, context = 'de
   }
 }
 
-test('records with their own ids: new, repeated in the file, then all updated by a second import; pipelined and item by item agree', { timeout: 240_000 }, async () => {
+test('records with their own ids: new, repeated in the file, then all updated by a second import; pipelined and item by item agree', { timeout: TIMEOUT }, async () => {
   const dir = tempDir();
   const n = 30_000;
   const { lines } = idLines(n, 5);
@@ -141,7 +147,7 @@ test('records with their own ids: new, repeated in the file, then all updated by
   }
 });
 
-test('into a context holding other records: existing ids become versions (a deleted one too), new ones are inserted; gzip and JSON arrays take the same path', { timeout: 240_000 }, async () => {
+test('into a context holding other records: existing ids become versions (a deleted one too), new ones are inserted; gzip and JSON arrays take the same path', { timeout: TIMEOUT }, async () => {
   const dir = tempDir();
   const store = await openStore(join(dir, 'store'), { create: true });
   try {
@@ -190,7 +196,7 @@ test('into a context holding other records: existing ids become versions (a dele
   }
 });
 
-test('SIGKILL during a pipelined import of records with their own ids (repeated ones too): exactly once, then resumed', { timeout: 240_000 }, async () => {
+test('SIGKILL during a pipelined import of records with their own ids (repeated ones too): exactly once, then resumed', { timeout: TIMEOUT }, async () => {
   const dir = tempDir();
   const storeDir = join(dir, 'store');
   const n = 60_000;
@@ -246,7 +252,7 @@ test('SIGKILL during a pipelined import of records with their own ids (repeated 
   assert.ok(killedWhileProcessing >= 1, 'at least one kill landed mid-processing');
 });
 
-test('the service\'s batch route: records with their own ids go the pipelined path, a second upload makes new versions', { timeout: 240_000 }, async () => {
+test('the service\'s batch route: records with their own ids go the pipelined path, a second upload makes new versions', { timeout: TIMEOUT }, async () => {
   const h = await startHarness({ rateLimit: false, processInWorker: false, uploadLimit: 64 * 1024 * 1024 });
   try {
     const { lines } = idLines(22_000, 13);

@@ -12,9 +12,7 @@ import type { PortableSnapshot } from '../backend/portable.js';
 import { EmbeddedBackend } from '../backend/embedded/embedded-backend.js';
 import type { EmbeddedStore } from '../backend/embedded/embedded-store.js';
 import { restoreEmbedded } from '../backend/embedded/embedded-maintenance.js';
-import { PostgresBackend } from '../backend/postgres/postgres-backend.js';
-import { isPostgresUrl } from '../backend/postgres/postgres-connection.js';
-import { loadPostgres } from '../backend/postgres/postgres-portable.js';
+import { isPostgresUrl } from '../backend/postgres/postgres-url.js';
 import { loadEmbedded, readEmbeddedBackup } from '../backend/embedded/embedded-portable.js';
 import { backupLayout, openPortableBackup } from '../backend/portable-backup.js';
 import { assertReadableFile } from '../core/input-files.js';
@@ -26,19 +24,27 @@ export function isDatabaseUrl(location: string): boolean {
   return isPostgresUrl(location);
 }
 
+/**
+ * The PostgreSQL backend, loaded when a location names a database: the driver and its modules
+ * cost every command on a directory store ~0.1-0.2 s of start-up otherwise.
+ */
+function postgres(): Promise<typeof import('../backend/postgres/postgres-backend.js')> {
+  return import('../backend/postgres/postgres-backend.js');
+}
+
 export interface OpenBackendOptions {
   create?: boolean;
   repair?: boolean;
 }
 
 export async function openBackend(location: string, options: OpenBackendOptions): Promise<Backend> {
-  if (isPostgresUrl(location)) return PostgresBackend.open(location, { create: options.create });
+  if (isPostgresUrl(location)) return (await postgres()).PostgresBackend.open(location, { create: options.create });
   return EmbeddedBackend.open(location, options);
 }
 
 /** Creates a store (STORE_EXISTS when one is there). */
 export async function initBackend(location: string): Promise<Backend> {
-  if (isPostgresUrl(location)) return PostgresBackend.init(location);
+  if (isPostgresUrl(location)) return (await postgres()).PostgresBackend.init(location);
   return EmbeddedBackend.init(location);
 }
 
@@ -81,7 +87,7 @@ export const restoreBackup: RestoreBackup = async (file, location, options = {})
     source = await readEmbeddedBackup(file);
   }
   try {
-    const load = toPostgres ? loadPostgres : loadEmbedded;
+    const load = toPostgres ? (await import('../backend/postgres/postgres-portable.js')).loadPostgres : loadEmbedded;
     return await load(source.snapshot, location, { ...options, backup: resolve(file), bytes: source.bytes, members: source.members, expected: source.expected });
   } finally {
     await source.snapshot.close();

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import { toSoftlogicError, SoftlogicError } from '../core/errors.js';
 import { defaultStoreLocation, openStore } from '../api/open-store.js';
 import type { Store } from '../api/store.js';
@@ -46,6 +46,8 @@ export function note(cmd: Command, text: string): void {
 /** A progress bar on stderr, only on a terminal and never with --json. */
 export function progressBar(cmd: Command): ((e: ProgressEvent) => void) | undefined {
   if (globals(cmd).json || !process.stderr.isTTY) return undefined;
+  // Loaded here, on a terminal only: scripts and tests never pay for it.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
   const bar = new cliProgress.SingleBar(
     { stream: process.stderr, format: ' {bar} {percentage}% | {value}/{total} | {rate}/s | ETA {eta_s}s', hideCursor: true },
     cliProgress.Presets.shades_classic,

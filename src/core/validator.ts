@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
 import { fieldIssues, type FieldIssue } from './schemas.js';
 import { valueIssue } from './json-limits.js';
 
@@ -11,15 +12,23 @@ import { valueIssue } from './json-limits.js';
  */
 export type Validation<T> = { ok: true; value: T } | { ok: false; issues: FieldIssue[] };
 
-// ajv counts code points where zod counts UTF-16 units, so ajv can only be the more lenient of
-// the two on astral characters, by at most 2x: still bounded.
-const ajv = new Ajv2020({ useDefaults: true, strict: false, allErrors: false });
+let ajv: Ajv2020 | undefined;
+/** Made on first use, ajv (~75 modules) loaded then: a command that validates no record, a query, does not pay for it at start-up. */
+function sharedAjv(): Ajv2020 {
+  if (!ajv) {
+    const { Ajv2020: Ajv } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+    // ajv counts code points where zod counts UTF-16 units, so ajv can only be the more lenient of
+    // the two on astral characters, by at most 2x: still bounded.
+    ajv = new Ajv({ useDefaults: true, strict: false, allErrors: false });
+  }
+  return ajv;
+}
 
 export function compileValidator<S extends z.ZodType>(schema: S): (value: unknown, line?: number) => Validation<z.output<S>> {
   // Compiled on first use: a process (or worker) that never validates this way does not pay for it.
   let fast: ((value: unknown) => boolean) | null = null;
   return (value, line) => {
-    fast ??= ajv.compile(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }));
+    fast ??= sharedAjv().compile(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }));
     // Before anything that recurses over the value (the validators, JSON.stringify).
     const bad = valueIssue(value, line);
     if (bad) return { ok: false, issues: [bad] };

@@ -7,13 +7,17 @@ import { SoftlogicError } from '../core/errors.js';
 import type { Vector } from './vector-math.js';
 import { assertFinite, norm } from './vector-math.js';
 
+const SCANS_BEFORE_MAP = 32;
+
 export class VectorSpace {
   readonly dimension: number;
   private idList: string[];
   private data: Float32Array;
   private count: number;
-  /** Built on first lookup: wrapping a 341k-word vocabulary should not pay for a Map up front. */
+  /** Built on a later lookup: wrapping a 341k-word vocabulary should not pay for a Map up front. */
   private positions: Map<string, number> | undefined;
+  /** Lookups answered by scanning idList so far (see indexOf). */
+  private scans = 0;
 
   constructor(dimension: number, capacity = 16) {
     if (!Number.isInteger(dimension) || dimension < 1) {
@@ -59,6 +63,12 @@ export class VectorSpace {
 
   indexOf(id: string): number {
     if (!this.positions) {
+      // A command looks up a few words: a scan of the 341k-word vocabulary takes ~1 ms, the Map
+      // ~0.3 s to build, so the first lookups scan (lastIndexOf: the row the Map would give).
+      if (this.scans < SCANS_BEFORE_MAP) {
+        this.scans++;
+        return this.idList.lastIndexOf(id);
+      }
       this.positions = new Map();
       for (let i = 0; i < this.count; i++) this.positions.set(this.idList[i], i);
     }

@@ -7,7 +7,8 @@
  * item (`frames[2]`), the field path (`core_elements[0].name`) and the reason.
  */
 import { randomUUID } from 'node:crypto';
-import { parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
+import type { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { SoftlogicError } from '../core/errors.js';
 import { duplicateKeyIn, recordLimitIssue, valueIssue } from '../core/json-limits.js';
@@ -191,7 +192,8 @@ function decode(text: string, format: FramesFormat, source?: string): unknown {
   // prettyErrors (the default) is what fills in linePos.
   let doc: ReturnType<typeof parseDocument>;
   try {
-    doc = parseDocument(text);
+    // yaml (~70 modules) is loaded when a frame file is read, not by every command at start-up.
+    doc = (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parseDocument(text);
   } catch (err) {
     throw yamlRefused(err, where, source);
   }

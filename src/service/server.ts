@@ -162,6 +162,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
+    // fastify's default 10 s for a plugin to register was exceeded by @fastify/swagger-ui on a
+    // loaded machine (2 cores, load ~17): the server then refuses to start. Still a hang guard.
+    pluginTimeout: 60_000,
     // Long ids reach the schema (and its 400 naming the field) instead of the router's 414.
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: (error, _request, reply) => {

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SoftlogicError } from '../../core/errors.js';
 import { assertSchemaName } from './postgres-schema.js';
+import { isPostgresUrl } from './postgres-url.js';
 
 /**
  * Where a PostgreSQL store lives: `postgres://user@host:port/db` (or `postgresql://`), with
@@ -18,9 +19,7 @@ export interface PostgresLocation {
   pool: PoolOptions;
 }
 
-export function isPostgresUrl(location: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(location);
-}
+export { isPostgresUrl };
 
 export function parsePostgresUrl(location: string): PostgresLocation {
   if (!isPostgresUrl(location)) throw new SoftlogicError('INVALID_INPUT', `not a PostgreSQL URL: ${location}`);

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { SoftlogicError } from '../../core/errors.js';
 import { defaultStoreLocation } from '../../api/open-store.js';
-import { startService } from '../../service/start.js';
 
 interface ServeFlags {
   host: string;
@@ -26,6 +25,8 @@ export function registerServeCommand(program: Command): void {
     .option('--insecure', 'allow a non-loopback host without SOFTLOGIC_API_KEY')
     .action(async (_opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<ServeFlags>();
+      // Loaded here: the service (fastify and its plugins) costs every other command's start-up otherwise.
+      const { startService } = await import('../../service/start.js');
       const service = await startService({
         storeDir: opts.store ?? defaultStoreLocation(),
         host: opts.host,
