@@ -89,6 +89,8 @@ async function assertFinishedOnce(base: string, id: string, n: number): Promise<
   assert.equal(done.items_processed, n);
   assert.equal(done.error_count, 0);
   await assertExactlyOnce(base, id.replace(/^wf-/, ''), n);
+  const verified = await getJson<{ valid: boolean; issues: unknown[] }>(`${base}/api/verify`);
+  assert.deepEqual({ valid: verified.body.valid, issues: verified.body.issues }, { valid: true, issues: [] }, 'verify after the takeover');
   return done;
 }
 
