@@ -1,5 +1,12 @@
 /**
  * npm run bench -- service [--n 1000000] [--seconds 30] [--connections 50] [--chunk 50000]
+ *                          [--store postgres://...] [--replicas N]
+ *
+ * `--store URL`: a PostgreSQL server (a fresh schema `bench_service_<pid>` of its database, dropped
+ * after) instead of a fresh directory; `--replicas N` (default 1): N `serve` processes on that
+ * store, the import through the first, the query connections split evenly over all of them (one
+ * autocannon per replica; the p99 reported is the highest replica's, which bounds the p99 of all
+ * requests from above).
  *
  * The HTTP service under load, on loopback only. The server runs as a child process (`serve` on
  * a fresh store, rate limit off). One client imports N analogies through POST
@@ -22,7 +29,7 @@ import { argValue, cleanup, report, scratchDir } from './util.js';
 
 const HOST = '127.0.0.1';
 
-/** Child mode: `service --serve DIR` serves DIR and prints its URL as one JSON line. */
+/** Child mode: `service --serve STORE` serves STORE (a directory or a database URL) and prints its URL as one JSON line. */
 async function serveChild(dir: string): Promise<void> {
   const service = await startService({ storeDir: dir, host: HOST, port: 0, rateLimit: false });
   process.stdout.write(JSON.stringify({ url: service.url }) + '\n');
@@ -78,6 +85,32 @@ async function uploadChunk(url: string, file: string, expected: number): Promise
   if (body.imported !== expected || body.workflow.status !== 'completed') throw new Error(`batch imported ${body.imported} of ${expected} (${body.workflow.status})`);
 }
 
+/** Where the bench's store is: a fresh directory, or a fresh schema of the PostgreSQL server `--store` names. */
+async function benchStore(args: string[], dir: string): Promise<{ location: string; drop: () => Promise<void> }> {
+  const at = args.indexOf('--store');
+  if (at < 0) return { location: join(dir, 'store'), drop: async () => {} };
+  const server = args[at + 1] ?? '';
+  if (!/^postgres(ql)?:\/\//i.test(server)) throw new Error(`--store must be a postgres:// URL, got '${server}'`);
+  const schema = `bench_service_${process.pid}`;
+  const url = new URL(server);
+  url.searchParams.set('schema', schema);
+  const { default: pg } = await import('pg');
+  return {
+    location: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: server });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+type LoadResult = autocannon.Result;
+
 export default async function service(args: string[]): Promise<void> {
   const serveAt = args.indexOf('--serve');
   if (serveAt >= 0) return serveChild(args[serveAt + 1]);
@@ -86,7 +119,9 @@ export default async function service(args: string[]): Promise<void> {
   const seconds = argValue(args, 'seconds', 30);
   const connections = argValue(args, 'connections', 50);
   const chunk = argValue(args, 'chunk', 50_000);
+  const replicaCount = argValue(args, 'replicas', 1);
   const dir = scratchDir('service');
+  const where = await benchStore(args, dir);
   try {
     // The import's data, written before the load starts so that generating it does not compete
     // with the query client for this process's event loop.
@@ -97,7 +132,11 @@ export default async function service(args: string[]): Promise<void> {
       await writeAnalogyFile(file, count, 42 + c);
       chunks.push({ file, count });
     }
-    const server = await startServer(join(dir, 'store'));
+    const replicas: Array<Awaited<ReturnType<typeof startServer>>> = [];
+    // The first creates the store; the others open it.
+    replicas.push(await startServer(where.location));
+    for (let i = 1; i < replicaCount; i++) replicas.push(await startServer(where.location));
+    const server = replicas[0];
     const domains = generatorDomains();
     try {
       const t0 = performance.now();
@@ -115,37 +154,47 @@ export default async function service(args: string[]): Promise<void> {
       })();
       importing.catch(() => {});
 
-      const load = await autocannon({
-        url: server.url,
-        connections,
-        duration: seconds,
-        // Bounded in count too: at most 100k requests per second over the duration.
-        amount: undefined,
-        maxOverallRequests: seconds * 100_000,
-        timeout: 10,
-        requests: domains.map((d) => ({ method: 'GET' as const, path: `/api/analogies?domain=${encodeURIComponent(d)}&limit=20` })),
-      } as autocannon.Options);
+      const loads: LoadResult[] = await Promise.all(
+        replicas.map((r, i) =>
+          autocannon({
+            url: r.url,
+            connections: Math.floor(connections / replicas.length) + (i < connections % replicas.length ? 1 : 0),
+            duration: seconds,
+            // Bounded in count too: at most 100k requests per second over the duration.
+            amount: undefined,
+            maxOverallRequests: seconds * 100_000,
+            timeout: 10,
+            requests: domains.map((d) => ({ method: 'GET' as const, path: `/api/analogies?domain=${encodeURIComponent(d)}&limit=20` })),
+          } as autocannon.Options),
+        ),
+      );
       querying = false;
       const analogiesWhenQueriesEnded = imported;
       const importSeconds = await importing;
 
       const status = (await (await fetch(`${server.url}/status`)).json()) as { counts: { analogies_active: number } };
       const verify = (await (await fetch(`${server.url}/api/verify`)).json()) as { valid: boolean };
-      const exitCode = await server.stop();
+      const exitCodes = [];
+      for (const r of replicas) exitCodes.push(await r.stop());
       const count = status.counts.analogies_active;
-      const errors = load.errors + load.timeouts + load.non2xx;
+      const sum = (f: (l: LoadResult) => number) => loads.reduce((s, l) => s + f(l), 0);
+      const errors = sum((l) => l.errors + l.timeouts + l.non2xx);
+      const p99 = Math.max(...loads.map((l) => l.latency.p99));
       report('service', {
         n,
+        store: replicaCount > 1 || where.location.includes('://') ? `${where.location.replace(/\/\/[^@/]*@/, '//')} x ${replicas.length} replicas` : 'directory',
         cpus: (await import('node:os')).availableParallelism(),
         queries: {
           connections,
-          seconds: load.duration,
-          requests: load.requests.total,
-          requests_per_second: Math.round(load.requests.average),
-          latency_ms: { p50: load.latency.p50, p90: load.latency.p90, p99: load.latency.p99, max: load.latency.max, mean: load.latency.mean },
-          errors: load.errors,
-          timeouts: load.timeouts,
-          non_2xx: load.non2xx,
+          seconds: Math.max(...loads.map((l) => l.duration)),
+          requests: sum((l) => l.requests.total),
+          requests_per_second: Math.round(sum((l) => l.requests.average)),
+          latency_ms: loads.length === 1
+            ? { p50: loads[0].latency.p50, p90: loads[0].latency.p90, p99: loads[0].latency.p99, max: loads[0].latency.max, mean: loads[0].latency.mean }
+            : { p99_highest_replica: p99, per_replica: loads.map((l) => ({ p50: l.latency.p50, p90: l.latency.p90, p99: l.latency.p99, max: l.latency.max })) },
+          errors: sum((l) => l.errors),
+          timeouts: sum((l) => l.timeouts),
+          non_2xx: sum((l) => l.non2xx),
           query: `/api/analogies?domain=<${domains.length} domains in turn>&limit=20`,
         },
         import: {
@@ -158,14 +207,15 @@ export default async function service(args: string[]): Promise<void> {
           exact: count === n,
           verify_valid: verify.valid,
         },
-        server_exit_code: exitCode,
-        target: { p99_under_50ms: load.latency.p99 < 50, zero_errors: errors === 0, met: load.latency.p99 < 50 && errors === 0 && count === n },
+        server_exit_codes: exitCodes,
+        target: { p99_under_50ms: p99 < 50, zero_errors: errors === 0, met: p99 < 50 && errors === 0 && count === n },
       });
     } catch (err) {
-      await server.stop();
+      for (const r of replicas) await r.stop();
       throw err;
     }
   } finally {
     cleanup(dir);
+    await where.drop();
   }
 }

@@ -352,6 +352,11 @@ export class Store {
     restore: async (id: string, context?: string): Promise<StoredField> => restoreEntityById<StoredField>(this.engine.backend, 'semantic_field', id, context),
   };
 
+  /** What killed runs left (files of a store directory; staged items no workflow names), each with whether it can go now. */
+  leftovers(): Promise<Leftover[]> {
+    return this.engine.backend.maintenance.leftovers();
+  }
+
   /** Removes what killed runs left (leftovers.ts) and lists what stays (owners still running). */
   async doctor(): Promise<{ removed: Leftover[]; remaining: Leftover[] }> {
     const removed = await this.engine.backend.maintenance.removeLeftovers();

@@ -4,6 +4,20 @@ import { trackWork, type ServiceContext } from './context.js';
 /** Without leases (the embedded store: an owner is its process), how often a replica looks for workflows a dead process left. */
 export const DEFAULT_TAKEOVER_MS = 5000;
 
+/** How often a replica removes what dead stagings left (they become removable 10 minutes after their last write). */
+export const SWEEP_MS = 5 * 60 * 1000;
+
+async function sweepLeftovers(ctx: ServiceContext, log: FastifyBaseLogger): Promise<void> {
+  if (ctx.closing) return;
+  try {
+    if (!(await ctx.store.leftovers()).some((l) => l.removable)) return;
+    const { removed } = await ctx.store.doctor();
+    if (removed.length > 0) log.info({ leftovers: removed.map((l) => l.path) }, 'removed what killed runs left');
+  } catch (err) {
+    log.warn({ err }, 'removing leftovers failed; tried again on the next sweep');
+  }
+}
+
 /**
  * How often a replica looks for workflows to take over: a quarter of the lease, so that one whose
  * owner died (its last heartbeat at most a quarter-lease before) is taken within 1.25 leases of the
@@ -41,8 +55,13 @@ export function startTakeoverLoop(ctx: ServiceContext, log: FastifyBaseLogger, i
   const first = setImmediate(() => void round());
   const timer = setInterval(() => void round(), intervalMs);
   timer.unref();
+  // What a staging that died before its workflow row left (staged items no workflow names) goes
+  // once it is removable (`softlogic doctor` does the same by hand).
+  const sweep = setInterval(() => void sweepLeftovers(ctx, log), SWEEP_MS);
+  sweep.unref();
   return () => {
     clearImmediate(first);
     clearInterval(timer);
+    clearInterval(sweep);
   };
 }

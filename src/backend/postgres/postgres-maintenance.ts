@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SoftlogicError } from '../../core/errors.js';
 import type { BackupOptions, BackupResult, CompactionReport, ContextVerification, Leftover, Maintenance, RebuildReport, StoreStats, VerifyIssue, VerifyReport } from '../maintenance.js';
 import { writePortableBackup } from '../portable-backup.js';
-import { inTransaction, type PostgresLocation } from './postgres-connection.js';
+import { inTransaction, REPEATABLE, type PostgresLocation } from './postgres-connection.js';
 import type { PostgresContexts } from './postgres-contexts.js';
 import { snapshotPostgres } from './postgres-portable.js';
 import { bumpGeneration, compactedKey } from './postgres-schema.js';
@@ -41,7 +41,7 @@ const ISSUES_PER_CHECK = 20;
  *    purged); the kept rows still name the seq they superseded, up to a mark kept in meta;
  *  - stats: counts from the current rows, sizes from pg_total_relation_size;
  *  - rebuild: refused (there is no derived index to rebuild: the rows are the record).
- * A store holds no files a killed run could leave: its leftovers are none.
+ * Its leftovers are staged items no workflow row names (a staging that died before its row).
  */
 export class PostgresMaintenance implements Maintenance {
   constructor(
@@ -154,18 +154,44 @@ export class PostgresMaintenance implements Maintenance {
       [this.where.schema],
     );
     for (const t of tables) files[t.name] = Number(t.bytes);
-    return { store: this.where.display, contexts, workflows, files, total_bytes: Object.values(files).reduce((s, n) => s + n, 0), leftovers: [] };
+    return { store: this.where.display, contexts, workflows, files, total_bytes: Object.values(files).reduce((s, n) => s + n, 0), leftovers: await this.leftovers() };
   }
 
+  /**
+   * Staged items no workflow row names: a staging that died (a replica killed, a connection lost
+   * for longer than retry_ms) before it inserted its workflow. Removable once nothing has been
+   * staged under that id for STAGED_GRACE_SECONDS, as the embedded store's staged files are.
+   */
   async leftovers(): Promise<Leftover[]> {
-    return [];
+    const { rows } = await this.pool.query<{ workflow_id: string; bytes: number; removable: boolean }>(
+      `SELECT s.workflow_id, sum(octet_length(s.json))::bigint AS bytes, max(s.staged_at) < now() - make_interval(secs => $1) AS removable
+       FROM staged_items s WHERE NOT EXISTS (SELECT 1 FROM workflows w WHERE w.workflow_id = s.workflow_id)
+       GROUP BY s.workflow_id ORDER BY s.workflow_id`,
+      [STAGED_GRACE_SECONDS],
+    );
+    return rows.map((r) => ({ kind: 'staged_orphan', path: `staged_items/${r.workflow_id}`, bytes: Number(r.bytes), owner_pid: null, removable: r.removable }));
   }
 
-  /** `softlogic doctor`: the files it removes are the embedded store's; refused, so no one takes "nothing removed" for a check. */
-  removeLeftovers(): Promise<Leftover[]> {
-    return embeddedOnly('doctor', "it removes the files killed runs leave in a store directory; a PostgreSQL store keeps staged items as rows and leaves no such files");
+  /** `softlogic doctor`: removes the removable orphan staged items, checked again in the DELETE itself (a staging may have gone on meanwhile). */
+  async removeLeftovers(): Promise<Leftover[]> {
+    const removable = (await this.leftovers()).filter((l) => l.removable);
+    if (removable.length === 0) return [];
+    const { rows } = await this.pool.query<{ workflow_id: string }>(
+      `${REPEATABLE}DELETE FROM staged_items s WHERE s.workflow_id = ANY($1::text[])
+         AND NOT EXISTS (SELECT 1 FROM workflows w WHERE w.workflow_id = s.workflow_id)
+         AND NOT EXISTS (SELECT 1 FROM staged_items t WHERE t.workflow_id = s.workflow_id AND t.staged_at >= now() - make_interval(secs => $2))
+       RETURNING s.workflow_id`,
+      [removable.map((l) => l.path.slice('staged_items/'.length)), STAGED_GRACE_SECONDS],
+    );
+    const gone = new Set(rows.map((r) => r.workflow_id));
+    const removed = removable.filter((l) => gone.has(l.path.slice('staged_items/'.length)));
+    if (removed.length > 0) await this.audit.record({ event: 'leftovers_removed', leftovers: removed });
+    return removed;
   }
 }
+
+/** How long staged items with no workflow row are left alone (a staging in progress writes them before its row). */
+export const STAGED_GRACE_SECONDS = 10 * 60;
 
 async function sizeOf(client: pg.ClientBase, ctx: number): Promise<{ rows: number; bytes: number }> {
   const { rows } = await client.query<{ rows: number; bytes: number }>(

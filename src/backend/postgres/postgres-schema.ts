@@ -209,6 +209,14 @@ ALTER TABLE workflows ALTER COLUMN metadata SET DEFAULT '{}';
 ALTER TABLE audit ALTER COLUMN entry TYPE json USING entry::json;
 `,
   },
+  {
+    version: 3,
+    description: 'staged items remember when they were staged, so that those of a staging that died before its workflow row existed can be found and removed (softlogic doctor, the takeover loop)',
+    // now() is stable, so PostgreSQL adds the column without rewriting the table.
+    sql: `
+ALTER TABLE staged_items ADD COLUMN staged_at timestamptz NOT NULL DEFAULT now();
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
