@@ -66,7 +66,8 @@ export function registerStoreCommands(program: Command): void {
     .command('doctor')
     .description(
       'remove files killed runs left (staged items of gone workflows, backups/.backup-PID-*, *.partial-PID, DIR.restoring-*, ' +
-        'log.jsonl.compacting, interrupted rebuilds) once their owner process is dead; list what stays. Every open does the same quietly',
+        'log.jsonl.compacting, interrupted rebuilds) once their owner process is dead; list what stays. Every open does the same quietly. ' +
+        'On PostgreSQL: staged items no workflow names (a staging that died), once idle 10 minutes',
     )
     .action(async (_opts, cmd: Command) => {
       // Opened as is, so that what it removes is reported here rather than by a quiet open.
