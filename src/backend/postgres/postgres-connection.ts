@@ -238,6 +238,13 @@ export class StorePool extends pg.Pool {
     // An idle connection that the server closed (a restart, an administrator) is dropped by the
     // pool and replaced on the next checkout; unhandled, its error would end the process.
     this.on('error', () => undefined);
+    // Every connection the pool opens keeps a listener for its own 'error' event, whoever holds
+    // it (a checkout by callback, pg-pool's own query path): a session the server ends between two
+    // statements fails the next statement, which the retry handles; the event must not end the
+    // process (or the processing thread).
+    this.on('connect', (client: pg.PoolClient) => {
+      client.on('error', () => undefined);
+    });
   }
 
   /** One try at a connection: STORE_BUSY when the pool stays full, Repeatable when the server cannot be reached. */
