@@ -4,7 +4,7 @@ import type { Backend } from '../backend.js';
 import type { WriteBatch, WriteOptions } from '../write-batch.js';
 import type { Maintenance } from '../maintenance.js';
 import type { BackendCapabilities } from '../capabilities.js';
-import { createPool, inTransaction, parsePostgresUrl, type PoolOptions, type PostgresLocation, type StorePool } from './postgres-connection.js';
+import { createPool, inTransaction, parsePostgresUrl, withConnection, type PoolOptions, type PostgresLocation, type StorePool } from './postgres-connection.js';
 import { PostgresContexts } from './postgres-contexts.js';
 import { PostgresRecordReader } from './postgres-record-reader.js';
 import { leaseSecondsFromEnv, PostgresWorkflowTable } from './postgres-workflow-table.js';
@@ -89,17 +89,19 @@ export class PostgresBackend implements Backend {
       const client = await pool.acquireOnce().catch((err: Error) => {
         throw new SoftlogicError('STORE_NOT_FOUND', `cannot connect to PostgreSQL at ${where.display}: ${err.message}`, { store: where.display });
       });
-      try {
-        if (options.create) await migrate(client, where.schema);
-        else {
-          const version = await schemaVersion(client);
-          if (version === 0) throw new SoftlogicError('STORE_NOT_FOUND', `no softlogic store in schema '${where.schema}' of ${where.display} (softlogic init creates one)`, { store: where.display });
-          // Older schemas migrate on open, as the embedded store upgrades its files.
-          if (version !== SCHEMA_VERSION) await migrate(client, where.schema);
+      client.release();
+      // The schema check and a migration (one transaction, idempotent) run again on a new
+      // connection if the server ends this one (a restart while a replica starts).
+      await withConnection(pool, 'opening the store', async (c) => {
+        if (options.create) {
+          await migrate(c, where.schema);
+          return;
         }
-      } finally {
-        client.release();
-      }
+        const version = await schemaVersion(c);
+        if (version === 0) throw new SoftlogicError('STORE_NOT_FOUND', `no softlogic store in schema '${where.schema}' of ${where.display} (softlogic init creates one)`, { store: where.display });
+        // Older schemas migrate on open, as the embedded store upgrades its files.
+        if (version !== SCHEMA_VERSION) await migrate(c, where.schema);
+      });
       const backend = new PostgresBackend(pool, where, leaseSeconds);
       if (options.create) await backend.contexts.ensure(DEFAULT_CONTEXT);
       return backend;

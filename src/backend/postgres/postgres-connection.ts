@@ -351,6 +351,28 @@ export function createPool(location: PostgresLocation, options: PoolOptions = {}
   });
 }
 
+/**
+ * Runs `fn` on one connection of its own, all of it again on a new connection if this one is lost
+ * (`fn` must be safe to repeat: reads, or work that is its own transaction and idempotent, such
+ * as a migration), within the pool's retry time.
+ */
+export async function withConnection<T>(pool: pg.Pool, what: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  if (!(pool instanceof StorePool)) throw new SoftlogicError('INTERNAL', 'withConnection needs the pool createPool made');
+  return retryLost(pool, what, async () => {
+    const client = await pool.acquireOnce();
+    let lost = false;
+    try {
+      return await fn(client);
+    } catch (err) {
+      if (!isConnectionLoss(err)) throw err;
+      lost = true;
+      throw new Repeatable(err);
+    } finally {
+      client.release(lost ? true : undefined);
+    }
+  });
+}
+
 export interface TransactionOptions {
   /** the statement that opens it (default BEGIN) */
   begin?: string;
