@@ -356,6 +356,12 @@ const exportImport = (openFresh: () => Promise<KnowledgeStore>): Scenario => asy
     assert.deepEqual(observed(await content(t, contexts), dir), observed(source, dir), 'an empty store receives the export as it was');
     assert.equal((await t.concepts.get('shop:coin')).version, 2, 'versions come along');
     assert.equal((await t.concepts.get('shop:king')).embedding?.b64, (await s.concepts.get('shop:king')).embedding?.b64, 'vectors come along in the records');
+    // the embedding settings come along with the vectors: `similar` answers in the fresh store
+    assert.deepEqual(await t.embeddings.settings('shop'), await s.embeddings.settings('shop'), 'the embedding settings come along');
+    const similarTarget = (await t.concepts.similar('king', { context: 'shop', k: 4 })).results;
+    assert.equal(similarTarget.length, 4);
+    assert.deepEqual(similarTarget, (await s.concepts.similar('king', { context: 'shop', k: 4 })).results, 'similar answers as in the source');
+    imported.similar = similarTarget;
     imported.all = { ...r, file: 'all.jsonl' };
   } finally {
     await target.close();
@@ -378,6 +384,19 @@ const exportImport = (openFresh: () => Promise<KnowledgeStore>): Scenario => asy
     } finally {
       await other.close();
     }
+  }
+  const otherProvider = await openFresh();
+  try {
+    const t = otherProvider.store;
+    await t.concepts.add({ name: 'apple' }, { context: 'shop', provider: 'glove' });
+    const before = await content(t, ['shop']);
+    const err = await asyncErr(() => t.import(doc.file));
+    assert.equal(err.code, 'CONFLICT', 'hash vectors are not mixed into a context of glove vectors');
+    assert.deepEqual(await content(t, ['shop']), before, 'nothing was applied');
+    assert.deepEqual(await t.embeddings.settings('shop'), { provider: 'glove', dimension: 100, from: 'shop' });
+    imported.otherProvider = { code: err.code, message: err.message };
+  } finally {
+    await otherProvider.close();
   }
   return { exported: { jsonl: { ...jsonl, file: 'all.jsonl', bytes: undefined }, doc: { ...doc, file: 'shop.json.gz', bytes: undefined } }, source, imported };
 };

@@ -13,7 +13,9 @@ import { cancelStopped } from '../../workflows/cancel.js';
 import { createWorkflow } from '../../workflows/create.js';
 import type { Engine } from '../../workflows/engine.js';
 import { processWorkflow, type ProcessOptions } from '../../workflows/process.js';
+import type { VectorBackend } from '../../backend/vector-table.js';
 import { validateAnalogy } from '../analogies/analogy-record.js';
+import { parseProviderName, settingsForWrite, type EmbeddingSettings } from '../embeddings/settings.js';
 import { LISTED_ISSUES } from '../analogies/import.js';
 import { emptyTally, importTallies, MERGE_STRATEGIES, type ImportTally, type KnowledgeItem, type MergeStrategy } from './import-applier.js';
 
@@ -166,6 +168,40 @@ export interface StagedSource {
 }
 
 /**
+ * The embedding settings (provider, dimension) the concepts of an export bring into each target
+ * context, from the vectors their records carry: the first concept with a vector sets them, a
+ * concept whose vector differs is refused (a context holds vectors of one provider and dimension).
+ */
+class IncomingSettings {
+  private readonly byContext = new Map<string, { settings: EmbeddingSettings; line: number }>();
+
+  /** The issue of a concept whose vector cannot join its context's, else undefined. */
+  add(context: string, item: KnowledgeItem, line: number): FieldIssue | undefined {
+    if (item.op !== 'put' || item.kind !== 'concept') return undefined;
+    const e = item.record.embedding as { provider?: unknown; dimension?: unknown } | null | undefined;
+    if (e === null || e === undefined) return undefined;
+    let settings: EmbeddingSettings;
+    try {
+      if (typeof e.provider !== 'string' || !Number.isInteger(e.dimension) || (e.dimension as number) < 1) throw new Error('needs a provider and a positive integer dimension');
+      settings = { provider: parseProviderName(e.provider), dimension: e.dimension as number };
+    } catch (err) {
+      return { line, field: 'record.embedding', reason: (err as Error).message };
+    }
+    const first = this.byContext.get(context);
+    if (!first) this.byContext.set(context, { settings, line });
+    else if (first.settings.provider !== settings.provider || first.settings.dimension !== settings.dimension) {
+      return { line, field: 'record.embedding', reason: `a ${settings.dimension}-d ${settings.provider} vector; line ${first.line} brought ${first.settings.dimension}-d ${first.settings.provider} vectors into context '${context}'` };
+    }
+    return undefined;
+  }
+
+  /** Records them where the target has none; refuses (nothing applied yet) where it has others. */
+  async record(backend: VectorBackend): Promise<void> {
+    for (const [context, { settings }] of this.byContext) await settingsForWrite(backend, context, settings);
+  }
+}
+
+/**
  * Stages items into one `knowledge_import` workflow per run of consecutive items of the same
  * context, then processes them in order. `issuesOf` reports validation failures found while
  * staging: if any, every staged workflow is cancelled (nothing was applied) and the import is
@@ -177,6 +213,7 @@ export async function stageAndProcess(
   meta: Record<string, unknown>,
   issuesOf: () => { issues: FieldIssue[]; rejected: number },
   processing: Pick<ProcessOptions, 'batchSize' | 'bulkLoad' | 'endBulkLoadWhen'> = {},
+  beforeProcess?: () => Promise<void>,
 ): Promise<{ workflows: Workflow[]; applied: ImportTally; records: number; contexts: string[] }> {
   const staged: Workflow[] = [];
   let carry = await source.next();
@@ -204,6 +241,7 @@ export async function stageAndProcess(
     if (rejected > 0) {
       throw new SoftlogicError('IMPORT_REJECTED', `${rejected} invalid record(s); nothing was imported`, { rejected, issues, issues_omitted: Math.max(0, rejected - issues.length) });
     }
+    await beforeProcess?.();
   } catch (err) {
     for (const wf of staged) {
       try {
@@ -241,6 +279,7 @@ export async function importKnowledge(engine: Engine, file: string, options: Kno
   };
   assertReadableFile(file);
   const lines = readExport(file)[Symbol.asyncIterator]();
+  const incoming = new IncomingSettings();
   const source: StagedSource = {
     next: async () => {
       for (;;) {
@@ -275,12 +314,19 @@ export async function importKnowledge(engine: Engine, file: string, options: Kno
           refuse(staged.issues);
           continue;
         }
+        const mixed = incoming.add(context, staged.item, l.line);
+        if (mixed) {
+          refuse([mixed]);
+          continue;
+        }
         if (rejected > 0) continue; // keep reading to report every issue, stage nothing more
         return { context, item: staged.item };
       }
     },
   };
-  const result = await stageAndProcess(engine, source, { source: file, merge }, () => ({ issues, rejected }), { batchSize: options.batchSize, bulkLoad: options.bulkLoad, endBulkLoadWhen: options.endBulkLoadWhen });
+  const result = await stageAndProcess(engine, source, { source: file, merge }, () => ({ issues, rejected }), { batchSize: options.batchSize, bulkLoad: options.bulkLoad, endBulkLoadWhen: options.endBulkLoadWhen }, () =>
+    incoming.record(engine.backend),
+  );
   if (result.records === 0 && rejected === 0) throw new SoftlogicError('EMPTY_INPUT', `${file} holds no records`, { file });
   await engine.backend.audit.record({ event: 'knowledge_imported', file, merge, records: result.records, workflows: result.workflows.map((w) => w.workflow_id), applied: result.applied });
   return { file, merge, ...result };
