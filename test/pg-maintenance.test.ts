@@ -15,6 +15,7 @@ import type { Analogy } from '../src/core/records.js';
 import { asyncErr, cliErr, cliOk, COMMERCE_FRAMES_YAML, genAnalogies, tempDir, writeJsonl } from './helpers.js';
 import { usePostgres } from './pg-helpers.js';
 import { ContainerWriter } from '../src/backend/backup-container.js';
+import { GENERATION_CHECK_MS } from '../src/backend/postgres/postgres-contexts.js';
 
 const db = await usePostgres();
 const skip = 'skip' in db ? db.skip : false;
@@ -154,6 +155,39 @@ describe('PostgreSQL maintenance and moving between backends', { skip }, () => {
     await pg2.workflows.rollback(importWf.workflow_id);
     assert.equal(await pg2.analogies.count({ context: 'shop' }), 0);
     await pg2.close();
+  });
+
+  test('a replica open on the store while restore --force replaces it notices the new store generation: it reads, searches and writes the restored store, not its cached contexts and vectors', async () => {
+    const dir = tempDir();
+    const names = (words: string[]) => writeJsonl(join(dir, `${words[0]}.jsonl`), words.map((name) => ({ name })));
+    // The backup's store: another context first, so 'shop' has another row number there.
+    const otherUrl = storeUrl();
+    const other = await Store.init(otherUrl);
+    await other.concepts.import(names(['apple', 'pear', 'plum']), { context: 'aaa', provider: 'hash' });
+    await other.concepts.import(names(['king', 'queen', 'castle', 'knight', 'crown']), { context: 'shop', provider: 'hash' });
+    const backup = await other.backup({ out: join(dir, 'other.slbak') });
+    await other.close();
+
+    const url = storeUrl();
+    const writer = await Store.init(url);
+    await writer.concepts.import(names(['king', 'bread', 'coin', 'customer', 'river', 'bank']), { context: 'shop', provider: 'hash' });
+    const replica = await Store.open(url);
+    const before = (await replica.concepts.similar('king', { context: 'shop', k: 3 })).results.map((r) => r.id);
+    assert.ok(before.includes('shop:bread') || before.includes('shop:coin'), `the replica searches the first store (${before.join(', ')})`);
+    const restored = await Store.restore(backup.file, url, { force: true });
+    assert.ok(restored.previous_store);
+    await new Promise((resolve) => setTimeout(resolve, GENERATION_CHECK_MS + 100));
+    const fresh = await Store.open(url);
+    const ids = (rs: Array<{ id: string }>) => rs.map((r) => r.id).sort();
+    assert.deepEqual(ids(await replica.concepts.list('shop')), ids(await fresh.concepts.list('shop')), 'the replica lists the restored context');
+    assert.deepEqual(ids(await replica.concepts.list('shop')), ['shop:castle', 'shop:crown', 'shop:king', 'shop:knight', 'shop:queen']);
+    const similar = (await replica.concepts.similar('king', { context: 'shop', k: 3 })).results;
+    assert.deepEqual(similar, (await fresh.concepts.similar('king', { context: 'shop', k: 3 })).results, 'the replica searches the restored vectors');
+    assert.ok(similar.every((r) => ['shop:queen', 'shop:castle', 'shop:knight', 'shop:crown'].includes(r.id)));
+    await replica.concepts.add({ name: 'throne' }, { context: 'shop' });
+    assert.ok(await fresh.concepts.find('throne', 'shop'), "the replica's write lands in the restored 'shop'");
+    assert.equal(await fresh.concepts.find('throne', 'aaa'), undefined);
+    await Promise.all([replica.close(), fresh.close(), writer.close()]);
   });
 
   test('CLI --json: backup, verify, stats, restore --store postgres:// (refused over a store without --force, replaced with it), restore into a directory', async () => {

@@ -67,6 +67,12 @@ export interface VectorTable {
   recordSettings(context: string, settings: VectorSettings): Promise<VectorSettings>;
   /** Grows with every change to the context's vectors (0 for a context that never had one). */
   generation(context: string): Promise<number>;
+  /**
+   * The store generation this process last saw: it moves when rows were replaced wholesale (a
+   * restore over the store, a compaction, a rebuild), and vector generations of before then mean
+   * nothing after, so a copy of the vectors kept in memory belongs to one store generation.
+   */
+  storeGeneration(): number;
   /** Vectors of the context itself (not its parents). */
   count(context: string): Promise<number>;
   /** Every vector of the context itself, in id order, a page at a time. */

@@ -123,6 +123,11 @@ export class EmbeddedStore {
     ensureQueryIndexes(this);
   }
 
+  /** The store generation this process last saw (checkGeneration). */
+  get storeGeneration(): number {
+    return this.generation;
+  }
+
   private readGeneration(): number {
     const value = this.generationStmt.get() as string | undefined;
     return value === undefined ? 0 : Number(value);

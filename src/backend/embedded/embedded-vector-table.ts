@@ -108,6 +108,10 @@ export class EmbeddedVectorTable implements VectorTable {
     });
   }
 
+  storeGeneration(): number {
+    return this.store.storeGeneration;
+  }
+
   async generation(context: string): Promise<number> {
     return this.newestKey(this.store.requireContext(context).ctx);
   }

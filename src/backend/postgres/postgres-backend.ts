@@ -11,7 +11,7 @@ import { leaseSecondsFromEnv, PostgresWorkflowTable } from './postgres-workflow-
 import { PostgresVectorTable } from './postgres-vector-table.js';
 import { PostgresContextFiles } from './postgres-context-files.js';
 import { commitChanges, isUniqueViolation, prefetchVersions, PostgresWriteBatch } from './postgres-write-batch.js';
-import { migrate, schemaVersion, SCHEMA_VERSION } from './postgres-schema.js';
+import { migrate, readGeneration, schemaVersion, SCHEMA_VERSION } from './postgres-schema.js';
 import { PostgresAuditTrail } from './postgres-audit-trail.js';
 import { PostgresMaintenance } from './postgres-maintenance.js';
 import { progressCommitted } from './postgres-workflow-progress.js';
@@ -92,17 +92,19 @@ export class PostgresBackend implements Backend {
       client.release();
       // The schema check and a migration (one transaction, idempotent) run again on a new
       // connection if the server ends this one (a restart while a replica starts).
-      await withConnection(pool, 'opening the store', async (c) => {
+      const generation = await withConnection(pool, 'opening the store', async (c) => {
         if (options.create) {
           await migrate(c, where.schema);
-          return;
+          return readGeneration(c);
         }
         const version = await schemaVersion(c);
         if (version === 0) throw new SoftlogicError('STORE_NOT_FOUND', `no softlogic store in schema '${where.schema}' of ${where.display} (softlogic init creates one)`, { store: where.display });
         // Older schemas migrate on open, as the embedded store upgrades its files.
         if (version !== SCHEMA_VERSION) await migrate(c, where.schema);
+        return readGeneration(c);
       });
       const backend = new PostgresBackend(pool, where, leaseSeconds);
+      backend.contexts.opened(generation);
       if (options.create) await backend.contexts.ensure(DEFAULT_CONTEXT);
       return backend;
     } catch (err) {
@@ -123,6 +125,8 @@ export class PostgresBackend implements Backend {
       return await inTransaction(
         this.pool,
         async (client) => {
+          // A context row cached before a restore --force may name another context now.
+          await this.contexts.checkGeneration(client, true);
           const ctx = await this.contexts.ensureRow(context, {}, client);
           const prefetched = await prefetchVersions(client, ctx.ctx, options.prefetch ?? []);
           const batch = new PostgresWriteBatch({ name: ctx.name, parent: ctx.parent, description: ctx.description, created_at: ctx.created_at }, prefetched);

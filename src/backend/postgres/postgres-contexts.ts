@@ -3,6 +3,7 @@ import type { ContextInfo } from '../../core/records.js';
 import { SoftlogicError } from '../../core/errors.js';
 import { assertContextName } from '../../core/names.js';
 import type { ContextTable } from '../contexts.js';
+import { readGeneration } from './postgres-schema.js';
 
 /** A context as the backend keeps it: its row number keys every record row. */
 export interface PostgresContext extends ContextInfo {
@@ -16,12 +17,21 @@ function info(row: PostgresContext): ContextInfo {
   return { name: row.name, parent: row.parent, description: row.description, created_at: row.created_at };
 }
 
+/** How long a replica trusts its cached rows before it reads the store generation again. */
+export const GENERATION_CHECK_MS = 500;
+
 /**
  * The contexts table. Contexts are only ever added (a restore replaces the store and bumps its
- * generation), so a replica caches the rows it has seen.
+ * generation), so a replica caches the rows it has seen, for the store generation it last read:
+ * a cached row is used without a query, and at most every GENERATION_CHECK_MS (and at the start
+ * of every write transaction) the generation is read again; when it moved (`restore --force`
+ * renamed another store into the schema, or a compaction) the cache is dropped, and
+ * `storeGeneration` tells the caches above the backend (the vector indexes) to drop theirs.
  */
 export class PostgresContexts implements ContextTable {
   private readonly cache = new Map<string, PostgresContext>();
+  private generation = 0;
+  private checkedAt = 0;
 
   constructor(private readonly pool: pg.Pool) {}
 
@@ -30,7 +40,33 @@ export class PostgresContexts implements ContextTable {
     this.cache.clear();
   }
 
+  /** The store generation the cached rows belong to. */
+  get storeGeneration(): number {
+    return this.generation;
+  }
+
+  /** Sets the generation read when the store was opened (the cache is empty then). */
+  opened(generation: number): void {
+    this.generation = generation;
+    this.checkedAt = Date.now();
+  }
+
+  /**
+   * Reads the store generation (on `client`: inside a transaction, a pool of one connection has
+   * none to spare) unless it was read less than GENERATION_CHECK_MS ago; drops the cache when it moved.
+   */
+  async checkGeneration(client: pg.ClientBase | pg.Pool = this.pool, always = false): Promise<void> {
+    const now = Date.now();
+    if (!always && now - this.checkedAt < GENERATION_CHECK_MS) return;
+    this.checkedAt = now;
+    const generation = await readGeneration(client);
+    if (generation === this.generation) return;
+    this.cache.clear();
+    this.generation = generation;
+  }
+
   async row(name: string, client: pg.ClientBase | pg.Pool = this.pool): Promise<PostgresContext | undefined> {
+    await this.checkGeneration(client);
     const cached = this.cache.get(name);
     if (cached) return cached;
     const { rows } = await client.query<PostgresContext>(`SELECT ${COLUMNS} FROM contexts WHERE name = $1`, [name]);

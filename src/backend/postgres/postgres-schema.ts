@@ -283,7 +283,7 @@ export async function schemaVersion(client: pg.ClientBase): Promise<number> {
  * The store generation, as in the embedded store: bumped by operations that replace rows
  * wholesale (restore, compact), so replicas drop what they cached.
  */
-export async function readGeneration(client: pg.ClientBase): Promise<number> {
+export async function readGeneration(client: pg.ClientBase | pg.Pool): Promise<number> {
   const { rows } = await client.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'generation'`);
   return rows[0] ? Number(rows[0].value) : 0;
 }

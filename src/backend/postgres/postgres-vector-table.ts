@@ -86,6 +86,10 @@ export class PostgresVectorTable implements VectorTable {
     return rows[0] as VectorSettings;
   }
 
+  storeGeneration(): number {
+    return this.contexts.storeGeneration;
+  }
+
   async generation(context: string): Promise<number> {
     const ctx = await this.contexts.requireRow(context);
     const { rows } = await this.pool.query<{ g: number | null }>('SELECT max(seq) AS g FROM concept_vectors WHERE ctx = $1', [ctx.ctx]);

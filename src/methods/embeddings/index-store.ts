@@ -39,9 +39,12 @@ async function readState(backend: VectorBackend, context: string): Promise<Index
   return state && (await backend.files.exists(context, INDEX)) ? state : undefined;
 }
 
-/** Identifies one context's index across this process (its builds, its loaded copy). */
+/**
+ * Identifies one context's index across this process (its builds, its loaded copy), for the store
+ * generation: after a restore over the store (by another process) the copy held here is not used.
+ */
 function indexKey(backend: VectorBackend, context: string): string {
-  return backend.files.location(context, INDEX);
+  return `${backend.files.location(context, INDEX)}@${backend.vectors.storeGeneration()}`;
 }
 
 /**
