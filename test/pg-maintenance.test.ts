@@ -16,6 +16,7 @@ import { asyncErr, cliErr, cliOk, COMMERCE_FRAMES_YAML, genAnalogies, tempDir, w
 import { usePostgres } from './pg-helpers.js';
 import { ContainerWriter } from '../src/backend/backup-container.js';
 import { GENERATION_CHECK_MS } from '../src/backend/postgres/postgres-contexts.js';
+import { claimStaging, stagingSchema } from '../src/backend/postgres/postgres-restore-staging.js';
 
 const db = await usePostgres();
 const skip = 'skip' in db ? db.skip : false;
@@ -430,6 +431,56 @@ describe('PostgreSQL maintenance and moving between backends', { skip }, () => {
       const audit = await store.audit.list({ event: 'leftovers_removed' });
       assert.equal(audit.length, 1);
     } finally {
+      await store.close();
+    }
+  });
+
+  test("a restore's staging schema is a leftover while its restore holds it, removable once the restore's session is gone: doctor (library and CLI) drops it; a restore refuses a staging schema another session holds", async () => {
+    const dir = tempDir();
+    const url = storeUrl();
+    const store = await Store.init(url);
+    const serverUrl = url.replace(/\?.*$/, '');
+    const running = new pg.Client({ connectionString: serverUrl });
+    await running.connect();
+    let ended = false;
+    try {
+      await store.analogies.import(writeJsonl(join(dir, 'a.jsonl'), genAnalogies(5, 21, 'r-')));
+      const schema = schemaOf(url);
+      // What a killed restore leaves (its session ended with it), and one still loading (its session holds the schema).
+      const killed = stagingSchema(schema, 4000001);
+      const live = stagingSchema(schema, 4000002);
+      for (const name of [killed, live]) await running.query(`CREATE SCHEMA ${name}; CREATE TABLE ${name}.analogies(id text); INSERT INTO ${name}.analogies SELECT g::text FROM generate_series(1, 1000) g`);
+      await claimStaging(running, live, url);
+      const listed = await store.leftovers();
+      assert.deepEqual(listed.map((l) => [l.kind, l.path, l.owner_pid, l.removable]), [
+        ['restore_staging', `../${killed}`, 4000001, true],
+        ['restore_staging', `../${live}`, 4000002, false],
+      ]);
+      assert.ok((listed[0]?.bytes ?? 0) > 0);
+      const report = cliOk(url, ['doctor']) as { removed: Array<{ path: string }>; remaining: Array<{ path: string }> };
+      assert.deepEqual(report.removed.map((l) => l.path), [`../${killed}`]);
+      assert.deepEqual(report.remaining.map((l) => l.path), [`../${live}`]);
+      const schemas = async () => (await running.query<{ n: string }>(`SELECT nspname AS n FROM pg_namespace WHERE nspname IN ($1, $2) ORDER BY 1`, [killed, live])).rows.map((r) => r.n);
+      assert.deepEqual(await schemas(), [live], 'the killed restore\'s schema is gone, the running one\'s stays');
+      // A restore of this process takes the lock of its own staging schema: held elsewhere, it refuses and drops nothing.
+      const mine = stagingSchema(schema);
+      await running.query(`CREATE SCHEMA ${mine}`);
+      await claimStaging(running, mine, url);
+      const backup = await store.backup({ out: join(dir, 'b.slbak') });
+      const refused = await asyncErr(() => Store.restore(backup.file, url, { force: true }));
+      assert.equal(refused.code, 'STORE_BUSY');
+      assert.equal((await running.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [mine])).rowCount, 1);
+      // The owner's session ends: both are removable, and go.
+      await running.end();
+      ended = true;
+      // The server ends the session (and its locks) just after the client goes.
+      for (let i = 0; i < 100 && (await store.leftovers()).some((l) => !l.removable); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual((await store.doctor()).removed.map((l) => l.path).sort(), [`../${live}`, `../${mine}`].sort());
+      assert.deepEqual(await store.leftovers(), []);
+      assert.equal(await store.analogies.count({}), 5, 'the store itself is untouched');
+      assert.equal((await store.audit.list({ event: 'leftovers_removed' })).length, 2);
+    } finally {
+      if (!ended) await running.end();
       await store.close();
     }
   });

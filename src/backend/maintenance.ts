@@ -186,7 +186,8 @@ export interface StoreStats {
  * Files a killed run leaves behind: staged items of workflows that never started or are gone,
  * backup work directories and partial outputs, restore staging directories, logs of an
  * interrupted compaction or salvage, index files of an interrupted rebuild. Each is removable
- * once its owner (the pid in its name) is dead, or, for staged files, once no live workflow
+ * once its owner (the pid in its name) is dead (a PostgreSQL restore's staging schema: once no
+ * session holds its restore's lock), or, for staged files, once no live workflow
  * owns it and it has not been written to for STAGED_GRACE_MS (staging writes the file before
  * the workflow's row exists).
  */
@@ -203,7 +204,7 @@ export type LeftoverKind =
 
 export interface Leftover {
   kind: LeftoverKind;
-  /** relative to the store root (restore staging directories sit beside it: ../NAME) */
+  /** relative to the store root (restore staging directories, and PostgreSQL's staging schemas, sit beside it: ../NAME) */
   path: string;
   bytes: number;
   owner_pid: number | null;

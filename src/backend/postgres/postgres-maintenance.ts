@@ -8,6 +8,7 @@ import type { PostgresContexts } from './postgres-contexts.js';
 import { snapshotPostgres } from './postgres-portable.js';
 import { bumpGeneration, compactedKey } from './postgres-schema.js';
 import type { PostgresAuditTrail } from './postgres-audit-trail.js';
+import { dropRestoreStaging, restoreStagingLeftovers } from './postgres-restore-staging.js';
 
 /** An operation over the embedded store's own files, which a PostgreSQL store does not have. */
 function embeddedOnly(operation: string, why: string): Promise<never> {
@@ -160,9 +161,15 @@ export class PostgresMaintenance implements Maintenance {
   /**
    * Staged items no workflow row names: a staging that died (a replica killed, a connection lost
    * for longer than retry_ms) before it inserted its workflow. Removable once nothing has been
-   * staged under that id for STAGED_GRACE_SECONDS, as the embedded store's staged files are.
+   * staged under that id for STAGED_GRACE_SECONDS, as the embedded store's staged files are. And
+   * the staging schemas of restores into this schema, removable once their restore is gone
+   * (postgres-restore-staging.ts).
    */
   async leftovers(): Promise<Leftover[]> {
+    return [...(await this.orphanStagedItems()), ...(await restoreStagingLeftovers(this.pool, this.where.schema))];
+  }
+
+  private async orphanStagedItems(): Promise<Leftover[]> {
     const { rows } = await this.pool.query<{ workflow_id: string; bytes: number; removable: boolean }>(
       `SELECT s.workflow_id, sum(octet_length(s.json))::bigint AS bytes, max(s.staged_at) < now() - make_interval(secs => $1) AS removable
        FROM staged_items s WHERE NOT EXISTS (SELECT 1 FROM workflows w WHERE w.workflow_id = s.workflow_id)
@@ -172,9 +179,20 @@ export class PostgresMaintenance implements Maintenance {
     return rows.map((r) => ({ kind: 'staged_orphan', path: `staged_items/${r.workflow_id}`, bytes: Number(r.bytes), owner_pid: null, removable: r.removable }));
   }
 
-  /** `softlogic doctor`: removes the removable orphan staged items, checked again in the DELETE itself (a staging may have gone on meanwhile). */
+  /**
+   * `softlogic doctor`: removes the removable orphan staged items, checked again in the DELETE
+   * itself (a staging may have gone on meanwhile), and the staging schemas of restores that are gone.
+   */
   async removeLeftovers(): Promise<Leftover[]> {
-    const removable = (await this.leftovers()).filter((l) => l.removable);
+    const removed: Leftover[] = [];
+    for (const l of await restoreStagingLeftovers(this.pool, this.where.schema)) if (l.removable && (await dropRestoreStaging(this.pool, l))) removed.push(l);
+    removed.push(...(await this.removeOrphanStagedItems()));
+    if (removed.length > 0) await this.audit.record({ event: 'leftovers_removed', leftovers: removed });
+    return removed;
+  }
+
+  private async removeOrphanStagedItems(): Promise<Leftover[]> {
+    const removable = (await this.orphanStagedItems()).filter((l) => l.removable);
     if (removable.length === 0) return [];
     const { rows } = await this.pool.query<{ workflow_id: string }>(
       `${REPEATABLE}DELETE FROM staged_items s WHERE s.workflow_id = ANY($1::text[])
@@ -184,9 +202,7 @@ export class PostgresMaintenance implements Maintenance {
       [removable.map((l) => l.path.slice('staged_items/'.length)), STAGED_GRACE_SECONDS],
     );
     const gone = new Set(rows.map((r) => r.workflow_id));
-    const removed = removable.filter((l) => gone.has(l.path.slice('staged_items/'.length)));
-    if (removed.length > 0) await this.audit.record({ event: 'leftovers_removed', leftovers: removed });
-    return removed;
+    return removable.filter((l) => gone.has(l.path.slice('staged_items/'.length)));
   }
 }
 

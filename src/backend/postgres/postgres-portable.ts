@@ -14,6 +14,7 @@ import { COPY_ANALOGIES, COPY_ENTITIES, versionCopyLine } from './postgres-write
 import { conceptVectorRow, writeConceptVectors, type ConceptVectorRow } from './postgres-vector-table.js';
 import { WORKFLOW_COLUMNS } from './postgres-workflow-table.js';
 import { PostgresBackend } from './postgres-backend.js';
+import { claimStaging, releaseStaging, stagingSchema } from './postgres-restore-staging.js';
 
 const PAGE = 5000;
 
@@ -223,7 +224,7 @@ async function loadAll(client: pg.ClientBase, snapshot: PortableSnapshot, genera
 export const loadPostgres: LoadPortable = async (snapshot, url, options) => {
   const t0 = performance.now();
   const where = parsePostgresUrl(url);
-  const staging = `${where.schema.slice(0, 36)}_restoring_${process.pid}`;
+  const staging = stagingSchema(where.schema);
   const admin = createPool(where, { max: 1 });
   let aside: string | null = null;
   try {
@@ -235,6 +236,8 @@ export const loadPostgres: LoadPortable = async (snapshot, url, options) => {
       if (state === 'store' && !options.force) throw new SoftlogicError('STORE_EXISTS', `a store already exists in schema '${where.schema}' of ${where.display}; pass --force to replace it (it is kept aside)`, { store: where.display });
       if (state === 'other') throw new SoftlogicError('INVALID_INPUT', `schema '${where.schema}' holds tables that are not a softlogic store; restore into an empty or absent schema`, { store: where.display });
       const generation = state === 'store' ? (await readGeneration(client)) + 1 : 0;
+      // Held until the staging schema is renamed or dropped: while it is, doctor leaves the schema alone.
+      await claimStaging(client, staging, where.display);
       await client.query(`DROP SCHEMA IF EXISTS ${staging} CASCADE`);
       await migrate(client, staging);
       try {
@@ -255,6 +258,8 @@ export const loadPostgres: LoadPortable = async (snapshot, url, options) => {
         await client.query('ROLLBACK').catch(() => undefined);
         await client.query(`DROP SCHEMA IF EXISTS ${staging} CASCADE`).catch(() => undefined);
         throw err;
+      } finally {
+        await releaseStaging(client, staging).catch(() => undefined);
       }
     } finally {
       client.release();

@@ -67,7 +67,8 @@ export function registerStoreCommands(program: Command): void {
     .description(
       'remove files killed runs left (staged items of gone workflows, backups/.backup-PID-*, *.partial-PID, DIR.restoring-*, ' +
         'log.jsonl.compacting, interrupted rebuilds) once their owner process is dead; list what stays. Every open does the same quietly. ' +
-        'On PostgreSQL: staged items no workflow names (a staging that died), once idle 10 minutes',
+        'On PostgreSQL: staged items no workflow names (a staging that died), once idle 10 minutes, ' +
+        "and staging schemas <schema>_restoring_<pid> of killed restores (once no session holds their restore's lock)",
     )
     .action(async (_opts, cmd: Command) => {
       // Opened as is, so that what it removes is reported here rather than by a quiet open.
