@@ -14,6 +14,7 @@ import { killPoint } from './kill-point.js';
 import { STORE_FORMAT_VERSION } from './layout.js';
 import { StagedDigest } from '../../core/staged-digest.js';
 import type { ContextCounts, BackupResult, BackupOptions } from '../maintenance.js';
+import { fileTimestamp } from '../../core/file-stamp.js';
 export type { ContextCounts, BackupResult, BackupOptions } from '../maintenance.js';
 
 export interface BackupManifest {
@@ -30,10 +31,6 @@ export interface BackupManifest {
 }
 
 const MAX_ATTEMPTS = 5;
-
-function timestamp(): string {
-  return new Date().toISOString().replace(/[:.]/g, '-');
-}
 
 interface SnapshotRow {
   ctx: number;
@@ -119,7 +116,7 @@ function contextFiles(dir: string): string[] {
  */
 export async function backupStore(store: EmbeddedStore, options: BackupOptions = {}): Promise<BackupResult> {
   store.assertOpen();
-  const out = resolve(options.out ?? join(store.layout.backupsDir, `backup-${timestamp()}.slbak`));
+  const out = resolve(options.out ?? join(store.layout.backupsDir, `backup-${fileTimestamp()}.slbak`));
   if (existsSync(out)) throw new SoftlogicError('INVALID_INPUT', `${out} already exists; choose another --out`, { path: out });
   if (out.startsWith(store.layout.root + '/') && !out.startsWith(store.layout.backupsDir + '/')) {
     throw new SoftlogicError('INVALID_INPUT', `a backup inside the store must go under ${store.layout.backupsDir}`, { path: out });
@@ -140,7 +137,7 @@ export async function backupStore(store: EmbeddedStore, options: BackupOptions =
 
 async function backupOnce(store: EmbeddedStore, out: string): Promise<Omit<BackupResult, 'seconds' | 'attempts'>> {
   const layout = store.layout;
-  const work = join(layout.backupsDir, `.backup-${process.pid}-${timestamp()}`);
+  const work = join(layout.backupsDir, `.backup-${process.pid}-${fileTimestamp()}`);
   mkdirSync(work, { recursive: true });
   const partial = `${out}.partial-${process.pid}`;
   const logFds = new Map<string, { fd: number; ino: number }>();

@@ -18,15 +18,12 @@ import { readLines } from './log-reader.js';
 import { replacesStore, restoreStore } from './restore.js';
 import { verifyStore } from './verify.js';
 import { storeStats } from './stats.js';
+import { fileTimestamp } from '../../core/file-stamp.js';
 
 const PAGE = 5000;
 
 /** The files of a context that travel with it: the ContextFiles names and their sidecars. */
 const CONTEXT_FILE_NAMES = new Set(Object.entries(CONTEXT_FILE_SIDECARS).flatMap(([name, sidecars]) => [name, ...sidecars.map((s) => `${name}${s}`)]));
-
-function timestamp(): string {
-  return new Date().toISOString().replace(/[:.]/g, '-');
-}
 
 interface WorkflowRow extends Omit<StoredWorkflow, 'metadata' | 'error_log' | 'cancel_requested'> {
   metadata: string;
@@ -222,7 +219,7 @@ export const loadEmbedded: LoadPortable = async (snapshot, dir, options) => {
   const t0 = performance.now();
   const target = resolve(dir);
   const replacing = replacesStore(target, options.force === true);
-  const staging = `${target}.restoring-${process.pid}-${timestamp()}`;
+  const staging = `${target}.restoring-${process.pid}-${fileTimestamp()}`;
   const backend = EmbeddedBackend.init(staging);
   try {
     await loadInto(backend, snapshot);
@@ -234,7 +231,7 @@ export const loadEmbedded: LoadPortable = async (snapshot, dir, options) => {
   }
   let aside: string | null = null;
   if (replacing) {
-    aside = `${target}.old-${timestamp()}`;
+    aside = `${target}.old-${fileTimestamp()}`;
     renameSync(target, aside);
   } else if (existsSync(target)) {
     rmSync(target, { recursive: true });

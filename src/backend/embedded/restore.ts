@@ -13,11 +13,8 @@ import { assertIndexNames, assertManifestNames } from './backup-names.js';
 import { insideDir } from '../../core/paths.js';
 import { verifyStore, type VerifyReport } from './verify.js';
 import type { RestoreOptions, RestoreResult } from '../maintenance.js';
+import { fileTimestamp } from '../../core/file-stamp.js';
 export type { RestoreOptions, RestoreResult } from '../maintenance.js';
-
-function timestamp(): string {
-  return new Date().toISOString().replace(/[:.]/g, '-');
-}
 
 function isEmptyDir(dir: string): boolean {
   return readdirSync(dir).length === 0;
@@ -88,7 +85,7 @@ export function restoreStore(file: string, dir: string, options: RestoreOptions 
     closeSync(container.fd);
     throw err;
   }
-  const staging = `${target}.restoring-${process.pid}-${timestamp()}`;
+  const staging = `${target}.restoring-${process.pid}-${fileTimestamp()}`;
   let current: { entry: MemberEntry; fd: number } | null = null;
   try {
     mkdirSync(staging, { recursive: true });
@@ -143,7 +140,7 @@ export function restoreStore(file: string, dir: string, options: RestoreOptions 
   let aside: string | null = null;
   try {
     if (replacing) {
-      aside = `${target}.old-${timestamp()}`;
+      aside = `${target}.old-${fileTimestamp()}`;
       renameSync(target, aside);
       killPoint('restore-between-renames');
     } else if (existsSync(target)) {

@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { fsyncDir } from './fs-durable.js';
 import type { StoreLayout } from './layout.js';
 import type { AsideFile, AsidePiece } from '../maintenance.js';
+import { fileTimestamp } from '../../core/file-stamp.js';
 export type { AsideFile, AsidePiece } from '../maintenance.js';
 
 /**
@@ -13,7 +14,7 @@ export type { AsideFile, AsidePiece } from '../maintenance.js';
 export function setAside(layout: StoreLayout, context: string, logPath: string, pieces: AsidePiece[]): AsideFile | null {
   if (pieces.length === 0) return null;
   mkdirSync(layout.salvagedDir, { recursive: true });
-  const path = join(layout.salvagedDir, `${context}-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.damaged`);
+  const path = join(layout.salvagedDir, `${context}-${fileTimestamp()}-${process.pid}.damaged`);
   const src = openSync(logPath, 'r');
   const out = openSync(path, 'wx');
   let bytes = 0;

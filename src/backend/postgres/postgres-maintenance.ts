@@ -9,14 +9,11 @@ import { snapshotPostgres } from './postgres-portable.js';
 import { bumpGeneration, compactedKey } from './postgres-schema.js';
 import type { PostgresAuditTrail } from './postgres-audit-trail.js';
 import { dropRestoreStaging, restoreStagingLeftovers } from './postgres-restore-staging.js';
+import { fileTimestamp } from '../../core/file-stamp.js';
 
 /** An operation over the embedded store's own files, which a PostgreSQL store does not have. */
 function embeddedOnly(operation: string, why: string): Promise<never> {
   return Promise.reject(new SoftlogicError('INVALID_INPUT', `${operation} is for the embedded backend only: ${why}`, { operation, backend: 'postgres' }));
-}
-
-function timestamp(): string {
-  return new Date().toISOString().replace(/[:.]/g, '-');
 }
 
 /** Every version of one context (both tables), as one relation with a kind column. */
@@ -54,7 +51,7 @@ export class PostgresMaintenance implements Maintenance {
 
   async backup(options: BackupOptions = {}): Promise<BackupResult> {
     const t0 = performance.now();
-    const out = options.out ?? join(process.cwd(), 'backups', `backup-${timestamp()}.slbak`);
+    const out = options.out ?? join(process.cwd(), 'backups', `backup-${fileTimestamp()}.slbak`);
     const snapshot = await snapshotPostgres(this.pool, this.where.display);
     let written: Awaited<ReturnType<typeof writePortableBackup>>;
     try {

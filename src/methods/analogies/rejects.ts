@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FieldIssue } from '../../core/schemas.js';
 import { ERROR_LOG_LIMIT } from '../../backend/workflow-table.js';
+import { fileTimestamp } from '../../core/file-stamp.js';
 
 /** How many reasons an import's result lists (the reasons file has them all). */
 export const LISTED_REASONS = 100;
@@ -30,7 +31,7 @@ export class RejectLog {
     if (this.rejectsFd !== null) return;
     const dir = join(this.root, 'rejects');
     mkdirSync(dir, { recursive: true });
-    const base = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
+    const base = join(dir, `${fileTimestamp()}-${process.pid}`);
     this.rejectsFile = `${base}.jsonl`;
     this.reasonsFile = `${base}.reasons.jsonl`;
     this.rejectsFd = openSync(this.rejectsFile, 'w');

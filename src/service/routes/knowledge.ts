@@ -6,6 +6,7 @@ import type { ExportFormat } from '../../methods/knowledge/export.js';
 import { trackWork, type ServiceContext } from '../context.js';
 import { errorResponses, nameString } from '../schemas.js';
 import { tempPath } from '../uploads.js';
+import { fileTimestamp } from '../../core/file-stamp.js';
 
 const BACKUP_NAME = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}\\.slbak$';
 
@@ -64,7 +65,7 @@ export function knowledgeRoutes(app: FastifyInstance, ctx: ServiceContext): void
       const file = createReadStream(out);
       file.on('close', () => rmSync(out, { force: true }));
       const type = gzip ? 'application/gzip' : format === 'json' ? 'application/json' : 'application/x-ndjson';
-      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      const stamp = fileTimestamp();
       return reply
         .header('content-type', type)
         .header('content-length', String(result.bytes))
