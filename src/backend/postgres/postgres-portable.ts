@@ -9,6 +9,7 @@ import type { StoredWorkflow } from '../workflow-table.js';
 import type { VectorSettings } from '../vector-table.js';
 import { createPool, parsePostgresUrl, type PostgresLocation } from './postgres-connection.js';
 import { copyRows } from './postgres-copy.js';
+import { cursorPages } from './postgres-cursor.js';
 import { compactedKey, migrate, readGeneration, schemaVersion } from './postgres-schema.js';
 import { COPY_ANALOGIES, COPY_ENTITIES, versionCopyLine } from './postgres-write-batch.js';
 import { conceptVectorRow, writeConceptVectors, type ConceptVectorRow } from './postgres-vector-table.js';
@@ -19,17 +20,8 @@ import { claimStaging, releaseStaging, stagingSchema } from './postgres-restore-
 const PAGE = 5000;
 
 /** Rows of `sql` in pages through a cursor of the snapshot's transaction (one cursor at a time). */
-async function* cursorPages<T extends pg.QueryResultRow>(client: pg.ClientBase, sql: string, params: unknown[]): AsyncIterable<T[]> {
-  await client.query(`DECLARE portable_rows NO SCROLL CURSOR FOR ${sql}`, params);
-  try {
-    for (;;) {
-      const { rows } = await client.query<T>(`FETCH ${PAGE} FROM portable_rows`);
-      if (rows.length > 0) yield rows;
-      if (rows.length < PAGE) break;
-    }
-  } finally {
-    await client.query('CLOSE portable_rows');
-  }
+function snapshotPages<T>(client: pg.ClientBase, sql: string, params: unknown[]): AsyncIterable<T[]> {
+  return cursorPages<T>(client, sql, params, { name: 'portable_rows', pageSize: PAGE });
 }
 
 /**
@@ -76,17 +68,17 @@ export async function snapshotPostgres(pool: pg.Pool, source: string): Promise<P
             UNION ALL SELECT kind, id, version, op, seq, deleted_at, body FROM entities WHERE ctx = $1) v
           LEFT JOIN (SELECT DISTINCT ON (u.seq) c.workflow_id, u.seq FROM workflow_changes c, unnest(c.seqs) AS u(seq) WHERE c.ctx = $1) w ON w.seq = v.seq
           ORDER BY v.seq`;
-        yield* cursorPages<PortableVersion>(client, sql, [ctx]);
+        yield* snapshotPages<PortableVersion>(client, sql, [ctx]);
       },
       async *staged(workflowId) {
-        for await (const rows of cursorPages<{ json: string }>(client, 'SELECT json FROM staged_items WHERE workflow_id = $1 ORDER BY item', [workflowId])) yield rows.map((r) => r.json);
+        for await (const rows of snapshotPages<{ json: string }>(client, 'SELECT json FROM staged_items WHERE workflow_id = $1 ORDER BY item', [workflowId])) yield rows.map((r) => r.json);
       },
       async files(context) {
         const { rows } = await client.query<{ name: string; content: Buffer }>('SELECT name, content FROM context_files WHERE ctx = $1 ORDER BY name', [ctxOf.get(context) ?? -1]);
         return rows.map((r) => ({ name: r.name, data: r.content }));
       },
       async *audit() {
-        for await (const rows of cursorPages<{ entry: AuditEntry }>(client, 'SELECT entry FROM audit ORDER BY seq', [])) yield rows.map((r) => r.entry);
+        for await (const rows of snapshotPages<{ entry: AuditEntry }>(client, 'SELECT entry FROM audit ORDER BY seq', [])) yield rows.map((r) => r.entry);
       },
       async close() {
         if (closed) return;

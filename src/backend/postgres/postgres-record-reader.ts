@@ -9,6 +9,7 @@ import { filterClause, type FilterClause } from './postgres-filter.js';
 import { seqRef, VERSION_COLUMNS, versionOfRow, type VersionRow } from './postgres-write-batch.js';
 import { lostDuring } from './postgres-connection.js';
 import { copyOutText, inlineParams } from './postgres-copy-out.js';
+import { cursorPages } from './postgres-cursor.js';
 
 export const DEFAULT_QUERY_LIMIT = 100;
 /** Rows per FETCH of a stream: a million records cost a hundred round trips. */
@@ -138,12 +139,7 @@ export class PostgresRecordReader implements RecordReader {
     let state: 'open' | 'done' | 'broken' = 'open';
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      await client.query(`DECLARE record_stream NO SCROLL CURSOR FOR ${sql}`, params);
-      while (true) {
-        const { rows } = await client.query<unknown[]>({ text: `FETCH ${STREAM_PAGE} FROM record_stream`, rowMode: 'array' });
-        if (rows.length > 0) yield rows;
-        if (rows.length < STREAM_PAGE) break;
-      }
+      yield* cursorPages<unknown[]>(client, sql, params, { name: 'record_stream', pageSize: STREAM_PAGE, rowMode: 'array' });
       await client.query('COMMIT');
       state = 'done';
     } catch (err) {
