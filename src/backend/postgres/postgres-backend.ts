@@ -86,12 +86,12 @@ export class PostgresBackend implements Backend {
     const leaseSeconds = options.leaseSeconds ?? leaseSecondsFromEnv();
     const pool = createPool(where, options);
     try {
+      // One connection: a server that cannot be reached is STORE_NOT_FOUND at once; the schema
+      // check and a migration (one transaction, idempotent) run on it, and again on a new
+      // connection if the server ends this one (a restart while a replica starts).
       const client = await pool.acquireOnce().catch((err: Error) => {
         throw new SoftlogicError('STORE_NOT_FOUND', `cannot connect to PostgreSQL at ${where.display}: ${err.message}`, { store: where.display });
       });
-      client.release();
-      // The schema check and a migration (one transaction, idempotent) run again on a new
-      // connection if the server ends this one (a restart while a replica starts).
       const generation = await withConnection(pool, 'opening the store', async (c) => {
         if (options.create) {
           await migrate(c, where.schema);
@@ -102,7 +102,7 @@ export class PostgresBackend implements Backend {
         // Older schemas migrate on open, as the embedded store upgrades its files.
         if (version !== SCHEMA_VERSION) await migrate(c, where.schema);
         return readGeneration(c);
-      });
+      }, client);
       const backend = new PostgresBackend(pool, where, leaseSeconds);
       backend.contexts.opened(generation);
       if (options.create) await backend.contexts.ensure(DEFAULT_CONTEXT);

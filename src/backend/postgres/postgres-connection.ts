@@ -354,12 +354,15 @@ export function createPool(location: PostgresLocation, options: PoolOptions = {}
 /**
  * Runs `fn` on one connection of its own, all of it again on a new connection if this one is lost
  * (`fn` must be safe to repeat: reads, or work that is its own transaction and idempotent, such
- * as a migration), within the pool's retry time.
+ * as a migration), within the pool's retry time. `first`: a connection the caller already checked
+ * out of this pool, used for the first attempt (and released as any other).
  */
-export async function withConnection<T>(pool: pg.Pool, what: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withConnection<T>(pool: pg.Pool, what: string, fn: (client: pg.PoolClient) => Promise<T>, first?: pg.PoolClient): Promise<T> {
   if (!(pool instanceof StorePool)) throw new SoftlogicError('INTERNAL', 'withConnection needs the pool createPool made');
+  let given = first;
   return retryLost(pool, what, async () => {
-    const client = await pool.acquireOnce();
+    const client = given ?? (await pool.acquireOnce());
+    given = undefined;
     let lost = false;
     try {
       return await fn(client);
