@@ -7,8 +7,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { Store } from '../src/api/store.js';
 import { CLI_PATH, cli, cliErr, cliOk, genAnalogies, tempDir, writeJsonl } from './helpers.js';
 import { inScratchDirectory, usePostgres } from './pg-helpers.js';
@@ -157,6 +157,26 @@ describe('CLI on PostgreSQL', { skip }, () => {
       assert.equal(postgres?.status, 0, `softlogic ${args.join(' ')}: ${postgres?.stdout}`);
       assert.deepEqual(postgres, embedded, `softlogic ${args.join(' ')}`);
     }
+  });
+
+  test('a backup without --out goes to the work directory\'s backups/ (./softlogic-work/backups), where the library and the service list backups from', async () => {
+    const url = freshUrl();
+    cliOk(url, ['init']);
+    cliOk(url, ['analogies', 'import', writeJsonl(join(tempDir(), 'a.jsonl'), genAnalogies(7, 98, 'bk-'))]);
+    const dir = join(process.cwd(), 'softlogic-work', 'backups');
+    const viaCli = cliOk(url, ['backup']) as { file: string };
+    assert.equal(dirname(viaCli.file), dir);
+    const viaLibrary = await withLibrary(url, async (s) => {
+      assert.equal(s.backupsDir, dir);
+      assert.equal(s.workDir, join(process.cwd(), 'softlogic-work'));
+      return s.backup();
+    });
+    assert.equal(dirname(viaLibrary.file), dir);
+    assert.deepEqual(readdirSync(dir).sort(), [basename(viaCli.file), basename(viaLibrary.file)].sort());
+    assert.ok(!existsSync(join(process.cwd(), 'backups')), 'nothing in ./backups');
+    const copy = freshUrl();
+    cliOk(copy, ['restore', viaCli.file]);
+    assert.equal(await withLibrary(copy, (s) => s.analogies.count({})), 7);
   });
 
   test('rebuild (about the embedded store files) refuses with INVALID_INPUT naming the backend, changing nothing; doctor finds nothing on a clean store', async () => {

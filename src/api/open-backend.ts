@@ -7,7 +7,7 @@
 import { SoftlogicError } from '../core/errors.js';
 import { join, resolve } from 'node:path';
 import type { Backend } from '../backend/backend.js';
-import type { ContextCounts, RestoreBackup } from '../backend/maintenance.js';
+import { SERVER_WORK_DIR, type ContextCounts, type RestoreBackup } from '../backend/maintenance.js';
 import type { PortableSnapshot } from '../backend/portable.js';
 import { EmbeddedBackend } from '../backend/embedded/embedded-backend.js';
 import type { EmbeddedStore } from '../backend/embedded/embedded-store.js';
@@ -54,9 +54,9 @@ export function embeddedStoreOf(backend: Backend): EmbeddedStore {
   return backend.store;
 }
 
-/** Where backups go by default: the store's backups/ directory, or ./backups for a server database. */
+/** Where backups go by default: the store's backups/ directory, or the work directory's for a server database. */
 export function backupsDirOf(backend: Backend): string {
-  return backend instanceof EmbeddedBackend ? backend.store.layout.backupsDir : join(process.cwd(), 'backups');
+  return backend instanceof EmbeddedBackend ? backend.store.layout.backupsDir : join(workDirOf(backend), 'backups');
 }
 
 /**
@@ -64,7 +64,7 @@ export function backupsDirOf(backend: Backend): string {
  * temporary files: the store's own directory, or ./softlogic-work for a server database.
  */
 export function workDirOf(backend: Backend): string {
-  return backend instanceof EmbeddedBackend ? backend.location : join(process.cwd(), 'softlogic-work');
+  return backend instanceof EmbeddedBackend ? backend.location : join(process.cwd(), SERVER_WORK_DIR);
 }
 
 /**

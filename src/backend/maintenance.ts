@@ -7,6 +7,13 @@
  * a backend folder exports a `RestoreBackup` for it.
  */
 
+/**
+ * The local directory, under the current one, of a store that has no directory of its own (a
+ * server database): temporary files, an import's rejects, and backups by default (`backups/`),
+ * as an embedded store keeps them in its directory.
+ */
+export const SERVER_WORK_DIR = 'softlogic-work';
+
 export interface ContextCounts {
   name: string;
   parent: string | null;

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { join } from 'node:path';
 import { SoftlogicError } from '../../core/errors.js';
-import type { BackupOptions, BackupResult, CompactionReport, ContextVerification, Leftover, Maintenance, RebuildReport, StoreStats, VerifyIssue, VerifyReport } from '../maintenance.js';
+import { SERVER_WORK_DIR, type BackupOptions, type BackupResult, type CompactionReport, type ContextVerification, type Leftover, type Maintenance, type RebuildReport, type StoreStats, type VerifyIssue, type VerifyReport } from '../maintenance.js';
 import { writePortableBackup } from '../portable-backup.js';
 import { inTransaction, REPEATABLE, type PostgresLocation } from './postgres-connection.js';
 import type { PostgresContexts } from './postgres-contexts.js';
@@ -51,7 +51,7 @@ export class PostgresMaintenance implements Maintenance {
 
   async backup(options: BackupOptions = {}): Promise<BackupResult> {
     const t0 = performance.now();
-    const out = options.out ?? join(process.cwd(), 'backups', `backup-${fileTimestamp()}.slbak`);
+    const out = options.out ?? join(process.cwd(), SERVER_WORK_DIR, 'backups', `backup-${fileTimestamp()}.slbak`);
     const snapshot = await snapshotPostgres(this.pool, this.where.display);
     let written: Awaited<ReturnType<typeof writePortableBackup>>;
     try {

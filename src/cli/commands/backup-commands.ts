@@ -11,7 +11,7 @@ export function registerBackupCommands(program: Command): void {
   program
     .command('backup')
     .description('one file holding a consistent snapshot of the store (safe while writers run)')
-    .option('--out <file>', 'where to write it (default <store>/backups/backup-<timestamp>.slbak)')
+    .option('--out <file>', 'where to write it (default <store>/backups/backup-<timestamp>.slbak; for a PostgreSQL store ./softlogic-work/backups/)')
     .action((opts: { out?: string }, cmd: Command) =>
       withStore(cmd, async (store) => {
         const result = await store.backup({ out: opts.out });
