@@ -61,7 +61,7 @@ interface Picture {
   deleted: string | null;
 }
 
-/** What a user sees of a store: counts per context and kind, a digest of every active record, a history, the workflows. */
+/** What a user sees of a store: counts per context and kind, a digest of every active record, a history, the workflows (their start_seq aside). */
 async function picture(s: Store, historyOf: string, deletedId: string): Promise<Picture> {
   const stats = await s.stats();
   const counts: Record<string, unknown> = {};
@@ -76,7 +76,9 @@ async function picture(s: Store, historyOf: string, deletedId: string): Promise<
     hash.update(`${c}\n${lines.sort().join('\n')}\n`);
   }
   const history = (await s.analogies.history(historyOf)).map((h) => canonical(h));
-  return { counts, digest: hash.digest('hex'), history, workflows: await s.workflows.list(), deleted: (await s.analogies.get(deletedId)).deleted_at };
+  // start_seq is the backend's own mark in its change log (a restore into a directory starts the workflows before its log: 0)
+  const workflows = (await s.workflows.list()).map((w) => ({ ...w, metadata: { ...w.metadata, start_seq: 'mark' } }));
+  return { counts, digest: hash.digest('hex'), history, workflows, deleted: (await s.analogies.get(deletedId)).deleted_at };
 }
 
 interface Seeded {
@@ -396,6 +398,45 @@ describe('PostgreSQL maintenance and moving between backends', { skip }, () => {
     assert.equal((await asyncErr(() => d.workflows.rollback(second.workflow.workflow_id))).code, 'ROLLBACK_UNAVAILABLE', 'and in a directory');
     assert.equal(await d.analogies.count({}), 10);
     await d.close();
+  });
+
+  test("a workflow restored from PostgreSQL into a directory began before everything there (start_seq 0, not PostgreSQL's commit count): its rollback restores what was there; after a compaction of the copy it is unavailable, as on a store that never moved", async () => {
+    const dir = tempDir();
+    const s = await Store.init(storeUrl());
+    // PostgreSQL's mark counts the context's commits: 40 of one record, compacted to its last
+    // version, put it past the sequence of every line the copy's log will hold.
+    const x = genAnalogies(1, 22, 'x-')[0] as Analogy;
+    for (let i = 0; i < 40; i++) await s.analogies.save({ ...x, tags: [`v${i}`] }, 'k');
+    await s.compact('k');
+    const items = genAnalogies(10, 23, 'rb-');
+    await s.analogies.import(writeJsonl(join(dir, 'a.jsonl'), items), { context: 'k' });
+    const second = await s.analogies.import(writeJsonl(join(dir, 'b.jsonl'), items.map((a) => ({ ...a, tags: ['again'] }))), { context: 'k' });
+    const id = second.workflow.workflow_id;
+    assert.ok(((await s.workflows.get(id)).metadata.start_seq as number) > 40, "the source's mark is past the copy's log (1 + 10 + 10 lines)");
+    const backup = await s.backup({ out: join(dir, 'p.slbak') });
+    await s.close();
+    const tags = async (t: Store) => Promise.all(items.map(async (a) => (await t.analogies.get(a.id, 'k')).tags));
+
+    await Store.restore(backup.file, join(dir, 'd1'));
+    const d1 = await Store.open(join(dir, 'd1'));
+    assert.equal((await d1.workflows.get(id)).metadata.start_seq, 0);
+    assert.equal((await d1.workflows.rollback(id)).status, 'rolled_back');
+    assert.deepEqual(await tags(d1), items.map((a) => a.tags), 'each record as the first import left it');
+    await d1.close();
+
+    await Store.restore(backup.file, join(dir, 'd2'));
+    const d2 = await Store.open(join(dir, 'd2'));
+    await d2.compact('k');
+    assert.equal((await asyncErr(() => d2.workflows.rollback(id))).code, 'ROLLBACK_UNAVAILABLE', 'its first versions were compacted away');
+    assert.deepEqual(await tags(d2), items.map(() => ['again']), 'nothing undone');
+    await d2.close();
+    // The same on an embedded store that never moved.
+    const native = await Store.init(join(dir, 'native'));
+    await native.analogies.import(writeJsonl(join(dir, 'a.jsonl'), items), { context: 'k' });
+    const again = await native.analogies.import(writeJsonl(join(dir, 'b.jsonl'), items.map((a) => ({ ...a, tags: ['again'] }))), { context: 'k' });
+    await native.compact('k');
+    assert.equal((await asyncErr(() => native.workflows.rollback(again.workflow.workflow_id))).code, 'ROLLBACK_UNAVAILABLE');
+    await native.close();
   });
 
   test('staged items no workflow names (a staging that died) are leftovers: removable after the grace, removed by doctor (library and CLI), nothing else touched', async () => {

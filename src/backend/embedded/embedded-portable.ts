@@ -200,9 +200,12 @@ async function loadInto(backend: EmbeddedBackend, snapshot: PortableSnapshot): P
     } else {
       await writer.abort();
     }
-    // A workflow whose history was compacted at the source started, for this store, before a
-    // compaction (start_seq below any): its rollback is refused as incomplete, as it was there.
-    const metadata = truncated.has(w.workflow_id) ? { ...w.metadata, start_seq: -1 } : w.metadata;
+    // start_seq is a mark in the source's change log (a PostgreSQL row seq, or another log's
+    // sequence), meaningless in the logs written here: every restored workflow began before
+    // anything of this store, so before any compaction it will see (0: a later compaction makes
+    // its rollback incomplete, as on the source). One whose history was compacted at the source
+    // began before a compaction already (-1): its rollback is refused as it was there.
+    const metadata = { ...w.metadata, start_seq: truncated.has(w.workflow_id) ? -1 : 0 };
     insert.run(w.workflow_id, w.workflow_type, w.status, w.context, w.created_at, w.updated_at, w.items_total, w.items_processed, w.error_count, JSON.stringify(metadata), JSON.stringify(w.error_log), w.error_log_omitted ?? 0, w.staged_crc, w.cancel_requested ? 1 : 0, ++seqno);
   }
 }
