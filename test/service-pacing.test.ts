@@ -65,6 +65,9 @@ test('pacer: under queries that stay over the budget the work still gets its flo
   assert.ok(share >= 0.2 - 0.01 && share < 0.25, `work share ${share}`);
   assert.equal(pacer.pauses, 200);
   assert.equal(pacer.pausedMs, clock.now - worked);
+  assert.deepEqual(pacer.takeCounts(), { pauses: 200, paused_ms: Math.round(clock.now - worked) });
+  await work(50);
+  assert.equal(pacer.takeCounts().pauses, 1, 'counted from the last take');
   // A long piece of work is not followed by a pause longer than the cap.
   assert.equal(pacer.pauseAfter(10_000), 1000);
   assert.throws(() => new Pacer(() => null, { floor: 0 }), RangeError);

@@ -41,6 +41,7 @@ export class Pacer {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
   private mark: number;
+  private taken = { pauses: 0, pausedMs: 0 };
 
   constructor(
     private readonly foreground: ForegroundLatency,
@@ -77,6 +78,16 @@ export class Pacer {
       await this.sleep(ms);
     }
     this.mark = this.now();
+  }
+
+  /**
+   * The pauses since the last call (an import's: its staging's and its chunks'; a resume paces
+   * several workflows with one pacer, and each reports its own).
+   */
+  takeCounts(): { pauses: number; paused_ms: number } {
+    const counts = { pauses: this.pauses - this.taken.pauses, paused_ms: Math.round(this.pausedMs - this.taken.pausedMs) };
+    this.taken = { pauses: this.pauses, pausedMs: this.pausedMs };
+    return counts;
   }
 
   /** Starts the clock of the next piece of work (after waiting on something that was not work). */

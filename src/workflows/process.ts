@@ -248,8 +248,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
   }
   await removal;
   // How long the work yielded to foreground queries (staging's pauses included).
-  const pacer = options.pacer;
-  const done = await finish(engine, wf, 'completed', pacer ? { paced: { pauses: pacer.pauses, paused_ms: Math.round(pacer.pausedMs) } } : {});
+  const done = await finish(engine, wf, 'completed', options.pacer ? { paced: options.pacer.takeCounts() } : {});
   emit(engine, wf, 'completed', done.items_processed, done.error_count, meter, true);
   return done;
 }
