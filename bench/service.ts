@@ -15,7 +15,10 @@
  * GET /api/analogies?domain=<one of the generator's domains>&limit=20 for --seconds (starting
  * once the first chunk is in, so that queries find data). Reports requests/s, latency
  * percentiles, errors and non-2xx answers, and whether the import completed with the exact
- * count. The target: p99 < 50 ms and zero errors.
+ * count. The target: p99 < 50 ms and zero errors. The import's rate is also given while the
+ * queries ran and after they ended (from the store's committed count at both ends of the query
+ * window), and how long each upload's import paused for the queries (its `workflow_completed`
+ * audit entry's `paced`: the service paces imports on a shared store, see workflows/pacer.ts).
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
@@ -153,6 +156,9 @@ export default async function service(args: string[]): Promise<void> {
         return (performance.now() - t0) / 1000;
       })();
       importing.catch(() => {});
+      // Committed analogies, read from the store: the import's rate while queries run and after.
+      const committed = async () => ((await (await fetch(`${server.url}/status`)).json()) as { counts: { analogies_active: number } }).counts.analogies_active;
+      const queriesFrom = { at: performance.now(), count: await committed() };
 
       const loads: LoadResult[] = await Promise.all(
         replicas.map((r, i) =>
@@ -170,10 +176,15 @@ export default async function service(args: string[]): Promise<void> {
       );
       querying = false;
       const analogiesWhenQueriesEnded = imported;
+      const queriesTo = { at: performance.now(), count: await committed() };
       const importSeconds = await importing;
+      const importEnd = performance.now();
 
       const status = (await (await fetch(`${server.url}/status`)).json()) as { counts: { analogies_active: number } };
       const verify = (await (await fetch(`${server.url}/api/verify`)).json()) as { valid: boolean };
+      // How long each upload's import yielded to the queries (the service paces imports on a shared store).
+      const completed = (await (await fetch(`${server.url}/api/audit?event=workflow_completed&limit=1000`)).json()) as { entries: Array<{ paced?: { pauses: number; paused_ms: number } }> };
+      const paced = completed.entries.map((e) => e.paced).filter((p) => p !== undefined);
       const exitCodes = [];
       for (const r of replicas) exitCodes.push(await r.stop());
       const count = status.counts.analogies_active;
@@ -202,10 +213,13 @@ export default async function service(args: string[]): Promise<void> {
           seconds: +importSeconds.toFixed(2),
           per_second: Math.round(n / importSeconds),
           imported_while_querying: importedDuringQueries,
+          per_second_while_querying: Math.round((queriesTo.count - queriesFrom.count) / ((queriesTo.at - queriesFrom.at) / 1000)),
+          per_second_after_queries: queriesTo.count < n ? Math.round((n - queriesTo.count) / ((importEnd - queriesTo.at) / 1000)) : null,
           in_store_when_queries_ended: analogiesWhenQueriesEnded,
           store_count: count,
           exact: count === n,
           verify_valid: verify.valid,
+          paused_ms_per_upload: paced.length > 0 ? paced.map((p) => p.paused_ms).reverse() : null,
         },
         server_exit_codes: exitCodes,
         target: { p99_under_50ms: p99 < 50, zero_errors: errors === 0, met: p99 < 50 && errors === 0 && count === n },

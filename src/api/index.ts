@@ -19,4 +19,5 @@ export type { Scope, SimilarityMethod } from '../methods/embeddings/reasoning.js
 export type { FrameRecord, FrameRelationRecord, FrameInstanceRecord } from '../methods/frames/frames.js';
 export type { StoredCluster, StoredField, DiscoverOptions, CrossDomainCommandOptions } from '../methods/fields/fields.js';
 export type { ProcessOptions } from '../workflows/process.js';
+export { Pacer, type PacerOptions, type ForegroundLatency } from '../workflows/pacer.js';
 export { wordnet, WordNet, type Synset } from '../reasoning/wordnet.js';

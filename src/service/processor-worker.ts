@@ -10,10 +10,11 @@ import { toSoftlogicError } from '../core/errors.js';
 import type { ImportOptions } from '../methods/analogies/import.js';
 import { inProcessProcessor } from './processor.js';
 import type { ServiceImportOptions, ServiceKnowledgeOptions, WorkerReply, WorkerRequest } from './processor.js';
+import type { ActivityState } from './activity.js';
 
 const port = parentPort;
 if (!port) throw new Error('processor-worker runs as a worker thread');
-const { storeDir, requestsStarted } = workerData as { storeDir: string; requestsStarted: Int32Array };
+const { storeDir, activity } = workerData as { storeDir: string; activity: ActivityState };
 
 // The server already resumed what needed resuming when it opened the store; its Store publishes
 // the progress events this one forwards to it.
@@ -30,7 +31,7 @@ opening.then(
 async function run(req: WorkerRequest): Promise<unknown> {
   const store = await opening;
   if (stopped) throw new SoftlogicError('STORE_CLOSED', 'the server is shutting down');
-  const p = inProcessProcessor(store, requestsStarted);
+  const p = inProcessProcessor(store, activity);
   switch (req.op) {
     case 'stage':
       return p.stage(req.args[0] as string, req.args[1] as ImportOptions);

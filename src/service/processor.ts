@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import { SoftlogicError, type Store, type Workflow, type ImportOptions, type ImportResult, type ProgressEvent } from '../api/index.js';
+import { Pacer, SoftlogicError, type Store, type Workflow, type ImportOptions, type ImportResult, type ProgressEvent } from '../api/index.js';
 import type { KnowledgeImportOptions, KnowledgeImportResult } from '../methods/knowledge/import.js';
-import { requestSince } from './activity.js';
+import { foregroundLatency, paceBudgetMs, requestSince, type ActivityState } from './activity.js';
 
 export interface Staged {
   workflow: Workflow;
@@ -43,20 +43,25 @@ export interface Processor {
  * and the core's processing loop does not yield between chunks: queries wait up to hundreds of
  * milliseconds while a large batch is processed.
  */
-export function inProcessProcessor(store: Store, requestsStarted: Int32Array): Processor {
+export function inProcessProcessor(store: Store, activity: ActivityState): Processor {
+  const requestsStarted = activity.started;
+  // Each import, process or resume yields to the queries the server answers meanwhile (a shared store only; see ServerActivity.state).
+  const foreground = activity.foreground;
+  const budgetMs = paceBudgetMs();
+  const pacer = () => (foreground ? new Pacer(foregroundLatency(foreground), { budgetMs }) : undefined);
   return {
     // While queries are answered, on the same cores: staging on one thread and the query
     // indexes kept (no bulk load), so query latency stays steady. Processing encodes its chunks
     // on the import's encoder thread (the pipelined path, also for records with their own ids):
     // it takes work off this thread rather than adding any.
-    stage: (file, options) => store.analogies.stage(file, { ...options, parallel: options.parallel === true }),
+    stage: (file, options) => store.analogies.stage(file, { ...options, parallel: options.parallel === true, pacer: pacer() }),
     importFile: (file, options) => {
       const quiet = options.parallel === true;
-      return store.analogies.import(file, { ...options, parallel: quiet, pipeline: true, bulkLoad: quiet, endBulkLoadWhen: quiet ? requestSince(requestsStarted) : undefined });
+      return store.analogies.import(file, { ...options, parallel: quiet, pipeline: true, bulkLoad: quiet, endBulkLoadWhen: quiet ? requestSince(requestsStarted) : undefined, pacer: pacer() });
     },
-    process: (id, batchSize) => store.workflows.process(id, { batchSize, bulkLoad: false }),
-    resume: (batchSize) => store.workflows.resume({ batchSize, bulkLoad: false }),
-    takeOver: (batchSize) => store.workflows.takeOver({ batchSize, bulkLoad: false }),
+    process: (id, batchSize) => store.workflows.process(id, { batchSize, bulkLoad: false, pacer: pacer() }),
+    resume: (batchSize) => store.workflows.resume({ batchSize, bulkLoad: false, pacer: pacer() }),
+    takeOver: (batchSize) => store.workflows.takeOver({ batchSize, bulkLoad: false, pacer: pacer() }),
     importKnowledge: (file, { quiet, ...options }) =>
       store.import(file, { ...options, bulkLoad: quiet === true, endBulkLoadWhen: quiet === true ? requestSince(requestsStarted) : undefined }),
     stop: () => store.close(),
@@ -89,7 +94,7 @@ export type WorkerReply =
  * /ws/workflows/:id sees them as they happen (and the server's Store publishes them to the other
  * replicas; the worker's own publishes nothing). Started on first use.
  */
-export function workerProcessor(store: Store, requestsStarted: Int32Array): Processor {
+export function workerProcessor(store: Store, activity: ActivityState): Processor {
   let worker: Worker | null = null;
   let nextId = 1;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
@@ -101,7 +106,7 @@ export function workerProcessor(store: Store, requestsStarted: Int32Array): Proc
 
   const start = (): Worker => {
     if (worker) return worker;
-    const w = new Worker(new URL('./processor-worker.js', import.meta.url), { workerData: { storeDir: store.openedAt, requestsStarted } });
+    const w = new Worker(new URL('./processor-worker.js', import.meta.url), { workerData: { storeDir: store.openedAt, activity } });
     w.on('message', (msg: WorkerReply) => {
       if ('progress' in msg) {
         store.events.emit('progress', msg.progress);

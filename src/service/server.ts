@@ -184,7 +184,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     closing: false,
     uploadLimit: options.uploadLimit ?? DEFAULT_UPLOAD_LIMIT,
     batchSize: options.batchSize ?? DEFAULT_SERVICE_BATCH_SIZE,
-    processor: options.processInWorker === false ? inProcessProcessor(store, activity.started) : workerProcessor(store, activity.started),
+    processor: options.processInWorker === false ? inProcessProcessor(store, activity.state()) : workerProcessor(store, activity.state()),
     activity,
     streamStallMs: options.streamStallMs ?? DEFAULT_STREAM_STALL_MS,
   };

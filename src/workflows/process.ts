@@ -7,6 +7,7 @@ import { assertTransition } from './status.js';
 import { WorkflowLease } from './lease.js';
 import { publicWorkflow, type StagedItem, type StoredWorkflow } from '../backend/workflow-table.js';
 import type { BulkLoad, PreparedAhead, PreparedRun } from '../backend/capabilities.js';
+import type { Pacer } from './pacer.js';
 
 export const DEFAULT_BATCH_SIZE = 50_000;
 export const MAX_BATCH_SIZE = 1_000_000;
@@ -40,6 +41,8 @@ export interface ProcessOptions {
   endBulkLoadWhen?: () => boolean;
   /** Encode chunks on a second thread while the main one commits (default true); see ImportOptions.parallel. */
   pipeline?: boolean;
+  /** Paces the chunks while foreground queries are answered (the service; see pacer.ts). */
+  pacer?: Pacer;
 }
 
 /** Workflow types whose large runs bulk load (analogy imports, and knowledge imports: mostly analogies). */
@@ -185,6 +188,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
 
   let run: PreparedRun | null = null;
   let removal: Promise<void> | undefined;
+  options.pacer?.restart();
   try {
     if (prepared && options.pipeline !== false && wf.items_total - processed >= PIPELINE_MIN_ITEMS) {
       run = prepared.run(wf, processed, { batchSize, ahead: processed === 0 ? (staged?.ahead ?? null) : null });
@@ -193,6 +197,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
       for await (const chunk of run) {
         if (chunk === null) break;
         await yieldToEventLoop();
+        await options.pacer?.pace();
         if (stopAsked(options)) return await stopped(engine, wf, options, processed, errors, meter);
         if (await cancelAsked()) return await cancelled(engine, wf, processed, errors, meter);
         // Another writer moved the store under the chunk: the rest goes item by item.
@@ -206,6 +211,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
     let chunk: StagedItem[] = [];
     const commitNext = async (): Promise<'go' | 'cancelled' | 'stopped'> => {
       await yieldToEventLoop();
+      await options.pacer?.pace();
       if (stopAsked(options)) return 'stopped';
       const go = await commitChunk(chunk);
       chunk = [];
@@ -241,7 +247,8 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
     await bulk?.end();
   }
   await removal;
-  const done = await finish(engine, wf, 'completed');
+  // How long the work yielded to foreground queries (staging's pauses included).
+  const done = await finish(engine, wf, 'completed', options.pacer ? { paced: options.pacer.takeCounts() } : {});
   emit(engine, wf, 'completed', done.items_processed, done.error_count, meter, true);
   return done;
 }

@@ -14,6 +14,7 @@ import type { FieldIssue } from '../../core/schemas.js';
 import type { Engine } from '../../workflows/engine.js';
 import { createWorkflow, newWorkflowId } from '../../workflows/create.js';
 import { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, processWorkflow } from '../../workflows/process.js';
+import type { Pacer } from '../../workflows/pacer.js';
 import { DEFAULT_CONTEXT, isValidContextName } from '../../core/names.js';
 import { stageInput } from './stage-block.js';
 import { PARALLEL_MIN_BYTES, stageInParallel } from './stage-parallel.js';
@@ -42,6 +43,8 @@ export interface ImportOptions {
    * see withPlainCopy); `file` still names the input in the workflow and in messages.
    */
   readFrom?: string;
+  /** Paces staging and processing while foreground queries are answered (the service; see workflows/pacer.ts). */
+  pacer?: Pacer;
 }
 
 export interface ImportResult {
@@ -57,6 +60,8 @@ export interface ImportResult {
 
 /** How many refused lines an error report lists before it only counts them. */
 export const LISTED_ISSUES = 1000;
+/** Lines staged between two of a paced staging's pauses (a backend's COPY page is a few thousand). */
+const PACE_LINES = 2500;
 
 /**
  * Stages every line of FILE as an analogy_creation workflow and processes it. Strict (the
@@ -130,7 +135,14 @@ export async function stageAnalogyFile(
           }
         });
       } else {
+        const pacer = options.pacer;
+        let read = 0;
         for await (const input of readInputRecords(options.readFrom ?? file)) {
+          if (pacer && ++read % PACE_LINES === 0) {
+            // While slowed down, on the items written, not just read: the store's share of staging is the writing.
+            if (pacer.duty < 1) await writer.settled();
+            await pacer.pace();
+          }
           const staged = stageInput(input, target);
           if ('json' in staged) {
             if (rejected === 0 || options.lenient) writer.addJson(staged.json);
@@ -200,6 +212,7 @@ async function importPlain(engine: Engine, file: string, options: ImportOptions)
     bulkLoad: options.bulkLoad,
     endBulkLoadWhen: options.endBulkLoadWhen,
     interrupt: options.interrupt,
+    pacer: options.pacer,
   }, { ahead: early?.ahead ?? null });
   // error_count counts the lines refused while staging too: only items refused while applied are not imported.
   return {
