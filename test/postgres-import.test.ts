@@ -74,16 +74,44 @@ async function importBoth(file: string, stores: { prepared: Store; generic: Stor
   assert.deepEqual({ ...p.workflow, created_at: 0, updated_at: 0 }, { ...g.workflow, created_at: 0, updated_at: 0 });
 }
 
+/** Two fresh stores, one imported into the prepared way and one the generic way; closed after `fn`. */
+async function withTwoStores(fn: (stores: { prepared: Store; generic: Store }, urls: { prepared: string; generic: string }) => Promise<void>): Promise<void> {
+  if ('skip' in db) return;
+  const urls = { prepared: db.freshStoreUrl(), generic: db.freshStoreUrl() };
+  const stores = { prepared: await initStore(urls.prepared), generic: await initStore(urls.generic) };
+  db.defer(async () => {
+    await stores.prepared.close();
+    await stores.generic.close();
+  });
+  try {
+    await fn(stores, urls);
+  } finally {
+    await stores.prepared.close();
+    await stores.generic.close();
+  }
+}
+
+/** A fresh store and a client on its schema (`schema`: its name), both closed after `fn`. */
+async function withStoreAndClient(fn: (store: Store, client: pg.Client, schema: string) => Promise<void>): Promise<void> {
+  if ('skip' in db) return;
+  const url = db.freshStoreUrl();
+  const store = await initStore(url);
+  db.defer(() => store.close());
+  const where = parsePostgresUrl(url);
+  const client = new pg.Client({ connectionString: where.connectionString, options: `-c search_path=${where.schema}` });
+  await client.connect();
+  try {
+    await fn(store, client, where.schema);
+  } finally {
+    await client.end();
+    await store.close();
+  }
+}
+
 describe('PostgreSQL prepared import', { skip }, () => {
   test('chunks applied by the server leave the rows, journal and answers of the generic path; updates and repeated ids fall back to it', async () => {
     if ('skip' in db) return;
-    const urls = { prepared: db.freshStoreUrl(), generic: db.freshStoreUrl() };
-    const stores = { prepared: await initStore(urls.prepared), generic: await initStore(urls.generic) };
-    db.defer(async () => {
-      await stores.prepared.close();
-      await stores.generic.close();
-    });
-    try {
+    await withTwoStores(async (stores, urls) => {
       const first = lines(N, 3, 'a-');
       await importBoth(writeJsonl(join(dir, 'first.jsonl'), first), stores, 'wf-first');
       assert.equal(await stores.prepared.analogies.count(), N);
@@ -105,29 +133,58 @@ describe('PostgreSQL prepared import', { skip }, () => {
           JSON.stringify(filter),
         );
       }
-    } finally {
-      await stores.prepared.close();
-      await stores.generic.close();
-    }
+    });
+  });
+
+  test('after a compaction dropped the version 1 of an updated record, a chunk that names it makes version 3 as the generic path does, not a second current record', async () => {
+    if ('skip' in db) return;
+    await withTwoStores(async (stores, urls) => {
+      const first = lines(N, 3, 'a-');
+      await importBoth(writeJsonl(join(dir, 'c-first.jsonl'), first), stores, 'wf-c-first');
+      const updated = first.find((a) => typeof a.id === 'string') as { id: string };
+      await importBoth(writeJsonl(join(dir, 'c-update.jsonl'), [{ ...updated, quality_score: 0.5 }]), stores, 'wf-c-update');
+      await stores.prepared.compact();
+      await stores.generic.compact();
+      // Its version 1 is gone; it is in the first chunk of the next file, among new ids.
+      const third = [...lines(100, 7, 'c-'), { ...updated, quality_score: 0.75 }, ...lines(N, 8, 'd-')];
+      await importBoth(writeJsonl(join(dir, 'c-third.jsonl'), third), stores, 'wf-c-third');
+      assert.deepEqual((await stores.prepared.analogies.history(updated.id)).map((h) => h.version), [3, 2]);
+      assert.equal(await stores.prepared.analogies.count(), N + 100 + N);
+      assert.deepEqual(await rows(urls.prepared), await rows(urls.generic));
+    });
+  });
+
+  test('a workflow whose staged items the server lost (an unlogged table after a crash) fails with STAGED_CORRUPT and applies nothing', async () => {
+    if ('skip' in db) return;
+    await withStoreAndClient(async (store, client) => {
+      await store.analogies.import(writeJsonl(join(dir, 'lost-before.jsonl'), lines(50, 11, 'a-')));
+      const file = writeJsonl(join(dir, 'lost.jsonl'), lines(N, 12, 'b-'));
+      const before = await store.analogies.count();
+      // Staged (rows of staged_items), not processed; then the rows go as a crash recovery
+      // truncates an unlogged table.
+      const staged = await store.workflows.createFromFile(file);
+      assert.equal(staged.status, 'pending');
+      assert.equal((await client.query('SELECT relpersistence FROM pg_class WHERE oid = \'staged_items\'::regclass')).rows[0].relpersistence, 'u');
+      await client.query('TRUNCATE staged_items');
+      await assert.rejects(store.workflows.process(staged.workflow_id), (err: Error & { code?: string }) => err.code === 'STAGED_CORRUPT' && err.message.includes('missing'));
+      const after = await store.workflows.get(staged.workflow_id);
+      assert.equal(after.status, 'failed');
+      assert.equal(after.items_processed, 0);
+      assert.equal(await store.analogies.count(), before);
+      // Asked again (a resume by id): the same refusal, still nothing applied.
+      await assert.rejects(store.workflows.process(staged.workflow_id), (err: Error & { code?: string }) => err.code === 'STAGED_CORRUPT');
+      assert.equal(await store.analogies.count(), before);
+    });
   });
 
   test('an import builds the query indexes a dead bulk load left missing', async () => {
     if ('skip' in db) return;
-    const url = db.freshStoreUrl();
-    const store = await initStore(url);
-    db.defer(() => store.close());
-    const where = parsePostgresUrl(url);
-    const client = new pg.Client({ connectionString: where.connectionString, options: `-c search_path=${where.schema}` });
-    await client.connect();
-    try {
+    await withStoreAndClient(async (store, client, schema) => {
       await client.query(`DROP INDEX ${QUERY_INDEXES.map((i) => i.name).join(', ')}`);
       await store.analogies.import(writeJsonl(join(dir, 'small.jsonl'), lines(100, 9, 'a-')));
-      const { rows: found } = await client.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexname = ANY($2::text[]) ORDER BY indexname`, [where.schema, QUERY_INDEXES.map((i) => i.name)]);
+      const { rows: found } = await client.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexname = ANY($2::text[]) ORDER BY indexname`, [schema, QUERY_INDEXES.map((i) => i.name)]);
       assert.deepEqual(found.map((r) => r.indexname), QUERY_INDEXES.map((i) => i.name).sort());
       assert.equal((await store.analogies.query({ min_quality: 0 })).length, 100);
-    } finally {
-      await client.end();
-      await store.close();
-    }
+    });
   });
 });

@@ -1,12 +1,11 @@
 import type pg from 'pg';
-import { SoftlogicError } from '../../core/errors.js';
 import { FRESH_PUT_PREFIX, GIVEN_DATED_PUT_PREFIX, GIVEN_PUT_PREFIX } from '../../core/staged-put.js';
 import type { BulkLoad, PreparedAhead, PreparedChunkCommit, PreparedImport, PreparedRun } from '../capabilities.js';
 import type { StagingWriter, StoredWorkflow } from '../workflow-table.js';
 import { inTransaction } from './postgres-connection.js';
 import type { PostgresContexts } from './postgres-contexts.js';
 import { claimProgress, commitProgress } from './postgres-workflow-progress.js';
-import { QUERY_INDEXES } from './postgres-schema.js';
+import { compactedKey, QUERY_INDEXES } from './postgres-schema.js';
 import { RowStagingWriter } from './postgres-staging.js';
 
 /**
@@ -33,21 +32,6 @@ if (PREFIXES.some((p) => p.length !== PREFIX_LENGTH)) throw new Error('staged pu
 
 /** A chunk's staged rows ($1 workflow, $2 first item, $3 end): the shared FROM of both statements. */
 const CHUNK_ROWS = 'FROM staged_items WHERE workflow_id = $1 AND item >= $2 AND item < $3';
-
-/**
- * How many rows the chunk has, how many are not puts of the index form, how many distinct ids,
- * and how many of its given ids a current record has. Only the small index array is parsed
- * (decodeFreshPut: the first `],"` ends it).
- */
-export const CHECK_CHUNK = `
-SELECT count(*)::integer AS n,
-       count(*) FILTER (WHERE id IS NULL)::integer AS other,
-       count(DISTINCT id)::integer AS ids,
-       count(*) FILTER (WHERE given AND EXISTS (SELECT 1 FROM analogies a WHERE a.ctx = $4 AND a.id = s.id AND a.current))::integer AS existing
-FROM (SELECT CASE WHEN left(json, ${PREFIX_LENGTH}) = ANY($5::text[])
-                  THEN (substr(json, ${PREFIX_LENGTH + 1}, strpos(json, '],"') - ${PREFIX_LENGTH}))::jsonb ->> 0 END AS id,
-             left(json, ${PREFIX_LENGTH}) <> $6 AS given
-      ${CHUNK_ROWS}) s`;
 
 /** created_at of a verbatim put: the staging time of its index array, as isoTime writes it. */
 const ISO_TIME = `to_char(timestamp 'epoch' + (x->>5)::bigint * interval '1 millisecond', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
@@ -78,10 +62,25 @@ const RECORD_TEXT = `CASE WHEN whole THEN cut
        || '","version":1,"deleted_at":null}' END`;
 
 /**
+ * How many of the chunk's given ids a current record has ($4 ctx, $5 the put prefixes, $6 the
+ * fresh one's). Needed only where a compaction ran: elsewhere every record keeps its version 1,
+ * whose key the chunk's insert then breaks.
+ */
+export const EXISTING_IDS = `
+SELECT count(*)::integer AS existing
+FROM (SELECT (substr(json, ${PREFIX_LENGTH + 1}, strpos(json, '],"') - ${PREFIX_LENGTH}))::jsonb ->> 0 AS id
+      ${CHUNK_ROWS} AND left(json, ${PREFIX_LENGTH}) = ANY($5::text[]) AND left(json, ${PREFIX_LENGTH}) <> $6) s
+WHERE EXISTS (SELECT 1 FROM analogies a WHERE a.ctx = $4 AND a.id = s.id AND a.current)`;
+
+/**
  * The chunk's versions, seqs drawn in item order (an index scan of the staged rows: no sort),
- * and its journal row. `OFFSET 0` keeps each subquery a subquery: flattened, every use of `x`,
- * `cut` and `body` would compute it again. $4 ctx, $5 context name. Columns as commitChanges
- * computes them from a record (postgres-write-batch.ts).
+ * and its journal row, in one pass over the staged rows (there is no separate check): only puts
+ * of the index form are inserted (the index array parsed once, decodeFreshPut's way: the first
+ * `],"` ends it), so a chunk with anything else inserts fewer rows than it has items; an id twice
+ * in the chunk, or the id of a record (whose version 1 exists), breaks the primary key. Either
+ * way the caller rolls the chunk back. `OFFSET 0` keeps each subquery a subquery: flattened,
+ * every use of `x`, `cut` and `body` would compute it again. $4 ctx, $5 context name, $6 the
+ * put prefixes. Columns as commitChanges computes them from a record (postgres-write-batch.ts).
  */
 export const INSERT_CHUNK = `
 WITH ins AS (
@@ -92,12 +91,20 @@ WITH ins AS (
   FROM (SELECT item, x, (${RECORD_TEXT})::json AS body
         FROM (SELECT item, x, ${CUT}
               FROM (SELECT item, json, e, (substr(json, ${PREFIX_LENGTH + 1}, e - ${PREFIX_LENGTH}))::jsonb AS x
-              FROM (SELECT item, json, strpos(json, '],"') AS e ${CHUNK_ROWS} ORDER BY item) r OFFSET 0) i OFFSET 0) q OFFSET 0) t
+              FROM (SELECT item, json, strpos(json, '],"') AS e ${CHUNK_ROWS} AND left(json, ${PREFIX_LENGTH}) = ANY($6::text[]) ORDER BY item) r OFFSET 0) i OFFSET 0) q OFFSET 0) t
   RETURNING id, seq
 )
 INSERT INTO workflow_changes(workflow_id, ctx, kind, ids, seqs)
 SELECT $1, $4, 'analogy', array_agg(id ORDER BY seq), array_agg(seq ORDER BY seq) FROM ins
 RETURNING cardinality(ids) AS n`;
+
+/** work_mem of a chunk's statement: its RETURNING rows and journal arrays fit (4MB, the default, spills them). */
+const CHUNK_WORK_MEM = '64MB';
+
+/** Whether a compaction ran in the context (it drops old versions, version 1 among them). */
+async function compacted(client: pg.ClientBase, ctx: number): Promise<boolean> {
+  return (await client.query('SELECT 1 FROM meta WHERE key = $1', [compactedKey(ctx)])).rows.length > 0;
+}
 
 /** A chunk the server path does not apply: nothing written, the rest goes the generic way. */
 class NotThisWay extends Error {}
@@ -137,15 +144,17 @@ export class PostgresPreparedImport implements PreparedImport {
         const progress = { workflowId, processedFrom: start, processedUpTo: end };
         await claimProgress(client, progress);
         const ctx = await this.contexts.ensureRow(workflow.context, {}, client);
-        const check = await client.query<{ n: number; other: number; ids: number; existing: number }>(CHECK_CHUNK, [workflowId, start, end, ctx.ctx, PREFIXES, FRESH_PUT_PREFIX]);
-        const c = check.rows[0];
-        if (!c || c.n !== count || c.other > 0 || c.ids !== count || c.existing > 0) throw new NotThisWay();
+        if (await compacted(client, ctx.ctx)) {
+          const { rows } = await client.query<{ existing: number }>(EXISTING_IDS, [workflowId, start, end, ctx.ctx, PREFIXES, FRESH_PUT_PREFIX]);
+          if ((rows[0]?.existing ?? 0) > 0) throw new NotThisWay();
+        }
         // The staged rows in item order straight from their primary key: the planner, without
-        // statistics for rows staged a moment ago, would otherwise sort them (on disk).
-        await client.query('SET LOCAL enable_bitmapscan = off');
-        await client.query('SET LOCAL enable_sort = off');
-        const { rows } = await client.query<{ n: number }>(INSERT_CHUNK, [workflowId, start, end, ctx.ctx, ctx.name]);
-        if (rows[0]?.n !== count) throw new SoftlogicError('INTERNAL', `prepared import: ${rows[0]?.n ?? 0} of ${count} items of workflow ${workflowId} written`, { workflow_id: workflowId });
+        // statistics for rows staged a moment ago, would otherwise sort them (on disk); the
+        // statement's returned rows and journal arrays (50,000 rows) in memory, not temp files.
+        await client.query(`SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off; SET LOCAL work_mem = '${CHUNK_WORK_MEM}'`);
+        const { rows } = await client.query<{ n: number | null }>(INSERT_CHUNK, [workflowId, start, end, ctx.ctx, ctx.name, PREFIXES]);
+        // Fewer rows than items: some were not puts of the index form.
+        if (rows[0]?.n !== count) throw new NotThisWay();
         await client.query('UPDATE contexts SET mark = mark + 1 WHERE ctx = $1', [ctx.ctx]);
         await commitProgress(client, progress);
       });
@@ -154,7 +163,9 @@ export class PostgresPreparedImport implements PreparedImport {
       // A context this chunk created was rolled back with it.
       this.contexts.reset();
       if (err instanceof NotThisWay) return false;
-      if ((err as { code?: string }).code === '23505') throw new SoftlogicError('CONFLICT', `another writer created the same record first; retry (${(err as Error).message})`, { workflow_id: workflowId });
+      // A key twice: an id the chunk repeats, or a record that exists (maybe written by another
+      // writer a moment ago): the generic path makes it a new version.
+      if ((err as { code?: string }).code === '23505') return false;
       throw err;
     }
   }

@@ -217,6 +217,17 @@ ALTER TABLE audit ALTER COLUMN entry TYPE json USING entry::json;
 ALTER TABLE staged_items ADD COLUMN staged_at timestamptz NOT NULL DEFAULT now();
 `,
   },
+  {
+    version: 4,
+    description: 'staged items in an UNLOGGED table: staging writes no WAL (an import wrote each item to the WAL twice, staged and applied); a server crash empties the table, and a workflow whose staged items are gone fails with STAGED_CORRUPT instead of applying fewer',
+    // Rewrites the table once (what is staged now is kept). Unlogged rows survive a clean
+    // restart, not a crash, and are not sent to a streaming standby: after a crash or a
+    // failover the unfinished workflows' staged items are missing, which processWorkflow
+    // reports (docs/postgres.md, "Staged items").
+    sql: `
+ALTER TABLE staged_items SET UNLOGGED;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
