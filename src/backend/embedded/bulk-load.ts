@@ -1,6 +1,6 @@
 import { isSoftlogicError } from '../../core/errors.js';
 import type { EmbeddedStore } from './embedded-store.js';
-import { createQueryIndexes, dropQueryIndexes, missingQueryIndexes, WAL_AUTOCHECKPOINT_PAGES } from './sqlite-schema.js';
+import { createQueryIndexes, dropQueryIndexes, missingQueryIndexes } from './sqlite-schema.js';
 
 /**
  * Bulk loads. Maintaining the three analogy query indexes row by row costs about three times
@@ -81,38 +81,4 @@ export function ensureQueryIndexes(store: EmbeddedStore): void {
 export function bulkLoadRunning(store: EmbeddedStore): boolean {
   const owner = currentOwner(store);
   return owner !== undefined && alive(owner.pid);
-}
-
-/**
- * Imports into a large store (the query indexes maintained row by row, their pages beyond the
- * page cache): each chunk's commit dirties most leaf pages of the four random-key indexes, and
- * with a checkpoint after every commit (64 MB of WAL) each of those pages was written to the
- * database file and fsync'd once per chunk. Checkpointing every 1 GB of WAL instead writes each
- * page once per several chunks: 200,000 UUIDv4 records into 5M took 86 s instead of 165-227 s
- * (the same CPU time; the difference was waiting for the disk). `lines`: from this many log
- * lines applied in the store's contexts, an upper bound of its rows that costs no count (at 1M
- * rows, 200,000 more went in at 0.97x the speed into an empty store). The WAL file keeps its
- * size (up to ~1 GB and a chunk) until the store is closed.
- */
-export const LARGE_STORE = { lines: 1_000_000, checkpointPages: 262_144 };
-
-/** Imports that took the large-store checkpointing in this process (tests check the path was taken). */
-export const largeImports = { count: 0 };
-
-/**
- * Raises the connection's checkpoint threshold for an import into a large store; the returned
- * end() restores it and checkpoints once (part of the import's time, not left to a later commit).
- * Null for a smaller store.
- */
-export function beginLargeImport(store: EmbeddedStore): { end(): void } | null {
-  const lines = store.db.prepare('SELECT coalesce(sum(applied_seq), 0) FROM contexts').pluck().get() as number;
-  if (lines < LARGE_STORE.lines) return null;
-  largeImports.count += 1;
-  store.db.pragma(`wal_autocheckpoint = ${LARGE_STORE.checkpointPages}`);
-  return {
-    end: () => {
-      store.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-      store.db.pragma('wal_checkpoint(PASSIVE)');
-    },
-  };
 }

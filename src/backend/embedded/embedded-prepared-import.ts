@@ -5,7 +5,7 @@ import type { EmbeddedWorkflowTable } from './embedded-workflow-table.js';
 import type { PreparedChunk, PreparedChunks } from './chunk-pipelines.js';
 import { analogyChunks } from './prepared-chunks.js';
 import { StagedProgress } from './embedded-staging.js';
-import { beginBulkLoad, beginLargeImport, bulkLoadWorthwhile, endBulkLoad } from './bulk-load.js';
+import { beginBulkLoad, bulkLoadWorthwhile, endBulkLoad } from './bulk-load.js';
 
 /** Chunks being encoded while the items are staged (stageAhead), for `run` to take. */
 class AheadChunks implements PreparedAhead {
@@ -66,33 +66,16 @@ export class EmbeddedPreparedImport implements PreparedImport {
       this.store.writePrepared(workflow.context, { ...prepared, progress: { workflowId: workflow.workflow_id, processedFrom: prepared.start, processedUpTo: prepared.start + prepared.count } }, (row) =>
         prepared.applyRows(this.store, row.ctx),
       );
-    let large: { end(): void } | null = null;
-    const endLarge = () => {
-      large?.end();
-      large = null;
-    };
-    const store = this.store;
     async function* commits(): AsyncGenerator<PreparedChunkCommit | null> {
-      large = beginLargeImport(store);
-      try {
-        for await (const prepared of chunks) {
-          if (prepared === null) {
-            yield null;
-            return;
-          }
-          yield { start: prepared.start, count: prepared.count, commit: () => commit(prepared) };
+      for await (const prepared of chunks) {
+        if (prepared === null) {
+          yield null;
+          return;
         }
-      } finally {
-        endLarge();
+        yield { start: prepared.start, count: prepared.count, commit: () => commit(prepared) };
       }
     }
-    return {
-      [Symbol.asyncIterator]: commits,
-      close: () => {
-        endLarge();
-        return chunks.close();
-      },
-    };
+    return { [Symbol.asyncIterator]: commits, close: () => chunks.close() };
   }
 
   beginBulkLoad(workflow: StoredWorkflow, incoming: number): BulkLoad | null {

@@ -116,9 +116,6 @@ CREATE INDEX IF NOT EXISTS workflows_status ON workflows(status, created_at);
 CREATE INDEX IF NOT EXISTS workflows_created ON workflows(created_at);
 `;
 
-/** The connection's automatic checkpoint threshold: 16384 pages, 64 MB of WAL. */
-export const WAL_AUTOCHECKPOINT_PAGES = 16384;
-
 export function configureConnection(db: Database.Database): void {
   db.pragma('journal_mode = WAL');
   // The log is fsync'd per batch and replayed on open, so SQLite need not fsync every commit.
@@ -126,7 +123,7 @@ export function configureConnection(db: Database.Database): void {
   db.pragma('cache_size = -262144');
   // Checkpoint every 64 MB of WAL instead of every 4 MB: a large batch dirties the same index
   // pages again and again, and a checkpoint writes each page once however often it changed.
-  db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+  db.pragma('wal_autocheckpoint = 16384');
   db.pragma('temp_store = MEMORY');
   db.pragma('foreign_keys = OFF');
 }
