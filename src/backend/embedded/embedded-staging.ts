@@ -160,6 +160,8 @@ export class FileStagingWriter implements StagingWriter {
 /** A staged item's JSON text as bytes: data[start, end). */
 export interface StagedSpan {
   index: number;
+  /** the staged file's offset of data[0] */
+  base: number;
   data: Buffer;
   start: number;
   end: number;
@@ -192,7 +194,7 @@ export class StagedSpanReader {
   private position = 0;
   private eof = false;
   private index = -1;
-  private readonly span: StagedSpan = { index: 0, data: Buffer.alloc(0), start: 0, end: 0 };
+  private readonly span: StagedSpan = { index: 0, base: 0, data: Buffer.alloc(0), start: 0, end: 0 };
 
   /**
    * `bufferBytes`: the read size (a line longer than it grows the buffer). `growing`: the file is
@@ -258,6 +260,7 @@ export class StagedSpanReader {
       if (nl - start < 10 || this.buf[start + 8] !== 32) throw this.bad();
       if (crc32(this.buf.subarray(start + 9, nl)) !== hex8(this.buf, start)) throw this.bad();
       this.span.index = this.index;
+      this.span.base = this.position - this.filled;
       this.span.data = this.buf;
       this.span.start = start + 9;
       this.span.end = nl;

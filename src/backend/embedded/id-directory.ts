@@ -1,13 +1,16 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { idHash } from '../../core/id-hash.js';
+import { timeMs } from '../../core/analogy-columns.js';
+import { isoTime } from '../../core/staged-put.js';
 import { BlockCache, SegmentMap } from './log-segments.js';
 
 /**
  * Answers, for the chunk encoder of an import (prepare-worker.ts), whether an id the input gave
  * is new or already has a current version, without a B-tree probe per line:
- * - ids this import wrote are remembered in memory (a later line with the same id in the file is
- *   their next version, in file order, even before their chunk is committed);
+ * - ids this import wrote are remembered in memory, compactly (ImportIds: a later line with the
+ *   same id in the file is their next version, in file order, even before their chunk is
+ *   committed);
  * - ids that existed before the import: if the context had no analogies when the import began,
  *   there are none; otherwise the sorted hashes of its ids, read once from the id index, answer
  *   "surely new" by a binary search, and only a hit (an existing id, or a hash shared by two
@@ -30,18 +33,135 @@ export interface ExistingContext {
   ctx: number;
 }
 
-export class IdDirectory {
-  private readonly slots = new Map<string, number>();
-  private offs = new Float64Array(1024);
-  private versions = new Int32Array(1024);
-  private seqs = new Float64Array(1024);
-  private replacing = new Float64Array(1024);
-  private readonly created: string[] = [];
-  private readonly older: OlderIds | null;
+/**
+ * Where the id of an item of this import lies in the staged file, for the exact comparison a
+ * hash match needs: `pos` the file offset of its bytes (plain ASCII, the id rules), or `text`
+ * when the item was decoded by JSON.parse (its id not at a known place).
+ */
+export type StagedIdPlace = { pos: number; text: null } | { pos: -1; text: string };
 
-  /** `existing`: where to look up ids older than the import (null: the context had none). */
-  constructor(existing: ExistingContext | null) {
+/** Reads `len` bytes of the staged file at `pos` as text (the id of an earlier item). */
+export type StagedIdReader = (pos: number, len: number) => string;
+
+/** Slots are allocated in pages: growth copies nothing and leaves at most one page unused. */
+const PAGE_BITS = 16;
+const PAGE = 1 << PAGE_BITS;
+const MASK = PAGE - 1;
+
+/** The columns of PAGE slots (ids this import wrote). */
+class SlotPage {
+  readonly hashes = new Float64Array(PAGE);
+  readonly offs = new Float64Array(PAGE);
+  readonly seqs = new Float64Array(PAGE);
+  readonly replacing = new Float64Array(PAGE);
+  readonly created = new Float64Array(PAGE);
+  readonly idPos = new Float64Array(PAGE);
+  readonly versions = new Int32Array(PAGE);
+  readonly idLens = new Uint16Array(PAGE);
+}
+
+/**
+ * The ids this import wrote, in typed arrays (about 60 bytes per id; a Map of the id texts and
+ * created_at strings took about 165): an open-addressing table of slots keyed by the ids'
+ * hashes (idHash), and per slot the hash, the current version's columns and where the id lies
+ * in the staged file. A hash match is confirmed by reading the earlier item's id back from the
+ * staged file (an id repeated in the file, or two ids sharing a hash); a miss, the common case
+ * of a fresh import, reads nothing.
+ */
+export class ImportIds {
+  private readonly pages: SlotPage[] = [];
+  private count = 0;
+  /** slot + 1 per table entry, 0 empty; at most 3/4 full */
+  private table = new Int32Array(1 << 12);
+  /** ids decoded by JSON.parse, by slot */
+  private readonly decoded = new Map<number, string>();
+  /** created_at texts that Date.parse and toISOString do not give back as written, by slot */
+  private readonly createdTexts = new Map<number, string>();
+
+  constructor(private readonly readId: StagedIdReader) {}
+
+  /** The id's slot, or -1. */
+  find(id: string, h: number): number {
+    const mask = this.table.length - 1;
+    for (let e = h & mask; ; e = (e + 1) & mask) {
+      const slot = this.table[e] - 1;
+      if (slot < 0) return -1;
+      const page = this.pages[slot >>> PAGE_BITS];
+      if (page.hashes[slot & MASK] === h && this.idOf(page, slot, id.length) === id) return slot;
+    }
+  }
+
+  private idOf(page: SlotPage, slot: number, len: number): string | null {
+    const text = this.decoded.get(slot);
+    if (text !== undefined) return text;
+    if (page.idLens[slot & MASK] !== len) return null;
+    return this.readId(page.idPos[slot & MASK], len);
+  }
+
+  add(h: number, id: string, place: StagedIdPlace): number {
+    const slot = this.count++;
+    if ((slot & MASK) === 0) this.pages.push(new SlotPage());
+    const page = this.pages[slot >>> PAGE_BITS];
+    const at = slot & MASK;
+    page.hashes[at] = h;
+    page.idPos[at] = place.pos;
+    page.idLens[at] = id.length;
+    if (place.text !== null) this.decoded.set(slot, place.text);
+    if (this.count * 4 > this.table.length * 3) this.grow();
+    else this.place(h, slot);
+    return slot;
+  }
+
+  private place(h: number, slot: number): void {
+    const mask = this.table.length - 1;
+    let e = h & mask;
+    while (this.table[e] !== 0) e = (e + 1) & mask;
+    this.table[e] = slot + 1;
+  }
+
+  /** Doubles the table and places every slot again (the last one added included). */
+  private grow(): void {
+    this.table = new Int32Array(this.table.length * 2);
+    for (let slot = 0; slot < this.count; slot++) this.place(this.pages[slot >>> PAGE_BITS].hashes[slot & MASK], slot);
+  }
+
+  get(slot: number): KnownVersion & { seq: number } {
+    const page = this.pages[slot >>> PAGE_BITS];
+    const at = slot & MASK;
+    const created = this.createdTexts.get(slot) ?? isoTime(page.created[at]);
+    return { off: page.offs[at], version: page.versions[at], created, replaces: page.replacing[at], seq: page.seqs[at] };
+  }
+
+  set(slot: number, seq: number, off: number, version: number, created: string, replaces: number): void {
+    const page = this.pages[slot >>> PAGE_BITS];
+    const at = slot & MASK;
+    page.offs[at] = off;
+    page.versions[at] = version;
+    page.seqs[at] = seq;
+    page.replacing[at] = replaces;
+    const ms = timeMs(created);
+    page.created[at] = ms;
+    // Kept as text only when the time does not give it back (another ISO form, e.g. no milliseconds).
+    if (Number.isFinite(ms) && isoTime(ms) === created) this.createdTexts.delete(slot);
+    else this.createdTexts.set(slot, created);
+  }
+}
+
+export class IdDirectory {
+  private readonly mine: ImportIds;
+  private readonly older: OlderIds | null;
+  /** the last id find() looked up, its hash and slot: remember() of the same id reuses them */
+  private lastId = '';
+  private lastHash = 0;
+  private lastSlot = -1;
+
+  /**
+   * `existing`: where to look up ids older than the import (null: the context had none);
+   * `readId`: reads an earlier item's id back from the staged file.
+   */
+  constructor(existing: ExistingContext | null, readId: StagedIdReader) {
     this.older = existing ? new OlderIds(existing) : null;
+    this.mine = new ImportIds(readId);
   }
 
   /**
@@ -49,38 +169,29 @@ export class IdDirectory {
    * (its current version is deleted: the item path handles that).
    */
   find(id: string): (KnownVersion & { seq: number }) | null | undefined {
-    const slot = this.slots.get(id);
-    if (slot !== undefined) return { off: this.offs[slot], version: this.versions[slot], created: this.created[slot], replaces: this.replacing[slot], seq: this.seqs[slot] };
+    const h = idHash(id);
+    const slot = this.mine.find(id, h);
+    this.lastId = id;
+    this.lastHash = h;
+    this.lastSlot = slot;
+    if (slot >= 0) return this.mine.get(slot);
     if (!this.older) return null;
     const row = this.older.find(id);
     if (!row) return row;
     return { ...row, seq: 0 };
   }
 
-  /** The id's line (seq, at `off`) is now its current version; `replaces` is the row that line's row replaces. */
-  remember(id: string, seq: number, off: number, version: number, created: string, replaces: number): void {
-    let slot = this.slots.get(id);
-    if (slot === undefined) {
-      slot = this.created.length;
-      this.created.push(created);
-      this.slots.set(id, slot);
-      if (slot === this.offs.length) this.grow();
-    } else {
-      this.created[slot] = created;
-    }
-    this.offs[slot] = off;
-    this.versions[slot] = version;
-    this.seqs[slot] = seq;
-    this.replacing[slot] = replaces;
-  }
-
-  private grow(): void {
-    const size = this.offs.length * 2;
-    const grown = <T extends Float64Array | Int32Array>(a: T, b: T): T => (b.set(a), b);
-    this.offs = grown(this.offs, new Float64Array(size));
-    this.versions = grown(this.versions, new Int32Array(size));
-    this.seqs = grown(this.seqs, new Float64Array(size));
-    this.replacing = grown(this.replacing, new Float64Array(size));
+  /**
+   * The id's line (seq, at `off`) is now its current version; `replaces` is the row that line's
+   * row replaces; `place`: where this item's id lies in the staged file.
+   */
+  remember(id: string, place: StagedIdPlace, seq: number, off: number, version: number, created: string, replaces: number): void {
+    const known = id === this.lastId;
+    const h = known ? this.lastHash : idHash(id);
+    let slot = known ? this.lastSlot : this.mine.find(id, h);
+    if (slot < 0) slot = this.mine.add(h, id, place);
+    this.lastId = '';
+    this.mine.set(slot, seq, off, version, created, replaces);
   }
 
   close(): void {

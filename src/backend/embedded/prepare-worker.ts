@@ -3,13 +3,14 @@
  * items, and for each chunk of fresh puts encodes the batch's log lines (seq, CRC, commit line)
  * and the columns of its index rows, while the main thread commits the chunk before it.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { StagedProgress, StagedSpanReader, type StagedSpan } from './embedded-staging.js';
 import { LineBuffer } from './log-format.js';
 import { isSoftlogicError } from '../../core/errors.js';
 import { ByteBuilder } from '../../core/byte-builder.js';
 import { decodeFreshPutBytes, freshPutBody, indexArrayStart, isoTime, RECORD_ID_KEY, StagedPutKind, stagedPutKind, verbatimParts, type FreshPutBytes } from '../../core/staged-put.js';
-import { IdDirectory, type ExistingContext, type KnownVersion } from './id-directory.js';
+import { IdDirectory, type ExistingContext, type KnownVersion, type StagedIdPlace, type StagedIdReader } from './id-directory.js';
 import { timeMs } from './analogy-index.js';
 import { BytesInterner, readIndexArray } from './index-array.js';
 import type { PipelineArgs } from './chunk-pipelines.js';
@@ -184,7 +185,8 @@ class ChunkBuilder {
         replaces = -previous.seq;
       }
       this.replaces[i] = replaces;
-      ids.remember(id, seq, this.off, this.versions[i], previous && kind !== StagedPutKind.GivenDated ? previous.created : this.createdText(i, data, bodyStart, bodyEnd, verbatim), replaces);
+      const place: StagedIdPlace = this.idFallback === null ? { pos: span.base + this.idStart, text: null } : { pos: -1, text: this.idFallback };
+      ids.remember(id, place, seq, this.off, this.versions[i], previous && kind !== StagedPutKind.GivenDated ? previous.created : this.createdText(i, data, bodyStart, bodyEnd, verbatim), replaces);
     }
     this.off += length;
     return true;
@@ -283,6 +285,23 @@ class ChunkBuilder {
   }
 }
 
+/** Reads ids of earlier items back from the staged file (IdDirectory's exact check on a hash match). */
+function stagedIdReader(path: string): { read: StagedIdReader; close(): void } {
+  let fd = -1;
+  const bytes = Buffer.alloc(512);
+  return {
+    read: (pos, len) => {
+      // The file exists: the item was read from it.
+      if (fd < 0) fd = openSync(path, 'r');
+      const n = readSync(fd, bytes, 0, len, pos);
+      return bytes.toString('latin1', 0, n);
+    },
+    close: () => {
+      if (fd >= 0) closeSync(fd);
+    },
+  };
+}
+
 if (parentPort) {
   const port = parentPort;
   const data = workerData as PrepareWorkerData;
@@ -307,7 +326,8 @@ if (parentPort) {
     let expectedBytes = 1 << 20;
     let chunk = new ChunkBuilder(data.from, data.batchSize, base, expectedBytes);
     const reader = new StagedSpanReader(data.path, data.from, undefined, data.growing ? new StagedProgress(data.growing) : null);
-    const ids = new IdDirectory(data.existing);
+    const staged = stagedIdReader(data.path);
+    const ids = new IdDirectory(data.existing, staged.read);
     try {
       for (let span = reader.next(); span; span = reader.next()) {
         if (!chunk.add(span, data.context, ids)) {
@@ -325,6 +345,7 @@ if (parentPort) {
     } finally {
       reader.close();
       ids.close();
+      staged.close();
     }
     if (chunk.count > 0) await send(chunk.finish(data.workflowId));
     await send({ type: 'end' });
