@@ -167,3 +167,66 @@ test('a JSON array with bad elements: a malformed one refuses the file naming it
   assert.ok(fromArray.blocks > 2);
   assert.deepEqual(fromArray.dump, fromLines.dump);
 });
+
+/**
+ * A knowledge import (`softlogic import`) of analogies: pipelined (records new to the context
+ * written by the prepared import; the first existing id hands the rest to the merge, item by
+ * item) makes exactly what applying every record through the merge makes, for every strategy,
+ * into an empty store and into one holding some of the records (changed, deleted).
+ */
+test('knowledge imports of analogies: pipelined and item by item agree for every merge strategy', { timeout: TIMEOUT }, async () => {
+  const dir = tempDir();
+  // (The original system's line shape is not an export's: `analogies import` reads it.)
+  // A repeated id stops the pipeline there (merging two versions is the applier's): each id once.
+  const seen = new Set<unknown>();
+  const vs = values(29_000, 6).filter((v) => v.type === undefined && (v.id === undefined || (!seen.has(v.id) && seen.add(v.id))));
+  // Bare analogy lines (repeated ids included), and an export of a store holding them with history.
+  const bare = join(dir, 'bare.jsonl');
+  writeFileSync(bare, vs.map((v) => JSON.stringify(v)).join('\n') + '\n');
+  const exported = join(dir, 'export.jsonl');
+  const source = await openStore(join(dir, 'source'), { create: true });
+  try {
+    await source.analogies.import(bare, { batchSize: 5000 });
+    const ids: string[] = [];
+    for await (const a of source.analogies.stream()) ids.push(a.id);
+    for (const id of ids.slice(0, 50)) await source.analogies.delete(id);
+    await source.export({ out: exported });
+  } finally {
+    await source.close();
+  }
+  const partial = join(dir, 'partial.jsonl');
+  // What the target already holds: some of the records, some changed later (newer), some older.
+  // (The last records of the file: the pipeline writes those before the first existing id.)
+  const records = readFileSync(exported, 'utf8').split('\n').filter((l) => l.startsWith('{"kind":"analogy"'));
+  writeFileSync(partial, records.slice(-3000).map((l, k) => (k % 3 === 0 ? l.replace(/"version":(\d+)/, (_, v) => `"version":${Number(v) + 1}`).replace(/"tags":\[/, '"tags":["newer",') : k % 3 === 1 ? l.replace(/"tags":\[/, '"tags":["older",') : l)).join('\n') + '\n');
+  const all = new Set<string>();
+  for await (const line of readFileSync(exported, 'utf8').split('\n')) {
+    const m = /"id":"([^"]+)"/.exec(line);
+    if (m) all.add(m[1]);
+  }
+  given = all;
+  for (const file of [exported, bare]) {
+    for (const merge of ['merge', 'overwrite', 'skip'] as const) {
+      for (const prefilled of file === exported ? [false, true] : [false]) {
+        const results: Array<{ dump: Map<string, unknown[]>; applied: unknown; pipelined: number }> = [];
+        for (const pipeline of [false, true]) {
+          const store = await openStore(join(dir, `k-${merge}-${prefilled}-${pipeline}-${file === bare}`), { create: true });
+          try {
+            if (prefilled) await store.import(partial, { merge: 'overwrite', pipeline: false });
+            const before = preparedItems.count;
+            const result = await store.import(file, { merge, pipeline, batchSize: 4000 });
+            assert.equal((await store.verify()).valid, true);
+            results.push({ dump: await dump(store, given), applied: result.applied, pipelined: preparedItems.count - before });
+          } finally {
+            await store.close();
+          }
+        }
+        const label = `${file === bare ? 'bare lines' : 'export'}, --merge ${merge}${prefilled ? ', into a store holding some' : ''}`;
+        assert.equal(results[0].pipelined, 0, label);
+        assert.ok(results[1].pipelined >= (prefilled ? 1000 : 20_000), `${label}: ${results[1].pipelined} pipelined`);
+        assert.deepEqual(results[1].applied, results[0].applied, label);
+        assert.deepEqual(results[1].dump, results[0].dump, label);
+      }
+    }
+  }
+});
