@@ -1,6 +1,6 @@
 /**
  * npm run bench -- ingest [--n 1000000] [--ids none|uuid4|string] [--update] [--prefill N]
- *                         [--gzip] [--format lines|array] [--via library|http|knowledge]
+ *                         [--gzip] [--format lines|array|legacy] [--via library|http|knowledge]
  *                         [--merge overwrite|merge|skip]
  *
  * Durable `analogies import` of N generated analogies vs the naive baseline (bench/baseline.ts)
@@ -11,7 +11,8 @@
  *   the baseline upserts the same rows into a table holding them (INSERT ... ON CONFLICT DO UPDATE).
  * - `--prefill N`: the store first holds N other analogies (same id shape); the same file is
  *   also imported into an empty store in the same run, for the ratio.
- * - `--gzip`, `--format array`, `--via http` (POST /api/analogies/batch of an in-process
+ * - `--gzip`, `--format array`, `--format legacy` (the original system's line shape,
+ *   `{"type":"analogy",...}`), `--via http` (POST /api/analogies/batch of an in-process
  *   service): the same records imported the plain way too, in the same run, for the ratio.
  * - `--via knowledge`: the same file through `softlogic import` (a knowledge import, bare
  *   analogy lines, `--merge` strategy, default merge) into an empty store; with `--update` into
@@ -19,7 +20,7 @@
  * Without any of these: query latency and store density after compaction as well.
  * Peak RSS is the process's (threads included) before the baseline runs.
  */
-import { createReadStream, createWriteStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createGzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -88,6 +89,7 @@ export default async function ingest(args: string[]): Promise<void> {
   const prefill = argValue(args, 'prefill', 0);
   const gzip = args.includes('--gzip');
   const array = textArg(args, 'format', 'lines') === 'array';
+  const legacy = textArg(args, 'format', 'lines') === 'legacy';
   const via = textArg(args, 'via', 'library');
   const http = via === 'http';
   const knowledge = via === 'knowledge';
@@ -95,7 +97,7 @@ export default async function ingest(args: string[]): Promise<void> {
   if (!['library', 'http', 'knowledge'].includes(via)) throw new Error(`--via ${via}: library, http or knowledge`);
   if (!['none', 'uuid4', 'string'].includes(ids)) throw new Error(`--ids ${ids}: none, uuid4 or string`);
   if ((update || prefill > 0) && ids === 'none') throw new Error('--update and --prefill need --ids uuid4 or string (records without ids are always new)');
-  const variant = gzip || array || http || knowledge;
+  const variant = gzip || array || legacy || http || knowledge;
   const dir = scratchDir('ingest');
   try {
     const file = `${dir}/input.jsonl`;
@@ -131,6 +133,10 @@ export default async function ingest(args: string[]): Promise<void> {
             for (let i = 0; i < lines.length; i += 10_000) yield lines.slice(i, i + 10_000).join(',\n') + (i + 10_000 < lines.length ? ',\n' : '\n');
             yield ']\n';
           })()), createWriteStream(source));
+        } else if (legacy) {
+          source = `${dir}/legacy.jsonl`;
+          const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+          writeFileSync(source, lines.map((l) => '{"type":"analogy",' + l.slice(1)).join('\n') + '\n');
         }
         const store = await openStore(`${dir}/store`, { create: true });
         if (prefill > 0) {
@@ -153,7 +159,7 @@ export default async function ingest(args: string[]): Promise<void> {
         await store.close();
       }
       Object.assign(results, {
-        path: http ? 'POST /api/analogies/batch' : knowledge ? `softlogic import --merge ${merge}${update ? ' (second time)' : ''}` : gzip ? 'gzip' : array ? 'JSON array' : 'JSON lines',
+        path: http ? 'POST /api/analogies/batch' : knowledge ? `softlogic import --merge ${merge}${update ? ' (second time)' : ''}` : gzip ? 'gzip' : array ? 'JSON array' : legacy ? 'original system\'s line shape' : 'JSON lines',
         import_seconds: secs(seconds),
         import_per_second: rate(n, seconds),
         ratio_vs_plain_empty_store: +((results.plain_empty_store_seconds as number) / seconds).toFixed(2),

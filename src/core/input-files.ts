@@ -1,7 +1,7 @@
 import { createReadStream, existsSync, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { splitLines } from './line-splitter.js';
-import { splitJsonArray } from './json-array-reader.js';
+import { jsonArrayAsLineBlocks, splitJsonArray } from './json-array-reader.js';
 import type { Readable } from 'node:stream';
 import { SoftlogicError } from './errors.js';
 import { LIMITS } from './schemas.js';
@@ -12,7 +12,7 @@ import { duplicateKeyIn } from './json-limits.js';
  * its magic bytes, not its name). Yields each value with its 1-based line (or array index + 1),
  * or the reason it could not be parsed; blank lines are skipped.
  */
-export type InputItem = { line: number; raw: string; value: unknown } | { line: number; raw: string; error: string; field?: string };
+export type InputItem = { line: number; raw: string; value: unknown } | { line: number; raw: string; error: string; field?: string; syntax?: string };
 
 /** Whether the file starts with gzip's magic bytes (names can lie). */
 export function isGzip(path: string): boolean {
@@ -52,7 +52,7 @@ export function parseInputLine(line: string, lineNo: number): InputItem {
   try {
     value = JSON.parse(line) as unknown;
   } catch (err) {
-    return { line: lineNo, raw: line, error: `malformed JSON: ${(err as Error).message}` };
+    return { line: lineNo, raw: line, error: `malformed JSON: ${(err as Error).message}`, syntax: (err as Error).message };
   }
   // JSON.parse keeps the last of two equal keys: refused rather than half-read.
   const duplicate = duplicateKeyIn(line);
@@ -60,18 +60,54 @@ export function parseInputLine(line: string, lineNo: number): InputItem {
   return { line: lineNo, raw: line, value };
 }
 
-/** Whether a file is plain JSON lines (not gzip'd, not one JSON array): it can be split by bytes. */
-export function isPlainJsonLines(path: string): boolean {
+/**
+ * What a file holds, from its first bytes: JSON lines or one JSON array (not gzip'd), or null
+ * (gzip'd, or nothing but blanks in its first 64 KiB).
+ */
+export function plainInputForm(path: string): 'lines' | 'array' | null {
   assertReadableFile(path);
-  if (isGzip(path)) return false;
+  if (isGzip(path)) return null;
   const fd = openSync(path, 'r');
   try {
     const head = Buffer.alloc(64 * 1024);
     const n = readSync(fd, head, 0, head.length, 0);
     const first = head.subarray(0, n).toString('latin1').trimStart();
-    return first.length > 0 && first[0] !== '[';
+    return first.length === 0 ? null : first[0] === '[' ? 'array' : 'lines';
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Whether a file is plain JSON lines (not gzip'd, not one JSON array): it can be split by bytes. */
+export function isPlainJsonLines(path: string): boolean {
+  return plainInputForm(path) === 'lines';
+}
+
+/**
+ * A file holding one JSON array, read as the blocks of the JSON-lines file of its elements
+ * (jsonArrayAsLineBlocks): element n is line n. A structural error, or an element JSON cannot
+ * hold on one line, refuses the file (INVALID_INPUT) when the scan reaches it.
+ */
+export async function* readArrayAsLineBlocks(path: string, blockBytes: number, name = path): AsyncGenerator<Buffer> {
+  const stream = openText(path);
+  try {
+    yield* jsonArrayAsLineBlocks(stream, name, MAX_ELEMENT_BYTES, blockBytes);
+  } catch (err) {
+    if (err instanceof SoftlogicError) throw err;
+    throw new SoftlogicError('UNSUPPORTED_FORMAT', `cannot read ${name}: ${(err as Error).message}`, { path: name });
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** The line the array's element `index` (0-based) starts on: for messages, so read again only then. */
+export async function arrayElementLine(path: string, index: number): Promise<number> {
+  const stream = openText(path);
+  try {
+    for await (const element of splitJsonArray(stream, path, MAX_ELEMENT_BYTES)) if (element.index === index) return element.line;
+    return 0;
+  } finally {
+    stream.destroy();
   }
 }
 
@@ -117,8 +153,9 @@ export async function* readInputRecords(path: string): AsyncGenerator<InputItem>
         }
         // As for a line: JSON.parse keeps the last of two equal keys, so they are refused.
         const duplicate = duplicateKeyIn(element.text);
+        // Its raw text is the element compacted: what the same element on a line would be.
         if (duplicate !== null) yield { line: element.index + 1, raw: element.text, field: duplicate, error: 'duplicate key' };
-        else yield { line: element.index + 1, raw: JSON.stringify(value), value };
+        else yield { line: element.index + 1, raw: element.text, value };
       }
       return;
     }

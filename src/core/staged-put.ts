@@ -36,12 +36,29 @@ const INPUT_KEY = '"input":';
 export const GIVEN_PUT_PREFIX = '{"op":"put","given":true,"index":';
 export const GIVEN_DATED_PUT_PREFIX = '{"op":"put","given":"ct","index":';
 
+/**
+ * An analogy of a knowledge import (an export's record, kept as exported when new to the
+ * context), under a prefix of the same length: `"given":"<merge><absent>"`, the merge strategy's
+ * initial (o, m, s) and a digit whose bits say which of version (1), created_at (2) and
+ * updated_at (4) the incoming record lacked. The staged record is the one a new record is stored
+ * as (the incoming record, its context after its own fields, then the fields it lacked): the
+ * prepared import writes it as it is when its id is new; otherwise the knowledge applier takes
+ * the incoming record back from it (without context and the fields it lacked) and merges.
+ */
+export const EXPORTED_ABSENT = { version: 1, created_at: 2, updated_at: 4 } as const;
+export type ExportedMerge = 'overwrite' | 'merge' | 'skip';
+
+export function exportedPutPrefix(merge: ExportedMerge, absent: number): string {
+  return `{"op":"put","given":"${merge[0]}${absent}","index":`;
+}
+
 /** What a staged item is, by its prefix. */
 export const enum StagedPutKind {
   Other = 0,
   Fresh = 1,
   Given = 2,
   GivenDated = 3,
+  Exported = 4,
 }
 
 function prefixOf(kind: StagedPutKind): string {
@@ -68,14 +85,42 @@ export function stagedPutKind(data: Uint8Array, start: number): StagedPutKind {
   if (c === 0x66 /* f */) return isFreshPutBytes(data, start) ? StagedPutKind.Fresh : StagedPutKind.Other;
   if (c !== 0x67 /* g */) return StagedPutKind.Other;
   if (samePrefix(data, start, GIVEN_BYTES)) return StagedPutKind.Given;
-  return samePrefix(data, start, GIVEN_DATED_BYTES) ? StagedPutKind.GivenDated : StagedPutKind.Other;
+  if (samePrefix(data, start, GIVEN_DATED_BYTES)) return StagedPutKind.GivenDated;
+  return isExportedPut(data, start) ? StagedPutKind.Exported : StagedPutKind.Other;
+}
+
+const EXPORTED_HEAD = Buffer.from('{"op":"put","given":"');
+const EXPORTED_TAIL = Buffer.from('","index":');
+const MERGE_INITIALS = new Map<number, ExportedMerge>([
+  [0x6f, 'overwrite'],
+  [0x6d, 'merge'],
+  [0x73, 'skip'],
+]);
+
+function isExportedPut(data: Uint8Array, start: number): boolean {
+  const at = start + EXPORTED_HEAD.length;
+  if (!samePrefix(data, start, EXPORTED_HEAD) || !MERGE_INITIALS.has(data[at]) || data[at + 1] < 0x30 || data[at + 1] > 0x37) return false;
+  for (let k = 0; k < EXPORTED_TAIL.length; k++) if (data[at + 2 + k] !== EXPORTED_TAIL[k]) return false;
+  return true;
 }
 
 /** The kind of a staged item's text. */
 export function stagedPutKindOfText(json: string): StagedPutKind {
   if (json.startsWith(FRESH_PUT_PREFIX)) return StagedPutKind.Fresh;
   if (json.startsWith(GIVEN_PUT_PREFIX)) return StagedPutKind.Given;
-  return json.startsWith(GIVEN_DATED_PUT_PREFIX) ? StagedPutKind.GivenDated : StagedPutKind.Other;
+  if (json.startsWith(GIVEN_DATED_PUT_PREFIX)) return StagedPutKind.GivenDated;
+  return json.length > GIVEN_PUT_PREFIX.length && isExportedPut(Buffer.from(json.slice(0, GIVEN_PUT_PREFIX.length), 'latin1'), 0) ? StagedPutKind.Exported : StagedPutKind.Other;
+}
+
+/** An exported put's merge strategy and the fields its incoming record lacked (see exportedPutPrefix). */
+export function exportedPutFlags(json: string): { merge: ExportedMerge; absent: number } {
+  const at = EXPORTED_HEAD.length;
+  return { merge: MERGE_INITIALS.get(json.charCodeAt(at)) as ExportedMerge, absent: json.charCodeAt(at + 1) - 0x30 };
+}
+
+/** An exported put's staged text: its index columns, then the record a new record is stored as. */
+export function encodeExportedPut(record: IndexedFields, recordJson: string, merge: ExportedMerge, absent: number): string {
+  return `${exportedPutPrefix(merge, absent)}${JSON.stringify(analogyIndexColumns(record))},${RECORD_KEY}${recordJson}}`;
 }
 
 function samePrefix(data: Uint8Array, start: number, prefix: Buffer): boolean {

@@ -46,7 +46,8 @@ export class EmbeddedPreparedImport implements PreparedImport {
   }
 
   run(workflow: StoredWorkflow, from: number, options: { batchSize: number; ahead: PreparedAhead | null }): PreparedRun | null {
-    if (workflow.workflow_type !== 'analogy_creation') return null;
+    // A knowledge import's analogies new to the context are written the same way (see exportedPutPrefix).
+    if (workflow.workflow_type !== 'analogy_creation' && workflow.workflow_type !== 'knowledge_import') return null;
     const context = this.store.context(workflow.context);
     if (!context) return null;
     const chunks =

@@ -148,7 +148,8 @@ class ChunkBuilder {
     if (kind !== StagedPutKind.Fresh) {
       id = this.idFallback ?? data.toString('latin1', this.idStart, this.idEnd);
       previous = ids.find(id);
-      if (previous === undefined) return false;
+      // A knowledge import's record is written here only when its id is new: merging is the applier's.
+      if (previous === undefined || (previous !== null && kind === StagedPutKind.Exported)) return false;
     }
     this.count++;
     this.seq = seq;
@@ -186,7 +187,7 @@ class ChunkBuilder {
       }
       this.replaces[i] = replaces;
       const place: StagedIdPlace = this.idFallback === null ? { pos: span.base + this.idStart, text: null } : { pos: -1, text: this.idFallback };
-      ids.remember(id, place, seq, this.off, this.versions[i], previous && kind !== StagedPutKind.GivenDated ? previous.created : this.createdText(i, data, bodyStart, bodyEnd, verbatim), replaces);
+      ids.remember(id, place, seq, this.off, this.versions[i], previous && kind !== StagedPutKind.GivenDated ? previous.created : kind === StagedPutKind.Exported ? isoTime(this.created[i]) : this.createdText(i, data, bodyStart, bodyEnd, verbatim), replaces);
     }
     this.off += length;
     return true;

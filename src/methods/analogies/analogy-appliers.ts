@@ -37,6 +37,7 @@ registerRawItemApplier<CreationItem>('analogy_creation', {
   parse(json, context) {
     const kind = stagedPutKindOfText(json);
     if (kind === StagedPutKind.Other) return { kind, staged: JSON.parse(json) as StagedItem };
+    if (kind === StagedPutKind.Exported) throw new SoftlogicError('INTERNAL', 'a knowledge import\'s item in an analogy_creation workflow');
     const { columns, recordJson } = decodeFreshPut(json, context);
     return { kind, id: columns[0], recordJson };
   },

@@ -5,7 +5,7 @@ import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
 import { SoftlogicError } from '../../core/errors.js';
 import { killPoint } from '../../core/kill-point.js';
-import { assertReadableFile, isGzip, isPlainJsonLines, readInputRecords } from '../../core/input-files.js';
+import { arrayElementLine, assertReadableFile, isGzip, plainInputForm, readArrayAsLineBlocks, readInputRecords } from '../../core/input-files.js';
 import type { JsonObject, Workflow } from '../../core/records.js';
 import { publicWorkflow, type StagingWriter } from '../../backend/workflow-table.js';
 import type { PreparedAhead } from '../../backend/capabilities.js';
@@ -17,7 +17,7 @@ import { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, processWorkflow } from '../../workf
 import type { Pacer } from '../../workflows/pacer.js';
 import { DEFAULT_CONTEXT, isValidContextName } from '../../core/names.js';
 import { stageInput } from './stage-block.js';
-import { PARALLEL_MIN_BYTES, stageInParallel } from './stage-parallel.js';
+import { BLOCK_BYTES, PARALLEL_MIN_BYTES, stageInParallel, type StageInput } from './stage-parallel.js';
 
 export interface ImportOptions {
   context?: string;
@@ -68,10 +68,30 @@ const PACE_LINES = 2500;
  * default): one invalid line refuses the whole file, and every bad line is reported. Lenient:
  * valid lines are committed, invalid ones are copied unchanged to a rejects file.
  */
-/** Whether a file is staged on worker threads: plain JSON lines of PARALLEL_MIN_BYTES or more. */
+/**
+ * Whether a file is staged on worker threads: plain JSON lines or one JSON array (read as the
+ * JSON lines of its elements), of PARALLEL_MIN_BYTES or more.
+ */
 function stagesInParallel(file: string, options: ImportOptions): boolean {
   const source = options.readFrom ?? file;
-  return options.parallel !== false && isPlainJsonLines(source) && statSync(source).size >= PARALLEL_MIN_BYTES;
+  return options.parallel !== false && plainInputForm(source) !== null && statSync(source).size >= PARALLEL_MIN_BYTES;
+}
+
+/** What stageInParallel reads of a file stagesInParallel accepts. */
+function parallelInput(file: string, options: ImportOptions): StageInput {
+  const source = options.readFrom ?? file;
+  if (plainInputForm(source) === 'lines') return { file: source };
+  return { blocks: readArrayAsLineBlocks(source, BLOCK_BYTES, file), sizeHint: statSync(source).size };
+}
+
+/**
+ * An array element that is not JSON refuses the whole file (whatever the mode), as when the
+ * array was read element by element: named with the line it starts on (the file is read again
+ * to find it, only then).
+ */
+async function malformedElementError(file: string, options: ImportOptions, element: { index: number; reason: string }): Promise<SoftlogicError> {
+  const line = await arrayElementLine(options.readFrom ?? file, element.index);
+  return new SoftlogicError('INVALID_INPUT', `${file} is not a valid JSON array: element ${element.index + 1} (line ${line}): ${element.reason}`, { path: file, line });
 }
 
 /**
@@ -122,8 +142,14 @@ export async function stageAnalogyFile(
         if (issues.length < LISTED_ISSUES) issues.push(...found.slice(0, LISTED_ISSUES - issues.length));
       };
       if (stagesInParallel(file, options)) {
+        const input = parallelInput(file, options);
+        let malformed: { index: number; reason: string } | null = null;
         // Lenient: every refused line's reasons are kept (in the reasons file).
-        await stageInParallel(options.readFrom ?? file, target, { lenient: options.lenient ?? false, maxIssues: options.lenient ? Infinity : LISTED_ISSUES }, (block, firstLine) => {
+        await stageInParallel(input, target, { lenient: options.lenient ?? false, maxIssues: options.lenient ? Infinity : LISTED_ISSUES }, (block, firstLine) => {
+          if ('blocks' in input && block.malformed) {
+            malformed = { index: firstLine + block.malformed.line - 2, reason: block.malformed.reason };
+            throw new SoftlogicError('INVALID_INPUT', `${file}: element ${malformed.index + 1} is not JSON`);
+          }
           // Strict: once a line is refused nothing more is staged (the file is refused as a whole).
           if (options.lenient || rejected + block.rejected === 0) writer.addEncoded(Buffer.from(block.staged.buffer, block.staged.byteOffset, block.staged.byteLength), block.count);
           rejected += block.rejected;
@@ -133,6 +159,8 @@ export async function stageAnalogyFile(
             rejects.reject(block.rejects);
             rejects.reasons(found);
           }
+        }).catch(async (err: unknown) => {
+          throw malformed ? await malformedElementError(file, options, malformed) : err;
         });
       } else {
         const pacer = options.pacer;

@@ -26,6 +26,8 @@ export interface StagedBlock {
   issues: FieldIssue[];
   /** lenient only: the refused lines, unchanged, newline-terminated */
   rejects: string;
+  /** the block's first line that is not JSON at all (its number in the block, JSON.parse's reason) */
+  malformed: { line: number; reason: string } | null;
 }
 
 /** `fast: false` stages every line by the general path (the differential test compares the two). */
@@ -35,6 +37,7 @@ export function stageBlock(block: number, data: Buffer, target: StagingTarget, o
   const rejects: string[] = [];
   let rejected = 0;
   let lines = 0;
+  let malformed: StagedBlock['malformed'] = null;
   let start = 0;
   while (start < data.length) {
     let nl = data.indexOf(10, start);
@@ -46,7 +49,9 @@ export function stageBlock(block: number, data: Buffer, target: StagingTarget, o
     if (options.fast !== false && stageLineFast(data, from, end, target, mintId, staged)) continue;
     const line = data.toString('utf8', from, end);
     if (line.trim().length === 0) continue;
-    const result = stageInput(parseInputLine(line, lines), target);
+    const input = parseInputLine(line, lines);
+    if (malformed === null && 'syntax' in input && input.syntax !== undefined) malformed = { line: lines, reason: input.syntax };
+    const result = stageInput(input, target);
     if ('json' in result) {
       staged.add(result.json);
       continue;
@@ -55,5 +60,5 @@ export function stageBlock(block: number, data: Buffer, target: StagingTarget, o
     if (issues.length < options.maxIssues) issues.push(...result.issues.slice(0, options.maxIssues - issues.length));
     if (options.lenient) rejects.push(line + '\n');
   }
-  return { block, staged: staged.transferable(), count: staged.count, lines, rejected, issues, rejects: rejects.join('') };
+  return { block, staged: staged.transferable(), count: staged.count, lines, rejected, issues, rejects: rejects.join(''), malformed };
 }

@@ -7,56 +7,100 @@ import type { StagedBlock } from './stage-block.js';
 import type { StageJob, StageWorkerData } from './stage-worker.js';
 
 /**
- * Staging a large JSON-lines file on every core. The file is cut into blocks of BLOCK_BYTES;
- * workers take the next block as they finish one (parse, validate, build, serialise: the costly
- * part), and the results are handed to `accept` strictly in file order, so the staged file and
- * every line number are what a single pass would produce. At most WINDOW blocks are in flight,
- * which bounds memory however large the file.
+ * Staging a large JSON-lines input on every core. The input comes in blocks of whole lines:
+ * byte ranges of BLOCK_BYTES of a file (each worker reads its own), or blocks another reader
+ * produces (a JSON array's elements as lines, handed over with their memory). Workers take the
+ * next block as they finish one (parse, validate, build, serialise: the costly part), and the
+ * results are handed to `accept` strictly in input order, so the staged file and every line
+ * number are what a single pass would produce. At most WINDOW blocks are in flight, which bounds
+ * memory however large the input.
  */
 export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
-const BLOCK_BYTES = 4 * 1024 * 1024;
+export const BLOCK_BYTES = 4 * 1024 * 1024;
 const MAX_WORKERS = 4;
 
+/** Blocks staged on worker threads in this process (tests check an input took this path). */
+export const parallelStaged = { blocks: 0 };
+
+/** A file's byte ranges, or blocks of whole lines (each a Buffer owning its memory). */
+export type StageInput = { file: string } | { blocks: AsyncIterable<Buffer>; sizeHint: number };
+
+type Job = { start: number; end: number } | { data: Buffer };
+
+async function* fileRanges(size: number): AsyncGenerator<Job> {
+  for (let start = 0; start < size; start += BLOCK_BYTES) yield { start, end: Math.min(size, start + BLOCK_BYTES) };
+}
+
+async function* dataBlocks(blocks: AsyncIterable<Buffer>): AsyncGenerator<Job> {
+  for await (const data of blocks) yield { data };
+}
+
 export async function stageInParallel(
-  file: string,
+  input: StageInput,
   target: StagingTarget,
   options: { lenient: boolean; maxIssues: number },
   accept: (block: StagedBlock, firstLine: number) => void,
 ): Promise<void> {
-  const size = statSync(file).size;
-  const blocks = Math.ceil(size / BLOCK_BYTES);
-  if (blocks === 0) return;
-  const count = Math.max(1, Math.min(availableParallelism(), MAX_WORKERS, blocks));
+  const file = 'file' in input ? input.file : null;
+  const size = 'file' in input ? statSync(input.file).size : input.sizeHint;
+  const expected = Math.ceil(size / BLOCK_BYTES);
+  if (expected === 0) return;
+  const jobs = ('file' in input ? fileRanges(size) : dataBlocks(input.blocks))[Symbol.asyncIterator]();
+  const count = Math.max(1, Math.min(availableParallelism(), MAX_WORKERS, expected));
   const window = count * 2;
   const data: StageWorkerData = { file, size, target, lenient: options.lenient, maxIssues: options.maxIssues };
   const workers = Array.from({ length: count }, () => new Worker(new URL('./stage-worker.js', import.meta.url), { workerData: data }));
   try {
     await new Promise<void>((resolve, reject) => {
       const results = new Map<number, StagedBlock>();
-      const idle: Worker[] = [];
+      const idle: Worker[] = [...workers];
       const spares: ArrayBuffer[] = [];
       let next = 0;
       let written = 0;
       let lineBase = 0;
       let failed = false;
+      let reading = false;
+      let ended = false;
       const fail = (err: unknown) => {
         if (failed) return;
         failed = true;
         reject(err instanceof Error ? err : new SoftlogicError('INTERNAL', String(err)));
       };
-      const dispatch = (worker: Worker) => {
-        if (next >= blocks || next >= written + window) {
-          idle.push(worker);
+      const finished = () => {
+        if (ended && written === next && !failed) resolve();
+      };
+      // Reads the next jobs while a worker is idle and the window has room (one read at a time).
+      const pump = async () => {
+        if (reading) return;
+        reading = true;
+        try {
+          while (!failed && !ended && idle.length > 0 && next < written + window) {
+            const job = await jobs.next();
+            if (job.done) {
+              ended = true;
+              break;
+            }
+            const worker = idle.pop() as Worker;
+            const block = next++;
+            const spare = spares.pop() ?? null;
+            const message: StageJob = 'data' in job.value ? { block, start: 0, end: 0, data: job.value.data, spare } : { block, ...job.value, data: null, spare };
+            const transfer: ArrayBuffer[] = spare ? [spare] : [];
+            if (message.data) transfer.push(message.data.buffer as ArrayBuffer);
+            worker.postMessage(message, transfer);
+          }
+        } catch (err) {
+          fail(err);
           return;
+        } finally {
+          reading = false;
         }
-        const block = next++;
-        const job: StageJob = { block, start: block * BLOCK_BYTES, end: Math.min(size, (block + 1) * BLOCK_BYTES), spare: spares.pop() ?? null };
-        worker.postMessage(job, job.spare ? [job.spare] : []);
+        finished();
       };
       for (const worker of workers) {
         worker.on('message', (result: StagedBlock) => {
           if (failed) return;
           results.set(result.block, result);
+          idle.push(worker);
           try {
             for (let r = results.get(written); r !== undefined; r = results.get(written)) {
               results.delete(written);
@@ -65,26 +109,24 @@ export async function stageInParallel(
               spares.push(r.staged.buffer as ArrayBuffer);
               lineBase += r.lines;
               written += 1;
+              parallelStaged.blocks += 1;
             }
           } catch (err) {
             fail(err);
             return;
           }
-          if (written === blocks) {
-            resolve();
-            return;
-          }
-          dispatch(worker);
-          while (idle.length > 0 && next < blocks && next < written + window) dispatch(idle.pop() as Worker);
+          finished();
+          void pump();
         });
         worker.on('error', fail);
         worker.on('exit', (code) => {
           if (code !== 0) fail(new SoftlogicError('INTERNAL', `a staging worker exited with code ${code}`));
         });
-        dispatch(worker);
       }
+      void pump();
     });
   } finally {
+    await jobs.return?.(undefined);
     await Promise.all(workers.map((w) => w.terminate()));
   }
 }

@@ -8,7 +8,8 @@ import type { StagingTarget } from '../../core/staged-put.js';
 import { stageBlock } from './stage-block.js';
 
 export interface StageWorkerData {
-  file: string;
+  /** the file whose byte ranges jobs name; null when jobs carry their blocks */
+  file: string | null;
   size: number;
   target: StagingTarget;
   lenient: boolean;
@@ -19,6 +20,8 @@ export interface StageJob {
   block: number;
   start: number;
   end: number;
+  /** the block's lines themselves (start and end unused) */
+  data: Uint8Array | null;
   /** the memory of a block already written, handed back for reuse */
   spare: ArrayBuffer | null;
 }
@@ -78,14 +81,15 @@ export function readBlockLines(fd: number, start: number, end: number, size: num
 if (parentPort) {
   const port = parentPort;
   const data = workerData as StageWorkerData;
-  const fd = openSync(data.file, 'r');
+  const fd = data.file === null ? -1 : openSync(data.file, 'r');
   port.on('message', (job: StageJob | null) => {
     if (job === null) {
-      closeSync(fd);
+      if (fd >= 0) closeSync(fd);
       port.close();
       return;
     }
-    const result = stageBlock(job.block, readBlockLines(fd, job.start, job.end, data.size), data.target, data, job.spare);
+    const lines = job.data ? Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength) : readBlockLines(fd, job.start, job.end, data.size);
+    const result = stageBlock(job.block, lines, data.target, data, job.spare);
     port.postMessage(result, [result.staged.buffer as ArrayBuffer]);
   });
 }

@@ -1,7 +1,9 @@
 import { SoftlogicError } from '../../core/errors.js';
 import type { RecordKind } from '../../core/records.js';
 import type { StoredVersion, WriteBatch } from '../../backend/write-batch.js';
-import { registerItemApplier } from '../../workflows/item-appliers.js';
+import { registerRawItemApplier } from '../../workflows/item-appliers.js';
+import { decodeFreshPut, encodeExportedPut, EXPORTED_ABSENT, exportedPutFlags, StagedPutKind, stagedPutKindOfText } from '../../core/staged-put.js';
+import type { IndexedFields } from '../../core/analogy-columns.js';
 import { softDeleteAnalogy } from '../analogies/mutations.js';
 
 /**
@@ -133,7 +135,38 @@ export function applyKnowledgeItem(batch: WriteBatch, item: KnowledgeItem, now: 
   t.kept += 1;
 }
 
-registerItemApplier<KnowledgeItem>('knowledge_import', {
+/**
+ * The staged text of an item: an analogy put that is not a tombstone in the exported put's form
+ * (staged-put.ts), which the embedded backend's prepared import writes as it is when its id is
+ * new to the context: the record applyKnowledgeItem would store for a new id, with `now` (the
+ * staging time) for the times the record lacks. Anything else as its JSON.
+ */
+export function stagedKnowledgeJson(item: KnowledgeItem, context: string, now: string): string {
+  if (item.op !== 'put' || item.kind !== 'analogy' || item.record.deleted_at !== null) return JSON.stringify(item);
+  const incoming = shaped(item.kind, item.record, context);
+  let absent = 0;
+  if (!('version' in incoming)) absent |= EXPORTED_ABSENT.version;
+  if (!('created_at' in incoming)) absent |= EXPORTED_ABSENT.created_at;
+  if (!('updated_at' in incoming)) absent |= EXPORTED_ABSENT.updated_at;
+  // A field present but replaced in place (a null time, a version that is not a number), or a
+  // context of its own: the applier applies the item itself.
+  const replaced = ('version' in incoming && typeof incoming.version !== 'number') || ('created_at' in incoming && incoming.created_at == null) || ('updated_at' in incoming && incoming.updated_at == null);
+  if (replaced || 'context' in item.record) return JSON.stringify(item);
+  const record = { ...incoming, version: typeof incoming.version === 'number' ? incoming.version : 1, created_at: incoming.created_at ?? now, updated_at: incoming.updated_at ?? now };
+  return encodeExportedPut(record as unknown as IndexedFields, JSON.stringify(record), item.merge, absent);
+}
+
+/** An exported put back as the item it was staged from (the incoming record, without what staging added). */
+function exportedItem(json: string, context: string): KnowledgeItem {
+  const { merge, absent } = exportedPutFlags(json);
+  const record = JSON.parse(decodeFreshPut(json, context).recordJson) as Record<string, unknown> & { id: string };
+  delete record.context;
+  for (const [key, bit] of Object.entries(EXPORTED_ABSENT)) if (absent & bit) delete record[key];
+  return { op: 'put', kind: 'analogy', merge, record };
+}
+
+registerRawItemApplier<KnowledgeItem>('knowledge_import', {
+  parse: (json, context) => (stagedPutKindOfText(json) === StagedPutKind.Exported ? exportedItem(json, context) : (JSON.parse(json) as KnowledgeItem)),
   keys: (item) => [[item.kind, item.op === 'delete' ? item.id : item.record.id]],
   apply: applyKnowledgeItem,
 });

@@ -17,7 +17,7 @@ import type { VectorBackend } from '../../backend/vector-table.js';
 import { validateAnalogy } from '../analogies/analogy-record.js';
 import { parseProviderName, settingsForWrite, type EmbeddingSettings } from '../embeddings/settings.js';
 import { LISTED_ISSUES } from '../analogies/import.js';
-import { emptyTally, importTallies, MERGE_STRATEGIES, type ImportTally, type KnowledgeItem, type MergeStrategy } from './import-applier.js';
+import { emptyTally, importTallies, MERGE_STRATEGIES, stagedKnowledgeJson, type ImportTally, type KnowledgeItem, type MergeStrategy } from './import-applier.js';
 
 export interface KnowledgeImportOptions {
   /** put every record into this context (default: the context each record was exported from) */
@@ -27,6 +27,8 @@ export interface KnowledgeImportOptions {
   /** See ProcessOptions: a large import into a small store builds the query indexes at its end (default true). */
   bulkLoad?: boolean;
   endBulkLoadWhen?: () => boolean;
+  /** See ProcessOptions.pipeline: false applies every record through the merge, item by item (default true). */
+  pipeline?: boolean;
 }
 
 export interface KnowledgeImportResult {
@@ -212,7 +214,7 @@ export async function stageAndProcess(
   source: StagedSource,
   meta: Record<string, unknown>,
   issuesOf: () => { issues: FieldIssue[]; rejected: number },
-  processing: Pick<ProcessOptions, 'batchSize' | 'bulkLoad' | 'endBulkLoadWhen'> = {},
+  processing: Pick<ProcessOptions, 'batchSize' | 'bulkLoad' | 'endBulkLoadWhen' | 'pipeline'> = {},
   beforeProcess?: () => Promise<void>,
 ): Promise<{ workflows: Workflow[]; applied: ImportTally; records: number; contexts: string[] }> {
   const staged: Workflow[] = [];
@@ -224,14 +226,15 @@ export async function stageAndProcess(
       const first: { context: string; item: KnowledgeItem } = carry;
       segment += 1;
       const wf = await createWorkflow(engine, { workflowType: 'knowledge_import', context: first.context, metadata: { ...meta, segment } as unknown as JsonObject }, async (writer) => {
-        writer.add(first.item);
+        const now = new Date().toISOString();
+        writer.addJson(stagedKnowledgeJson(first.item, first.context, now));
         for (;;) {
           const n = await source.next();
           if (!n || n.context !== first.context) {
             carry = n;
             return;
           }
-          writer.add(n.item);
+          writer.addJson(stagedKnowledgeJson(n.item, first.context, now));
         }
       });
       records += wf.items_total;
@@ -255,9 +258,14 @@ export async function stageAndProcess(
   const done: Workflow[] = [];
   const applied = emptyTally();
   for (const wf of staged) {
-    done.push(await processWorkflow(engine, wf.workflow_id, processing));
-    const t = importTallies.get(wf.workflow_id);
-    if (t) for (const k of Object.keys(applied) as Array<keyof ImportTally>) applied[k] += t[k];
+    const finished = await processWorkflow(engine, wf.workflow_id, processing);
+    done.push(finished);
+    const t = importTallies.get(wf.workflow_id) ?? emptyTally();
+    // Items the applier did not apply were written by the backend's prepared import, which
+    // writes only records new to the context: created.
+    const tallied = Object.values(t).reduce((a, b) => a + b, 0);
+    t.created += Math.max(0, finished.items_processed - finished.error_count - tallied);
+    for (const k of Object.keys(applied) as Array<keyof ImportTally>) applied[k] += t[k];
     importTallies.delete(wf.workflow_id);
   }
   return { workflows: done, applied, records, contexts: [...new Set(staged.map((w) => w.context))] };
@@ -324,7 +332,7 @@ export async function importKnowledge(engine: Engine, file: string, options: Kno
       }
     },
   };
-  const result = await stageAndProcess(engine, source, { source: file, merge }, () => ({ issues, rejected }), { batchSize: options.batchSize, bulkLoad: options.bulkLoad, endBulkLoadWhen: options.endBulkLoadWhen }, () =>
+  const result = await stageAndProcess(engine, source, { source: file, merge }, () => ({ issues, rejected }), { batchSize: options.batchSize, bulkLoad: options.bulkLoad, endBulkLoadWhen: options.endBulkLoadWhen, pipeline: options.pipeline }, () =>
     incoming.record(engine.backend),
   );
   if (result.records === 0 && rejected === 0) throw new SoftlogicError('EMPTY_INPUT', `${file} holds no records`, { file });
