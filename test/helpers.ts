@@ -86,6 +86,22 @@ export function genAnalogies(n: number, seed: number, idPrefix = `s${seed}-`): G
   return out;
 }
 
+/**
+ * The body of a generated analogy line of a few hundred bytes, as real records are (the import
+ * tests' shape): three draws of `r` in a fixed order, the rest from `i`.
+ */
+export function paddedAnalogy(i: number, r: () => number, note = 'padding to make lines of a few hundred bytes, as real records are; padding padding padding') {
+  return {
+    source_domain: `d${Math.floor(r() * 30)}`,
+    target_domain: `t${Math.floor(r() * 30)}`,
+    quality_score: Math.round(r() * 1000) / 1000,
+    concept_mappings: { [`a${i % 7}`]: 'b' },
+    frame_mappings: { [`F${i % 5}`]: 'G' },
+    tags: [`tag${i % 9}`],
+    metadata: { i, note },
+  };
+}
+
 export function writeJsonl(path: string, values: unknown[]): string {
   writeFileSync(path, values.map((v) => JSON.stringify(v)).join('\n') + (values.length > 0 ? '\n' : ''));
   return path;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { openStore, type Store } from '../src/index.js';
 import { preparedItems } from '../src/backend/embedded/prepared-chunks.js';
 import { PARALLEL_MIN_BYTES, parallelStaged } from '../src/methods/analogies/stage-parallel.js';
-import { asyncErr, rng, tempDir } from './helpers.js';
+import { asyncErr, paddedAnalogy, rng, tempDir } from './helpers.js';
 
 const TIMEOUT = 900_000;
 
@@ -27,15 +27,8 @@ function values(n: number, seed: number): Array<Record<string, unknown>> {
   const ids: string[] = [];
   const out: Array<Record<string, unknown>> = [];
   for (let i = 0; i < n; i++) {
-    const c = {
-      source_domain: `d${Math.floor(r() * 30)}`,
-      target_domain: `t${Math.floor(r() * 30)}`,
-      quality_score: Math.round(r() * 1000) / 1000,
-      concept_mappings: { [`a${i % 7}`]: 'b' },
-      frame_mappings: { [`F${i % 5}`]: 'G' },
-      tags: [`tag${i % 9}`],
-      metadata: { i, note: 'padding to make lines of a few hundred bytes, as real records are: padding, padding, "quoted" ]} padding' },
-    };
+    // Quotes and brackets inside a string: the array reader must not take them for structure.
+    const c = paddedAnalogy(i, r, 'padding to make lines of a few hundred bytes, as real records are: padding, padding, "quoted" ]} padding');
     const pick = r();
     const id = ids.length > 0 && pick < 0.1 ? ids[Math.floor(r() * ids.length)] : pick < 0.2 ? null : pick < 0.6 ? randomUUID() : `item-${seed}-${i}`;
     if (id !== null && !ids.includes(id)) ids.push(id);

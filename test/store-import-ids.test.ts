@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openStore, type Store } from '../src/index.js';
 import { preparedItems } from '../src/backend/embedded/prepared-chunks.js';
-import { cliSpawn, rng, tempDir } from './helpers.js';
+import { cliSpawn, paddedAnalogy, rng, tempDir } from './helpers.js';
 import { startHarness } from './service-helpers.js';
 
 /**
@@ -26,15 +26,7 @@ const TIMEOUT = 900_000;
 type Line = Record<string, unknown> & { metadata: { i: number; note: string } };
 
 function content(i: number, r: () => number): Line {
-  return {
-    source_domain: `d${Math.floor(r() * 30)}`,
-    target_domain: `t${Math.floor(r() * 30)}`,
-    quality_score: Math.round(r() * 1000) / 1000,
-    concept_mappings: { [`a${i % 7}`]: 'b' },
-    frame_mappings: { [`F${i % 5}`]: 'G' },
-    tags: [`tag${i % 9}`],
-    metadata: { i, note: 'padding to make lines of a few hundred bytes, as real records are; padding padding padding' },
-  };
+  return paddedAnalogy(i, r);
 }
 
 /**
