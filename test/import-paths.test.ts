@@ -202,9 +202,16 @@ test('knowledge imports of analogies: pipelined and item by item agree for every
     if (m) all.add(m[1]);
   }
   given = all;
-  for (const file of [exported, bare]) {
-    for (const merge of ['merge', 'overwrite', 'skip'] as const) {
-      for (const prefilled of file === exported ? [false, true] : [false]) {
+  // Into an empty store the strategies cannot differ (nothing to merge with): one of them there;
+  // every strategy into the store holding some of the records.
+  const cases = [
+    { file: exported, merge: 'merge', prefilled: false },
+    { file: bare, merge: 'merge', prefilled: false },
+    ...(['merge', 'overwrite', 'skip'] as const).map((merge) => ({ file: exported, merge, prefilled: true })),
+  ] as const;
+  for (const { file, merge, prefilled } of cases) {
+    {
+      {
         const results: Array<{ dump: Map<string, unknown[]>; applied: unknown; pipelined: number }> = [];
         for (const pipeline of [false, true]) {
           const store = await openStore(join(dir, `k-${merge}-${prefilled}-${pipeline}-${file === bare}`), { create: true });

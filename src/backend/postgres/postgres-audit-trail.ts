@@ -25,7 +25,9 @@ export class PostgresAuditTrail implements AuditTrail {
       const n = args.push(filter.workflow_id);
       where.push(`(entry->>'workflow_id' = $${n} OR (entry->'workflows')::jsonb ? $${n})`);
     }
-    if (filter.since !== undefined) where.push(`at >= $${args.push(filter.since)}`);
+    // The entry's own time, as the embedded trail compares: the row's insert time can be a few
+    // milliseconds later than the time written in it, which let an older entry through.
+    if (filter.since !== undefined) where.push(`(entry->>'time')::timestamptz >= $${args.push(filter.since)}::timestamptz`);
     const sql = `SELECT entry FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${args.push(limit)}`;
     const { rows } = await this.pool.query<{ entry: AuditEntry }>(sql, args);
     return rows.map((r) => r.entry);
