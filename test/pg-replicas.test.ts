@@ -25,6 +25,7 @@ import type { Workflow } from '../src/index.js';
 const db = await usePostgres();
 const skip = 'skip' in db ? db.skip : false;
 const LEASE = { SOFTLOGIC_LEASE_SECONDS: '1' };
+const LIVE_LEASE_SECONDS = 2;
 
 /** Every replica runs in this directory, as replicas on one machine would: their temporary files meet there. */
 const cwd = tempDir('softlogic-replicas-');
@@ -129,6 +130,9 @@ describe('replicas on one PostgreSQL store', { skip }, () => {
     b = await replica('B', store);
     // Started one after the other (many node processes starting at once on a loaded machine take long).
     as.a = await replica('A', store);
+    // A longer lease for the replica that must never lose its workflow: a loaded machine (CI shares
+    // its cores among 6 replicas, PostgreSQL and another test file) can stall a process past 1 s.
+    as.live = await replica('A-live', store, { SOFTLOGIC_LEASE_SECONDS: String(LIVE_LEASE_SECONDS) });
     as.mid = await replica('A-mid', store);
     as.end = await replica('A-end', store);
     as.staged = await replica('A-staged', store, { SOFTLOGIC_KILL_AT: 'workflow-created' });
@@ -210,11 +214,14 @@ describe('replicas on one PostgreSQL store', { skip }, () => {
     });
 
     test('a workflow whose owner is alive and renewing is never taken over', async () => {
-      const a = as.a as Replica;
-      const n = 4000;
-      assert.equal((await upload(a.base, 'async=true&batch_size=200&context=live&workflow_id=wf-live', analogyLines('live', n))).status, 202);
-      // Several lease lengths go by while A works (1 s lease, B looking every 250 ms).
+      const a = as.live as Replica;
+      const n = 30_000;
+      const t0 = Date.now();
+      assert.equal((await upload(a.base, 'async=true&batch_size=100&context=live&workflow_id=wf-live', analogyLines('live', n))).status, 202);
       await assertFinishedOnce(b.base, 'wf-live', n);
+      // Meaningful only if A's lease would have run out without its heartbeats (B looks every 250 ms).
+      const seconds = (Date.now() - t0) / 1000;
+      assert.ok(seconds >= 2 * LIVE_LEASE_SECONDS, `A worked ${seconds} s: at least two lease lengths`);
       const audit = await getJson<{ entries: Array<{ event: string }> }>(`${b.base}/api/audit?workflow_id=wf-live`);
       assert.equal(audit.body.entries.filter((e) => e.event === 'workflow_resumed').length, 0, 'never resumed');
     });
