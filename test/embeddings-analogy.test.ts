@@ -6,16 +6,8 @@ import { analogyScore, complete, parseMethod } from '../src/embeddings/analogy-c
 import { evaluateAnalogies, parseQuestions, predictBatch, sectionKind } from '../src/embeddings/analogy-eval.js';
 import { HashProvider } from '../src/embeddings/hash-provider.js';
 import { cosine } from '../src/embeddings/vector-math.js';
+import { errCode as code } from './helpers.js';
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof SoftlogicError, `expected SoftlogicError, got ${String(err)}`);
-    return err.code;
-  }
-  assert.fail('expected an error');
-}
 
 /** A space where b - a + c lands exactly on d. */
 function toySpace(): VectorSpace {

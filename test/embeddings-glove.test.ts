@@ -17,21 +17,13 @@ import type { AnalogyMethod } from '../src/embeddings/analogy-completion.js';
 import { evaluateAnalogies, parseQuestions } from '../src/embeddings/analogy-eval.js';
 import type { VectorSpace } from '../src/embeddings/vector-space.js';
 import { createProvider } from '../src/embeddings/providers.js';
+import { errCode as code } from './helpers.js';
 
 const SHARED_CACHE = join(tmpdir(), 'softlogic-test-glove-cache');
 const glove = GloveProvider.open({ cacheDir: SHARED_CACHE });
 const tmp = mkdtempSync(join(tmpdir(), 'softlogic-glove-test-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof SoftlogicError, `expected SoftlogicError, got ${String(err)}`);
-    return err.code;
-  }
-  assert.fail('expected an error');
-}
 
 test('cache: all 341,479 words in frequency order, loaded from the cache (not converted again)', () => {
   assert.equal(glove.vocabulary.length, 341479);

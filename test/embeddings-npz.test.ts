@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { SoftlogicError } from '../src/core/errors.js';
 import { encodeNpy, parseNpy } from '../src/embeddings/npy.js';
 import { encodeEmbeddingsNpz, encodeNpz, parseNpz, readEmbeddingsNpz, writeEmbeddingsNpz } from '../src/embeddings/npz.js';
+import { errCode as code } from './helpers.js';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -29,15 +30,6 @@ function python(script: string, ...args: string[]): string {
 const dir = mkdtempSync(join(tmpdir(), 'softlogic-npz-test-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof SoftlogicError, `expected SoftlogicError, got ${String(err)}`);
-    return err.code;
-  }
-  assert.fail('expected an error');
-}
 
 const IDS = ['king', 'queen', 'café', '日本', 'a\u{1F600}b'];
 

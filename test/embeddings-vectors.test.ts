@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SoftlogicError } from '../src/core/errors.js';
 import { cosine, dot, euclidean, manhattan, normalize, norm } from '../src/embeddings/vector-math.js';
 import { VectorSpace } from '../src/embeddings/vector-space.js';
 import { exactSearch } from '../src/embeddings/exact-search.js';
@@ -12,19 +11,11 @@ import { createVectorIndex, loadVectorIndex } from '../src/embeddings/vector-ind
 import { HnswVectorIndex } from '../src/embeddings/hnsw-index.js';
 import { ExactVectorIndex } from '../src/embeddings/exact-index.js';
 import { createProvider } from '../src/embeddings/providers.js';
+import { errCode as code } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'softlogic-vectors-test-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof SoftlogicError, `expected SoftlogicError, got ${String(err)}`);
-    return err.code;
-  }
-  assert.fail('expected an error');
-}
 
 /** Deterministic pseudo-random unit vectors. */
 function randomVectors(n: number, dim: number, seed = 7): Float32Array {
