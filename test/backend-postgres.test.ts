@@ -270,6 +270,30 @@ describe('PostgreSQL workflow table', { skip }, () => {
     assert.deepEqual((await b.workflows.get('wf-1')).metadata, { source: 'moved' });
   });
 
+  test('audit since: an entry is filtered by the time written in it, not by when its row went in (as on the embedded store)', async () => {
+    const b = await freshBackend();
+    // Far ahead of the store's own entries (its context_created).
+    const t = Date.parse('2099-01-01T00:00:00.000Z');
+    const at = (ms: number) => new Date(t + ms).toISOString();
+    const client = new pg.Client({ connectionString: b.where.connectionString, options: `-c search_path=${b.where.schema}` });
+    await client.connect();
+    try {
+      // Written in this order, each row stamped later than the time it carries (a slow insert).
+      for (const [ms, event] of [[0, 'first'], [-3, 'earlier-time-later-row'], [5, 'last']] as const) {
+        await client.query('INSERT INTO audit(at, entry) VALUES ($1, $2::json)', [at(ms + 50), JSON.stringify({ time: at(ms), event })]);
+      }
+    } finally {
+      await client.end();
+    }
+    assert.deepEqual((await b.audit.list({ since: at(0) })).map((e) => e.event), ['last', 'first']);
+    assert.deepEqual((await b.audit.list({ since: at(-3) })).map((e) => e.event), ['last', 'earlier-time-later-row', 'first']);
+    // The same instant written with an offset, and a bare date (UTC, as JavaScript reads it, whatever the server's time zone).
+    assert.deepEqual((await b.audit.list({ since: '2099-01-01T02:00:00.004+02:00' })).map((e) => e.event), ['last']);
+    assert.equal((await b.audit.list({ since: '2098-12-31' })).length, 3);
+    assert.equal((await b.audit.list({ since: '2099-01-01' })).length, 2);
+    assert.deepEqual(await b.audit.list({ since: at(6) }), []);
+  });
+
   test('an owner holds a lease; interruptOwnedBy releases what this process owns', async () => {
     const b = await freshBackend();
     await b.workflows.insert(workflow('wf-own'));

@@ -27,7 +27,8 @@ export class PostgresAuditTrail implements AuditTrail {
     }
     // The entry's own time, as the embedded trail compares: the row's insert time can be a few
     // milliseconds later than the time written in it, which let an older entry through.
-    if (filter.since !== undefined) where.push(`(entry->>'time')::timestamptz >= $${args.push(filter.since)}::timestamptz`);
+    // `since` read as JavaScript reads it (a bare date is UTC), not in the session's time zone.
+    if (filter.since !== undefined) where.push(`(entry->>'time')::timestamptz >= $${args.push(new Date(filter.since).toISOString())}::timestamptz`);
     const sql = `SELECT entry FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${args.push(limit)}`;
     const { rows } = await this.pool.query<{ entry: AuditEntry }>(sql, args);
     return rows.map((r) => r.entry);
