@@ -219,6 +219,60 @@ test('bulk load: indexes are dropped for a large import and built at its end; a 
   assert.equal(reopened.status, 0, 'the next open builds the missing index');
 });
 
+test('bulk load of records with their own ids into an empty context leaves out the id index too; it is built before items go one by one, and at the end', { timeout: 180_000 }, async () => {
+  const dir = tempDir();
+  let storeDir = join(dir, 'store');
+  const r = rng(11);
+  const n = 110_000;
+  const lines = Array.from({ length: n }, (_, i) => JSON.stringify({ id: `g-${i}`, ...analogyLine(i, r) }));
+  const given = join(dir, 'given.jsonl');
+  writeFileSync(given, lines.join('\n') + '\n');
+  const minted = join(dir, 'minted.jsonl');
+  writeFileSync(minted, Array.from({ length: n }, (_, i) => JSON.stringify(analogyLine(i, r))).join('\n') + '\n');
+  // A knowledge import whose file repeats an id after its 100,000th line: the rest goes item by item.
+  const repeated = join(dir, 'repeated.jsonl');
+  writeFileSync(repeated, [...lines.slice(0, 100_000), JSON.stringify({ id: 'g-10', ...analogyLine(10, r), tags: ['again'] }), ...lines.slice(100_000)].join('\n') + '\n');
+  const started = () => readFileSync(join(storeDir, 'audit.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"bulk_load_started"')).map((l) => JSON.parse(l) as { id_index_dropped: boolean });
+  const idIndexPresent = (store: Awaited<ReturnType<typeof openStore>>) => store.backend.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'analogies_id'`).pluck().get() === 1;
+  const store = await openStore(storeDir, { create: true });
+  try {
+    await store.contexts.create('minted');
+    const before = await store.analogies.count();
+    await store.analogies.import(given);
+    assert.deepEqual(started().map((e) => e.id_index_dropped), [true], 'given ids into an empty context');
+    assert.ok(idIndexPresent(store), 'built at the end');
+    assert.equal(await store.analogies.count(), before + n);
+    assert.deepEqual([(await store.analogies.get('g-77')).version, (await store.analogies.get('g-77')).source_domain], [1, JSON.parse(lines[77]).source_domain]);
+    // Into a context holding records (minted ids, which append to the id index): it stays, ids are looked up.
+    await store.analogies.import(minted, { context: 'minted' });
+    await store.analogies.import(given, { context: 'minted' });
+    assert.deepEqual(started().map((e) => e.id_index_dropped), [true, false, false]);
+    assert.equal((await store.analogies.get('g-77', 'minted')).version, 1);
+    assert.equal((await store.verify()).valid, true);
+  } finally {
+    await store.close();
+  }
+  // A fresh store (a bulk load needs one not much larger than the import).
+  storeDir = join(dir, 'knowledge');
+  const knowledge = await openStore(storeDir, { create: true });
+  try {
+    await knowledge.import(repeated, { merge: 'merge' });
+    assert.deepEqual(started().map((e) => e.id_index_dropped), [true]);
+    // Built where the items began to go one by one (by id lookups, which without it scan the table).
+    const built = readFileSync(join(storeDir, 'audit.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"bulk_load_id_index_built"')).map((l) => (JSON.parse(l) as { before_item: number }).before_item);
+    assert.deepEqual(built, [100_000]);
+    assert.ok(idIndexPresent(knowledge));
+    assert.equal(await knowledge.analogies.count(), n);
+    const again = await knowledge.analogies.get('g-10');
+    assert.equal(again.version, 2, 'the repeated id merged item by item into a second version');
+    assert.ok(again.tags.includes('again'), again.tags.join());
+    assert.equal((await knowledge.analogies.get('g-109999')).version, 1);
+    assert.equal((await knowledge.verify()).valid, true);
+  } finally {
+    await knowledge.close();
+  }
+});
+
 /** `n` lines of content fields only (fresh puts: staged on the fast path, processed by the pipeline). */
 function freshFile(dir: string, n: number, seed: number, quality?: (i: number) => number | undefined): string {
   const r = rng(seed);

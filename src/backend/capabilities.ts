@@ -36,6 +36,8 @@ export interface PreparedRun extends AsyncIterable<PreparedChunkCommit | null> {
 export interface BulkLoad {
   /** builds what the load left out (the query indexes) */
   end(): void | Promise<void>;
+  /** makes ready for items applied one by one from item `from` (after the prepared chunks, or without them): builds what they look records up by */
+  beforeItemByItem?(from: number): void | Promise<void>;
 }
 
 export interface PreparedImport {

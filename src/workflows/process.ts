@@ -220,6 +220,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
     };
     // (After a prepared run that did every item there is nothing left to read.)
     if (processed < wf.items_total) {
+      await bulk?.beforeItemByItem?.(processed);
       for await (const page of table.readStaged(workflowId, processed)) {
         for (const item of page) {
           chunk.push(item);

@@ -1,12 +1,15 @@
 import { isSoftlogicError } from '../../core/errors.js';
 import type { EmbeddedStore } from './embedded-store.js';
-import { createQueryIndexes, dropQueryIndexes, missingQueryIndexes } from './sqlite-schema.js';
+import { ANALOGY_ID_INDEX, createQueryIndexes, dropQueryIndexes, missingQueryIndexes } from './sqlite-schema.js';
 
 /**
  * Bulk loads. Maintaining the three analogy query indexes row by row costs about three times
  * what building them once from sorted keys costs (`npm run bench -- ingest` measures both), so
  * a large import drops them, commits its batches as usual, and builds them at its end.
- * Queries stay correct meanwhile (SQLite scans instead), only slower. The owner is recorded in
+ * Queries stay correct meanwhile (SQLite scans instead), only slower. A load into an empty
+ * context of records that carry their own ids drops the id index as well (see ANALOGY_ID_INDEX):
+ * nothing looks ids up while the prepared chunks write (the import remembers its own ids), and
+ * it is built before any item is applied one by one. The owner is recorded in
  * `meta`: if it dies mid-load, the next open of the store sees a dead owner and builds the
  * indexes; while it lives, other openers leave them to it.
  */
@@ -27,13 +30,22 @@ export function bulkLoadWorthwhile(store: EmbeddedStore, incomingRows: number): 
   return existing <= 2 * incomingRows;
 }
 
-export function beginBulkLoad(store: EmbeddedStore, owner: string): void {
+export function beginBulkLoad(store: EmbeddedStore, owner: string, options: { idIndex: boolean }): void {
   store.transaction(() => {
     const record: BulkLoadOwner = { pid: process.pid, owner, started_at: new Date().toISOString() };
     store.db.prepare('INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)').run(META_KEY, JSON.stringify(record));
-    dropQueryIndexes(store.db);
+    dropQueryIndexes(store.db, options);
   });
-  store.audit.record({ event: 'bulk_load_started', owner });
+  store.audit.record({ event: 'bulk_load_started', owner, id_index_dropped: options.idIndex });
+}
+
+/** Builds the id index if the load dropped it: before items are applied one by one from `from` (they look ids up). */
+export function buildIdIndex(store: EmbeddedStore, from: number): void {
+  if (!missingQueryIndexes(store.db).includes(ANALOGY_ID_INDEX.name)) return;
+  const started = performance.now();
+  const owner = currentOwner(store);
+  store.transaction(() => createQueryIndexes(store.db, [ANALOGY_ID_INDEX]));
+  store.audit.record({ event: 'bulk_load_id_index_built', owner: owner?.owner, before_item: from, seconds: Math.round(performance.now() - started) / 1000 });
 }
 
 /** Builds the query indexes and clears the owner (also the recovery after a dead owner). */

@@ -4,8 +4,9 @@ import type { EmbeddedStore } from './embedded-store.js';
 import type { EmbeddedWorkflowTable } from './embedded-workflow-table.js';
 import type { PreparedChunk, PreparedChunks } from './chunk-pipelines.js';
 import { analogyChunks } from './prepared-chunks.js';
-import { StagedProgress } from './embedded-staging.js';
-import { beginBulkLoad, bulkLoadWorthwhile, endBulkLoad } from './bulk-load.js';
+import { StagedProgress, StagedSpanReader } from './embedded-staging.js';
+import { beginBulkLoad, buildIdIndex, bulkLoadWorthwhile, endBulkLoad } from './bulk-load.js';
+import { FRESH_PUT_PREFIX } from '../../core/staged-put.js';
 
 /** Chunks being encoded while the items are staged (stageAhead), for `run` to take. */
 class AheadChunks implements PreparedAhead {
@@ -81,7 +82,23 @@ export class EmbeddedPreparedImport implements PreparedImport {
 
   beginBulkLoad(workflow: StoredWorkflow, incoming: number): BulkLoad | null {
     if (!bulkLoadWorthwhile(this.store, incoming)) return null;
-    beginBulkLoad(this.store, workflow.workflow_id);
-    return { end: () => endBulkLoad(this.store) };
+    beginBulkLoad(this.store, workflow.workflow_id, { idIndex: this.idsGivenIntoEmpty(workflow) });
+    return { end: () => endBulkLoad(this.store), beforeItemByItem: (from) => buildIdIndex(this.store, from) };
+  }
+
+  /**
+   * Whether the import writes records that carry their own ids (its first staged item does) into
+   * a context that holds no analogies: then the id index is left out of the load too.
+   */
+  private idsGivenIntoEmpty(workflow: StoredWorkflow): boolean {
+    const context = this.store.context(workflow.context);
+    if (!context || this.store.db.prepare('SELECT 1 FROM analogies WHERE ctx = ? LIMIT 1').pluck().get(context.ctx) !== undefined) return false;
+    const reader = new StagedSpanReader(this.table.stagedPath(workflow.workflow_id), 0);
+    try {
+      const first = reader.next();
+      return first !== null && !first.data.subarray(first.start, first.end).toString('latin1', 0, FRESH_PUT_PREFIX.length).startsWith(FRESH_PUT_PREFIX);
+    } finally {
+      reader.close();
+    }
   }
 }

@@ -108,7 +108,8 @@ export class EmbeddedStore {
     this.audit = new AuditLog(layout.audit);
     this.db = new Database(layout.sqlite, { timeout: BUSY_TIMEOUT_MS });
     configureConnection(this.db);
-    createSchema(this.db);
+    // The id index is built by ensureQueryIndexes below, unless a live bulk load dropped it.
+    createSchema(this.db, { idIndex: false });
     this.analogies = new AnalogyIndex(this.db);
     this.entities = new EntityIndex(this.db);
     this.contextByName = this.db.prepare('SELECT * FROM contexts WHERE name = ?');
