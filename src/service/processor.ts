@@ -63,7 +63,7 @@ export function inProcessProcessor(store: Store, activity: ActivityState): Proce
     resume: (batchSize) => store.workflows.resume({ batchSize, bulkLoad: false, pacer: pacer() }),
     takeOver: (batchSize) => store.workflows.takeOver({ batchSize, bulkLoad: false, pacer: pacer() }),
     importKnowledge: (file, { quiet, ...options }) =>
-      store.import(file, { ...options, bulkLoad: quiet === true, endBulkLoadWhen: quiet === true ? requestSince(requestsStarted) : undefined }),
+      store.import(file, { ...options, parallel: quiet === true, bulkLoad: quiet === true, endBulkLoadWhen: quiet === true ? requestSince(requestsStarted) : undefined }),
     stop: () => store.close(),
     close: async () => {},
   };

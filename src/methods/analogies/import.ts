@@ -101,7 +101,17 @@ async function malformedElementError(file: string, options: ImportOptions, eleme
  */
 async function withPlainCopy<T>(engine: Engine, file: string, options: ImportOptions, run: (options: ImportOptions) => Promise<T>): Promise<T> {
   assertReadableFile(file);
-  if (options.parallel === false || !isGzip(file) || statSync(file).size < PARALLEL_MIN_BYTES / 16) return run(options);
+  if (options.parallel === false || !gunzipWorthIt(file)) return run(options);
+  return withGunzippedCopy(engine, file, (copy) => run({ ...options, readFrom: copy }));
+}
+
+/** Whether a file is gzip'd and large enough to be decompressed for parallel staging (withGunzippedCopy). */
+export function gunzipWorthIt(file: string): boolean {
+  return isGzip(file) && statSync(file).size >= PARALLEL_MIN_BYTES / 16;
+}
+
+/** Runs `run` on a decompressed copy of a gzip'd file (in the store's tmp directory, removed afterwards). */
+export async function withGunzippedCopy<T>(engine: Engine, file: string, run: (copy: string) => Promise<T>): Promise<T> {
   const dir = join(engine.workDir, 'tmp');
   mkdirSync(dir, { recursive: true });
   const copy = join(dir, `gunzip-${process.pid}-${randomUUID()}.jsonl`);
@@ -112,7 +122,7 @@ async function withPlainCopy<T>(engine: Engine, file: string, options: ImportOpt
       throw new SoftlogicError('UNSUPPORTED_FORMAT', `cannot read ${file}: ${(err as Error).message}`, { path: file });
     }
     killPoint('import-after-gunzip');
-    return await run({ ...options, readFrom: copy });
+    return await run(copy);
   } finally {
     rmSync(copy, { force: true });
   }

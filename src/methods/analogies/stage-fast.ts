@@ -1,7 +1,7 @@
 import { LIMITS } from '../../core/limits.js';
 import type { StagingTarget } from '../../core/staged-put.js';
 import type { StagedLines } from '../../core/staged-lines.js';
-import { FRESH_PUT_PREFIX, GIVEN_PUT_PREFIX, verbatimHead, verbatimTail } from '../../core/staged-put.js';
+import { EXPORTED_ABSENT, exportedPutPrefix, FRESH_PUT_PREFIX, GIVEN_PUT_PREFIX, verbatimHead, verbatimTail, type ExportedMerge } from '../../core/staged-put.js';
 import { timeMs } from '../../core/analogy-columns.js';
 
 /**
@@ -389,6 +389,38 @@ function putQuoted(out: StagedLines, p: number, q: number): void {
 }
 
 /**
+ * The index array's columns from source_domain to the frame names (the line scanned last), with
+ * `afterQuality` (`,<created ms>,<workflow id JSON>,`) between the quality and the tags.
+ */
+function putIndexColumns(out: StagedLines, line: Buffer, afterQuality: Buffer): void {
+  out.putBytes(line, source0, source1);
+  out.putByte(0x2c);
+  out.putBytes(line, target0, target1);
+  out.putByte(0x2c);
+  out.putBytes(line, quality0, quality1);
+  out.putBytes(afterQuality, 0, afterQuality.length);
+  if (tagCount === 0) out.putBytes(NULL, 0, NULL.length);
+  else putQuoted(out, tags0, tags1);
+  out.putByte(0x2c);
+  if (frameCount === 0) {
+    out.putBytes(NULL, 0, NULL.length);
+  } else {
+    // JSON.stringify of the frame names: ["k1","k2"], itself as a JSON string.
+    out.putByte(Q);
+    out.putByte(0x5b);
+    for (let j = 0; j < frameCount; j++) {
+      if (j > 0) out.putByte(0x2c);
+      out.putByte(BACKSLASH);
+      out.putBytes(line, frameKeys[2 * j], frameKeys[2 * j + 1] - 1);
+      out.putByte(BACKSLASH);
+      out.putByte(Q);
+    }
+    out.putByte(0x5d);
+    out.putByte(Q);
+  }
+}
+
+/**
  * Stages line[start, stop) (no newline) as a fresh verbatim put of a new id (or, for a line that
  * gives its id first, a verbatim put of that id: GIVEN_PUT_PREFIX) if it is a line of the fast
  * path; false leaves it to the general path (which also refuses invalid lines).
@@ -416,31 +448,7 @@ export function stageLineFast(line: Buffer, start: number, stop: number, target:
     out.putText(mintId());
   }
   out.putBytes(p.afterId, 0, p.afterId.length);
-  out.putBytes(line, source0, source1);
-  out.putByte(0x2c);
-  out.putBytes(line, target0, target1);
-  out.putByte(0x2c);
-  out.putBytes(line, quality0, quality1);
-  out.putBytes(p.afterQuality, 0, p.afterQuality.length);
-  if (tagCount === 0) out.putBytes(NULL, 0, NULL.length);
-  else putQuoted(out, tags0, tags1);
-  out.putByte(0x2c);
-  if (frameCount === 0) {
-    out.putBytes(NULL, 0, NULL.length);
-  } else {
-    // JSON.stringify of the frame names: ["k1","k2"], itself as a JSON string.
-    out.putByte(Q);
-    out.putByte(0x5b);
-    for (let j = 0; j < frameCount; j++) {
-      if (j > 0) out.putByte(0x2c);
-      out.putByte(BACKSLASH);
-      out.putBytes(line, frameKeys[2 * j], frameKeys[2 * j + 1] - 1);
-      out.putByte(BACKSLASH);
-      out.putByte(Q);
-    }
-    out.putByte(0x5d);
-    out.putByte(Q);
-  }
+  putIndexColumns(out, line, p.afterQuality);
   out.putBytes(INPUT_KEY, 0, INPUT_KEY.length);
   out.putByte(0x7b);
   out.putBytes(line, members, close);
@@ -452,4 +460,50 @@ export function stageLineFast(line: Buffer, start: number, stop: number, target:
 function skipWsBack(p: number): number {
   while (p > 0 && isWs(data[p - 1])) p--;
   return p;
+}
+
+/** The bytes every exported put of one staging time, context and merge strategy shares (a one-entry cache). */
+const exported = { key: '', head: Buffer.alloc(0), afterQuality: Buffer.alloc(0), recordHead: Buffer.from('],"record":{"id":"'), tail: Buffer.alloc(0) };
+/** The fields a bare analogy line lacks (its record is stored with the staging time and version 1). */
+const BARE_ABSENT = EXPORTED_ABSENT.version | EXPORTED_ABSENT.created_at | EXPORTED_ABSENT.updated_at;
+
+function exportedParts(now: string, context: string, merge: ExportedMerge): typeof exported {
+  const key = `${now}\0${context}\0${merge}`;
+  if (exported.key !== key) {
+    exported.head = Buffer.from(`${exportedPutPrefix(merge, BARE_ABSENT)}["`);
+    exported.afterQuality = Buffer.from(`,${timeMs(now)},null,`);
+    exported.tail = Buffer.from(`,"workflow_id":null,"deleted_at":null,"context":${JSON.stringify(context)},"version":1,"created_at":"${now}","updated_at":"${now}"}}`);
+    exported.key = key;
+  }
+  return exported;
+}
+
+/**
+ * The fast path of a knowledge import's bare analogy line (knowledge-block.ts): a line this
+ * scanner accepts that gives its id first (`{"id":"<id>",` and the seven content fields) is
+ * staged as the exported put the general path stages for it (knowledge-lines.ts's
+ * stagedKnowledgeJson: the record as given, then workflow_id and deleted_at null, the context,
+ * version 1 and the staging time), its members copied as they are. False: not such a line (a
+ * line without an id, one of more than LIMITS.recordBytes / 8 bytes, which a number's canonical
+ * form could take over the limit, or any line stageLineFast would refuse): the general path's.
+ */
+export function stageExportedLineFast(line: Buffer, start: number, stop: number, now: string, context: string, merge: ExportedMerge, out: StagedLines): boolean {
+  if (stop - start > LIMITS.recordBytes / 8) return false;
+  data = line;
+  end = stop;
+  openKeyCount = 0;
+  if (scanLine(start) < 0 || id0 < 0) return false;
+  // The members after the id, without the closing brace.
+  const close = skipWsBack(stop) - 1;
+  const p = exportedParts(now, context, merge);
+  const at = out.begin();
+  out.putBytes(p.head, 0, p.head.length);
+  out.putBytes(line, id0, id1);
+  out.putBytes(parts.afterId, 0, parts.afterId.length);
+  putIndexColumns(out, line, p.afterQuality);
+  out.putBytes(p.recordHead, 0, p.recordHead.length);
+  out.putBytes(line, id0, close);
+  out.putBytes(p.tail, 0, p.tail.length);
+  out.end(at);
+  return true;
 }

@@ -6,6 +6,15 @@ import type { StagingTarget } from '../../core/staged-put.js';
 import type { StagedBlock } from './stage-block.js';
 import type { StageJob, StageWorkerData } from './stage-worker.js';
 
+/** What a worker's stager returns for a block (stage-block.ts's StagedBlock, or another stager's). */
+export interface BlockResult {
+  block: number;
+  /** staged lines, whose memory is handed back to a worker once the block is accepted */
+  staged: Uint8Array;
+  /** lines in the block, blank ones included */
+  lines: number;
+}
+
 /**
  * Staging a large JSON-lines input on every core. The input comes in blocks of whole lines:
  * byte ranges of BLOCK_BYTES of a file (each worker reads its own), or blocks another reader
@@ -13,7 +22,11 @@ import type { StageJob, StageWorkerData } from './stage-worker.js';
  * next block as they finish one (parse, validate, build, serialise: the costly part), and the
  * results are handed to `accept` strictly in input order, so the staged file and every line
  * number are what a single pass would produce. At most WINDOW blocks are in flight, which bounds
- * memory however large the input.
+ * memory however large the input. `accept` may return a promise: the next block is handed over
+ * once it settles (and the block's memory is reused only then).
+ *
+ * The stager (options.stager, default stage-block.ts) is the module whose `stageBlock(block,
+ * lines, target, options, spare)` a worker runs on each block; `options` is passed to it as is.
  */
 export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
 export const BLOCK_BYTES = 4 * 1024 * 1024;
@@ -35,11 +48,12 @@ async function* dataBlocks(blocks: AsyncIterable<Buffer>): AsyncGenerator<Job> {
   for await (const data of blocks) yield { data };
 }
 
-export async function stageInParallel(
+export async function stageInParallel<B extends BlockResult = StagedBlock, O extends object = { lenient: boolean; maxIssues: number }>(
   input: StageInput,
   target: StagingTarget,
-  options: { lenient: boolean; maxIssues: number },
-  accept: (block: StagedBlock, firstLine: number) => void,
+  options: O,
+  accept: (block: B, firstLine: number) => void | Promise<void>,
+  stager: URL = new URL('./stage-block.js', import.meta.url),
 ): Promise<void> {
   const file = 'file' in input ? input.file : null;
   const size = 'file' in input ? statSync(input.file).size : input.sizeHint;
@@ -48,11 +62,11 @@ export async function stageInParallel(
   const jobs = ('file' in input ? fileRanges(size) : dataBlocks(input.blocks))[Symbol.asyncIterator]();
   const count = Math.max(1, Math.min(availableParallelism(), MAX_WORKERS, expected));
   const window = count * 2;
-  const data: StageWorkerData = { file, size, target, lenient: options.lenient, maxIssues: options.maxIssues };
+  const data: StageWorkerData = { file, size, target, options, stager: stager.href };
   const workers = Array.from({ length: count }, () => new Worker(new URL('./stage-worker.js', import.meta.url), { workerData: data }));
   try {
     await new Promise<void>((resolve, reject) => {
-      const results = new Map<number, StagedBlock>();
+      const results = new Map<number, B>();
       const idle: Worker[] = [...workers];
       const spares: ArrayBuffer[] = [];
       let next = 0;
@@ -60,6 +74,7 @@ export async function stageInParallel(
       let lineBase = 0;
       let failed = false;
       let reading = false;
+      let accepting = false;
       let ended = false;
       const fail = (err: unknown) => {
         if (failed) return;
@@ -96,26 +111,36 @@ export async function stageInParallel(
         }
         finished();
       };
+      // Hands the finished blocks to `accept` in input order, one at a time.
+      const drain = async () => {
+        if (accepting) return;
+        accepting = true;
+        try {
+          for (let r = results.get(written); r !== undefined && !failed; r = results.get(written)) {
+            results.delete(written);
+            const pending = accept(r, lineBase + 1);
+            if (pending) await pending;
+            // Written: its memory goes back to a worker with a next block.
+            spares.push(r.staged.buffer as ArrayBuffer);
+            lineBase += r.lines;
+            written += 1;
+            parallelStaged.blocks += 1;
+          }
+        } catch (err) {
+          fail(err);
+          return;
+        } finally {
+          accepting = false;
+        }
+        finished();
+        void pump();
+      };
       for (const worker of workers) {
-        worker.on('message', (result: StagedBlock) => {
+        worker.on('message', (result: B) => {
           if (failed) return;
           results.set(result.block, result);
           idle.push(worker);
-          try {
-            for (let r = results.get(written); r !== undefined; r = results.get(written)) {
-              results.delete(written);
-              accept(r, lineBase + 1);
-              // Written: its memory goes back to a worker with a next block.
-              spares.push(r.staged.buffer as ArrayBuffer);
-              lineBase += r.lines;
-              written += 1;
-              parallelStaged.blocks += 1;
-            }
-          } catch (err) {
-            fail(err);
-            return;
-          }
-          finished();
+          void drain();
           void pump();
         });
         worker.on('error', fail);
@@ -128,5 +153,77 @@ export async function stageInParallel(
   } finally {
     await jobs.return?.(undefined);
     await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/**
+ * stageInParallel read block by block (a pull, for a consumer that awaits between blocks): next()
+ * gives the next block in input order, with its first line's number, or null at the end; the
+ * block before it is then done with (its memory goes back to the workers). close() stops the
+ * staging if the consumer stops early.
+ */
+export class StagedBlockQueue<B extends BlockResult> {
+  private slot: { block: B; firstLine: number; release: () => void; refuse: (err: Error) => void } | null = null;
+  private release: (() => void) | null = null;
+  private wake: (() => void) | null = null;
+  private closed = false;
+  private settled = false;
+  private error: unknown = null;
+  private readonly run: Promise<void>;
+
+  constructor(start: (accept: (block: B, firstLine: number) => Promise<void>) => Promise<void>) {
+    this.run = start(
+      (block, firstLine) =>
+        new Promise<void>((release, refuse) => {
+          if (this.closed) refuse(new SoftlogicError('INTERNAL', 'staging stopped'));
+          else {
+            this.slot = { block, firstLine, release, refuse };
+            this.notify();
+          }
+        }),
+    ).then(
+      () => this.end(null),
+      (err: unknown) => this.end(err ?? new SoftlogicError('INTERNAL', 'staging failed')),
+    );
+  }
+
+  private end(err: unknown): void {
+    this.settled = true;
+    this.error = err;
+    this.notify();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  async next(): Promise<{ block: B; firstLine: number } | null> {
+    this.release?.();
+    this.release = null;
+    for (;;) {
+      if (this.slot) {
+        const taken = this.slot;
+        this.slot = null;
+        this.release = taken.release;
+        return taken;
+      }
+      if (this.settled) {
+        if (this.error) throw this.error;
+        return null;
+      }
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  /** Stops the staging (if still running) and waits for its workers to end. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.release?.();
+    this.release = null;
+    this.slot?.refuse(new SoftlogicError('INTERNAL', 'staging stopped'));
+    this.slot = null;
+    await this.run;
   }
 }

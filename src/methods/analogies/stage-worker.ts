@@ -1,19 +1,27 @@
 /**
- * Worker thread of a parallel analogy import (stage-parallel.ts): stages the blocks of the file
- * it is sent, one at a time, and posts each result back with its bytes transferred.
+ * Worker thread of a parallel import (stage-parallel.ts): stages the blocks of the file it is
+ * sent, one at a time, with the stager module it is given (stage-block.ts for an analogy
+ * import), and posts each result back with its bytes transferred.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { StagingTarget } from '../../core/staged-put.js';
-import { stageBlock } from './stage-block.js';
+import type { BlockResult } from './stage-parallel.js';
 
 export interface StageWorkerData {
   /** the file whose byte ranges jobs name; null when jobs carry their blocks */
   file: string | null;
   size: number;
   target: StagingTarget;
-  lenient: boolean;
-  maxIssues: number;
+  /** passed to the stager as is */
+  options: object;
+  /** the URL of the module whose stageBlock stages a block */
+  stager: string;
+}
+
+/** What a stager module exports. */
+export interface Stager {
+  stageBlock(block: number, lines: Buffer, target: StagingTarget, options: object, spare: ArrayBuffer | null): BlockResult;
 }
 
 export interface StageJob {
@@ -82,14 +90,18 @@ if (parentPort) {
   const port = parentPort;
   const data = workerData as StageWorkerData;
   const fd = data.file === null ? -1 : openSync(data.file, 'r');
+  // Loaded once; jobs arriving meanwhile wait for it, in order.
+  const stager = import(data.stager) as Promise<Stager>;
   port.on('message', (job: StageJob | null) => {
     if (job === null) {
       if (fd >= 0) closeSync(fd);
       port.close();
       return;
     }
-    const lines = job.data ? Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength) : readBlockLines(fd, job.start, job.end, data.size);
-    const result = stageBlock(job.block, lines, data.target, data, job.spare);
-    port.postMessage(result, [result.staged.buffer as ArrayBuffer]);
+    void stager.then(({ stageBlock }) => {
+      const lines = job.data ? Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength) : readBlockLines(fd, job.start, job.end, data.size);
+      const result = stageBlock(job.block, lines, data.target, data.options, job.spare);
+      port.postMessage(result, [result.staged.buffer as ArrayBuffer]);
+    });
   });
 }

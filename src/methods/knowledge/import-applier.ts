@@ -2,8 +2,8 @@ import { SoftlogicError } from '../../core/errors.js';
 import type { RecordKind } from '../../core/records.js';
 import type { StoredVersion, WriteBatch } from '../../backend/write-batch.js';
 import { registerRawItemApplier } from '../../workflows/item-appliers.js';
-import { decodeFreshPut, encodeExportedPut, EXPORTED_ABSENT, exportedPutFlags, StagedPutKind, stagedPutKindOfText } from '../../core/staged-put.js';
-import type { IndexedFields } from '../../core/analogy-columns.js';
+import { decodeFreshPut, EXPORTED_ABSENT, exportedPutFlags, StagedPutKind, stagedPutKindOfText } from '../../core/staged-put.js';
+import { shaped } from './knowledge-lines.js';
 import { softDeleteAnalogy } from '../analogies/mutations.js';
 
 /**
@@ -67,11 +67,6 @@ function write(batch: WriteBatch, kind: RecordKind, record: Record<string, unkno
   batch.change(kind, op, record, prev);
 }
 
-/** The record as the target context stores it (context field set for analogies). */
-function shaped(kind: RecordKind, record: Record<string, unknown>, context: string): Record<string, unknown> {
-  return kind === 'analogy' ? { ...record, context } : { ...record };
-}
-
 export function applyKnowledgeItem(batch: WriteBatch, item: KnowledgeItem, now: string, workflowId: string): void {
   const t = tally(workflowId);
   const ctx = batch.context.name;
@@ -133,27 +128,6 @@ export function applyKnowledgeItem(batch: WriteBatch, item: KnowledgeItem, now: 
     return;
   }
   t.kept += 1;
-}
-
-/**
- * The staged text of an item: an analogy put that is not a tombstone in the exported put's form
- * (staged-put.ts), which the embedded backend's prepared import writes as it is when its id is
- * new to the context: the record applyKnowledgeItem would store for a new id, with `now` (the
- * staging time) for the times the record lacks. Anything else as its JSON.
- */
-export function stagedKnowledgeJson(item: KnowledgeItem, context: string, now: string): string {
-  if (item.op !== 'put' || item.kind !== 'analogy' || item.record.deleted_at !== null) return JSON.stringify(item);
-  const incoming = shaped(item.kind, item.record, context);
-  let absent = 0;
-  if (!('version' in incoming)) absent |= EXPORTED_ABSENT.version;
-  if (!('created_at' in incoming)) absent |= EXPORTED_ABSENT.created_at;
-  if (!('updated_at' in incoming)) absent |= EXPORTED_ABSENT.updated_at;
-  // A field present but replaced in place (a null time, a version that is not a number), or a
-  // context of its own: the applier applies the item itself.
-  const replaced = ('version' in incoming && typeof incoming.version !== 'number') || ('created_at' in incoming && incoming.created_at == null) || ('updated_at' in incoming && incoming.updated_at == null);
-  if (replaced || 'context' in item.record) return JSON.stringify(item);
-  const record = { ...incoming, version: typeof incoming.version === 'number' ? incoming.version : 1, created_at: incoming.created_at ?? now, updated_at: incoming.updated_at ?? now };
-  return encodeExportedPut(record as unknown as IndexedFields, JSON.stringify(record), item.merge, absent);
 }
 
 /** An exported put back as the item it was staged from (the incoming record, without what staging added). */

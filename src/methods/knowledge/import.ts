@@ -1,23 +1,25 @@
-import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { SoftlogicError, toSoftlogicError } from '../../core/errors.js';
 import { assertReadableFile, isGzip } from '../../core/input-files.js';
-import { assertContextName, DEFAULT_CONTEXT, isValidId } from '../../core/names.js';
-import { duplicateKeyIn, recordLimitIssue } from '../../core/json-limits.js';
-import type { JsonObject, RecordKind, Workflow } from '../../core/records.js';
+import { assertContextName } from '../../core/names.js';
+import type { JsonObject, Workflow } from '../../core/records.js';
 import { LIMITS, type FieldIssue } from '../../core/schemas.js';
 import { cancelStopped } from '../../workflows/cancel.js';
 import { createWorkflow } from '../../workflows/create.js';
 import type { Engine } from '../../workflows/engine.js';
-import { processWorkflow, type ProcessOptions } from '../../workflows/process.js';
+import { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, processWorkflow, type ProcessOptions } from '../../workflows/process.js';
+import type { PreparedAhead } from '../../backend/capabilities.js';
+import type { StagingWriter } from '../../backend/workflow-table.js';
 import type { VectorBackend } from '../../backend/vector-table.js';
-import { validateAnalogy } from '../analogies/analogy-record.js';
 import { parseProviderName, settingsForWrite, type EmbeddingSettings } from '../embeddings/settings.js';
-import { LISTED_ISSUES } from '../analogies/import.js';
-import { emptyTally, importTallies, MERGE_STRATEGIES, stagedKnowledgeJson, type ImportTally, type KnowledgeItem, type MergeStrategy } from './import-applier.js';
+import { gunzipWorthIt, LISTED_ISSUES, withGunzippedCopy } from '../analogies/import.js';
+import { PARALLEL_MIN_BYTES, stageInParallel, StagedBlockQueue } from '../analogies/stage-parallel.js';
+import { emptyTally, importTallies, MERGE_STRATEGIES, type ImportTally, type KnowledgeItem, type MergeStrategy } from './import-applier.js';
+import { exportLine, parseRecordLine, stagedKnowledgeJson, stageRecordLine, type ExportLine } from './knowledge-lines.js';
+import type { KnowledgeBlock, KnowledgeBlockOptions } from './knowledge-block.js';
 
 export interface KnowledgeImportOptions {
   /** put every record into this context (default: the context each record was exported from) */
@@ -29,6 +31,8 @@ export interface KnowledgeImportOptions {
   endBulkLoadWhen?: () => boolean;
   /** See ProcessOptions.pipeline: false applies every record through the merge, item by item (default true). */
   pipeline?: boolean;
+  /** Stage a large JSON-lines export's analogies on worker threads (default true); false: one thread. */
+  parallel?: boolean;
 }
 
 export interface KnowledgeImportResult {
@@ -40,17 +44,10 @@ export interface KnowledgeImportResult {
   contexts: string[];
 }
 
-const KINDS = new Set<RecordKind>(['analogy', 'concept', 'frame', 'frame_instance', 'frame_relation', 'cluster', 'semantic_field']);
-
 export function assertMerge(value: unknown): MergeStrategy {
   if (typeof value === 'string' && (MERGE_STRATEGIES as readonly string[]).includes(value)) return value as MergeStrategy;
   throw new SoftlogicError('INVALID_INPUT', `merge must be one of ${MERGE_STRATEGIES.join(', ')}, got '${String(value)}'`, { field: 'merge' });
 }
-
-type ExportLine =
-  | { line: number; context: { name: string; parent: string | null; description: string | null } }
-  | { line: number; kind: RecordKind; contextName: string | null; record: unknown }
-  | { line: number; error: string };
 
 /**
  * Reads an export (JSON lines, or the JSON document `export --format json` writes, one record
@@ -83,35 +80,35 @@ async function* readExport(path: string): AsyncGenerator<ExportLine> {
           return;
         }
       }
+      if (!documentMode) {
+        yield exportLine(line, lineNo) as ExportLine;
+        continue;
+      }
       if (line.length > LIMITS.recordBytes + 1024) {
         yield { line: lineNo, error: `line is ${line.length} characters, over the record size limit` };
         continue;
       }
-      if (documentMode) {
-        if (line.startsWith('{"kind":')) {
-          const body = line.endsWith(',') ? line.slice(0, -1) : line;
-          yield parseRecordLine(body, lineNo);
-          continue;
-        }
-        const header = /^,?("(?:[^"\\]|\\.)*"):\{"parent":.*,"records":\[$/.exec(line);
-        if (header) {
-          try {
-            const parsed = JSON.parse(`{${line.replace(/^,/, '')}]}}`) as Record<string, { parent: string | null; description: string | null }>;
-            const [name, meta] = Object.entries(parsed)[0];
-            yield { line: lineNo, context: { name, parent: meta.parent ?? null, description: meta.description ?? null } };
-          } catch (err) {
-            yield { line: lineNo, error: `malformed context header: ${(err as Error).message}` };
-          }
-          continue;
-        }
-        if (line === ']}' || line.startsWith('},"counts":')) {
-          if (line.startsWith('},"counts":')) closed = true;
-          continue;
-        }
-        yield { line: lineNo, error: 'unexpected line in an export document' };
+      if (line.startsWith('{"kind":')) {
+        const body = line.endsWith(',') ? line.slice(0, -1) : line;
+        yield parseRecordLine(body, lineNo);
         continue;
       }
-      yield parseRecordLine(line, lineNo);
+      const header = /^,?("(?:[^"\\]|\\.)*"):\{"parent":.*,"records":\[$/.exec(line);
+      if (header) {
+        try {
+          const parsed = JSON.parse(`{${line.replace(/^,/, '')}]}}`) as Record<string, { parent: string | null; description: string | null }>;
+          const [name, meta] = Object.entries(parsed)[0];
+          yield { line: lineNo, context: { name, parent: meta.parent ?? null, description: meta.description ?? null } };
+        } catch (err) {
+          yield { line: lineNo, error: `malformed context header: ${(err as Error).message}` };
+        }
+        continue;
+      }
+      if (line === ']}' || line.startsWith('},"counts":')) {
+        if (line.startsWith('},"counts":')) closed = true;
+        continue;
+      }
+      yield { line: lineNo, error: 'unexpected line in an export document' };
     }
   } catch (err) {
     throw new SoftlogicError('UNSUPPORTED_FORMAT', `cannot read ${path}: ${(err as Error).message}`, { path });
@@ -119,54 +116,34 @@ async function* readExport(path: string): AsyncGenerator<ExportLine> {
   if (documentMode && !closed) yield { line: lineNo, error: 'the export document is truncated (no closing counts line)' };
 }
 
-function parseRecordLine(text: string, line: number): ExportLine {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    return { line, error: `malformed JSON: ${(err as Error).message}` };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { line, error: 'expected a JSON object' };
-  const duplicate = duplicateKeyIn(text);
-  if (duplicate !== null) return { line, error: `duplicate key ${duplicate}` };
-  const v = value as Record<string, unknown>;
-  if (!('kind' in v)) return { line, kind: 'analogy', contextName: null, record: v };
-  const contextName = typeof v.context === 'string' ? v.context : null;
-  if (v.kind === 'context') {
-    const r = v.record as Record<string, unknown> | undefined;
-    if (!r || typeof r.name !== 'string') return { line, error: 'a context line needs record.name' };
-    return { line, context: { name: r.name, parent: typeof r.parent === 'string' ? r.parent : null, description: typeof r.description === 'string' ? r.description : null } };
-  }
-  if (typeof v.kind !== 'string' || !KINDS.has(v.kind as RecordKind)) return { line, error: `unknown kind ${JSON.stringify(v.kind)}` };
-  return { line, kind: v.kind as RecordKind, contextName, record: v.record };
-}
-
-/** Validates one exported record into a staged item, or the reasons it is refused. */
-export function stageKnowledgeRecord(kind: RecordKind, record: unknown, merge: MergeStrategy, line: number): { item: KnowledgeItem } | { issues: FieldIssue[] } {
-  if (typeof record !== 'object' || record === null || Array.isArray(record)) return { issues: [{ line, field: 'record', reason: 'must be a JSON object' }] };
-  if (kind === 'analogy') {
-    const { context: _c, ...rest } = record as Record<string, unknown>;
-    const result = validateAnalogy(rest, line);
-    if (!result.ok) return { issues: result.issues };
-    const limit = recordLimitIssue(result.value, line);
-    if (limit) return { issues: [limit] };
-    const v = result.value as Record<string, unknown>;
-    v.id ??= randomUUID();
-    v.workflow_id ??= null;
-    v.deleted_at ??= null;
-    return { item: { op: 'put', kind, merge, record: v as Record<string, unknown> & { id: string } } };
-  }
-  const r = record as Record<string, unknown>;
-  if (typeof r.id !== 'string' || !isValidId(r.id)) return { issues: [{ line, field: 'record.id', reason: 'an entity record needs an id of [A-Za-z0-9_.:-]' }] };
-  if (r.version !== undefined && (!Number.isInteger(r.version) || (r.version as number) < 1)) return { issues: [{ line, field: 'record.version', reason: 'must be an integer >= 1' }] };
-  const limit = recordLimitIssue(r, line);
-  if (limit) return { issues: [{ ...limit, field: limit.field === '(record)' ? 'record' : `record.${limit.field}` }] };
-  return { item: { op: 'put', kind, merge, record: { ...r, id: r.id, deleted_at: r.deleted_at ?? null } } };
-}
-
-/** A stream of staged items with their target context; consecutive runs become one workflow each. */
+/**
+ * A stream of staged items with their target context (one item, or `count` items a staging
+ * worker already encoded as staged lines); consecutive runs become one workflow each.
+ */
+export type StagedEntry = { context: string; item: KnowledgeItem } | { context: string; encoded: Uint8Array; count: number };
 export interface StagedSource {
-  next(): Promise<{ context: string; item: KnowledgeItem } | null>;
+  next(): Promise<StagedEntry | null>;
+  /** called once staging has ended, read to its end or not */
+  close?(): Promise<void>;
+  /** a large input: the first workflow's chunks are worth encoding while it is staged (see aheadWriter) */
+  readonly large?: boolean;
+}
+
+/**
+ * The first workflow of a large import has its chunks encoded from its first items on while it
+ * is staged (the backend's prepared import, as `analogies import` does): the staging writer's
+ * factory for createWorkflow, which hands the chunks to `started` for processWorkflow; undefined
+ * where the backend has none or processing would not use them.
+ */
+function aheadStage(engine: Engine, source: StagedSource, context: string, processing: Pick<ProcessOptions, 'batchSize' | 'pipeline'>, started: (workflowId: string, ahead: PreparedAhead) => void): ((workflowId: string) => StagingWriter) | undefined {
+  const prepared = engine.backend.capabilities.preparedImport;
+  const batchSize = processing.batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!prepared || source.large !== true || processing.pipeline === false || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) return undefined;
+  return (workflowId) => {
+    const { writer, ahead } = prepared.stageAhead(workflowId, { context, batchSize });
+    started(workflowId, ahead);
+    return writer;
+  };
 }
 
 /**
@@ -218,34 +195,40 @@ export async function stageAndProcess(
   beforeProcess?: () => Promise<void>,
 ): Promise<{ workflows: Workflow[]; applied: ImportTally; records: number; contexts: string[] }> {
   const staged: Workflow[] = [];
+  // The first workflow's chunks encoded while it is staged (aheadStage), if any.
+  const ahead: { workflowId: string | null; chunks: PreparedAhead | null } = { workflowId: null, chunks: null };
   let carry = await source.next();
   let records = 0;
   let segment = 0;
   try {
     while (carry) {
-      const first: { context: string; item: KnowledgeItem } = carry;
+      const first: StagedEntry = carry;
       segment += 1;
       const wf = await createWorkflow(engine, { workflowType: 'knowledge_import', context: first.context, metadata: { ...meta, segment } as unknown as JsonObject }, async (writer) => {
         const now = new Date().toISOString();
-        writer.addJson(stagedKnowledgeJson(first.item, first.context, now));
+        const put = (n: StagedEntry) => ('item' in n ? writer.addJson(stagedKnowledgeJson(n.item, first.context, now)) : writer.addEncoded(n.encoded, n.count));
+        put(first);
         for (;;) {
           const n = await source.next();
           if (!n || n.context !== first.context) {
             carry = n;
             return;
           }
-          writer.addJson(stagedKnowledgeJson(n.item, first.context, now));
+          put(n);
         }
-      });
+      }, segment === 1 ? aheadStage(engine, source, first.context, processing, (workflowId, chunks) => Object.assign(ahead, { workflowId, chunks })) : undefined);
       records += wf.items_total;
       staged.push(wf);
     }
+    await source.close?.();
     const { issues, rejected } = issuesOf();
     if (rejected > 0) {
       throw new SoftlogicError('IMPORT_REJECTED', `${rejected} invalid record(s); nothing was imported`, { rejected, issues, issues_omitted: Math.max(0, rejected - issues.length) });
     }
     await beforeProcess?.();
   } catch (err) {
+    await source.close?.().catch(() => undefined);
+    await ahead.chunks?.close();
     for (const wf of staged) {
       try {
         await cancelStopped(engine, wf.workflow_id);
@@ -258,7 +241,8 @@ export async function stageAndProcess(
   const done: Workflow[] = [];
   const applied = emptyTally();
   for (const wf of staged) {
-    const finished = await processWorkflow(engine, wf.workflow_id, processing);
+    // Staged a moment ago by this process: its digest is not read back (see processWorkflow).
+    const finished = await processWorkflow(engine, wf.workflow_id, processing, { ahead: ahead.workflowId === wf.workflow_id ? ahead.chunks : null });
     done.push(finished);
     const t = importTallies.get(wf.workflow_id) ?? emptyTally();
     // Items the applier did not apply were written by the backend's prepared import, which
@@ -279,63 +263,138 @@ export async function stageAndProcess(
 export async function importKnowledge(engine: Engine, file: string, options: KnowledgeImportOptions = {}): Promise<KnowledgeImportResult> {
   const merge = assertMerge(options.merge ?? 'merge');
   const override = options.context === undefined ? undefined : assertContextName(options.context);
+  assertReadableFile(file);
+  const run = (readFrom: string) => importExport(engine, file, readFrom, merge, override, options);
+  // A large gzip'd export is decompressed first, to be staged on the workers as a plain one.
+  if (options.parallel !== false && gunzipWorthIt(file)) return withGunzippedCopy(engine, file, run);
+  return run(file);
+}
+
+/** importKnowledge of the export read from `readFrom` (the file itself, or its decompressed copy). */
+async function importExport(engine: Engine, file: string, readFrom: string, merge: MergeStrategy, override: string | undefined, options: KnowledgeImportOptions): Promise<KnowledgeImportResult> {
   const issues: FieldIssue[] = [];
   let rejected = 0;
   const refuse = (found: FieldIssue[]) => {
     rejected += 1;
     if (issues.length < LISTED_ISSUES) issues.push(...found.slice(0, LISTED_ISSUES - issues.length));
   };
-  assertReadableFile(file);
-  const lines = readExport(file)[Symbol.asyncIterator]();
   const incoming = new IncomingSettings();
-  const source: StagedSource = {
-    next: async () => {
-      for (;;) {
-        const r = await lines.next();
-        if (r.done) return null;
-        const l = r.value;
-        if ('error' in l) {
-          refuse([{ line: l.line, field: '(line)', reason: l.error }]);
-          continue;
-        }
-        if ('context' in l) {
-          if (override !== undefined) continue;
-          try {
-            const name = assertContextName(l.context.name);
-            const parent = l.context.parent && (await engine.backend.contexts.get(l.context.parent)) ? l.context.parent : null;
-            await engine.backend.contexts.ensure(name, { parent, description: l.context.description });
-          } catch (err) {
-            refuse([{ line: l.line, field: 'context', reason: toSoftlogicError(err).message }]);
-          }
-          continue;
-        }
-        let context: string;
-        try {
-          const fromRecord = typeof (l.record as { context?: unknown } | null)?.context === 'string' ? ((l.record as { context: string }).context) : null;
-          context = override ?? assertContextName(l.contextName ?? fromRecord ?? DEFAULT_CONTEXT);
-        } catch (err) {
-          refuse([{ line: l.line, field: 'context', reason: toSoftlogicError(err).message }]);
-          continue;
-        }
-        const staged = stageKnowledgeRecord(l.kind, l.record, merge, l.line);
-        if ('issues' in staged) {
-          refuse(staged.issues);
-          continue;
-        }
-        const mixed = incoming.add(context, staged.item, l.line);
-        if (mixed) {
-          refuse([mixed]);
-          continue;
-        }
-        if (rejected > 0) continue; // keep reading to report every issue, stage nothing more
-        return { context, item: staged.item };
+  // A line handled on this thread: the item it stages, or null (a context, a refused line).
+  const take = async (l: ExportLine): Promise<StagedEntry | null> => {
+    if ('error' in l) {
+      refuse([{ line: l.line, field: '(line)', reason: l.error }]);
+      return null;
+    }
+    if ('context' in l) {
+      if (override !== undefined) return null;
+      try {
+        const name = assertContextName(l.context.name);
+        const parent = l.context.parent && (await engine.backend.contexts.get(l.context.parent)) ? l.context.parent : null;
+        await engine.backend.contexts.ensure(name, { parent, description: l.context.description });
+      } catch (err) {
+        refuse([{ line: l.line, field: 'context', reason: toSoftlogicError(err).message }]);
       }
-    },
+      return null;
+    }
+    const staged = stageRecordLine(l, override, merge);
+    if ('issues' in staged) {
+      refuse(staged.issues);
+      return null;
+    }
+    const mixed = incoming.add(staged.context, staged.item, l.line);
+    if (mixed) {
+      refuse([mixed]);
+      return null;
+    }
+    return rejected > 0 ? null : staged; // keep reading to report every issue, stage nothing more
   };
+  const source = stagesOnWorkers(readFrom, options) ? workerSource(readFrom, { override, merge }, take, refuse, () => rejected > 0) : lineSource(readExport(readFrom), take);
   const result = await stageAndProcess(engine, source, { source: file, merge }, () => ({ issues, rejected }), { batchSize: options.batchSize, bulkLoad: options.bulkLoad, endBulkLoadWhen: options.endBulkLoadWhen, pipeline: options.pipeline }, () =>
     incoming.record(engine.backend),
   );
   if (result.records === 0 && rejected === 0) throw new SoftlogicError('EMPTY_INPUT', `${file} holds no records`, { file });
   await engine.backend.audit.record({ event: 'knowledge_imported', file, merge, records: result.records, workflows: result.workflows.map((w) => w.workflow_id), applied: result.applied });
   return { file, merge, ...result };
+}
+
+/** The items of an export read line by line on this thread. */
+function lineSource(lines: AsyncIterable<ExportLine>, take: (l: ExportLine) => Promise<StagedEntry | null>): StagedSource {
+  const it = lines[Symbol.asyncIterator]();
+  return {
+    next: async () => {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return null;
+        const entry = await take(r.value);
+        if (entry) return entry;
+      }
+    },
+    close: async () => {
+      await it.return?.(undefined);
+    },
+  };
+}
+
+/**
+ * Whether an export is staged on the staging workers: a plain (not gzip'd) JSON-lines export of
+ * PARALLEL_MIN_BYTES or more (not the JSON document, whose lines are read in order, nor an array).
+ */
+function stagesOnWorkers(path: string, options: KnowledgeImportOptions): boolean {
+  if (options.parallel === false || isGzip(path) || statSync(path).size < PARALLEL_MIN_BYTES) return false;
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(64 * 1024);
+    const first = head.toString('utf8', 0, readSync(fd, head, 0, head.length, 0)).trim();
+    return !first.startsWith('[') && !first.startsWith('{"format":"softlogic-export"');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The items of a JSON-lines export staged on the workers (knowledge-block.ts), taken block by
+ * block in file order: a worker's staged analogies as they are; its other lines (contexts, other
+ * kinds) handled here, in their place; its refused lines' reasons with their line numbers in the file.
+ */
+function workerSource(
+  path: string,
+  options: KnowledgeBlockOptions,
+  take: (l: ExportLine) => Promise<StagedEntry | null>,
+  refuse: (found: FieldIssue[]) => void,
+  refused: () => boolean,
+): StagedSource {
+  const target = { workflowId: '', context: '', now: new Date().toISOString() };
+  const stager = new URL('./knowledge-block.js', import.meta.url);
+  const queue = new StagedBlockQueue<KnowledgeBlock>((accept) => stageInParallel({ file: path }, target, options, accept, stager));
+  let current: { block: KnowledgeBlock; firstLine: number } | null = null;
+  let run = 0;
+  let offset = 0;
+  return {
+    large: true,
+    next: async () => {
+      for (;;) {
+        if (current === null || run === current.block.runs.length) {
+          current = await queue.next();
+          run = 0;
+          offset = 0;
+          if (current === null) return null;
+          continue;
+        }
+        const r = current.block.runs[run++];
+        const base = current.firstLine - 1;
+        if ('count' in r) {
+          const at = offset;
+          offset += r.bytes;
+          if (!refused()) return { context: r.context, encoded: current.block.staged.subarray(at, at + r.bytes), count: r.count };
+        } else if ('issues' in r) {
+          refuse(r.issues.map((issue) => ({ ...issue, line: (issue.line ?? r.line) + base })));
+        } else {
+          const l = exportLine(r.text, r.line + base);
+          const entry = l && (await take(l));
+          if (entry) return entry;
+        }
+      }
+    },
+    close: () => queue.close(),
+  };
 }
