@@ -12,7 +12,7 @@ import pg from 'pg';
 import { initStore, type Store } from '../src/index.js';
 import { parsePostgresUrl } from '../src/backend/postgres/postgres-connection.js';
 import { QUERY_INDEXES } from '../src/backend/postgres/postgres-schema.js';
-import { genAnalogies, tempDir, writeJsonl } from './helpers.js';
+import { cliSpawn, genAnalogies, tempDir, writeJsonl } from './helpers.js';
 import { usePostgres } from './pg-helpers.js';
 
 const db = await usePostgres();
@@ -150,6 +150,44 @@ describe('PostgreSQL prepared import', { skip }, () => {
       await importBoth(writeJsonl(join(dir, 'c-third.jsonl'), third), stores, 'wf-c-third');
       assert.deepEqual((await stores.prepared.analogies.history(updated.id)).map((h) => h.version), [3, 2]);
       assert.equal(await stores.prepared.analogies.count(), N + 100 + N);
+      assert.deepEqual(await rows(urls.prepared), await rows(urls.generic));
+    });
+  });
+
+  test('killed (SIGKILL) between the chunks of a prepared import: a resume applies the rest exactly once, the rows those of the generic path', async () => {
+    if ('skip' in db) return;
+    await withTwoStores(async (stores, urls) => {
+      const n = 30_000;
+      const file = writeJsonl(join(dir, 'kill.jsonl'), lines(n, 13, 'a-'));
+      const where = parsePostgresUrl(urls.prepared);
+      const client = new pg.Client({ connectionString: where.connectionString, options: `-c search_path=${where.schema}` });
+      await client.connect();
+      const processed = async () => (await client.query<{ n: number }>(`SELECT items_processed AS n FROM workflows WHERE workflow_id = 'wf-kill'`)).rows[0]?.n ?? 0;
+      let killedAt: number;
+      try {
+        // A CLI import in chunks of 1,000 (the prepared way: 30,000 items), killed once some chunks committed.
+        const child = cliSpawn(urls.prepared, ['analogies', 'import', file, '--batch-size', '1000', '--workflow-id', 'wf-kill'], { env: { ...process.env, SOFTLOGIC_LEASE_SECONDS: '0.5' } });
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        while ((await processed()) < 3000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+        child.kill('SIGKILL');
+        await exited;
+        killedAt = await processed();
+        assert.ok(killedAt >= 3000 && killedAt < n, `killed mid-import (at ${killedAt} of ${n})`);
+        // Exactly the committed chunks are there, each item once.
+        assert.equal(await stores.prepared.analogies.count(), killedAt);
+      } finally {
+        await client.end();
+      }
+      // Once its lease ran out, the workflow is resumed here.
+      await new Promise((r) => setTimeout(r, 700));
+      const [done] = await stores.prepared.workflows.takeOver({ batchSize: 1000 });
+      assert.equal(done?.workflow_id, 'wf-kill');
+      assert.equal(done?.status, 'completed');
+      assert.equal(done?.items_processed, n);
+      assert.equal(done?.error_count, 0);
+      assert.equal(await stores.prepared.analogies.count(), n);
+      const g = await stores.generic.analogies.import(file, { batchSize: 1000, workflowId: 'wf-kill', parallel: false });
+      assert.equal(g.imported, n);
       assert.deepEqual(await rows(urls.prepared), await rows(urls.generic));
     });
   });
