@@ -22,7 +22,7 @@ export interface Processor {
    * Stages and processes in one (the CLI's import). `options.parallel`: the server is quiet:
    * staged on every core with chunks encoded meanwhile, and a bulk load when worth it, which
    * ends at the first commit after a request arrives. Otherwise one staging thread, the query
-   * indexes kept.
+   * indexes kept. `options.arriving`: the upload is still arriving (read as ImportOptions.arriving says).
    */
   importFile(file: string, options: ServiceImportOptions): Promise<ImportResult>;
   process(workflowId: string, batchSize: number): Promise<Workflow>;
@@ -70,7 +70,7 @@ export function inProcessProcessor(store: Store, activity: ActivityState): Proce
 }
 
 /** What the service passes to an import: ImportOptions that cross threads (no functions). */
-export type ServiceImportOptions = Pick<ImportOptions, 'context' | 'workflowId' | 'lenient' | 'batchSize' | 'parallel'>;
+export type ServiceImportOptions = Pick<ImportOptions, 'context' | 'workflowId' | 'lenient' | 'batchSize' | 'parallel' | 'arriving'>;
 
 export type ServiceKnowledgeOptions = Pick<KnowledgeImportOptions, 'context' | 'merge' | 'batchSize'> & { quiet?: boolean };
 

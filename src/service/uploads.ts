@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { close, mkdirSync, open, readdirSync, rmSync, writev } from 'node:fs';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Ajv } from 'ajv';
 import { pidAlive } from '../core/pid-alive.js';
+import { arrivingFile, fileBroken, fileComplete, linesWritten, type ArrivingFile } from '../core/arriving-file.js';
 import { SoftlogicError, type Store } from '../api/index.js';
 import type { ServiceContext } from './context.js';
 import type { ActivityRouteConfig } from './activity.js';
@@ -15,7 +16,8 @@ import type { ActivityRouteConfig } from './activity.js';
  * temporary file under the store, `<store>/tmp/upload-<uuid>.<ext>`, which the core then reads
  * like any input file (JSON lines or one JSON array, gzip'd or not: detected from the bytes), and
  * removed afterwards. Memory stays flat whatever the body size; the upload limit is enforced
- * while streaming (413), before the core sees anything.
+ * while streaming (413). An import may also read the file while it arrives (startUpload's
+ * `arriving`, see ImportOptions.arriving): it commits nothing before the whole body is in.
  */
 
 /** Content types the upload routes accept; the body is passed through as a stream. */
@@ -64,11 +66,26 @@ export interface UploadOptions {
   expected?: string;
 }
 
+/** An upload being written to its temporary file (see startUpload). */
+export interface Upload {
+  path: string;
+  /** The file as it arrives, for an import that reads it meanwhile; null without a declared content-length. */
+  arriving: ArrivingFile | null;
+  /** Settles once the file holds its first HEAD_BYTES (or all of a shorter body): its form can be told. */
+  head: Promise<void>;
+  /** Settles once the whole body is in the file; rejects as receiveUpload does. */
+  done: Promise<void>;
+}
+
+/** What an upload's file must hold before its form (lines, array, gzip) is told from it. */
+export const HEAD_BYTES = 64 * 1024;
+
 /**
- * Streams the request body to a temporary file and returns its path (the caller removes it).
- * An absent or empty body is a 400 EMPTY_INPUT; a body over the limit a 413.
+ * Starts streaming the request body to a temporary file (the caller removes it, once `done` has
+ * settled). An absent body is refused at once (400 EMPTY_INPUT), as is a declared length over
+ * the limit (413); an empty body, one over the limit or interrupted rejects `done`.
  */
-export async function receiveUpload(ctx: ServiceContext, request: FastifyRequest, reply: FastifyReply, options: UploadOptions = {}): Promise<string> {
+export function startUpload(ctx: ServiceContext, request: FastifyRequest, reply: FastifyReply, options: UploadOptions = {}): Upload {
   const body = request.body as Readable | undefined;
   const limit = ctx.uploadLimit;
   const declared = Number(request.headers['content-length']);
@@ -80,7 +97,10 @@ export async function receiveUpload(ctx: ServiceContext, request: FastifyRequest
     throw new SoftlogicError('EMPTY_INPUT', `the request has no body: send ${options.expected ?? 'analogies as JSON lines (application/x-ndjson) or a JSON array'}`, { field: 'body' });
   }
   const path = tempPath(ctx.store, 'upload', options.ext ?? 'jsonl');
+  const arriving = Number.isSafeInteger(declared) && declared > 0 ? arrivingFile(declared) : null;
   let bytes = 0;
+  let headReached: () => void = () => {};
+  const head = new Promise<void>((resolve) => (headReached = resolve));
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length;
@@ -92,22 +112,96 @@ export async function receiveUpload(ctx: ServiceContext, request: FastifyRequest
   // unread rather than destroyed: the 413 then reaches the client before the connection closes.
   body.on('error', (err) => counter.destroy(err));
   body.pipe(counter);
-  try {
-    await pipeline(counter, createWriteStream(path, { flags: 'wx' }));
-  } catch (err) {
-    body.unpipe(counter);
-    rmSync(path, { force: true });
-    if (err instanceof SoftlogicError) {
-      reply.header('connection', 'close');
-      throw err;
+  const file = appendingFile(path, (written, linesEnd) => {
+    if (arriving && linesEnd > 0) linesWritten(arriving, linesEnd);
+    if (written >= HEAD_BYTES) headReached();
+  });
+  const done = (async () => {
+    try {
+      await pipeline(counter, file);
+    } catch (err) {
+      body.unpipe(counter);
+      if (err instanceof SoftlogicError) {
+        reply.header('connection', 'close');
+        throw err;
+      }
+      throw new SoftlogicError('INVALID_INPUT', `the upload was interrupted: ${(err as Error).message}`, { field: 'body' });
     }
-    throw new SoftlogicError('INVALID_INPUT', `the upload was interrupted: ${(err as Error).message}`, { field: 'body' });
+    if (bytes === 0) throw new SoftlogicError('EMPTY_INPUT', 'the request body is empty', { field: 'body' });
+  })();
+  done.then(
+    () => arriving && fileComplete(arriving, bytes),
+    () => arriving && fileBroken(arriving),
+  );
+  void done.finally(headReached).catch(() => {});
+  return { path, arriving, head, done };
+}
+
+/**
+ * Streams the request body to a temporary file and returns its path (the caller removes it).
+ * An absent or empty body is a 400 EMPTY_INPUT; a body over the limit a 413.
+ */
+export async function receiveUpload(ctx: ServiceContext, request: FastifyRequest, reply: FastifyReply, options: UploadOptions = {}): Promise<string> {
+  const upload = startUpload(ctx, request, reply, options);
+  try {
+    await upload.done;
+  } catch (err) {
+    rmSync(upload.path, { force: true });
+    throw err;
   }
-  if (bytes === 0) {
-    rmSync(path, { force: true });
-    throw new SoftlogicError('EMPTY_INPUT', 'the request body is empty', { field: 'body' });
-  }
-  return path;
+  return upload.path;
+}
+
+/**
+ * A new file (created, never overwritten) the stream appends to; after each write, `written`
+ * tells the bytes in the file and how far they are whole lines (just past the last newline).
+ */
+function appendingFile(path: string, written: (bytes: number, linesEnd: number) => void): Writable {
+  let fd = -1;
+  let bytes = 0;
+  let linesEnd = 0;
+  return new Writable({
+    construct(done) {
+      open(path, 'wx', (err, opened) => {
+        fd = opened;
+        done(err);
+      });
+    },
+    writev(chunks, done) {
+      const buffers = chunks.map((c) => c.chunk as Buffer);
+      writeAll(fd, buffers, (err) => {
+        if (err) return done(err);
+        for (const b of buffers) {
+          const nl = b.lastIndexOf(10);
+          if (nl >= 0) linesEnd = bytes + nl + 1;
+          bytes += b.length;
+        }
+        written(bytes, linesEnd);
+        done();
+      });
+    },
+    final(done) {
+      close(fd, (err) => {
+        fd = -1;
+        done(err);
+      });
+    },
+    destroy(err, done) {
+      if (fd < 0) return done(err);
+      close(fd, () => done(err));
+      fd = -1;
+    },
+  });
+}
+
+/** Writes every byte of `buffers` at the file's position (a short write is continued). */
+function writeAll(fd: number, buffers: Buffer[], done: (err: Error | null) => void): void {
+  writev(fd, buffers, (err, n) => {
+    if (err) return done(err);
+    const total = buffers.reduce((sum, b) => sum + b.length, 0);
+    if (n === total) return done(null);
+    writeAll(fd, [Buffer.concat(buffers).subarray(n)], done);
+  });
 }
 
 /**

@@ -16,6 +16,7 @@ import { createWorkflow, newWorkflowId } from '../../workflows/create.js';
 import { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, processWorkflow } from '../../workflows/process.js';
 import type { Pacer } from '../../workflows/pacer.js';
 import { DEFAULT_CONTEXT, isValidContextName } from '../../core/names.js';
+import { waitForFile, type ArrivingFile } from '../../core/arriving-file.js';
 import { stageInput } from './stage-block.js';
 import { BLOCK_BYTES, PARALLEL_MIN_BYTES, stageInParallel, type StageInput } from './stage-parallel.js';
 
@@ -45,6 +46,12 @@ export interface ImportOptions {
   readFrom?: string;
   /** Paces staging and processing while foreground queries are answered (the service; see workflows/pacer.ts). */
   pacer?: Pacer;
+  /**
+   * `file` is still being written (the service's upload, which announced its length): staged
+   * on worker threads as its lines arrive when it is JSON lines of PARALLEL_MIN_BYTES or more
+   * (its first 64 KB must be there to tell); any other file is read once complete.
+   */
+  arriving?: ArrivingFile;
 }
 
 export interface ImportResult {
@@ -74,13 +81,22 @@ const PACE_LINES = 2500;
  */
 function stagesInParallel(file: string, options: ImportOptions): boolean {
   const source = options.readFrom ?? file;
-  return options.parallel !== false && plainInputForm(source) !== null && statSync(source).size >= PARALLEL_MIN_BYTES;
+  if (options.parallel === false) return false;
+  if (options.arriving) return plainInputForm(source) === 'lines' && options.arriving.size >= PARALLEL_MIN_BYTES;
+  return plainInputForm(source) !== null && statSync(source).size >= PARALLEL_MIN_BYTES;
+}
+
+/** The options of a file read as a whole: an arriving file (see ImportOptions.arriving) once complete. */
+async function whole(file: string, options: ImportOptions): Promise<ImportOptions> {
+  if (!options.arriving || stagesInParallel(file, options)) return options;
+  await waitForFile(options.arriving);
+  return { ...options, arriving: undefined };
 }
 
 /** What stageInParallel reads of a file stagesInParallel accepts. */
 function parallelInput(file: string, options: ImportOptions): StageInput {
   const source = options.readFrom ?? file;
-  if (plainInputForm(source) === 'lines') return { file: source };
+  if (plainInputForm(source) === 'lines') return { file: source, arriving: options.arriving };
   return { blocks: readArrayAsLineBlocks(source, BLOCK_BYTES, file), sizeHint: statSync(source).size };
 }
 
@@ -135,6 +151,7 @@ export async function stageAnalogyFile(
   options: ImportOptions,
   writer: StagingWriter | null = null,
 ): Promise<{ workflow: Workflow; rejected: number; rejectsFile: string | null; reasonsFile: string | null; reasons: FieldIssue[] }> {
+  options = await whole(file, options);
   const issues: FieldIssue[] = [];
   let rejected = 0;
   const rejects = new RejectLog(engine.workDir);
@@ -231,7 +248,7 @@ export async function stageAnalogyFile(
 }
 
 export async function importAnalogies(engine: Engine, file: string, options: ImportOptions = {}): Promise<ImportResult> {
-  return withPlainCopy(engine, file, options, (plain) => importPlain(engine, file, plain));
+  return withPlainCopy(engine, file, await whole(file, options), (plain) => importPlain(engine, file, plain));
 }
 
 async function importPlain(engine: Engine, file: string, options: ImportOptions): Promise<ImportResult> {

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { SoftlogicError } from '../../core/errors.js';
+import { waitForLines, type ArrivingFile } from '../../core/arriving-file.js';
 import type { StagingTarget } from '../../core/staged-put.js';
 import type { StagedBlock } from './stage-block.js';
 import type { StageJob, StageWorkerData } from './stage-worker.js';
@@ -35,13 +36,30 @@ const MAX_WORKERS = 4;
 /** Blocks staged on worker threads in this process (tests check an input took this path). */
 export const parallelStaged = { blocks: 0 };
 
-/** A file's byte ranges, or blocks of whole lines (each a Buffer owning its memory). */
-export type StageInput = { file: string } | { blocks: AsyncIterable<Buffer>; sizeHint: number };
+/**
+ * A file's byte ranges, or blocks of whole lines (each a Buffer owning its memory). `arriving`:
+ * the file is still being written (an upload): each range is staged once the file holds the
+ * lines that start in it, the announced length standing for the file's size.
+ */
+export type StageInput = { file: string; arriving?: ArrivingFile } | { blocks: AsyncIterable<Buffer>; sizeHint: number };
 
 type Job = { start: number; end: number } | { data: Buffer };
 
 async function* fileRanges(size: number): AsyncGenerator<Job> {
   for (let start = 0; start < size; start += BLOCK_BYTES) yield { start, end: Math.min(size, start + BLOCK_BYTES) };
+}
+
+/**
+ * The same ranges as fileRanges, each once the file holds every line that starts in it (whole
+ * lines up to its end: the last of them ends there or later), the last once the file is complete.
+ */
+async function* arrivingRanges(file: ArrivingFile): AsyncGenerator<Job> {
+  for (let start = 0; ; start += BLOCK_BYTES) {
+    const { end, complete } = await waitForLines(file, start + BLOCK_BYTES);
+    if (complete && end > file.size) throw new SoftlogicError('INVALID_INPUT', `the input is longer than announced (${end} bytes, not ${file.size})`, { field: 'body' });
+    if (complete && start >= end) return;
+    yield { start, end: complete ? Math.min(end, start + BLOCK_BYTES) : start + BLOCK_BYTES };
+  }
 }
 
 async function* dataBlocks(blocks: AsyncIterable<Buffer>): AsyncGenerator<Job> {
@@ -56,10 +74,11 @@ export async function stageInParallel<B extends BlockResult = StagedBlock, O ext
   stager: URL = new URL('./stage-block.js', import.meta.url),
 ): Promise<void> {
   const file = 'file' in input ? input.file : null;
-  const size = 'file' in input ? statSync(input.file).size : input.sizeHint;
+  const size = 'file' in input ? (input.arriving?.size ?? statSync(input.file).size) : input.sizeHint;
   const expected = Math.ceil(size / BLOCK_BYTES);
   if (expected === 0) return;
-  const jobs = ('file' in input ? fileRanges(size) : dataBlocks(input.blocks))[Symbol.asyncIterator]();
+  const ranges = 'file' in input && input.arriving ? arrivingRanges(input.arriving) : fileRanges(size);
+  const jobs = ('file' in input ? ranges : dataBlocks(input.blocks))[Symbol.asyncIterator]();
   const count = Math.max(1, Math.min(availableParallelism(), MAX_WORKERS, expected));
   const window = count * 2;
   const data: StageWorkerData = { file, size, target, options, stager: stager.href };

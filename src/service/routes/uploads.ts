@@ -5,7 +5,8 @@ import { SoftlogicError } from '../../api/index.js';
 import type { MergeStrategy } from '../../methods/knowledge/import-applier.js';
 import { logStopped, runInBackground, trackWork, type ServiceContext } from '../context.js';
 import { analogyInputSchema, errorResponses, nameString, workflowSchema } from '../schemas.js';
-import { receiveUpload, scrubPath, UPLOAD_CONTENT_TYPES, withUploadScope } from '../uploads.js';
+import { receiveUpload, scrubPath, startUpload, UPLOAD_CONTENT_TYPES, withUploadScope } from '../uploads.js';
+import type { ArrivingFile } from '../../core/arriving-file.js';
 
 const batchSizeProperty = { batch_size: { type: 'integer', minimum: 1, maximum: 1_000_000, description: 'items per commit (default: the server\'s)' } } as const;
 
@@ -58,14 +59,33 @@ function register(app: FastifyInstance, ctx: ServiceContext): void {
     if (ctx.closing) throw new SoftlogicError('STORE_CLOSED', 'the server is shutting down', {});
   };
 
-  /** Streams the body to a temporary file, runs `work` on it (tracked for the shutdown), removes the file. */
-  async function withUpload<T>(request: FastifyRequest<{ Querystring: StagingQuery }>, reply: FastifyReply, work: (path: string, q: StagingQuery) => Promise<T>): Promise<T> {
+  /**
+   * Streams the body to a temporary file, runs `work` on it (tracked for the shutdown), removes
+   * the file. `whileArriving` (and a declared content-length): `work` starts once the file holds
+   * the body's first bytes and is given the file as it arrives, which it must read as an
+   * arriving file (see ImportOptions.arriving); otherwise it starts once the body is in.
+   * Either way the answer waits for the whole body: the upload's own failure (413, an
+   * interrupted body) is the answer if it fails.
+   */
+  async function withUpload<T>(
+    request: FastifyRequest<{ Querystring: StagingQuery }>,
+    reply: FastifyReply,
+    work: (path: string, q: StagingQuery, arriving: ArrivingFile | undefined) => Promise<T>,
+    whileArriving = false,
+  ): Promise<T> {
     refuseWhenClosing();
-    const path = await receiveUpload(ctx, request, reply);
+    const upload = startUpload(ctx, request, reply);
     try {
-      return await trackWork(ctx, `upload:${randomUUID()}`, scrubPath(work(path, request.query), path));
+      const arriving = whileArriving && upload.arriving ? upload.arriving : undefined;
+      await (arriving ? upload.head : upload.done);
+      try {
+        return await trackWork(ctx, `upload:${randomUUID()}`, scrubPath(work(upload.path, request.query, arriving), upload.path));
+      } finally {
+        await upload.done;
+      }
     } finally {
-      rmSync(path, { force: true });
+      await upload.done.catch(() => {});
+      rmSync(upload.path, { force: true });
     }
   }
 
@@ -108,8 +128,15 @@ function register(app: FastifyInstance, ctx: ServiceContext): void {
     async (request, reply) => {
       if (request.query.async !== true) {
         // Staged and processed in one, as the CLI imports a file (see Processor.importFile).
-        const result = await withUpload(request, reply, (path, q) =>
-          ctx.processor.importFile(path, { context: q.context, lenient: q.lenient === true, workflowId: q.workflow_id, batchSize: q.batch_size ?? ctx.batchSize, parallel: ctx.activity.quiet() }),
+        // While the server is quiet, staged from the body's first bytes on, as the rest arrives.
+        const result = await withUpload(
+          request,
+          reply,
+          (path, q, arriving) => {
+            // (Should a query arrive meanwhile, the import reads the file once complete: see ImportOptions.arriving.)
+            return ctx.processor.importFile(path, { context: q.context, lenient: q.lenient === true, workflowId: q.workflow_id, batchSize: q.batch_size ?? ctx.batchSize, parallel: ctx.activity.quiet(), arriving });
+          },
+          ctx.activity.quiet(),
         );
         return reply.code(201).send(result);
       }
