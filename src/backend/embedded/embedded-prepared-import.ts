@@ -3,7 +3,7 @@ import type { StagingWriter, StoredWorkflow } from '../workflow-table.js';
 import type { EmbeddedStore } from './embedded-store.js';
 import type { EmbeddedWorkflowTable } from './embedded-workflow-table.js';
 import type { PreparedChunk, PreparedChunks } from './chunk-pipelines.js';
-import { analogyChunks } from './prepared-chunks.js';
+import { analogyChunks, existingContext } from './prepared-chunks.js';
 import { StagedProgress, StagedSpanReader } from './embedded-staging.js';
 import { beginBulkLoad, buildIdIndex, bulkLoadWorthwhile, endBulkLoad } from './bulk-load.js';
 import { FRESH_PUT_PREFIX } from '../../core/staged-put.js';
@@ -91,8 +91,7 @@ export class EmbeddedPreparedImport implements PreparedImport {
    * a context that holds no analogies: then the id index is left out of the load too.
    */
   private idsGivenIntoEmpty(workflow: StoredWorkflow): boolean {
-    const context = this.store.context(workflow.context);
-    if (!context || this.store.db.prepare('SELECT 1 FROM analogies WHERE ctx = ? LIMIT 1').pluck().get(context.ctx) !== undefined) return false;
+    if (!this.store.context(workflow.context) || existingContext(this.store, workflow.context) !== null) return false;
     const reader = new StagedSpanReader(this.table.stagedPath(workflow.workflow_id), 0);
     try {
       const first = reader.next();

@@ -75,7 +75,7 @@ function preparedChunk(msg: ChunkMessage): PreparedChunk {
 }
 
 /** Where the encoder looks up ids older than the import: null when the context holds no analogies. */
-function existingContext(store: EmbeddedStore, context: string): ExistingContext | null {
+export function existingContext(store: EmbeddedStore, context: string): ExistingContext | null {
   const row = store.context(context);
   if (!row || store.db.prepare('SELECT 1 FROM analogies WHERE ctx = ? LIMIT 1').pluck().get(row.ctx) === undefined) return null;
   return { dbPath: store.layout.sqlite, logPath: store.layout.log(context), ctx: row.ctx };
