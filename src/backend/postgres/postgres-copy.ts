@@ -24,10 +24,16 @@ export function copyTextArray(values: readonly string[]): string {
 /** Sends `rows` (each a line of tab-separated copyField values, no newline) through `COPY sql FROM STDIN`. */
 export async function copyRows(client: pg.ClientBase, sql: string, rows: readonly string[]): Promise<void> {
   if (rows.length === 0) return;
+  await copyBytes(client, sql, Buffer.from(rows.join('\n') + '\n'));
+}
+
+/** Sends COPY text already encoded (lines ending in a newline) through `COPY sql FROM STDIN`. */
+export async function copyBytes(client: pg.ClientBase, sql: string, data: Buffer): Promise<void> {
+  if (data.length === 0) return;
   const stream = client.query(copyFrom(`${sql} FROM STDIN`));
   await new Promise<void>((resolve, reject) => {
     stream.on('error', reject);
     stream.on('finish', resolve);
-    stream.end(Buffer.from(rows.join('\n') + '\n'));
+    stream.end(data);
   });
 }

@@ -1,0 +1,155 @@
+/**
+ * Schema 5 on PostgreSQL: record ids and analogy domains compared byte by byte (COLLATE "C"),
+ * the journal's arrays uncompressed. A store in schema 4's
+ * layout, opened by this code, migrates; every answer read through the store is the same after;
+ * those columns then have collation "C"; migrating again applies nothing. And ids order as in
+ * the embedded store (SQLite's BINARY, byte order), whatever the database's own collation.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { Store } from '../src/api/store.js';
+import { parsePostgresUrl } from '../src/backend/postgres/postgres-connection.js';
+import { migrate, SCHEMA_VERSION } from '../src/backend/postgres/postgres-schema.js';
+import { inScratchDirectory, usePostgres } from './pg-helpers.js';
+
+const db = await usePostgres();
+inScratchDirectory();
+const skip = 'skip' in db ? db.skip : false;
+
+/** The columns schema 5 gives collation "C" (in the order of their names). */
+const ID_COLUMNS = ['analogies.id', 'analogies.source_domain', 'analogies.target_domain', 'concept_vectors.id', 'entities.id', 'purged.id'];
+
+/** Ids (1-256 of [A-Za-z0-9_.:-]) that sort differently by bytes and by a language's rules (case, punctuation, digits). */
+const IDS = ['b', 'B', 'a', 'a_b', 'a.b', 'a:b', 'A-1', 'z', 'Z-1', '10', '9'];
+
+async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: parsePostgresUrl(url).connectionString });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Each of those columns' collation: 'default' (the database's) or 'C'. */
+async function idCollations(url: string): Promise<string[]> {
+  const schema = parsePostgresUrl(url).schema;
+  return withClient(url, async (client) => {
+    const { rows } = await client.query<{ col: string; coll: string }>(
+      `SELECT c.relname || '.' || a.attname AS col, co.collname AS coll FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_collation co ON co.oid = a.attcollation
+       WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname || '.' || a.attname = ANY($2) ORDER BY 1`,
+      [schema, ID_COLUMNS],
+    );
+    return rows.map((r) => `${r.col} ${r.coll}`);
+  });
+}
+
+/** How the journal's arrays are stored: x (compressed when large) before schema 5, e (uncompressed) since. */
+async function journalStorage(url: string): Promise<string[]> {
+  return withClient(url, async (client) => {
+    const { rows } = await client.query<{ col: string }>(
+      `SELECT a.attname::text || ' ' || a.attstorage::text AS col FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attname IN ('ids', 'seqs') ORDER BY 1`,
+      [`${parsePostgresUrl(url).schema}.workflow_changes`],
+    );
+    return rows.map((r) => r.col);
+  });
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+/** What the store answers about its records, through its public interface. */
+async function answers(store: Store) {
+  return {
+    stream: await collect(store.analogies.streamJson()),
+    query: await store.analogies.query({ limit: 100 }),
+    bySource: await store.analogies.query({ domain: 'sea', limit: 100 }),
+    byCapital: await store.analogies.query({ domain: 'Sea', limit: 100 }),
+    counts: [await store.analogies.count(), await store.analogies.count({ include_deleted: true })],
+    histories: await Promise.all(['b', 'z', 'a:b'].map((id) => store.analogies.history(id))),
+    gets: await Promise.all(IDS.filter((id) => id !== 'z').map((id) => store.analogies.get(id))),
+    concepts: await store.concepts.list(),
+    found: await store.concepts.find('river'),
+    verify: (await store.verify()).valid,
+  };
+}
+
+describe('PostgreSQL schema 5: ids compared byte by byte', { skip }, () => {
+  test('a schema 4 store migrates on open: the same answers, the id columns COLLATE "C", a second migration applies nothing', async () => {
+    if ('skip' in db) return;
+    const url = db.freshStoreUrl();
+    const store = await Store.init(url);
+    for (const [i, id] of IDS.entries()) {
+      await store.analogies.save({ id, source_domain: i % 3 === 0 ? 'Sea' : i % 2 ? 'sea' : 'mer é', target_domain: 'sky', quality_score: 0.5 + i / 100 });
+    }
+    await store.analogies.save({ id: 'b', source_domain: 'sea', target_domain: 'sky', quality_score: 0.9 });
+    await store.analogies.delete('z');
+    for (const name of ['river', 'River bank', 'ocean']) await store.concepts.add({ name });
+    const before = await answers(store);
+    await store.close();
+    assert.equal(before.verify, true);
+    assert.equal(before.stream.length, IDS.length - 1);
+
+    // Schema 4's layout: the id columns in the database's collation, version 4.
+    await withClient(url, async (client) => {
+      const schema = parsePostgresUrl(url).schema;
+      await client.query('BEGIN');
+      for (const col of ID_COLUMNS) {
+        const [table, column] = col.split('.');
+        await client.query(`ALTER TABLE ${schema}.${table} ALTER COLUMN ${column} TYPE text COLLATE "default"`);
+      }
+      await client.query(`ALTER TABLE ${schema}.workflow_changes ALTER COLUMN ids SET STORAGE EXTENDED, ALTER COLUMN seqs SET STORAGE EXTENDED`);
+      await client.query(`UPDATE ${schema}.meta SET value = '4' WHERE key = 'schema_version'`);
+      await client.query('COMMIT');
+    });
+    assert.deepEqual(await idCollations(url), ID_COLUMNS.map((c) => `${c} default`));
+    assert.deepEqual(await journalStorage(url), ['ids x', 'seqs x']);
+
+    const reopened = await Store.open(url);
+    try {
+      assert.deepEqual(await answers(reopened), before);
+      // Still writable, and the key still refuses an id twice in a context (byte equality).
+      await reopened.analogies.save({ id: 'B', source_domain: 'sea', target_domain: 'sky', quality_score: 0.7 });
+      assert.equal((await reopened.analogies.get('B')).version, 2);
+      assert.equal((await reopened.analogies.get('b')).version, 2);
+    } finally {
+      await reopened.close();
+    }
+    assert.deepEqual(await idCollations(url), ID_COLUMNS.map((c) => `${c} C`));
+    assert.deepEqual(await journalStorage(url), ['ids e', 'seqs e'], 'the journal arrays uncompressed');
+    await withClient(url, async (client) => {
+      const schema = parsePostgresUrl(url).schema;
+      assert.equal((await client.query(`SELECT value FROM ${schema}.meta WHERE key = 'schema_version'`)).rows[0]?.value, String(SCHEMA_VERSION));
+      assert.deepEqual(await migrate(client, schema), { from: SCHEMA_VERSION, to: SCHEMA_VERSION, applied: [] });
+    });
+    assert.deepEqual(await idCollations(url), ID_COLUMNS.map((c) => `${c} C`));
+  });
+
+  test('the key orders ids by their bytes, as the embedded store (SQLite BINARY) does', async () => {
+    if ('skip' in db) return;
+    const url = db.freshStoreUrl();
+    const store = await Store.init(url);
+    try {
+      for (const id of IDS) await store.analogies.save({ id, source_domain: 'sea', target_domain: 'sky', quality_score: 0.5 });
+    } finally {
+      await store.close();
+    }
+    const schema = parsePostgresUrl(url).schema;
+    const byBytes = [...IDS].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    await withClient(url, async (client) => {
+      // A plain ORDER BY id, as a new query would write it: the primary key's order, no sort.
+      const { rows } = await client.query<{ id: string }>(`SELECT id FROM ${schema}.analogies ORDER BY ctx, id, version`);
+      assert.deepEqual(rows.map((r) => r.id), byBytes);
+      await client.query(`SET enable_seqscan = off`);
+      const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT id FROM ${schema}.analogies WHERE ctx = 1 ORDER BY id COLLATE "C"`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      assert.match(plan, /Index Only Scan using analogies_pkey|Index Scan using analogies_pkey/);
+      assert.doesNotMatch(plan, /Sort/);
+    });
+  });
+});
