@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openStore } from '../src/index.js';
@@ -406,6 +407,80 @@ test('chunks encoded while staging: a refused file leaves nothing and no thread 
     const result = await store.analogies.import(wide, { batchSize: 1000 });
     assert.equal(result.imported, 9000);
     assert.equal((await itemsOnce(store)).size, 9000);
+    assert.equal((await store.verify()).valid, true);
+  } finally {
+    await store.close();
+  }
+});
+
+test('bulk load into a store several times larger whose indexes outgrow the page cache; kept out when the caller may end it early or the context is small; SIGKILL mid-load: indexes built by the next open, the rest resumed exactly', { timeout: 420_000 }, async () => {
+  const dir = tempDir();
+  const storeDir = join(dir, 'store');
+  const r = rng(31);
+  const lines = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => JSON.stringify({ id: `${prefix}-${i}`, ...analogyLine(i, r) }));
+  const write = (name: string, values: string[]) => {
+    writeFileSync(join(dir, name), values.join('\n') + '\n');
+    return join(dir, name);
+  };
+  const existing = write('existing.jsonl', lines(210_000, 'e'));
+  const second = write('second.jsonl', lines(100_000, 's'));
+  const third = write('third.jsonl', lines(100_000, 't'));
+  const killedLines = lines(100_000, 'k');
+  const killed = write('killed.jsonl', killedLines);
+  const started = () => readFileSync(join(storeDir, 'audit.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"bulk_load_started"')).length;
+  let store = await openStore(storeDir, { create: true });
+  try {
+    await store.analogies.import(existing);
+    assert.equal(started(), 1, 'into an empty store');
+    // 210,000 rows against 100,000: more than twice the import, and their indexes (~21 MB) fit in the 256 MB cache: maintained.
+    await store.analogies.import(second);
+    assert.equal(started(), 1);
+    // The same store seen through a 1 MB page cache: its indexes no longer fit, so a rebuild is cheaper...
+    store.backend.db.pragma('cache_size = -1024');
+    // ...unless the caller may end the load when queries arrive (the service): then they are maintained...
+    await store.analogies.import(third, { endBulkLoadWhen: () => false });
+    assert.equal(started(), 1);
+    // ...or the import goes to another context, whose entries (after the others' in every index) fit.
+    await store.analogies.import(third, { context: 'other' });
+    assert.equal(started(), 1);
+    assert.equal(await store.analogies.count(), 410_000);
+    assert.equal(await store.analogies.count({ context: 'other' }), 100_000);
+  } finally {
+    await store.close();
+  }
+  // The same through a 1 MB cache in a process killed after its first chunk committed during the bulk load.
+  const script = `import { openStore } from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)};
+const store = await openStore(${JSON.stringify(storeDir)});
+store.backend.db.pragma('cache_size = -1024');
+await store.analogies.import(${JSON.stringify(killed)}, { workflowId: 'killed', batchSize: 20000 });
+await store.close();`;
+  writeFileSync(join(dir, 'killed-import.mjs'), script);
+  const child = spawnSync(process.execPath, [join(dir, 'killed-import.mjs')], { encoding: 'utf8', env: { ...process.env, SOFTLOGIC_KILL_AT: 'bulk-load-chunk-committed' }, timeout: 240_000 });
+  assert.equal(child.signal, 'SIGKILL', `the import was not killed mid bulk load: ${child.stderr}`);
+  assert.equal(started(), 2, 'the killed import bulk loaded');
+  store = await openStore(storeDir, { resume: false });
+  try {
+    const present = store.backend.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'analogies_%'`).pluck().all();
+    assert.deepEqual([...present].sort(), ['analogies_id', 'analogies_quality', 'analogies_source', 'analogies_target'], 'built by the open after the owner died');
+    assert.equal((await store.workflows.get('killed')).items_processed, 20_000);
+    assert.equal(await store.analogies.count(), 430_000);
+    assert.equal((await store.verify()).valid, true);
+    await store.workflows.process('killed');
+    assert.equal((await store.workflows.get('killed')).status, 'completed');
+    assert.equal(await store.analogies.count(), 510_000);
+    const all = await collect(store.analogies.stream());
+    assert.equal(new Set(all.map((a) => a.id)).size, 510_000, 'every record once');
+    for (const id of ['e-5', 's-99999', 't-0', 'k-0', 'k-19999', 'k-20000', 'k-99999']) {
+      const a = await store.analogies.get(id);
+      assert.equal(a.version, 1, id);
+      assert.equal((await store.analogies.history(id)).length, 1, id);
+    }
+    assert.deepEqual(contentOf(await store.analogies.get('k-54321')), contentOf(JSON.parse(killedLines[54_321]) as Record<string, unknown>));
+    // Queries through the rebuilt indexes give what a scan of every record gives.
+    const expected = (keep: (a: Analogy) => boolean) => all.filter(keep).map((a) => a.id).sort();
+    const got = async (filter: Parameters<typeof store.analogies.query>[0]) => (await store.analogies.query({ ...filter, limit: 1_000_000 })).map((a) => a.id).sort();
+    assert.deepEqual(await got({ min_quality: 0.995 }), expected((a) => a.quality_score >= 0.995));
+    assert.deepEqual(await got({ domain: 'd3', min_quality: 0.9 }), expected((a) => (a.source_domain === 'd3' || a.target_domain === 'd3') && a.quality_score >= 0.9));
     assert.equal((await store.verify()).valid, true);
   } finally {
     await store.close();

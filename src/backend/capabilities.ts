@@ -52,8 +52,10 @@ export interface PreparedImport {
    */
   run(workflow: StoredWorkflow, from: number, options: { batchSize: number; ahead: PreparedAhead | null }): PreparedRun | null;
   /**
-   * A large analogy load into a store not much larger than itself: drops the query indexes now,
-   * builds them at end() (queries meanwhile scan); null when not worth it.
+   * A large analogy load into a store not much larger than itself (or one the backend finds
+   * cheaper to re-index than to maintain): drops the query indexes now, builds them at end()
+   * (queries meanwhile scan); null when not worth it. `interruptible`: the caller may end the
+   * load early because queries arrived (ProcessOptions.endBulkLoadWhen).
    */
-  beginBulkLoad(workflow: StoredWorkflow, incoming: number): BulkLoad | null | Promise<BulkLoad | null>;
+  beginBulkLoad(workflow: StoredWorkflow, incoming: number, options: { interruptible: boolean }): BulkLoad | null | Promise<BulkLoad | null>;
 }

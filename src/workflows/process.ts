@@ -1,4 +1,5 @@
 import { SoftlogicError, isSoftlogicError, toSoftlogicError } from '../core/errors.js';
+import { killPoint } from '../core/kill-point.js';
 import type { RecordKind, Workflow, WorkflowStatus, WorkflowType } from '../core/records.js';
 import type { Engine } from './engine.js';
 import { itemApplier } from './item-appliers.js';
@@ -28,8 +29,9 @@ export interface ProcessOptions {
    */
   interrupt?: AbortSignal;
   /**
-   * A large analogy or knowledge import into a store not much larger than itself drops the query indexes and
-   * builds them once at its end (the embedded backend's bulk load): much faster, but queries running
+   * A large analogy or knowledge import into a store not much larger than itself (or, on the embedded
+   * backend, one whose indexes outgrow its page cache, unless endBulkLoadWhen is given) drops the query
+   * indexes and builds them once at its end (the bulk load): much faster, but queries running
    * meanwhile scan instead of seeking. Default true; the service, which answers queries during
    * imports, passes false.
    */
@@ -183,8 +185,8 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
   };
 
   const prepared = engine.backend.capabilities.preparedImport;
-  // A large analogy import into a store not much larger than itself builds its query indexes once at its end.
-  let bulk = options.bulkLoad !== false && options.endBulkLoadWhen?.() !== true && BULK_LOADED.has(wf.workflow_type) ? ((await prepared?.beginBulkLoad(wf, wf.items_total - processed)) ?? null) : null;
+  // A large analogy import into a store not much larger than itself (see beginBulkLoad) builds its query indexes once at its end.
+  let bulk = options.bulkLoad !== false && options.endBulkLoadWhen?.() !== true && BULK_LOADED.has(wf.workflow_type) ? ((await prepared?.beginBulkLoad(wf, wf.items_total - processed, { interruptible: options.endBulkLoadWhen !== undefined })) ?? null) : null;
 
   let run: PreparedRun | null = null;
   let removal: Promise<boolean> | undefined;
@@ -203,6 +205,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
         // Another writer moved the store under the chunk: the rest goes item by item.
         if (chunk.start !== processed || !(await chunk.commit())) break;
         processed += chunk.count;
+        if (bulk) killPoint('bulk-load-chunk-committed');
         emit(engine, wf, 'processing', processed, errors, meter, false);
         bulk = await endBulkLoadIfAsked(bulk, options);
       }

@@ -5,7 +5,8 @@ import { ANALOGY_ID_INDEX, createQueryIndexes, dropQueryIndexes, missingQueryInd
 /**
  * Bulk loads. Maintaining the three analogy query indexes row by row costs about three times
  * what building them once from sorted keys costs (`npm run bench -- ingest` measures both), so
- * a large import drops them, commits its batches as usual, and builds them at its end.
+ * a large import drops them, commits its batches as usual, and builds them at its end (over the
+ * whole store: see bulkLoadWorthwhile for when that is cheaper).
  * Queries stay correct meanwhile (SQLite scans instead), only slower. A load into an empty
  * context of records that carry their own ids drops the id index as well (see ANALOGY_ID_INDEX):
  * nothing looks ids up while the prepared chunks write (the import remembers its own ids), and
@@ -23,11 +24,43 @@ interface BulkLoadOwner {
 
 const META_KEY = 'bulk_load';
 
-/** Worth it when the rebuild (existing + incoming rows) costs less than incremental inserts. */
-export function bulkLoadWorthwhile(store: EmbeddedStore, incomingRows: number): boolean {
+/**
+ * Bytes the four analogy indexes take per row (measured: 97 MB over 1M rows built from sorted
+ * keys; more once random inserts have split their pages).
+ */
+const INDEX_BYTES_PER_ROW = 100;
+
+/**
+ * Existing rows per incoming row up to which a load into a store whose indexes outgrow the page
+ * cache drops and rebuilds them. Maintaining them then costs about a cache miss per index per
+ * row (random keys) and a commit writing most of their pages per chunk, while a rebuild costs
+ * in proportion to the store: UUIDv4 records into a 5M store took 97 s rebuilt against 222 s
+ * maintained for 1M (ratio 5), 98 s against 193 s for 500,000 (ratio 10; the 193 s beside a
+ * test run), load 9-14 (docs/performance.md).
+ */
+const LARGE_STORE_MAX_RATIO = 10;
+
+/**
+ * Worth it when the rebuild (existing + incoming rows) costs less than incremental inserts: into
+ * a store not much larger than the import, or into a larger one where the rows of the target
+ * context `ctx` (every index leads with ctx: inserts land among that context's entries) have
+ * indexes larger than the page cache (see LARGE_STORE_MAX_RATIO). `interruptible`: the load may
+ * be ended early by a caller that answers queries (the service), its indexes then built over the
+ * whole store while queries scan, so only the first case applies.
+ */
+export function bulkLoadWorthwhile(store: EmbeddedStore, incomingRows: number, options: { ctx?: number; interruptible?: boolean } = {}): boolean {
   if (incomingRows < BULK_LOAD_MIN_ROWS) return false;
   const existing = store.db.prepare('SELECT count(*) FROM analogies').pluck().get() as number;
-  return existing <= 2 * incomingRows;
+  if (existing <= 2 * incomingRows) return true;
+  if (options.interruptible === true || options.ctx === undefined || existing > LARGE_STORE_MAX_RATIO * incomingRows) return false;
+  const inContext = store.db.prepare('SELECT count(*) FROM analogies WHERE ctx = ?').pluck().get(options.ctx) as number;
+  return inContext * INDEX_BYTES_PER_ROW > pageCacheBytes(store);
+}
+
+/** The connection's page cache (cache_size: negative in KiB, positive in pages). */
+function pageCacheBytes(store: EmbeddedStore): number {
+  const size = store.db.pragma('cache_size', { simple: true }) as number;
+  return size < 0 ? -size * 1024 : size * (store.db.pragma('page_size', { simple: true }) as number);
 }
 
 export function beginBulkLoad(store: EmbeddedStore, owner: string, options: { idIndex: boolean }): void {

@@ -80,8 +80,8 @@ export class EmbeddedPreparedImport implements PreparedImport {
     return { [Symbol.asyncIterator]: commits, close: () => chunks.close() };
   }
 
-  beginBulkLoad(workflow: StoredWorkflow, incoming: number): BulkLoad | null {
-    if (!bulkLoadWorthwhile(this.store, incoming)) return null;
+  beginBulkLoad(workflow: StoredWorkflow, incoming: number, options: { interruptible: boolean }): BulkLoad | null {
+    if (!bulkLoadWorthwhile(this.store, incoming, { ctx: this.store.context(workflow.context)?.ctx, interruptible: options.interruptible })) return null;
     beginBulkLoad(this.store, workflow.workflow_id, { idIndex: this.idsGivenIntoEmpty(workflow) });
     return { end: () => endBulkLoad(this.store), beforeItemByItem: (from) => buildIdIndex(this.store, from) };
   }
