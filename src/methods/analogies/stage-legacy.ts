@@ -421,7 +421,9 @@ export function stageLegacyLineFast(line: Buffer, start: number, stop: number, t
     putMember(out, members[wf]);
   }
   out.putBytes(p.tail, 0, p.tail.length);
-  out.putText(created ?? target.now);
+  if (created === null) out.putText(target.now);
+  else if (line[created0 + 10] === 0x54 /* T: as given */) out.putBytes(line, created0, created1);
+  else out.putText(created);
   out.putBytes(p.updated, 0, p.updated.length);
   // The record's size limit (LIMITS.recordBytes): over it, the general path refuses the line with its message.
   if (out.length - 1 - record > LIMITS.recordBytes) {
