@@ -11,9 +11,12 @@
  *   the baseline upserts the same rows into a table holding them (INSERT ... ON CONFLICT DO UPDATE).
  * - `--prefill N`: the store first holds N other analogies (same id shape); the same file is
  *   also imported into an empty store in the same run, for the ratio.
- * - `--gzip`, `--format array`, `--format legacy` (the original system's line shape,
- *   `{"type":"analogy",...}`), `--via http` (POST /api/analogies/batch of an in-process
- *   service): the same records imported the plain way too, in the same run, for the ratio.
+ * - `--gzip`, `--format array`, `--format legacy` (the original system's lines, as its
+ *   analogies.jsonl holds them: `{"type": "analogy", "workflow_id": ..., "id": ...,
+ *   "created_at": ..., "source_pair": [...], "target_pair": [...], "context": ..., ...}`, made
+ *   from the same generated analogies and ids, bench/data.ts's legacyLine), `--via http` (POST
+ *   /api/analogies/batch of an in-process service): the same records imported the plain way
+ *   too, in the same run, for the ratio.
  * - `--via knowledge`: the same file through `softlogic import` (a knowledge import, bare
  *   analogy lines, `--merge` strategy, default merge) into an empty store; with `--update` into
  *   a store that already holds the file (every record goes through the merge).
@@ -29,7 +32,7 @@ import { createInterface } from 'node:readline';
 import { openStore, type Store } from '../src/index.js';
 import { startService } from '../src/service/start.js';
 import { baselineIngest } from './baseline.js';
-import { writeAnalogyFile, type IdShape } from './data.js';
+import { legacyLine, writeAnalogyFile, type IdShape } from './data.js';
 import type { MergeStrategy } from '../src/methods/knowledge/import-applier.js';
 import { argValue, cleanup, dirBytes, report, scratchDir } from './util.js';
 
@@ -97,11 +100,16 @@ async function variantFile(file: string, dir: string, variant: { gzip: boolean; 
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   await pipeline(Readable.from((async function* () {
     let first = true;
+    let index = 0;
     if (variant.array) yield '[\n';
     for await (const line of lines) {
       if (line === '') continue;
       if (variant.array) yield (first ? '' : ',\n') + line;
-      else yield '{"type":"analogy",' + line.slice(1) + '\n';
+      else {
+        const { id, ...analogy } = JSON.parse(line) as Record<string, unknown>;
+        yield legacyLine(analogy, id as string, index) + '\n';
+      }
+      index += 1;
       first = false;
     }
     if (variant.array) yield '\n]\n';
@@ -125,6 +133,7 @@ export default async function ingest(args: string[]): Promise<void> {
   const merge = textArg(args, 'merge', 'merge') as MergeStrategy;
   if (!['library', 'http', 'knowledge'].includes(via)) throw new Error(`--via ${via}: library, http or knowledge`);
   if (!['none', 'uuid4', 'string'].includes(ids)) throw new Error(`--ids ${ids}: none, uuid4 or string`);
+  if (legacy && ids === 'none') throw new Error('--format legacy needs --ids uuid4 or string (the original system gave every line an id)');
   if ((update || prefill > 0) && ids === 'none') throw new Error('--update and --prefill need --ids uuid4 or string (records without ids are always new)');
   const variant = gzip || array || legacy || http || knowledge;
   const dir = scratchDir('ingest');

@@ -30,6 +30,21 @@ export function tempDir(prefix = 'softlogic-test-'): string {
 }
 
 /** Deterministic PRNG (mulberry32): the same seed gives the same data on every run. */
+/** `seed` with 1-3 random edits: a character of `alphabet` inserted or put in place of one, or one deleted. */
+export function mutated(seed: string, r: () => number, alphabet: string): string {
+  let line = seed;
+  const edits = 1 + Math.floor(r() * 3);
+  for (let e = 0; e < edits; e++) {
+    const at = Math.floor(r() * (line.length + 1));
+    const ch = alphabet[Math.floor(r() * alphabet.length)];
+    const kind = Math.floor(r() * 3);
+    if (kind === 0) line = line.slice(0, at) + ch + line.slice(at);
+    else if (kind === 1) line = line.slice(0, at) + line.slice(at + 1);
+    else line = line.slice(0, at) + ch + line.slice(at + 1);
+  }
+  return line;
+}
+
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -6,6 +6,7 @@
  * answers; updates and repeated ids fall back to the generic path mid-import with the same result.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import pg from 'pg';
@@ -13,6 +14,8 @@ import { initStore, type Store } from '../src/index.js';
 import { parsePostgresUrl } from '../src/backend/postgres/postgres-connection.js';
 import { QUERY_INDEXES } from '../src/backend/postgres/postgres-schema.js';
 import { cliSpawn, genAnalogies, tempDir, writeJsonl } from './helpers.js';
+import { BAD_LINES, legacyFile } from './legacy-lines.js';
+import { PARALLEL_MIN_BYTES } from '../src/methods/analogies/stage-parallel.js';
 import { usePostgres } from './pg-helpers.js';
 
 const db = await usePostgres();
@@ -133,6 +136,32 @@ describe('PostgreSQL prepared import', { skip }, () => {
           JSON.stringify(filter),
         );
       }
+    });
+  });
+
+  test('the original system\'s lines (staged on worker threads by the legacy scanner): the rows, journal and refusals of the generic path', async () => {
+    if ('skip' in db) return;
+    await withTwoStores(async (stores, urls) => {
+      // Large enough for parallel staging; repeated ids and deletions near the end; lines that are refused.
+      const legacy = legacyFile(25_000, 'a-', true);
+      const file = join(dir, 'legacy.jsonl');
+      writeFileSync(file, legacy.join('\n') + '\n');
+      assert.ok(statSync(file).size > PARALLEL_MIN_BYTES);
+      const p = await stores.prepared.analogies.import(file, { batchSize: BATCH, workflowId: 'wf-legacy', lenient: true });
+      const g = await stores.generic.analogies.import(file, { batchSize: BATCH, workflowId: 'wf-legacy', lenient: true, parallel: false });
+      assert.equal(p.rejected, BAD_LINES.length);
+      assert.deepEqual(p.rejected_reasons, g.rejected_reasons);
+      assert.equal(readFileSync(p.rejects_file as string, 'utf8'), readFileSync(g.rejects_file as string, 'utf8'));
+      // (A server store's rejects go to ./softlogic-work: removed, not left in the checkout.)
+      for (const f of [p.rejects_file, p.reasons_file, g.rejects_file, g.reasons_file]) rmSync(f as string, { force: true });
+      assert.equal(p.imported, g.imported);
+      // A deletion's time is the import's own.
+      const deletionTimes = (rs: unknown[]) => rs.map((r) => JSON.parse(JSON.stringify(r).replace(/(deleted_at\\?": ?\\?")[0-9TZ:.-]+/g, '$1(time)')) as unknown);
+      const [pr, gr] = [deletionTimes(await rows(urls.prepared)), deletionTimes(await rows(urls.generic))];
+      assert.ok(JSON.stringify(pr).includes('(time)'), 'some records deleted');
+      assert.equal(pr.length, gr.length);
+      assert.ok(pr.length > legacy.length / 2);
+      assert.deepEqual(pr, gr);
     });
   });
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { stageBlock, type StagedBlock } from '../src/methods/analogies/stage-block.js';
 import { stageBlock as stageKnowledgeBlock } from '../src/methods/knowledge/knowledge-block.js';
 import type { StagingTarget } from '../src/core/staged-put.js';
-import { rng } from './helpers.js';
+import { mutated, rng } from './helpers.js';
 
 const target: StagingTarget = { workflowId: '01a2b3c4-0000-7000-8000-000000000001', context: 'ctx', now: '2026-01-02T03:04:05.678Z' };
 const options = { lenient: true, maxIssues: 1000 };
@@ -200,16 +200,7 @@ test('the fast path agrees with the general path on random mutations of valid li
   let total = 0;
   for (const seed of edgeLines.slice(0, 12)) {
     for (let k = 0; k < 400; k++) {
-      let line = seed;
-      const edits = 1 + Math.floor(r() * 3);
-      for (let e = 0; e < edits; e++) {
-        const at = Math.floor(r() * (line.length + 1));
-        const ch = alphabet[Math.floor(r() * alphabet.length)];
-        const kind = Math.floor(r() * 3);
-        if (kind === 0) line = line.slice(0, at) + ch + line.slice(at);
-        else if (kind === 1) line = line.slice(0, at) + line.slice(at + 1);
-        else line = line.slice(0, at) + ch + line.slice(at + 1);
-      }
+      const line = mutated(seed, r, alphabet);
       if (line.includes('\n')) continue;
       if (compare(line) === 'fast') fast += 1;
       total += 1;

@@ -10,6 +10,10 @@ const shortText = z.string().min(1, 'must not be empty').max(LIMITS.shortText, `
 const idText = z.string().regex(ID_PATTERN, "must be 1-256 of [A-Za-z0-9_.:-], not starting with . : or -");
 const contextText = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 of [A-Za-z0-9_.-], not starting with . or -');
 const isoTime = z.iso.datetime({ offset: true, local: true });
+/** What the schema accepts as a time, as one regular expression (its JSON Schema's pattern, which the validator checks). */
+export function isoTimePattern(): RegExp {
+  return new RegExp((z.toJSONSchema(isoTime) as { pattern: string }).pattern);
+}
 
 const stringMap = z.record(shortText, shortText);
 

@@ -4,6 +4,7 @@ import type { StagingTarget } from '../../core/staged-put.js';
 import { StagedLines } from '../../core/staged-lines.js';
 import { stageAnalogyValue } from './analogy-record.js';
 import { stageLineFast } from './stage-fast.js';
+import { stageLegacyLineFast } from './stage-legacy.js';
 import { mintId } from '../../core/id-hash.js';
 
 /** One input item of an analogy file, staged: its staged JSON text, or the issues refusing it. */
@@ -46,7 +47,7 @@ export function stageBlock(block: number, data: Buffer, target: StagingTarget, o
     const from = start;
     start = nl + 1;
     lines += 1;
-    if (options.fast !== false && stageLineFast(data, from, end, target, mintId, staged)) continue;
+    if (options.fast !== false && (stageLineFast(data, from, end, target, mintId, staged) || stageLegacyLineFast(data, from, end, target, staged))) continue;
     const line = data.toString('utf8', from, end);
     if (line.trim().length === 0) continue;
     const input = parseInputLine(line, lines);

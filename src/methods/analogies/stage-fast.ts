@@ -31,13 +31,23 @@ function isWs(c: number): boolean {
 let data: Buffer = Buffer.alloc(0);
 let end = 0;
 
-function skipWs(p: number): number {
+/**
+ * Points the scanner's functions (exported for the original system's lines, stage-legacy.ts) at
+ * the line ending at `stop`, with no object keys open.
+ */
+export function scanOver(line: Buffer, stop: number): void {
+  data = line;
+  end = stop;
+  openKeyCount = 0;
+}
+
+export function skipWs(p: number): number {
   while (p < end && isWs(data[p])) p++;
   return p;
 }
 
 /** A string without escapes, of printable ASCII: the index after its closing quote, or -1. */
-function plainString(p: number): number {
+export function plainString(p: number): number {
   if (data[p] !== Q) return -1;
   for (let i = p + 1; i < end; i++) {
     const c = data[i];
@@ -76,7 +86,7 @@ function isDigit(c: number): boolean {
 }
 
 /** A JSON number (the grammar exactly): the index after it, or -1. */
-function number(p: number): number {
+export function number(p: number): number {
   if (data[p] === 0x2d) p++;
   if (data[p] === 0x30) p++;
   else if (data[p] >= 0x31 && data[p] <= 0x39) while (isDigit(data[p])) p++;
@@ -114,7 +124,7 @@ function value(p: number, depth: number): number {
 }
 
 /** Whether the number data[p, q) is finite once parsed (only long ones or ones with an exponent can overflow). */
-function finiteNumber(p: number, q: number): boolean {
+export function finiteNumber(p: number, q: number): boolean {
   if (q - p < 300) {
     let exponent = false;
     for (let i = p; i < q && !exponent; i++) exponent = data[i] === 0x65 || data[i] === 0x45;
@@ -128,7 +138,7 @@ const openKeys = new Int32Array(512);
 let openKeyCount = 0;
 
 /** Adds the key data[p, q) to the object whose keys start at `base`; false if repeated, escaped or too many. */
-function newKey(base: number, p: number, q: number): boolean {
+export function newKey(base: number, p: number, q: number): boolean {
   for (let i = p + 1; i < q - 1; i++) if (data[i] === BACKSLASH) return false;
   for (let j = base; j < openKeyCount; j += 2) if (sameBytes(openKeys[j], openKeys[j + 1], p, q)) return false;
   if (openKeyCount === openKeys.length) return false;
@@ -166,7 +176,7 @@ function container(p: number, depth: number): number {
 }
 
 /** Whether data[a, b) holds the ASCII text. */
-function bytesAre(a: number, b: number, text: string): boolean {
+export function bytesAre(a: number, b: number, text: string): boolean {
   if (b - a !== text.length) return false;
   for (let k = 0; k < text.length; k++) if (data[a + k] !== text.charCodeAt(k)) return false;
   return true;
@@ -179,7 +189,7 @@ function sameBytes(a: number, b: number, c: number, d: number): boolean {
 }
 
 /** A text of 1..max characters, as a quoted span [p, q): its length is q - p - 2. */
-function lengthOk(p: number, q: number, max: number): boolean {
+export function lengthOk(p: number, q: number, max: number): boolean {
   return q - p - 2 >= 1 && q - p - 2 <= max;
 }
 
@@ -187,7 +197,7 @@ function lengthOk(p: number, q: number, max: number): boolean {
  * A key JavaScript keeps in text order and treats as plain data: not an array index (those are
  * enumerated first, in numeric order) and not `__proto__`.
  */
-function ordinaryKey(p: number, q: number): boolean {
+export function ordinaryKey(p: number, q: number): boolean {
   return !isDigit(data[p + 1]) && !bytesAre(p, q, '"__proto__"');
 }
 
@@ -272,7 +282,7 @@ let id1 = -1;
 const ID_HEAD = '{"id":"';
 
 /** An id's character (names.ts's ID_PATTERN); `first`: the first one, which is not . : or -. */
-function isIdChar(c: number, first: boolean): boolean {
+export function isIdChar(c: number, first: boolean): boolean {
   if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f) return true;
   return !first && (c === 0x2e || c === 0x3a || c === 0x2d);
 }
