@@ -9,9 +9,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../src/api/store.js';
 import { LIMITS } from '../src/core/limits.js';
-import { valueIssue } from '../src/core/json-limits.js';
+import { textWithinValueLimits, valueIssue } from '../src/core/json-limits.js';
 import { cliAny, cliOk, tempDir } from './helpers.js';
 import { startHarness } from './service-helpers.js';
+import { buildServer } from '../src/service/server.js';
 
 const DEEP = 32_000;
 const deepArray = (n: number) => '['.repeat(n) + ']'.repeat(n);
@@ -33,6 +34,33 @@ test('valueIssue measures without recursion and names the field', () => {
   for (let i = 0; i < LIMITS.depth; i++) ok = [ok];
   assert.equal(valueIssue(ok), null);
   assert.notEqual(valueIssue([ok]), null);
+});
+
+test('textWithinValueLimits: true only for text whose value valueIssue passes (strings, escapes, exponents, depth)', () => {
+  const nest = (n: number) => '['.repeat(n) + '1' + ']'.repeat(n);
+  const texts = [
+    '{"a":1}',
+    '{"a":"1e999","b":"[[[[{{{{","c":"\\\\"}',
+    '{"a":"say \\"}\\" [","b":[true,false,null]}',
+    '{"a":1e308,"b":-1.5E+300,"c":1e-400,"d":0.1}',
+    '{"a":1e309}',
+    '{"a":-1E999}',
+    '{"a":10000000000e299}',
+    `{"a":${'9'.repeat(308)}}`,
+    `{"a":${'9'.repeat(309)}}`,
+    `{"a":${'9'.repeat(400)}.5e-200}`,
+    nest(LIMITS.depth),
+    nest(LIMITS.depth + 1),
+    `{"x":${nest(LIMITS.depth - 1)}}`,
+    `{"x":${nest(LIMITS.depth)}}`,
+    `{"x":"${'['.repeat(100)}"}`,
+  ];
+  for (const text of texts) {
+    const passes = valueIssue(JSON.parse(text)) === null;
+    const claimed = textWithinValueLimits(text);
+    // Conservative: never true for a value with an issue; here, exact on every case.
+    assert.equal(claimed, passes, text.slice(0, 80));
+  }
 });
 
 test('CLI analogies import refuses a 32,000-deep line, strict and lenient, with and without id', () => {
@@ -117,6 +145,23 @@ test('a deep record stored before the limit: get/history/query fail clearly, str
   // and one holding 1e999 (stored verbatim by the earlier fast path; it would read back as null)
   const inf = { ...record, id: 'inf' };
   store.backend.write('default', (batch) => batch.append('analogy', 'put', inf, null, { json: JSON.stringify(inf).replace('"metadata":{}', '"metadata":{"x":1e999}') }));
+  // The service's query page (built from stored text where that is safe) refuses them as the library does.
+  const expected = await store.analogies.query({ limit: 1000 }).then(
+    () => null,
+    (err: { code: string; message: string }) => ({ code: err.code, message: err.message }),
+  );
+  assert.equal(expected?.code, 'INVALID_RECORD');
+  const app = await buildServer({ store, logLevel: 'silent', rateLimit: false });
+  try {
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    const res = await fetch(`${base}/api/analogies`);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    assert.deepEqual([res.status, { code: body.error.code, message: body.error.message }], [400, expected]);
+    const fine = await fetch(`${base}/api/analogies?max_quality=0.2`);
+    assert.deepEqual(((await fine.json()) as { analogies: Array<{ id: string }> }).analogies.map((a) => a.id), ['fine']);
+  } finally {
+    await app.close();
+  }
   await store.close();
   const infGet = cliAny(dir, ['analogies', 'get', 'inf']);
   assert.equal(infGet.json.error.code, 'INVALID_RECORD');

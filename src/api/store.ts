@@ -36,7 +36,7 @@ import { deleteEntityById, restoreEntityById } from '../methods/entities/single.
 import { importAnalogies, stageAnalogyFile, type ImportOptions, type ImportResult } from '../methods/analogies/import.js';
 import { getAnalogy, analogyHistory } from '../methods/analogies/get.js';
 import { deleteAnalogy, restoreDeletedAnalogy, saveAnalogy } from '../methods/analogies/single.js';
-import { countAnalogies, queryAnalogies } from '../methods/analogies/query.js';
+import { countAnalogies, queryAnalogies, queryAnalogyJson } from '../methods/analogies/query.js';
 import { streamAnalogyPages } from '../methods/analogies/stream.js';
 import { exportKnowledge, type ExportOptions, type ExportResult } from '../methods/knowledge/export.js';
 import { importKnowledge, type KnowledgeImportOptions, type KnowledgeImportResult } from '../methods/knowledge/import.js';
@@ -189,6 +189,8 @@ export class Store {
     delete: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => deleteAnalogy(this.engine.backend, id, context),
     restore: async (id: string, context = DEFAULT_CONTEXT): Promise<Analogy> => restoreDeletedAnalogy(this.engine.backend, id, context),
     query: async (filter: AnalogyFilter = {}): Promise<Analogy[]> => queryAnalogies(this.engine.backend, filter),
+    /** query's records as JSON text, each as stored where that is the same record (for answers sent as JSON) */
+    queryJson: async (filter: AnalogyFilter = {}): Promise<string[]> => queryAnalogyJson(this.engine.backend, filter),
     count: async (filter: AnalogyFilter = {}): Promise<number> => countAnalogies(this.engine.backend, filter),
     stream: (filter: AnalogyFilter = {}): AsyncIterableIterator<Analogy> => flattenPages(streamAnalogyPages(this.engine.backend, filter), (json) => JSON.parse(json) as Analogy),
     streamJson: (filter: AnalogyFilter = {}): AsyncIterableIterator<string> => flattenPages(streamAnalogyPages(this.engine.backend, filter)),

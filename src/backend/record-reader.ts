@@ -46,6 +46,11 @@ export interface RecordReader {
   getAnalogy(context: string, id: string): Promise<Analogy | undefined>;
   /** matching analogies, best quality first (then newest write), `limit` (default 100) after `offset` */
   queryAnalogies(filter: AnalogyFilter): Promise<Analogy[]>;
+  /**
+   * queryAnalogies' records as JSON text (each parses to the record queryAnalogies returns, the
+   * same errors), for answers assembled without parsing and serialising every record again
+   */
+  queryAnalogyJson(filter: AnalogyFilter): Promise<string[]>;
   countAnalogies(filter: AnalogyFilter): Promise<number>;
   /** every matching analogy as its stored JSON text, in write order, in pages */
   streamAnalogyJson(filter: AnalogyFilter): AsyncIterable<string[]>;

@@ -128,3 +128,41 @@ export function duplicateKeyIn(text: string): string | null {
   }
   return null;
 }
+
+/**
+ * Whether JSON text certainly parses to a value in which valueIssue finds nothing (nesting within
+ * LIMITS.depth, every number finite), read from the text in one pass without parsing it, so that
+ * stored text can be served as it is. Conservative: false means "parse it and ask valueIssue"
+ * (a number is only converted when it has an exponent or hundreds of digits, the only ways to
+ * overflow to Infinity).
+ */
+export function textWithinValueLimits(text: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: to its closing quote (one not escaped by an odd run of backslashes).
+      for (;;) {
+        i = text.indexOf('"', i + 1);
+        if (i < 0) return false;
+        let slashes = 0;
+        while (text.charCodeAt(i - 1 - slashes) === 0x5c) slashes++;
+        if (slashes % 2 === 0) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > LIMITS.depth) return false;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      const start = i;
+      let exponent = false;
+      for (; i + 1 < text.length; i++) {
+        const d = text.charCodeAt(i + 1);
+        if (d === 0x65 || d === 0x45) exponent = true;
+        else if (!((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x2b || d === 0x2d)) break;
+      }
+      if ((exponent || i - start > 300) && !Number.isFinite(Number(text.slice(start, i + 1)))) return false;
+    }
+  }
+  return true;
+}

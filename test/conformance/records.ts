@@ -91,6 +91,8 @@ export function recordConformance(name: string, openFresh: () => Promise<Backend
       assert.equal(await code(backend.contexts.chain('conf-none')), 'CONTEXT_NOT_FOUND');
       assert.equal(await code(backend.contexts.ensure('conf-orphan', { parent: 'conf-none' })), 'CONTEXT_NOT_FOUND');
       assert.equal(await code(backend.records.getAnalogy('conf-none', 'x')), 'CONTEXT_NOT_FOUND');
+      assert.equal(await code(backend.records.queryAnalogies({ context: 'conf-none' })), 'CONTEXT_NOT_FOUND');
+      assert.equal(await code(backend.records.queryAnalogyJson({ context: 'conf-none' })), 'CONTEXT_NOT_FOUND');
     });
 
     it('versions, tombstone, restore and history of an analogy; refs differ per version', async () => {
@@ -137,6 +139,8 @@ export function recordConformance(name: string, openFresh: () => Promise<Backend
       assert.equal(await backend.records.countAnalogies({ context: ctx }), 0);
       assert.deepEqual(await backend.records.queryAnalogies({ context: ctx }), []);
       assert.deepEqual(await backend.records.queryAnalogies({ context: ctx, include_deleted: true }), [merged]);
+      assert.deepEqual(await backend.records.queryAnalogyJson({ context: ctx }), []);
+      assert.deepEqual((await backend.records.queryAnalogyJson({ context: ctx, include_deleted: true })).map((j) => JSON.parse(j) as Analogy), [merged], 'as JSON text: the tombstone merged too');
       assert.deepEqual(await all(backend.records.streamAnalogyJson({ context: ctx })), []);
       assert.deepEqual((await all(backend.records.streamAnalogyJson({ context: ctx, include_deleted: true }))).map((j) => JSON.parse(j) as Analogy), [merged]);
 
@@ -196,6 +200,11 @@ export function recordConformance(name: string, openFresh: () => Promise<Backend
         const paged: Analogy[] = [];
         for (let offset = 0; offset < expected.length + 7; offset += 7) paged.push(...(await backend.records.queryAnalogies({ ...filter, limit: 7, offset })));
         assert.deepEqual(paged.map((a) => a.id), top.map((a) => a.id), `paging ${label}`);
+        // The same records as JSON text, whole and in pages, deleted ones merged with what they delete.
+        const asJson = async (f: AnalogyFilter) => (await backend.records.queryAnalogyJson(f)).map((j) => JSON.parse(j) as Analogy);
+        assert.deepEqual(await asJson({ ...filter, limit: 1000 }), top, `query as JSON ${label}`);
+        assert.deepEqual(await asJson({ ...filter, limit: 7, offset: 7 }), top.slice(7, 14), `a page as JSON ${label}`);
+        assert.deepEqual(await asJson({ ...filter, include_deleted: true, limit: 1000 }), await backend.records.queryAnalogies({ ...filter, include_deleted: true, limit: 1000 }), `with deleted, as JSON ${label}`);
         const streamed = (await all(backend.records.streamAnalogyJson(filter))).map((j) => JSON.parse(j) as Analogy);
         assert.deepEqual(streamed, expected, `stream in write order ${label}`);
         const matched = await all(backend.records.matchAnalogies(filter));

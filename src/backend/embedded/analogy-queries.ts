@@ -2,7 +2,7 @@ import type { Analogy } from '../../core/records.js';
 import type { AnalogyFilter } from '../../core/schemas.js';
 import type { ContextRow, EmbeddedStore } from './embedded-store.js';
 import { filterSql } from './analogy-filter-sql.js';
-import { readAnalogy, type LocatedRow } from './record-lines.js';
+import { readAnalogy, readAnalogyJson, type LocatedRow } from './record-lines.js';
 
 export const DEFAULT_QUERY_LIMIT = 100;
 
@@ -15,7 +15,7 @@ const RANK = 'a.key AS key, a.qb AS qb, a.quality AS quality';
  * indexes. With a domain, the source-side and target-side searches each take their own index
  * and the best of both are merged, rather than one OR that no index can order.
  */
-export function queryAnalogyRows(store: EmbeddedStore, ctx: ContextRow, filter: AnalogyFilter): Analogy[] {
+function matchingRows(store: EmbeddedStore, ctx: ContextRow, filter: AnalogyFilter): Array<LocatedRow & { id: string }> {
   const { where, params, baseWhere, baseParams } = filterSql(ctx.ctx, filter);
   const limit = filter.limit ?? DEFAULT_QUERY_LIMIT;
   const offset = filter.offset ?? 0;
@@ -28,10 +28,18 @@ export function queryAnalogyRows(store: EmbeddedStore, ctx: ContextRow, filter: 
       ? { sql: `SELECT ${RANK} FROM analogies a WHERE ${where} ${ORDER} LIMIT ? OFFSET ?`, args: [...params, limit, offset] }
       : // Each side's first offset+limit hold the merged page (a page skips only index entries, not rows).
         { sql: `${side('src')} UNION ${side('tgt')} ${ORDER} LIMIT ? OFFSET ?`, args: [...baseParams, filter.domain, offset + limit, ...baseParams, filter.domain, offset + limit, limit, offset] };
-  const rows = store
+  return store
     .statement(`SELECT r.key AS key, a.id AS id, a.off AS off, a.len AS len FROM (${ranked.sql}) r JOIN analogies a ON a.key = r.key ${ORDER.replace(/(qb|quality|key)/g, 'r.$1')}`)
     .all(...ranked.args) as Array<LocatedRow & { id: string }>;
-  return rows.map((row) => readAnalogy(store, ctx.name, row));
+}
+
+export function queryAnalogyRows(store: EmbeddedStore, ctx: ContextRow, filter: AnalogyFilter): Analogy[] {
+  return matchingRows(store, ctx, filter).map((row) => readAnalogy(store, ctx.name, row));
+}
+
+/** The records queryAnalogyRows returns, each as JSON text (as stored where that is the same record). */
+export function queryAnalogyJsonRows(store: EmbeddedStore, ctx: ContextRow, filter: AnalogyFilter): string[] {
+  return matchingRows(store, ctx, filter).map((row) => readAnalogyJson(store, ctx.name, row));
 }
 
 export function countAnalogyRows(store: EmbeddedStore, ctx: ContextRow, filter: AnalogyFilter): number {

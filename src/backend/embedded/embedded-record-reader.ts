@@ -4,7 +4,7 @@ import { DEFAULT_CONTEXT } from '../../core/names.js';
 import type { EntityQuery, HistoryEntry, MatchedRecord, RecordReader } from '../record-reader.js';
 import type { StoredVersion } from '../write-batch.js';
 import type { EmbeddedStore } from './embedded-store.js';
-import { countAnalogyRows, queryAnalogyRows } from './analogy-queries.js';
+import { countAnalogyRows, queryAnalogyJsonRows, queryAnalogyRows } from './analogy-queries.js';
 import { changeMarkOf, queryEntityLines } from './entity-queries.js';
 import { analogyJsonPages, entityJsonPages, matchPages } from './record-streams.js';
 import { readAnalogy, readEntity, recordOfLine } from './record-lines.js';
@@ -48,6 +48,10 @@ export class EmbeddedRecordReader implements RecordReader {
 
   async queryAnalogies(filter: AnalogyFilter): Promise<Analogy[]> {
     return queryAnalogyRows(this.store, this.store.requireContext(filter.context ?? DEFAULT_CONTEXT), filter);
+  }
+
+  async queryAnalogyJson(filter: AnalogyFilter): Promise<string[]> {
+    return queryAnalogyJsonRows(this.store, this.store.requireContext(filter.context ?? DEFAULT_CONTEXT), filter);
   }
 
   async countAnalogies(filter: AnalogyFilter): Promise<number> {

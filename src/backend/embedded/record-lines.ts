@@ -1,6 +1,6 @@
 import type { Analogy, AnalogyTombstone, LogOp } from '../../core/records.js';
 import { SoftlogicError } from '../../core/errors.js';
-import { assertStoredValue } from '../../core/json-limits.js';
+import { assertStoredValue, textWithinValueLimits } from '../../core/json-limits.js';
 import { decodeLine, recordJsonOf } from './log-format.js';
 import type { EmbeddedStore } from './embedded-store.js';
 import { seqOfKey } from './sqlite-schema.js';
@@ -41,13 +41,31 @@ export function recordOfLine<T = Analogy>(store: EmbeddedStore, context: string,
   return { record: (checkDepth ? assertStoredValue(record, { kind, id: record.id, context }) : record) as T, op: line.op, prev: line.prev };
 }
 
-/** `checkDepth: false` only for a caller that reads a field and never serialises the record. */
-export function readAnalogy(store: EmbeddedStore, context: string, row: LocatedRow & { id?: string }, checkDepth = true): Analogy {
-  const record = recordOfLine<Analogy>(store, context, store.readLogLine(context, row.off, row.len, seqOfKey(row.key)), checkDepth).record;
+function analogyOfLine(context: string, store: EmbeddedStore, row: LocatedRow & { id?: string }, line: string, checkDepth: boolean): Analogy {
+  const record = recordOfLine<Analogy>(store, context, line, checkDepth).record;
   if (row.id !== undefined && record.id !== row.id) {
     throw new SoftlogicError('CONFLICT', `the log of '${context}' changed under this read (compaction); retry`, { context, id: row.id });
   }
   return record;
+}
+
+/** `checkDepth: false` only for a caller that reads a field and never serialises the record. */
+export function readAnalogy(store: EmbeddedStore, context: string, row: LocatedRow & { id?: string }, checkDepth = true): Analogy {
+  return analogyOfLine(context, store, row, store.readLogLine(context, row.off, row.len, seqOfKey(row.key)), checkDepth);
+}
+
+/**
+ * readAnalogy's record as JSON text. The line's own record text when it certainly is that record
+ * (the row's id first, not a tombstone, within the value limits), so a query answer is assembled
+ * without parsing and serialising each record again; otherwise readAnalogy's record serialised
+ * (a tombstone merged with what it deletes; the same errors as readAnalogy).
+ */
+export function readAnalogyJson(store: EmbeddedStore, context: string, row: LocatedRow & { id: string }): string {
+  const line = store.readLogLine(context, row.off, row.len, seqOfKey(row.key));
+  const text = recordJsonOf(line);
+  // A tombstone holds id, context, version and dates only: no source_domain key.
+  if (text.startsWith(`{"id":${JSON.stringify(row.id)},`) && text.includes('"source_domain":') && textWithinValueLimits(text)) return text;
+  return JSON.stringify(analogyOfLine(context, store, row, line, true));
 }
 
 /** An entity record (every kind but analogies: lines hold whole records). */

@@ -34,6 +34,13 @@ function recordRows(kind: RecordKind): { table: string; where: string; args: (ct
 }
 
 export class PostgresRecordReader implements RecordReader {
+  /**
+   * The query statements' names by text: each is prepared once per connection (then only bound
+   * and executed), which halved a domain query's round trip on a loaded server. The texts are
+   * one per combination of filter criteria, a few hundred at most.
+   */
+  private readonly statementNames = new Map<string, string>();
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly contexts: PostgresContexts,
@@ -58,21 +65,34 @@ export class PostgresRecordReader implements RecordReader {
    * be read in order from any index.
    */
   async queryAnalogies(filter: AnalogyFilter): Promise<Analogy[]> {
+    const { rows } = await this.pool.query<{ body: Analogy }>(await this.querySql(filter, 'body'));
+    return rows.map((r) => r.body);
+  }
+
+  /** The stored jsonb as text: the driver hands it over unparsed. */
+  async queryAnalogyJson(filter: AnalogyFilter): Promise<string[]> {
+    const { rows } = await this.pool.query<{ body: string }>(await this.querySql(filter, 'body::text AS body'));
+    return rows.map((r) => r.body);
+  }
+
+  /** The query of queryAnalogies, selecting `column` (an expression of `body`). */
+  private async querySql(filter: AnalogyFilter, column: string): Promise<pg.QueryConfig> {
     const { where, baseWhere, params, domainParam, parsed } = await this.clause(filter);
     const limit = parsed.limit ?? DEFAULT_QUERY_LIMIT;
     const offset = parsed.offset ?? 0;
     const args = [...params, limit, offset];
     const [lim, off] = [`$${params.length + 1}::bigint`, `$${params.length + 2}::bigint`];
     let sql: string;
-    if (domainParam === null) sql = `SELECT a.body FROM analogies a WHERE ${where} ${ORDER} LIMIT ${lim} OFFSET ${off}`;
+    if (domainParam === null) sql = `SELECT a.${column} FROM analogies a WHERE ${where} ${ORDER} LIMIT ${lim} OFFSET ${off}`;
     else {
       // Each side's first offset+limit hold the merged page; a record whose source and target
       // are both the domain comes from both sides once.
       const side = (column: string) => `(SELECT a.seq, a.quality, a.body FROM analogies a WHERE ${baseWhere} AND a.${column} = ${domainParam} ${ORDER} LIMIT ${lim} + ${off})`;
-      sql = `SELECT body FROM (SELECT DISTINCT ON (seq) seq, quality, body FROM (${side('source_domain')} UNION ALL ${side('target_domain')}) s ORDER BY seq) r ${ORDER} LIMIT ${lim} OFFSET ${off}`;
+      sql = `SELECT ${column} FROM (SELECT DISTINCT ON (seq) seq, quality, body FROM (${side('source_domain')} UNION ALL ${side('target_domain')}) s ORDER BY seq) r ${ORDER} LIMIT ${lim} OFFSET ${off}`;
     }
-    const { rows } = await this.pool.query<{ body: Analogy }>(sql, args);
-    return rows.map((r) => r.body);
+    let name = this.statementNames.get(sql);
+    if (name === undefined) this.statementNames.set(sql, (name = `analogy_query_${this.statementNames.size + 1}`));
+    return { name, text: sql, values: args };
   }
 
   async countAnalogies(filter: AnalogyFilter): Promise<number> {

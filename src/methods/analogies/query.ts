@@ -8,6 +8,11 @@ export async function queryAnalogies(backend: Backend, filter: AnalogyFilter = {
   return backend.records.queryAnalogies(parseFilter(filter));
 }
 
+/** The same records as queryAnalogies, each as JSON text (see RecordReader.queryAnalogyJson). */
+export async function queryAnalogyJson(backend: Backend, filter: AnalogyFilter = {}): Promise<string[]> {
+  return backend.records.queryAnalogyJson(parseFilter(filter));
+}
+
 export async function countAnalogies(backend: Backend, filter: AnalogyFilter = {}): Promise<number> {
   return backend.records.countAnalogies(parseFilter(filter));
 }
