@@ -246,3 +246,25 @@ test('the original system\'s lines: the fast path agrees with the general path o
   }
   assert.ok(fast > total / 20 && fast < total, `fast on ${fast} of ${total}`);
 });
+
+test('the original system\'s lines: random records of its fields and others, every kind of value, as the general path stages them', () => {
+  const r = rng(16_2026);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+  const keys = ['workflow_id', 'id', 'created_at', 'quality_score', 'context', 'source_pair', 'target_pair', 'source_concept', 'target_concept', 'source_a', 'target_a', 'source_b', 'target_b', 'reasoning', 'relation', 'extra', 'source_domain', 'metadata', 'tags', 'quality_missing', '7'];
+  const texts = ['knight', 'sword', 'a', '', 'x'.repeat(513), 'q"uote', 'caf\u00e9', 'knight', '2025-07-09T15:22:52.569483+00:00', '2025-07-09 15:22:52', 'item-1'];
+  const scalarOf = (): unknown => pick<() => unknown>([() => pick(texts), () => pick([0, 1, 0.5, 0.87, -1, 1e-7, 2, 12.5]), () => pick([null, true, false])])();
+  const valueOf = (): unknown => (r() < 0.3 ? Array.from({ length: Math.floor(r() * 4) }, scalarOf) : r() < 0.05 ? { k: scalarOf() } : scalarOf());
+  let fast = 0;
+  for (let i = 0; i < 3000; i++) {
+    const record: Record<string, unknown> = { type: r() < 0.95 ? 'analogy' : pick(['deletion', 'other']) };
+    if (r() < 0.9) record.id = r() < 0.9 ? `id-${i}` : valueOf();
+    for (let k = Math.floor(r() * 8); k > 0; k--) {
+      const key = pick(keys);
+      record[key] = key.endsWith('_pair') && r() < 0.7 ? [pick(texts), pick(texts)] : key === 'quality_score' && r() < 0.7 ? Math.round(r() * 100) / 100 : valueOf();
+    }
+    const line = r() < 0.5 ? py(record) : JSON.stringify(record);
+    if (line.includes('\n')) continue;
+    if (compare(line) === 'fast') fast += 1;
+  }
+  assert.ok(fast > 300, `fast on ${fast} of 3000`);
+});

@@ -59,7 +59,9 @@ function derivedMappings(legacy: Row): Record<string, string> | null {
 
 /**
  * One legacy analogy (log line and/or SQLite row) as a record the schema accepts, with every
- * field it could not place kept under metadata.legacy.
+ * field it could not place kept under metadata.legacy. For the common log lines, stage-legacy.ts
+ * writes the same record from the line's bytes: a change here is a change there
+ * (test/stage-legacy.test.ts compares the two).
  */
 export function legacyAnalogyRecord(line: Row | null, sqliteRow: Row | null): Record<string, unknown> & { id: string } {
   const record: Row = {};
