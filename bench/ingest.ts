@@ -1,7 +1,7 @@
 /**
  * npm run bench -- ingest [--n 1000000] [--ids none|uuid4|string] [--update] [--prefill N]
  *                         [--gzip] [--format lines|array|legacy] [--via library|http|knowledge]
- *                         [--merge overwrite|merge|skip]
+ *                         [--merge overwrite|merge|skip] [--client process|in-process] [--no-baseline]
  *
  * Durable `analogies import` of N generated analogies vs the naive baseline (bench/baseline.ts)
  * on the same file in the same process.
@@ -15,26 +15,38 @@
  *   analogies.jsonl holds them: `{"type": "analogy", "workflow_id": ..., "id": ...,
  *   "created_at": ..., "source_pair": [...], "target_pair": [...], "context": ..., ...}`, made
  *   from the same generated analogies and ids, bench/data.ts's legacyLine), `--via http` (POST
- *   /api/analogies/batch of an in-process service): the same records imported the plain way
- *   too, in the same run, for the ratio.
+ *   /api/analogies/batch of a service in this process; with `--gzip` the body is the gzip'd
+ *   file): the same records imported the plain way too, in the same run, for the ratio.
+ * - `--client`: where `--via http`'s client runs: `process` (default), a process of its own, as
+ *   a real client (it still shares this machine's cores); `in-process`, on the service's main
+ *   thread (the figure measured before 2026-11-27 20:00).
+ * - `--no-baseline`: skips the naive baseline (minutes at full size), for runs that compare a
+ *   variant with the plain file only.
  * - `--via knowledge`: the same file through `softlogic import` (a knowledge import, bare
  *   analogy lines, `--merge` strategy, default merge) into an empty store; with `--update` into
  *   a store that already holds the file (every record goes through the merge).
  * Without any of these: query latency and store density after compaction as well.
  * Peak RSS is the process's (threads included) before the baseline runs: the larger of the plain
- * import's and the variant's (`peak_rss_mb_upload`: the upload's own, run first).
+ * import's and the variant's (`peak_rss_mb_upload`: the service's own during the upload, run
+ * first; with `--client process` the client's is `client.peak_rss_mb`).
  */
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { createGzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInterface } from 'node:readline';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { openStore, type Store } from '../src/index.js';
 import { startService } from '../src/service/start.js';
 import { baselineIngest } from './baseline.js';
 import { legacyLine, writeAnalogyFile, type IdShape } from './data.js';
 import type { MergeStrategy } from '../src/methods/knowledge/import-applier.js';
 import { argValue, cleanup, dirBytes, report, scratchDir } from './util.js';
+import { postFile, type UploadAnswer } from './upload-client.js';
+
+const execFileAsync = promisify(execFile);
 
 /** Median and max of 21 runs of `query --min-quality 0.9 --limit 100`. */
 async function queryLatencies(store: Store): Promise<{ median: number; max: number }> {
@@ -63,21 +75,33 @@ async function timedImport(store: Store, file: string, n: number): Promise<numbe
   return seconds;
 }
 
-/** Uploads the file to POST /api/analogies/batch of a service on a fresh store, timed to its answer. */
-async function timedUpload(storeDir: string, file: string, n: number): Promise<number> {
+/** Where `--via http`'s uploading client runs. */
+type ClientPlace = 'process' | 'in-process';
+
+/**
+ * Uploads the file to POST /api/analogies/batch of a service on a fresh store, timed from the
+ * request to its answer. The client runs in a process of its own (`process`, as a real client:
+ * on this 2-core machine it still takes CPU the service could use) or on the service's own
+ * main thread (`in-process`, the bench's earlier figure: its fetch competes with the route that
+ * receives the body).
+ */
+async function timedUpload(storeDir: string, file: string, n: number, client: ClientPlace, contentType: string): Promise<{ seconds: number; client: Record<string, unknown> }> {
   const service = await startService({ storeDir, port: 0, rateLimit: false, uploadLimit: 4 * 1024 ** 3, handleSignals: false });
   try {
-    const t0 = performance.now();
-    const response = await fetch(`${service.url}/api/analogies/batch?batch_size=50000`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-ndjson', 'content-length': String(statSync(file).size) },
-      body: Readable.toWeb(createReadStream(file)) as ReadableStream,
-      duplex: 'half',
-    } as RequestInit);
-    const body = (await response.json()) as { imported?: number };
-    const seconds = (performance.now() - t0) / 1000;
-    if (response.status !== 201 || body.imported !== n) throw new Error(`upload answered ${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
-    return seconds;
+    const url = `${service.url}/api/analogies/batch?batch_size=50000`;
+    let answer: UploadAnswer;
+    let usage: Record<string, unknown> = {};
+    if (client === 'in-process') {
+      answer = await postFile(url, file, contentType);
+    } else {
+      const child = fileURLToPath(new URL('./upload-client.js', import.meta.url));
+      const { stdout } = await execFileAsync(process.execPath, [child, url, file, contentType], { maxBuffer: 1024 * 1024 });
+      const printed = JSON.parse(stdout) as UploadAnswer & { cpu_seconds: number; peak_rss_mb: number };
+      answer = printed;
+      usage = { cpu_seconds: printed.cpu_seconds, peak_rss_mb: printed.peak_rss_mb };
+    }
+    if (answer.status !== 201 || answer.imported !== n) throw new Error(`upload answered ${answer.status}: ${answer.error ?? `imported ${answer.imported}`}`);
+    return { seconds: answer.seconds, client: { place: client === 'process' ? 'own process' : 'the service\'s process (main thread)', ...usage } };
   } finally {
     await service.close();
   }
@@ -131,6 +155,10 @@ export default async function ingest(args: string[]): Promise<void> {
   const http = via === 'http';
   const knowledge = via === 'knowledge';
   const merge = textArg(args, 'merge', 'merge') as MergeStrategy;
+  const client = textArg(args, 'client', 'process') as ClientPlace;
+  const withBaseline = !args.includes('--no-baseline');
+  if (!['process', 'in-process'].includes(client)) throw new Error(`--client ${client}: process or in-process`);
+  if (http && (array || legacy)) throw new Error('--via http uploads JSON lines, gzip\'d or not');
   if (!['library', 'http', 'knowledge'].includes(via)) throw new Error(`--via ${via}: library, http or knowledge`);
   if (!['none', 'uuid4', 'string'].includes(ids)) throw new Error(`--ids ${ids}: none, uuid4 or string`);
   if (legacy && ids === 'none') throw new Error('--format legacy needs --ids uuid4 or string (the original system gave every line an id)');
@@ -156,7 +184,11 @@ export default async function ingest(args: string[]): Promise<void> {
       // after the plain file, as measured so far; their input is written by streaming, so the
       // peak is the larger of the two imports'.
       if (http) {
-        seconds = await timedUpload(`${dir}/store`, file, n);
+        // --gzip: the gzip'd file is the body (application/gzip).
+        const body = gzip ? await variantFile(file, dir, { gzip, array: false, legacy: false }) : file;
+        const upload = await timedUpload(`${dir}/store`, body, n, client, gzip ? 'application/gzip' : 'application/x-ndjson');
+        seconds = upload.seconds;
+        results.client = upload.client;
         results.peak_rss_mb_upload = peakRssMb();
         cleanup(`${dir}/store`);
         await timePlain();
@@ -184,7 +216,7 @@ export default async function ingest(args: string[]): Promise<void> {
         await store.close();
       }
       Object.assign(results, {
-        path: http ? 'POST /api/analogies/batch' : knowledge ? `softlogic import --merge ${merge}${update ? ' (second time)' : ''}` : gzip ? 'gzip' : array ? 'JSON array' : legacy ? 'original system\'s line shape' : 'JSON lines',
+        path: http ? `POST /api/analogies/batch${gzip ? ' (gzip\'d body)' : ''}` : knowledge ? `softlogic import --merge ${merge}${update ? ' (second time)' : ''}` : gzip ? 'gzip' : array ? 'JSON array' : legacy ? 'original system\'s line shape' : 'JSON lines',
         import_seconds: secs(seconds),
         import_per_second: rate(n, seconds),
         ratio_vs_plain_empty_store: +((results.plain_empty_store_seconds as number) / seconds).toFixed(2),
@@ -215,6 +247,10 @@ export default async function ingest(args: string[]): Promise<void> {
     }
     results.peak_rss_mb = peakRssMb();
     cleanup(`${dir}/store`);
+    if (!withBaseline) {
+      report('ingest', results);
+      return;
+    }
     const baselineSeconds = baselineIngest(file, dir, { givenIds: ids !== 'none', update });
     Object.assign(results, {
       baseline: update ? 'upsert (INSERT ... ON CONFLICT(id) DO UPDATE) + fsync\'d JSONL append' : ids === 'none' ? 'insert + fsync\'d JSONL append' : 'insert, ids as primary key, + fsync\'d JSONL append',

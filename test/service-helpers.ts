@@ -81,3 +81,40 @@ export function analogy(i: number, domain = 'finance'): Record<string, unknown> 
     tags: ['t'],
   };
 }
+
+/** A body sent in pieces of `pieceBytes` with pauses, optionally stopping (an error) after `stopAfter` bytes. */
+function slowBody(body: Buffer, pieceBytes: number, stopAfter: number): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream({
+    async pull(controller) {
+      if (at >= body.length) return controller.close();
+      if (at >= stopAfter) return controller.error(new Error('client gave up'));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const next = Math.min(body.length, at + pieceBytes);
+      controller.enqueue(new Uint8Array(body.subarray(at, next)));
+      at = next;
+    },
+  });
+}
+
+/**
+ * POSTs `body` to /api/analogies/batch (batch_size 5000, `query` appended) slowly, its length
+ * declared; `stopAfter`: the client gives up after that many bytes. The answer, or the client's error.
+ */
+export async function slowUpload(
+  base: string,
+  body: Buffer,
+  options: { query?: string; contentType?: string; stopAfter?: number; pieceBytes?: number } = {},
+): Promise<{ status: number; json: Record<string, unknown> } | Error> {
+  try {
+    const res = await fetch(`${base}/api/analogies/batch?batch_size=5000${options.query ?? ''}`, {
+      method: 'POST',
+      headers: { 'content-type': options.contentType ?? 'application/x-ndjson', 'content-length': String(body.length) },
+      body: slowBody(body, options.pieceBytes ?? 512 * 1024, options.stopAfter ?? Infinity),
+      duplex: 'half',
+    } as RequestInit);
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  } catch (err) {
+    return err as Error;
+  }
+}

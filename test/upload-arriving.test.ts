@@ -13,7 +13,7 @@ import { arrivingFile, fileBroken, fileComplete, linesWritten } from '../src/cor
 import { BLOCK_BYTES, PARALLEL_MIN_BYTES, parallelStaged } from '../src/methods/analogies/stage-parallel.js';
 import { uploadDir } from '../src/service/uploads.js';
 import { asyncErr, sleep, tempDir } from './helpers.js';
-import { startHarness } from './service-helpers.js';
+import { slowUpload, startHarness } from './service-helpers.js';
 import { dump, givenIds, values } from './import-compare.js';
 
 const TIMEOUT = 600_000;
@@ -96,34 +96,8 @@ test('a file staged while it arrives (cut mid-line) makes exactly what the compl
   }
 });
 
-/** A body sent in pieces with pauses (its length declared), optionally stopping after `stopAfter` bytes. */
-function slowBody(body: Buffer, stopAfter = Infinity): ReadableStream<Uint8Array> {
-  let at = 0;
-  return new ReadableStream({
-    async pull(controller) {
-      if (at >= body.length) return controller.close();
-      if (at >= stopAfter) return controller.error(new Error('client gave up'));
-      await sleep(5);
-      const next = Math.min(body.length, at + 512 * 1024);
-      controller.enqueue(new Uint8Array(body.subarray(at, next)));
-      at = next;
-    },
-  });
-}
-
-async function upload(base: string, body: Buffer, query = '', stopAfter = Infinity): Promise<{ status: number; json: Record<string, unknown> } | Error> {
-  try {
-    const res = await fetch(`${base}/api/analogies/batch?batch_size=5000${query}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-ndjson', 'content-length': String(body.length) },
-      body: slowBody(body, stopAfter),
-      duplex: 'half',
-    } as RequestInit);
-    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-  } catch (err) {
-    return err as Error;
-  }
-}
+/** The batch route, slowly (see slowUpload). */
+const upload = (base: string, body: Buffer, query = '', stopAfter = Infinity) => slowUpload(base, body, { query, stopAfter });
 
 test('an upload to a quiet server, sent slowly, makes what the complete file makes; an invalid line or a body that stops leaves the store as it was', { timeout: TIMEOUT }, async () => {
   const dir = tempDir();

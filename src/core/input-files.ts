@@ -2,6 +2,7 @@ import { createReadStream, existsSync, openSync, readFileSync, readSync, closeSy
 import { createGunzip } from 'node:zlib';
 import { splitLines } from './line-splitter.js';
 import { jsonArrayAsLineBlocks, splitJsonArray } from './json-array-reader.js';
+import { lineBlocks, readAhead } from './line-blocks.js';
 import type { Readable } from 'node:stream';
 import { SoftlogicError } from './errors.js';
 import { LIMITS } from './schemas.js';
@@ -123,14 +124,69 @@ async function* withFront(front: Buffer[], rest: AsyncIterator<unknown>): AsyncG
   for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value as Buffer;
 }
 
-/** Reads pieces until one holds a non-blank byte: whether the content starts with '['. */
-async function startsWithBracket(pieces: AsyncIterator<unknown>, front: Buffer[]): Promise<boolean> {
+/** Reads pieces until one holds a non-blank byte: that byte (null if there is none). */
+async function firstNonBlank(pieces: AsyncIterator<unknown>, front: Buffer[]): Promise<number | null> {
   for (let next = await pieces.next(); !next.done; next = await pieces.next()) {
     const piece = next.value as Buffer;
     front.push(piece);
-    for (const b of piece) if (b !== 32 && b !== 9 && b !== 10 && b !== 13) return b === 0x5b;
+    for (const b of piece) if (b !== 32 && b !== 9 && b !== 10 && b !== 13) return b;
   }
-  return false;
+  return null;
+}
+
+/** Reads pieces until one holds a non-blank byte: whether the content starts with '['. */
+async function startsWithBracket(pieces: AsyncIterator<unknown>, front: Buffer[]): Promise<boolean> {
+  return (await firstNonBlank(pieces, front)) === 0x5b;
+}
+
+/**
+ * What a gzip'd file holds, from its first decompressed bytes: JSON lines or one JSON array, or
+ * null (nothing but blanks). A file gzip cannot read is UNSUPPORTED_FORMAT.
+ */
+export async function gzipInputForm(path: string): Promise<'lines' | 'array' | null> {
+  const stream = createReadStream(path, { highWaterMark: 64 * 1024 }).pipe(createGunzip());
+  try {
+    const first = await firstNonBlank(stream[Symbol.asyncIterator](), []);
+    return first === null ? null : first === 0x5b ? 'array' : 'lines';
+  } catch (err) {
+    throw new SoftlogicError('UNSUPPORTED_FORMAT', `cannot read ${path}: ${(err as Error).message}`, { path });
+  } finally {
+    stream.destroy();
+  }
+}
+
+/**
+ * A gzip'd JSON-lines file, decompressed into blocks of whole lines (lineBlocks) as it is read:
+ * no decompressed copy is written. A file gzip cannot read to its end is UNSUPPORTED_FORMAT
+ * (named `name`) when the reading reaches the damage.
+ */
+export async function* gunzippedLineBlocks(path: string, blockBytes: number, name = path): AsyncGenerator<Buffer> {
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 }).pipe(createGunzip({ chunkSize: 256 * 1024 }));
+  try {
+    // Two blocks decompressed ahead: the workers then rarely wait for zlib.
+    yield* readAhead(lineBlocks(stream, blockBytes), 2);
+  } catch (err) {
+    if (err instanceof SoftlogicError) throw err;
+    throw new SoftlogicError('UNSUPPORTED_FORMAT', `cannot read ${name}: ${(err as Error).message}`, { path: name });
+  } finally {
+    stream.destroy();
+  }
+}
+
+/**
+ * About how many bytes a gzip'd file holds decompressed: its trailer's ISIZE (the length modulo
+ * 2^32, exact below 4 GiB for a single member), at least the compressed size. Only a hint (how
+ * many staging workers to start).
+ */
+export function gunzippedSizeHint(path: string): number {
+  const size = statSync(path).size;
+  const fd = openSync(path, 'r');
+  try {
+    const trailer = Buffer.alloc(4);
+    return readSync(fd, trailer, 0, 4, Math.max(0, size - 4)) === 4 ? Math.max(size, trailer.readUInt32LE(0)) : size;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
 import { SoftlogicError } from '../../core/errors.js';
 import { killPoint } from '../../core/kill-point.js';
-import { arrayElementLine, assertReadableFile, isGzip, plainInputForm, readArrayAsLineBlocks, readInputRecords } from '../../core/input-files.js';
+import { arrayElementLine, assertReadableFile, gunzippedLineBlocks, gunzippedSizeHint, gzipInputForm, isGzip, plainInputForm, readArrayAsLineBlocks, readInputRecords } from '../../core/input-files.js';
 import type { JsonObject, Workflow } from '../../core/records.js';
 import { publicWorkflow, type StagingWriter } from '../../backend/workflow-table.js';
 import type { PreparedAhead } from '../../backend/capabilities.js';
@@ -44,6 +44,11 @@ export interface ImportOptions {
    * see withPlainCopy); `file` still names the input in the workflow and in messages.
    */
   readFrom?: string;
+  /**
+   * Set by import: `file` is gzip'd JSON lines, decompressed into blocks of whole lines as they
+   * are staged on worker threads (see withPlainCopy), not into a copy first.
+   */
+  gunzipLines?: boolean;
   /** Paces staging and processing while foreground queries are answered (the service; see workflows/pacer.ts). */
   pacer?: Pacer;
   /**
@@ -82,6 +87,7 @@ const PACE_LINES = 2500;
 function stagesInParallel(file: string, options: ImportOptions): boolean {
   const source = options.readFrom ?? file;
   if (options.parallel === false) return false;
+  if (options.gunzipLines) return true;
   if (options.arriving) return plainInputForm(source) === 'lines' && options.arriving.size >= PARALLEL_MIN_BYTES;
   return plainInputForm(source) !== null && statSync(source).size >= PARALLEL_MIN_BYTES;
 }
@@ -96,6 +102,7 @@ async function whole(file: string, options: ImportOptions): Promise<ImportOption
 /** What stageInParallel reads of a file stagesInParallel accepts. */
 function parallelInput(file: string, options: ImportOptions): StageInput {
   const source = options.readFrom ?? file;
+  if (options.gunzipLines) return { blocks: gunzippedLineBlocks(source, BLOCK_BYTES, file), sizeHint: gunzippedSizeHint(source) };
   if (plainInputForm(source) === 'lines') return { file: source, arriving: options.arriving };
   return { blocks: readArrayAsLineBlocks(source, BLOCK_BYTES, file), sizeHint: statSync(source).size };
 }
@@ -111,13 +118,16 @@ async function malformedElementError(file: string, options: ImportOptions, eleme
 }
 
 /**
- * A gzip'd file large enough for parallel staging is decompressed to a temporary file in the
- * store first (one pass of zlib, far cheaper than staging on one thread), which then takes the
- * plain file's path: staged on worker threads, chunks encoded while staging. Removed afterwards.
+ * A gzip'd file large enough for parallel staging is staged on worker threads like the plain
+ * file, chunks encoded while staging. JSON lines are decompressed into blocks of whole lines as
+ * the workers take them (zlib runs on the I/O thread pool, beside the staging); a JSON array is
+ * first decompressed to a temporary file in the store (removed afterwards), which then takes the
+ * plain file's path.
  */
 async function withPlainCopy<T>(engine: Engine, file: string, options: ImportOptions, run: (options: ImportOptions) => Promise<T>): Promise<T> {
   assertReadableFile(file);
   if (options.parallel === false || !gunzipWorthIt(file)) return run(options);
+  if ((await gzipInputForm(file)) === 'lines') return run({ ...options, gunzipLines: true });
   return withGunzippedCopy(engine, file, (copy) => run({ ...options, readFrom: copy }));
 }
 
@@ -173,7 +183,8 @@ export async function stageAnalogyFile(
         let malformed: { index: number; reason: string } | null = null;
         // Lenient: every refused line's reasons are kept (in the reasons file).
         await stageInParallel(input, target, { lenient: options.lenient ?? false, maxIssues: options.lenient ? Infinity : LISTED_ISSUES }, (block, firstLine) => {
-          if ('blocks' in input && block.malformed) {
+          // (Only an array's blocks are its elements as lines: a line of a file is refused as a line.)
+          if ('blocks' in input && !options.gunzipLines && block.malformed) {
             malformed = { index: firstLine + block.malformed.line - 2, reason: block.malformed.reason };
             throw new SoftlogicError('INVALID_INPUT', `${file}: element ${malformed.index + 1} is not JSON`);
           }
