@@ -19,9 +19,12 @@
  * queries ran and after they ended (from the store's committed count at both ends of the query
  * window), and how long each upload's import paused for the queries (its `workflow_completed`
  * audit entry's `paced`: the service paces imports on a shared store, see workflows/pacer.ts).
+ * `server_cpu_ms_per_request`: each server process's CPU time (user + system, from /proc) over
+ * the query window per request it answered: what a request costs, less bent by the machine's
+ * load than the latency (the first server's includes the import's work).
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +42,22 @@ async function serveChild(dir: string): Promise<void> {
   await new Promise<never>(() => {});
 }
 
-function startServer(dir: string): Promise<{ url: string; stop: () => Promise<number | null> }> {
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc (Linux); null elsewhere.
+ * Per request answered, it says what a request costs whatever the machine's load.
+ */
+function cpuMs(pid: number | undefined): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command), in clock ticks (100 per second on Linux)
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return null;
+  }
+}
+
+function startServer(dir: string): Promise<{ url: string; pid: number | undefined; stop: () => Promise<number | null> }> {
   const runner = fileURLToPath(new URL('./run.js', import.meta.url));
   const child = spawn(process.execPath, [runner, 'service', '--serve', dir], { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -52,6 +70,7 @@ function startServer(dir: string): Promise<{ url: string; stop: () => Promise<nu
         const { url } = JSON.parse(out.slice(0, nl)) as { url: string };
         resolve({
           url,
+          pid: child.pid,
           stop: async () => {
             child.kill('SIGTERM');
             return exited;
@@ -159,6 +178,7 @@ export default async function service(args: string[]): Promise<void> {
       // Committed analogies, read from the store: the import's rate while queries run and after.
       const committed = async () => ((await (await fetch(`${server.url}/status`)).json()) as { counts: { analogies_active: number } }).counts.analogies_active;
       const queriesFrom = { at: performance.now(), count: await committed() };
+      const cpuFrom = replicas.map((r) => cpuMs(r.pid));
 
       const loads: LoadResult[] = await Promise.all(
         replicas.map((r, i) =>
@@ -175,6 +195,7 @@ export default async function service(args: string[]): Promise<void> {
         ),
       );
       querying = false;
+      const cpuTo = replicas.map((r) => cpuMs(r.pid));
       const analogiesWhenQueriesEnded = imported;
       const queriesTo = { at: performance.now(), count: await committed() };
       const importSeconds = await importing;
@@ -207,6 +228,12 @@ export default async function service(args: string[]): Promise<void> {
           timeouts: sum((l) => l.timeouts),
           non_2xx: sum((l) => l.non2xx),
           query: `/api/analogies?domain=<${domains.length} domains in turn>&limit=20`,
+          // Each server process's CPU time over the query window per request it answered (the
+          // first one's includes the import it runs).
+          server_cpu_ms_per_request: loads.map((l, i) => {
+            const [from, to] = [cpuFrom[i], cpuTo[i]];
+            return from === null || to === null || l.requests.total === 0 ? null : +((to - from) / l.requests.total).toFixed(3);
+          }),
         },
         import: {
           chunk,

@@ -4,6 +4,8 @@
  * results, and forwarding progress events. `stop` closes its store, which ends the work in
  * progress at its next commit boundary: the workflow stays `processing`, resumable.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Store, SoftlogicError } from '../api/index.js';
 import { toSoftlogicError } from '../core/errors.js';
@@ -15,6 +17,23 @@ import type { ActivityState } from './activity.js';
 const port = parentPort;
 if (!port) throw new Error('processor-worker runs as a worker thread');
 const { storeDir, activity } = workerData as { storeDir: string; activity: ActivityState };
+
+/**
+ * On a shared store (where imports are paced, see activity.ts) this thread also yields the cores
+ * while it works: nice 10 for this thread alone (Linux applies setpriority to a thread id), so
+ * that the server's event loop and the other replicas answer first when the cores are contended,
+ * and the import runs at full speed when they are not. Elsewhere (no /proc/thread-self, not
+ * allowed) the pacer alone.
+ */
+function yieldTheCores(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+  } catch {
+    // keep the default priority
+  }
+}
+if (activity.foreground !== null) yieldTheCores();
 
 // The server already resumed what needed resuming when it opened the store; its Store publishes
 // the progress events this one forwards to it.
