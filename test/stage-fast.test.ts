@@ -11,6 +11,7 @@ import { stageBlock, type StagedBlock } from '../src/methods/analogies/stage-blo
 import { stageBlock as stageKnowledgeBlock } from '../src/methods/knowledge/knowledge-block.js';
 import type { StagingTarget } from '../src/core/staged-put.js';
 import { mutated, rng } from './helpers.js';
+import { stagedBothWays } from './staging-compare.js';
 
 const target: StagingTarget = { workflowId: '01a2b3c4-0000-7000-8000-000000000001', context: 'ctx', now: '2026-01-02T03:04:05.678Z' };
 const options = { lenient: true, maxIssues: 1000 };
@@ -31,13 +32,7 @@ function normalised(block: StagedBlock): unknown[] {
 }
 
 function compare(line: string): 'fast' | 'general' {
-  const data = Buffer.from(line);
-  const fast = stageBlock(0, data, target, { ...options, fast: true });
-  const general = stageBlock(0, data, target, { ...options, fast: false });
-  assert.equal(fast.count, general.count, line);
-  assert.equal(fast.rejected, general.rejected, line);
-  assert.deepEqual(fast.issues, general.issues, line);
-  assert.equal(fast.rejects, general.rejects, line);
+  const { fast, general } = stagedBothWays(line, target, options);
   assert.deepEqual(normalised(fast), normalised(general), line);
   return fast.count === 1 ? 'fast' : 'general';
 }

@@ -16,6 +16,7 @@ import { stageLegacyLineFast } from '../src/methods/analogies/stage-legacy.js';
 import { StagedLines } from '../src/core/staged-lines.js';
 import type { StagingTarget } from '../src/core/staged-put.js';
 import { mutated, rng } from './helpers.js';
+import { stagedBothWays } from './staging-compare.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FIXTURE = [resolve(here, 'fixtures/legacy-analogies.jsonl'), resolve(here, '../../test/fixtures/legacy-analogies.jsonl')].find((p) => existsSync(p)) as string;
@@ -53,13 +54,7 @@ function normalised(staged: Uint8Array, line: string): unknown[] {
  * takes the line); 'fast' when it took it.
  */
 function compare(line: string): 'fast' | 'general' {
-  const data = Buffer.from(line);
-  const fast = stageBlock(0, data, target, { ...options, fast: true });
-  const general = stageBlock(0, data, target, { ...options, fast: false });
-  assert.equal(fast.count, general.count, line);
-  assert.equal(fast.rejected, general.rejected, line);
-  assert.deepEqual(fast.issues, general.issues, line);
-  assert.equal(fast.rejects, general.rejects, line);
+  const { fast, general } = stagedBothWays(line, target, options);
   if (!takes(line)) {
     assert.deepEqual(normalised(fast.staged, line), normalised(general.staged, line), line);
     return 'general';

@@ -283,21 +283,26 @@ export class StorePool extends pg.Pool {
     return retryLost(this, 'connecting', () => this.acquireOnce());
   }
 
-  // The overloads of pg.Pool#query, served by one implementation: a statement given as text
-  // with its values is retried as the module comment says; anything else is pg's own query.
+  // The overloads of pg.Pool#query, served by one implementation: a statement given as text with
+  // its values, or as a config (a named, prepared statement), is retried as the module comment
+  // says and refused with STORE_BUSY when the pool stays full; anything else (a callback, a
+  // submittable such as a cursor or COPY stream) is pg's own query.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override query(text: any, values?: any, callback?: any): any {
-    if (typeof text !== 'string' || typeof values === 'function' || callback !== undefined) return super.query(text, values, callback);
-    return this.statement(text, values as unknown[] | undefined);
+    if (typeof values === 'function' || callback !== undefined) return super.query(text, values, callback);
+    if (typeof text === 'string') return this.statement({ text, values: values as unknown[] | undefined });
+    if (isStatementConfig(text)) return this.statement({ ...text, values: text.values ?? (values as unknown[] | undefined) });
+    return super.query(text, values, callback);
   }
 
-  private statement(sql: string, values: unknown[] | undefined): Promise<pg.QueryResult> {
+  private statement(config: pg.QueryConfig): Promise<pg.QueryResult> {
+    const sql = config.text;
     const repeatable = readsOnly(sql);
     return retryLost(this, READ.test(sql) ? 'a read' : 'a write', async () => {
       const client = await this.acquireOnce();
       let lost: unknown;
       try {
-        return await client.query(sql, values);
+        return await client.query(config);
       } catch (err) {
         if (!isConnectionLoss(err)) throw err;
         lost = err;
@@ -434,4 +439,11 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
     },
     options.committed,
   );
+}
+
+/** A statement given as a config object (text, values, maybe a name), not a submittable. */
+function isStatementConfig(value: unknown): value is pg.QueryConfig {
+  if (typeof value !== 'object' || value === null) return false;
+  const config = value as { text?: unknown; submit?: unknown };
+  return typeof config.text === 'string' && typeof config.submit !== 'function';
 }
