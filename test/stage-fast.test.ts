@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { stageBlock, type StagedBlock } from '../src/methods/analogies/stage-block.js';
 import { stageBlock as stageKnowledgeBlock } from '../src/methods/knowledge/knowledge-block.js';
 import type { StagingTarget } from '../src/core/staged-put.js';
-import { mutated, rng } from './helpers.js';
-import { stagedBothWays } from './staging-compare.js';
+import { rng } from './helpers.js';
+import { compareMutations, stagedBothWays } from './staging-compare.js';
 
 const target: StagingTarget = { workflowId: '01a2b3c4-0000-7000-8000-000000000001', context: 'ctx', now: '2026-01-02T03:04:05.678Z' };
 const options = { lenient: true, maxIssues: 1000 };
@@ -191,16 +191,7 @@ test('lines giving their own id: staged as given-id puts, the fast path exactly 
 test('the fast path agrees with the general path on random mutations of valid lines', () => {
   const r = rng(20261126);
   const alphabet = '{}[]:,"\\ 0123456789.eE+-truefalsnul_aé\t';
-  let fast = 0;
-  let total = 0;
-  for (const seed of edgeLines.slice(0, 12)) {
-    for (let k = 0; k < 400; k++) {
-      const line = mutated(seed, r, alphabet);
-      if (line.includes('\n')) continue;
-      if (compare(line) === 'fast') fast += 1;
-      total += 1;
-    }
-  }
+  const { fast, total } = compareMutations(edgeLines.slice(0, 12), r, alphabet, 400, compare);
   // Many mutations keep the line valid (a changed digit, a letter in a string): both paths take them.
   assert.ok(fast > total / 20 && fast < total, `fast on ${fast} of ${total}`);
 });

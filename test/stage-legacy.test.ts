@@ -15,8 +15,8 @@ import { stageBlock } from '../src/methods/analogies/stage-block.js';
 import { stageLegacyLineFast } from '../src/methods/analogies/stage-legacy.js';
 import { StagedLines } from '../src/core/staged-lines.js';
 import type { StagingTarget } from '../src/core/staged-put.js';
-import { mutated, rng } from './helpers.js';
-import { stagedBothWays } from './staging-compare.js';
+import { rng } from './helpers.js';
+import { compareMutations, stagedBothWays } from './staging-compare.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FIXTURE = [resolve(here, 'fixtures/legacy-analogies.jsonl'), resolve(here, '../../test/fixtures/legacy-analogies.jsonl')].find((p) => existsSync(p)) as string;
@@ -229,16 +229,7 @@ test('the original system\'s lines: the fast path agrees with the general path o
   const r = rng(2026_11_27);
   const alphabet = '{}[]:,"\\ 0123456789.eE+-truefalsnul_aé\t:TZ';
   const seeds = [...edgeLines.slice(0, 11), ...textLines(FIXTURE)];
-  let fast = 0;
-  let total = 0;
-  for (const seed of seeds) {
-    for (let k = 0; k < 250; k++) {
-      const line = mutated(seed, r, alphabet);
-      if (line.includes('\n')) continue;
-      if (compare(line) === 'fast') fast += 1;
-      total += 1;
-    }
-  }
+  const { fast, total } = compareMutations(seeds, r, alphabet, 250, compare);
   assert.ok(fast > total / 20 && fast < total, `fast on ${fast} of ${total}`);
 });
 

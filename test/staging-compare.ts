@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { stageBlock, type StagedBlock } from '../src/methods/analogies/stage-block.js';
 import type { StagingTarget } from '../src/core/staged-put.js';
+import { mutated } from './helpers.js';
 
 /**
  * Stages the line with the fast paths and with the general path alone, and requires the same
@@ -16,4 +17,22 @@ export function stagedBothWays(line: string, target: StagingTarget, options: { l
   assert.deepEqual(fast.issues, general.issues, line);
   assert.equal(fast.rejects, general.rejects, line);
   return { fast, general };
+}
+
+/**
+ * Stages `perSeed` random byte mutations of each seed line through `compare` (which asserts the
+ * two paths agree); counts the mutations the fast path took, of those staged.
+ */
+export function compareMutations(seeds: readonly string[], r: () => number, alphabet: string, perSeed: number, compare: (line: string) => 'fast' | 'general'): { fast: number; total: number } {
+  let fast = 0;
+  let total = 0;
+  for (const seed of seeds) {
+    for (let k = 0; k < perSeed; k++) {
+      const line = mutated(seed, r, alphabet);
+      if (line.includes('\n')) continue;
+      if (compare(line) === 'fast') fast += 1;
+      total += 1;
+    }
+  }
+  return { fast, total };
 }
