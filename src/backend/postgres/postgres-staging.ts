@@ -119,11 +119,12 @@ const BACKSLASH = 92;
 export function copyLinesOf(bytes: Buffer, count: number, head: Buffer, firstItem: number): Buffer {
   if (bytes.includes(TAB) || bytes.includes(RETURN)) {
     const text = bytes.toString('utf8');
+    const headText = head.toString();
     const rows: string[] = [];
     let at = 0;
     for (let i = 0; i < count; i++) {
       const end = text.indexOf('\n', at);
-      rows.push(`${head.toString()}${firstItem + i}\t${copyField(text.slice(at + 9, end))}\n`);
+      rows.push(`${headText}${firstItem + i}\t${copyField(text.slice(at + 9, end))}\n`);
       at = end + 1;
     }
     return Buffer.from(rows.join(''));

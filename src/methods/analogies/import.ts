@@ -41,12 +41,12 @@ export interface ImportOptions {
   interrupt?: AbortSignal;
   /**
    * Where the lines are read from when not `file` itself (a gzip'd file's decompressed copy,
-   * see withPlainCopy); `file` still names the input in the workflow and in messages.
+   * see withParallelInput); `file` still names the input in the workflow and in messages.
    */
   readFrom?: string;
   /**
    * Set by import: `file` is gzip'd JSON lines, decompressed into blocks of whole lines as they
-   * are staged on worker threads (see withPlainCopy), not into a copy first.
+   * are staged on worker threads (see withParallelInput), not into a copy first.
    */
   gunzipLines?: boolean;
   /** Paces staging and processing while foreground queries are answered (the service; see workflows/pacer.ts). */
@@ -124,7 +124,7 @@ async function malformedElementError(file: string, options: ImportOptions, eleme
  * first decompressed to a temporary file in the store (removed afterwards), which then takes the
  * plain file's path.
  */
-async function withPlainCopy<T>(engine: Engine, file: string, options: ImportOptions, run: (options: ImportOptions) => Promise<T>): Promise<T> {
+async function withParallelInput<T>(engine: Engine, file: string, options: ImportOptions, run: (options: ImportOptions) => Promise<T>): Promise<T> {
   assertReadableFile(file);
   if (options.parallel === false || !gunzipWorthIt(file)) return run(options);
   if ((await gzipInputForm(file)) === 'lines') return run({ ...options, gunzipLines: true });
@@ -259,7 +259,7 @@ export async function stageAnalogyFile(
 }
 
 export async function importAnalogies(engine: Engine, file: string, options: ImportOptions = {}): Promise<ImportResult> {
-  return withPlainCopy(engine, file, await whole(file, options), (plain) => importPlain(engine, file, plain));
+  return withParallelInput(engine, file, await whole(file, options), (plain) => importPlain(engine, file, plain));
 }
 
 async function importPlain(engine: Engine, file: string, options: ImportOptions): Promise<ImportResult> {
