@@ -25,10 +25,14 @@ test('backup while a child process imports: the restore verifies and matches the
   const child = cliSpawn(dir, ['analogies', 'import', big, '--batch-size', '500']);
   child.stdout?.resume();
   child.stderr?.resume();
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  // wait until the import has committed something
-  const t0 = Date.now();
-  while (store.backend.db.prepare('SELECT COUNT(*) FROM analogies').pluck().get() as number <= 200 && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 20));
+  let running = true;
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => {
+    running = false;
+    r(code);
+  }));
+  // Wait until the import has committed something, however long a loaded machine takes to
+  // start the child (a fixed cut-off took the backups before its first batch at load 17).
+  while (running && (store.backend.db.prepare('SELECT COUNT(*) FROM analogies').pluck().get() as number) <= 200) await new Promise((r) => setTimeout(r, 20));
   const results = [];
   for (let i = 0; i < 3; i++) results.push(await backupStore(store.backend, { out: join(root, `b${i}.slbak`) }));
   assert.equal(await exited, 0);
