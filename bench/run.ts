@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const [name, ...args] = process.argv.slice(2);
 if (!name || !/^[a-z0-9-]+$/.test(name)) {
-  console.error('usage: npm run bench -- NAME [args]   (NAME: ingest, stream, workflows, vectors, analogy, service, backup, concepts, wsd, fuzz, fuzz-input, console, pg-copy, pg-drivers, takeover)');
+  console.error('usage: npm run bench -- NAME [args]   (NAME: ingest, stream, workflows, vectors, analogy, service, backup, concepts, wsd, fuzz, fuzz-input, console, pg-copy, pg-drivers, pg-query, takeover)');
   process.exit(2);
 }
 const file = join(here, `${name}.js`);

@@ -22,9 +22,11 @@
  * `server_cpu_ms_per_request`: each server process's CPU time (user + system, from /proc) over
  * the query window per request it answered: what a request costs, less bent by the machine's
  * load than the latency (the first server's includes the import's work).
+ * `database_cpu_ms_per_request`: the same for the PostgreSQL backends serving each server's
+ * connections (found by client port in pg_stat_activity: `--store` on this machine, Linux).
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +57,71 @@ function cpuMs(pid: number | undefined): number | null {
   } catch {
     return null;
   }
+}
+
+/** The local TCP ports of process `pid`'s sockets (Linux: its fds' socket inodes in /proc/net/tcp and tcp6). */
+function localPorts(pid: number): Set<number> {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (link.startsWith('socket:[')) inodes.add(link.slice(8, -1));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports = new Set<number>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length > 9 && inodes.has(cols[9])) ports.add(parseInt(cols[1].split(':')[1], 16));
+    }
+  }
+  return ports;
+}
+
+/**
+ * CPU time (ms) so far of the PostgreSQL backends that serve each process in `pids` (their
+ * connections found by client port in pg_stat_activity; Linux, server on this machine): what the
+ * database spends on a replica's requests (the first one's also on the import it runs). Null
+ * where it cannot be read.
+ */
+async function backendCpu(serverUrl: string, pids: Array<number | undefined>): Promise<Array<Map<number, number> | null>> {
+  try {
+    const ports = pids.map((pid) => (pid === undefined ? new Set<number>() : localPorts(pid)));
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: serverUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ pid: number; client_port: number }>('SELECT pid, client_port FROM pg_stat_activity WHERE client_port = ANY($1::int[])', [ports.flatMap((p) => [...p])]);
+      return ports.map((p) => {
+        const cpu = new Map<number, number>();
+        for (const r of rows) {
+          const ms = p.has(r.client_port) ? cpuMs(r.pid) : null;
+          if (ms !== null) cpu.set(r.pid, ms);
+        }
+        return cpu;
+      });
+    } finally {
+      await client.end();
+    }
+  } catch {
+    return pids.map(() => null);
+  }
+}
+
+/** CPU (ms) the backends used between two readings (a backend first seen at the end counted from 0). */
+function backendCpuSpent(from: Map<number, number> | null, to: Map<number, number> | null): number | null {
+  if (from === null || to === null) return null;
+  let spent = 0;
+  for (const [pid, ms] of to) spent += ms - (from.get(pid) ?? 0);
+  return spent;
 }
 
 function startServer(dir: string): Promise<{ url: string; pid: number | undefined; stop: () => Promise<number | null> }> {
@@ -179,6 +246,8 @@ export default async function service(args: string[]): Promise<void> {
       const committed = async () => ((await (await fetch(`${server.url}/status`)).json()) as { counts: { analogies_active: number } }).counts.analogies_active;
       const queriesFrom = { at: performance.now(), count: await committed() };
       const cpuFrom = replicas.map((r) => cpuMs(r.pid));
+      const serverUrl = args[args.indexOf('--store') + 1];
+      const dbCpuFrom = args.includes('--store') ? await backendCpu(serverUrl, replicas.map((r) => r.pid)) : null;
 
       const loads: LoadResult[] = await Promise.all(
         replicas.map((r, i) =>
@@ -196,6 +265,7 @@ export default async function service(args: string[]): Promise<void> {
       );
       querying = false;
       const cpuTo = replicas.map((r) => cpuMs(r.pid));
+      const dbCpuTo = dbCpuFrom === null ? null : await backendCpu(serverUrl, replicas.map((r) => r.pid));
       const analogiesWhenQueriesEnded = imported;
       const queriesTo = { at: performance.now(), count: await committed() };
       const importSeconds = await importing;
@@ -233,6 +303,12 @@ export default async function service(args: string[]): Promise<void> {
           server_cpu_ms_per_request: loads.map((l, i) => {
             const [from, to] = [cpuFrom[i], cpuTo[i]];
             return from === null || to === null || l.requests.total === 0 ? null : +((to - from) / l.requests.total).toFixed(3);
+          }),
+          // The same for the PostgreSQL backends serving each replica's connections (a server
+          // database on this machine; the first one's include the import's).
+          database_cpu_ms_per_request: dbCpuFrom === null || dbCpuTo === null ? null : loads.map((l, i) => {
+            const spent = backendCpuSpent(dbCpuFrom[i], dbCpuTo[i]);
+            return spent === null || l.requests.total === 0 ? null : +(spent / l.requests.total).toFixed(3);
           }),
         },
         import: {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { SoftlogicError } from '../../core/errors.js';
 import type { Analogy, LogOp, RecordKind } from '../../core/records.js';
 import type { AnalogyFilter } from '../../core/schemas.js';
 import { DEFAULT_CONTEXT } from '../../core/names.js';
@@ -33,11 +34,26 @@ function recordRows(kind: RecordKind): { table: string; where: string; args: (ct
     : { table: 'entities', where: 'ctx = $1 AND id = $2 AND kind = $3', args: (ctx, id) => [ctx, id, kind] };
 }
 
+/**
+ * How many query texts (filter criteria and page) are prepared by name: each costs a plan in the
+ * memory of every connection that ran it, so a client paging through a million offsets must not
+ * prepare a million statements. The first ones seen are kept: a service's queries are mostly a
+ * few shapes of first pages.
+ */
+export const MAX_PREPARED_QUERIES = 256;
+
+/** A page bound written into the SQL text: the filter schema's integer, checked again where it becomes SQL. */
+function pageBound(value: number, what: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new SoftlogicError('INVALID_INPUT', `${what} must be a non-negative integer, got ${value}`, { field: what });
+  return value;
+}
+
 export class PostgresRecordReader implements RecordReader {
   /**
    * The query statements' names by text: each is prepared once per connection (then only bound
-   * and executed), which halved a domain query's round trip on a loaded server. The texts are
-   * one per combination of filter criteria, a few hundred at most.
+   * and executed), which halved a domain query's round trip on a loaded server. A text is one
+   * combination of filter criteria with one page (limit, offset); at most MAX_PREPARED_QUERIES
+   * are named, and the pages past them run as unnamed statements, planned each time.
    */
   private readonly statementNames = new Map<string, string>();
 
@@ -78,21 +94,24 @@ export class PostgresRecordReader implements RecordReader {
   /** The query of queryAnalogies, selecting `column` (an expression of `body`). */
   private async querySql(filter: AnalogyFilter, column: string): Promise<pg.QueryConfig> {
     const { where, baseWhere, params, domainParam, parsed } = await this.clause(filter);
-    const limit = parsed.limit ?? DEFAULT_QUERY_LIMIT;
-    const offset = parsed.offset ?? 0;
-    const args = [...params, limit, offset];
-    const [lim, off] = [`$${params.length + 1}::bigint`, `$${params.length + 2}::bigint`];
+    // The page is written into the text, not bound: with LIMIT and OFFSET as parameters the
+    // planner cannot cost a generic plan (it assumes an unknown limit reads a tenth of the
+    // table), so PostgreSQL planned every execution afresh, which cost as much as running it.
+    // With them known, the plan is made once per connection after the first few executions.
+    const lim = pageBound(parsed.limit ?? DEFAULT_QUERY_LIMIT, 'limit');
+    const off = pageBound(parsed.offset ?? 0, 'offset');
+    const args = params;
     let sql: string;
     if (domainParam === null) sql = `SELECT a.${column} FROM analogies a WHERE ${where} ${ORDER} LIMIT ${lim} OFFSET ${off}`;
     else {
       // Each side's first offset+limit hold the merged page; a record whose source and target
       // are both the domain comes from both sides once.
-      const side = (column: string) => `(SELECT a.seq, a.quality, a.body FROM analogies a WHERE ${baseWhere} AND a.${column} = ${domainParam} ${ORDER} LIMIT ${lim} + ${off})`;
+      const side = (column: string) => `(SELECT a.seq, a.quality, a.body FROM analogies a WHERE ${baseWhere} AND a.${column} = ${domainParam} ${ORDER} LIMIT ${lim + off})`;
       sql = `SELECT ${column} FROM (SELECT DISTINCT ON (seq) seq, quality, body FROM (${side('source_domain')} UNION ALL ${side('target_domain')}) s ORDER BY seq) r ${ORDER} LIMIT ${lim} OFFSET ${off}`;
     }
     let name = this.statementNames.get(sql);
-    if (name === undefined) this.statementNames.set(sql, (name = `analogy_query_${this.statementNames.size + 1}`));
-    return { name, text: sql, values: args };
+    if (name === undefined && this.statementNames.size < MAX_PREPARED_QUERIES) this.statementNames.set(sql, (name = `analogy_query_${this.statementNames.size + 1}`));
+    return name === undefined ? { text: sql, values: args } : { name, text: sql, values: args };
   }
 
   async countAnalogies(filter: AnalogyFilter): Promise<number> {
