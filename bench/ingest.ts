@@ -11,7 +11,7 @@
  *   the baseline upserts the same rows into a table holding them (INSERT ... ON CONFLICT DO UPDATE).
  * - `--prefill N`: the store first holds N other analogies (same id shape); the same file is
  *   also imported into an empty store in the same run, for the ratio.
- * - `--gzip`, `--format array`, `--format legacy` (the original system's lines, as its
+ * - `--gzip` (with `--format`: that form gzip'd), `--format array`, `--format legacy` (the original system's lines, as its
  *   analogies.jsonl holds them: `{"type": "analogy", "workflow_id": ..., "id": ...,
  *   "created_at": ..., "source_pair": [...], "target_pair": [...], "context": ..., ...}`, made
  *   from the same generated analogies and ids, bench/data.ts's legacyLine), `--via http` (POST
@@ -115,10 +115,15 @@ const secs = (s: number) => +s.toFixed(2);
  * the same records, or the original system's line shape.
  */
 async function variantFile(file: string, dir: string, variant: { gzip: boolean; array: boolean; legacy: boolean }): Promise<string> {
-  if (variant.gzip) {
-    await pipeline(createReadStream(file), createGzip(), createWriteStream(`${file}.gz`));
-    return `${file}.gz`;
-  }
+  // The array or legacy form first, then gzip'd if asked (`--gzip --format array` is a gzip'd array).
+  const form = await formFile(file, dir, variant);
+  if (!variant.gzip) return form;
+  await pipeline(createReadStream(form), createGzip(), createWriteStream(`${form}.gz`));
+  return `${form}.gz`;
+}
+
+/** The plain file in the variant's form: as it is, one JSON array, or the original system's lines. */
+async function formFile(file: string, dir: string, variant: { array: boolean; legacy: boolean }): Promise<string> {
   if (!variant.array && !variant.legacy) return file;
   const out = variant.array ? `${dir}/input.json` : `${dir}/legacy.jsonl`;
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
@@ -216,7 +221,7 @@ export default async function ingest(args: string[]): Promise<void> {
         await store.close();
       }
       Object.assign(results, {
-        path: http ? `POST /api/analogies/batch${gzip ? ' (gzip\'d body)' : ''}` : knowledge ? `softlogic import --merge ${merge}${update ? ' (second time)' : ''}` : gzip ? 'gzip' : array ? 'JSON array' : legacy ? 'original system\'s line shape' : 'JSON lines',
+        path: http ? `POST /api/analogies/batch${gzip ? ' (gzip\'d body)' : ''}` : knowledge ? `softlogic import --merge ${merge}${update ? ' (second time)' : ''}` : `${array ? 'JSON array' : legacy ? 'original system\'s line shape' : 'JSON lines'}${gzip ? ', gzip\'d' : ''}`,
         import_seconds: secs(seconds),
         import_per_second: rate(n, seconds),
         ratio_vs_plain_empty_store: +((results.plain_empty_store_seconds as number) / seconds).toFixed(2),

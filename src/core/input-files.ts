@@ -140,6 +140,28 @@ async function startsWithBracket(pieces: AsyncIterator<unknown>, front: Buffer[]
 }
 
 /**
+ * A gzip'd file's first `bytes` decompressed bytes (fewer if it holds fewer), to tell its form
+ * from. A file gzip cannot read that far is UNSUPPORTED_FORMAT.
+ */
+export async function gunzippedHead(path: string, bytes: number): Promise<Buffer> {
+  const stream = createReadStream(path, { highWaterMark: 64 * 1024 }).pipe(createGunzip());
+  const pieces: Buffer[] = [];
+  let length = 0;
+  try {
+    for await (const piece of stream) {
+      pieces.push(piece as Buffer);
+      length += (piece as Buffer).length;
+      if (length >= bytes) break;
+    }
+    return Buffer.concat(pieces).subarray(0, bytes);
+  } catch (err) {
+    throw new SoftlogicError('UNSUPPORTED_FORMAT', `cannot read ${path}: ${(err as Error).message}`, { path });
+  } finally {
+    stream.destroy();
+  }
+}
+
+/**
  * What a gzip'd file holds, from its first decompressed bytes: JSON lines or one JSON array, or
  * null (nothing but blanks). A file gzip cannot read is UNSUPPORTED_FORMAT.
  */

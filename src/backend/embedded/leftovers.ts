@@ -77,6 +77,7 @@ export function findLeftovers(store: EmbeddedStore): Leftover[] {
   }
   const tmp = join(layout.root, 'tmp');
   for (const name of existsSync(tmp) ? readdirSync(tmp) : []) {
+    // A gzip'd import's decompressed copy, as versions before 2026-11-27 wrote (none is written now).
     const gunzipOwner = pidIn(name, /^gunzip-(\d+)-/);
     if (gunzipOwner !== null) add('import_temp', join(tmp, name), gunzipOwner, !ownerAlive(gunzipOwner));
     if (name.startsWith('output-') && name.endsWith('.json')) {

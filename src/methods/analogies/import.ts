@@ -1,10 +1,5 @@
-import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { SoftlogicError } from '../../core/errors.js';
-import { killPoint } from '../../core/kill-point.js';
 import { arrayElementLine, assertReadableFile, gunzippedLineBlocks, gunzippedSizeHint, gzipInputForm, isGzip, plainInputForm, readArrayAsLineBlocks, readInputRecords } from '../../core/input-files.js';
 import type { JsonObject, Workflow } from '../../core/records.js';
 import { publicWorkflow, type StagingWriter } from '../../backend/workflow-table.js';
@@ -40,15 +35,11 @@ export interface ImportOptions {
   /** the user asked to stop (Ctrl-C): see ProcessOptions.interrupt */
   interrupt?: AbortSignal;
   /**
-   * Where the lines are read from when not `file` itself (a gzip'd file's decompressed copy,
-   * see withParallelInput); `file` still names the input in the workflow and in messages.
+   * Set by import: `file` is gzip'd, JSON lines or one JSON array, decompressed as it is staged
+   * on worker threads (into blocks of whole lines, an array's elements as lines: see
+   * withParallelInput), never into a copy first.
    */
-  readFrom?: string;
-  /**
-   * Set by import: `file` is gzip'd JSON lines, decompressed into blocks of whole lines as they
-   * are staged on worker threads (see withParallelInput), not into a copy first.
-   */
-  gunzipLines?: boolean;
+  gunzipped?: 'lines' | 'array';
   /** Paces staging and processing while foreground queries are answered (the service; see workflows/pacer.ts). */
   pacer?: Pacer;
   /**
@@ -85,11 +76,10 @@ const PACE_LINES = 2500;
  * JSON lines of its elements), of PARALLEL_MIN_BYTES or more.
  */
 function stagesInParallel(file: string, options: ImportOptions): boolean {
-  const source = options.readFrom ?? file;
   if (options.parallel === false) return false;
-  if (options.gunzipLines) return true;
-  if (options.arriving) return plainInputForm(source) === 'lines' && options.arriving.size >= PARALLEL_MIN_BYTES;
-  return plainInputForm(source) !== null && statSync(source).size >= PARALLEL_MIN_BYTES;
+  if (options.gunzipped) return true;
+  if (options.arriving) return plainInputForm(file) === 'lines' && options.arriving.size >= PARALLEL_MIN_BYTES;
+  return plainInputForm(file) !== null && statSync(file).size >= PARALLEL_MIN_BYTES;
 }
 
 /** The options of a file read as a whole: an arriving file (see ImportOptions.arriving) once complete. */
@@ -101,10 +91,16 @@ async function whole(file: string, options: ImportOptions): Promise<ImportOption
 
 /** What stageInParallel reads of a file stagesInParallel accepts. */
 function parallelInput(file: string, options: ImportOptions): StageInput {
-  const source = options.readFrom ?? file;
-  if (options.gunzipLines) return { blocks: gunzippedLineBlocks(source, BLOCK_BYTES, file), sizeHint: gunzippedSizeHint(source) };
-  if (plainInputForm(source) === 'lines') return { file: source, arriving: options.arriving };
-  return { blocks: readArrayAsLineBlocks(source, BLOCK_BYTES, file), sizeHint: statSync(source).size };
+  if (options.gunzipped === 'lines') return { blocks: gunzippedLineBlocks(file, BLOCK_BYTES), sizeHint: gunzippedSizeHint(file) };
+  // (readArrayAsLineBlocks decompresses a gzip'd array as it reads it.)
+  if (options.gunzipped === 'array') return { blocks: readArrayAsLineBlocks(file, BLOCK_BYTES), sizeHint: gunzippedSizeHint(file) };
+  if (plainInputForm(file) === 'lines') return { file, arriving: options.arriving };
+  return { blocks: readArrayAsLineBlocks(file, BLOCK_BYTES), sizeHint: statSync(file).size };
+}
+
+/** Whether the parallel input's blocks are an array's elements as lines (see parallelInput). */
+function isArrayInput(file: string, options: ImportOptions): boolean {
+  return options.gunzipped === 'array' || (options.gunzipped === undefined && plainInputForm(file) === 'array');
 }
 
 /**
@@ -113,45 +109,28 @@ function parallelInput(file: string, options: ImportOptions): StageInput {
  * to find it, only then).
  */
 async function malformedElementError(file: string, options: ImportOptions, element: { index: number; reason: string }): Promise<SoftlogicError> {
-  const line = await arrayElementLine(options.readFrom ?? file, element.index);
+  const line = await arrayElementLine(file, element.index);
   return new SoftlogicError('INVALID_INPUT', `${file} is not a valid JSON array: element ${element.index + 1} (line ${line}): ${element.reason}`, { path: file, line });
 }
 
 /**
  * A gzip'd file large enough for parallel staging is staged on worker threads like the plain
- * file, chunks encoded while staging. JSON lines are decompressed into blocks of whole lines as
- * the workers take them (zlib runs on the I/O thread pool, beside the staging); a JSON array is
- * first decompressed to a temporary file in the store (removed afterwards), which then takes the
- * plain file's path.
+ * file, chunks encoded while staging, decompressed as the workers take its blocks (zlib runs on
+ * the I/O thread pool, beside the staging): JSON lines into blocks of whole lines, a JSON array
+ * through the array scanner into blocks of its elements as lines. Nothing is written but the
+ * staged items (no decompressed copy: none of its disk space, and staging starts at once).
  */
-async function withParallelInput<T>(engine: Engine, file: string, options: ImportOptions, run: (options: ImportOptions) => Promise<T>): Promise<T> {
+async function withParallelInput<T>(file: string, options: ImportOptions, run: (options: ImportOptions) => Promise<T>): Promise<T> {
   assertReadableFile(file);
   if (options.parallel === false || !gunzipWorthIt(file)) return run(options);
-  if ((await gzipInputForm(file)) === 'lines') return run({ ...options, gunzipLines: true });
-  return withGunzippedCopy(engine, file, (copy) => run({ ...options, readFrom: copy }));
+  const form = await gzipInputForm(file);
+  // Nothing but blanks: read on one thread, which reports it (EMPTY_INPUT).
+  return run(form === null ? options : { ...options, gunzipped: form });
 }
 
-/** Whether a file is gzip'd and large enough to be decompressed for parallel staging (withGunzippedCopy). */
+/** Whether a file is gzip'd and large enough to be staged on worker threads as it is decompressed. */
 export function gunzipWorthIt(file: string): boolean {
   return isGzip(file) && statSync(file).size >= PARALLEL_MIN_BYTES / 16;
-}
-
-/** Runs `run` on a decompressed copy of a gzip'd file (in the store's tmp directory, removed afterwards). */
-export async function withGunzippedCopy<T>(engine: Engine, file: string, run: (copy: string) => Promise<T>): Promise<T> {
-  const dir = join(engine.workDir, 'tmp');
-  mkdirSync(dir, { recursive: true });
-  const copy = join(dir, `gunzip-${process.pid}-${randomUUID()}.jsonl`);
-  try {
-    try {
-      await pipeline(createReadStream(file), createGunzip(), createWriteStream(copy));
-    } catch (err) {
-      throw new SoftlogicError('UNSUPPORTED_FORMAT', `cannot read ${file}: ${(err as Error).message}`, { path: file });
-    }
-    killPoint('import-after-gunzip');
-    return await run(copy);
-  } finally {
-    rmSync(copy, { force: true });
-  }
 }
 
 /** `writer`: a capability's staging writer (encoding chunks ahead), in place of the workflow table's. */
@@ -180,11 +159,12 @@ export async function stageAnalogyFile(
       };
       if (stagesInParallel(file, options)) {
         const input = parallelInput(file, options);
+        const arrayInput = isArrayInput(file, options);
         let malformed: { index: number; reason: string } | null = null;
         // Lenient: every refused line's reasons are kept (in the reasons file).
         await stageInParallel(input, target, { lenient: options.lenient ?? false, maxIssues: options.lenient ? Infinity : LISTED_ISSUES }, (block, firstLine) => {
           // (Only an array's blocks are its elements as lines: a line of a file is refused as a line.)
-          if ('blocks' in input && !options.gunzipLines && block.malformed) {
+          if (arrayInput && block.malformed) {
             malformed = { index: firstLine + block.malformed.line - 2, reason: block.malformed.reason };
             throw new SoftlogicError('INVALID_INPUT', `${file}: element ${malformed.index + 1} is not JSON`);
           }
@@ -203,7 +183,7 @@ export async function stageAnalogyFile(
       } else {
         const pacer = options.pacer;
         let read = 0;
-        for await (const input of readInputRecords(options.readFrom ?? file)) {
+        for await (const input of readInputRecords(file)) {
           if (pacer && ++read % PACE_LINES === 0) {
             // While slowed down, on the items written, not just read: the store's share of staging is the writing.
             if (pacer.duty < 1) await writer.settled();
@@ -259,7 +239,7 @@ export async function stageAnalogyFile(
 }
 
 export async function importAnalogies(engine: Engine, file: string, options: ImportOptions = {}): Promise<ImportResult> {
-  return withParallelInput(engine, file, await whole(file, options), (plain) => importPlain(engine, file, plain));
+  return withParallelInput(file, await whole(file, options), (plain) => importPlain(engine, file, plain));
 }
 
 async function importPlain(engine: Engine, file: string, options: ImportOptions): Promise<ImportResult> {

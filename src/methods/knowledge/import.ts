@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { SoftlogicError, toSoftlogicError } from '../../core/errors.js';
-import { assertReadableFile, isGzip } from '../../core/input-files.js';
+import { assertReadableFile, gunzippedHead, gunzippedLineBlocks, gunzippedSizeHint, isGzip } from '../../core/input-files.js';
 import { assertContextName } from '../../core/names.js';
 import type { JsonObject, Workflow } from '../../core/records.js';
 import { LIMITS, type FieldIssue } from '../../core/schemas.js';
@@ -15,8 +15,8 @@ import type { PreparedAhead } from '../../backend/capabilities.js';
 import type { StagingWriter } from '../../backend/workflow-table.js';
 import type { VectorBackend } from '../../backend/vector-table.js';
 import { parseProviderName, settingsForWrite, type EmbeddingSettings } from '../embeddings/settings.js';
-import { gunzipWorthIt, LISTED_ISSUES, withGunzippedCopy } from '../analogies/import.js';
-import { PARALLEL_MIN_BYTES, stageInParallel, StagedBlockQueue } from '../analogies/stage-parallel.js';
+import { gunzipWorthIt, LISTED_ISSUES } from '../analogies/import.js';
+import { BLOCK_BYTES, PARALLEL_MIN_BYTES, stageInParallel, StagedBlockQueue, type StageInput } from '../analogies/stage-parallel.js';
 import { emptyTally, importTallies, MERGE_STRATEGIES, type ImportTally, type KnowledgeItem, type MergeStrategy } from './import-applier.js';
 import { exportLine, parseRecordLine, stagedKnowledgeJson, stageRecordLine, type ExportLine } from './knowledge-lines.js';
 import type { KnowledgeBlock, KnowledgeBlockOptions } from './knowledge-block.js';
@@ -264,14 +264,26 @@ export async function importKnowledge(engine: Engine, file: string, options: Kno
   const merge = assertMerge(options.merge ?? 'merge');
   const override = options.context === undefined ? undefined : assertContextName(options.context);
   assertReadableFile(file);
-  const run = (readFrom: string) => importExport(engine, file, readFrom, merge, override, options);
-  // A large gzip'd export is decompressed first, to be staged on the workers as a plain one.
-  if (options.parallel !== false && gunzipWorthIt(file)) return withGunzippedCopy(engine, file, run);
-  return run(file);
+  return importExport(engine, file, await workerInput(file, options), merge, override, options);
 }
 
-/** importKnowledge of the export read from `readFrom` (the file itself, or its decompressed copy). */
-async function importExport(engine: Engine, file: string, readFrom: string, merge: MergeStrategy, override: string | undefined, options: KnowledgeImportOptions): Promise<KnowledgeImportResult> {
+/**
+ * What the staging workers read of an export they stage (see stagesOnWorkers), or null: a plain
+ * file's byte ranges; a gzip'd file's blocks of whole lines, decompressed as the workers take
+ * them (no decompressed copy).
+ */
+async function workerInput(file: string, options: KnowledgeImportOptions): Promise<StageInput | null> {
+  if (options.parallel === false) return null;
+  if (gunzipWorthIt(file)) {
+    const sizeHint = gunzippedSizeHint(file);
+    if (sizeHint < PARALLEL_MIN_BYTES || !stagesOnWorkers(await gunzippedHead(file, HEAD_BYTES))) return null;
+    return { blocks: gunzippedLineBlocks(file, BLOCK_BYTES), sizeHint };
+  }
+  if (isGzip(file) || statSync(file).size < PARALLEL_MIN_BYTES) return null;
+  return stagesOnWorkers(fileHead(file)) ? { file } : null;
+}
+
+async function importExport(engine: Engine, file: string, onWorkers: StageInput | null, merge: MergeStrategy, override: string | undefined, options: KnowledgeImportOptions): Promise<KnowledgeImportResult> {
   const issues: FieldIssue[] = [];
   let rejected = 0;
   const refuse = (found: FieldIssue[]) => {
@@ -308,7 +320,7 @@ async function importExport(engine: Engine, file: string, readFrom: string, merg
     }
     return rejected > 0 ? null : staged; // keep reading to report every issue, stage nothing more
   };
-  const source = stagesOnWorkers(readFrom, options) ? workerSource(readFrom, { override, merge }, take, refuse, () => rejected > 0) : lineSource(readExport(readFrom), take);
+  const source = onWorkers ? workerSource(onWorkers, { override, merge }, take, refuse, () => rejected > 0) : lineSource(readExport(file), take);
   const result = await stageAndProcess(engine, source, { source: file, merge }, () => ({ issues, rejected }), { batchSize: options.batchSize, bulkLoad: options.bulkLoad, endBulkLoadWhen: options.endBulkLoadWhen, pipeline: options.pipeline }, () =>
     incoming.record(engine.backend),
   );
@@ -335,20 +347,27 @@ function lineSource(lines: AsyncIterable<ExportLine>, take: (l: ExportLine) => P
   };
 }
 
-/**
- * Whether an export is staged on the staging workers: a plain (not gzip'd) JSON-lines export of
- * PARALLEL_MIN_BYTES or more (not the JSON document, whose lines are read in order, nor an array).
- */
-function stagesOnWorkers(path: string, options: KnowledgeImportOptions): boolean {
-  if (options.parallel === false || isGzip(path) || statSync(path).size < PARALLEL_MIN_BYTES) return false;
+/** What an export's form is told from: its first bytes (decompressed, for a gzip'd one). */
+const HEAD_BYTES = 64 * 1024;
+
+function fileHead(path: string): Buffer {
   const fd = openSync(path, 'r');
   try {
-    const head = Buffer.alloc(64 * 1024);
-    const first = head.toString('utf8', 0, readSync(fd, head, 0, head.length, 0)).trim();
-    return !first.startsWith('[') && !first.startsWith('{"format":"softlogic-export"');
+    const head = Buffer.alloc(HEAD_BYTES);
+    return head.subarray(0, readSync(fd, head, 0, head.length, 0));
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Whether an export of PARALLEL_MIN_BYTES or more (gzip'd: of 512 KB or more, see gunzipWorthIt)
+ * is staged on the staging workers, from its head: JSON lines, not the JSON document (whose lines
+ * are read in order) nor an array.
+ */
+function stagesOnWorkers(head: Buffer): boolean {
+  const first = head.toString('utf8').trim();
+  return !first.startsWith('[') && !first.startsWith('{"format":"softlogic-export"');
 }
 
 /**
@@ -357,7 +376,7 @@ function stagesOnWorkers(path: string, options: KnowledgeImportOptions): boolean
  * kinds) handled here, in their place; its refused lines' reasons with their line numbers in the file.
  */
 function workerSource(
-  path: string,
+  input: StageInput,
   options: KnowledgeBlockOptions,
   take: (l: ExportLine) => Promise<StagedEntry | null>,
   refuse: (found: FieldIssue[]) => void,
@@ -365,7 +384,7 @@ function workerSource(
 ): StagedSource {
   const target = { workflowId: '', context: '', now: new Date().toISOString() };
   const stager = new URL('./knowledge-block.js', import.meta.url);
-  const queue = new StagedBlockQueue<KnowledgeBlock>((accept) => stageInParallel({ file: path }, target, options, accept, stager));
+  const queue = new StagedBlockQueue<KnowledgeBlock>((accept) => stageInParallel(input, target, options, accept, stager));
   let current: { block: KnowledgeBlock; firstLine: number } | null = null;
   let run = 0;
   let offset = 0;
