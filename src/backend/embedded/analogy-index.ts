@@ -20,13 +20,17 @@ export interface AnalogyRow {
 
 export { analogyIndexColumns, timeMs, type AnalogyIndexColumns, type IndexedFields } from '../../core/analogy-columns.js';
 
-/** Columns of the analogies table, and rows per multi-row INSERT (insertMany). */
+/** Columns of the analogies table but `tier`, and rows per multi-row INSERT (insertMany). */
 export const ROW_COLUMNS = 16;
+const INSERT_COLUMNS = 'key, ctx, idh, id, off, len, version, src, tgt, quality, qb, created_at, deleted_at, wf, tags, frames';
 const INSERT_ROWS = 50;
 
 export class AnalogyIndex {
   private readonly upsertStmt: Database.Statement;
   private readonly insertManyStmt: Database.Statement;
+  private readonly insertOneStmt: Database.Statement;
+  /** The tier a tiered bulk load writes its rows into, with its context (bulk-load.ts). */
+  private tierOfLoad: { ctx: number; tier: number } | null = null;
   private readonly deleteByIdStmt: Database.Statement;
   private readonly deleteByKeyStmt: Database.Statement;
   private readonly tombstoneStmt: Database.Statement;
@@ -45,7 +49,8 @@ export class AnalogyIndex {
       `INSERT INTO analogies(key, ctx, idh, id, off, len, version, src, tgt, quality, qb, created_at, deleted_at, wf, tags, frames)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.insertManyStmt = db.prepare(`INSERT INTO analogies VALUES ${Array(INSERT_ROWS).fill(`(${Array(ROW_COLUMNS).fill('?').join(',')})`).join(',')}`);
+    this.insertManyStmt = db.prepare(`INSERT INTO analogies(${INSERT_COLUMNS}, tier) VALUES ${Array(INSERT_ROWS).fill(`(${Array(ROW_COLUMNS + 1).fill('?').join(',')})`).join(',')}`);
+    this.insertOneStmt = db.prepare(`INSERT INTO analogies(${INSERT_COLUMNS}, tier) VALUES (${Array(ROW_COLUMNS + 1).fill('?').join(',')})`);
     this.deleteByIdStmt = db.prepare('DELETE FROM analogies WHERE ctx = ? AND idh = ? AND id = ?');
     this.deleteByKeyStmt = db.prepare('DELETE FROM analogies WHERE key = ?');
     // The row keeps its key (moving a row costs a delete and an insert in every index); only
@@ -85,6 +90,16 @@ export class AnalogyIndex {
     if (key === undefined) key = Number(this.domainInsertStmt.run(name).lastInsertRowid);
     this.domainCache.set(name, key);
     return key;
+  }
+
+  /** Rows insertMany writes into context `ctx` go to `tier` until setLoadTier(null). */
+  setLoadTier(ctx: number | null, tier?: number): void {
+    this.tierOfLoad = ctx === null || tier === undefined ? null : { ctx, tier };
+  }
+
+  /** The tier of a running tiered bulk load into this context, or null. */
+  loadTier(ctx: number): number | null {
+    return this.tierOfLoad?.ctx === ctx ? this.tierOfLoad.tier : null;
   }
 
   /** Forget cached keys (a rolled-back transaction may have dropped new ones). */
@@ -131,17 +146,22 @@ export class AnalogyIndex {
    * row than one statement run per row. `fill(i, out, at)` writes row i's ROW_COLUMNS values
    * (in table order) into out[at...]; see rowValues for what they are.
    */
-  insertMany(count: number, fill: (i: number, out: unknown[], at: number) => void): void {
-    const values = new Array<unknown>(INSERT_ROWS * ROW_COLUMNS);
+  insertMany(count: number, fill: (i: number, out: unknown[], at: number) => void, tier: number | null = null): void {
+    const stride = ROW_COLUMNS + 1;
+    const values = new Array<unknown>(INSERT_ROWS * stride);
     let i = 0;
     for (; i + INSERT_ROWS <= count; i += INSERT_ROWS) {
-      for (let r = 0; r < INSERT_ROWS; r++) fill(i + r, values, r * ROW_COLUMNS);
+      for (let r = 0; r < INSERT_ROWS; r++) {
+        fill(i + r, values, r * stride);
+        values[r * stride + ROW_COLUMNS] = tier;
+      }
       this.insertManyStmt.run(values);
     }
-    const one = new Array<unknown>(ROW_COLUMNS);
+    const one = new Array<unknown>(stride);
     for (; i < count; i++) {
       fill(i, one, 0);
-      this.upsertStmt.run(one);
+      one[ROW_COLUMNS] = tier;
+      this.insertOneStmt.run(one);
     }
   }
 }

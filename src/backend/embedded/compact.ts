@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { LogOp, RecordKind } from '../../core/records.js';
 import { fsyncDir } from './fs-durable.js';
 import { killPoint } from './kill-point.js';
+import { mergeAnalogyTiers } from './bulk-load.js';
 import { readLines } from './log-reader.js';
 import { BlockWriter } from './log-segments.js';
 import { decodeLine, encodeCommitLine, encodeRecordLine } from './log-format.js';
@@ -39,6 +40,8 @@ export function compactContext(store: EmbeddedStore, name: string): CompactionRe
     if (row.compacting) finishInterruptedCompaction(store, row);
   });
   store.audit.record({ event: 'compacted', ...report });
+  // The tiers of bulk loads (analogy-tiers.ts) go back into the store's indexes.
+  mergeAnalogyTiers(store);
   return report;
 }
 

@@ -5,7 +5,7 @@ import type { EmbeddedWorkflowTable } from './embedded-workflow-table.js';
 import type { PreparedChunk, PreparedChunks } from './chunk-pipelines.js';
 import { analogyChunks, existingContext } from './prepared-chunks.js';
 import { StagedProgress, StagedSpanReader } from './embedded-staging.js';
-import { beginBulkLoad, buildIdIndex, bulkLoadWorthwhile, endBulkLoad } from './bulk-load.js';
+import { beginBulkLoad, buildIdIndex, bulkLoadPlan, endBulkLoad } from './bulk-load.js';
 import { FRESH_PUT_PREFIX } from '../../core/staged-put.js';
 
 /** Chunks being encoded while the items are staged (stageAhead), for `run` to take. */
@@ -21,7 +21,8 @@ class AheadChunks implements PreparedAhead {
  * The embedded backend's prepared import: analogy_creation chunks whose log lines and index
  * columns are encoded on another thread (prepare-worker.ts) while the main thread commits the
  * chunk before, each appended by the log writer thread (EmbeddedStore.writePrepared); and bulk
- * loads that build the query indexes once at their end (bulk-load.ts).
+ * loads that build the query indexes once at their end, over the store or over a tier of their
+ * own (bulk-load.ts).
  */
 export class EmbeddedPreparedImport implements PreparedImport {
   constructor(
@@ -81,8 +82,10 @@ export class EmbeddedPreparedImport implements PreparedImport {
   }
 
   beginBulkLoad(workflow: StoredWorkflow, incoming: number, options: { interruptible: boolean }): BulkLoad | null {
-    if (!bulkLoadWorthwhile(this.store, incoming, { ctx: this.store.context(workflow.context)?.ctx, interruptible: options.interruptible })) return null;
-    beginBulkLoad(this.store, workflow.workflow_id, { idIndex: this.idsGivenIntoEmpty(workflow) });
+    const ctx = this.store.context(workflow.context)?.ctx;
+    const plan = bulkLoadPlan(this.store, incoming, { ctx, interruptible: options.interruptible });
+    if (plan === null) return null;
+    beginBulkLoad(this.store, workflow.workflow_id, { plan, ctx, idIndex: plan === 'rebuild' && this.idsGivenIntoEmpty(workflow) });
     return { end: () => endBulkLoad(this.store), beforeItemByItem: (from) => buildIdIndex(this.store, from) };
   }
 

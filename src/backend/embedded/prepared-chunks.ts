@@ -7,6 +7,7 @@ import type { PipelineArgs, PreparedChunk, PreparedChunks } from './chunk-pipeli
 import type { PrepareWorkerData, PreparedMessage } from './prepare-worker.js';
 import type { ExistingContext } from './id-directory.js';
 import type { EmbeddedStore } from './embedded-store.js';
+import { tiersOf } from './analogy-tiers.js';
 
 /** Chunks prepared ahead of the one being committed (memory: about two chunks of log lines). */
 const AHEAD = 2;
@@ -69,9 +70,18 @@ function preparedChunk(msg: ChunkMessage): PreparedChunk {
         out[at + 13] = workflow(msg.workflows[i]);
         out[at + 14] = text(msg.tags[i]);
         out[at + 15] = text(msg.frames[i]);
-      });
+      }, listedLoadTier(store, ctx));
     },
   };
+}
+
+/**
+ * The tier of a tiered bulk load into this context, if it is still listed (in this transaction:
+ * a merge by another process may have ended it; its rows then go to no tier, as any other).
+ */
+function listedLoadTier(store: EmbeddedStore, ctx: number): number | null {
+  const tier = store.analogies.loadTier(ctx);
+  return tier !== null && tiersOf(store.db, ctx).includes(tier) ? tier : null;
 }
 
 /** Where the encoder looks up ids older than the import: null when the context holds no analogies. */

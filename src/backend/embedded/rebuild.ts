@@ -10,6 +10,7 @@ import { ContextLog } from './context-log.js';
 import { replayContext, type DamagedTail } from './replay.js';
 import { salvageLogs } from './salvage.js';
 import { setAside } from './set-aside.js';
+import { forgetTiers } from './analogy-tiers.js';
 import { ANALOGY_QUERY_INDEXES, bumpGeneration, configureConnection, createQueryIndexes, createSchema, dropQueryIndexes } from './sqlite-schema.js';
 import type { Analogy } from '../../core/records.js';
 import type { RebuildOptions, CutTail, LostWorkflow, RebuildReport } from '../maintenance.js';
@@ -126,6 +127,8 @@ function rebuildInPlace(store: EmbeddedStore, cut: boolean): Built {
   const oldContexts = new Map(store.listContexts().map((c) => [c.name, c]));
   return store.transaction(() => {
     dropQueryIndexes(db);
+    // Every row is written again, in no tier.
+    forgetTiers(db);
     db.exec('DELETE FROM analogies; DELETE FROM entities;');
     registerContexts(db, store.layout, oldContexts);
     const built = replayAll(db, store.layout, cut);

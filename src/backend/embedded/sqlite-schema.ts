@@ -72,7 +72,8 @@ CREATE TABLE IF NOT EXISTS analogies(
   deleted_at INTEGER,
   wf INTEGER,
   tags TEXT,
-  frames TEXT
+  frames TEXT,
+  tier INTEGER
 );
 CREATE TABLE IF NOT EXISTS entities(
   key INTEGER PRIMARY KEY,
@@ -128,15 +129,43 @@ export function configureConnection(db: Database.Database): void {
 }
 
 /**
- * The analogy query indexes. A bulk load (backend/embedded/bulk-load.ts) drops them and builds
- * them once at its end: SQLite builds an index from sorted keys several times faster than it
- * maintains one row by row.
+ * The analogy query indexes. A bulk load (backend/embedded/bulk-load.ts) either drops them and
+ * builds them once at its end (SQLite builds an index from sorted keys several times faster than
+ * it maintains one row by row), or, into a store much larger than itself, writes its rows in a
+ * tier of their own (below) and leaves these untouched. They cover the rows of no tier
+ * (`tier IS NULL`): every row but those of the loads not merged yet.
  */
 export const ANALOGY_QUERY_INDEXES: ReadonlyArray<{ name: string; sql: string }> = [
-  { name: 'analogies_quality', sql: 'ON analogies(ctx, qb, quality) WHERE deleted_at IS NULL' },
-  { name: 'analogies_source', sql: 'ON analogies(ctx, src, qb, quality) WHERE deleted_at IS NULL' },
-  { name: 'analogies_target', sql: 'ON analogies(ctx, tgt, qb, quality) WHERE deleted_at IS NULL' },
+  { name: 'analogies_quality', sql: 'ON analogies(ctx, qb, quality) WHERE deleted_at IS NULL AND tier IS NULL' },
+  { name: 'analogies_source', sql: 'ON analogies(ctx, src, qb, quality) WHERE deleted_at IS NULL AND tier IS NULL' },
+  { name: 'analogies_target', sql: 'ON analogies(ctx, tgt, qb, quality) WHERE deleted_at IS NULL AND tier IS NULL' },
 ];
+
+/**
+ * A tier: the rows one bulk load into a large store wrote (column `tier`, a number listed in
+ * analogy-tiers.ts), with query indexes of their own, partial on that number. Built at the load's
+ * end, they sort only the load's rows (the table scan is the store's, but a scan costs far less
+ * than sorting and writing the whole store's keys again), and while the load runs the store's
+ * own indexes are not touched at all. Queries read every tier of the context and merge
+ * (analogy-queries.ts); a rebuilding bulk load, compact and rebuild merge the tiers back.
+ */
+export function tierIndexes(tier: number): Array<{ name: string; sql: string }> {
+  if (!Number.isSafeInteger(tier) || tier < 1) throw new Error(`bad tier ${tier}`);
+  return ANALOGY_QUERY_INDEXES.map((index) => ({ name: `${index.name}_t${tier}`, sql: index.sql.replace('tier IS NULL', `tier = ${tier}`) }));
+}
+
+/** Index names of tiers look like this (dropQueryIndexes drops every one). */
+const TIER_INDEX_NAME = /^analogies_(quality|source|target)_t[0-9]+$/;
+
+/**
+ * Whether the store's query indexes leave tier rows out (`tier IS NULL`): stores indexed before
+ * tiers existed cover every row until their indexes are built again (the next rebuilding load,
+ * compact or rebuild), and until then take no tiers.
+ */
+export function queryIndexesTakeTiers(db: Database.Database): boolean {
+  const sqls = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN (${ANALOGY_QUERY_INDEXES.map(() => '?').join(',')})`).all(...ANALOGY_QUERY_INDEXES.map((i) => i.name)) as Array<{ name: string; sql: string }>;
+  return sqls.length === ANALOGY_QUERY_INDEXES.length && sqls.every((row) => row.sql.includes('tier IS NULL'));
+}
 
 /**
  * The id index (also in DDL). A bulk load into an empty context of records that carry their own
@@ -146,21 +175,38 @@ export const ANALOGY_QUERY_INDEXES: ReadonlyArray<{ name: string; sql: string }>
 export const ANALOGY_ID_INDEX = { name: 'analogies_id', sql: 'ON analogies(ctx, idh)' } as const;
 const BUILT_BY_BULK_LOADS = [...ANALOGY_QUERY_INDEXES, ANALOGY_ID_INDEX];
 
+/** Every index a bulk load may leave to be built: the store's, and those of the listed tiers. */
+export function expectedIndexes(tiers: readonly number[]): Array<{ name: string; sql: string }> {
+  return [...BUILT_BY_BULK_LOADS, ...tiers.flatMap(tierIndexes)];
+}
+
 /**
- * Builds the missing query indexes (and the id index, if a bulk load dropped it). SQLite sorts the keys of a new index in runs of about its cache
+ * Builds the given indexes that are missing (by default the store's: query indexes and the id
+ * index, if a bulk load dropped it). SQLite sorts the keys of a new index in runs of about its cache
  * size, written to temporary files, and merges them; with a small cache the runs are sorted by
  * `threads` helper threads. Three indexes over 1M rows (scratch measurements, same machine):
  * 4.0 s with a 256 MB cache and temp_store = MEMORY (the connection's settings), 1.6 s with an
  * 8 MB cache, temporary files and 2 threads. The connection's settings are restored after.
  */
 export function createQueryIndexes(db: Database.Database, indexes: ReadonlyArray<{ name: string; sql: string }> = BUILT_BY_BULK_LOADS): void {
+  withSorterSettings(db, () => {
+    for (const index of indexes) db.exec(`CREATE INDEX IF NOT EXISTS ${index.name} ${index.sql}`);
+  });
+}
+
+/**
+ * Runs `build` with createQueryIndexes' sorter settings. SQLite refuses to change temp_store
+ * inside a transaction that has used temporary storage, so a caller whose transaction does more
+ * than build indexes sets them around the transaction.
+ */
+export function withSorterSettings<T>(db: Database.Database, build: () => T): T {
   const cache = db.pragma('cache_size', { simple: true }) as number;
   const tempStore = db.pragma('temp_store', { simple: true }) as number;
   db.pragma('cache_size = -8192');
   db.pragma('temp_store = FILE');
   db.pragma(`threads = ${Math.min(4, availableParallelism())}`);
   try {
-    for (const index of indexes) db.exec(`CREATE INDEX IF NOT EXISTS ${index.name} ${index.sql}`);
+    return build();
   } finally {
     db.pragma(`cache_size = ${cache}`);
     db.pragma(`temp_store = ${tempStore}`);
@@ -168,13 +214,22 @@ export function createQueryIndexes(db: Database.Database, indexes: ReadonlyArray
   }
 }
 
+/** Drops the query indexes, every tier's too (and the id index with `idIndex`). */
 export function dropQueryIndexes(db: Database.Database, options: { idIndex?: boolean } = {}): void {
-  for (const index of options.idIndex ? BUILT_BY_BULK_LOADS : ANALOGY_QUERY_INDEXES) db.exec(`DROP INDEX IF EXISTS ${index.name}`);
+  const tierNames = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'`).pluck().all() as string[]).filter((name) => TIER_INDEX_NAME.test(name));
+  for (const name of [...(options.idIndex ? BUILT_BY_BULK_LOADS : ANALOGY_QUERY_INDEXES).map((i) => i.name), ...tierNames]) db.exec(`DROP INDEX IF EXISTS ${name}`);
 }
 
-export function missingQueryIndexes(db: Database.Database): string[] {
+/** The indexes of `expected` (default: the store's) that do not exist. */
+export function missingQueryIndexes(db: Database.Database, expected: ReadonlyArray<{ name: string; sql: string }> = BUILT_BY_BULK_LOADS): Array<{ name: string; sql: string }> {
   const present = new Set(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'`).pluck().all() as string[]);
-  return BUILT_BY_BULK_LOADS.map((i) => i.name).filter((name) => !present.has(name));
+  return expected.filter((index) => !present.has(index.name));
+}
+
+/** Adds the tier column to an analogies table made before tiers existed (no rewrite: NULL for old rows). */
+function addTierColumn(db: Database.Database): void {
+  const columns = db.prepare(`SELECT name FROM pragma_table_info('analogies')`).pluck().all() as string[];
+  if (!columns.includes('tier')) db.exec('ALTER TABLE analogies ADD COLUMN tier INTEGER');
 }
 
 /**
@@ -184,6 +239,7 @@ export function missingQueryIndexes(db: Database.Database): string[] {
  */
 export function createSchema(db: Database.Database, options: { idIndex?: boolean } = {}): void {
   db.exec(DDL);
+  addTierColumn(db);
   if (options.idIndex !== false) db.exec(`CREATE INDEX IF NOT EXISTS ${ANALOGY_ID_INDEX.name} ${ANALOGY_ID_INDEX.sql}`);
   db.prepare('INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
 }

@@ -3,7 +3,8 @@ import { isSoftlogicError } from '../../core/errors.js';
 import { crc32 } from 'node:zlib';
 import { checksumOk, decodeLine } from './log-format.js';
 import { readLines } from './log-reader.js';
-import { CONTEXT_ROWS, contextKeyRange, missingQueryIndexes, seqOfKey } from './sqlite-schema.js';
+import { CONTEXT_ROWS, contextKeyRange, expectedIndexes, missingQueryIndexes, seqOfKey } from './sqlite-schema.js';
+import { listTiers } from './analogy-tiers.js';
 import { bulkLoadRunning } from './bulk-load.js';
 import type { ContextRow, EmbeddedStore } from './embedded-store.js';
 import { findLeftovers } from './leftovers.js';
@@ -47,7 +48,13 @@ function verifyInSnapshot(store: EmbeddedStore, issues: VerifyIssue[]): VerifyRe
   const integrity = store.db.pragma('integrity_check') as Array<{ integrity_check: string }>;
   for (const r of integrity) if (r.integrity_check !== 'ok') issues.push({ check: 'sqlite_integrity', message: r.integrity_check });
   if (!bulkLoadRunning(store)) {
-    for (const name of missingQueryIndexes(store.db)) issues.push({ check: 'sqlite_schema', message: `query index ${name} is missing (reopen the store or run rebuild to recreate it)` });
+    const tiers = listTiers(store.db).map((t) => t.tier);
+    for (const { name } of missingQueryIndexes(store.db, expectedIndexes(tiers))) issues.push({ check: 'sqlite_schema', message: `query index ${name} is missing (reopen the store or run rebuild to recreate it)` });
+  }
+  // Queries read the listed tiers only (analogy-tiers.ts): a row of another is invisible to them.
+  const listed = new Set(listTiers(store.db).map((t) => `${t.ctx}:${t.tier}`));
+  for (const { ctx, tier } of store.db.prepare('SELECT DISTINCT ctx, tier FROM analogies NOT INDEXED WHERE tier IS NOT NULL').all() as Array<{ ctx: number; tier: number }>) {
+    if (!listed.has(`${ctx}:${tier}`)) issues.push({ check: 'sqlite_schema', message: `analogies of context key ${ctx} are in tier ${tier}, which is not listed: queries miss them (run rebuild)` });
   }
   const contexts = store.listContexts().map((row) => verifyContext(store, row, issues));
   return { valid: issues.length === 0, issues, contexts, leftovers: findLeftovers(store) };
