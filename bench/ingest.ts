@@ -143,8 +143,6 @@ async function variantFile(file: string, dir: string, variant: { gzip: boolean; 
   return out;
 }
 
-const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
-
 export default async function ingest(args: string[]): Promise<void> {
   const n = argValue(args, 'n', 1_000_000);
   const ids = textArg(args, 'ids', 'none') as IdShape;
@@ -194,7 +192,7 @@ export default async function ingest(args: string[]): Promise<void> {
         const upload = await timedUpload(`${dir}/store`, body, n, client, gzip ? 'application/gzip' : 'application/x-ndjson');
         seconds = upload.seconds;
         results.client = upload.client;
-        results.peak_rss_mb_upload = peakRssMb();
+        results.peak_rss_mb_upload = peak.overall();
         cleanup(`${dir}/store`);
         await timePlain();
       } else {
@@ -256,7 +254,7 @@ export default async function ingest(args: string[]): Promise<void> {
         Object.assign(results, { store_mb_after_compaction: +(storeBytes / 1e6).toFixed(1), analogies_per_mb: Math.round(n / (storeBytes / 1e6)) });
       }
     }
-    results.peak_rss_mb = peakRssMb();
+    results.peak_rss_mb = peak.overall();
     cleanup(`${dir}/store`);
     if (!withBaseline) {
       report('ingest', results);

@@ -35,8 +35,11 @@ export function report(name: string, results: Record<string, unknown>): void {
  */
 export class PeakRss {
   private resettable = true;
+  /** the highest peak before the last reset (Linux's maxRSS is set back with VmHWM) */
+  private highest = 0;
 
   reset(): void {
+    this.highest = Math.max(this.highest, this.mb());
     try {
       writeFileSync('/proc/self/clear_refs', '5');
     } catch {
@@ -54,5 +57,10 @@ export class PeakRss {
       }
     }
     return Math.round(process.resourceUsage().maxRSS / 1024);
+  }
+
+  /** The process's peak since it started, resets notwithstanding. */
+  overall(): number {
+    return Math.max(this.highest, this.mb());
   }
 }
