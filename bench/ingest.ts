@@ -28,7 +28,9 @@
  * Without any of these: query latency and store density after compaction as well.
  * Peak RSS is the process's (threads included) before the baseline runs: the larger of the plain
  * import's and the variant's (`peak_rss_mb_upload`: the service's own during the upload, run
- * first; with `--client process` the client's is `client.peak_rss_mb`).
+ * first; with `--client process` the client's is `client.peak_rss_mb`). Each import also gets its
+ * own peak (`import_peak_rss_mb`, `plain_empty_store_peak_rss_mb`, `prefill.peak_rss_mb`,
+ * `first_import.peak_rss_mb`): Linux's VmHWM, set back before each (PeakRss in util.ts).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { createGzip } from 'node:zlib';
@@ -43,7 +45,7 @@ import { startService } from '../src/service/start.js';
 import { baselineIngest } from './baseline.js';
 import { legacyLine, writeAnalogyFile, type IdShape } from './data.js';
 import type { MergeStrategy } from '../src/methods/knowledge/import-applier.js';
-import { argValue, cleanup, dirBytes, report, scratchDir } from './util.js';
+import { argValue, cleanup, dirBytes, PeakRss, report, scratchDir } from './util.js';
 import { postFile, type UploadAnswer } from './upload-client.js';
 
 const execFileAsync = promisify(execFile);
@@ -146,8 +148,6 @@ async function formFile(file: string, dir: string, variant: { array: boolean; le
   return out;
 }
 
-const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
-
 export default async function ingest(args: string[]): Promise<void> {
   const n = argValue(args, 'n', 1_000_000);
   const ids = textArg(args, 'ids', 'none') as IdShape;
@@ -169,6 +169,7 @@ export default async function ingest(args: string[]): Promise<void> {
   if (legacy && ids === 'none') throw new Error('--format legacy needs --ids uuid4 or string (the original system gave every line an id)');
   if ((update || prefill > 0) && ids === 'none') throw new Error('--update and --prefill need --ids uuid4 or string (records without ids are always new)');
   const variant = gzip || array || legacy || http || knowledge;
+  const peak = new PeakRss();
   const dir = scratchDir('ingest');
   try {
     const file = `${dir}/input.jsonl`;
@@ -179,10 +180,12 @@ export default async function ingest(args: string[]): Promise<void> {
       // The plain file into an empty store: the reference of the ratio.
       const timePlain = async () => {
         const plain = await openStore(`${dir}/plain`, { create: true });
+        peak.reset();
         const plainSeconds = await timedImport(plain, file, n);
+        const plainPeak = peak.mb();
         await plain.close();
         cleanup(`${dir}/plain`);
-        Object.assign(results, { plain_empty_store_seconds: secs(plainSeconds), plain_empty_store_per_second: rate(n, plainSeconds) });
+        Object.assign(results, { plain_empty_store_seconds: secs(plainSeconds), plain_empty_store_per_second: rate(n, plainSeconds), plain_empty_store_peak_rss_mb: plainPeak });
       };
       // The upload first: the process's peak RSS (which only grows) is then the upload's
       // (service, its processing thread, the client), not the plain import's. Other variants
@@ -194,7 +197,7 @@ export default async function ingest(args: string[]): Promise<void> {
         const upload = await timedUpload(`${dir}/store`, body, n, client, gzip ? 'application/gzip' : 'application/x-ndjson');
         seconds = upload.seconds;
         results.client = upload.client;
-        results.peak_rss_mb_upload = peakRssMb();
+        results.peak_rss_mb_upload = peak.overall();
         cleanup(`${dir}/store`);
         await timePlain();
       } else {
@@ -204,20 +207,24 @@ export default async function ingest(args: string[]): Promise<void> {
         if (prefill > 0) {
           const other = `${dir}/prefill.jsonl`;
           await writeAnalogyFile(other, prefill, 7, ids, 7);
+          peak.reset();
           const p0 = performance.now();
           await store.analogies.import(other);
-          results.prefill = { n: prefill, seconds: secs((performance.now() - p0) / 1000) };
+          results.prefill = { n: prefill, seconds: secs((performance.now() - p0) / 1000), peak_rss_mb: peak.mb() };
         }
         if (knowledge) {
           if (update) await store.import(source, { merge });
+          peak.reset();
           const t0 = performance.now();
           const result = await store.import(source, { merge });
           seconds = (performance.now() - t0) / 1000;
           if (result.records !== n) throw new Error(`knowledge import read ${result.records} of ${n}`);
           results.applied = result.applied;
         } else {
+          peak.reset();
           seconds = await timedImport(store, source, n);
         }
+        results.import_peak_rss_mb = peak.mb();
         await store.close();
       }
       Object.assign(results, {
@@ -229,11 +236,13 @@ export default async function ingest(args: string[]): Promise<void> {
     } else {
       const store = await openStore(`${dir}/store`, { create: true });
       if (update) {
+        peak.reset();
         const first = await timedImport(store, file, n);
-        results.first_import = { seconds: secs(first), per_second: rate(n, first) };
+        results.first_import = { seconds: secs(first), per_second: rate(n, first), peak_rss_mb: peak.mb() };
       }
+      peak.reset();
       seconds = await timedImport(store, file, n);
-      Object.assign(results, { import_seconds: secs(seconds), import_per_second: rate(n, seconds) });
+      Object.assign(results, { import_seconds: secs(seconds), import_per_second: rate(n, seconds), import_peak_rss_mb: peak.mb() });
       if (update && await store.analogies.count() !== n) throw new Error(`the second import left ${await store.analogies.count()} analogies, not ${n}`);
       if (!update && ids === 'none') {
         results.query_min_quality_0_9_limit_100_ms = await queryLatencies(store);
@@ -250,7 +259,7 @@ export default async function ingest(args: string[]): Promise<void> {
         Object.assign(results, { store_mb_after_compaction: +(storeBytes / 1e6).toFixed(1), analogies_per_mb: Math.round(n / (storeBytes / 1e6)) });
       }
     }
-    results.peak_rss_mb = peakRssMb();
+    results.peak_rss_mb = peak.overall();
     cleanup(`${dir}/store`);
     if (!withBaseline) {
       report('ingest', results);

@@ -235,12 +235,29 @@ test('bulk load of records with their own ids into an empty context leaves out t
   writeFileSync(repeated, [...lines.slice(0, 100_000), JSON.stringify({ id: 'g-10', ...analogyLine(10, r), tags: ['again'] }), ...lines.slice(100_000)].join('\n') + '\n');
   const started = () => readFileSync(join(storeDir, 'audit.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"bulk_load_started"')).map((l) => JSON.parse(l) as { id_index_dropped: boolean });
   const idIndexPresent = (store: Awaited<ReturnType<typeof openStore>>) => store.backend.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'analogies_id'`).pluck().get() === 1;
+  // The page cache sizes the import's connection was set to (a load that only appends keeps a small one).
+  const cacheSizes = (store: Awaited<ReturnType<typeof openStore>>) => {
+    const db = store.backend.db;
+    const pragma = db.pragma.bind(db);
+    const set: string[] = [];
+    db.pragma = ((source: string, options?: Parameters<typeof pragma>[1]) => {
+      if (/^cache_size = /.test(source)) set.push(source.slice('cache_size = '.length));
+      return pragma(source, options);
+    }) as typeof db.pragma;
+    return { set, now: () => pragma('cache_size', { simple: true }) as number };
+  };
   const store = await openStore(storeDir, { create: true });
   try {
     await store.contexts.create('minted');
     const before = await store.analogies.count();
+    const cache = cacheSizes(store);
+    const initial = cache.now();
     await store.analogies.import(given);
     assert.deepEqual(started().map((e) => e.id_index_dropped), [true], 'given ids into an empty context');
+    // Every row of that load appends: a 32 MB page cache (-32768 KiB) meanwhile, put back before the indexes are built.
+    assert.deepEqual(cache.set.slice(0, 2), ['-32768', String(initial)]);
+    assert.equal(cache.now(), initial);
+    cache.set.length = 0;
     assert.ok(idIndexPresent(store), 'built at the end');
     assert.equal(await store.analogies.count(), before + n);
     assert.deepEqual([(await store.analogies.get('g-77')).version, (await store.analogies.get('g-77')).source_domain], [1, JSON.parse(lines[77]).source_domain]);
@@ -248,6 +265,8 @@ test('bulk load of records with their own ids into an empty context leaves out t
     await store.analogies.import(minted, { context: 'minted' });
     await store.analogies.import(given, { context: 'minted' });
     assert.deepEqual(started().map((e) => e.id_index_dropped), [true, false, false]);
+    assert.ok(!cache.set.includes('-32768'), 'loads that keep the id index keep their page cache');
+    assert.equal(cache.now(), initial);
     assert.equal((await store.analogies.get('g-77', 'minted')).version, 1);
     assert.equal((await store.verify()).valid, true);
   } finally {
@@ -257,8 +276,13 @@ test('bulk load of records with their own ids into an empty context leaves out t
   storeDir = join(dir, 'knowledge');
   const knowledge = await openStore(storeDir, { create: true });
   try {
+    const cache = cacheSizes(knowledge);
+    const initial = cache.now();
     await knowledge.import(repeated, { merge: 'merge' });
     assert.deepEqual(started().map((e) => e.id_index_dropped), [true]);
+    // Put back before the items went one by one (they look ids up), not only at the end.
+    assert.deepEqual(cache.set.slice(0, 2), ['-32768', String(initial)]);
+    assert.equal(cache.now(), initial);
     // Built where the items began to go one by one (by id lookups, which without it scan the table).
     const built = readFileSync(join(storeDir, 'audit.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"bulk_load_id_index_built"')).map((l) => (JSON.parse(l) as { before_item: number }).before_item);
     assert.deepEqual(built, [100_000]);

@@ -48,12 +48,15 @@ const PAGE_BITS = 16;
 const PAGE = 1 << PAGE_BITS;
 const MASK = PAGE - 1;
 
-/** The columns of PAGE slots (ids this import wrote). */
+/**
+ * The columns of PAGE slots (ids this import wrote): 38 bytes a slot. The hash is kept as its
+ * low 32 bits (a match is confirmed by the id's text anyway; the table's position uses only low
+ * bits), the seq as its distance from the import's first one.
+ */
 class SlotPage {
-  readonly hashes = new Float64Array(PAGE);
+  readonly hashes = new Int32Array(PAGE);
   readonly offs = new Float64Array(PAGE);
-  readonly seqs = new Float64Array(PAGE);
-  readonly replacing = new Float64Array(PAGE);
+  readonly seqs = new Uint32Array(PAGE);
   readonly created = new Float64Array(PAGE);
   readonly idPos = new Float64Array(PAGE);
   readonly versions = new Int32Array(PAGE);
@@ -61,10 +64,11 @@ class SlotPage {
 }
 
 /**
- * The ids this import wrote, in typed arrays (about 60 bytes per id; a Map of the id texts and
- * created_at strings took about 165): an open-addressing table of slots keyed by the ids'
+ * The ids this import wrote, in typed arrays (about 45 bytes per id with the table: 38 in the
+ * slot, 4 per table entry at most 3/4 full; a Map of the id texts and created_at strings took
+ * about 165, the slots' first form 62): an open-addressing table of slots keyed by the ids'
  * hashes (idHash), and per slot the hash, the current version's columns and where the id lies
- * in the staged file. A hash match is confirmed by reading the earlier item's id back from the
+ * in the staged file. At 5M ids, the memory this holds is most of the encoder thread's. A hash match is confirmed by reading the earlier item's id back from the
  * staged file (an id repeated in the file, or two ids sharing a hash); a miss, the common case
  * of a fresh import, reads nothing.
  */
@@ -78,7 +82,14 @@ export class ImportIds {
   /** created_at texts that Date.parse and toISOString do not give back as written, by slot */
   private readonly createdTexts = new Map<number, string>();
 
-  constructor(private readonly readId: StagedIdReader) {}
+  /**
+   * `firstSeq`: no seq given to set() is below it (the log's seq when the import began); seqs
+   * are kept as their distance from it, in 32 bits.
+   */
+  constructor(
+    private readonly readId: StagedIdReader,
+    private readonly firstSeq = 0,
+  ) {}
 
   /** The id's slot, or -1. */
   find(id: string, h: number): number {
@@ -87,7 +98,7 @@ export class ImportIds {
       const slot = this.table[e] - 1;
       if (slot < 0) return -1;
       const page = this.pages[slot >>> PAGE_BITS];
-      if (page.hashes[slot & MASK] === h && this.idOf(page, slot, id.length) === id) return slot;
+      if (page.hashes[slot & MASK] === (h | 0) && this.idOf(page, slot, id.length) === id) return slot;
     }
   }
 
@@ -103,7 +114,7 @@ export class ImportIds {
     if ((slot & MASK) === 0) this.pages.push(new SlotPage());
     const page = this.pages[slot >>> PAGE_BITS];
     const at = slot & MASK;
-    page.hashes[at] = h;
+    page.hashes[at] = h | 0;
     page.idPos[at] = place.pos;
     page.idLens[at] = id.length;
     if (place.text !== null) this.decoded.set(slot, place.text);
@@ -125,20 +136,31 @@ export class ImportIds {
     for (let slot = 0; slot < this.count; slot++) this.place(this.pages[slot >>> PAGE_BITS].hashes[slot & MASK], slot);
   }
 
+  /** The memory its slots and table take (the id and created_at texts of the rare Map entries aside). */
+  bytes(): number {
+    let total = this.table.byteLength;
+    for (const page of this.pages) for (const column of Object.values(page) as ArrayBufferView[]) total += column.byteLength;
+    return total;
+  }
+
+  /** The id's current version: a line of this import, so the row to replace is that line's own. */
   get(slot: number): KnownVersion & { seq: number } {
     const page = this.pages[slot >>> PAGE_BITS];
     const at = slot & MASK;
     const created = this.createdTexts.get(slot) ?? isoTime(page.created[at]);
-    return { off: page.offs[at], version: page.versions[at], created, replaces: page.replacing[at], seq: page.seqs[at] };
+    const seq = this.firstSeq + page.seqs[at];
+    return { off: page.offs[at], version: page.versions[at], created, replaces: -seq, seq };
   }
 
-  set(slot: number, seq: number, off: number, version: number, created: string, replaces: number): void {
+  /** The id's line `seq`, at log offset `off`, is now its current version. */
+  set(slot: number, seq: number, off: number, version: number, created: string): void {
     const page = this.pages[slot >>> PAGE_BITS];
     const at = slot & MASK;
+    const distance = seq - this.firstSeq;
+    if (!(distance >= 0 && distance <= 0xffffffff)) throw new Error(`seq ${seq} is out of the import's range from ${this.firstSeq}`);
     page.offs[at] = off;
     page.versions[at] = version;
-    page.seqs[at] = seq;
-    page.replacing[at] = replaces;
+    page.seqs[at] = distance;
     const ms = timeMs(created);
     page.created[at] = ms;
     // Kept as text only when the time does not give it back (another ISO form, e.g. no milliseconds).
@@ -159,9 +181,9 @@ export class IdDirectory {
    * `existing`: where to look up ids older than the import (null: the context had none);
    * `readId`: reads an earlier item's id back from the staged file.
    */
-  constructor(existing: ExistingContext | null, readId: StagedIdReader) {
+  constructor(existing: ExistingContext | null, readId: StagedIdReader, firstSeq = 0) {
     this.older = existing ? new OlderIds(existing) : null;
-    this.mine = new ImportIds(readId);
+    this.mine = new ImportIds(readId, firstSeq);
   }
 
   /**
@@ -182,16 +204,16 @@ export class IdDirectory {
   }
 
   /**
-   * The id's line (seq, at `off`) is now its current version; `replaces` is the row that line's
-   * row replaces; `place`: where this item's id lies in the staged file.
+   * The id's line (seq, at `off`) is now its current version; `place`: where this item's id lies
+   * in the staged file.
    */
-  remember(id: string, place: StagedIdPlace, seq: number, off: number, version: number, created: string, replaces: number): void {
+  remember(id: string, place: StagedIdPlace, seq: number, off: number, version: number, created: string): void {
     const known = id === this.lastId;
     const h = known ? this.lastHash : idHash(id);
     let slot = known ? this.lastSlot : this.mine.find(id, h);
     if (slot < 0) slot = this.mine.add(h, id, place);
     this.lastId = '';
-    this.mine.set(slot, seq, off, version, created, replaces);
+    this.mine.set(slot, seq, off, version, created);
   }
 
   close(): void {

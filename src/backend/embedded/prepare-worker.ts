@@ -187,7 +187,7 @@ class ChunkBuilder {
       }
       this.replaces[i] = replaces;
       const place: StagedIdPlace = this.idFallback === null ? { pos: span.base + this.idStart, text: null } : { pos: -1, text: this.idFallback };
-      ids.remember(id, place, seq, this.off, this.versions[i], previous && kind !== StagedPutKind.GivenDated ? previous.created : kind === StagedPutKind.Exported ? isoTime(this.created[i]) : this.createdText(i, data, bodyStart, bodyEnd, verbatim), replaces);
+      ids.remember(id, place, seq, this.off, this.versions[i], previous && kind !== StagedPutKind.GivenDated ? previous.created : kind === StagedPutKind.Exported ? isoTime(this.created[i]) : this.createdText(i, data, bodyStart, bodyEnd, verbatim));
     }
     this.off += length;
     return true;
@@ -328,7 +328,7 @@ if (parentPort) {
     let chunk = new ChunkBuilder(data.from, data.batchSize, base, expectedBytes);
     const reader = new StagedSpanReader(data.path, data.from, undefined, data.growing ? new StagedProgress(data.growing) : null);
     const staged = stagedIdReader(data.path);
-    const ids = new IdDirectory(data.existing, staged.read);
+    const ids = new IdDirectory(data.existing, staged.read, data.seq);
     try {
       for (let span = reader.next(); span; span = reader.next()) {
         if (!chunk.add(span, data.context, ids)) {
