@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, type Analogy } from '../src/index.js';
@@ -244,4 +245,30 @@ test('stats: counts per context and status, bytes per file', () => {
   assert.equal(s.total_bytes, Object.values(s.files as Record<string, number>).reduce((x, y) => x + y, 0));
   // a quick sanity check of byId, used across the suite
   assert.deepEqual(byId([{ id: 'b' }, { id: 'a' }]), [{ id: 'a' }, { id: 'b' }]);
+});
+
+test('index schema: a store indexed by schema 1 gains the tier column at open with the same answers; a newer schema is refused (STORE_FORMAT), the store left as it was', async () => {
+  const dir = join(tempDir(), 'store');
+  const store = await openStore(dir, { create: true });
+  await store.analogies.import(writeJsonl(join(tempDir(), 'in.jsonl'), genAnalogies(300, 4)));
+  const before = await store.analogies.query({ min_quality: 0.5, limit: 50 });
+  await store.close();
+  // What schema 1 left: no tier column, version 1.
+  const db = new Database(join(dir, 'knowledge.sqlite'));
+  db.exec(`DROP INDEX analogies_quality; DROP INDEX analogies_source; DROP INDEX analogies_target; ALTER TABLE analogies DROP COLUMN tier; UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
+  db.close();
+  const upgraded = await openStore(dir);
+  assert.deepEqual(await upgraded.analogies.query({ min_quality: 0.5, limit: 50 }), before);
+  assert.equal(await upgraded.analogies.count(), 300);
+  await upgraded.close();
+  const check = new Database(join(dir, 'knowledge.sqlite'));
+  assert.equal(check.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), '2');
+  assert.ok((check.prepare(`SELECT name FROM pragma_table_info('analogies')`).pluck().all() as string[]).includes('tier'));
+  check.prepare(`UPDATE meta SET value = '3' WHERE key = 'schema_version'`).run();
+  check.close();
+  assert.equal(await asyncErrCode(() => openStore(dir)), 'STORE_FORMAT');
+  assert.equal(cliErr(dir, ['stats', '--json']).code, 'STORE_FORMAT');
+  const after = new Database(join(dir, 'knowledge.sqlite'), { readonly: true });
+  assert.equal(after.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), '3');
+  after.close();
 });

@@ -109,7 +109,12 @@ export class EmbeddedStore {
     this.db = new Database(layout.sqlite, { timeout: BUSY_TIMEOUT_MS });
     configureConnection(this.db);
     // The id index is built by ensureQueryIndexes below, unless a live bulk load dropped it.
-    createSchema(this.db, { idIndex: false });
+    try {
+      createSchema(this.db, { idIndex: false });
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     this.analogies = new AnalogyIndex(this.db);
     this.entities = new EntityIndex(this.db);
     this.contextByName = this.db.prepare('SELECT * FROM contexts WHERE name = ?');

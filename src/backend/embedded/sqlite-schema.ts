@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { availableParallelism } from 'node:os';
+import { SoftlogicError } from '../../core/errors.js';
 
 /**
  * knowledge.sqlite: the index over the logs. Rows hold the columns that queries filter and sort
@@ -20,7 +21,12 @@ export const QUALITY_BUCKETS = 1000;
 export function qualityBucket(quality: number): number {
   return Math.floor(quality * QUALITY_BUCKETS);
 }
-export const SCHEMA_VERSION = 1;
+/**
+ * The index's schema: 2 added `analogies.tier` (tiered bulk loads). Code that knows an older
+ * version cannot write a newer index (an insert of 16 columns into 17 fails), so a newer one is
+ * refused at open with STORE_FORMAT; versions 1 and earlier did not check.
+ */
+export const SCHEMA_VERSION = 2;
 export const SEQ_BITS = 36;
 export const SEQ_SPAN = 2 ** SEQ_BITS;
 
@@ -239,9 +245,11 @@ function addTierColumn(db: Database.Database): void {
  */
 export function createSchema(db: Database.Database, options: { idIndex?: boolean } = {}): void {
   db.exec(DDL);
+  const stored = Number(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get() ?? 0);
+  if (stored > SCHEMA_VERSION) throw new SoftlogicError('STORE_FORMAT', `the store's index has schema ${stored}; this softlogic knows up to ${SCHEMA_VERSION}`, { version: stored });
   addTierColumn(db);
   if (options.idIndex !== false) db.exec(`CREATE INDEX IF NOT EXISTS ${ANALOGY_ID_INDEX.name} ${ANALOGY_ID_INDEX.sql}`);
-  db.prepare('INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+  db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run('schema_version', String(SCHEMA_VERSION));
 }
 
 /**
