@@ -254,10 +254,11 @@ ALTER TABLE workflow_changes ALTER COLUMN ids SET STORAGE EXTERNAL, ALTER COLUMN
     version: 6,
     description: 'staged items kept as pages (one row of their JSON lines per 5,000 items, postgres-staging.ts) in a logged table: staging no longer writes and indexes a row per item, and staged items survive a crash of the server',
     // Every staged item is kept: the rows of each workflow (unfinished, or a staging that died,
-    // which doctor removes as before) become pages of their JSON lines (`<json>\n`). Staged items are always a run from item 0 (pages are written in order and a
-    // failed one stops the staging), but a gap would only start a new page: each page is a run of
-    // consecutive items, cut every 5,000. The data is already compact JSON text (text, not bytea: postgres-staging.ts); EXTERNAL keeps
-    // pglz from trying to compress it on the clock. The old table is dropped.
+    // which doctor removes as before) become pages of their JSON lines (`<json>\n`). Staged items
+    // are a run from item 0 (pages are written in order and a failed one stops the staging), but
+    // a gap would only start a new page: each page is a run of consecutive items, cut every
+    // 5,000. The data is already compact JSON text (text, not bytea: postgres-staging.ts);
+    // EXTERNAL keeps pglz from trying to compress it on the clock. The old table is dropped.
     sql: `
 CREATE TABLE staged_pages(
   workflow_id text NOT NULL,
