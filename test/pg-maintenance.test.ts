@@ -446,24 +446,24 @@ describe('PostgreSQL maintenance and moving between backends', { skip }, () => {
       // A real workflow, staged and not processed: its staged items belong to it.
       const staged = await store.workflows.createFromFile(writeJsonl(join(tempDir(), 'w.jsonl'), genAnalogies(30, 11, 'w-')));
       // Two stagings that died before their workflow rows: one long ago, one a moment ago.
-      const rows = (id: string, n: number) => sql(url, 'INSERT INTO staged_items(workflow_id, item, json) SELECT $1, i, $2 FROM generate_series(0, $3 - 1) AS i', [id, '{"x":1}', n]);
+      const rows = (id: string, n: number) => sql(url, "INSERT INTO staged_pages(workflow_id, first_item, count, data) VALUES ($1, 0, $3, repeat($2 || E'\\n', $3))", [id, '{"x":1}', n]);
       await rows('dead-staging', 40);
       await rows('recent-staging', 7);
-      await sql(url, "UPDATE staged_items SET staged_at = now() - interval '11 minutes' WHERE workflow_id = 'dead-staging'");
+      await sql(url, "UPDATE staged_pages SET staged_at = now() - interval '11 minutes' WHERE workflow_id = 'dead-staging'");
       const listed = await store.leftovers();
       assert.deepEqual(
         listed.map((l) => [l.kind, l.path, l.removable]),
         [
-          ['staged_orphan', 'staged_items/dead-staging', true],
-          ['staged_orphan', 'staged_items/recent-staging', false],
+          ['staged_orphan', 'staged_pages/dead-staging', true],
+          ['staged_orphan', 'staged_pages/recent-staging', false],
         ],
       );
-      assert.equal(listed[0]?.bytes, 40 * '{"x":1}'.length);
+      assert.equal(listed[0]?.bytes, 40 * '{"x":1}\n'.length);
       assert.deepEqual((await store.stats()).leftovers, listed);
       const report = cliOk(url, ['doctor']) as { removed: Array<{ path: string }>; remaining: Array<{ path: string }> };
-      assert.deepEqual(report.removed.map((l) => l.path), ['staged_items/dead-staging']);
-      assert.deepEqual(report.remaining.map((l) => l.path), ['staged_items/recent-staging']);
-      const left = await sql<{ workflow_id: string; n: number }>(url, 'SELECT workflow_id, count(*)::int AS n FROM staged_items GROUP BY workflow_id ORDER BY workflow_id');
+      assert.deepEqual(report.removed.map((l) => l.path), ['staged_pages/dead-staging']);
+      assert.deepEqual(report.remaining.map((l) => l.path), ['staged_pages/recent-staging']);
+      const left = await sql<{ workflow_id: string; n: number }>(url, 'SELECT workflow_id, sum(count)::int AS n FROM staged_pages GROUP BY workflow_id ORDER BY workflow_id');
       assert.deepEqual(left, [{ workflow_id: 'recent-staging', n: 7 }, { workflow_id: staged.workflow_id, n: 30 }].sort((a, b) => (a.workflow_id < b.workflow_id ? -1 : 1)));
       // Nothing removable: doctor removes nothing; the staged workflow still processes whole.
       assert.deepEqual((await store.doctor()).removed, []);

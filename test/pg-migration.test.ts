@@ -12,6 +12,8 @@ import { Store } from '../src/api/store.js';
 import { parsePostgresUrl } from '../src/backend/postgres/postgres-connection.js';
 import { migrate, SCHEMA_VERSION } from '../src/backend/postgres/postgres-schema.js';
 import { inScratchDirectory, usePostgres } from './pg-helpers.js';
+import { genAnalogies, tempDir, writeJsonl } from './helpers.js';
+import { join } from 'node:path';
 
 const db = await usePostgres();
 inScratchDirectory();
@@ -105,6 +107,7 @@ describe('PostgreSQL schema 5: ids compared byte by byte', { skip }, () => {
         await client.query(`ALTER TABLE ${schema}.${table} ALTER COLUMN ${column} TYPE text COLLATE "default"`);
       }
       await client.query(`ALTER TABLE ${schema}.workflow_changes ALTER COLUMN ids SET STORAGE EXTENDED, ALTER COLUMN seqs SET STORAGE EXTENDED`);
+      await stagedAsRows(client, schema);
       await client.query(`UPDATE ${schema}.meta SET value = '4' WHERE key = 'schema_version'`);
       await client.query('COMMIT');
     });
@@ -150,6 +153,90 @@ describe('PostgreSQL schema 5: ids compared byte by byte', { skip }, () => {
       const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT id FROM ${schema}.analogies WHERE ctx = 1 ORDER BY id COLLATE "C"`)).rows.map((r) => r['QUERY PLAN']).join('\n');
       assert.match(plan, /Index Only Scan using analogies_pkey|Index Scan using analogies_pkey/);
       assert.doesNotMatch(plan, /Sort/);
+    });
+  });
+});
+
+/**
+ * Staged items as schema 5 and earlier kept them, in the caller's transaction: rows of an
+ * UNLOGGED `staged_items(workflow_id, item, json, staged_at)`, made here from the current store's
+ * pages by SQL (a row per line), the pages' table dropped.
+ */
+async function stagedAsRows(client: pg.Client, schema: string): Promise<void> {
+  await client.query(`CREATE UNLOGGED TABLE ${schema}.staged_items(workflow_id text NOT NULL, item integer NOT NULL, json text NOT NULL, staged_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (workflow_id, item))`);
+  await client.query(
+    `INSERT INTO ${schema}.staged_items(workflow_id, item, json, staged_at)
+     SELECT p.workflow_id, p.first_item + t.o - 1, t.line, p.staged_at
+     FROM ${schema}.staged_pages p, unnest(string_to_array(rtrim(p.data, E'\\n'), E'\\n')) WITH ORDINALITY AS t(line, o)`,
+  );
+  await client.query(`DROP TABLE ${schema}.staged_pages`);
+}
+
+/** A store in schema 5's layout. */
+async function toSchema5(url: string): Promise<void> {
+  const schema = parsePostgresUrl(url).schema;
+  await withClient(url, async (client) => {
+    await client.query('BEGIN');
+    await stagedAsRows(client, schema);
+    await client.query(`UPDATE ${schema}.meta SET value = '5' WHERE key = 'schema_version'`);
+    await client.query('COMMIT');
+  });
+}
+
+describe('PostgreSQL schema 6: staged items as pages', { skip }, () => {
+  test('a schema 5 store with an unfinished staged workflow migrates its staged rows into pages, then finishes it exactly; a dead staging stays a leftover', async () => {
+    if ('skip' in db) return;
+    const url = db.freshStoreUrl();
+    const schema = parsePostgresUrl(url).schema;
+    const N = 12_345;
+    const store = await Store.init(url);
+    await store.analogies.import(writeJsonl(join(tempDir(), 'before.jsonl'), genAnalogies(20, 3, 'old-')));
+    // Staged, not processed: pending with its digest recorded. Some items carry a backslash, a
+    // quote and a non-ASCII character (in their metadata), which the pages must keep byte for byte.
+    const items = genAnalogies(N, 5, 'new-').map((a, i) => (i % 1000 === 7 ? { ...a, metadata: { note: `mer "é" \\ ${i}` } } : a));
+    const staged = await store.workflows.createFromFile(writeJsonl(join(tempDir(), 'staged.jsonl'), items));
+    assert.equal(staged.status, 'pending');
+    await store.close();
+
+    await toSchema5(url);
+    await withClient(url, async (client) => {
+      const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.staged_items WHERE workflow_id = $1`, [staged.workflow_id]);
+      assert.equal(rows[0]?.n, N, 'schema 5 keeps a row per staged item');
+      // A staging that died before its workflow row, 11 minutes ago: 3 rows no workflow names.
+      await client.query(`INSERT INTO ${schema}.staged_items(workflow_id, item, json, staged_at) SELECT 'dead-staging', i, '{"x":1}', now() - interval '11 minutes' FROM generate_series(0, 2) AS i`);
+    });
+
+    const reopened = await Store.open(url);
+    try {
+      await withClient(url, async (client) => {
+        assert.equal((await client.query(`SELECT to_regclass('${schema}.staged_items') IS NULL AS gone`)).rows[0].gone, true, 'the old table is dropped');
+        const pages = await client.query<{ first_item: number; count: number; persistence: string }>(
+          `SELECT first_item, count, (SELECT relpersistence::text FROM pg_class WHERE oid = '${schema}.staged_pages'::regclass) AS persistence FROM ${schema}.staged_pages WHERE workflow_id = $1 ORDER BY first_item`,
+          [staged.workflow_id],
+        );
+        assert.deepEqual(
+          pages.rows.map((r) => [r.first_item, r.count]),
+          [[0, 5000], [5000, 5000], [10000, N - 10000]],
+        );
+        assert.equal(pages.rows[0]?.persistence, 'p', 'staged pages are logged');
+      });
+      assert.deepEqual(
+        (await reopened.leftovers()).map((l) => [l.kind, l.path, l.bytes, l.removable]),
+        [['staged_orphan', 'staged_pages/dead-staging', 3 * '{"x":1}\n'.length, true]],
+      );
+      // The digest recorded at staging checks the migrated pages: a changed byte would fail it.
+      const done = await reopened.workflows.process(staged.workflow_id, { batchSize: 5000 });
+      assert.equal(done.status, 'completed');
+      assert.equal(done.items_processed, N);
+      assert.equal(await reopened.analogies.count(), 20 + N);
+      assert.deepEqual((await reopened.analogies.get('new-7')).metadata, { note: 'mer "é" \\ 7' });
+      assert.equal((await reopened.analogies.get(`new-${N - 1}`)).version, 1);
+      assert.equal((await reopened.verify()).valid, true);
+    } finally {
+      await reopened.close();
+    }
+    await withClient(url, async (client) => {
+      assert.deepEqual(await migrate(client, schema), { from: SCHEMA_VERSION, to: SCHEMA_VERSION, applied: [] });
     });
   });
 });

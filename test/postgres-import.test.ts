@@ -221,18 +221,18 @@ describe('PostgreSQL prepared import', { skip }, () => {
     });
   });
 
-  test('a workflow whose staged items the server lost (an unlogged table after a crash) fails with STAGED_CORRUPT and applies nothing', async () => {
+  test('a workflow whose staged items are gone (removed by hand, a store restored without them) fails with STAGED_CORRUPT and applies nothing', async () => {
     if ('skip' in db) return;
     await withStoreAndClient(async (store, client) => {
       await store.analogies.import(writeJsonl(join(dir, 'lost-before.jsonl'), lines(50, 11, 'a-')));
       const file = writeJsonl(join(dir, 'lost.jsonl'), lines(N, 12, 'b-'));
       const before = await store.analogies.count();
-      // Staged (rows of staged_items), not processed; then the rows go as a crash recovery
-      // truncates an unlogged table.
+      // Staged (pages of staged_pages, a logged table: a crash of the server keeps them), not
+      // processed; then the pages go.
       const staged = await store.workflows.createFromFile(file);
       assert.equal(staged.status, 'pending');
-      assert.equal((await client.query('SELECT relpersistence FROM pg_class WHERE oid = \'staged_items\'::regclass')).rows[0].relpersistence, 'u');
-      await client.query('TRUNCATE staged_items');
+      assert.equal((await client.query('SELECT relpersistence FROM pg_class WHERE oid = \'staged_pages\'::regclass')).rows[0].relpersistence, 'p');
+      await client.query('TRUNCATE staged_pages');
       await assert.rejects(store.workflows.process(staged.workflow_id), (err: Error & { code?: string }) => err.code === 'STAGED_CORRUPT' && err.message.includes('missing'));
       const after = await store.workflows.get(staged.workflow_id);
       assert.equal(after.status, 'failed');

@@ -1,8 +1,7 @@
 import type pg from 'pg';
 import { decodeFreshPut, StagedPutKind, stagedPutKindOfText } from '../../core/staged-put.js';
 import { copyField, copyRows, copyTextArray } from './postgres-copy.js';
-import { copyOutText } from './postgres-copy-out.js';
-import { inTransaction } from './postgres-connection.js';
+import { pageItems, readStagedPages } from './postgres-staging.js';
 
 /**
  * A prepared import's chunk as the version rows it inserts, encoded here from its staged items
@@ -64,15 +63,14 @@ export async function encodeChunkRows(items: readonly string[], context: string)
 
 /** The staged text of items [start, end) of a workflow, in item order (fewer when some are missing). */
 export async function readChunkItems(pool: pg.Pool, workflowId: string, start: number, end: number): Promise<string[]> {
-  return inTransaction(pool, async (client) => {
-    // The staged rows in item order straight from their primary key: the planner, without
-    // statistics for rows staged a moment ago, would otherwise sort them.
-    await client.query('SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off');
-    const items: string[] = [];
-    const query = `SELECT json FROM staged_items WHERE workflow_id = ${client.escapeLiteral(workflowId)} AND item >= ${start} AND item < ${end} ORDER BY item`;
-    for await (const page of copyOutText(client, query)) for (const json of page) items.push(json);
-    return items;
-  });
+  const items: string[] = [];
+  // Pages are written once and never changed, so reading them by several statements is safe.
+  for await (const page of readStagedPages(pool, workflowId, start, end)) {
+    // A page that starts after the next item would leave a gap: stop there (the count shows it).
+    if (page.first > start + items.length) break;
+    for (const json of pageItems(page, start + items.length, end)) items.push(json);
+  }
+  return items;
 }
 
 /**

@@ -168,12 +168,12 @@ export class PostgresMaintenance implements Maintenance {
 
   private async orphanStagedItems(): Promise<Leftover[]> {
     const { rows } = await this.pool.query<{ workflow_id: string; bytes: number; removable: boolean }>(
-      `SELECT s.workflow_id, sum(octet_length(s.json))::bigint AS bytes, max(s.staged_at) < now() - make_interval(secs => $1) AS removable
-       FROM staged_items s WHERE NOT EXISTS (SELECT 1 FROM workflows w WHERE w.workflow_id = s.workflow_id)
+      `SELECT s.workflow_id, sum(octet_length(s.data))::bigint AS bytes, max(s.staged_at) < now() - make_interval(secs => $1) AS removable
+       FROM staged_pages s WHERE NOT EXISTS (SELECT 1 FROM workflows w WHERE w.workflow_id = s.workflow_id)
        GROUP BY s.workflow_id ORDER BY s.workflow_id`,
       [STAGED_GRACE_SECONDS],
     );
-    return rows.map((r) => ({ kind: 'staged_orphan', path: `staged_items/${r.workflow_id}`, bytes: Number(r.bytes), owner_pid: null, removable: r.removable }));
+    return rows.map((r) => ({ kind: 'staged_orphan', path: `staged_pages/${r.workflow_id}`, bytes: Number(r.bytes), owner_pid: null, removable: r.removable }));
   }
 
   /**
@@ -192,14 +192,14 @@ export class PostgresMaintenance implements Maintenance {
     const removable = (await this.orphanStagedItems()).filter((l) => l.removable);
     if (removable.length === 0) return [];
     const { rows } = await this.pool.query<{ workflow_id: string }>(
-      `${REPEATABLE}DELETE FROM staged_items s WHERE s.workflow_id = ANY($1::text[])
+      `${REPEATABLE}DELETE FROM staged_pages s WHERE s.workflow_id = ANY($1::text[])
          AND NOT EXISTS (SELECT 1 FROM workflows w WHERE w.workflow_id = s.workflow_id)
-         AND NOT EXISTS (SELECT 1 FROM staged_items t WHERE t.workflow_id = s.workflow_id AND t.staged_at >= now() - make_interval(secs => $2))
+         AND NOT EXISTS (SELECT 1 FROM staged_pages t WHERE t.workflow_id = s.workflow_id AND t.staged_at >= now() - make_interval(secs => $2))
        RETURNING s.workflow_id`,
-      [removable.map((l) => l.path.slice('staged_items/'.length)), STAGED_GRACE_SECONDS],
+      [removable.map((l) => l.path.slice('staged_pages/'.length)), STAGED_GRACE_SECONDS],
     );
     const gone = new Set(rows.map((r) => r.workflow_id));
-    return removable.filter((l) => gone.has(l.path.slice('staged_items/'.length)));
+    return removable.filter((l) => gone.has(l.path.slice('staged_pages/'.length)));
   }
 }
 

@@ -14,6 +14,7 @@ import { compactedKey, migrate, readGeneration, schemaVersion } from './postgres
 import { COPY_ANALOGIES, COPY_ENTITIES, versionCopyLine } from './postgres-write-batch.js';
 import { conceptVectorRow, writeConceptVectors, type ConceptVectorRow } from './postgres-vector-table.js';
 import { WORKFLOW_COLUMNS } from './postgres-workflow-table.js';
+import { pageItems, readStagedPages } from './postgres-staging.js';
 import { PostgresBackend } from './postgres-backend.js';
 import { claimStaging, releaseStaging, stagingSchema } from './postgres-restore-staging.js';
 
@@ -71,7 +72,7 @@ export async function snapshotPostgres(pool: pg.Pool, source: string): Promise<P
         yield* snapshotPages<PortableVersion>(client, sql, [ctx]);
       },
       async *staged(workflowId) {
-        for await (const rows of snapshotPages<{ json: string }>(client, 'SELECT json FROM staged_items WHERE workflow_id = $1 ORDER BY item', [workflowId])) yield rows.map((r) => r.json);
+        for await (const page of readStagedPages(client, workflowId, 0)) yield pageItems(page);
       },
       async files(context) {
         const { rows } = await client.query<{ name: string; content: Buffer }>('SELECT name, content FROM context_files WHERE ctx = $1 ORDER BY name', [ctxOf.get(context) ?? -1]);
@@ -192,7 +193,8 @@ async function loadAll(client: pg.ClientBase, snapshot: PortableSnapshot, genera
     );
     let item = 0;
     for await (const page of snapshot.staged(w.workflow_id)) {
-      await client.query('INSERT INTO staged_items(workflow_id, item, json) SELECT $1, $2 + o - 1, j FROM unnest($3::text[]) WITH ORDINALITY AS t(j, o)', [w.workflow_id, item, page]);
+      const data = page.map((json) => `${json}\n`).join('');
+      await client.query('INSERT INTO staged_pages(workflow_id, first_item, count, data) VALUES ($1, $2, $3, $4)', [w.workflow_id, item, page.length, data]);
       item += page.length;
     }
   }

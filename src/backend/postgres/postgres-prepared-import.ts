@@ -5,7 +5,7 @@ import { inTransaction } from './postgres-connection.js';
 import type { PostgresContexts } from './postgres-contexts.js';
 import { claimProgress, commitProgress } from './postgres-workflow-progress.js';
 import { compactedKey, QUERY_INDEXES } from './postgres-schema.js';
-import { RowStagingWriter } from './postgres-staging.js';
+import { PageStagingWriter } from './postgres-staging.js';
 import { encodeChunkRows, insertChunkRows, readChunkItems, type ChunkRows } from './postgres-chunk-rows.js';
 
 /**
@@ -50,7 +50,7 @@ export class PostgresPreparedImport implements PreparedImport {
 
   /** Staging as the workflow table does it; nothing is prepared ahead (the server does the work at commit). */
   stageAhead(workflowId: string): { writer: StagingWriter; ahead: PreparedAhead } {
-    return { writer: new RowStagingWriter(this.pool, workflowId), ahead: { close: () => Promise.resolve() } };
+    return { writer: new PageStagingWriter(this.pool, workflowId), ahead: { close: () => Promise.resolve() } };
   }
 
   run(workflow: StoredWorkflow, from: number, options: { batchSize: number }): PreparedRun | null {

@@ -250,6 +250,33 @@ ALTER TABLE purged ALTER COLUMN id TYPE text COLLATE "C";
 ALTER TABLE workflow_changes ALTER COLUMN ids SET STORAGE EXTERNAL, ALTER COLUMN seqs SET STORAGE EXTERNAL;
 `,
   },
+  {
+    version: 6,
+    description: 'staged items kept as pages (one row of their JSON lines per 5,000 items, postgres-staging.ts) in a logged table: staging no longer writes and indexes a row per item, and staged items survive a crash of the server',
+    // Every staged item is kept: the rows of each workflow (unfinished, or a staging that died,
+    // which doctor removes as before) become pages of their JSON lines (`<json>\n`). Staged items
+    // are a run from item 0 (pages are written in order and a failed one stops the staging), but
+    // a gap would only start a new page: each page is a run of consecutive items, cut every
+    // 5,000. The data is already compact JSON text (text, not bytea: postgres-staging.ts);
+    // EXTERNAL keeps pglz from trying to compress it on the clock. The old table is dropped.
+    sql: `
+CREATE TABLE staged_pages(
+  workflow_id text NOT NULL,
+  first_item integer NOT NULL,
+  count integer NOT NULL,
+  data text NOT NULL,
+  staged_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (workflow_id, first_item)
+);
+ALTER TABLE staged_pages ALTER COLUMN data SET STORAGE EXTERNAL;
+INSERT INTO staged_pages(workflow_id, first_item, count, data, staged_at)
+SELECT workflow_id, min(item), count(*)::integer, string_agg(json || E'\\n', '' ORDER BY item), max(staged_at)
+FROM (SELECT r.*, (item - min(item) OVER (PARTITION BY workflow_id, run)) / 5000 AS page
+      FROM (SELECT workflow_id, item, json, staged_at, item - row_number() OVER (PARTITION BY workflow_id ORDER BY item) AS run FROM staged_items) r) p
+GROUP BY workflow_id, run, page;
+DROP TABLE staged_items;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -2,37 +2,41 @@ import type pg from 'pg';
 import { StagedDigest } from '../../core/staged-digest.js';
 import { encodeStagedLine } from '../../core/staged-lines.js';
 import type { StagingWriter } from '../workflow-table.js';
-import { copyBytes, copyField } from './postgres-copy.js';
-import { inTransaction, REPEATABLE } from './postgres-connection.js';
+import { REPEATABLE } from './postgres-connection.js';
 
-/** Staged items per COPY while staging, and per page when read back. */
+/** Staged items per page: a page is written once this many are in (a block staged at once may make it longer). */
 export const STAGED_ROWS = 5000;
 
 /**
- * Staged items written as rows of `staged_items`, a page at a time by COPY (the server parses a
- * COPY line far more cheaply than an INSERT's text[] parameter: the JSON's quotes need no
- * escaping there), in order, one page after the other. The digest is the embedded one, over the
- * same `<crc8> <json>\n` lines.
+ * Staged items kept as pages, rows of `staged_pages(workflow_id, first_item, count, data)`: `data`
+ * is the page's items as JSON lines (`<json>\n`: JSON text holds no raw newline), the staged text
+ * byte for byte. One row per page, not per item: the server parses, logs and indexes a few
+ * hundred rows for 1M items (it did 1M rows, each keyed by the workflow's id), and a chunk is
+ * read back as a few pages of text. The digest stays the embedded one, over the `<crc8> <json>\n`
+ * lines (core/staged-lines.ts) of the same items. The table is logged like the others: staged
+ * items survive a crash of the server and reach a standby, so any replica can finish the workflow.
+ *
+ * `data` is text, not bytea: read back as text it needs no decoding (pg 8 reads a bytea as hex
+ * text, and its binary results go through a UTF-8 string, which corrupts non-text bytes).
  */
-export class RowStagingWriter implements StagingWriter {
+
+/** One page's insert: its first item is its key, so a page sent twice (a retry after a lost answer) is kept once. */
+const INSERT_PAGE = `${REPEATABLE}INSERT INTO staged_pages(workflow_id, first_item, count, data) VALUES ($1, $2, $3, $4) ON CONFLICT (workflow_id, first_item) DO NOTHING`;
+
+/** Writes a workflow's staged items a page at a time, in order, one page after the other. */
+export class PageStagingWriter implements StagingWriter {
   count = 0;
-  /** The page being filled: COPY text already in bytes, then rows from addJson not yet joined. */
+  /** The page being filled, as JSON lines. */
   private parts: Buffer[] = [];
-  private lines: string[] = [];
   private pageRows = 0;
   private written: Promise<void> = Promise.resolve();
   private failed: unknown = null;
   private readonly digest = new StagedDigest();
-  private readonly head: string;
-  private readonly headBytes: Buffer;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly workflowId: string,
-  ) {
-    this.head = `${copyField(workflowId)}\t`;
-    this.headBytes = Buffer.from(this.head);
-  }
+  ) {}
 
   add(item: unknown): void {
     this.addJson(JSON.stringify(item));
@@ -40,16 +44,15 @@ export class RowStagingWriter implements StagingWriter {
 
   addJson(json: string): void {
     this.digest.update(Buffer.from(encodeStagedLine(json)));
-    this.lines.push(`${this.head}${this.count}\t${copyField(json)}\n`);
+    this.parts.push(Buffer.from(`${json}\n`));
     this.added(1);
   }
 
   addEncoded(lines: Uint8Array, count: number): void {
-    // `<crc8> <json>\n` lines (core/staged-lines.ts): the digest is over exactly these bytes.
+    // `<crc8> <json>\n` lines: the digest is over exactly these bytes, the page keeps their JSON.
     const bytes = Buffer.from(lines.buffer, lines.byteOffset, lines.byteLength);
     this.digest.update(bytes);
-    this.sealLines();
-    this.parts.push(copyLinesOf(bytes, count, this.headBytes, this.count));
+    this.parts.push(jsonLinesOf(bytes));
     this.added(count);
   }
 
@@ -59,27 +62,19 @@ export class RowStagingWriter implements StagingWriter {
     if (this.pageRows >= STAGED_ROWS) this.flush();
   }
 
-  private sealLines(): void {
-    if (this.lines.length === 0) return;
-    this.parts.push(Buffer.from(this.lines.join('')));
-    this.lines = [];
-  }
-
   private flush(): void {
-    this.sealLines();
-    if (this.parts.length === 0) return;
+    if (this.pageRows === 0) return;
     const page = Buffer.concat(this.parts);
-    const first = this.count - this.pageRows;
+    const rows = this.pageRows;
+    const first = this.count - rows;
     this.parts = [];
     this.pageRows = 0;
     this.written = this.written.then(async () => {
       if (this.failed) return;
       try {
-        // One page, one transaction: after a lost connection it is copied again, unless its
-        // first row shows that the COMMIT whose answer was lost did take effect.
-        await inTransaction(this.pool, (client) => copyBytes(client, 'COPY staged_items(workflow_id, item, json)', page), {
-          committed: async () => (await this.pool.query('SELECT 1 FROM staged_items WHERE workflow_id = $1 AND item = $2', [this.workflowId, first])).rows.length > 0,
-        });
+        // One statement, its own transaction. The page goes as bytes (pg sends a Buffer as a
+        // binary parameter: no escaping, no string on either side; the server checks its UTF-8).
+        await this.pool.query(INSERT_PAGE, [this.workflowId, first, rows, page]);
       } catch (err) {
         this.failed = err;
       }
@@ -99,58 +94,78 @@ export class RowStagingWriter implements StagingWriter {
 
   async abort(): Promise<void> {
     this.parts = [];
-    this.lines = [];
+    this.pageRows = 0;
     await this.written;
-    await this.pool.query(`${REPEATABLE}DELETE FROM staged_items WHERE workflow_id = $1`, [this.workflowId]);
+    await dropStagedPages(this.pool, this.workflowId);
   }
 }
 
-const TAB = 9;
 const NEWLINE = 10;
-const RETURN = 13;
-const BACKSLASH = 92;
+/** The bytes before a staged line's JSON: its CRC-32 in 8 hex digits and a space. */
+const CRC_HEAD = 9;
 
-/**
- * The COPY text of staged lines (`<crc8> <json>\n`), straight from their bytes: `head`, the item
- * number, a tab, the JSON with each backslash doubled (JSON text holds no raw newline; a tab or
- * carriage return, possible only as whitespace between a verbatim item's members, sends the
- * block the way of copyField), a newline. No string is decoded and encoded again per item.
- */
-export function copyLinesOf(bytes: Buffer, count: number, head: Buffer, firstItem: number): Buffer {
-  if (bytes.includes(TAB) || bytes.includes(RETURN)) {
-    const text = bytes.toString('utf8');
-    const headText = head.toString();
-    const rows: string[] = [];
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      const end = text.indexOf('\n', at);
-      rows.push(`${headText}${firstItem + i}\t${copyField(text.slice(at + 9, end))}\n`);
-      at = end + 1;
-    }
-    return Buffer.from(rows.join(''));
-  }
-  const escapes = bytes.includes(BACKSLASH);
-  // Each line loses its 9-byte CRC and gains the head, up to 10 digits and a tab; a backslash
-  // at most doubles a byte.
-  const out = Buffer.allocUnsafe((escapes ? 2 * bytes.length : bytes.length) + count * (head.length + 11));
+/** Staged lines' JSON lines: each `<crc8> <json>\n` without its first 9 bytes, in a new buffer (the caller reuses its own). */
+export function jsonLinesOf(bytes: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(bytes.length);
   let o = 0;
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    const end = bytes.indexOf(NEWLINE, at);
-    o += head.copy(out, o);
-    o += out.write(`${firstItem + i}\t`, o, 'latin1');
-    let from = at + 9;
-    if (escapes) {
-      const json = bytes.subarray(from, end);
-      for (let b = json.indexOf(BACKSLASH); b >= 0; b = json.indexOf(BACKSLASH, b + 1)) {
-        o += bytes.copy(out, o, from, at + 9 + b + 1);
-        out[o++] = BACKSLASH;
-        from = at + 9 + b + 1;
-      }
-    }
-    o += bytes.copy(out, o, from, end);
-    out[o++] = NEWLINE;
+  for (let at = 0; at < bytes.length; ) {
+    let end = bytes.indexOf(NEWLINE, at);
+    if (end < 0) end = bytes.length - 1;
+    o += bytes.copy(out, o, at + CRC_HEAD, end + 1);
     at = end + 1;
   }
   return out.subarray(0, o);
+}
+
+export interface StagedPage {
+  /** the number of its first item */
+  first: number;
+  count: number;
+  /** its items' JSON, a line each */
+  data: string;
+}
+
+/** Pages read per statement by readStagedPages (5,000 items each: ~2 MB a page of 400-byte analogies). */
+const PAGES_PER_READ = 4;
+
+/**
+ * The staged pages of a workflow that hold items from `from` on (before `to`, if given), in item
+ * order; each statement is a read, retried on a new connection if the connection is lost.
+ */
+export async function* readStagedPages(db: pg.Pool | pg.ClientBase, workflowId: string, from: number, to = 2 ** 31 - 1): AsyncGenerator<StagedPage> {
+  let next = from;
+  while (next < to) {
+    const { rows } = await db.query<StagedPage>(
+      `SELECT first_item AS first, count, data FROM staged_pages WHERE workflow_id = $1 AND first_item + count > $2 AND first_item < $3 ORDER BY first_item LIMIT ${PAGES_PER_READ}`,
+      [workflowId, next, to],
+    );
+    for (const page of rows) yield page;
+    if (rows.length < PAGES_PER_READ) return;
+    const last = rows[rows.length - 1] as StagedPage;
+    next = last.first + last.count;
+  }
+}
+
+/** The JSON of a page's items from `from` to before `to` (item numbers), in order. */
+export function pageItems(page: StagedPage, from = page.first, to = page.first + page.count): string[] {
+  const text = page.data;
+  const items: string[] = [];
+  let at = 0;
+  for (let item = page.first; item < to; item++) {
+    const end = text.indexOf('\n', at);
+    if (end < 0) break;
+    if (item >= from) items.push(text.slice(at, end));
+    at = end + 1;
+  }
+  return items;
+}
+
+/** Removes a workflow's staged pages (a second run removes nothing more). */
+export async function dropStagedPages(db: pg.Pool | pg.ClientBase, workflowId: string): Promise<void> {
+  await db.query(`${REPEATABLE}DELETE FROM staged_pages WHERE workflow_id = $1`, [workflowId]);
+}
+
+export async function hasStagedPages(db: pg.Pool | pg.ClientBase, workflowId: string): Promise<boolean> {
+  const { rows } = await db.query(`SELECT 1 FROM staged_pages WHERE workflow_id = $1 LIMIT 1`, [workflowId]);
+  return rows.length > 0;
 }

@@ -6,7 +6,7 @@ import { assertId } from '../../core/names.js';
 import type { JsonObject, RecordKind, Workflow, WorkflowStatus } from '../../core/records.js';
 import { StagedDigest } from '../../core/staged-digest.js';
 import { encodeStagedLine } from '../../core/staged-lines.js';
-import { RowStagingWriter, STAGED_ROWS } from './postgres-staging.js';
+import { dropStagedPages, hasStagedPages, PageStagingWriter, pageItems, readStagedPages } from './postgres-staging.js';
 import { addErrorsIn, workflowNotFound as notFound } from './postgres-workflow-progress.js';
 import { CLAIMABLE_STATUSES, NEW_WORKFLOW_COLUMNS, needsOwner, newWorkflowValues, publicWorkflow, type NewWorkflow, type RecordChange, type StagedItem, type StagingWriter, type StoredWorkflow, type WorkflowChanges, type WorkflowTable } from '../workflow-table.js';
 import type { PostgresContexts } from './postgres-contexts.js';
@@ -158,17 +158,14 @@ export class PostgresWorkflowTable implements WorkflowTable {
   }
 
   stage(workflowId: string): StagingWriter {
-    return new RowStagingWriter(this.pool, workflowId);
+    return new PageStagingWriter(this.pool, workflowId);
   }
 
   async *readStaged(workflowId: string, from: number): AsyncIterable<StagedItem[]> {
     if (!(await this.hasStaged(workflowId))) throw new SoftlogicError('STAGED_CORRUPT', `staged items of workflow ${workflowId} are missing`, { workflow_id: workflowId });
-    let next = from;
-    for (;;) {
-      const { rows } = await this.pool.query<{ item: number; json: string }>(`SELECT item, json FROM staged_items WHERE workflow_id = $1 AND item >= $2 ORDER BY item LIMIT $3`, [workflowId, next, STAGED_ROWS]);
-      if (rows.length === 0) return;
-      yield rows.map((r) => ({ index: r.item, json: r.json }));
-      next = (rows[rows.length - 1] as { item: number }).item + 1;
+    for await (const page of readStagedPages(this.pool, workflowId, from)) {
+      const start = Math.max(from, page.first);
+      yield pageItems(page, start).map((json, i) => ({ index: start + i, json }));
     }
   }
 
@@ -187,12 +184,11 @@ export class PostgresWorkflowTable implements WorkflowTable {
   }
 
   async hasStaged(workflowId: string): Promise<boolean> {
-    const { rows } = await this.pool.query(`SELECT 1 FROM staged_items WHERE workflow_id = $1 LIMIT 1`, [workflowId]);
-    return rows.length > 0;
+    return hasStagedPages(this.pool, workflowId);
   }
 
   async dropStaged(workflowId: string): Promise<void> {
-    await this.pool.query(`${REPEATABLE}DELETE FROM staged_items WHERE workflow_id = $1`, [workflowId]);
+    await dropStagedPages(this.pool, workflowId);
   }
 
   /**
