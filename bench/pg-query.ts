@@ -20,7 +20,7 @@ import { PostgresContexts } from '../src/backend/postgres/postgres-contexts.js';
 import { PostgresRecordReader } from '../src/backend/postgres/postgres-record-reader.js';
 import { parseFilter } from '../src/methods/analogies/filter.js';
 import { generateAnalogy, prng, writeAnalogyFile } from './data.js';
-import { argValue, cleanup, report, scratchDir } from './util.js';
+import { argValue, cleanup, dropPgSchema, report, scratchDir } from './util.js';
 
 /** CPU time (ms, user + system) of process `pid` so far, from /proc. */
 function cpuMs(pid: number): number {
@@ -40,7 +40,6 @@ export default async function pgQuery(args: string[]): Promise<void> {
   const url = new URL(server);
   url.searchParams.set('schema', schema);
   const dir = scratchDir('pg-query');
-  const { default: pg } = await import('pg');
   try {
     const file = join(dir, 'analogies.jsonl');
     await writeAnalogyFile(file, n, 42);
@@ -98,12 +97,6 @@ export default async function pgQuery(args: string[]): Promise<void> {
     }
   } finally {
     cleanup(dir);
-    const client = new pg.Client({ connectionString: server });
-    await client.connect();
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    } finally {
-      await client.end();
-    }
+    await dropPgSchema(server, schema);
   }
 }

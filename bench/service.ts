@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startService } from '../src/service/start.js';
 import { generateAnalogy, prng, writeAnalogyFile } from './data.js';
-import { argValue, cleanup, report, scratchDir } from './util.js';
+import { argValue, cleanup, dropPgSchema, report, scratchDir } from './util.js';
 
 const HOST = '127.0.0.1';
 
@@ -183,18 +183,9 @@ async function benchStore(args: string[], dir: string): Promise<{ location: stri
   const schema = `bench_service_${process.pid}`;
   const url = new URL(server);
   url.searchParams.set('schema', schema);
-  const { default: pg } = await import('pg');
   return {
     location: url.toString(),
-    drop: async () => {
-      const client = new pg.Client({ connectionString: server });
-      await client.connect();
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      } finally {
-        await client.end();
-      }
-    },
+    drop: () => dropPgSchema(server, schema),
   };
 }
 

@@ -64,3 +64,15 @@ export class PeakRss {
     return Math.max(this.highest, this.mb());
   }
 }
+
+/** Drops a scratch PostgreSQL schema (CASCADE) on `server`, with a connection of its own. */
+export async function dropPgSchema(server: string, schema: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: server });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}

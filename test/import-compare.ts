@@ -2,9 +2,12 @@
  * What the import tests compare: generated analogy values of every id shape, and what a store
  * holds, record by record and version by version (see dump).
  */
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { Store } from '../src/index.js';
-import { paddedAnalogy, rng } from './helpers.js';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openStore, type Store } from '../src/index.js';
+import { cli, paddedAnalogy, rng } from './helpers.js';
 
 /**
  * `n` analogy values of a few hundred bytes: ids (UUIDv4 or string) first or not, some without,
@@ -56,4 +59,24 @@ export async function dump(store: Store, given: Set<string>, since = '2021', kee
 
 export function givenIds(vs: Array<Record<string, unknown>>): Set<string> {
   return new Set(vs.flatMap((v) => (typeof v.id === 'string' ? [v.id] : [])));
+}
+
+/**
+ * The CLI's import (`args`) into a new store under `dir` with the kill point after a decompressed
+ * copy set: it must not be reached, the records must equal `expected` and no copy be left.
+ */
+export async function cliWithoutCopy(dir: string, args: string[], expected: Map<string, unknown[]>, given: Set<string>): Promise<void> {
+  const storeDir = join(dir, `cli-${args[0]}`);
+  await (await openStore(storeDir, { create: true })).close();
+  const run = cli(storeDir, args, { env: { ...process.env, SOFTLOGIC_KILL_AT: 'import-after-gunzip' } });
+  assert.equal(run.signal, null, `${args.join(' ')}: not killed after a decompressed copy`);
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  const store = await openStore(storeDir);
+  try {
+    assert.deepEqual(await dump(store, given), expected);
+    const tmp = join(storeDir, 'tmp');
+    assert.deepEqual(existsSync(tmp) ? readdirSync(tmp).filter((n) => n.startsWith('gunzip-')) : [], []);
+  } finally {
+    await store.close();
+  }
 }

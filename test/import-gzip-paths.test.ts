@@ -9,13 +9,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { openStore, type Store } from '../src/index.js';
 import { PARALLEL_MIN_BYTES, parallelStaged } from '../src/methods/analogies/stage-parallel.js';
-import { asyncErr, cli, tempDir } from './helpers.js';
-import { arrayText, dump, givenIds, values } from './import-compare.js';
+import { asyncErr, tempDir } from './helpers.js';
+import { arrayText, cliWithoutCopy, dump, givenIds, values } from './import-compare.js';
 
 const TIMEOUT = 900_000;
 const vs = values(30_000, 7);
@@ -69,23 +69,6 @@ async function importedBy(dir: string, name: string, file: string, knowledge: bo
   }
 }
 
-/** The CLI's import of `file` with the kill point after a decompressed copy set: it must not be reached. */
-async function cliWithoutCopy(dir: string, args: string[], expected: Map<string, unknown[]>): Promise<void> {
-  const storeDir = join(dir, `cli-${args[0]}`);
-  await (await openStore(storeDir, { create: true })).close();
-  const run = cli(storeDir, args, { env: { ...process.env, SOFTLOGIC_KILL_AT: 'import-after-gunzip' } });
-  assert.equal(run.signal, null, `${args.join(' ')}: not killed after a decompressed copy`);
-  assert.equal(run.status, 0, run.stdout + run.stderr);
-  const store = await openStore(storeDir);
-  try {
-    assert.deepEqual(await dump(store, given), expected);
-    const tmp = join(storeDir, 'tmp');
-    assert.deepEqual(existsSync(tmp) ? readdirSync(tmp).filter((n) => n.startsWith('gunzip-')) : [], []);
-  } finally {
-    await store.close();
-  }
-}
-
 test('a gzip\'d JSON array is staged on the workers as it is decompressed, no copy written, and makes what the plain array makes', { timeout: TIMEOUT }, async () => {
   const dir = tempDir();
   const plainFile = join(dir, 'in.json');
@@ -98,7 +81,7 @@ test('a gzip\'d JSON array is staged on the workers as it is decompressed, no co
   assert.ok(fromGz.blocks > 2, `staged in ${fromGz.blocks} blocks on worker threads`);
   assert.deepEqual(fromGz.dump, plain.dump);
   assert.ok([...plain.dump.values()].some((h) => h.length > 1), 'some records have several versions');
-  await cliWithoutCopy(dir, ['analogies', 'import', gz], plain.dump);
+  await cliWithoutCopy(dir, ['analogies', 'import', gz], plain.dump, given);
 });
 
 test('a gzip\'d knowledge import is staged on the workers as it is decompressed, no copy written, and makes what the plain file makes', { timeout: TIMEOUT }, async () => {
@@ -112,7 +95,7 @@ test('a gzip\'d knowledge import is staged on the workers as it is decompressed,
   const fromGz = await importedBy(dir, 'gz', gz, true);
   assert.ok(fromGz.blocks > 2, `staged in ${fromGz.blocks} blocks on worker threads`);
   assert.deepEqual(fromGz.dump, plain.dump);
-  await cliWithoutCopy(dir, ['import', gz], plain.dump);
+  await cliWithoutCopy(dir, ['import', gz], plain.dump, given);
 });
 
 test('a gzip\'d array with a malformed element or an invalid record in the middle, or truncated, is refused as a whole: the store is as it was', { timeout: TIMEOUT }, async () => {
