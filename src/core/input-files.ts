@@ -139,21 +139,11 @@ async function startsWithBracket(pieces: AsyncIterator<unknown>, front: Buffer[]
   return (await firstNonBlank(pieces, front)) === 0x5b;
 }
 
-/**
- * A gzip'd file's first `bytes` decompressed bytes (fewer if it holds fewer), to tell its form
- * from. A file gzip cannot read that far is UNSUPPORTED_FORMAT.
- */
-export async function gunzippedHead(path: string, bytes: number): Promise<Buffer> {
+/** Runs `read` on a gzip'd file's decompressed stream, closed after; a file gzip cannot read is UNSUPPORTED_FORMAT. */
+async function readGunzipped<T>(path: string, read: (stream: AsyncIterable<Buffer>) => Promise<T>): Promise<T> {
   const stream = createReadStream(path, { highWaterMark: 64 * 1024 }).pipe(createGunzip());
-  const pieces: Buffer[] = [];
-  let length = 0;
   try {
-    for await (const piece of stream) {
-      pieces.push(piece as Buffer);
-      length += (piece as Buffer).length;
-      if (length >= bytes) break;
-    }
-    return Buffer.concat(pieces).subarray(0, bytes);
+    return await read(stream);
   } catch (err) {
     throw new SoftlogicError('UNSUPPORTED_FORMAT', `cannot read ${path}: ${(err as Error).message}`, { path });
   } finally {
@@ -162,19 +152,31 @@ export async function gunzippedHead(path: string, bytes: number): Promise<Buffer
 }
 
 /**
+ * A gzip'd file's first `bytes` decompressed bytes (fewer if it holds fewer), to tell its form
+ * from. A file gzip cannot read that far is UNSUPPORTED_FORMAT.
+ */
+export function gunzippedHead(path: string, bytes: number): Promise<Buffer> {
+  return readGunzipped(path, async (stream) => {
+    const pieces: Buffer[] = [];
+    let length = 0;
+    for await (const piece of stream) {
+      pieces.push(piece);
+      length += piece.length;
+      if (length >= bytes) break;
+    }
+    return Buffer.concat(pieces).subarray(0, bytes);
+  });
+}
+
+/**
  * What a gzip'd file holds, from its first decompressed bytes: JSON lines or one JSON array, or
  * null (nothing but blanks). A file gzip cannot read is UNSUPPORTED_FORMAT.
  */
-export async function gzipInputForm(path: string): Promise<'lines' | 'array' | null> {
-  const stream = createReadStream(path, { highWaterMark: 64 * 1024 }).pipe(createGunzip());
-  try {
+export function gzipInputForm(path: string): Promise<'lines' | 'array' | null> {
+  return readGunzipped(path, async (stream) => {
     const first = await firstNonBlank(stream[Symbol.asyncIterator](), []);
     return first === null ? null : first === 0x5b ? 'array' : 'lines';
-  } catch (err) {
-    throw new SoftlogicError('UNSUPPORTED_FORMAT', `cannot read ${path}: ${(err as Error).message}`, { path });
-  } finally {
-    stream.destroy();
-  }
+  });
 }
 
 /**
