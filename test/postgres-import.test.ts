@@ -16,11 +16,13 @@ import { QUERY_INDEXES } from '../src/backend/postgres/postgres-schema.js';
 import { cliSpawn, genAnalogies, tempDir, writeJsonl } from './helpers.js';
 import { BAD_LINES, legacyFile } from './legacy-lines.js';
 import { PARALLEL_MIN_BYTES } from '../src/methods/analogies/stage-parallel.js';
-import { usePostgres } from './pg-helpers.js';
+import { inScratchDirectory, usePostgres } from './pg-helpers.js';
 
 const db = await usePostgres();
 const skip = 'skip' in db ? db.skip : false;
 const dir = tempDir('softlogic-pg-import-');
+// A server store's rejects go to ./softlogic-work: a scratch directory, so a failing assertion leaves nothing in the checkout.
+inScratchDirectory();
 
 /** More than the 20,000 items below which no prepared run is tried, in chunks of 5,000. */
 const N = 21_000;
@@ -152,7 +154,6 @@ describe('PostgreSQL prepared import', { skip }, () => {
       assert.equal(p.rejected, BAD_LINES.length);
       assert.deepEqual(p.rejected_reasons, g.rejected_reasons);
       assert.equal(readFileSync(p.rejects_file as string, 'utf8'), readFileSync(g.rejects_file as string, 'utf8'));
-      // (A server store's rejects go to ./softlogic-work: removed, not left in the checkout.)
       for (const f of [p.rejects_file, p.reasons_file, g.rejects_file, g.reasons_file]) rmSync(f as string, { force: true });
       assert.equal(p.imported, g.imported);
       // A deletion's time is the import's own.
