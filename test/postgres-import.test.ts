@@ -139,24 +139,6 @@ describe('PostgreSQL prepared import', { skip }, () => {
     });
   });
 
-  test('an id in two chunks written side by side (the second written while the first commits): the second waits for the first and falls back, as the generic path', async () => {
-    if ('skip' in db) return;
-    await withTwoStores(async (stores, urls) => {
-      // Five chunks of new ids; the fourth repeats (changed) an id of the third and one of the second.
-      const file = lines(5 * BATCH, 21, 'a-');
-      const given = (at: number) => (typeof file[at]?.id === 'string' ? at : at + 1);
-      const [inSecond, inThird] = [given(BATCH + 10), given(2 * BATCH + 4000)];
-      file[3 * BATCH + 100] = { ...(file[inThird] as object), quality_score: 0.125 };
-      file[3 * BATCH + 4000] = { ...(file[inSecond] as object), quality_score: 0.375 };
-      await importBoth(writeJsonl(join(dir, 'side-by-side.jsonl'), file), stores, 'wf-side');
-      assert.deepEqual(await rows(urls.prepared), await rows(urls.generic));
-      for (const at of [inSecond, inThird]) {
-        const history = await stores.prepared.analogies.history((file[at] as { id: string }).id);
-        assert.deepEqual(history.map((h) => [h.version, h.quality_score]), [[2, at === inThird ? 0.125 : 0.375], [1, file[at]?.quality_score]]);
-      }
-    });
-  });
-
   test('the original system\'s lines (staged on worker threads by the legacy scanner): the rows, journal and refusals of the generic path', async () => {
     if ('skip' in db) return;
     await withTwoStores(async (stores, urls) => {

@@ -40,16 +40,6 @@ export interface BulkLoad {
   beforeItemByItem?(from: number): void | Promise<void>;
 }
 
-export interface PreparedRunOptions {
-  batchSize: number;
-  ahead: PreparedAhead | null;
-  /**
-   * Whether the backend may write the next chunk while this one commits (a second connection):
-   * not when the chunks are paced for foreground queries, which the work ahead would not wait for.
-   */
-  overlap?: boolean;
-}
-
 export interface PreparedImport {
   /**
    * A staging writer for an analogy import whose chunks are encoded from its first items on,
@@ -60,7 +50,7 @@ export interface PreparedImport {
    * Applies a workflow's staged items from `from` in chunks prepared on another thread, or null
    * when this workflow is not one it prepares (type, size). `ahead`: chunks encoded while staging.
    */
-  run(workflow: StoredWorkflow, from: number, options: PreparedRunOptions): PreparedRun | null;
+  run(workflow: StoredWorkflow, from: number, options: { batchSize: number; ahead: PreparedAhead | null }): PreparedRun | null;
   /**
    * A large analogy load into a store not much larger than itself (or one the backend finds
    * cheaper to re-index than to maintain): drops the query indexes now, builds them at end()

@@ -193,7 +193,7 @@ async function processStaged(engine: Engine, workflowId: string, options: Proces
   options.pacer?.restart();
   try {
     if (prepared && options.pipeline !== false && wf.items_total - processed >= PIPELINE_MIN_ITEMS) {
-      run = prepared.run(wf, processed, { batchSize, ahead: processed === 0 ? (staged?.ahead ?? null) : null, overlap: options.pacer === undefined });
+      run = prepared.run(wf, processed, { batchSize, ahead: processed === 0 ? (staged?.ahead ?? null) : null });
     }
     if (run) {
       for await (const chunk of run) {

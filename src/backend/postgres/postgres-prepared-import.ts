@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import type { BulkLoad, PreparedAhead, PreparedChunkCommit, PreparedImport, PreparedRun, PreparedRunOptions } from '../capabilities.js';
+import type { BulkLoad, PreparedAhead, PreparedChunkCommit, PreparedImport, PreparedRun } from '../capabilities.js';
 import type { StagingWriter, StoredWorkflow } from '../workflow-table.js';
-import { inTransaction, StorePool } from './postgres-connection.js';
+import { inTransaction } from './postgres-connection.js';
 import type { PostgresContexts } from './postgres-contexts.js';
 import { claimProgress, commitProgress } from './postgres-workflow-progress.js';
 import { compactedKey, QUERY_INDEXES } from './postgres-schema.js';
@@ -14,9 +14,7 @@ import { encodeChunkRows, insertChunkRows, readChunkItems, type ChunkRows } from
  * the server writes this one) and written by one COPY. One transaction per chunk, as on the
  * generic path: the workflow's row locked and its position checked (claimProgress), the seqs, the
  * versions (each a change-log row, seq in item order), the workflow's journal row, the context's
- * mark, the progress; COMMIT. Unless paced (the service), the next chunk is written on a second
- * connection while one commits (two COPYs on two cores), and committed, in its own transaction,
- * only when its turn comes (commitChunk): chunks still commit one after the other, in order.
+ * mark, the progress; COMMIT.
  *
  * Items were validated when staged (the generic path does not validate them again either): the
  * index array gives the columns, `record` the body, or for a verbatim put the input's members
@@ -41,71 +39,8 @@ async function compacted(client: pg.ClientBase, ctx: number): Promise<boolean> {
 /** A chunk the server path does not apply: nothing written, the rest goes the generic way. */
 class NotThisWay extends Error {}
 
-/** A chunk written ahead whose turn never came (the run stopped): rolled back. */
-class Dropped extends Error {}
-
-/** A chunk written ahead whose seqs came before the final ones of the chunk before it: rolled back, written again in turn. */
-class OutOfTurn extends Error {}
-
-class Deferred<T> {
-  resolve!: (value: T) => void;
-  readonly promise = new Promise<T>((resolve) => (this.resolve = resolve));
-}
-
-/** What a chunk's transaction tells the chunk written after it: its seqs drawn (true; false: it failed), the last of them, its context. */
-class ChunkTurn {
-  readonly drawn = new Deferred<boolean>();
-  last = 0;
-  ctx = 0;
-
-  draw(_first: number, last: number): void {
-    this.last = last;
-    this.drawn.resolve(true);
-  }
-
-  failed(): void {
-    this.drawn.resolve(false);
-  }
-}
-
 /** Below this many incoming rows a bulk load is not worth dropping the indexes for. */
 export const BULK_LOAD_MIN_ROWS = 100_000;
-
-/** The chunk after the one being committed. */
-interface Following {
-  start: number;
-  count: number;
-  rows: Promise<ChunkRows | null>;
-}
-
-/** A chunk written on its own connection while the one before it commits; committed when its turn comes (commit()). */
-class AheadChunk {
-  readonly start: number;
-  readonly turn = new ChunkTurn();
-  private readonly go = new Deferred<boolean>();
-  private readonly result: Promise<boolean | 'again'>;
-
-  constructor(importer: PostgresPreparedImport, workflow: StoredWorkflow, chunk: Following, before: ChunkTurn, ctx: number) {
-    this.start = chunk.start;
-    // No connection taken before the chunk before drew its seqs.
-    const ready = Promise.all([chunk.rows, Promise.race([before.drawn.promise, this.go.promise])]);
-    this.result = ready.then(([rows, go]) =>
-      rows === null || !go ? false : importer.commitChunk(workflow, chunk.start, chunk.count, rows, { turn: this.turn, ahead: { ctx, before, go: this.go.promise } }),
-    );
-    this.result.catch(() => undefined);
-  }
-
-  commit(): Promise<boolean | 'again'> {
-    this.go.resolve(true);
-    return this.result;
-  }
-
-  /** Rolls it back: its turn never came. */
-  async drop(): Promise<void> {
-    this.go.resolve(false);
-    await this.result.catch(() => undefined);
-  }
-}
 
 export class PostgresPreparedImport implements PreparedImport {
   constructor(
@@ -118,7 +53,7 @@ export class PostgresPreparedImport implements PreparedImport {
     return { writer: new PageStagingWriter(this.pool, workflowId), ahead: { close: () => Promise.resolve() } };
   }
 
-  run(workflow: StoredWorkflow, from: number, options: PreparedRunOptions): PreparedRun | null {
+  run(workflow: StoredWorkflow, from: number, options: { batchSize: number }): PreparedRun | null {
     if (workflow.workflow_type !== 'analogy_creation') return null;
     const total = workflow.items_total;
     const prepare = (start: number, count: number): Promise<ChunkRows | null> => {
@@ -127,121 +62,48 @@ export class PostgresPreparedImport implements PreparedImport {
       read.catch(() => undefined);
       return read;
     };
-    // Two connections at once: not on a pool too small to leave the caller one meanwhile.
-    const overlap = options.overlap === true && (!(this.pool instanceof StorePool) || this.pool.settings.max >= 3);
-    // The context's number, once a chunk of this run committed: a chunk written ahead needs it.
-    let ctx: number | null = null;
-    let closed = false;
-    // The chunk being written ahead of the one committing, if any.
-    let ahead: AheadChunk | null = null;
-    const inTurn = async (start: number, count: number, rows: Promise<ChunkRows | null>, turn: ChunkTurn): Promise<boolean> => {
+    const commitChunk = async (start: number, count: number, rows: Promise<ChunkRows | null>) => {
       const chunk = await rows;
-      return chunk !== null && (await this.commitChunk(workflow, start, count, chunk, { turn })) === true;
+      return chunk !== null && this.commitChunk(workflow, start, count, chunk);
     };
-    const commitChunk = async (start: number, count: number, rows: Promise<ChunkRows | null>, following: Following | null): Promise<boolean> => {
-      const mine = ahead !== null && ahead.start === start ? ahead : null;
-      if (ahead !== null && !mine) await ahead.drop();
-      ahead = null;
-      const turn = mine ? mine.turn : new ChunkTurn();
-      // The next chunk is written on a second connection while this one commits (see commitChunk).
-      if (overlap && !closed && following !== null && ctx !== null) ahead = new AheadChunk(this, workflow, following, turn, ctx);
-      const answer = mine ? await mine.commit() : await inTurn(start, count, rows, turn);
-      // Its seqs came before the final ones of the chunk before it (which ran twice): written again, in turn.
-      const committed = answer === 'again' ? await inTurn(start, count, rows, turn) : answer;
-      if (committed) ctx = turn.ctx;
-      else turn.failed();
-      return committed;
-    };
-    // Chunks read and encoded ahead: the next one while this one commits; with overlap, also the
-    // one after it, so that the next is ready to be written when this one's commit begins.
-    const depth = overlap ? 2 : 1;
     async function* commits(): AsyncGenerator<PreparedChunkCommit | null> {
-      const queued: Following[] = [];
-      let planned = from;
-      const plan = () => {
-        while (queued.length <= depth && planned < total) {
-          const count = Math.min(options.batchSize, total - planned);
-          queued.push({ start: planned, count, rows: prepare(planned, count) });
-          planned += count;
-        }
-      };
-      plan();
-      for (let chunk = queued.shift(); chunk !== undefined; chunk = queued.shift()) {
-        plan();
-        const { start, count, rows } = chunk;
-        const following = queued[0] ?? null;
-        yield { start, count, commit: () => commitChunk(start, count, rows, following) };
+      let next = from < total ? prepare(from, Math.min(options.batchSize, total - from)) : null;
+      for (let start = from; start < total; start += options.batchSize) {
+        const count = Math.min(options.batchSize, total - start);
+        const rows = next as Promise<ChunkRows | null>;
+        // The next chunk is read and encoded while this one commits.
+        const after = start + count;
+        next = after < total ? prepare(after, Math.min(options.batchSize, total - after)) : null;
+        yield { start, count, commit: () => commitChunk(start, count, rows) };
       }
     }
-    const close = async () => {
-      closed = true;
-      const left = ahead;
-      ahead = null;
-      await left?.drop();
-    };
-    return { [Symbol.asyncIterator]: commits, close };
+    return { [Symbol.asyncIterator]: commits, close: () => Promise.resolve() };
   }
 
-  /**
-   * One chunk's transaction. In turn (no `ahead`): the workflow's row claimed first, the context
-   * found or created, the rows, the mark and the progress. Written ahead (`ahead`): the chunk
-   * before it is committing on another connection; this one draws its seqs once that one drew
-   * its own (so seqs stay in item order), writes its rows and journal, then waits for its turn
-   * (`go`: the chunk before committed and the caller went on) and only then claims the workflow's
-   * row and writes the mark and progress, so both transactions hold no lock the other waits for.
-   * Should the chunk before have drawn its seqs again (a retry after a lost connection), this one
-   * answers 'again' with nothing written, to be written in turn. A repeat of the transaction
-   * after a lost connection waits for its turn before it draws seqs.
-   */
-  async commitChunk(
-    workflow: StoredWorkflow,
-    start: number,
-    count: number,
-    chunk: ChunkRows,
-    order: { turn: ChunkTurn; ahead?: { ctx: number; before: ChunkTurn; go: Promise<boolean> } },
-  ): Promise<boolean | 'again'> {
+  private async commitChunk(workflow: StoredWorkflow, start: number, count: number, chunk: ChunkRows): Promise<boolean> {
     const workflowId = workflow.workflow_id;
     const end = start + count;
-    const { turn, ahead } = order;
-    let attempts = 0;
     try {
       await inTransaction(this.pool, async (client) => {
-        attempts += 1;
         const progress = { workflowId, processedFrom: start, processedUpTo: end };
-        let ctx: number;
-        if (ahead) {
-          // A repeat waits for its turn: the chunk before has its final seqs then.
-          if (attempts > 1 && !(await ahead.go)) throw new Dropped();
-          ctx = ahead.ctx;
-        } else {
-          await claimProgress(client, progress);
-          ctx = (await this.contexts.ensureRow(workflow.context, {}, client)).ctx;
-        }
-        turn.ctx = ctx;
-        if (await compacted(client, ctx)) {
-          const { rows } = await client.query<{ existing: number }>(EXISTING_IDS, [ctx, chunk.ids]);
+        await claimProgress(client, progress);
+        const ctx = await this.contexts.ensureRow(workflow.context, {}, client);
+        if (await compacted(client, ctx.ctx)) {
+          const { rows } = await client.query<{ existing: number }>(EXISTING_IDS, [ctx.ctx, chunk.ids]);
           if ((rows[0]?.existing ?? 0) > 0) throw new NotThisWay();
         }
-        const seqs = await insertChunkRows(client, ctx, workflowId, chunk, (first, last) => turn.draw(first, last));
-        if (ahead) {
-          if (!(await ahead.go)) throw new Dropped();
-          if (ahead.before.last >= seqs.first) throw new OutOfTurn();
-          await claimProgress(client, progress);
-        }
-        await client.query('UPDATE contexts SET mark = mark + 1 WHERE ctx = $1', [ctx]);
+        await insertChunkRows(client, ctx.ctx, workflowId, chunk);
+        await client.query('UPDATE contexts SET mark = mark + 1 WHERE ctx = $1', [ctx.ctx]);
         await commitProgress(client, progress);
       });
       return true;
     } catch (err) {
       // A context this chunk created was rolled back with it.
       this.contexts.reset();
-      if (err instanceof NotThisWay || err instanceof Dropped) return false;
-      if (err instanceof OutOfTurn) return 'again';
+      if (err instanceof NotThisWay) return false;
       // A key twice: an id the chunk repeats, or a record that exists (maybe written by another
-      // writer a moment ago): the generic path makes it a new version. A deadlock with another
-      // writer likewise (two chunks written side by side insert in id order: they cannot deadlock).
-      const code = (err as { code?: string }).code;
-      if (code === '23505' || code === '40P01') return false;
+      // writer a moment ago): the generic path makes it a new version.
+      if ((err as { code?: string }).code === '23505') return false;
       throw err;
     }
   }
