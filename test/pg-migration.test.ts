@@ -240,3 +240,53 @@ describe('PostgreSQL schema 6: staged items as pages', { skip }, () => {
     });
   });
 });
+
+describe('PostgreSQL schema 7: staged pages compressed (lz4)', { skip }, () => {
+  test('a schema 6 store migrates: its pages kept as they were, new pages stored in a fourth of their bytes, an unfinished workflow finished exactly', async () => {
+    if ('skip' in db) return;
+    const url = db.freshStoreUrl();
+    const schema = parsePostgresUrl(url).schema;
+    const N = 12_000;
+    const items = (prefix: string) => genAnalogies(N, 9, prefix).map((a, i) => (i % 1000 === 7 ? { ...a, metadata: { note: `mer "é" \\ ${i}` } } : a));
+    const store = await Store.init(url);
+    const staged = await store.workflows.createFromFile(writeJsonl(join(tempDir(), 'before.jsonl'), items('old-')));
+    await store.close();
+    // Schema 6's layout: the pages' data uncompressed (EXTERNAL, the default method; the pages
+    // written again so), version 6.
+    const storedBytes = (client: pg.Client, workflowId: string) =>
+      client.query<{ stored: number; text: number }>(`SELECT sum(pg_column_size(data))::int AS stored, sum(octet_length(data))::int AS text FROM ${schema}.staged_pages WHERE workflow_id = $1`, [workflowId]).then((r) => r.rows[0] as { stored: number; text: number });
+    await withClient(url, async (client) => {
+      await client.query(`ALTER TABLE ${schema}.staged_pages ALTER COLUMN data SET STORAGE EXTERNAL, ALTER COLUMN data SET COMPRESSION default`);
+      await client.query(`UPDATE ${schema}.staged_pages SET data = data || ''`);
+      await client.query(`UPDATE ${schema}.meta SET value = '6' WHERE key = 'schema_version'`);
+    });
+
+    const reopened = await Store.open(url);
+    try {
+      const lz4 = await withClient(url, async (client) => {
+        const old = await storedBytes(client, staged.workflow_id);
+        assert.ok(old.stored >= old.text, `pages staged before are as they were (${old.stored} of ${old.text} bytes)`);
+        return (await client.query<{ lz4: boolean }>(`SELECT 'lz4' = ANY(enumvals) AS lz4 FROM pg_settings WHERE name = 'default_toast_compression'`)).rows[0]?.lz4 === true;
+      });
+      const next = await reopened.workflows.createFromFile(writeJsonl(join(tempDir(), 'after.jsonl'), items('new-')));
+      await withClient(url, async (client) => {
+        const pages = await storedBytes(client, next.workflow_id);
+        if (lz4) assert.ok(pages.stored < pages.text / 3, `new pages compressed (${pages.stored} of ${pages.text} bytes)`);
+      });
+      // The digests recorded at staging check both kinds of page.
+      for (const wf of [staged, next]) {
+        const done = await reopened.workflows.process(wf.workflow_id, { batchSize: 5000 });
+        assert.equal(done.status, 'completed');
+        assert.equal(done.items_processed, N);
+      }
+      assert.equal(await reopened.analogies.count(), 2 * N);
+      assert.deepEqual((await reopened.analogies.get('new-7')).metadata, { note: 'mer "é" \\ 7' });
+      assert.equal((await reopened.verify()).valid, true);
+    } finally {
+      await reopened.close();
+    }
+    await withClient(url, async (client) => {
+      assert.deepEqual(await migrate(client, schema), { from: SCHEMA_VERSION, to: SCHEMA_VERSION, applied: [] });
+    });
+  });
+});

@@ -277,6 +277,22 @@ GROUP BY workflow_id, run, page;
 DROP TABLE staged_items;
 `,
   },
+  {
+    version: 7,
+    description: 'staged pages compressed by the server with lz4 where it has it: a fourth of the bytes written and logged',
+    // A page of 5,000 analogies (1.7 MB of JSON lines) takes a fourth of the space in lz4, and its
+    // insert takes less time than writing it whole (measured: 40 pages 374-409 ms against
+    // 597-747 ms uncompressed; pglz, the other method, 1,336 ms). Pages written before keep their
+    // form; a server without lz4 keeps them uncompressed (EXTERNAL, as schema 6 did).
+    sql: `
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)) THEN
+    ALTER TABLE staged_pages ALTER COLUMN data SET STORAGE EXTENDED, ALTER COLUMN data SET COMPRESSION lz4;
+  END IF;
+END $$;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
