@@ -35,7 +35,7 @@
  * own peak (`import_peak_rss_mb`, `plain_empty_store_peak_rss_mb`, `prefill.peak_rss_mb`,
  * `first_import.peak_rss_mb`): Linux's VmHWM, set back before each (PeakRss in util.ts).
  */
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { createGzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -87,7 +87,7 @@ const CLI = fileURLToPath(new URL('../../bin/softlogic.js', import.meta.url));
  * `init` if absent), timed from its start to its exit; its peak RSS (all threads) by /usr/bin/time.
  */
 async function cliImport(storeDir: string, file: string, n: number): Promise<{ seconds: number; peak_rss_mb: number }> {
-  await execFileAsync(process.execPath, [CLI, '--store', storeDir, '--json', 'init']);
+  if (!existsSync(storeDir)) await execFileAsync(process.execPath, [CLI, '--store', storeDir, '--json', 'init']);
   const usage = `${storeDir}.time`;
   const t0 = performance.now();
   const { stdout } = await execFileAsync('/usr/bin/time', ['-o', usage, '-f', '%M', process.execPath, CLI, '--store', storeDir, '--json', 'analogies', 'import', file], { maxBuffer: 64 * 1024 * 1024 });
