@@ -10,7 +10,10 @@
  * - `--update`: the file is imported once, then timed a second time (every line a new version);
  *   the baseline upserts the same rows into a table holding them (INSERT ... ON CONFLICT DO UPDATE).
  * - `--prefill N`: the store first holds N other analogies (same id shape); the same file is
- *   also imported into an empty store in the same run, for the ratio.
+ *   also imported into an empty store in the same run, for the ratio. As a user runs it: the
+ *   prefill, the import into the empty store and the one into the prefilled store each by a
+ *   `softlogic analogies import` process of its own (timed from its start to its exit, start-up
+ *   included on both sides of the ratio); their peaks are those processes' (/usr/bin/time's maxRSS).
  * - `--gzip` (with `--format`: that form gzip'd), `--format array`, `--format legacy` (the original system's lines, as its
  *   analogies.jsonl holds them: `{"type": "analogy", "workflow_id": ..., "id": ...,
  *   "created_at": ..., "source_pair": [...], "target_pair": [...], "context": ..., ...}`, made
@@ -26,13 +29,13 @@
  *   analogy lines, `--merge` strategy, default merge) into an empty store; with `--update` into
  *   a store that already holds the file (every record goes through the merge).
  * Without any of these: query latency and store density after compaction as well.
- * Peak RSS is the process's (threads included) before the baseline runs: the larger of the plain
+ * Peak RSS (but with `--prefill`, above) is the process's (threads included) before the baseline runs: the larger of the plain
  * import's and the variant's (`peak_rss_mb_upload`: the service's own during the upload, run
  * first; with `--client process` the client's is `client.peak_rss_mb`). Each import also gets its
  * own peak (`import_peak_rss_mb`, `plain_empty_store_peak_rss_mb`, `prefill.peak_rss_mb`,
  * `first_import.peak_rss_mb`): Linux's VmHWM, set back before each (PeakRss in util.ts).
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { createGzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -75,6 +78,24 @@ async function timedImport(store: Store, file: string, n: number): Promise<numbe
   const seconds = (performance.now() - t0) / 1000;
   if (result.imported !== n) throw new Error(`imported ${result.imported} of ${n}`);
   return seconds;
+}
+
+const CLI = fileURLToPath(new URL('../../bin/softlogic.js', import.meta.url));
+
+/**
+ * `softlogic --store DIR analogies import FILE` in a process of its own (the store created by
+ * `init` if absent), timed from its start to its exit; its peak RSS (all threads) by /usr/bin/time.
+ */
+async function cliImport(storeDir: string, file: string, n: number): Promise<{ seconds: number; peak_rss_mb: number }> {
+  if (!existsSync(storeDir)) await execFileAsync(process.execPath, [CLI, '--store', storeDir, '--json', 'init']);
+  const usage = `${storeDir}.time`;
+  const t0 = performance.now();
+  const { stdout } = await execFileAsync('/usr/bin/time', ['-o', usage, '-f', '%M', process.execPath, CLI, '--store', storeDir, '--json', 'analogies', 'import', file], { maxBuffer: 64 * 1024 * 1024 });
+  const seconds = (performance.now() - t0) / 1000;
+  const imported = (JSON.parse(stdout) as { imported: number }).imported;
+  if (imported !== n) throw new Error(`imported ${imported} of ${n}`);
+  const kb = Number(readFileSync(usage, 'utf8').trim().split('\n').at(-1));
+  return { seconds, peak_rss_mb: Math.round(kb / 1024) };
 }
 
 /** Where `--via http`'s uploading client runs. */
@@ -179,6 +200,12 @@ export default async function ingest(args: string[]): Promise<void> {
     if (variant || prefill > 0) {
       // The plain file into an empty store: the reference of the ratio.
       const timePlain = async () => {
+        if (prefill > 0) {
+          const own = await cliImport(`${dir}/plain`, file, n);
+          cleanup(`${dir}/plain`);
+          Object.assign(results, { plain_empty_store_seconds: secs(own.seconds), plain_empty_store_per_second: rate(n, own.seconds), plain_empty_store_peak_rss_mb: own.peak_rss_mb });
+          return;
+        }
         const plain = await openStore(`${dir}/plain`, { create: true });
         peak.reset();
         const plainSeconds = await timedImport(plain, file, n);
@@ -200,18 +227,22 @@ export default async function ingest(args: string[]): Promise<void> {
         results.peak_rss_mb_upload = peak.overall();
         cleanup(`${dir}/store`);
         await timePlain();
+      } else if (prefill > 0) {
+        // Each import in a process of its own, as users run them (the bench process holds none of their memory).
+        if (variant) throw new Error('--prefill imports the plain file only');
+        await timePlain();
+        const other = `${dir}/prefill.jsonl`;
+        await writeAnalogyFile(other, prefill, 7, ids, 7);
+        const filled = await cliImport(`${dir}/store`, other, prefill);
+        results.prefill = { n: prefill, seconds: secs(filled.seconds), peak_rss_mb: filled.peak_rss_mb };
+        const own = await cliImport(`${dir}/store`, file, n);
+        seconds = own.seconds;
+        results.import_peak_rss_mb = own.peak_rss_mb;
+        results.peak_rss_of = "each import's own softlogic analogies import process (maxRSS, all threads)";
       } else {
         await timePlain();
         const source = await variantFile(file, dir, { gzip, array, legacy });
         const store = await openStore(`${dir}/store`, { create: true });
-        if (prefill > 0) {
-          const other = `${dir}/prefill.jsonl`;
-          await writeAnalogyFile(other, prefill, 7, ids, 7);
-          peak.reset();
-          const p0 = performance.now();
-          await store.analogies.import(other);
-          results.prefill = { n: prefill, seconds: secs((performance.now() - p0) / 1000), peak_rss_mb: peak.mb() };
-        }
         if (knowledge) {
           if (update) await store.import(source, { merge });
           peak.reset();
@@ -259,7 +290,8 @@ export default async function ingest(args: string[]): Promise<void> {
         Object.assign(results, { store_mb_after_compaction: +(storeBytes / 1e6).toFixed(1), analogies_per_mb: Math.round(n / (storeBytes / 1e6)) });
       }
     }
-    results.peak_rss_mb = peak.overall();
+    // With --prefill the imports ran in processes of their own: this process only wrote the files.
+    results[prefill > 0 ? 'bench_process_peak_rss_mb' : 'peak_rss_mb'] = peak.overall();
     cleanup(`${dir}/store`);
     if (!withBaseline) {
       report('ingest', results);

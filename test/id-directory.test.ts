@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ImportIds } from '../src/backend/embedded/id-directory.js';
+import { ImportIds, mergeRuns } from '../src/backend/embedded/id-directory.js';
 import { StagedSpanReader } from '../src/backend/embedded/embedded-staging.js';
 import { encodeStagedLine } from '../src/core/staged-lines.js';
 import { idHash } from '../src/core/id-hash.js';
@@ -151,4 +151,13 @@ test('an import of 66,000 ids repeating ids of both its first and its second pag
   } finally {
     await store.close();
   }
+});
+
+test('the existing ids\' hashes, read tier by tier from the id index (ctx, tier, idh), merged into one sorted array', () => {
+  const runs = [[1, 5, 9, 12], [-3, 2, 5.5], [0, 100], [7]];
+  const merged = mergeRuns(Float64Array.from(runs.flat()));
+  assert.deepEqual(Array.from(merged), runs.flat().sort((a, b) => a - b));
+  const one = Float64Array.from([1, 2, 2, 3]);
+  assert.equal(mergeRuns(one), one, 'one run: the array itself');
+  assert.deepEqual(Array.from(mergeRuns(new Float64Array(0))), []);
 });

@@ -99,6 +99,11 @@ test('a bulk load into a much larger store goes to a tier of its own; queries, c
     assert.match(plan, /analogies_quality_t1/);
     assert.equal(await store.analogies.count(), 310_000);
     await assertAnswers(store, 'one tier', { verify: false });
+    // The load's ids went into the id index among the tier's own entries (ctx, tier, idh), not
+    // among the store's; a lookup by id probes each tier of the context.
+    const idPlan = (store.backend.db.prepare(`EXPLAIN QUERY PLAN SELECT key FROM analogies WHERE ctx = 1 AND tier = 1 AND idh = 5`).all() as Array<{ detail: string }>).map((p) => p.detail).join(' ');
+    assert.match(idPlan, /analogies_id \(ctx=\? AND tier=\? AND idh=\?\)/);
+    for (const id of ['e-3', 's-3']) assert.equal((await store.analogies.get(id)).id, id);
 
     // Mutations of rows in the tier and of rows outside it.
     const original = await store.analogies.get('s-10');
@@ -113,6 +118,17 @@ test('a bulk load into a much larger store goes to a tier of its own; queries, c
     assert.equal((await store.analogies.get('s-6')).deleted_at !== null, true);
     assert.equal(await store.analogies.count(), 309_998, 'two deleted, one restored');
     await assertAnswers(store, 'after mutations', { verify: true });
+
+    // An import of new versions of rows in the tier and outside it (the encoder's filter of
+    // existing ids holds both tiers' hashes): each a version 2, history kept.
+    const again = [...lines(300, 's', 3).slice(200), ...lines(300, 'e', 4).slice(200)];
+    await store.analogies.import(write('again.jsonl', again));
+    for (const id of ['s-250', 'e-299']) {
+      assert.equal((await store.analogies.get(id)).version, 2, id);
+      assert.equal((await store.analogies.history(id)).length, 2, id);
+    }
+    assert.equal(await store.analogies.count(), 309_998);
+    await assertAnswers(store, 'after updates', { verify: true });
 
     // compact merges them: no tier left, the store's indexes over every row.
     await store.compact('default');

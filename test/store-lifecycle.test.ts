@@ -247,28 +247,46 @@ test('stats: counts per context and status, bytes per file', () => {
   assert.deepEqual(byId([{ id: 'b' }, { id: 'a' }]), [{ id: 'a' }, { id: 'b' }]);
 });
 
-test('index schema: a store indexed by schema 1 gains the tier column at open with the same answers; a newer schema is refused (STORE_FORMAT), the store left as it was', async () => {
+test('index schema: a store indexed by schema 1 gains the tier column at open with the same answers, gets and updates by id through its id index (ctx, idh), which compact builds again as (ctx, tier, idh); a newer schema is refused (STORE_FORMAT), the store left as it was', async () => {
   const dir = join(tempDir(), 'store');
   const store = await openStore(dir, { create: true });
   await store.analogies.import(writeJsonl(join(tempDir(), 'in.jsonl'), genAnalogies(300, 4)));
   const before = await store.analogies.query({ min_quality: 0.5, limit: 50 });
   await store.close();
-  // What schema 1 left: no tier column, version 1.
+  // What schema 1 left: no tier column, the id index on (ctx, idh), version 1.
   const db = new Database(join(dir, 'knowledge.sqlite'));
-  db.exec(`DROP INDEX analogies_quality; DROP INDEX analogies_source; DROP INDEX analogies_target; ALTER TABLE analogies DROP COLUMN tier; UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
+  db.exec(`DROP INDEX analogies_quality; DROP INDEX analogies_source; DROP INDEX analogies_target; DROP INDEX analogies_id; ALTER TABLE analogies DROP COLUMN tier; CREATE INDEX analogies_id ON analogies(ctx, idh); UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
   db.close();
+  const idIndexSql = () => {
+    const check = new Database(join(dir, 'knowledge.sqlite'), { readonly: true });
+    try {
+      return check.prepare(`SELECT sql FROM sqlite_master WHERE name = 'analogies_id'`).pluck().get() as string;
+    } finally {
+      check.close();
+    }
+  };
   const upgraded = await openStore(dir);
   assert.deepEqual(await upgraded.analogies.query({ min_quality: 0.5, limit: 50 }), before);
   assert.equal(await upgraded.analogies.count(), 300);
+  const id = before[7].id;
+  assert.deepEqual(await upgraded.analogies.get(id), before[7]);
+  assert.equal((await upgraded.analogies.save({ ...before[7], quality_score: 0.25 })).version, 2);
+  assert.equal((await upgraded.analogies.get(id)).quality_score, 0.25);
+  assert.match(idIndexSql(), /\(ctx, idh\)/, 'kept until the store\'s indexes are built again');
+  await upgraded.compact('default');
+  assert.match(idIndexSql(), /\(ctx, tier, idh\)/);
+  assert.equal((await upgraded.analogies.get(id)).version, 2);
+  assert.equal(await upgraded.analogies.count(), 300);
+  assert.equal((await upgraded.verify()).valid, true);
   await upgraded.close();
   const check = new Database(join(dir, 'knowledge.sqlite'));
-  assert.equal(check.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), '2');
+  assert.equal(check.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), '3');
   assert.ok((check.prepare(`SELECT name FROM pragma_table_info('analogies')`).pluck().all() as string[]).includes('tier'));
-  check.prepare(`UPDATE meta SET value = '3' WHERE key = 'schema_version'`).run();
+  check.prepare(`UPDATE meta SET value = '4' WHERE key = 'schema_version'`).run();
   check.close();
   assert.equal(await asyncErrCode(() => openStore(dir)), 'STORE_FORMAT');
   assert.equal(cliErr(dir, ['stats', '--json']).code, 'STORE_FORMAT');
   const after = new Database(join(dir, 'knowledge.sqlite'), { readonly: true });
-  assert.equal(after.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), '3');
+  assert.equal(after.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), '4');
   after.close();
 });

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Analogy, AnalogyTombstone, LogOp } from '../../core/records.js';
 import { idHash } from '../../core/id-hash.js';
 import { qualityBucket } from './sqlite-schema.js';
+import { byIdSql } from './analogy-tiers.js';
 import { analogyIndexColumns, type AnalogyIndexColumns } from '../../core/analogy-columns.js';
 
 /**
@@ -31,9 +32,7 @@ export class AnalogyIndex {
   private readonly insertOneStmt: Database.Statement;
   /** The tier a tiered bulk load writes its rows into, with its context (bulk-load.ts). */
   private tierOfLoad: { ctx: number; tier: number } | null = null;
-  private readonly deleteByIdStmt: Database.Statement;
   private readonly deleteByKeyStmt: Database.Statement;
-  private readonly tombstoneStmt: Database.Statement;
   private readonly tombstoneByKeyStmt: Database.Statement;
   private readonly byKeyStmt: Database.Statement;
   private readonly byIdStmt: Database.Statement;
@@ -51,14 +50,13 @@ export class AnalogyIndex {
     );
     this.insertManyStmt = db.prepare(`INSERT INTO analogies(${INSERT_COLUMNS}, tier) VALUES ${Array(INSERT_ROWS).fill(`(${Array(ROW_COLUMNS + 1).fill('?').join(',')})`).join(',')}`);
     this.insertOneStmt = db.prepare(`INSERT INTO analogies(${INSERT_COLUMNS}, tier) VALUES (${Array(ROW_COLUMNS + 1).fill('?').join(',')})`);
-    this.deleteByIdStmt = db.prepare('DELETE FROM analogies WHERE ctx = ? AND idh = ? AND id = ?');
     this.deleteByKeyStmt = db.prepare('DELETE FROM analogies WHERE key = ?');
     // The row keeps its key (moving a row costs a delete and an insert in every index); only
     // active rows need key == the seq of their line, for streams in log order.
-    this.tombstoneStmt = db.prepare('UPDATE analogies SET off = ?, len = ?, version = ?, deleted_at = ? WHERE ctx = ? AND idh = ? AND id = ?');
     this.tombstoneByKeyStmt = db.prepare('UPDATE analogies SET off = ?, len = ?, version = ?, deleted_at = ? WHERE key = ? AND id = ?');
     this.byKeyStmt = db.prepare('SELECT key, ctx, id, off, len, version, deleted_at FROM analogies WHERE key = ?');
-    this.byIdStmt = db.prepare('SELECT key, ctx, id, off, len, version, deleted_at FROM analogies WHERE ctx = ? AND idh = ? AND id = ?');
+    // By id: a probe per tier of the context (the id index leads with (ctx, tier)).
+    this.byIdStmt = db.prepare(byIdSql('key, ctx, id, off, len, version, deleted_at'));
     this.wfKeyStmt = db.prepare('SELECT wf FROM workflow_keys WHERE workflow_id = ?').pluck();
     this.wfInsertStmt = db.prepare('INSERT INTO workflow_keys(workflow_id) VALUES (?)');
     this.domainStmt = db.prepare('SELECT dom FROM domains WHERE name = ?').pluck();
@@ -66,7 +64,7 @@ export class AnalogyIndex {
   }
 
   get(ctx: number, id: string): AnalogyRow | undefined {
-    return this.byIdStmt.get(ctx, idHash(id), id) as AnalogyRow | undefined;
+    return this.byIdStmt.get({ ctx, idh: idHash(id), id }) as AnalogyRow | undefined;
   }
 
   /** The row with this key (a rowid lookup, cheaper than by id). */
@@ -114,18 +112,18 @@ export class AnalogyIndex {
    */
   apply(ctx: number, key: number, off: number, len: number, op: LogOp, record: Analogy | AnalogyTombstone, options: { replaces?: boolean; rowKey?: number } = {}): void {
     const replaces = options.replaces ?? true;
-    const h = idHash(record.id);
     if (!('source_domain' in record)) {
       // A tombstone: the row keeps its columns and points at the tombstone's line.
       const deletedAt = Date.parse(record.deleted_at ?? record.updated_at);
-      const changed =
-        options.rowKey !== undefined
-          ? this.tombstoneByKeyStmt.run(off, len, record.version, deletedAt, options.rowKey, record.id).changes
-          : this.tombstoneStmt.run(off, len, record.version, deletedAt, ctx, h, record.id).changes;
+      const rowKey = options.rowKey ?? this.get(ctx, record.id)?.key;
+      const changed = rowKey === undefined ? 0 : this.tombstoneByKeyStmt.run(off, len, record.version, deletedAt, rowKey, record.id).changes;
       if (changed !== 1) throw new Error(`${op} of analogy ${record.id}, which has no row`);
       return;
     }
-    if (replaces) this.deleteByIdStmt.run(ctx, h, record.id);
+    if (replaces) {
+      const current = this.get(ctx, record.id);
+      if (current) this.deleteByKeyStmt.run(current.key);
+    }
     this.insert(ctx, key, off, len, analogyIndexColumns(record), record.deleted_at === null ? null : Date.parse(record.deleted_at));
   }
 

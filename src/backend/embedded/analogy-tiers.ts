@@ -21,6 +21,18 @@ const TIERS_KEY = 'analogy_tiers';
  */
 export const MAX_TIERS_PER_CONTEXT = 3;
 
+/**
+ * The analogies row of an id (`@ctx`, `@idh` its hash, `@id`): a probe of the id index (ctx,
+ * tier, idh) for the rows of no tier, then one per tier of the context listed (a context has at
+ * most MAX_TIERS_PER_CONTEXT), in one statement, so the list and the rows are read in one
+ * snapshot. A context has at most one row per id, whatever its tier.
+ */
+export function byIdSql(columns: string): string {
+  const where = 'ctx = @ctx AND idh = @idh AND id = @id';
+  const listed = `SELECT t.value ->> 'tier' FROM meta, json_each(meta.value) AS t WHERE meta.key = '${TIERS_KEY}' AND t.value ->> 'ctx' = @ctx`;
+  return `SELECT ${columns} FROM analogies WHERE tier IS NULL AND ${where} UNION ALL SELECT ${columns} FROM analogies WHERE tier IN (${listed}) AND ${where}`;
+}
+
 /** The list's statement per connection: every query reads the list (preparing costs more than running). */
 const listStatements = new WeakMap<Database.Database, Database.Statement>();
 

@@ -1,6 +1,6 @@
 import { isSoftlogicError } from '../../core/errors.js';
 import type { EmbeddedStore } from './embedded-store.js';
-import { ANALOGY_ID_INDEX, ANALOGY_QUERY_INDEXES, createQueryIndexes, dropQueryIndexes, expectedIndexes, missingQueryIndexes, queryIndexesTakeTiers, withSorterSettings } from './sqlite-schema.js';
+import { ANALOGY_ID_INDEX, ANALOGY_QUERY_INDEXES, createQueryIndexes, dropQueryIndexes, expectedIndexes, idIndexTakesTiers, missingQueryIndexes, queryIndexesTakeTiers, withSorterSettings } from './sqlite-schema.js';
 import { addTier, listTiers, MAX_TIERS_PER_CONTEXT, mergeTiers, tiersOf } from './analogy-tiers.js';
 
 /**
@@ -172,13 +172,15 @@ export function bulkLoadRunning(store: EmbeddedStore): boolean {
  */
 export function mergeAnalogyTiers(store: EmbeddedStore): { merged: number; seconds: number } | null {
   const tiers = listTiers(store.db);
-  if ((tiers.length === 0 && queryIndexesTakeTiers(store.db)) || bulkLoadRunning(store)) return null;
+  if ((tiers.length === 0 && queryIndexesTakeTiers(store.db) && idIndexTakesTiers(store.db)) || bulkLoadRunning(store)) return null;
   const started = performance.now();
   withSorterSettings(store.db, () =>
     store.transaction(() => {
-      dropQueryIndexes(store.db);
+      // The id index too: setting `tier` back would move each tier row's entry in it (a random
+      // insert among the store's), and one built before schema 3 takes its current form.
+      dropQueryIndexes(store.db, { idIndex: true });
       mergeTiers(store.db);
-      for (const index of ANALOGY_QUERY_INDEXES) store.db.exec(`CREATE INDEX ${index.name} ${index.sql}`);
+      for (const index of [...ANALOGY_QUERY_INDEXES, ANALOGY_ID_INDEX]) store.db.exec(`CREATE INDEX ${index.name} ${index.sql}`);
     }),
   );
   const seconds = Math.round(performance.now() - started) / 1000;

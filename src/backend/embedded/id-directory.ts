@@ -4,6 +4,7 @@ import { idHash } from '../../core/id-hash.js';
 import { timeMs } from '../../core/analogy-columns.js';
 import { isoTime } from '../../core/staged-put.js';
 import { BlockCache, SegmentMap } from './log-segments.js';
+import { byIdSql } from './analogy-tiers.js';
 
 /**
  * Answers, for the chunk encoder of an import (prepare-worker.ts), whether an id the input gave
@@ -198,7 +199,7 @@ export class IdDirectory {
     this.lastSlot = slot;
     if (slot >= 0) return this.mine.get(slot);
     if (!this.older) return null;
-    const row = this.older.find(id);
+    const row = this.older.find(id, h);
     if (!row) return row;
     return { ...row, seq: 0 };
   }
@@ -231,6 +232,31 @@ interface OlderRow {
 
 const CREATED_KEY = Buffer.from(',"created_at":"');
 
+/** The values sorted, given ascending runs (one per tier; one run: returned as it is). */
+export function mergeRuns(values: Float64Array): Float64Array {
+  const starts = [0];
+  for (let i = 1; i < values.length; i++) if (values[i] < values[i - 1]) starts.push(i);
+  if (starts.length === 1) return values;
+  let runs = starts.map((start, k) => values.subarray(start, k + 1 < starts.length ? starts[k + 1] : values.length));
+  while (runs.length > 1) {
+    const next: Float64Array[] = [];
+    for (let k = 0; k < runs.length; k += 2) next.push(k + 1 < runs.length ? mergeTwo(runs[k], runs[k + 1]) : runs[k]);
+    runs = next;
+  }
+  return runs[0];
+}
+
+function mergeTwo(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let o = 0;
+  while (i < a.length && j < b.length) out[o++] = a[i] <= b[j] ? a[i++] : b[j++];
+  out.set(a.subarray(i), o);
+  out.set(b.subarray(j), o + a.length - i);
+  return out;
+}
+
 /** Ids of the context older than the import: a sorted hash filter, SQLite rows and log lines. */
 class OlderIds {
   private readonly db: Database.Database;
@@ -243,8 +269,8 @@ class OlderIds {
 
   constructor(private readonly where: ExistingContext) {
     this.db = new Database(where.dbPath, { readonly: true, fileMustExist: true, timeout: 15_000 });
-    // The id index (ctx, idh) gives the hashes in order: no sort needed.
-    const read = this.db.prepare('SELECT idh FROM analogies WHERE ctx = ? ORDER BY idh').pluck();
+    // The id index (ctx, tier, idh) gives the hashes of each tier in order: runs to merge.
+    const read = this.db.prepare('SELECT idh FROM analogies WHERE ctx = ?').pluck();
     const count = this.db.prepare('SELECT count(*) FROM analogies WHERE ctx = ?').pluck().get(where.ctx) as number;
     let hashes = new Float64Array(count);
     let n = 0;
@@ -256,16 +282,16 @@ class OlderIds {
       }
       hashes[n++] = h;
     }
-    this.hashes = hashes.subarray(0, n);
-    this.byId = this.db.prepare('SELECT key, off, len, version, deleted_at FROM analogies WHERE ctx = ? AND idh = ? AND id = ?');
+    this.hashes = mergeRuns(hashes.subarray(0, n));
+    this.byId = this.db.prepare(byIdSql('key, off, len, version, deleted_at'));
     this.fd = openSync(where.logPath, 'r');
     this.segments = SegmentMap.scan(this.fd);
   }
 
-  find(id: string): KnownVersion | null | undefined {
-    const h = idHash(id);
+  /** `h`: the id's idHash. */
+  find(id: string, h: number): KnownVersion | null | undefined {
     if (!this.mayHold(h)) return null;
-    const row = this.byId.get(this.where.ctx, h, id) as OlderRow | undefined;
+    const row = this.byId.get({ ctx: this.where.ctx, idh: h, id }) as OlderRow | undefined;
     if (!row) return null;
     if (row.deleted_at !== null) return undefined;
     return { off: row.off, version: row.version, created: this.createdAt(row), replaces: row.key };

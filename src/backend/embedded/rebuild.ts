@@ -11,7 +11,7 @@ import { replayContext, type DamagedTail } from './replay.js';
 import { salvageLogs } from './salvage.js';
 import { setAside } from './set-aside.js';
 import { forgetTiers } from './analogy-tiers.js';
-import { ANALOGY_QUERY_INDEXES, bumpGeneration, configureConnection, createQueryIndexes, createSchema, dropQueryIndexes } from './sqlite-schema.js';
+import { ANALOGY_QUERY_INDEXES, bumpGeneration, configureConnection, createQueryIndexes, createSchema, dropQueryIndexes, upgradeIdIndex } from './sqlite-schema.js';
 import type { Analogy } from '../../core/records.js';
 import type { RebuildOptions, CutTail, LostWorkflow, RebuildReport } from '../maintenance.js';
 export type { RebuildOptions, CutTail, LostWorkflow, RebuildReport } from '../maintenance.js';
@@ -133,6 +133,7 @@ function rebuildInPlace(store: EmbeddedStore, cut: boolean): Built {
     registerContexts(db, store.layout, oldContexts);
     const built = replayAll(db, store.layout, cut);
     for (const index of ANALOGY_QUERY_INDEXES) db.exec(`CREATE INDEX IF NOT EXISTS ${index.name} ${index.sql}`);
+    upgradeIdIndex(db);
     bumpGeneration(db);
     return built;
   });

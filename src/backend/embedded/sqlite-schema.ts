@@ -22,11 +22,12 @@ export function qualityBucket(quality: number): number {
   return Math.floor(quality * QUALITY_BUCKETS);
 }
 /**
- * The index's schema: 2 added `analogies.tier` (tiered bulk loads). Code that knows an older
- * version cannot write a newer index (an insert of 16 columns into 17 fails), so a newer one is
- * refused at open with STORE_FORMAT; versions 1 and earlier did not check.
+ * The index's schema: 2 added `analogies.tier` (tiered bulk loads); 3 the id index keyed by
+ * (ctx, tier, idh) (ANALOGY_ID_INDEX), which code that knows 2 would only scan. Code that knows
+ * an older version cannot use a newer index, so a newer one is refused at open with STORE_FORMAT;
+ * versions 1 and earlier did not check.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 export const SEQ_BITS = 36;
 export const SEQ_SPAN = 2 ** SEQ_BITS;
 
@@ -174,12 +175,36 @@ export function queryIndexesTakeTiers(db: Database.Database): boolean {
 }
 
 /**
- * The id index (also in DDL). A bulk load into an empty context of records that carry their own
- * ids drops it too: their keys are hashes, so each insert lands on a random page (~1.9 us a row
- * more than a minted UUIDv7's, which appends), while a build from sorted keys is one pass.
+ * The id index (created by createSchema). A bulk load into an empty context of records that carry
+ * their own ids drops it too: their keys are hashes, so each insert lands on a random page (~1.9 us
+ * a row more than a minted UUIDv7's, which appends), while a build from sorted keys is one pass.
+ * `tier` before `idh`: a tiered load's ids (random hashes) insert among its own tier's entries,
+ * a few MB that stay in the page cache, instead of among the whole store's (300,000 into 1.5M:
+ * the chunks' commits took 12.7 s against 3.5 s into an empty store, docs/performance.md). So a
+ * lookup by id probes each tier of the context (analogy-tiers.ts, byIdSql).
  */
-export const ANALOGY_ID_INDEX = { name: 'analogies_id', sql: 'ON analogies(ctx, idh)' } as const;
+export const ANALOGY_ID_INDEX = { name: 'analogies_id', sql: 'ON analogies(ctx, tier, idh)' } as const;
 const BUILT_BY_BULK_LOADS = [...ANALOGY_QUERY_INDEXES, ANALOGY_ID_INDEX];
+
+/**
+ * Whether the id index leads with (ctx, tier): one built before schema 3 is (ctx, idh), which
+ * lookups by tier still use, but a tiered load then inserts its ids among the whole store's.
+ */
+export function idIndexTakesTiers(db: Database.Database): boolean {
+  const sql = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`).pluck().get(ANALOGY_ID_INDEX.name) as string | undefined;
+  return sql === undefined || sql.includes('tier');
+}
+
+/**
+ * Builds the id index again in its current form if it predates schema 3 (in the caller's
+ * transaction; a cost of the store's size, so done where the store's indexes are built anyway:
+ * compact's merge, rebuild).
+ */
+export function upgradeIdIndex(db: Database.Database): void {
+  if (idIndexTakesTiers(db)) return;
+  db.exec(`DROP INDEX ${ANALOGY_ID_INDEX.name}`);
+  db.exec(`CREATE INDEX ${ANALOGY_ID_INDEX.name} ${ANALOGY_ID_INDEX.sql}`);
+}
 
 /** Every index a bulk load may leave to be built: the store's, and those of the listed tiers. */
 export function expectedIndexes(tiers: readonly number[]): Array<{ name: string; sql: string }> {
