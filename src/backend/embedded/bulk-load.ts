@@ -1,3 +1,4 @@
+import { bulkLoadMinRows } from '../../core/bulk-load-threshold.js';
 import { isSoftlogicError } from '../../core/errors.js';
 import type { EmbeddedStore } from './embedded-store.js';
 import { ANALOGY_ID_INDEX, ANALOGY_QUERY_INDEXES, createQueryIndexes, dropQueryIndexes, expectedIndexes, idIndexTakesTiers, missingQueryIndexes, queryIndexesTakeTiers, withSorterSettings } from './sqlite-schema.js';
@@ -15,9 +16,9 @@ import { addTier, listTiers, MAX_TIERS_PER_CONTEXT, mergeTiers, tiersOf } from '
  * nothing looks ids up while the prepared chunks write (the import remembers its own ids), and
  * it is built before any item is applied one by one. The owner is recorded in
  * `meta`: if it dies mid-load, the next open of the store sees a dead owner and builds the
- * indexes; while it lives, other openers leave them to it.
+ * indexes; while it lives, other openers leave them to it. Below bulkLoadMinRows() incoming rows
+ * (core/bulk-load-threshold.ts) an import maintains the indexes row by row.
  */
-export const BULK_LOAD_MIN_ROWS = 100_000;
 
 interface BulkLoadOwner {
   pid: number;
@@ -65,7 +66,7 @@ const LARGE_STORE_MAX_RATIO = 10;
  */
 export function bulkLoadPlan(store: EmbeddedStore, incomingRows: number, options: { ctx?: number; interruptible?: boolean } = {}): BulkLoadPlan | null {
   // One at a time: another's indexes or tier are not this one's to drop or merge.
-  if (incomingRows < BULK_LOAD_MIN_ROWS || bulkLoadRunning(store)) return null;
+  if (incomingRows < bulkLoadMinRows() || bulkLoadRunning(store)) return null;
   const existing = store.db.prepare('SELECT count(*) FROM analogies').pluck().get() as number;
   if (existing <= 2 * incomingRows) return 'rebuild';
   if (options.interruptible === true || options.ctx === undefined || existing > LARGE_STORE_MAX_RATIO * incomingRows) return null;

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { BulkLoad, PreparedAhead, PreparedChunkCommit, PreparedImport, PreparedRun } from '../capabilities.js';
 import type { StagingWriter, StoredWorkflow } from '../workflow-table.js';
+import { bulkLoadMinRows } from '../../core/bulk-load-threshold.js';
 import { inTransaction } from './postgres-connection.js';
 import type { PostgresContexts } from './postgres-contexts.js';
 import { claimProgress, commitProgress } from './postgres-workflow-progress.js';
@@ -38,9 +39,6 @@ async function compacted(client: pg.ClientBase, ctx: number): Promise<boolean> {
 
 /** A chunk the server path does not apply: nothing written, the rest goes the generic way. */
 class NotThisWay extends Error {}
-
-/** Below this many incoming rows a bulk load is not worth dropping the indexes for. */
-export const BULK_LOAD_MIN_ROWS = 100_000;
 
 export class PostgresPreparedImport implements PreparedImport {
   constructor(
@@ -117,7 +115,7 @@ export class PostgresPreparedImport implements PreparedImport {
   async beginBulkLoad(_workflow: StoredWorkflow, incoming: number): Promise<BulkLoad | null> {
     const missing = await this.missingIndexes();
     const build: BulkLoad = { end: () => this.buildIndexes() };
-    if (incoming < BULK_LOAD_MIN_ROWS) return missing ? build : null;
+    if (incoming < bulkLoadMinRows()) return missing ? build : null;
     const { rows } = await this.pool.query<{ n: number }>(`SELECT CASE WHEN reltuples >= 0 THEN reltuples::bigint ELSE (SELECT count(*) FROM analogies) END AS n FROM pg_class WHERE oid = 'analogies'::regclass`);
     if ((rows[0]?.n ?? 0) > 2 * incoming) return missing ? build : null;
     try {
