@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -130,4 +131,39 @@ test('SIGTERM with no grace: processing stops at a commit boundary, left process
   const r = await shutdownDuringBatch(0);
   assert.equal(r.status, 'processing');
   assert.ok(r.processedAtStop < N);
+});
+
+test('SIGTERM while a client has stopped half way through an upload body: the server exits once the grace period is over, the store as it was', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'softlogic-shutdown-'));
+  const storeDir = join(dir, 'store');
+  try {
+    const server = await serve(storeDir, { SOFTLOGIC_SHUTDOWN_GRACE_MS: '500' });
+    const url = new URL(server.url);
+    const socket = connect(Number(url.port), url.hostname);
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const text = body(2000);
+    // Headers announcing the whole body, then half of it, then nothing: the client stalls.
+    socket.write(`POST /api/analogies/batch?batch_size=500 HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/x-ndjson\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n`);
+    socket.write(text.slice(0, text.length / 2));
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = Date.now();
+    server.child.kill('SIGTERM');
+    const closed = new Promise<boolean>((resolve) => socket.once('close', () => resolve(true)));
+    const code = await server.exited;
+    // Without the cut, Node's request timeout (300 s) held the close; the grace period is 0.5 s.
+    assert.ok(Date.now() - t0 < 15_000, `exited after ${Date.now() - t0} ms`);
+    assert.equal(code, 0, `clean exit; stderr: ${server.stderr()}`);
+    assert.equal(await closed, true, 'the stalled connection was closed');
+    const left = await openStore(storeDir, { resume: false });
+    try {
+      assert.equal(await left.analogies.count({}), 0);
+      assert.deepEqual(await left.workflows.list(), []);
+      assert.equal((await left.verify()).valid, true);
+    } finally {
+      await left.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

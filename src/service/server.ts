@@ -285,6 +285,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     ctx.closing = true;
     stopTakeover();
     graceTimer = setTimeout(() => {
+      // A connection still open now (a client that stopped sending a body, or holds its socket)
+      // would hold the close until Node's request timeout (300 s): cut it.
+      app.server.closeAllConnections();
       if (ctx.background.size === 0) return;
       app.log.warn({ work: [...ctx.background.keys()] }, 'shutdown grace period over: stopping background work at its next commit boundary (it resumes on the next start)');
       ctx.processor.stop();
