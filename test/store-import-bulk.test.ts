@@ -25,7 +25,7 @@ const N = 22_000;
 /** The killed load's chunk: it dies after the first one committed. */
 const KILLED_BATCH = 4000;
 
-test('SOFTLOGIC_BULK_LOAD_MIN_ROWS: 100,000 by default, bad values refused; an import one row under it keeps the indexes, one of it bulk loads', async () => {
+test('SOFTLOGIC_BULK_LOAD_MIN_ROWS: 100,000 by default, bad values refused (at open too); an import one row under it keeps the indexes, one of it bulk loads', async () => {
   const saved = process.env.SOFTLOGIC_BULK_LOAD_MIN_ROWS;
   try {
     delete process.env.SOFTLOGIC_BULK_LOAD_MIN_ROWS;
@@ -35,9 +35,15 @@ test('SOFTLOGIC_BULK_LOAD_MIN_ROWS: 100,000 by default, bad values refused; an i
       process.env.SOFTLOGIC_BULK_LOAD_MIN_ROWS = bad;
       assert.throws(() => bulkLoadMinRows(), (err: Error & { code?: string }) => err.code === 'INVALID_INPUT' && err.message.includes('SOFTLOGIC_BULK_LOAD_MIN_ROWS'), bad);
     }
-    process.env.SOFTLOGIC_BULK_LOAD_MIN_ROWS = '300';
     const dir = tempDir();
     const storeDir = join(dir, 'store');
+    // Refused at open, before any import consults it: a small command fails as clearly as a large import.
+    process.env.SOFTLOGIC_BULK_LOAD_MIN_ROWS = 'many';
+    await assert.rejects(openStore(storeDir, { create: true }), (err: Error & { code?: string }) => err.code === 'INVALID_INPUT' && err.message.includes('SOFTLOGIC_BULK_LOAD_MIN_ROWS'));
+    const refused = cli(storeDir, ['stats'], { env: { ...process.env, SOFTLOGIC_BULK_LOAD_MIN_ROWS: '0' } });
+    assert.equal(refused.status, 2, refused.stdout + refused.stderr);
+    assert.match(refused.stdout + refused.stderr, /SOFTLOGIC_BULK_LOAD_MIN_ROWS must be a positive integer/);
+    process.env.SOFTLOGIC_BULK_LOAD_MIN_ROWS = '300';
     const r = rng(3);
     const file = (n: number) => {
       const path = join(dir, `n${n}.jsonl`);

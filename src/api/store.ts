@@ -43,6 +43,7 @@ import { importKnowledge, type KnowledgeImportOptions, type KnowledgeImportResul
 import { importLegacy, type LegacyOptions, type LegacyResult } from '../methods/knowledge/legacy.js';
 import { streamEntityJson } from '../methods/entities/stream.js';
 import { deleteMatchingAnalogies, type DeleteMatchingOptions, type DeleteMatchingResult } from '../methods/analogies/delete-matching.js';
+import { bulkLoadMinRows } from '../core/bulk-load-threshold.js';
 
 export interface OpenOptions {
   /** create the store when the directory holds none (default false) */
@@ -57,6 +58,14 @@ export interface OpenOptions {
    * re-emits (and so publishes) its events.
    */
   publishEvents?: boolean;
+}
+
+/**
+ * The environment's settings, refused at open (INVALID_INPUT) when malformed: otherwise a bad
+ * value would surface only at the first import large enough to consult it.
+ */
+function checkSettings(): void {
+  bulkLoadMinRows();
 }
 
 /**
@@ -84,10 +93,12 @@ export class Store {
   }
 
   static async init(location: string): Promise<Store> {
+    checkSettings();
     return new Store(await initBackend(location), location);
   }
 
   static async open(location: string, options: OpenOptions = {}): Promise<Store> {
+    checkSettings();
     const store = new Store(await openBackend(location, { create: options.create, repair: options.repair }), location, options.publishEvents);
     if (options.resume ?? true) {
       try {
