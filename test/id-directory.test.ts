@@ -153,7 +153,7 @@ test('an import of 66,000 ids repeating ids of both its first and its second pag
   }
 });
 
-test('the existing ids\' hashes, read tier by tier from the id index (ctx, tier, idh), merged into one sorted array', () => {
+test('the existing ids\' hashes, read tier by tier from the id indexes (each partial on its tier), merged into one sorted array', () => {
   const runs = [[1, 5, 9, 12], [-3, 2, 5.5], [0, 100], [7]];
   const merged = mergeRuns(Float64Array.from(runs.flat()));
   assert.deepEqual(Array.from(merged), runs.flat().sort((a, b) => a - b));

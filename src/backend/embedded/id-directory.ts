@@ -4,7 +4,7 @@ import { idHash } from '../../core/id-hash.js';
 import { timeMs } from '../../core/analogy-columns.js';
 import { isoTime } from '../../core/staged-put.js';
 import { BlockCache, SegmentMap } from './log-segments.js';
-import { byIdSql } from './analogy-tiers.js';
+import { contextRowCount, perTierSql, TieredById, tiersOf } from './analogy-tiers.js';
 
 /**
  * Answers, for the chunk encoder of an import (prepare-worker.ts), whether an id the input gave
@@ -257,11 +257,23 @@ function mergeTwo(a: Float64Array, b: Float64Array): Float64Array {
   return out;
 }
 
+/**
+ * The id hashes of the context's rows, a sorted run for the rows of no tier and one per tier
+ * (each read in the order of its partial id index); call in a transaction (one snapshot).
+ */
+function contextIdHashes(db: Database.Database, ctx: number): Float64Array {
+  const tiers = tiersOf(db, ctx);
+  const hashes = new Float64Array(contextRowCount(db, ctx, tiers));
+  let n = 0;
+  for (const h of db.prepare(perTierSql('idh', tiers, 'ctx = @ctx')).pluck().iterate({ ctx }) as Iterable<number>) hashes[n++] = h;
+  return hashes.subarray(0, n);
+}
+
 /** Ids of the context older than the import: a sorted hash filter, SQLite rows and log lines. */
 class OlderIds {
   private readonly db: Database.Database;
   private readonly hashes: Float64Array;
-  private readonly byId: Database.Statement;
+  private readonly byId: TieredById<OlderRow>;
   private readonly fd: number;
   private readonly segments: SegmentMap;
   private readonly blocks = new BlockCache();
@@ -269,21 +281,8 @@ class OlderIds {
 
   constructor(private readonly where: ExistingContext) {
     this.db = new Database(where.dbPath, { readonly: true, fileMustExist: true, timeout: 15_000 });
-    // The id index (ctx, tier, idh) gives the hashes of each tier in order: runs to merge.
-    const read = this.db.prepare('SELECT idh FROM analogies WHERE ctx = ?').pluck();
-    const count = this.db.prepare('SELECT count(*) FROM analogies WHERE ctx = ?').pluck().get(where.ctx) as number;
-    let hashes = new Float64Array(count);
-    let n = 0;
-    for (const h of read.iterate(where.ctx) as Iterable<number>) {
-      if (n === hashes.length) {
-        const more = new Float64Array(hashes.length * 2 + 16);
-        more.set(hashes);
-        hashes = more;
-      }
-      hashes[n++] = h;
-    }
-    this.hashes = mergeRuns(hashes.subarray(0, n));
-    this.byId = this.db.prepare(byIdSql('key, off, len, version, deleted_at'));
+    this.hashes = mergeRuns(this.db.transaction(() => contextIdHashes(this.db, where.ctx))());
+    this.byId = new TieredById(this.db, 'key, off, len, version, deleted_at');
     this.fd = openSync(where.logPath, 'r');
     this.segments = SegmentMap.scan(this.fd);
   }
@@ -291,7 +290,7 @@ class OlderIds {
   /** `h`: the id's idHash. */
   find(id: string, h: number): KnownVersion | null | undefined {
     if (!this.mayHold(h)) return null;
-    const row = this.byId.get({ ctx: this.where.ctx, idh: h, id }) as OlderRow | undefined;
+    const row = this.byId.get(this.where.ctx, h, id);
     if (!row) return null;
     if (row.deleted_at !== null) return undefined;
     return { off: row.off, version: row.version, created: this.createdAt(row), replaces: row.key };
