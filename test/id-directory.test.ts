@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ImportIds, mergeRuns } from '../src/backend/embedded/id-directory.js';
+import { ImportIds, mergeRuns, SortedHashes } from '../src/backend/embedded/id-directory.js';
 import { StagedSpanReader } from '../src/backend/embedded/embedded-staging.js';
 import { encodeStagedLine } from '../src/core/staged-lines.js';
 import { idHash } from '../src/core/id-hash.js';
@@ -153,11 +153,25 @@ test('an import of 66,000 ids repeating ids of both its first and its second pag
   }
 });
 
-test('the existing ids\' hashes, read tier by tier from the id index (ctx, tier, idh), merged into one sorted array', () => {
+test('the existing ids\' hashes, read tier by tier from the id indexes (each partial on its tier), merged into one sorted array', () => {
   const runs = [[1, 5, 9, 12], [-3, 2, 5.5], [0, 100], [7]];
   const merged = mergeRuns(Float64Array.from(runs.flat()));
   assert.deepEqual(Array.from(merged), runs.flat().sort((a, b) => a - b));
   const one = Float64Array.from([1, 2, 2, 3]);
   assert.equal(mergeRuns(one), one, 'one run: the array itself');
   assert.deepEqual(Array.from(mergeRuns(new Float64Array(0))), []);
+});
+
+test('SortedHashes answers as a set of the hashes: repeated values across block edges, values between, below and above, sizes around a block', () => {
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+  for (const n of [0, 1, 31, 32, 33, 64, 1000, 5000]) {
+    // Few distinct values, so runs of one value cross the 32-hash blocks.
+    const values = Array.from({ length: n }, () => (next() % Math.max(1, n >> 2)) * 2 ** 21 + (n > 1000 ? next() % 3 : 0));
+    const sorted = Float64Array.from(values).sort();
+    const set = new Set(values);
+    const hashes = new SortedHashes(sorted);
+    const probes = [-1, 0, ...values, ...values.map((v) => v + 1), ...values.map((v) => v - 1), 2 ** 53 - 1];
+    for (const h of probes) assert.equal(hashes.has(h), set.has(h), `n ${n}: ${h}`);
+  }
 });

@@ -247,7 +247,7 @@ test('stats: counts per context and status, bytes per file', () => {
   assert.deepEqual(byId([{ id: 'b' }, { id: 'a' }]), [{ id: 'a' }, { id: 'b' }]);
 });
 
-test('index schema: a store indexed by schema 1 gains the tier column at open with the same answers, gets and updates by id through its id index (ctx, idh), which compact builds again as (ctx, tier, idh); a newer schema is refused (STORE_FORMAT), the store left as it was', async () => {
+test('index schema: a store indexed by schema 1 gains the tier column at open with the same answers, gets and updates by id through its id index (ctx, idh), which compact builds again as (ctx, idh) partial on tier IS NULL (schema 4); a newer schema is refused (STORE_FORMAT), the store left as it was', async () => {
   const dir = join(tempDir(), 'store');
   const store = await openStore(dir, { create: true });
   await store.analogies.import(writeJsonl(join(tempDir(), 'in.jsonl'), genAnalogies(300, 4)));
@@ -274,19 +274,19 @@ test('index schema: a store indexed by schema 1 gains the tier column at open wi
   assert.equal((await upgraded.analogies.get(id)).quality_score, 0.25);
   assert.match(idIndexSql(), /\(ctx, idh\)/, 'kept until the store\'s indexes are built again');
   await upgraded.compact('default');
-  assert.match(idIndexSql(), /\(ctx, tier, idh\)/);
+  assert.match(idIndexSql(), /\(ctx, idh\) WHERE tier IS NULL/);
   assert.equal((await upgraded.analogies.get(id)).version, 2);
   assert.equal(await upgraded.analogies.count(), 300);
   assert.equal((await upgraded.verify()).valid, true);
   await upgraded.close();
   const check = new Database(join(dir, 'knowledge.sqlite'));
-  assert.equal(check.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), '3');
+  assert.equal(check.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), '4');
   assert.ok((check.prepare(`SELECT name FROM pragma_table_info('analogies')`).pluck().all() as string[]).includes('tier'));
-  check.prepare(`UPDATE meta SET value = '4' WHERE key = 'schema_version'`).run();
+  check.prepare(`UPDATE meta SET value = '5' WHERE key = 'schema_version'`).run();
   check.close();
   assert.equal(await asyncErrCode(() => openStore(dir)), 'STORE_FORMAT');
   assert.equal(cliErr(dir, ['stats', '--json']).code, 'STORE_FORMAT');
   const after = new Database(join(dir, 'knowledge.sqlite'), { readonly: true });
-  assert.equal(after.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), '4');
+  assert.equal(after.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get(), '5');
   after.close();
 });

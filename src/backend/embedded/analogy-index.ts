@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Analogy, AnalogyTombstone, LogOp } from '../../core/records.js';
 import { idHash } from '../../core/id-hash.js';
 import { qualityBucket } from './sqlite-schema.js';
-import { byIdSql } from './analogy-tiers.js';
+import { TieredById } from './analogy-tiers.js';
 import { analogyIndexColumns, type AnalogyIndexColumns } from '../../core/analogy-columns.js';
 
 /**
@@ -35,7 +35,7 @@ export class AnalogyIndex {
   private readonly deleteByKeyStmt: Database.Statement;
   private readonly tombstoneByKeyStmt: Database.Statement;
   private readonly byKeyStmt: Database.Statement;
-  private readonly byIdStmt: Database.Statement;
+  private readonly byId: TieredById<AnalogyRow>;
   private readonly wfKeyStmt: Database.Statement;
   private readonly wfInsertStmt: Database.Statement;
   private readonly domainStmt: Database.Statement;
@@ -55,8 +55,8 @@ export class AnalogyIndex {
     // active rows need key == the seq of their line, for streams in log order.
     this.tombstoneByKeyStmt = db.prepare('UPDATE analogies SET off = ?, len = ?, version = ?, deleted_at = ? WHERE key = ? AND id = ?');
     this.byKeyStmt = db.prepare('SELECT key, ctx, id, off, len, version, deleted_at FROM analogies WHERE key = ?');
-    // By id: a probe per tier of the context (the id index leads with (ctx, tier)).
-    this.byIdStmt = db.prepare(byIdSql('key, ctx, id, off, len, version, deleted_at'));
+    // By id: a probe of the id index of no tier and of each tier of the context.
+    this.byId = new TieredById(db, 'key, ctx, id, off, len, version, deleted_at');
     this.wfKeyStmt = db.prepare('SELECT wf FROM workflow_keys WHERE workflow_id = ?').pluck();
     this.wfInsertStmt = db.prepare('INSERT INTO workflow_keys(workflow_id) VALUES (?)');
     this.domainStmt = db.prepare('SELECT dom FROM domains WHERE name = ?').pluck();
@@ -64,7 +64,7 @@ export class AnalogyIndex {
   }
 
   get(ctx: number, id: string): AnalogyRow | undefined {
-    return this.byIdStmt.get({ ctx, idh: idHash(id), id }) as AnalogyRow | undefined;
+    return this.byId.get(ctx, idHash(id), id);
   }
 
   /** The row with this key (a rowid lookup, cheaper than by id). */

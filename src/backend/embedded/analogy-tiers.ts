@@ -22,15 +22,59 @@ const TIERS_KEY = 'analogy_tiers';
 export const MAX_TIERS_PER_CONTEXT = 3;
 
 /**
- * The analogies row of an id (`@ctx`, `@idh` its hash, `@id`): a probe of the id index (ctx,
- * tier, idh) for the rows of no tier, then one per tier of the context listed (a context has at
- * most MAX_TIERS_PER_CONTEXT), in one statement, so the list and the rows are read in one
- * snapshot. A context has at most one row per id, whatever its tier.
+ * `SELECT ${what} FROM analogies WHERE <tier> AND ${where}` for the rows of no tier and for each
+ * of `tiers`, joined by UNION ALL (in that order): the tier conditions are literal, so each part
+ * can use the partial indexes of its tier (the id index: ctx, idh).
  */
-export function byIdSql(columns: string): string {
-  const where = 'ctx = @ctx AND idh = @idh AND id = @id';
-  const listed = `SELECT t.value ->> 'tier' FROM meta, json_each(meta.value) AS t WHERE meta.key = '${TIERS_KEY}' AND t.value ->> 'ctx' = @ctx`;
-  return `SELECT ${columns} FROM analogies WHERE tier IS NULL AND ${where} UNION ALL SELECT ${columns} FROM analogies WHERE tier IN (${listed}) AND ${where}`;
+export function perTierSql(what: string, tiers: readonly number[], where: string): string {
+  const parts = [`SELECT ${what} FROM analogies WHERE tier IS NULL AND ${where}`];
+  for (const tier of tiers) {
+    if (!Number.isSafeInteger(tier) || tier < 1) throw new Error(`bad tier ${tier}`);
+    parts.push(`SELECT ${what} FROM analogies WHERE tier = ${tier} AND ${where}`);
+  }
+  return parts.join(' UNION ALL ');
+}
+
+/** The context's rows, counted on the partial id indexes of no tier and of each of `tiers`. */
+export function contextRowCount(db: Database.Database, ctx: number, tiers: readonly number[] = tiersOf(db, ctx)): number {
+  return db.prepare(`SELECT sum(n) FROM (${perTierSql('count(*) AS n', tiers, 'ctx = @ctx')})`).pluck().get({ ctx }) as number;
+}
+
+/** Statements kept per tier list before the cache is emptied (tier numbers only grow until a merge). */
+const TIER_LISTS_CACHED = 16;
+
+/**
+ * The analogies row of an id (its hash `idh`) in context `ctx`: a probe of the id index for the
+ * rows of no tier, then one per listed tier of the context (at most MAX_TIERS_PER_CONTEXT), by a
+ * statement prepared per tier list. The list and the rows are read in one snapshot (the caller's
+ * transaction, or one of its own). A context has at most one row per id, whatever its tier.
+ */
+export class TieredById<Row> {
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly inSnapshot: (ctx: number, idh: number, id: string) => Row | undefined;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly columns: string,
+  ) {
+    this.inSnapshot = db.transaction((ctx: number, idh: number, id: string) => this.read(ctx, idh, id));
+  }
+
+  get(ctx: number, idh: number, id: string): Row | undefined {
+    return this.db.inTransaction ? this.read(ctx, idh, id) : this.inSnapshot(ctx, idh, id);
+  }
+
+  private read(ctx: number, idh: number, id: string): Row | undefined {
+    const tiers = tiersOf(this.db, ctx);
+    const key = tiers.join(',');
+    let stmt = this.statements.get(key);
+    if (!stmt) {
+      if (this.statements.size >= TIER_LISTS_CACHED) this.statements.clear();
+      stmt = this.db.prepare(perTierSql(this.columns, tiers, 'ctx = @ctx AND idh = @idh AND id = @id'));
+      this.statements.set(key, stmt);
+    }
+    return stmt.get({ ctx, idh, id }) as Row | undefined;
+  }
 }
 
 /** The list's statement per connection: every query reads the list (preparing costs more than running). */

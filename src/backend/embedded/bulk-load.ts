@@ -1,8 +1,8 @@
 import { bulkLoadMinRows } from '../../core/bulk-load-threshold.js';
 import { isSoftlogicError } from '../../core/errors.js';
 import type { EmbeddedStore } from './embedded-store.js';
-import { ANALOGY_ID_INDEX, ANALOGY_QUERY_INDEXES, createQueryIndexes, dropQueryIndexes, expectedIndexes, idIndexTakesTiers, missingQueryIndexes, queryIndexesTakeTiers, withSorterSettings } from './sqlite-schema.js';
-import { addTier, listTiers, MAX_TIERS_PER_CONTEXT, mergeTiers, tiersOf } from './analogy-tiers.js';
+import { ANALOGY_ID_INDEX, ANALOGY_QUERY_INDEXES, createQueryIndexes, dropQueryIndexes, expectedIndexes, idIndexTakesTiers, missingQueryIndexes, queryIndexesTakeTiers, tierIdIndex, withSorterSettings } from './sqlite-schema.js';
+import { addTier, contextRowCount, listTiers, MAX_TIERS_PER_CONTEXT, mergeTiers, tiersOf } from './analogy-tiers.js';
 
 /**
  * Bulk loads. Maintaining the three analogy query indexes row by row costs about three times
@@ -70,7 +70,7 @@ export function bulkLoadPlan(store: EmbeddedStore, incomingRows: number, options
   const existing = store.db.prepare('SELECT count(*) FROM analogies').pluck().get() as number;
   if (existing <= 2 * incomingRows) return 'rebuild';
   if (options.interruptible === true || options.ctx === undefined || existing > LARGE_STORE_MAX_RATIO * incomingRows) return null;
-  const inContext = store.db.prepare('SELECT count(*) FROM analogies WHERE ctx = ?').pluck().get(options.ctx) as number;
+  const inContext = contextRowCount(store.db, options.ctx);
   if (inContext * INDEX_BYTES_PER_ROW <= pageCacheBytes(store)) return null;
   return tiersOf(store.db, options.ctx).length < MAX_TIERS_PER_CONTEXT && queryIndexesTakeTiers(store.db) ? 'tier' : 'rebuild';
 }
@@ -106,12 +106,16 @@ export function beginBulkLoad(store: EmbeddedStore, owner: string, options: { id
   store.audit.record({ event: 'bulk_load_started', owner, id_index_dropped: plan === 'rebuild' && options.idIndex, ...(tier !== undefined ? { tier } : {}) });
 }
 
-/** Builds the id index if the load dropped it: before items are applied one by one from `from` (they look ids up). */
+/**
+ * Builds the id index if the load dropped it, or its tier's (built at a tiered load's end
+ * otherwise): before items are applied one by one from `from` (they look ids up).
+ */
 export function buildIdIndex(store: EmbeddedStore, from: number): void {
-  if (!missingQueryIndexes(store.db).some((index) => index.name === ANALOGY_ID_INDEX.name)) return;
-  const started = performance.now();
   const owner = currentOwner(store);
-  store.transaction(() => createQueryIndexes(store.db, [ANALOGY_ID_INDEX]));
+  const missing = missingQueryIndexes(store.db, [ANALOGY_ID_INDEX, ...(owner?.tier !== undefined ? [tierIdIndex(owner.tier)] : [])]);
+  if (missing.length === 0) return;
+  const started = performance.now();
+  store.transaction(() => createQueryIndexes(store.db, missing));
   store.audit.record({ event: 'bulk_load_id_index_built', owner: owner?.owner, before_item: from, seconds: Math.round(performance.now() - started) / 1000 });
 }
 

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { chunkBuffers } from '../../core/buffer-pool.js';
 import { idHash } from '../../core/id-hash.js';
 import { SoftlogicError, type ErrorCode } from '../../core/errors.js';
-import { qualityBucket, rowKey } from './sqlite-schema.js';
+import { CONTEXT_ROWS, contextKeyRange, qualityBucket, rowKey } from './sqlite-schema.js';
 import type { PipelineArgs, PreparedChunk, PreparedChunks } from './chunk-pipelines.js';
 import type { PrepareWorkerData, PreparedMessage } from './prepare-worker.js';
 import type { ExistingContext } from './id-directory.js';
@@ -87,7 +87,8 @@ function listedLoadTier(store: EmbeddedStore, ctx: number): number | null {
 /** Where the encoder looks up ids older than the import: null when the context holds no analogies. */
 export function existingContext(store: EmbeddedStore, context: string): ExistingContext | null {
   const row = store.context(context);
-  if (!row || store.db.prepare('SELECT 1 FROM analogies WHERE ctx = ? LIMIT 1').pluck().get(row.ctx) === undefined) return null;
+  // A range of row keys (no index has ctx alone: the id indexes are partial on tier).
+  if (!row || store.db.prepare(`SELECT 1 FROM analogies WHERE ${CONTEXT_ROWS} LIMIT 1`).pluck().get(...contextKeyRange(row.ctx)) === undefined) return null;
   return { dbPath: store.layout.sqlite, logPath: store.layout.log(context), ctx: row.ctx };
 }
 

@@ -23,11 +23,12 @@ export function qualityBucket(quality: number): number {
 }
 /**
  * The index's schema: 2 added `analogies.tier` (tiered bulk loads); 3 the id index keyed by
- * (ctx, tier, idh) (ANALOGY_ID_INDEX), which code that knows 2 would only scan. Code that knows
- * an older version cannot use a newer index, so a newer one is refused at open with STORE_FORMAT;
- * versions 1 and earlier did not check.
+ * (ctx, tier, idh), which code that knows 2 would only scan; 4 the id index partial on
+ * `tier IS NULL` and one per tier (ANALOGY_ID_INDEX, tierIndexes), which code that knows 3 would
+ * scan for tier rows. Code that knows an older version cannot use a newer index, so a newer one
+ * is refused at open with STORE_FORMAT; versions 1 and earlier did not check.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 export const SEQ_BITS = 36;
 export const SEQ_SPAN = 2 ** SEQ_BITS;
 
@@ -157,12 +158,21 @@ export const ANALOGY_QUERY_INDEXES: ReadonlyArray<{ name: string; sql: string }>
  * (analogy-queries.ts); a rebuilding bulk load, compact and rebuild merge the tiers back.
  */
 export function tierIndexes(tier: number): Array<{ name: string; sql: string }> {
+  return [...ANALOGY_QUERY_INDEXES, ANALOGY_ID_INDEX].map((index) => ofTier(index, tier));
+}
+
+/** The id index of a tier (built before its load's items go one by one: they look ids up). */
+export function tierIdIndex(tier: number): { name: string; sql: string } {
+  return ofTier(ANALOGY_ID_INDEX, tier);
+}
+
+function ofTier(index: { name: string; sql: string }, tier: number): { name: string; sql: string } {
   if (!Number.isSafeInteger(tier) || tier < 1) throw new Error(`bad tier ${tier}`);
-  return ANALOGY_QUERY_INDEXES.map((index) => ({ name: `${index.name}_t${tier}`, sql: index.sql.replace('tier IS NULL', `tier = ${tier}`) }));
+  return { name: `${index.name}_t${tier}`, sql: index.sql.replace('tier IS NULL', `tier = ${tier}`) };
 }
 
 /** Index names of tiers look like this (dropQueryIndexes drops every one). */
-const TIER_INDEX_NAME = /^analogies_(quality|source|target)_t[0-9]+$/;
+const TIER_INDEX_NAME = /^analogies_(quality|source|target|id)_t[0-9]+$/;
 
 /**
  * Whether the store's query indexes leave tier rows out (`tier IS NULL`): stores indexed before
@@ -178,25 +188,26 @@ export function queryIndexesTakeTiers(db: Database.Database): boolean {
  * The id index (created by createSchema). A bulk load into an empty context of records that carry
  * their own ids drops it too: their keys are hashes, so each insert lands on a random page (~1.9 us
  * a row more than a minted UUIDv7's, which appends), while a build from sorted keys is one pass.
- * `tier` before `idh`: a tiered load's ids (random hashes) insert among its own tier's entries,
- * a few MB that stay in the page cache, instead of among the whole store's (300,000 into 1.5M:
- * the chunks' commits took 12.7 s against 3.5 s into an empty store, docs/performance.md). So a
- * lookup by id probes each tier of the context (analogy-tiers.ts, byIdSql).
+ * Partial on `tier IS NULL`, and each tier has its own (tierIndexes), built at its load's end as
+ * its query indexes are: a tiered load's ids (random hashes) inserted among even its own tier's
+ * entries dirtied most of them again in every chunk's commit (1M into 5M: commits 0.85 s a chunk
+ * against 0.31 s with no id index, docs/performance.md). So a lookup by id probes the rows of no
+ * tier and each tier of the context, with literal conditions (analogy-tiers.ts, TieredById).
  */
-export const ANALOGY_ID_INDEX = { name: 'analogies_id', sql: 'ON analogies(ctx, tier, idh)' } as const;
+export const ANALOGY_ID_INDEX = { name: 'analogies_id', sql: 'ON analogies(ctx, idh) WHERE tier IS NULL' } as const;
 const BUILT_BY_BULK_LOADS = [...ANALOGY_QUERY_INDEXES, ANALOGY_ID_INDEX];
 
 /**
- * Whether the id index leads with (ctx, tier): one built before schema 3 is (ctx, idh), which
- * lookups by tier still use, but a tiered load then inserts its ids among the whole store's.
+ * Whether the id index leaves tier rows out (schema 4): one built before covers every row, which
+ * lookups by tier still use, but a tiered load then inserts its ids into it as well.
  */
 export function idIndexTakesTiers(db: Database.Database): boolean {
   const sql = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`).pluck().get(ANALOGY_ID_INDEX.name) as string | undefined;
-  return sql === undefined || sql.includes('tier');
+  return sql === undefined || sql.includes('tier IS NULL');
 }
 
 /**
- * Builds the id index again in its current form if it predates schema 3 (in the caller's
+ * Builds the id index again in its current form if it predates schema 4 (in the caller's
  * transaction; a cost of the store's size, so done where the store's indexes are built anyway:
  * compact's merge, rebuild).
  */
