@@ -2,7 +2,8 @@
  * The chunk encoder's record of the ids an import wrote (id-directory.ts ImportIds): typed
  * arrays keyed by the ids' hashes, a hash match confirmed by reading the earlier item's id back
  * from the staged file. Two ids sharing a hash stay two records; a repeated id finds its slot
- * across pages and table growth; created_at comes back as written.
+ * across pages and table growth; created_at comes back as written (kept as text, as time, or as
+ * its place in the staged file).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,6 +84,23 @@ test('140,000 ids over three pages and table sizes: each found again with its la
   }
 });
 
+test('a created_at kept as its place in the staged file comes back as written, and a later version\'s replaces it', () => {
+  const staged = stagedIds();
+  const ids = new ImportIds((pos, len) => staged.read(pos, len));
+  const id = 'legacy-id';
+  const slot = ids.add(idHash(id), id, staged.place(id));
+  const created = '2025-07-09T15:22:52.123456+00:00';
+  const place = staged.place(created);
+  ids.set(slot, 1, 0, 1, { pos: place.pos, len: created.length });
+  assert.equal(ids.get(slot).created, created);
+  ids.set(slot, 2, 10, 2, '2026-01-01T00:00:00.000Z');
+  assert.equal(ids.get(slot).created, '2026-01-01T00:00:00.000Z');
+  ids.set(slot, 3, 20, 3, '2026-01-01T00:00:00Z');
+  assert.equal(ids.get(slot).created, '2026-01-01T00:00:00Z');
+  ids.set(slot, 4, 30, 4, { pos: place.pos, len: created.length });
+  assert.equal(ids.get(slot).created, created, 'the place, not the text kept before');
+});
+
 test('memory of the ids an import wrote: at most 46 bytes an id with the table (a 5M import: 230 MB), seqs beyond 32 bits kept as their distance from the first', () => {
   const staged = stagedIds();
   const firstSeq = 2 ** 40;
@@ -147,6 +165,34 @@ test('an import of 66,000 ids repeating ids of both its first and its second pag
       assert.ok(history.every((h) => h.created_at === history[history.length - 1].created_at), `created_at of ${id} kept`);
     }
     assert.equal((await store.analogies.get('item-12345')).version, 1);
+    assert.equal((await store.verify()).valid, true);
+  } finally {
+    await store.close();
+  }
+});
+
+test('the original system\'s created_at (microseconds, an offset) of an id the file repeats without one: the next version keeps it as written', { timeout: 600_000 }, async () => {
+  const dir = tempDir();
+  const file = join(dir, 'legacy.jsonl');
+  // Enough items for the pipelined import (the chunk encoder on its thread: process.ts's PIPELINE_MIN_ITEMS).
+  const n = 21_000;
+  const created = (i: number) => `2025-07-09T15:22:${String(i % 60).padStart(2, '0')}.${String(i).padStart(6, '0')}+00:00`;
+  const lines = Array.from({ length: n }, (_, i) => `{"type": "analogy", "workflow_id": "batch_${i % 7}", "id": "old-${i}", "created_at": "${created(i)}", "source_pair": ["a${i}"], "target_pair": ["b${i}"], "context": "c", "quality_score": 0.5}`);
+  // Repeats in this package's own lines (no created_at: the current version's is kept), and one in the original's shape (its own).
+  const repeats = [0, 1, 12_345, n - 1];
+  for (const i of repeats) lines.push(JSON.stringify({ id: `old-${i}`, source_domain: 's', target_domain: 't', quality_score: 0.9 }));
+  lines.push(`{"type": "analogy", "id": "old-7", "created_at": "2024-01-01 10:00:00", "quality_score": 0.1}`);
+  writeFileSync(file, lines.join('\n') + '\n');
+  const store = await openStore(join(dir, 'store'), { create: true });
+  try {
+    const result = await store.analogies.import(file);
+    assert.equal(result.imported, lines.length);
+    for (const i of repeats) {
+      const history = await store.analogies.history(`old-${i}`);
+      assert.deepEqual(history.map((h) => [h.version, h.created_at, h.quality_score]), [[2, created(i), 0.9], [1, created(i), 0.5]], `old-${i}`);
+    }
+    assert.deepEqual((await store.analogies.history('old-7')).map((h) => [h.version, h.created_at]), [[2, '2024-01-01T10:00:00Z'], [1, created(7)]]);
+    assert.equal((await store.analogies.get('old-8')).created_at, created(8));
     assert.equal((await store.verify()).valid, true);
   } finally {
     await store.close();

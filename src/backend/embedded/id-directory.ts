@@ -41,8 +41,19 @@ export interface ExistingContext {
  */
 export type StagedIdPlace = { pos: number; text: null } | { pos: -1; text: string };
 
-/** Reads `len` bytes of the staged file at `pos` as text (the id of an earlier item). */
+/** Reads `len` bytes of the staged file at `pos` as text (the id or created_at of an earlier item). */
 export type StagedIdReader = (pos: number, len: number) => string;
+
+/**
+ * A created_at text (ASCII, the ISO pattern) that the staged file holds at `pos`, `len` bytes:
+ * kept as that place, and read back only if the id comes again. The original system's
+ * created_at (microseconds, an offset) is not the ISO text of its milliseconds: as text it cost
+ * a string and a Map entry per id, most of the encoder thread's extra time on such a file.
+ */
+export interface StagedText {
+  pos: number;
+  len: number;
+}
 
 /** Slots are allocated in pages: growth copies nothing and leaves at most one page unused. */
 const PAGE_BITS = 16;
@@ -50,9 +61,10 @@ const PAGE = 1 << PAGE_BITS;
 const MASK = PAGE - 1;
 
 /**
- * The columns of PAGE slots (ids this import wrote): 38 bytes a slot. The hash is kept as its
+ * The columns of PAGE slots (ids this import wrote): 39 bytes a slot. The hash is kept as its
  * low 32 bits (a match is confirmed by the id's text anyway; the table's position uses only low
- * bits), the seq as its distance from the import's first one.
+ * bits), the seq as its distance from the import's first one; `created` holds the created_at's
+ * milliseconds, or (createdLens > 0) where its text lies in the staged file (StagedText).
  */
 class SlotPage {
   readonly hashes = new Int32Array(PAGE);
@@ -62,10 +74,11 @@ class SlotPage {
   readonly idPos = new Float64Array(PAGE);
   readonly versions = new Int32Array(PAGE);
   readonly idLens = new Uint16Array(PAGE);
+  readonly createdLens = new Uint8Array(PAGE);
 }
 
 /**
- * The ids this import wrote, in typed arrays (about 45 bytes per id with the table: 38 in the
+ * The ids this import wrote, in typed arrays (about 46 bytes per id with the table: 39 in the
  * slot, 4 per table entry at most 3/4 full; a Map of the id texts and created_at strings took
  * about 165, the slots' first form 62): an open-addressing table of slots keyed by the ids'
  * hashes (idHash), and per slot the hash, the current version's columns and where the id lies
@@ -80,7 +93,7 @@ export class ImportIds {
   private table = new Int32Array(1 << 12);
   /** ids decoded by JSON.parse, by slot */
   private readonly decoded = new Map<number, string>();
-  /** created_at texts that Date.parse and toISOString do not give back as written, by slot */
+  /** created_at texts that Date.parse and toISOString do not give back as written and the staged file does not hold at a known place, by slot */
   private readonly createdTexts = new Map<number, string>();
 
   /**
@@ -88,7 +101,7 @@ export class ImportIds {
    * are kept as their distance from it, in 32 bits.
    */
   constructor(
-    private readonly readId: StagedIdReader,
+    private readonly readStaged: StagedIdReader,
     private readonly firstSeq = 0,
   ) {}
 
@@ -107,7 +120,7 @@ export class ImportIds {
     const text = this.decoded.get(slot);
     if (text !== undefined) return text;
     if (page.idLens[slot & MASK] !== len) return null;
-    return this.readId(page.idPos[slot & MASK], len);
+    return this.readStaged(page.idPos[slot & MASK], len);
   }
 
   add(h: number, id: string, place: StagedIdPlace): number {
@@ -148,13 +161,14 @@ export class ImportIds {
   get(slot: number): KnownVersion & { seq: number } {
     const page = this.pages[slot >>> PAGE_BITS];
     const at = slot & MASK;
-    const created = this.createdTexts.get(slot) ?? isoTime(page.created[at]);
+    const len = page.createdLens[at];
+    const created = this.createdTexts.get(slot) ?? (len > 0 ? this.readStaged(page.created[at], len) : isoTime(page.created[at]));
     const seq = this.firstSeq + page.seqs[at];
     return { off: page.offs[at], version: page.versions[at], created, replaces: -seq, seq };
   }
 
   /** The id's line `seq`, at log offset `off`, is now its current version. */
-  set(slot: number, seq: number, off: number, version: number, created: string): void {
+  set(slot: number, seq: number, off: number, version: number, created: string | StagedText): void {
     const page = this.pages[slot >>> PAGE_BITS];
     const at = slot & MASK;
     const distance = seq - this.firstSeq;
@@ -162,11 +176,19 @@ export class ImportIds {
     page.offs[at] = off;
     page.versions[at] = version;
     page.seqs[at] = distance;
-    const ms = timeMs(created);
+    if (typeof created !== 'string' && created.len > 0 && created.len <= 0xff) {
+      page.created[at] = created.pos;
+      page.createdLens[at] = created.len;
+      this.createdTexts.delete(slot);
+      return;
+    }
+    const text = typeof created === 'string' ? created : this.readStaged(created.pos, created.len);
+    const ms = timeMs(text);
     page.created[at] = ms;
+    page.createdLens[at] = 0;
     // Kept as text only when the time does not give it back (another ISO form, e.g. no milliseconds).
-    if (Number.isFinite(ms) && isoTime(ms) === created) this.createdTexts.delete(slot);
-    else this.createdTexts.set(slot, created);
+    if (Number.isFinite(ms) && isoTime(ms) === text) this.createdTexts.delete(slot);
+    else this.createdTexts.set(slot, text);
   }
 }
 
@@ -208,7 +230,7 @@ export class IdDirectory {
    * The id's line (seq, at `off`) is now its current version; `place`: where this item's id lies
    * in the staged file.
    */
-  remember(id: string, place: StagedIdPlace, seq: number, off: number, version: number, created: string): void {
+  remember(id: string, place: StagedIdPlace, seq: number, off: number, version: number, created: string | StagedText): void {
     const known = id === this.lastId;
     const h = known ? this.lastHash : idHash(id);
     let slot = known ? this.lastSlot : this.mine.find(id, h);

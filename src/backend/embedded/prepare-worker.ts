@@ -10,7 +10,7 @@ import { LineBuffer } from './log-format.js';
 import { isSoftlogicError } from '../../core/errors.js';
 import { ByteBuilder } from '../../core/byte-builder.js';
 import { decodeFreshPutBytes, freshPutBody, indexArrayStart, isoTime, RECORD_ID_KEY, StagedPutKind, stagedPutKind, verbatimParts, type FreshPutBytes } from '../../core/staged-put.js';
-import { IdDirectory, type ExistingContext, type KnownVersion, type StagedIdPlace, type StagedIdReader } from './id-directory.js';
+import { IdDirectory, type ExistingContext, type KnownVersion, type StagedIdPlace, type StagedIdReader, type StagedText } from './id-directory.js';
 import { timeMs } from './analogy-index.js';
 import { BytesInterner, readIndexArray } from './index-array.js';
 import type { PipelineArgs } from './chunk-pipelines.js';
@@ -187,7 +187,7 @@ class ChunkBuilder {
       }
       this.replaces[i] = replaces;
       const place: StagedIdPlace = this.idFallback === null ? { pos: span.base + this.idStart, text: null } : { pos: -1, text: this.idFallback };
-      ids.remember(id, place, seq, this.off, this.versions[i], previous && kind !== StagedPutKind.GivenDated ? previous.created : kind === StagedPutKind.Exported ? isoTime(this.created[i]) : this.createdText(i, data, bodyStart, bodyEnd, verbatim));
+      ids.remember(id, place, seq, this.off, this.versions[i], previous && kind !== StagedPutKind.GivenDated ? previous.created : kind === StagedPutKind.Exported ? isoTime(this.created[i]) : this.createdText(i, data, span.base, bodyStart, bodyEnd, verbatim));
     }
     this.off += length;
     return true;
@@ -209,11 +209,11 @@ class ChunkBuilder {
     return ',' + JSON.stringify(own).slice(1);
   }
 
-  /** The created_at text of a new record just encoded. */
-  private createdText(i: number, data: Buffer, bodyStart: number, bodyEnd: number, verbatim: boolean): string {
+  /** The created_at of a new record just encoded: its text, or where the staged file holds it (`base`: the file offset of `data`). */
+  private createdText(i: number, data: Buffer, base: number, bodyStart: number, bodyEnd: number, verbatim: boolean): string | StagedText {
     if (verbatim) return isoTime(this.created[i]);
     const at = data.lastIndexOf(CREATED_KEY, bodyEnd) + CREATED_KEY.length;
-    return data.toString('utf8', at, data.indexOf(0x22, at));
+    return { pos: base + at, len: data.indexOf(0x22, at) - at };
   }
 
   /** Fills item i's columns from its index array; returns where the array ends. */
