@@ -6,13 +6,15 @@ import { inTransaction } from './postgres-connection.js';
 import type { PostgresContexts } from './postgres-contexts.js';
 import { claimProgress, commitProgress } from './postgres-workflow-progress.js';
 import { compactedKey, QUERY_INDEXES } from './postgres-schema.js';
-import { PageStagingWriter } from './postgres-staging.js';
-import { encodeChunkRows, insertChunkRows, readChunkItems, type ChunkRows } from './postgres-chunk-rows.js';
+import { PageStagingWriter, readStagedPageBytes } from './postgres-staging.js';
+import { insertChunkRows, type ChunkRows } from './postgres-chunk-rows.js';
+import { ChunkEncoder } from './postgres-chunk-encoder.js';
 
 /**
  * The PostgreSQL backend's prepared import: an analogy_creation chunk is read back from its staged
- * rows, encoded here as the version rows it inserts (postgres-chunk-rows.ts: the next chunk while
- * the server writes this one) and written by one COPY. One transaction per chunk, as on the
+ * pages (as bytes), encoded as the version rows it inserts on a thread of its own
+ * (postgres-chunk-encoder.ts: the next chunk while the server writes this one) and written by one
+ * COPY. One transaction per chunk, as on the
  * generic path: the workflow's row locked and its position checked (claimProgress), the seqs, the
  * versions (each a change-log row, seq in item order), the workflow's journal row, the context's
  * mark, the progress; COMMIT.
@@ -54,8 +56,9 @@ export class PostgresPreparedImport implements PreparedImport {
   run(workflow: StoredWorkflow, from: number, options: { batchSize: number }): PreparedRun | null {
     if (workflow.workflow_type !== 'analogy_creation') return null;
     const total = workflow.items_total;
+    const encoder = new ChunkEncoder();
     const prepare = (start: number, count: number): Promise<ChunkRows | null> => {
-      const read = readChunkItems(this.pool, workflow.workflow_id, start, start + count).then((items) => (items.length === count ? encodeChunkRows(items, workflow.context) : null));
+      const read = readStagedPageBytes(this.pool, workflow.workflow_id, start, start + count).then((pages) => encoder.encode(pages, start, start + count, workflow.context));
       // Read ahead; a rejection is seen when the chunk is committed (or never, once the run stops).
       read.catch(() => undefined);
       return read;
@@ -75,7 +78,7 @@ export class PostgresPreparedImport implements PreparedImport {
         yield { start, count, commit: () => commitChunk(start, count, rows) };
       }
     }
-    return { [Symbol.asyncIterator]: commits, close: () => Promise.resolve() };
+    return { [Symbol.asyncIterator]: commits, close: () => encoder.close() };
   }
 
   private async commitChunk(workflow: StoredWorkflow, start: number, count: number, chunk: ChunkRows): Promise<boolean> {
