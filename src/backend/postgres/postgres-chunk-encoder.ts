@@ -36,7 +36,7 @@ export class ChunkEncoder {
       if (!waiter) return;
       if ('error' in answer) waiter.reject(new Error(`encoding a chunk: ${answer.error}`));
       else if ('none' in answer) waiter.resolve(null);
-      else waiter.resolve({ ids: answer.ids, lines: Buffer.from(answer.lines.buffer, answer.lines.byteOffset, answer.lines.byteLength), ends: answer.ends });
+      else waiter.resolve({ ids: answer.ids, lines: Buffer.from(answer.lines.buffer, answer.lines.byteOffset, answer.lines.byteLength), starts: answer.starts });
     });
     worker.on('error', (err) => this.fail(err));
     worker.on('exit', () => this.fail(new Error('the chunk encoder thread ended')));

@@ -3,7 +3,7 @@
  * of its staged pages to the COPY lines of its versions, off the thread that sends them.
  */
 import { parentPort } from 'node:worker_threads';
-import { chunkItems, encodeChunkRows, movable } from './postgres-chunk-rows.js';
+import { encodeChunkRows, movable } from './postgres-chunk-rows.js';
 import { stagedPagesOfCopy } from './postgres-staging.js';
 
 export interface EncodeRequest {
@@ -16,7 +16,7 @@ export interface EncodeRequest {
 }
 
 export type EncodeAnswer =
-  | { job: number; ids: string[]; lines: Uint8Array; ends: Int32Array }
+  | { job: number; ids: string[]; lines: Uint8Array; starts: Int32Array }
   | { job: number; none: true }
   | { job: number; error: string };
 
@@ -25,15 +25,14 @@ port?.on('message', (req: EncodeRequest) => {
   let answer: EncodeAnswer;
   try {
     const pages = stagedPagesOfCopy(Buffer.from(req.pages.buffer, req.pages.byteOffset, req.pages.byteLength));
-    const items = chunkItems(pages, req.start, req.end);
-    const rows = items.length === req.end - req.start ? encodeChunkRows(items, req.context) : null;
-    if (rows === null) answer = { job: req.job, none: true };
-    else {
-      answer = { job: req.job, ids: rows.ids, lines: rows.lines, ends: rows.ends };
-      // Buffer.from of a long string owns its memory: it moves to the other thread uncopied.
-      port.postMessage(answer, [...movable(rows.lines), ...movable(new Uint8Array(rows.ends.buffer))]);
+    const rows = encodeChunkRows(pages, req.start, req.end, req.context);
+    if (rows !== null) {
+      // The lines are the start of a buffer of their own (ByteBuilder's): it moves to the other thread uncopied.
+      const lines = new Uint8Array(rows.lines.buffer, rows.lines.byteOffset, rows.lines.byteLength);
+      port.postMessage({ job: req.job, ids: rows.ids, lines, starts: rows.starts } satisfies EncodeAnswer, [...movable(new Uint8Array(lines.buffer)), ...movable(new Uint8Array(rows.starts.buffer))]);
       return;
     }
+    answer = { job: req.job, none: true };
   } catch (err) {
     answer = { job: req.job, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
   }

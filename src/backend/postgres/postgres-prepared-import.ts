@@ -39,6 +39,9 @@ async function compacted(client: pg.ClientBase, ctx: number): Promise<boolean> {
   return (await client.query('SELECT 1 FROM meta WHERE key = $1', [compactedKey(ctx)])).rows.length > 0;
 }
 
+/** Items committed by prepared chunks in this process (tests check that the prepared way took them). */
+export const preparedItems = { count: 0 };
+
 /** A chunk the server path does not apply: nothing written, the rest goes the generic way. */
 class NotThisWay extends Error {}
 
@@ -97,6 +100,7 @@ export class PostgresPreparedImport implements PreparedImport {
         await client.query('UPDATE contexts SET mark = mark + 1 WHERE ctx = $1', [ctx.ctx]);
         await commitProgress(client, progress);
       });
+      preparedItems.count += count;
       return true;
     } catch (err) {
       // A context this chunk created was rolled back with it.

@@ -167,16 +167,23 @@ export async function readStagedPageBytes(pool: pg.Pool, workflowId: string, fro
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const COPY_HEADER = COPY_SIGNATURE.length + 8;
 
-/** The pages in readStagedPageBytes' bytes. */
-export function stagedPagesOfCopy(bytes: Buffer): StagedPage[] {
+/** A staged page as bytes: its items' JSON lines, UTF-8. */
+export interface StagedPageBytes {
+  first: number;
+  count: number;
+  data: Buffer;
+}
+
+/** The pages in readStagedPageBytes' bytes (each page's data a view of them). */
+export function stagedPagesOfCopy(bytes: Buffer): StagedPageBytes[] {
   if (bytes.length < COPY_HEADER || !bytes.subarray(0, COPY_SIGNATURE.length).equals(COPY_SIGNATURE)) throw new Error('COPY binary output without its signature');
-  const pages: StagedPage[] = [];
+  const pages: StagedPageBytes[] = [];
   // Each row: its field count (3), then each field's length and bytes: int4, int4, text.
   for (let at = COPY_HEADER + bytes.readInt32BE(COPY_SIGNATURE.length + 4); bytes.readInt16BE(at) === 3; ) {
     const first = bytes.readInt32BE(at + 6);
     const count = bytes.readInt32BE(at + 14);
     const length = bytes.readInt32BE(at + 18);
-    pages.push({ first, count, data: bytes.toString('utf8', at + 22, at + 22 + length) });
+    pages.push({ first, count, data: bytes.subarray(at + 22, at + 22 + length) });
     at += 22 + length;
   }
   return pages;
