@@ -18,7 +18,7 @@ export class ChunkEncoder {
   /** The chunk's rows from readStagedPageBytes' bytes of items [start, end), or null (not all of them, or not all puts of the index form). */
   encode(pages: Buffer, start: number, end: number, context: string): Promise<ChunkRows | null> {
     if (this.failure) return Promise.reject(this.failure);
-    const worker = this.started();
+    const worker = this.start();
     const job = this.next++;
     const req: EncodeRequest = { job, pages, start, end, context };
     return new Promise<ChunkRows | null>((resolve, reject) => {
@@ -27,7 +27,8 @@ export class ChunkEncoder {
     });
   }
 
-  private started(): Worker {
+  /** Starts the thread now (a chunk's encoding need not wait for it). */
+  start(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(new URL('./postgres-chunk-worker.js', import.meta.url));
     worker.on('message', (answer: EncodeAnswer) => {

@@ -60,8 +60,13 @@ export class PostgresPreparedImport implements PreparedImport {
     if (workflow.workflow_type !== 'analogy_creation') return null;
     const total = workflow.items_total;
     const encoder = new ChunkEncoder();
+    // Chunks are read one after the other (the first one alone, as soon as possible), each
+    // encoded on the encoder's thread as soon as it is in.
+    let reading: Promise<unknown> = Promise.resolve();
     const prepare = (start: number, count: number): Promise<ChunkRows | null> => {
-      const read = readStagedPageBytes(this.pool, workflow.workflow_id, start, start + count).then((pages) => encoder.encode(pages, start, start + count, workflow.context));
+      const pages = reading.then(() => readStagedPageBytes(this.pool, workflow.workflow_id, start, start + count));
+      reading = pages.catch(() => undefined);
+      const read = pages.then((bytes) => encoder.encode(bytes, start, start + count, workflow.context));
       // Read ahead; a rejection is seen when the chunk is committed (or never, once the run stops).
       read.catch(() => undefined);
       return read;
@@ -71,13 +76,21 @@ export class PostgresPreparedImport implements PreparedImport {
       return chunk !== null && this.commitChunk(workflow, start, count, chunk);
     };
     async function* commits(): AsyncGenerator<PreparedChunkCommit | null> {
-      let next = from < total ? prepare(from, Math.min(options.batchSize, total - from)) : null;
-      for (let start = from; start < total; start += options.batchSize) {
-        const count = Math.min(options.batchSize, total - start);
-        const rows = next as Promise<ChunkRows | null>;
-        // The next chunk is read and encoded while this one commits.
-        const after = start + count;
-        next = after < total ? prepare(after, Math.min(options.batchSize, total - after)) : null;
+      // The encoder's thread starts while the first chunk is read.
+      if (from < total) encoder.start();
+      // The next two chunks are read and encoded while one commits: a chunk whose encoding took
+      // longer (its thread shares the cores with the server) does not hold up the COPYs.
+      const queued: Array<{ start: number; count: number; rows: Promise<ChunkRows | null> }> = [];
+      let planned = from;
+      for (;;) {
+        while (queued.length < 3 && planned < total) {
+          const count = Math.min(options.batchSize, total - planned);
+          queued.push({ start: planned, count, rows: prepare(planned, count) });
+          planned += count;
+        }
+        const chunk = queued.shift();
+        if (chunk === undefined) return;
+        const { start, count, rows } = chunk;
         yield { start, count, commit: () => commitChunk(start, count, rows) };
       }
     }
