@@ -55,24 +55,54 @@ ESCAPED[0x0a] = 0x6e;
 ESCAPED[0x0d] = 0x72;
 ESCAPED[0x09] = 0x74;
 
+/**
+ * Where the next byte copyField escapes is in a page, from a position on: the page is searched
+ * for each of them (natively) once, as its items are encoded in order. A newline only ends items.
+ */
+class PageEscapes {
+  private readonly next = [-1, -1, -1];
+
+  constructor(private readonly data: Buffer) {}
+
+  from(at: number): number {
+    let first = this.data.length;
+    for (let k = 0; k < 3; k++) {
+      let next = this.next[k] as number;
+      if (next < at) this.next[k] = next = this.data.indexOf(ESCAPABLE[k] as number, at) >>> 0;
+      if (next < first) first = next;
+    }
+    return first;
+  }
+}
+
+/** The bytes PageEscapes looks for (`indexOf`'s -1 becomes 2^32 - 1 by `>>> 0`: beyond any page). */
+const ESCAPABLE = [0x5c, 0x09, 0x0d];
+
 class CopyLines extends ByteBuilder {
   /** data[from, to) as (part of) a COPY text field: runs without an escape copied as they are. */
-  putEscaped(data: Buffer, from: number, to: number): void {
+  putEscaped(data: Buffer, from: number, to: number, escapes: PageEscapes): void {
     let run = from;
-    for (let i = from; i < to; i++) {
-      const escaped = ESCAPED[data[i] as number] as number;
-      if (escaped === 0) continue;
+    for (let i = escapes.from(from); i < to; i = escapes.from(i + 1)) {
       this.putBytes(data, run, i);
       this.putByte(0x5c);
-      this.putByte(escaped);
+      this.putByte(ESCAPED[data[i] as number] as number);
       run = i + 1;
     }
     this.putBytes(data, run, to);
   }
+}
 
-  putEscapedAll(data: Buffer): void {
-    this.putEscaped(data, 0, data.length);
+/** A verbatim record's fixed parts, COPY-escaped once (verbatimParts gives the same buffers for one workflow). */
+const escapedParts = new WeakMap<Buffer, Buffer>();
+function escapedPart(part: Buffer): Buffer {
+  let escaped = escapedParts.get(part);
+  if (escaped === undefined) {
+    const out = new CopyLines(2 * part.length);
+    out.putEscaped(part, 0, part.length, new PageEscapes(part));
+    escaped = Buffer.from(out.bytes());
+    escapedParts.set(part, escaped);
   }
+  return escaped;
 }
 
 const NEWLINE = 10;
@@ -93,6 +123,7 @@ export function encodeChunkRows(pages: readonly StagedPageBytes[], start: number
   for (const page of pages) {
     if (page.first > start + i || i === n) break;
     const data = page.data;
+    const escapes = new PageEscapes(data);
     let at = 0;
     for (let item = page.first; item < page.first + page.count && i < n; item++) {
       const lineEnd = data.indexOf(NEWLINE, at);
@@ -110,12 +141,15 @@ export function encodeChunkRows(pages: readonly StagedPageBytes[], start: number
         if (put.verbatim) {
           // The record is `{"id":"<id>` + what follows the id + the input's members + the tail (verbatimParts).
           const { afterId, tail } = verbatimParts(context, workflowId ?? '', createdMs);
-          out.putEscapedAll(RECORD_ID_KEY);
+          const head = escapedPart(RECORD_ID_KEY);
+          out.putBytes(head, 0, head.length);
           out.putText(copyField(id));
-          out.putEscapedAll(afterId);
-          out.putEscaped(data, put.bodyStart, put.bodyEnd);
-          out.putEscapedAll(tail);
-        } else out.putEscaped(data, put.bodyStart, put.bodyEnd);
+          const middle = escapedPart(afterId);
+          out.putBytes(middle, 0, middle.length);
+          out.putEscaped(data, put.bodyStart, put.bodyEnd, escapes);
+          const end = escapedPart(tail);
+          out.putBytes(end, 0, end.length);
+        } else out.putEscaped(data, put.bodyStart, put.bodyEnd, escapes);
         out.putByte(NEWLINE);
         i++;
       }
