@@ -6,8 +6,8 @@ import type { EncodeAnswer, EncodeRequest } from './postgres-chunk-worker.js';
  * A prepared import's chunks encoded on a thread of their own (postgres-chunk-worker.ts): the
  * staged pages' bytes go there and the chunk's COPY lines come back as one buffer, so this thread
  * makes no string per item (measured on 1M items: its decoding, encoding and their garbage
- * collection were most of its work while the server wrote the chunk before). Started on the first
- * chunk, ended by close().
+ * collection were most of its work while the server wrote the chunk before). Started with the run
+ * (start()), ended by close().
  */
 export class ChunkEncoder {
   private worker: Worker | null = null;

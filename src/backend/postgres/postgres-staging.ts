@@ -4,7 +4,7 @@ import { StagedDigest } from '../../core/staged-digest.js';
 import { encodeStagedLine } from '../../core/staged-lines.js';
 import type { StagingWriter } from '../workflow-table.js';
 import { REPEATABLE, withConnection } from './postgres-connection.js';
-import { inlineParams } from './postgres-copy-out.js';
+import { HEADER, inlineParams, SIGNATURE } from './postgres-copy-out.js';
 
 /** Staged items per page: a page is written once this many are in (a block staged at once may make it longer). */
 export const STAGED_ROWS = 5000;
@@ -163,10 +163,6 @@ export async function readStagedPageBytes(pool: pg.Pool, workflowId: string, fro
   });
 }
 
-/** COPY binary's signature and header length (the header extension's length follows at byte 15). */
-const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-const COPY_HEADER = COPY_SIGNATURE.length + 8;
-
 /** A staged page as bytes: its items' JSON lines, UTF-8. */
 export interface StagedPageBytes {
   first: number;
@@ -176,10 +172,10 @@ export interface StagedPageBytes {
 
 /** The pages in readStagedPageBytes' bytes (each page's data a view of them). */
 export function stagedPagesOfCopy(bytes: Buffer): StagedPageBytes[] {
-  if (bytes.length < COPY_HEADER || !bytes.subarray(0, COPY_SIGNATURE.length).equals(COPY_SIGNATURE)) throw new Error('COPY binary output without its signature');
+  if (bytes.length < HEADER || !bytes.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('COPY binary output without its signature');
   const pages: StagedPageBytes[] = [];
   // Each row: its field count (3), then each field's length and bytes: int4, int4, text.
-  for (let at = COPY_HEADER + bytes.readInt32BE(COPY_SIGNATURE.length + 4); bytes.readInt16BE(at) === 3; ) {
+  for (let at = HEADER + bytes.readInt32BE(SIGNATURE.length + 4); bytes.readInt16BE(at) === 3; ) {
     const first = bytes.readInt32BE(at + 6);
     const count = bytes.readInt32BE(at + 14);
     const length = bytes.readInt32BE(at + 18);
