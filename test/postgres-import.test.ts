@@ -13,6 +13,7 @@ import pg from 'pg';
 import { initStore, type Store } from '../src/index.js';
 import { parsePostgresUrl } from '../src/backend/postgres/postgres-connection.js';
 import { QUERY_INDEXES } from '../src/backend/postgres/postgres-schema.js';
+import { preparedItems } from '../src/backend/postgres/postgres-prepared-import.js';
 import { cliSpawn, genAnalogies, tempDir, writeJsonl } from './helpers.js';
 import { BAD_LINES, legacyFile } from './legacy-lines.js';
 import { PARALLEL_MIN_BYTES } from '../src/methods/analogies/stage-parallel.js';
@@ -70,13 +71,17 @@ async function rows(url: string): Promise<unknown[]> {
   }
 }
 
-async function importBoth(file: string, stores: { prepared: Store; generic: Store }, workflowId: string): Promise<void> {
+/** Imports `file` both ways; answers how many items the prepared way applied in prepared chunks. */
+async function importBoth(file: string, stores: { prepared: Store; generic: Store }, workflowId: string): Promise<number> {
+  const before = preparedItems.count;
   // The generic path: no prepared run (parallel: false), items through Backend.write.
   const p = await stores.prepared.analogies.import(file, { batchSize: BATCH, workflowId });
+  const prepared = preparedItems.count - before;
   const g = await stores.generic.analogies.import(file, { batchSize: BATCH, workflowId, parallel: false });
   assert.equal(p.imported, g.imported);
   assert.equal(p.workflow.status, 'completed');
   assert.deepEqual({ ...p.workflow, created_at: 0, updated_at: 0 }, { ...g.workflow, created_at: 0, updated_at: 0 });
+  return prepared;
 }
 
 /** Two fresh stores, one imported into the prepared way and one the generic way; closed after `fn`. */
@@ -118,12 +123,14 @@ describe('PostgreSQL prepared import', { skip }, () => {
     if ('skip' in db) return;
     await withTwoStores(async (stores, urls) => {
       const first = lines(N, 3, 'a-');
-      await importBoth(writeJsonl(join(dir, 'first.jsonl'), first), stores, 'wf-first');
+      // Every chunk of the first file the prepared way (the comparisons below would pass if none were).
+      assert.equal(await importBoth(writeJsonl(join(dir, 'first.jsonl'), first), stores, 'wf-first'), N);
       assert.equal(await stores.prepared.analogies.count(), N);
       // The second file: new ids, then (from its third chunk on) ids of the first file and an id twice.
       const second = [...lines(2 * BATCH, 5, 'b-'), ...first.slice(0, 3000).map((a) => ({ ...a, quality_score: 0.5 })), ...lines(8000, 6, 'b-x')];
       second.push({ ...(second[BATCH * 2 + 3500] as object), quality_score: 0.25 });
-      await importBoth(writeJsonl(join(dir, 'second.jsonl'), second), stores, 'wf-second');
+      // Its first two chunks the prepared way, the rest the generic way.
+      assert.equal(await importBoth(writeJsonl(join(dir, 'second.jsonl'), second), stores, 'wf-second'), 2 * BATCH);
       const [p, g] = [await rows(urls.prepared), await rows(urls.generic)];
       assert.equal(p.length, g.length);
       assert.deepEqual(p, g);

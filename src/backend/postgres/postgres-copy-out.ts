@@ -9,8 +9,9 @@ import { SoftlogicError } from '../../core/errors.js';
  * the server when the consumer is slow. One statement is one snapshot.
  */
 
-const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-const HEADER = SIGNATURE.length + 8;
+/** COPY binary's signature, and the header's length up to its extension (whose length ends it). */
+export const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+export const HEADER = SIGNATURE.length + 8;
 
 /**
  * COPY takes no bind parameters: `$n` become literals. Only the values the filters produce are

@@ -6,13 +6,15 @@ import { inTransaction } from './postgres-connection.js';
 import type { PostgresContexts } from './postgres-contexts.js';
 import { claimProgress, commitProgress } from './postgres-workflow-progress.js';
 import { compactedKey, QUERY_INDEXES } from './postgres-schema.js';
-import { PageStagingWriter } from './postgres-staging.js';
-import { encodeChunkRows, insertChunkRows, readChunkItems, type ChunkRows } from './postgres-chunk-rows.js';
+import { PageStagingWriter, readStagedPageBytes } from './postgres-staging.js';
+import { insertChunkRows, type ChunkRows } from './postgres-chunk-rows.js';
+import { ChunkEncoder } from './postgres-chunk-encoder.js';
 
 /**
  * The PostgreSQL backend's prepared import: an analogy_creation chunk is read back from its staged
- * rows, encoded here as the version rows it inserts (postgres-chunk-rows.ts: the next chunk while
- * the server writes this one) and written by one COPY. One transaction per chunk, as on the
+ * pages (as bytes), encoded as the version rows it inserts on a thread of its own
+ * (postgres-chunk-encoder.ts: the next chunk while the server writes this one) and written by one
+ * COPY. One transaction per chunk, as on the
  * generic path: the workflow's row locked and its position checked (claimProgress), the seqs, the
  * versions (each a change-log row, seq in item order), the workflow's journal row, the context's
  * mark, the progress; COMMIT.
@@ -37,6 +39,9 @@ async function compacted(client: pg.ClientBase, ctx: number): Promise<boolean> {
   return (await client.query('SELECT 1 FROM meta WHERE key = $1', [compactedKey(ctx)])).rows.length > 0;
 }
 
+/** Items committed by prepared chunks in this process (tests check that the prepared way took them). */
+export const preparedItems = { count: 0 };
+
 /** A chunk the server path does not apply: nothing written, the rest goes the generic way. */
 class NotThisWay extends Error {}
 
@@ -54,8 +59,14 @@ export class PostgresPreparedImport implements PreparedImport {
   run(workflow: StoredWorkflow, from: number, options: { batchSize: number }): PreparedRun | null {
     if (workflow.workflow_type !== 'analogy_creation') return null;
     const total = workflow.items_total;
+    const encoder = new ChunkEncoder();
+    // Chunks are read one after the other (the first one alone, as soon as possible), each
+    // encoded on the encoder's thread as soon as it is in.
+    let reading: Promise<unknown> = Promise.resolve();
     const prepare = (start: number, count: number): Promise<ChunkRows | null> => {
-      const read = readChunkItems(this.pool, workflow.workflow_id, start, start + count).then((items) => (items.length === count ? encodeChunkRows(items, workflow.context) : null));
+      const pages = reading.then(() => readStagedPageBytes(this.pool, workflow.workflow_id, start, start + count));
+      reading = pages.catch(() => undefined);
+      const read = pages.then((bytes) => encoder.encode(bytes, start, start + count, workflow.context));
       // Read ahead; a rejection is seen when the chunk is committed (or never, once the run stops).
       read.catch(() => undefined);
       return read;
@@ -65,17 +76,25 @@ export class PostgresPreparedImport implements PreparedImport {
       return chunk !== null && this.commitChunk(workflow, start, count, chunk);
     };
     async function* commits(): AsyncGenerator<PreparedChunkCommit | null> {
-      let next = from < total ? prepare(from, Math.min(options.batchSize, total - from)) : null;
-      for (let start = from; start < total; start += options.batchSize) {
-        const count = Math.min(options.batchSize, total - start);
-        const rows = next as Promise<ChunkRows | null>;
-        // The next chunk is read and encoded while this one commits.
-        const after = start + count;
-        next = after < total ? prepare(after, Math.min(options.batchSize, total - after)) : null;
+      // The encoder's thread starts while the first chunk is read.
+      if (from < total) encoder.start();
+      // The next two chunks are read and encoded while one commits: a chunk whose encoding took
+      // longer (its thread shares the cores with the server) does not hold up the COPYs.
+      const queued: Array<{ start: number; count: number; rows: Promise<ChunkRows | null> }> = [];
+      let planned = from;
+      for (;;) {
+        while (queued.length < 3 && planned < total) {
+          const count = Math.min(options.batchSize, total - planned);
+          queued.push({ start: planned, count, rows: prepare(planned, count) });
+          planned += count;
+        }
+        const chunk = queued.shift();
+        if (chunk === undefined) return;
+        const { start, count, rows } = chunk;
         yield { start, count, commit: () => commitChunk(start, count, rows) };
       }
     }
-    return { [Symbol.asyncIterator]: commits, close: () => Promise.resolve() };
+    return { [Symbol.asyncIterator]: commits, close: () => encoder.close() };
   }
 
   private async commitChunk(workflow: StoredWorkflow, start: number, count: number, chunk: ChunkRows): Promise<boolean> {
@@ -94,6 +113,7 @@ export class PostgresPreparedImport implements PreparedImport {
         await client.query('UPDATE contexts SET mark = mark + 1 WHERE ctx = $1', [ctx.ctx]);
         await commitProgress(client, progress);
       });
+      preparedItems.count += count;
       return true;
     } catch (err) {
       // A context this chunk created was rolled back with it.

@@ -1,8 +1,10 @@
 import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { StagedDigest } from '../../core/staged-digest.js';
 import { encodeStagedLine } from '../../core/staged-lines.js';
 import type { StagingWriter } from '../workflow-table.js';
-import { REPEATABLE } from './postgres-connection.js';
+import { REPEATABLE, withConnection } from './postgres-connection.js';
+import { HEADER, inlineParams, SIGNATURE } from './postgres-copy-out.js';
 
 /** Staged items per page: a page is written once this many are in (a block staged at once may make it longer). */
 export const STAGED_ROWS = 5000;
@@ -144,6 +146,43 @@ export async function* readStagedPages(db: pg.Pool | pg.ClientBase, workflowId: 
     const last = rows[rows.length - 1] as StagedPage;
     next = last.first + last.count;
   }
+}
+
+/**
+ * The pages holding items [from, to) of a workflow, in item order, as the bytes of `COPY (...) TO
+ * STDOUT (FORMAT binary)` of their (first_item, count, data): read with no string made on this
+ * thread (stagedPagesOfCopy decodes them, on a worker thread for a prepared import). One
+ * statement, repeated on a new connection if the connection is lost (pages never change).
+ */
+export async function readStagedPageBytes(pool: pg.Pool, workflowId: string, from: number, to: number): Promise<Buffer> {
+  const query = inlineParams('SELECT first_item, count, data FROM staged_pages WHERE workflow_id = $1 AND first_item + count > $2 AND first_item < $3 ORDER BY first_item', [workflowId, from, to]);
+  return withConnection(pool, 'reading staged items', async (client) => {
+    const parts: Buffer[] = [];
+    for await (const part of client.query(copyTo(`COPY (${query}) TO STDOUT (FORMAT binary)`)) as AsyncIterable<Buffer>) parts.push(part);
+    return Buffer.concat(parts);
+  });
+}
+
+/** A staged page as bytes: its items' JSON lines, UTF-8. */
+export interface StagedPageBytes {
+  first: number;
+  count: number;
+  data: Buffer;
+}
+
+/** The pages in readStagedPageBytes' bytes (each page's data a view of them). */
+export function stagedPagesOfCopy(bytes: Buffer): StagedPageBytes[] {
+  if (bytes.length < HEADER || !bytes.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('COPY binary output without its signature');
+  const pages: StagedPageBytes[] = [];
+  // Each row: its field count (3), then each field's length and bytes: int4, int4, text.
+  for (let at = HEADER + bytes.readInt32BE(SIGNATURE.length + 4); bytes.readInt16BE(at) === 3; ) {
+    const first = bytes.readInt32BE(at + 6);
+    const count = bytes.readInt32BE(at + 14);
+    const length = bytes.readInt32BE(at + 18);
+    pages.push({ first, count, data: bytes.subarray(at + 22, at + 22 + length) });
+    at += 22 + length;
+  }
+  return pages;
 }
 
 /** The JSON of a page's items from `from` to before `to` (item numbers), in order. */
