@@ -130,6 +130,9 @@ export interface StagedPage {
 /** Pages read per statement by readStagedPages (5,000 items each: ~2 MB a page of 400-byte analogies). */
 const PAGES_PER_READ = 4;
 
+/** The pages of workflow $1 holding any item in [$2, $3), in item order: both readers' statement. */
+const PAGES_IN_RANGE = 'SELECT first_item AS first, count, data FROM staged_pages WHERE workflow_id = $1 AND first_item + count > $2 AND first_item < $3 ORDER BY first_item';
+
 /**
  * The staged pages of a workflow that hold items from `from` on (before `to`, if given), in item
  * order; each statement is a read, retried on a new connection if the connection is lost.
@@ -138,7 +141,7 @@ export async function* readStagedPages(db: pg.Pool | pg.ClientBase, workflowId: 
   let next = from;
   while (next < to) {
     const { rows } = await db.query<StagedPage>(
-      `SELECT first_item AS first, count, data FROM staged_pages WHERE workflow_id = $1 AND first_item + count > $2 AND first_item < $3 ORDER BY first_item LIMIT ${PAGES_PER_READ}`,
+      `${PAGES_IN_RANGE} LIMIT ${PAGES_PER_READ}`,
       [workflowId, next, to],
     );
     for (const page of rows) yield page;
@@ -155,7 +158,7 @@ export async function* readStagedPages(db: pg.Pool | pg.ClientBase, workflowId: 
  * statement, repeated on a new connection if the connection is lost (pages never change).
  */
 export async function readStagedPageBytes(pool: pg.Pool, workflowId: string, from: number, to: number): Promise<Buffer> {
-  const query = inlineParams('SELECT first_item, count, data FROM staged_pages WHERE workflow_id = $1 AND first_item + count > $2 AND first_item < $3 ORDER BY first_item', [workflowId, from, to]);
+  const query = inlineParams(PAGES_IN_RANGE, [workflowId, from, to]);
   return withConnection(pool, 'reading staged items', async (client) => {
     const parts: Buffer[] = [];
     for await (const part of client.query(copyTo(`COPY (${query}) TO STDOUT (FORMAT binary)`)) as AsyncIterable<Buffer>) parts.push(part);
